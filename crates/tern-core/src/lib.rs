@@ -1,0 +1,9 @@
+//! Tern's pure core: everything that turns Lambda log events into knowledge.
+//!
+//! **Architecture Invariant:** this crate does no IO (no files, network, database, clock or
+//! environment) and never panics on input. Callers hand it bytes and events; it hands back
+//! values plus diagnostics.
+
+pub mod model;
+pub mod parse;
+pub mod sketch;

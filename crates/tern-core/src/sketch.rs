@@ -1,0 +1,203 @@
+//! A mergeable percentile sketch for durations (DDSketch, 1% relative accuracy).
+//!
+//! Rollups store one sketch per function and time bucket, so percentiles over any range are a
+//! merge of a few sketches rather than a scan of invocations. The byte encoding is DDSketch's
+//! portable binary format; it is versioned by the leading byte so that a future change of
+//! sketch never misreads stored data.
+
+use sketches_ddsketch::{Config, DDSketch};
+
+/// Leading byte of the stored encoding. Bump it when the encoding or config changes.
+const FORMAT_V1: u8 = 1;
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum SketchError {
+    #[error("empty sketch encoding")]
+    Empty,
+    #[error("unknown sketch format version {0}")]
+    UnknownVersion(u8),
+    #[error("corrupt sketch encoding: {0}")]
+    Corrupt(String),
+    #[error("sketches with different configurations cannot be merged")]
+    Incompatible,
+}
+
+/// A percentile sketch of non-negative values (milliseconds).
+#[derive(Clone)]
+pub struct Sketch {
+    inner: DDSketch,
+}
+
+impl std::fmt::Debug for Sketch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sketch")
+            .field("count", &self.count())
+            .field("min", &self.min())
+            .field("max", &self.max())
+            .finish()
+    }
+}
+
+impl Default for Sketch {
+    fn default() -> Self {
+        Sketch::new()
+    }
+}
+
+fn config() -> Config {
+    Config::defaults()
+}
+
+impl Sketch {
+    pub fn new() -> Sketch {
+        Sketch {
+            inner: DDSketch::new(config()),
+        }
+    }
+
+    /// Add one value. Negative and non-finite values are clamped to 0 (durations never are).
+    pub fn add(&mut self, v: f64) {
+        let v = if v.is_finite() && v > 0.0 { v } else { 0.0 };
+        self.inner.add(v);
+    }
+
+    pub fn merge(&mut self, other: &Sketch) -> Result<(), SketchError> {
+        if other.count() == 0 {
+            return Ok(());
+        }
+        self.inner
+            .merge(&other.inner)
+            .map_err(|_| SketchError::Incompatible)
+    }
+
+    pub fn count(&self) -> u64 {
+        self.inner.count() as u64
+    }
+
+    pub fn sum(&self) -> f64 {
+        self.inner.sum().unwrap_or(0.0)
+    }
+
+    pub fn min(&self) -> Option<f64> {
+        self.inner.min()
+    }
+
+    pub fn max(&self) -> Option<f64> {
+        self.inner.max()
+    }
+
+    pub fn mean(&self) -> Option<f64> {
+        let n = self.count();
+        (n > 0).then(|| self.sum() / n as f64)
+    }
+
+    /// The q-quantile (0 ≤ q ≤ 1), within 1% relative error. `None` when empty.
+    pub fn quantile(&self, q: f64) -> Option<f64> {
+        if !(0.0..=1.0).contains(&q) {
+            return None;
+        }
+        let v = self.inner.quantile(q).ok().flatten()?;
+        // Never report a percentile outside the exact observed range.
+        let lo = self.min().unwrap_or(v);
+        let hi = self.max().unwrap_or(v);
+        Some(v.clamp(lo, hi))
+    }
+
+    pub fn encode(&self) -> Vec<u8> {
+        let body = self.inner.to_java_bytes();
+        let mut out = Vec::with_capacity(body.len() + 1);
+        out.push(FORMAT_V1);
+        out.extend_from_slice(&body);
+        out
+    }
+
+    pub fn decode(bytes: &[u8]) -> Result<Sketch, SketchError> {
+        let (&version, body) = bytes.split_first().ok_or(SketchError::Empty)?;
+        if version != FORMAT_V1 {
+            return Err(SketchError::UnknownVersion(version));
+        }
+        if body.is_empty() {
+            // An empty sketch encodes its mapping, so an empty body is corrupt.
+            return Err(SketchError::Corrupt("no body".into()));
+        }
+        let decoded =
+            DDSketch::from_java_bytes(body).map_err(|e| SketchError::Corrupt(format!("{e:?}")))?;
+        // Re-home the decoded bins into a sketch with our exact config so merges never fail
+        // on a config that differs only in fields the encoding does not carry.
+        let mut s = Sketch::new();
+        s.inner
+            .merge(&decoded)
+            .map_err(|_| SketchError::Incompatible)?;
+        Ok(s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn roundtrip_and_merge_after_decode() {
+        let mut a = Sketch::new();
+        for i in 1..=1000 {
+            a.add(i as f64);
+        }
+        let b = Sketch::decode(&a.encode()).unwrap();
+        assert_eq!(b.count(), 1000);
+        let mut c = Sketch::new();
+        c.add(5.0);
+        c.merge(&b).unwrap();
+        assert_eq!(c.count(), 1001);
+        let p50 = c.quantile(0.5).unwrap();
+        assert!((p50 - 500.0).abs() / 500.0 < 0.02, "p50 {p50}");
+        let empty = Sketch::decode(&Sketch::new().encode()).unwrap();
+        assert_eq!(empty.count(), 0);
+        assert_eq!(empty.quantile(0.5), None);
+    }
+
+    #[test]
+    fn bad_encodings_are_errors_not_panics() {
+        assert_eq!(Sketch::decode(&[]).unwrap_err(), SketchError::Empty);
+        assert_eq!(
+            Sketch::decode(&[9, 1]).unwrap_err(),
+            SketchError::UnknownVersion(9)
+        );
+        let good = {
+            let mut s = Sketch::new();
+            s.add(3.0);
+            s.encode()
+        };
+        for cut in 1..good.len() {
+            let _ = Sketch::decode(&good[..cut]);
+        }
+    }
+
+    proptest! {
+        /// Merging the sketches of two halves gives the sketch of the whole.
+        #[test]
+        fn merge_equals_whole(xs in proptest::collection::vec(0.0f64..1e6, 1..300), split in 0usize..300) {
+            let split = split.min(xs.len());
+            let mut whole = Sketch::new();
+            let mut left = Sketch::new();
+            let mut right = Sketch::new();
+            for (i, x) in xs.iter().enumerate() {
+                whole.add(*x);
+                if i < split { left.add(*x) } else { right.add(*x) }
+            }
+            let left = Sketch::decode(&left.encode()).unwrap();
+            let mut merged = Sketch::decode(&right.encode()).unwrap();
+            merged.merge(&left).unwrap();
+            prop_assert_eq!(merged.count(), whole.count());
+            for q in [0.0, 0.5, 0.95, 0.99, 1.0] {
+                prop_assert_eq!(merged.quantile(q), whole.quantile(q));
+            }
+            prop_assert!((merged.sum() - whole.sum()).abs() <= 1e-6 * whole.sum().max(1.0));
+        }
+
+        #[test]
+        fn decode_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..64)) {
+            let _ = Sketch::decode(&bytes);
+        }
+    }
+}

@@ -1,0 +1,2 @@
+//! The embedded SQLite backend (placeholder until implemented).
+pub struct SqliteStore;
