@@ -5,5 +5,6 @@
 //! values plus diagnostics.
 
 pub mod model;
+pub mod input;
 pub mod parse;
 pub mod sketch;

@@ -1,1 +1,6 @@
+//! The `tern` binary: CLI, ingest pipeline, reports.
+
+mod simulate;
+mod source;
+
 fn main() {}

@@ -1,0 +1,1 @@
+//! `tern simulate`: a realistic, deterministic Lambda fleet in real CloudWatch formats (placeholder).

@@ -1,0 +1,1 @@
+//! Reading input files, directories and stdin into log events (placeholder).
