@@ -4,7 +4,10 @@
 //! environment) and never panics on input. Callers hand it bytes and events; it hands back
 //! values plus diagnostics.
 
-pub mod model;
+pub mod assemble;
+pub mod cost;
 pub mod input;
+pub mod model;
 pub mod parse;
+pub mod report;
 pub mod sketch;

@@ -21,6 +21,32 @@ pub struct LogEvent {
     pub event_id: Option<String>,
 }
 
+/// CPU architecture, which sets the price. Not in the logs: it comes from configuration or
+/// the inventory, and defaults to x86_64.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, PartialOrd, Ord)]
+pub enum Arch {
+    #[default]
+    X86_64,
+    Arm64,
+}
+
+impl Arch {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Arch::X86_64 => "x86_64",
+            Arch::Arm64 => "arm64",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Arch> {
+        match s.to_ascii_lowercase().as_str() {
+            "x86_64" | "x86" | "amd64" | "x86-64" => Some(Arch::X86_64),
+            "arm64" | "arm" | "aarch64" | "graviton" => Some(Arch::Arm64),
+            _ => None,
+        }
+    }
+}
+
 /// Which Lambda log format produced a platform record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum LogFormat {
@@ -378,7 +404,7 @@ pub fn decide_outcome(
                 || etype.is_empty()))
     {
         // A platform error with a Function.* type is still the handler's fault.
-        if !(etype.starts_with("Function.") && !signals.runtime_exit) {
+        if !etype.starts_with("Function.") || signals.runtime_exit {
             return Outcome::Crash;
         }
     }
@@ -431,6 +457,7 @@ pub fn stream_version(stream: &str) -> Option<&str> {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
 
     #[test]

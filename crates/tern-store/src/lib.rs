@@ -35,30 +35,7 @@ pub enum StoreError {
     Backend(String),
 }
 
-/// CPU architecture, which sets the price.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, PartialOrd, Ord)]
-pub enum Arch {
-    #[default]
-    X86_64,
-    Arm64,
-}
-
-impl Arch {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Arch::X86_64 => "x86_64",
-            Arch::Arm64 => "arm64",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Arch> {
-        match s.to_ascii_lowercase().as_str() {
-            "x86_64" | "x86" | "amd64" | "x86-64" => Some(Arch::X86_64),
-            "arm64" | "arm" | "aarch64" | "graviton" => Some(Arch::Arm64),
-            _ => None,
-        }
-    }
-}
+pub use tern_core::model::Arch;
 
 /// What is known about a function beyond its logs: set by `tern ingest --region/--arch`, and
 /// later by the AWS inventory. `None` fields leave the stored value unchanged.

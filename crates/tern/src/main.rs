@@ -1,6 +1,85 @@
 //! The `tern` binary: CLI, ingest pipeline, reports.
+//!
+//! `main` parses the command line, runs one command, prints its stdout, and chooses the exit
+//! status in one place: 0 on success, 1 on failure (the error chain goes to stderr), 2 for
+//! usage errors (clap).
 
+use std::io::Write;
+use std::process::ExitCode;
+
+use clap::Parser;
+
+mod cli;
+mod demo;
+mod ingest;
+mod invocations;
+mod report;
 mod simulate;
 mod source;
+mod timeutil;
 
-fn main() {}
+use cli::{Cli, Command};
+
+fn run(cli: Cli) -> anyhow::Result<String> {
+    match cli.command {
+        Command::Ingest(args) => {
+            let settings = ingest::Settings::from_args(args)?;
+            let summary = ingest::run(&settings)?;
+            eprint!("{}", summary.render());
+            Ok(String::new())
+        }
+        Command::Report(args) => report::run(args),
+        Command::Invocations(args) => invocations::run(args),
+        Command::Simulate(args) => {
+            let summary = simulate::simulate(
+                &simulate::SimOptions {
+                    functions: args.functions,
+                    days: args.days,
+                    seed: args.seed,
+                    invocations_per_day: args.invocations_per_day,
+                    ..simulate::SimOptions::default()
+                },
+                &args.out,
+            )?;
+            eprintln!(
+                "wrote {} events ({} invocations, {:.1} MB) in {} files to {}",
+                summary.events,
+                summary.invocations,
+                summary.bytes as f64 / 1e6,
+                summary.files,
+                args.out.display()
+            );
+            Ok(String::new())
+        }
+        Command::Demo(args) => demo::run(args),
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let filter = match cli.verbose {
+        0 => "warn",
+        1 => "info",
+        _ => "debug",
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("TERN_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(filter)),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match run(cli) {
+        Ok(out) => {
+            let mut stdout = std::io::stdout().lock();
+            // A closed pipe (`tern report | head`) is not an error worth a message.
+            let _ = stdout.write_all(out.as_bytes());
+            let _ = stdout.flush();
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

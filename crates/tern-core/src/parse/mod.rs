@@ -3,6 +3,38 @@
 //! Parsing is total: every input gives a `Line`. A message that looks like a platform line
 //! but cannot be read becomes [`Line::Unrecognized`] with a diagnostic; ordinary output that
 //! matches no runtime's format is an [`AppLine`] with no level. Nothing here panics.
+//!
+//! The shapes, with real examples, are in `shared/reference/lambda-logs.md` §1–§3.
+//!
+//! Codemap:
+//! - `mod.rs`: the types and [`parse_message`], which dispatches on the first bytes.
+//! - `platform.rs`: text platform lines (START, END, REPORT, INIT_*, RESTORE_*, EXTENSION,
+//!   the timeout and runtime-exit lines).
+//! - `json.rs` and `models.rs`: JSON messages (platform records and application records), read
+//!   in one serde pass into borrowed, lenient wire structs.
+//! - `app.rs`: application lines of each runtime and the error output they print.
+//! - `scan.rs`, `time.rs`: byte helpers and an allocation-free ISO-8601 reader.
+//!
+//! Conventions callers can rely on:
+//! - An [`AppLine`] with `unhandled` set and no printed level gets level `Error` (`Fatal` for
+//!   Go's `fatal error:`). Ruby's `Error raised from handler method` is `unhandled` with no
+//!   `error`: the payload follows in the next event.
+//! - Go's stderr output gives `error_type` `panic` or `fatal error`; a thrown non-Error value in
+//!   Node gives `string` (Node's `typeof`). Other error types are kept as printed
+//!   (`Function<TypeError>`, `java.lang.ArithmeticException`).
+//! - Stack frames are trimmed; a Python frame is its `File …` line and its source line joined
+//!   by `\n`, in text and JSON mode alike; a Go frame is `label (path:line)`.
+//! - `oom` is set for the out-of-memory signatures of lambda-logs.md §3.8 and for the error
+//!   types `MemoryError`, `*OutOfMemoryError`, `*OutOfMemoryException`, `NoMemoryError`;
+//!   `signal: killed` is left to the assembler ([`Line::RuntimeExit`]).
+//! - `IMAGE` and stand-alone `XRAY` lines are not modelled and read as application output.
+
+mod app;
+mod json;
+mod models;
+mod platform;
+mod scan;
+mod time;
 
 use crate::model::{ErrorInfo, Level, ReportMetrics};
 
@@ -23,6 +55,9 @@ pub struct InitStart {
     pub function_name: Option<String>,
     pub function_version: Option<String>,
     pub instance_id: Option<String>,
+    /// `platform.initStart` `instanceMaxMemory`, converted from bytes to MB. Lambda Managed
+    /// Instances reports carry no memory size, so this is where it can be learned.
+    pub instance_max_memory_mb: Option<u32>,
 }
 
 /// `INIT_REPORT` / `platform.initReport`, and `RESTORE_REPORT` / `platform.restoreReport`.
@@ -134,8 +169,59 @@ impl Line {
 }
 
 /// Classify one event message. Total: never panics, never fails.
+///
+/// Dispatch looks at the first bytes only, so each message is tried against one format (two
+/// at most), and serde_json runs only on messages (or payloads) that start with `{`.
 pub fn parse_message(message: &str) -> Line {
-    // Placeholder until the full parser lands: treat everything as application output.
-    let _ = message;
-    Line::App(AppLine::default())
+    use platform::keyword;
+    let b = message.as_bytes();
+    match b.first() {
+        // START/END/REPORT are platform lines only with a RequestId field; "START processing"
+        // printed by user code stays an application line.
+        Some(b'S') if keyword(message, "START") && names_request(message, 5) => {
+            return platform::start(rest(message, 5))
+        }
+        Some(b'E') if keyword(message, "END") && names_request(message, 3) => {
+            return platform::end(rest(message, 3))
+        }
+        Some(b'E') if keyword(message, "EXTENSION") => {
+            return platform::extension("EXTENSION", rest(message, 9))
+        }
+        Some(b'R') if keyword(message, "REPORT") && names_request(message, 6) => {
+            return platform::report(rest(message, 6))
+        }
+        Some(b'R') if b.starts_with(b"RESTORE_") => return platform::restore(message),
+        Some(b'R') if b.starts_with(b"RequestId:") => {
+            if let Some(line) = platform::fault(message) {
+                return line;
+            }
+        }
+        Some(b'I') if b.starts_with(b"INIT_") => return platform::init(message),
+        Some(b'T') if keyword(message, "TELEMETRY") => {
+            return platform::extension("TELEMETRY", rest(message, 9))
+        }
+        Some(b'L') if keyword(message, "LOGS") => {
+            return platform::extension("LOGS", rest(message, 4))
+        }
+        Some(b'{') => {
+            return match json::parse(message) {
+                Line::App(a) => Line::App(app::finish(a, message)),
+                line => line,
+            }
+        }
+        _ => {}
+    }
+    app::parse(message)
+}
+
+/// Whether the text after the first `n` bytes (a keyword) starts with `RequestId:`.
+fn names_request(message: &str, n: usize) -> bool {
+    rest(message, n)
+        .trim_start_matches([' ', '\t'])
+        .starts_with("RequestId:")
+}
+
+/// `message` after its first `n` bytes (an ASCII keyword).
+fn rest(message: &str, n: usize) -> &str {
+    message.get(n..).unwrap_or("")
 }

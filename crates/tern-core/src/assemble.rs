@@ -1,0 +1,573 @@
+//! Invocation assembly: classified log lines in, [`InvocationPart`]s out.
+//!
+//! A log stream is one execution environment. Within a stream, lines that name a request id go
+//! to that invocation; lines that do not (init output, Python's unhandled-exception block) go to
+//! the invocation open in the stream, or wait for the stream's next START.
+//!
+//! Assembly never needs a whole invocation in one batch. [`Assembler::drain`] hands out what it
+//! has, complete or not, and keeps only small per-stream state (which invocation is open,
+//! pending init facts), so memory stays bounded however large the input. Parts of one
+//! invocation from different batches carry the same key and are merged by the store.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use crate::model::{
+    function_name, Diagnostic, ErrorInfo, InvocationPart, LogEvent, LogLine, Signals,
+};
+use crate::parse::{parse_message, Line};
+
+/// Lines kept per stream while waiting for its next START; older ones are handed out as
+/// unattributed stream lines.
+const MAX_PENDING_LINES: usize = 256;
+/// Diagnostics kept per drain (the count is always exact).
+const MAX_DIAGNOSTICS: usize = 100;
+/// Streams tracked before idle ones are forgotten at a drain.
+const MAX_STREAMS: usize = 200_000;
+
+/// Unattributed lines of one stream.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OrphanLines {
+    pub function: String,
+    pub log_group: Arc<str>,
+    pub log_stream: Arc<str>,
+    pub lines: Vec<LogLine>,
+}
+
+/// What one drain hands out.
+#[derive(Debug, Default)]
+pub struct Assembled {
+    pub parts: Vec<InvocationPart>,
+    pub orphans: Vec<OrphanLines>,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// Running totals since the assembler was created.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct AssembleStats {
+    pub events: u64,
+    pub reports: u64,
+    /// Lines that looked like platform lines but could not be read.
+    pub unrecognized: u64,
+    /// Events whose function could not be told from the log group or stream.
+    pub unknown_function: u64,
+}
+
+/// Facts about an environment's init that belong to its next invocation.
+#[derive(Debug, Default)]
+struct PendingInit {
+    runtime_version: Option<String>,
+    /// The init was (or will be) re-run inside the next invoke: a suppressed init.
+    suppressed: bool,
+    /// The init failed inside the invoke phase.
+    failed: bool,
+    /// A SnapStart restore precedes the next invocation.
+    restored: bool,
+    init_report_ms: Option<f64>,
+    signals: Signals,
+    error: Option<ErrorInfo>,
+}
+
+struct StreamState {
+    log_group: Arc<str>,
+    log_stream: Arc<str>,
+    function: String,
+    /// Request id of the invocation between its START and its END/REPORT.
+    current: Option<String>,
+    parts: Vec<InvocationPart>,
+    pending_lines: Vec<LogLine>,
+    pending: PendingInit,
+    /// Overflow of pending lines, handed out as orphans at the next drain.
+    orphans: Vec<LogLine>,
+}
+
+impl StreamState {
+    fn part_index(&mut self, request_id: &str) -> usize {
+        if let Some(i) = self.parts.iter().position(|p| p.request_id == request_id) {
+            return i;
+        }
+        self.parts.push(InvocationPart {
+            function: self.function.clone(),
+            log_group: self.log_group.clone(),
+            log_stream: self.log_stream.clone(),
+            request_id: request_id.to_string(),
+            ..Default::default()
+        });
+        self.parts.len() - 1
+    }
+
+    /// The invocation a line without a request id belongs to: the open one, else a recent
+    /// one whose START..REPORT span covers the line's time.
+    fn implicit_target(&self, ts: i64) -> Option<usize> {
+        if let Some(cur) = &self.current {
+            return self.parts.iter().position(|p| &p.request_id == cur);
+        }
+        self.parts
+            .iter()
+            .position(|p| match (p.start_ms, p.end_ms) {
+                (Some(s), Some(e)) => s <= ts && ts <= e,
+                _ => false,
+            })
+    }
+}
+
+/// Assembles invocations from log events. Feed events with [`Assembler::push`] in the order
+/// they were read; call [`Assembler::drain`] whenever a batch should be stored, and
+/// [`Assembler::finish`] at the end of input.
+pub struct Assembler {
+    streams: Vec<StreamState>,
+    index: HashMap<(Arc<str>, Arc<str>), usize>,
+    last: Option<(Arc<str>, Arc<str>, usize)>,
+    /// Completed parts moved out of their stream when the stream's next invocation started.
+    done: Vec<InvocationPart>,
+    diagnostics: Vec<Diagnostic>,
+    stats: AssembleStats,
+}
+
+impl Default for Assembler {
+    fn default() -> Self {
+        Assembler::new()
+    }
+}
+
+impl Assembler {
+    pub fn new() -> Assembler {
+        Assembler {
+            streams: Vec::new(),
+            index: HashMap::new(),
+            last: None,
+            done: Vec::new(),
+            diagnostics: Vec::new(),
+            stats: AssembleStats::default(),
+        }
+    }
+
+    pub fn stats(&self) -> AssembleStats {
+        self.stats
+    }
+
+    fn diag(&mut self, location: String, message: String) {
+        if self.diagnostics.len() < MAX_DIAGNOSTICS {
+            self.diagnostics.push(Diagnostic { location, message });
+        }
+    }
+
+    fn stream_index(&mut self, ev: &LogEvent) -> usize {
+        if let Some((g, s, i)) = &self.last {
+            if Arc::ptr_eq(g, &ev.log_group) && Arc::ptr_eq(s, &ev.log_stream) {
+                return *i;
+            }
+        }
+        let key = (ev.log_group.clone(), ev.log_stream.clone());
+        let i = match self.index.get(&key) {
+            Some(&i) => i,
+            None => {
+                let function = match function_name(&ev.log_group, &ev.log_stream) {
+                    Some(f) => f,
+                    None => {
+                        self.stats.unknown_function += 1;
+                        let name = if ev.log_group.is_empty() {
+                            "unknown".to_string()
+                        } else {
+                            ev.log_group.trim_start_matches('/').to_string()
+                        };
+                        self.diag(
+                            format!("log group '{}' stream '{}'", ev.log_group, ev.log_stream),
+                            format!(
+                                "cannot tell the function from the log group or stream; \
+                                 its events are filed under '{name}' (pass --log-group \
+                                 /aws/lambda/NAME)"
+                            ),
+                        );
+                        name
+                    }
+                };
+                self.streams.push(StreamState {
+                    log_group: ev.log_group.clone(),
+                    log_stream: ev.log_stream.clone(),
+                    function,
+                    current: None,
+                    parts: Vec::new(),
+                    pending_lines: Vec::new(),
+                    pending: PendingInit::default(),
+                    orphans: Vec::new(),
+                });
+                let i = self.streams.len() - 1;
+                self.index.insert(key, i);
+                i
+            }
+        };
+        self.last = Some((ev.log_group.clone(), ev.log_stream.clone(), i));
+        i
+    }
+
+    /// Feed one event.
+    pub fn push(&mut self, ev: LogEvent) {
+        self.stats.events += 1;
+        let line = parse_message(&ev.message);
+        let si = self.stream_index(&ev);
+        let ts = ev.timestamp_ms;
+        let raw = LogLine {
+            timestamp_ms: ts,
+            message: ev.message,
+            event_id: ev.event_id,
+        };
+        if let Line::Unrecognized { diagnostic } = &line {
+            self.stats.unrecognized += 1;
+            let loc = format!(
+                "{} {} at {}",
+                self.streams[si].log_group, self.streams[si].log_stream, ts
+            );
+            let msg = diagnostic.clone();
+            self.diag(loc, msg);
+        }
+        if matches!(line, Line::Report { .. }) {
+            self.stats.reports += 1;
+        }
+        let st = &mut self.streams[si];
+        match line {
+            Line::Start(start) => {
+                // The environment moved on: earlier completed invocations are settled, so they
+                // leave the stream's short list (keeps lookups O(1) per line).
+                if !st.parts.is_empty() {
+                    let mut k = 0;
+                    while k < st.parts.len() {
+                        if st.parts[k].is_complete() && st.parts[k].request_id != start.request_id {
+                            let mut p = st.parts.swap_remove(k);
+                            p.function.clone_from(&st.function);
+                            self.done.push(p);
+                        } else {
+                            k += 1;
+                        }
+                    }
+                }
+                let i = st.part_index(&start.request_id);
+                st.current = Some(start.request_id);
+                let pending = std::mem::take(&mut st.pending);
+                let lines = std::mem::take(&mut st.pending_lines);
+                let p = &mut st.parts[i];
+                p.start_ms = Some(p.start_ms.map_or(ts, |s| s.min(ts)));
+                if start.version.is_some() {
+                    p.version = start.version;
+                }
+                apply_pending(p, pending);
+                p.log_lines.extend(lines);
+                p.log_lines.push(raw);
+            }
+            Line::Report {
+                request_id,
+                metrics,
+            } => {
+                let i = st.part_index(&request_id);
+                if st.current.as_deref() == Some(request_id.as_str()) {
+                    st.current = None;
+                }
+                let p = &mut st.parts[i];
+                p.end_ms = Some(ts);
+                if p.start_ms.is_none() {
+                    p.start_ms = Some(ts - metrics.duration_ms.max(0.0) as i64);
+                }
+                p.report = Some(metrics);
+                p.log_lines.push(raw);
+            }
+            Line::End { request_id } => {
+                let i = st.part_index(&request_id);
+                if st.current.as_deref() == Some(request_id.as_str()) {
+                    st.current = None;
+                }
+                st.parts[i].log_lines.push(raw);
+            }
+            Line::InitStart(init) => {
+                // A new environment begins: whatever was open in the stream is over.
+                st.current = None;
+                st.pending.runtime_version = init.runtime_version;
+                if let Some(f) = init.function_name {
+                    if st.function == "unknown" && !f.is_empty() {
+                        st.function = f;
+                    }
+                }
+                push_pending_line(st, raw);
+            }
+            Line::RestoreStart(init) => {
+                st.current = None;
+                st.pending.runtime_version = init.runtime_version;
+                st.pending.restored = true;
+                push_pending_line(st, raw);
+            }
+            Line::RestoreReport(r) => {
+                st.pending.restored = true;
+                if st.pending.init_report_ms.is_none() {
+                    st.pending.init_report_ms = r.duration_ms;
+                }
+                if matches!(r.status.as_deref(), Some("error" | "timeout" | "failure")) {
+                    st.pending.failed = true;
+                }
+                push_pending_line(st, raw);
+            }
+            Line::InitReport(r) => {
+                let failed = matches!(r.status.as_deref(), Some("error" | "timeout" | "failure"));
+                match r.phase.as_deref() {
+                    Some("invoke") => {
+                        // The init ran inside an invoke: a suppressed init. It belongs to the
+                        // open invocation, or (Node prints it before START) to the next one.
+                        match st.current.clone() {
+                            Some(cur) => {
+                                let i = st.part_index(&cur);
+                                let p = &mut st.parts[i];
+                                p.signals.suppressed_init = true;
+                                p.signals.init_failure |= failed;
+                                if p.init_report_ms.is_none() {
+                                    p.init_report_ms = r.duration_ms;
+                                }
+                                p.log_lines.push(raw);
+                            }
+                            None => {
+                                st.pending.suppressed = true;
+                                st.pending.failed |= failed;
+                                st.pending.init_report_ms = r.duration_ms;
+                                push_pending_line(st, raw);
+                            }
+                        }
+                    }
+                    _ => {
+                        // Init phase. A failed or timed-out init is re-run inside the first
+                        // invoke (lambda-logs.md §1.5): that invocation is a cold start.
+                        if failed {
+                            st.pending.suppressed = true;
+                        }
+                        if st.pending.init_report_ms.is_none() {
+                            st.pending.init_report_ms = r.duration_ms;
+                        }
+                        push_pending_line(st, raw);
+                    }
+                }
+            }
+            Line::Timeout { request_id, .. } => {
+                if let Some(i) = target(st, request_id.as_deref(), ts) {
+                    let p = &mut st.parts[i];
+                    p.signals.timeout_line = true;
+                    p.log_lines.push(raw);
+                } else {
+                    st.pending.signals.timeout_line = true;
+                    push_pending_line(st, raw);
+                }
+            }
+            Line::RuntimeExit {
+                request_id,
+                message,
+                ..
+            } => {
+                let oom = message.contains("signal: killed");
+                if let Some(i) = target(st, request_id.as_deref(), ts) {
+                    let p = &mut st.parts[i];
+                    p.signals.runtime_exit = true;
+                    p.signals.oom_signature |= oom;
+                    p.log_lines.push(raw);
+                } else {
+                    st.pending.signals.runtime_exit = true;
+                    st.pending.signals.oom_signature |= oom;
+                    push_pending_line(st, raw);
+                }
+            }
+            Line::RuntimeDone(done) => {
+                let timeout = done.status.as_deref() == Some("timeout");
+                let oom = done.error_type.as_deref() == Some("Runtime.OutOfMemory");
+                if let Some(i) = target(st, done.request_id.as_deref(), ts) {
+                    let p = &mut st.parts[i];
+                    p.signals.timeout_line |= timeout;
+                    p.signals.oom_signature |= oom;
+                    p.log_lines.push(raw);
+                } else {
+                    push_pending_line(st, raw);
+                }
+            }
+            Line::App(app) => {
+                let unhandled_error = if app.unhandled { app.error } else { None };
+                let handler_error = unhandled_error.is_some();
+                match target(st, app.request_id.as_deref(), ts) {
+                    Some(i) => {
+                        let p = &mut st.parts[i];
+                        p.signals.handler_error |= handler_error;
+                        p.signals.oom_signature |= app.oom;
+                        if p.error.is_none() {
+                            p.error = unhandled_error;
+                        }
+                        if p.start_ms.is_none() {
+                            p.start_ms = Some(ts);
+                        }
+                        p.log_lines.push(raw);
+                    }
+                    None => {
+                        st.pending.signals.handler_error |= handler_error;
+                        st.pending.signals.oom_signature |= app.oom;
+                        if st.pending.error.is_none() {
+                            st.pending.error = unhandled_error;
+                        }
+                        push_pending_line(st, raw);
+                    }
+                }
+            }
+            Line::Extension(_) | Line::PlatformOther { .. } | Line::Unrecognized { .. } => {
+                let rid = line_rid(&line);
+                match target(st, rid.as_deref(), ts) {
+                    Some(i) => st.parts[i].log_lines.push(raw),
+                    None => push_pending_line(st, raw),
+                }
+            }
+        }
+    }
+
+    /// Hand out everything assembled so far. Per-stream state (the open invocation, pending
+    /// init facts and a bounded number of pending lines) is kept for the next events.
+    pub fn drain(&mut self) -> Assembled {
+        let mut out = Assembled {
+            parts: std::mem::take(&mut self.done),
+            diagnostics: std::mem::take(&mut self.diagnostics),
+            ..Default::default()
+        };
+        for st in &mut self.streams {
+            for mut p in st.parts.drain(..) {
+                // The function may have been learned after the part was opened (initStart).
+                p.function.clone_from(&st.function);
+                out.parts.push(p);
+            }
+            if !st.orphans.is_empty() {
+                out.orphans.push(OrphanLines {
+                    function: st.function.clone(),
+                    log_group: st.log_group.clone(),
+                    log_stream: st.log_stream.clone(),
+                    lines: std::mem::take(&mut st.orphans),
+                });
+            }
+        }
+        if self.streams.len() > MAX_STREAMS {
+            self.forget_idle_streams(&mut out);
+        }
+        out
+    }
+
+    /// End of input: hand out everything, including lines still waiting for a START.
+    pub fn finish(&mut self) -> Assembled {
+        for st in &mut self.streams {
+            let lines = std::mem::take(&mut st.pending_lines);
+            st.orphans.extend(lines);
+        }
+        let out = self.drain();
+        self.streams.clear();
+        self.index.clear();
+        self.last = None;
+        out
+    }
+
+    fn forget_idle_streams(&mut self, out: &mut Assembled) {
+        // Keep streams with an open invocation; hand out the others' pending lines.
+        let mut kept = Vec::new();
+        for mut st in self.streams.drain(..) {
+            if st.current.is_some() {
+                kept.push(st);
+            } else if !st.pending_lines.is_empty() {
+                out.orphans.push(OrphanLines {
+                    function: st.function.clone(),
+                    log_group: st.log_group.clone(),
+                    log_stream: st.log_stream.clone(),
+                    lines: std::mem::take(&mut st.pending_lines),
+                });
+            }
+        }
+        self.index.clear();
+        for (i, st) in kept.iter().enumerate() {
+            self.index
+                .insert((st.log_group.clone(), st.log_stream.clone()), i);
+        }
+        self.streams = kept;
+        self.last = None;
+    }
+}
+
+fn line_rid(line: &Line) -> Option<String> {
+    line.request_id().map(str::to_string)
+}
+
+/// The part a line belongs to: by its own request id, else implicitly.
+fn target(st: &mut StreamState, request_id: Option<&str>, ts: i64) -> Option<usize> {
+    match request_id {
+        Some(rid) if !rid.is_empty() => Some(st.part_index(rid)),
+        _ => st.implicit_target(ts),
+    }
+}
+
+fn push_pending_line(st: &mut StreamState, line: LogLine) {
+    if st.pending_lines.len() >= MAX_PENDING_LINES {
+        let old = st.pending_lines.remove(0);
+        st.orphans.push(old);
+    }
+    st.pending_lines.push(line);
+}
+
+fn apply_pending(p: &mut InvocationPart, pending: PendingInit) {
+    if pending.runtime_version.is_some() {
+        p.runtime_version = pending.runtime_version;
+    }
+    if pending.suppressed || pending.restored {
+        p.cold_start = true;
+    }
+    if pending.suppressed {
+        p.signals.suppressed_init = true;
+    }
+    p.signals.init_failure |= pending.failed;
+    p.signals.merge(&pending.signals);
+    if p.init_report_ms.is_none() {
+        p.init_report_ms = pending.init_report_ms;
+    }
+    if p.error.is_none() {
+        p.error = pending.error;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+    use crate::model::Outcome;
+
+    fn ev(stream: &str, ts: i64, msg: &str) -> LogEvent {
+        LogEvent {
+            log_group: Arc::from("/aws/lambda/fn"),
+            log_stream: Arc::from(stream),
+            timestamp_ms: ts,
+            message: msg.to_string(),
+            event_id: None,
+        }
+    }
+
+    #[test]
+    fn drain_keeps_open_invocation_and_store_merges_later() {
+        let mut a = Assembler::new();
+        a.push(ev("s", 1, "START RequestId: r1 Version: $LATEST\n"));
+        let first = a.drain();
+        assert_eq!(first.parts.len(), 1);
+        assert!(!first.parts[0].is_complete());
+        assert_eq!(first.parts[0].start_ms, Some(1));
+        assert_eq!(first.parts[0].function, "fn");
+        let out = a.finish();
+        assert!(out.parts.is_empty());
+    }
+
+    #[test]
+    fn unknown_function_gets_a_diagnostic() {
+        let mut a = Assembler::new();
+        a.push(LogEvent {
+            log_group: Arc::from(""),
+            log_stream: Arc::from("x"),
+            timestamp_ms: 0,
+            message: "hello".into(),
+            event_id: None,
+        });
+        let out = a.finish();
+        assert_eq!(a.stats().unknown_function, 1);
+        assert_eq!(out.diagnostics.len(), 1);
+        assert_eq!(out.orphans.len(), 1);
+        assert_eq!(out.orphans[0].function, "unknown");
+        let _ = Outcome::Success;
+    }
+}

@@ -1,0 +1,382 @@
+//! The cost engine: exact Lambda charges from billed duration, memory, architecture, region,
+//! request count, monthly volume tiers and (optionally) the free tier.
+//!
+//! Per invocation:
+//!
+//! ```text
+//! Billed Duration (ms) / 1000 × Memory Size (MB) / 1024 × price per GB-second
+//!   + request fee
+//! ```
+//!
+//! Billed Duration is taken as reported (since August 2025 it includes INIT for managed
+//! runtimes; SnapStart's Billed Restore Duration is added by the caller). Nothing is rounded:
+//! no 100 ms steps, no rounded per-ms constants. Volume tiers apply to the aggregate GB-seconds
+//! of one account, region and architecture in one calendar month; each function's share of a
+//! tiered charge is proportional to its GB-seconds.
+
+use crate::model::Arch;
+
+/// One duration price band: GB-seconds up to `up_to` (cumulative, per month) cost `price`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Tier {
+    pub up_to_gb_s: f64,
+    pub usd_per_gb_s: f64,
+}
+
+/// The prices of one region and architecture.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PriceList {
+    pub region: &'static str,
+    pub arch: Arch,
+    pub usd_per_million_requests: f64,
+    /// Ascending; the last tier's `up_to_gb_s` is infinite.
+    pub tiers: &'static [Tier],
+}
+
+impl PriceList {
+    /// The first-tier price per GB-second.
+    pub fn base_gb_s(&self) -> f64 {
+        self.tiers.first().map_or(0.0, |t| t.usd_per_gb_s)
+    }
+
+    /// Duration charge for `gb_s` GB-seconds in one month, walking the tiers.
+    pub fn duration_charge(&self, gb_s: f64) -> f64 {
+        let mut remaining = gb_s.max(0.0);
+        let mut lower = 0.0;
+        let mut total = 0.0;
+        for t in self.tiers {
+            if remaining <= 0.0 {
+                break;
+            }
+            let band = (t.up_to_gb_s - lower).max(0.0);
+            let used = remaining.min(band);
+            total += used * t.usd_per_gb_s;
+            remaining -= used;
+            lower = t.up_to_gb_s;
+        }
+        total
+    }
+
+    pub fn request_charge(&self, requests: f64) -> f64 {
+        requests.max(0.0) * self.usd_per_million_requests / 1_000_000.0
+    }
+}
+
+// us-east-1 list prices (aws.amazon.com/lambda/pricing; tier boundaries from AWS's tiered
+// pricing announcement): x86_64 $0.0000166667 for the first 6 billion GB-s a month, $0.000015
+// for the next 9 billion, $0.0000133334 beyond; arm64 $0.0000133334 for the first 7.5 billion,
+// $0.0000120001 for the next 11.25 billion, $0.0000106667 beyond. Requests $0.20 per million.
+const X86_STANDARD: &[Tier] = &[
+    Tier {
+        up_to_gb_s: 6.0e9,
+        usd_per_gb_s: 0.000_016_666_7,
+    },
+    Tier {
+        up_to_gb_s: 15.0e9,
+        usd_per_gb_s: 0.000_015,
+    },
+    Tier {
+        up_to_gb_s: f64::INFINITY,
+        usd_per_gb_s: 0.000_013_333_4,
+    },
+];
+const ARM_STANDARD: &[Tier] = &[
+    Tier {
+        up_to_gb_s: 7.5e9,
+        usd_per_gb_s: 0.000_013_333_4,
+    },
+    Tier {
+        up_to_gb_s: 18.75e9,
+        usd_per_gb_s: 0.000_012_000_1,
+    },
+    Tier {
+        up_to_gb_s: f64::INFINITY,
+        usd_per_gb_s: 0.000_010_666_7,
+    },
+];
+
+/// The price table. To add a region, add its two rows here (and a test).
+pub static PRICES: &[PriceList] = &[
+    PriceList {
+        region: "us-east-1",
+        arch: Arch::X86_64,
+        usd_per_million_requests: 0.20,
+        tiers: X86_STANDARD,
+    },
+    PriceList {
+        region: "us-east-1",
+        arch: Arch::Arm64,
+        usd_per_million_requests: 0.20,
+        tiers: ARM_STANDARD,
+    },
+];
+
+/// The region used when none is configured.
+pub const DEFAULT_REGION: &str = "us-east-1";
+
+/// The free tier: per account and month, across regions and architectures.
+pub const FREE_REQUESTS: f64 = 1_000_000.0;
+pub const FREE_GB_S: f64 = 400_000.0;
+
+/// Prices for a region and architecture. `exact` is false when the region is not in the table
+/// and the us-east-1 prices were used instead.
+pub fn price_list(region: &str, arch: Arch) -> (PriceList, bool) {
+    if let Some(p) = PRICES.iter().find(|p| p.region == region && p.arch == arch) {
+        return (*p, true);
+    }
+    let fallback = PRICES
+        .iter()
+        .find(|p| p.region == DEFAULT_REGION && p.arch == arch)
+        .copied()
+        .unwrap_or(PriceList {
+            region: DEFAULT_REGION,
+            arch,
+            usd_per_million_requests: 0.20,
+            tiers: X86_STANDARD,
+        });
+    (fallback, false)
+}
+
+/// GB-seconds of one invocation.
+pub fn gb_seconds(billed_ms: f64, memory_mb: f64) -> f64 {
+    (billed_ms.max(0.0) / 1000.0) * (memory_mb.max(0.0) / 1024.0)
+}
+
+/// The cost of one invocation at first-tier prices (no free tier): what one more invocation
+/// like it adds to the bill for an account below the first volume tier.
+pub fn invocation_cost(billed_ms: f64, memory_mb: f64, arch: Arch, region: &str) -> f64 {
+    let (p, _) = price_list(region, arch);
+    gb_seconds(billed_ms, memory_mb) * p.base_gb_s() + p.usd_per_million_requests / 1_000_000.0
+}
+
+/// One line of usage to be priced: a function's requests and GB-seconds in one month.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Usage {
+    pub region: String,
+    pub arch: Arch,
+    /// `YYYYMM`.
+    pub month: u32,
+    pub requests: u64,
+    pub gb_seconds: f64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct CostOptions {
+    /// Subtract the monthly free tier (1M requests, 400,000 GB-s) before charging.
+    pub free_tier: bool,
+}
+
+/// The charge for one usage line.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Charge {
+    pub requests_usd: f64,
+    pub duration_usd: f64,
+    /// False when the region was not in the price table (us-east-1 prices used).
+    pub exact_region: bool,
+}
+
+impl Charge {
+    pub fn total(&self) -> f64 {
+        self.requests_usd + self.duration_usd
+    }
+}
+
+/// Price many usage lines together, so that tiers see the aggregate volume of each region,
+/// architecture and month, and the free tier is shared by the whole month. Returns one charge
+/// per input line, in order. The charges sum to the exact bill for this usage.
+pub fn price_usage(usage: &[Usage], opts: CostOptions) -> Vec<Charge> {
+    use std::collections::BTreeMap;
+    // Totals per month (free tier) and per (region, arch, month) (tiers).
+    let mut month_req: BTreeMap<u32, f64> = BTreeMap::new();
+    let mut month_gbs: BTreeMap<u32, f64> = BTreeMap::new();
+    for u in usage {
+        *month_req.entry(u.month).or_default() += u.requests as f64;
+        *month_gbs.entry(u.month).or_default() += u.gb_seconds.max(0.0);
+    }
+    // Fraction of each month's usage that is billable after the free tier.
+    let billable = |total: f64, free: f64| -> f64 {
+        if !opts.free_tier || total <= 0.0 {
+            1.0
+        } else {
+            ((total - free) / total).max(0.0)
+        }
+    };
+    let mut group_gbs: BTreeMap<(String, Arch, u32), f64> = BTreeMap::new();
+    for u in usage {
+        let f = billable(month_gbs[&u.month], FREE_GB_S);
+        *group_gbs
+            .entry((u.region.clone(), u.arch, u.month))
+            .or_default() += u.gb_seconds.max(0.0) * f;
+    }
+    usage
+        .iter()
+        .map(|u| {
+            let (p, exact_region) = price_list(&u.region, u.arch);
+            let req_f = billable(month_req[&u.month], FREE_REQUESTS);
+            let gbs_f = billable(month_gbs[&u.month], FREE_GB_S);
+            let mine = u.gb_seconds.max(0.0) * gbs_f;
+            let group = group_gbs[&(u.region.clone(), u.arch, u.month)];
+            let duration_usd = if group > 0.0 {
+                p.duration_charge(group) * (mine / group)
+            } else {
+                0.0
+            };
+            Charge {
+                requests_usd: p.request_charge(u.requests as f64 * req_f),
+                duration_usd,
+                exact_region,
+            }
+        })
+        .collect()
+}
+
+/// Project a cost observed over `observed_ms` onto a 30-day month.
+pub fn monthly(cost: f64, observed_ms: i64) -> f64 {
+    if observed_ms <= 0 {
+        return 0.0;
+    }
+    cost * (30.0 * 86_400_000.0) / observed_ms as f64
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+    use proptest::prelude::*;
+
+    fn close(a: f64, b: f64) -> bool {
+        (a - b).abs() <= 1e-9 * a.abs().max(b.abs()).max(1e-12)
+    }
+
+    /// AWS's published example (Lambda pricing page, "Example 1"): 512 MB, 3 million
+    /// invocations of 1 s each in a month, free tier applied. AWS shows $18.34 + $0.40 =
+    /// $18.74 using the rounded price $0.00001667; at the exact list price $0.0000166667 the
+    /// duration charge is 1,100,000 × 0.0000166667 = $18.33337.
+    #[test]
+    fn aws_worked_example_with_free_tier() {
+        let u = Usage {
+            region: "us-east-1".into(),
+            arch: Arch::X86_64,
+            month: 202611,
+            requests: 3_000_000,
+            gb_seconds: gb_seconds(1000.0, 512.0) * 3_000_000.0,
+        };
+        let c = price_usage(&[u], CostOptions { free_tier: true })[0];
+        assert!(close(c.requests_usd, 0.40), "{c:?}");
+        assert!(
+            close(c.duration_usd, 1_100_000.0 * 0.000_016_666_7),
+            "{c:?}"
+        );
+        assert!((c.total() - 18.73).abs() < 0.01);
+    }
+
+    /// Power Tuning's formula: ceil(billed ms) × 2.1e-9 × memory/128 with no request fee.
+    /// Its per-ms constant is rounded: 2.1e-9 × 8000 = $0.0000168 per GB-s against the list
+    /// $0.0000166667, so it reads 0.8% high on duration, and it leaves out the $0.20/M fee.
+    #[test]
+    fn power_tuning_comparison() {
+        let billed = 250.0;
+        let mem = 1024.0;
+        let pt = billed * 2.1e-9 * (mem / 128.0);
+        let ours_duration = gb_seconds(billed, mem) * 0.000_016_666_7;
+        let ratio = pt / ours_duration;
+        assert!((ratio - 1.008).abs() < 0.001, "ratio {ratio}");
+        let ours = invocation_cost(billed, mem, Arch::X86_64, "us-east-1");
+        assert!(close(ours - ours_duration, 0.20 / 1_000_000.0));
+    }
+
+    #[test]
+    fn tiers_apply_to_the_aggregate_and_split_proportionally() {
+        // Two functions together cross the first x86 tier (6B GB-s).
+        let a = Usage {
+            region: "us-east-1".into(),
+            arch: Arch::X86_64,
+            month: 202611,
+            requests: 0,
+            gb_seconds: 4.0e9,
+        };
+        let b = Usage {
+            gb_seconds: 4.0e9,
+            ..a.clone()
+        };
+        let c = price_usage(&[a, b], CostOptions::default());
+        let total = 6.0e9 * 0.000_016_666_7 + 2.0e9 * 0.000_015;
+        assert!(close(c[0].duration_usd + c[1].duration_usd, total));
+        assert!(close(c[0].duration_usd, c[1].duration_usd));
+        // arm64 is priced separately, in its own tiers.
+        let arm = Usage {
+            region: "us-east-1".into(),
+            arch: Arch::Arm64,
+            month: 202611,
+            requests: 1_000_000,
+            gb_seconds: 1000.0,
+        };
+        let c = price_usage(&[arm], CostOptions::default())[0];
+        assert!(close(c.duration_usd, 1000.0 * 0.000_013_333_4));
+        assert!(close(c.requests_usd, 0.20));
+        assert!(c.exact_region);
+    }
+
+    #[test]
+    fn unknown_region_falls_back_and_says_so() {
+        let (p, exact) = price_list("mars-north-1", Arch::Arm64);
+        assert!(!exact);
+        assert_eq!(p.region, "us-east-1");
+        assert_eq!(p.arch, Arch::Arm64);
+    }
+
+    #[test]
+    fn free_tier_is_off_by_default_and_never_negative() {
+        let u = Usage {
+            region: "us-east-1".into(),
+            arch: Arch::X86_64,
+            month: 202611,
+            requests: 10,
+            gb_seconds: 5.0,
+        };
+        let paid = price_usage(std::slice::from_ref(&u), CostOptions::default())[0];
+        assert!(paid.total() > 0.0);
+        let free = price_usage(&[u], CostOptions { free_tier: true })[0];
+        assert_eq!(free.total(), 0.0);
+    }
+
+    #[test]
+    fn monthly_projection() {
+        assert!(close(monthly(1.0, 86_400_000), 30.0));
+        assert_eq!(monthly(1.0, 0), 0.0);
+    }
+
+    proptest! {
+        /// Cost never decreases when memory or billed duration grows.
+        #[test]
+        fn cost_is_monotonic(b1 in 0.0f64..900_000.0, db in 0.0f64..10_000.0,
+                             m1 in 128.0f64..10_240.0, dm in 0.0f64..1024.0, arm in any::<bool>()) {
+            let arch = if arm { Arch::Arm64 } else { Arch::X86_64 };
+            let c = invocation_cost(b1, m1, arch, "us-east-1");
+            prop_assert!(invocation_cost(b1 + db, m1, arch, "us-east-1") >= c);
+            prop_assert!(invocation_cost(b1, m1 + dm, arch, "us-east-1") >= c);
+        }
+
+        /// Tiered charges: more usage never costs less, and the marginal price never rises.
+        #[test]
+        fn tiered_charge_is_monotonic_and_concave(g in 0.0f64..3.0e10, d in 0.0f64..1.0e9) {
+            for p in PRICES {
+                let a = p.duration_charge(g);
+                let b = p.duration_charge(g + d);
+                prop_assert!(b >= a);
+                prop_assert!(b - a <= d * p.base_gb_s() * (1.0 + 1e-12) + 1e-9);
+            }
+        }
+
+        /// Pricing lines together or one by one gives the same total below the first tier.
+        #[test]
+        fn split_invariance_below_tiers(xs in proptest::collection::vec((0u64..1_000_000, 0.0f64..1.0e6), 1..20)) {
+            let usage: Vec<Usage> = xs.iter().map(|(r, g)| Usage {
+                region: "us-east-1".into(), arch: Arch::X86_64, month: 202611,
+                requests: *r, gb_seconds: *g }).collect();
+            let together: f64 = price_usage(&usage, CostOptions::default()).iter().map(Charge::total).sum();
+            let apart: f64 = usage.iter().map(|u| price_usage(std::slice::from_ref(u), CostOptions::default())[0].total()).sum();
+            prop_assert!((together - apart).abs() <= 1e-9 * together.max(1.0));
+        }
+    }
+}

@@ -1,0 +1,430 @@
+//! Store benchmarks: ingest throughput and `function_stats` latency of the SQLite backend.
+//!
+//! ```text
+//! cargo bench -p tern-store --bench store
+//! TERN_BENCH_PARTS=1000000 TERN_BENCH_STATS_INVOCATIONS=10000000 cargo bench -p tern-store --bench store
+//! ```
+//!
+//! Synthetic parts look like real ones: START, one application line, END and REPORT (~120 bytes
+//! each on average, with 56-digit CloudWatch event ids), a REPORT's metrics, UUID request ids,
+//! several log streams per function, in time order.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tern_core::model::{InvocationPart, LogLine, ReportMetrics};
+use tern_store::{IngestBatch, InvocationQuery, SqliteStore, Store, TimeRange};
+
+/// 2026-03-01T00:00:00Z
+const EPOCH: i64 = 1_772_323_200_000;
+const DAY: i64 = 86_400_000;
+
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        // splitmix64
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+struct Gen {
+    rng: Rng,
+    functions: usize,
+    streams_per_function: usize,
+    groups: Vec<Arc<str>>,
+    streams: Vec<Arc<str>>,
+    names: Vec<String>,
+    seq: u64,
+}
+
+impl Gen {
+    fn new(seed: u64, functions: usize, streams_per_function: usize) -> Gen {
+        let mut rng = Rng(seed);
+        let names: Vec<String> = (0..functions).map(|i| format!("fn-{i:04}")).collect();
+        let groups = names
+            .iter()
+            .map(|n| Arc::from(format!("/aws/lambda/{n}")))
+            .collect();
+        let streams = (0..functions * streams_per_function)
+            .map(|_| {
+                Arc::from(format!(
+                    "2026/03/01/[$LATEST]{:016x}{:016x}",
+                    rng.next(),
+                    rng.next()
+                ))
+            })
+            .collect();
+        Gen {
+            rng,
+            functions,
+            streams_per_function,
+            groups,
+            streams,
+            names,
+            seq: 0,
+        }
+    }
+
+    fn uuid(&mut self) -> String {
+        let (a, b) = (self.rng.next(), self.rng.next());
+        format!(
+            "{:08x}-{:04x}-4{:03x}-a{:03x}-{:012x}",
+            a >> 32,
+            (a >> 16) & 0xffff,
+            a & 0xfff,
+            b >> 52,
+            b & 0xffff_ffff_ffff
+        )
+    }
+
+    fn event_id(&mut self, ts: i64) -> String {
+        self.seq += 1;
+        format!("{:024}{:032}", ts, self.seq)
+    }
+
+    /// One complete invocation at `start`.
+    fn part(&mut self, start: i64) -> InvocationPart {
+        let f = self.rng.below(self.functions as u64) as usize;
+        let s = f * self.streams_per_function
+            + self.rng.below(self.streams_per_function as u64) as usize;
+        let request_id = self.uuid();
+        let duration = 5.0 + (self.rng.below(200_000) as f64) / 100.0;
+        let billed = duration.ceil();
+        let end = start + billed as i64;
+        let cold = self.rng.below(50) == 0;
+        let init = cold.then(|| 150.0 + self.rng.below(50_000) as f64 / 100.0);
+        let max_mem = 60 + self.rng.below(120) as u32;
+        let mut lines = Vec::with_capacity(4);
+        let mut line = |g: &mut Gen, ts: i64, message: String| {
+            let event_id = Some(g.event_id(ts));
+            lines.push(LogLine {
+                timestamp_ms: ts,
+                message,
+                event_id,
+            });
+        };
+        line(
+            self,
+            start,
+            format!("START RequestId: {request_id} Version: $LATEST\n"),
+        );
+        let order = self.rng.below(1_000_000);
+        line(
+            self,
+            start + 2,
+            format!(
+                "{{\"level\":\"INFO\",\"requestId\":\"{request_id}\",\"msg\":\"processed order\",\"orderId\":{order},\"items\":3}}\n"
+            ),
+        );
+        line(self, end, format!("END RequestId: {request_id}\n"));
+        let init_text = init
+            .map(|i| format!("\tInit Duration: {i:.2} ms"))
+            .unwrap_or_default();
+        line(
+            self,
+            end,
+            format!(
+                "REPORT RequestId: {request_id}\tDuration: {duration:.2} ms\tBilled Duration: {billed} ms\tMemory Size: 512 MB\tMax Memory Used: {max_mem} MB{init_text}\t\n"
+            ),
+        );
+        InvocationPart {
+            function: self.names[f].clone(),
+            log_group: self.groups[f].clone(),
+            log_stream: self.streams[s].clone(),
+            request_id,
+            start_ms: Some(start),
+            end_ms: Some(end),
+            version: Some("$LATEST".into()),
+            report: Some(ReportMetrics {
+                duration_ms: duration,
+                billed_duration_ms: Some(billed),
+                memory_size_mb: Some(512),
+                max_memory_used_mb: Some(max_mem),
+                init_duration_ms: init,
+                ..Default::default()
+            }),
+            log_lines: lines,
+            ..Default::default()
+        }
+    }
+
+    /// `n` invocations spread evenly over `[from, from + span)`.
+    fn batch(&mut self, n: usize, from: i64, span: i64, index: u64, total: u64) -> IngestBatch {
+        let parts = (0..n as u64)
+            .map(|i| {
+                let k = index + i;
+                self.part(from + (k as i128 * span as i128 / total as i128) as i64)
+            })
+            .collect();
+        IngestBatch {
+            parts,
+            ..Default::default()
+        }
+    }
+}
+
+/// CPU time of this thread (ns), from the scheduler's accounting: robust to other processes
+/// competing for the machine, unlike wall time.
+fn cpu_ns() -> u64 {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()
+        .and_then(|s| s.split_whitespace().next().and_then(|v| v.parse().ok()))
+        .unwrap_or(0)
+}
+
+fn env_usize(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn file_size(dir: &std::path::Path) -> u64 {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().metadata().unwrap().len())
+        .sum()
+}
+
+/// Ingest `total` parts in batches of `batch`; returns the time spent inside `ingest` only.
+/// Batches are generated up front (`pregenerate`) or just before each call, untimed.
+fn ingest(
+    store: &mut SqliteStore,
+    g: &mut Gen,
+    total: usize,
+    batch: usize,
+    (from, span): (i64, i64),
+    pregenerate: bool,
+) -> (Duration, Duration) {
+    let mut make = |done: usize| {
+        let n = batch.min(total - done);
+        g.batch(n, from, span, done as u64, total as u64)
+    };
+    let mut batches = Vec::new();
+    if pregenerate {
+        let mut done = 0;
+        while done < total {
+            let b = make(done);
+            done += b.parts.len();
+            batches.push(b);
+        }
+    }
+    let mut spent = Duration::ZERO;
+    let mut cpu = 0;
+    let mut done = 0;
+    let mut i = 0;
+    while done < total {
+        let b = if pregenerate {
+            std::mem::take(&mut batches[i])
+        } else {
+            make(done)
+        };
+        i += 1;
+        let c = cpu_ns();
+        let t = Instant::now();
+        let s = store.ingest(&b).unwrap();
+        spent += t.elapsed();
+        cpu += cpu_ns() - c;
+        assert_eq!(s.inserted as usize, b.parts.len());
+        done += b.parts.len();
+    }
+    (spent, Duration::from_nanos(cpu))
+}
+
+/// A fresh directory for a database: under `TERN_BENCH_DIR` (kept, for inspection) when set,
+/// else a temporary one.
+fn bench_dir(name: &str) -> (Option<tempfile::TempDir>, std::path::PathBuf) {
+    match std::env::var_os("TERN_BENCH_DIR") {
+        Some(d) => {
+            let p = std::path::Path::new(&d).join(name);
+            let _ = std::fs::remove_dir_all(&p);
+            std::fs::create_dir_all(&p).unwrap();
+            (None, p)
+        }
+        None => {
+            let t = tempfile::tempdir().unwrap();
+            let p = t.path().to_path_buf();
+            (Some(t), p)
+        }
+    }
+}
+
+fn bench_ingest() {
+    let total = env_usize("TERN_BENCH_PARTS", 500_000);
+    let batch = env_usize("TERN_BENCH_BATCH", 20_000);
+    let (_tmp, dir) = bench_dir("ingest");
+    let path = dir.join("tern.db");
+    let mut store = SqliteStore::open(&path).unwrap();
+    let mut g = Gen::new(1, 100, 20);
+    // One hour of traffic from 100 functions, 20 concurrent environments each.
+    let (spent, cpu) = ingest(&mut store, &mut g, total, batch, (EPOCH, 3_600_000), true);
+    let rate = total as f64 / spent.as_secs_f64();
+    println!(
+        "ingest: {total} parts in batches of {batch} into a new file db: {:.2} s, {:.0} parts/s wall ({:.0} events/s at 4 lines per part); {:.0} parts per CPU-second",
+        spent.as_secs_f64(),
+        rate,
+        rate * 4.0,
+        total as f64 / cpu.as_secs_f64()
+    );
+    // A second round into the now non-empty db (the next hour).
+    let (spent, cpu) = ingest(
+        &mut store,
+        &mut g,
+        total,
+        batch,
+        (EPOCH + 3_600_000, 3_600_000),
+        true,
+    );
+    let rate = total as f64 / spent.as_secs_f64();
+    println!(
+        "ingest: {total} more parts into the same db: {:.2} s, {:.0} parts/s wall; {:.0} parts per CPU-second",
+        spent.as_secs_f64(),
+        rate,
+        total as f64 / cpu.as_secs_f64()
+    );
+    // Re-ingest of data already stored: every part takes the merge path and changes nothing.
+    let mut again = Gen::new(1, 100, 20);
+    let n = batch.min(total);
+    let b = again.batch(n, EPOCH, 3_600_000, 0, total as u64);
+    let t = Instant::now();
+    let s = store.ingest(&b).unwrap();
+    let el = t.elapsed();
+    assert_eq!(s.unchanged as usize, n);
+    println!(
+        "re-ingest: {n} parts already stored: {:.0} parts/s",
+        n as f64 / el.as_secs_f64()
+    );
+    drop(store);
+    let size = file_size(&dir);
+    println!(
+        "db size: {:.1} MiB for {} invocations, {:.0} bytes per invocation",
+        size as f64 / 1048576.0,
+        2 * total,
+        size as f64 / (2 * total) as f64
+    );
+}
+
+fn time<T>(label: &str, runs: u32, mut f: impl FnMut() -> T) -> T {
+    let mut best = Duration::MAX;
+    let mut out = None;
+    let mut total = Duration::ZERO;
+    for _ in 0..runs {
+        let t = Instant::now();
+        out = Some(f());
+        let el = t.elapsed();
+        total += el;
+        best = best.min(el);
+    }
+    println!(
+        "{label}: best {:.1} ms, mean {:.1} ms over {runs} runs",
+        best.as_secs_f64() * 1e3,
+        total.as_secs_f64() * 1e3 / f64::from(runs)
+    );
+    out.unwrap()
+}
+
+fn bench_stats() {
+    let total = env_usize("TERN_BENCH_STATS_INVOCATIONS", 2_000_000);
+    let functions = 1000;
+    let days = 30;
+    let (_tmp, dir) = bench_dir("stats");
+    let path = dir.join("tern.db");
+    let mut store = SqliteStore::open(&path).unwrap();
+    let mut g = Gen::new(7, functions, 5);
+    let (spent, _) = ingest(
+        &mut store,
+        &mut g,
+        total,
+        50_000,
+        (EPOCH, days * DAY),
+        false,
+    );
+    println!(
+        "stats db: {total} invocations, {functions} functions, {days} days: built in {:.1} s ({:.0} parts/s)",
+        spent.as_secs_f64(),
+        total as f64 / spent.as_secs_f64()
+    );
+    drop(store);
+    println!(
+        "stats db size: {:.1} MiB",
+        file_size(&dir) as f64 / 1048576.0
+    );
+    let store = SqliteStore::open(&path).unwrap();
+    let all = time("function_stats(all functions, all time)", 5, || {
+        store.function_stats(&[], TimeRange::all()).unwrap()
+    });
+    assert_eq!(all.len(), functions);
+    assert_eq!(all.iter().map(|s| s.invocations).sum::<u64>(), total as u64);
+    // The last 7 days, from an unaligned "now": daily + hourly rollups + partial-hour scans.
+    let now = EPOCH + days * DAY - 17 * 60_000 - 1234;
+    let week = TimeRange {
+        from_ms: Some(now - 7 * DAY),
+        to_ms: Some(now),
+    };
+    time("function_stats(all functions, unaligned 7 days)", 5, || {
+        store.function_stats(&[], week).unwrap()
+    });
+    let day = TimeRange {
+        from_ms: Some(now - DAY),
+        to_ms: Some(now),
+    };
+    time("function_stats(all functions, unaligned 24 h)", 5, || {
+        store.function_stats(&[], day).unwrap()
+    });
+    let one = vec!["fn-0042".to_string()];
+    time("function_stats(one function, unaligned 7 days)", 20, || {
+        store.function_stats(&one, week).unwrap()
+    });
+    time("invocations(newest 100, all functions)", 20, || {
+        store.invocations(&InvocationQuery::default()).unwrap()
+    });
+    let rows = time("invocations(newest 100, one function)", 20, || {
+        store
+            .invocations(&InvocationQuery {
+                functions: one.clone(),
+                ..Default::default()
+            })
+            .unwrap()
+    });
+    let id = rows[50].request_id.clone();
+    time("invocations(request id only)", 5, || {
+        store
+            .invocations(&InvocationQuery {
+                request_id: Some(id.clone()),
+                ..Default::default()
+            })
+            .unwrap()
+    });
+    let r = &rows[50];
+    time("invocation_logs(one invocation)", 20, || {
+        store
+            .invocation_logs(&r.log_group, &r.log_stream, &r.request_id)
+            .unwrap()
+    });
+}
+
+fn main() {
+    // `cargo bench` passes --bench; `cargo test --benches` does not, and then runs nothing
+    // heavy.
+    if !std::env::args().any(|a| a == "--bench") {
+        println!("store bench: run with `cargo bench -p tern-store --bench store`");
+        return;
+    }
+    let only = std::env::var("TERN_BENCH_ONLY").unwrap_or_default();
+    if only.is_empty() || only == "ingest" {
+        bench_ingest();
+    }
+    if only.is_empty() || only == "stats" {
+        bench_stats();
+    }
+}

@@ -1,2 +1,0 @@
-//! The embedded SQLite backend (placeholder until implemented).
-pub struct SqliteStore;

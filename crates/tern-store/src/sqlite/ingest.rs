@@ -1,0 +1,757 @@
+//! The write path: one transaction per batch.
+//!
+//! Each part takes the fast path first (`INSERT … ON CONFLICT DO NOTHING`). On conflict the
+//! stored invocation is read back, the part is merged into it with `InvocationPart::merge`, and
+//! the row is written back only if the merge changed something. Rollup and environment deltas
+//! are summed in memory per batch and each touched bucket is written once, at the end.
+//!
+//! An invocation is counted in rollups exactly once, when its REPORT is first stored. A later
+//! part that moves the outcome or adds cold-start evidence applies the difference to the
+//! buckets it was counted in. Its bucket time `t` is frozen once it is counted.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use rusqlite::{
+    params, CachedStatement, Connection, OptionalExtension, Transaction, TransactionBehavior,
+};
+use tern_core::model::{normalize_lines, InvocationPart, LogLine};
+
+use super::codec::{self, request_hash, MAX_PROBES};
+use super::fx::FxHashMap;
+use super::rollup::{
+    decode_sketch, encode_sketch, floor_to, Contribution, Rollup, DAY_MS, HOUR_MS,
+};
+use super::row::{self, RowKeys, PART_COLUMNS};
+use super::{Db, Ids, Scratch};
+use crate::{FunctionMeta, IngestBatch, IngestStats, StoreError, StreamLines};
+
+pub(crate) fn ingest(
+    conn: &mut Connection,
+    ids: &mut Ids,
+    scratch: &mut Scratch,
+    batch: &IngestBatch,
+) -> Result<IngestStats, StoreError> {
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .db()?;
+    let stats = {
+        let mut w = Writer {
+            insert: tx.prepare_cached(INSERT_SQL).db()?,
+            tx: &tx,
+            ids,
+            scratch,
+            deltas: Deltas::default(),
+            stats: IngestStats::default(),
+            last_env: None,
+            last_function: None,
+        };
+        for meta in &batch.functions {
+            w.function_meta(meta)?;
+        }
+        // Insert in (environment, request hash) order: consecutive inserts then land on the
+        // same pages of the key index, which is several times cheaper than visiting them in
+        // arrival order. The sort is stable, so parts of one invocation keep their order.
+        let mut order = Vec::with_capacity(batch.parts.len());
+        let mut fixed = Vec::new();
+        for (i, given) in batch.parts.iter().enumerate() {
+            let slot = match canonical(given) {
+                Some(p) => {
+                    fixed.push(p);
+                    Some(fixed.len() - 1)
+                }
+                None => None,
+            };
+            let p = slot.map_or(given, |f| &fixed[f]);
+            let function_id = w.function_id(&p.function)?;
+            let env_id = w.env_id(&p.log_group, &p.log_stream, function_id)?;
+            order.push(Prepared {
+                env_id,
+                hash: request_hash(&p.request_id),
+                function_id,
+                index: i,
+                fixed: slot,
+            });
+        }
+        if std::env::var_os("TERN_NOSORT").is_none() {
+            order.sort_by_key(|o| (o.env_id, o.hash));
+        }
+        for o in &order {
+            let p = o.fixed.map_or(&batch.parts[o.index], |f| &fixed[f]);
+            w.part(o, p)?;
+        }
+        for s in &batch.stream_lines {
+            w.stream_lines(s)?;
+        }
+        w.flush()?;
+        w.stats
+    };
+    tx.commit().db()?;
+    Ok(stats)
+}
+
+/// Binds `row::bind`'s `?1`…`?30`.
+const INSERT_SQL: &str = "INSERT INTO invocations (env_id, request_id, function_id, t, start_ms, \
+    end_ms, complete, outcome, cold, cold_flag, signals, version, duration_ms, billed_ms, \
+    memory_mb, max_memory_mb, init_ms, restore_ms, billed_restore_ms, status, report_error_type, \
+    xray_trace_id, report_format, error_type, error_message, error_stack, runtime_version, \
+    init_report_ms, lines, rid_hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, \
+    ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30) \
+    ON CONFLICT (env_id, rid_hash) DO NOTHING";
+/// Binds `row::bind`'s `?1`…`?30` and the row id as `?31`.
+const UPDATE_SQL: &str = "UPDATE invocations SET function_id = ?3, t = ?4, start_ms = ?5, \
+    end_ms = ?6, complete = ?7, outcome = ?8, cold = ?9, cold_flag = ?10, signals = ?11, \
+    version = ?12, duration_ms = ?13, billed_ms = ?14, memory_mb = ?15, max_memory_mb = ?16, \
+    init_ms = ?17, restore_ms = ?18, billed_restore_ms = ?19, status = ?20, \
+    report_error_type = ?21, xray_trace_id = ?22, report_format = ?23, error_type = ?24, \
+    error_message = ?25, error_stack = ?26, runtime_version = ?27, init_report_ms = ?28, \
+    lines = ?29 WHERE id = ?31 AND env_id = ?1 AND request_id = ?2 AND rid_hash = ?30";
+
+#[derive(Default)]
+struct EnvDelta {
+    invocations: i64,
+    cold_starts: i64,
+    first_ms: Option<i64>,
+    last_ms: Option<i64>,
+    runtime_version: Option<String>,
+}
+
+/// Everything a batch changes outside invocation rows, summed before it is written.
+#[derive(Default)]
+struct Deltas {
+    /// (function id, hour) → delta. Day deltas are the sums of their hours, made at flush.
+    hours: FxHashMap<(i64, i64), Rollup>,
+    envs: FxHashMap<i64, EnvDelta>,
+    /// function id → (time, Memory Size) of its latest completed invocation in the batch.
+    memory: FxHashMap<i64, (i64, u32)>,
+}
+
+impl Deltas {
+    fn count(&mut self, function_id: i64, env_id: i64, c: &Contribution) {
+        self.hours
+            .entry((function_id, floor_to(c.t, HOUR_MS)))
+            .or_default()
+            .add(c);
+        let env = self.envs.entry(env_id).or_default();
+        env.invocations += 1;
+        env.cold_starts += i64::from(c.cold);
+        env.first_ms = Some(env.first_ms.map_or(c.t, |f| f.min(c.t)));
+        env.last_ms = Some(env.last_ms.map_or(c.t, |l| l.max(c.t)));
+        if let Some(m) = c.memory_mb {
+            let e = self.memory.entry(function_id).or_insert((c.t, m));
+            if (c.t, m) > *e {
+                *e = (c.t, m);
+            }
+        }
+    }
+
+    fn change(&mut self, function_id: i64, env_id: i64, old: &Contribution, new: &Contribution) {
+        self.hours
+            .entry((function_id, floor_to(old.t, HOUR_MS)))
+            .or_default()
+            .change(old, new);
+        let env = self.envs.entry(env_id).or_default();
+        env.cold_starts += i64::from(new.cold) - i64::from(old.cold);
+    }
+
+    fn runtime_version(&mut self, env_id: i64, v: &str) {
+        let env = self.envs.entry(env_id).or_default();
+        if env.runtime_version.is_none() {
+            env.runtime_version = Some(v.to_string());
+        }
+    }
+}
+
+struct Writer<'a> {
+    tx: &'a Transaction<'a>,
+    insert: CachedStatement<'a>,
+    ids: &'a mut Ids,
+    scratch: &'a mut Scratch,
+    deltas: Deltas,
+    stats: IngestStats,
+    /// The previous part's environment: consecutive parts usually share it.
+    last_env: Option<(Arc<str>, Arc<str>, i64)>,
+    last_function: Option<(String, i64)>,
+}
+
+/// The time an invocation belongs to: its REPORT, else its start, else its first line.
+fn time_of(p: &InvocationPart) -> i64 {
+    p.end_ms
+        .or(p.start_ms)
+        .or_else(|| p.log_lines.iter().map(|l| l.timestamp_ms).min())
+        .unwrap_or(0)
+}
+
+/// The function of lines whose assembler did not name one: from the log group or stream.
+fn derived_function(log_group: &str, log_stream: &str) -> String {
+    tern_core::model::function_name(log_group, log_stream).unwrap_or_else(|| "unknown".to_string())
+}
+
+/// Whether `normalize_lines` would leave `lines` as they are.
+fn lines_normalized(lines: &[LogLine]) -> bool {
+    if lines.len() < 2 {
+        return true;
+    }
+    if !lines
+        .windows(2)
+        .all(|w| w[0].timestamp_ms <= w[1].timestamp_ms)
+    {
+        return false;
+    }
+    // A line without an id is a duplicate of an earlier line of the same millisecond with the
+    // same text; lines sharing an id are duplicates wherever they are.
+    for (i, l) in lines.iter().enumerate() {
+        if l.event_id.is_none()
+            && lines[..i]
+                .iter()
+                .rev()
+                .take_while(|o| o.timestamp_ms == l.timestamp_ms)
+                .any(|o| o.message == l.message)
+        {
+            return false;
+        }
+    }
+    if lines.len() <= 32 {
+        lines.iter().enumerate().all(|(i, l)| {
+            l.event_id
+                .as_ref()
+                .is_none_or(|id| !lines[..i].iter().any(|o| o.event_id.as_ref() == Some(id)))
+        })
+    } else {
+        let mut seen = HashSet::with_capacity(lines.len());
+        lines
+            .iter()
+            .filter_map(|l| l.event_id.as_deref())
+            .all(|id| seen.insert(id))
+    }
+}
+
+fn has_nan(p: &InvocationPart) -> bool {
+    let nan = |v: Option<f64>| v.is_some_and(f64::is_nan);
+    nan(p.init_report_ms)
+        || p.report.as_ref().is_some_and(|r| {
+            r.duration_ms.is_nan()
+                || nan(r.billed_duration_ms)
+                || nan(r.init_duration_ms)
+                || nan(r.restore_duration_ms)
+                || nan(r.billed_restore_duration_ms)
+        })
+}
+
+/// The part as it will be stored, when that differs from the part given: with a function
+/// name, normalized lines, and no NaN (which SQLite stores as NULL, so the part would not
+/// read back equal and re-ingest would look like news).
+fn canonical(p: &InvocationPart) -> Option<InvocationPart> {
+    if !p.function.is_empty() && !has_nan(p) && lines_normalized(&p.log_lines) {
+        return None;
+    }
+    let mut p = p.clone();
+    if p.function.is_empty() {
+        p.function = derived_function(&p.log_group, &p.log_stream);
+    }
+    normalize_lines(&mut p.log_lines);
+    let fix = |v: &mut Option<f64>| {
+        if v.is_some_and(f64::is_nan) {
+            *v = None;
+        }
+    };
+    fix(&mut p.init_report_ms);
+    if let Some(r) = p.report.as_mut() {
+        if r.duration_ms.is_nan() {
+            r.duration_ms = 0.0;
+        }
+        fix(&mut r.billed_duration_ms);
+        fix(&mut r.init_duration_ms);
+        fix(&mut r.restore_duration_ms);
+        fix(&mut r.billed_restore_duration_ms);
+    }
+    Some(p)
+}
+
+/// A part's keys, resolved before the batch is inserted in key order.
+struct Prepared {
+    env_id: i64,
+    hash: i64,
+    function_id: i64,
+    /// Index in the batch.
+    index: usize,
+    /// Index in the batch's canonicalized copies, when the part needed one.
+    fixed: Option<usize>,
+}
+
+/// A stored invocation read back for merging.
+struct Stored {
+    id: i64,
+    function_id: i64,
+    t: i64,
+    part: InvocationPart,
+}
+
+impl Writer<'_> {
+    fn function_id(&mut self, name: &str) -> Result<i64, StoreError> {
+        if let Some((n, id)) = &self.last_function {
+            if n == name {
+                return Ok(*id);
+            }
+        }
+        let id = match self.ids.functions.get(name) {
+            Some(&id) => id,
+            None => self.resolve_function(name)?,
+        };
+        self.last_function = Some((name.to_string(), id));
+        Ok(id)
+    }
+
+    fn resolve_function(&mut self, name: &str) -> Result<i64, StoreError> {
+        let existing: Option<i64> = self
+            .tx
+            .prepare_cached("SELECT id FROM functions WHERE name = ?1")
+            .db()?
+            .query_row([name], |r| r.get(0))
+            .optional()
+            .db()?;
+        let id = match existing {
+            Some(id) => id,
+            None => {
+                self.tx
+                    .prepare_cached("INSERT INTO functions (name) VALUES (?1)")
+                    .db()?
+                    .execute([name])
+                    .db()?;
+                self.tx.last_insert_rowid()
+            }
+        };
+        self.ids.functions.insert(name.to_string(), id);
+        self.ids.function_names.insert(id, name.to_string());
+        Ok(id)
+    }
+
+    fn function_name_of(&mut self, id: i64) -> Result<String, StoreError> {
+        if let Some(n) = self.ids.function_names.get(&id) {
+            return Ok(n.clone());
+        }
+        let name: String = self
+            .tx
+            .prepare_cached("SELECT name FROM functions WHERE id = ?1")
+            .db()?
+            .query_row([id], |r| r.get(0))
+            .db()?;
+        self.ids.function_names.insert(id, name.clone());
+        self.ids.functions.insert(name.clone(), id);
+        Ok(name)
+    }
+
+    fn env_id(
+        &mut self,
+        log_group: &Arc<str>,
+        log_stream: &Arc<str>,
+        function_id: i64,
+    ) -> Result<i64, StoreError> {
+        if let Some((g, s, id)) = &self.last_env {
+            if (Arc::ptr_eq(g, log_group) || g == log_group)
+                && (Arc::ptr_eq(s, log_stream) || s == log_stream)
+            {
+                return Ok(*id);
+            }
+        }
+        let cached = self
+            .ids
+            .envs
+            .get(&**log_group)
+            .and_then(|s| s.get(&**log_stream))
+            .copied();
+        let id = match cached {
+            Some(id) => id,
+            None => self.resolve_env(log_group, log_stream, function_id)?,
+        };
+        self.last_env = Some((log_group.clone(), log_stream.clone(), id));
+        Ok(id)
+    }
+
+    fn resolve_env(
+        &mut self,
+        log_group: &Arc<str>,
+        log_stream: &Arc<str>,
+        function_id: i64,
+    ) -> Result<i64, StoreError> {
+        let existing: Option<i64> = self
+            .tx
+            .prepare_cached("SELECT id FROM environments WHERE log_group = ?1 AND log_stream = ?2")
+            .db()?
+            .query_row([&**log_group, &**log_stream], |r| r.get(0))
+            .optional()
+            .db()?;
+        let id = match existing {
+            Some(id) => id,
+            None => {
+                self.tx
+                    .prepare_cached(
+                        "INSERT INTO environments (function_id, log_group, log_stream) \
+                         VALUES (?1, ?2, ?3)",
+                    )
+                    .db()?
+                    .execute(params![function_id, &**log_group, &**log_stream])
+                    .db()?;
+                self.tx.last_insert_rowid()
+            }
+        };
+        self.ids
+            .envs
+            .entry(log_group.clone())
+            .or_default()
+            .insert(log_stream.clone(), id);
+        Ok(id)
+    }
+
+    fn function_meta(&mut self, m: &FunctionMeta) -> Result<(), StoreError> {
+        self.tx
+            .prepare_cached(
+                "INSERT INTO functions (name, region, arch, timeout_ms, runtime, memory_mb) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6) \
+                 ON CONFLICT (name) DO UPDATE SET \
+                   region = COALESCE(excluded.region, region), \
+                   arch = COALESCE(excluded.arch, arch), \
+                   timeout_ms = COALESCE(excluded.timeout_ms, timeout_ms), \
+                   runtime = COALESCE(excluded.runtime, runtime), \
+                   memory_mb = COALESCE(excluded.memory_mb, memory_mb)",
+            )
+            .db()?
+            .execute(params![
+                m.function,
+                m.region,
+                m.arch.map(|a| a.as_str()),
+                m.timeout_ms.map(|t| i64::try_from(t).unwrap_or(i64::MAX)),
+                m.runtime,
+                m.memory_size_mb,
+            ])
+            .db()?;
+        Ok(())
+    }
+
+    fn part(&mut self, keys: &Prepared, p: &InvocationPart) -> Result<(), StoreError> {
+        let Prepared {
+            env_id,
+            hash,
+            function_id,
+            ..
+        } = *keys;
+        if let Some(v) = &p.runtime_version {
+            self.deltas.runtime_version(env_id, v);
+        }
+        let t = time_of(p);
+        let Scratch { raw, blob } = &mut *self.scratch;
+        codec::encode_lines(&p.log_lines, raw, blob);
+        // Linear probing: a slot taken by another request id with the same hash moves on.
+        for slot in hash..hash + MAX_PROBES {
+            let keys = RowKeys {
+                env_id,
+                rid_hash: slot,
+                function_id,
+                t,
+                lines: &self.scratch.blob,
+            };
+            row::bind(&mut self.insert, &keys, p)?;
+            if self.insert.raw_execute().db()? == 1 {
+                self.stats.inserted += 1;
+                if let Some(c) = Contribution::of(p, t) {
+                    self.stats.completed += 1;
+                    self.deltas.count(function_id, env_id, &c);
+                }
+                return Ok(());
+            }
+            if let Some(stored) = self.stored(env_id, slot, p)? {
+                return self.merge_into(env_id, slot, stored, p);
+            }
+        }
+        Err(StoreError::Backend(format!(
+            "request id {} collides with {MAX_PROBES} others in its stream",
+            p.request_id
+        )))
+    }
+
+    /// The invocation in slot (`env_id`, `slot`), if it is `p`'s.
+    fn stored(
+        &mut self,
+        env_id: i64,
+        slot: i64,
+        p: &InvocationPart,
+    ) -> Result<Option<Stored>, StoreError> {
+        let sql = format!(
+            "SELECT id, function_id, t, request_id, {PART_COLUMNS}, lines FROM invocations \
+             WHERE env_id = ?1 AND rid_hash = ?2"
+        );
+        let mut stmt = self.tx.prepare_cached(&sql).db()?;
+        let mut rows = stmt.query(params![env_id, slot]).db()?;
+        let Some(r) = rows.next().db()? else {
+            return Err(StoreError::Backend(format!(
+                "invocation {} conflicted but is not stored",
+                p.request_id
+            )));
+        };
+        let request_id: String = r.get(3).db()?;
+        if request_id != p.request_id {
+            return Ok(None);
+        }
+        let mut part = row::read_part(
+            r,
+            4,
+            String::new(),
+            p.log_group.clone(),
+            p.log_stream.clone(),
+            request_id,
+        )?;
+        part.log_lines = row::read_lines(r, 4 + row::PART_COLUMN_COUNT)?;
+        Ok(Some(Stored {
+            id: r.get(0).db()?,
+            function_id: r.get(1).db()?,
+            t: r.get(2).db()?,
+            part,
+        }))
+    }
+
+    /// The slow path: merge `p` into the stored invocation and write back what changed.
+    fn merge_into(
+        &mut self,
+        env_id: i64,
+        slot: i64,
+        stored: Stored,
+        p: &InvocationPart,
+    ) -> Result<(), StoreError> {
+        let Stored {
+            id,
+            function_id,
+            t: stored_t,
+            part: mut old_part,
+        } = stored;
+        old_part.function = self.function_name_of(function_id)?;
+        let mut merged = old_part.clone();
+        merged.merge(p.clone());
+        if merged == old_part {
+            self.stats.unchanged += 1;
+            return Ok(());
+        }
+        let old = Contribution::of(&old_part, stored_t);
+        // Once counted, an invocation stays in the buckets it was counted in.
+        let t = if old.is_some() {
+            stored_t
+        } else {
+            time_of(&merged)
+        };
+        let new = Contribution::of(&merged, t);
+        let Scratch { raw, blob } = &mut *self.scratch;
+        codec::encode_lines(&merged.log_lines, raw, blob);
+        {
+            let mut stmt = self.tx.prepare_cached(UPDATE_SQL).db()?;
+            let keys = RowKeys {
+                env_id,
+                rid_hash: slot,
+                function_id,
+                t,
+                lines: blob,
+            };
+            row::bind(&mut stmt, &keys, &merged)?;
+            stmt.raw_bind_parameter(31, id).db()?;
+            stmt.raw_execute().db()?;
+        }
+        self.stats.merged += 1;
+        match (old, new) {
+            (None, Some(new)) => {
+                self.stats.completed += 1;
+                self.deltas.count(function_id, env_id, &new);
+            }
+            (Some(old), Some(new)) if old != new => {
+                self.deltas.change(function_id, env_id, &old, &new);
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// Store unattributed lines, skipping those already stored for the stream.
+    fn stream_lines(&mut self, s: &StreamLines) -> Result<(), StoreError> {
+        let mut lines = s.lines.clone();
+        normalize_lines(&mut lines);
+        let (Some(lo), Some(hi)) = (
+            lines.first().map(|l| l.timestamp_ms),
+            lines.last().map(|l| l.timestamp_ms),
+        ) else {
+            return Ok(());
+        };
+        let name = if s.function.is_empty() {
+            derived_function(&s.log_group, &s.log_stream)
+        } else {
+            s.function.clone()
+        };
+        let function_id = self.function_id(&name)?;
+        let env_id = self.env_id(&s.log_group, &s.log_stream, function_id)?;
+        let mut stored: Vec<LogLine> = Vec::new();
+        {
+            let mut stmt = self
+                .tx
+                .prepare_cached(
+                    "SELECT lines FROM stream_lines \
+                     WHERE env_id = ?1 AND min_ms <= ?3 AND max_ms >= ?2",
+                )
+                .db()?;
+            let mut rows = stmt.query(params![env_id, lo, hi]).db()?;
+            while let Some(r) = rows.next().db()? {
+                stored.extend(row::read_lines(r, 0)?);
+            }
+        }
+        if !stored.is_empty() {
+            let ids: HashSet<&str> = stored
+                .iter()
+                .filter_map(|l| l.event_id.as_deref())
+                .collect();
+            let texts: HashSet<(i64, &str)> = stored
+                .iter()
+                .map(|l| (l.timestamp_ms, l.message.as_str()))
+                .collect();
+            lines.retain(|l| match &l.event_id {
+                Some(id) => !ids.contains(id.as_str()),
+                None => !texts.contains(&(l.timestamp_ms, l.message.as_str())),
+            });
+        }
+        let (Some(lo), Some(hi)) = (
+            lines.first().map(|l| l.timestamp_ms),
+            lines.last().map(|l| l.timestamp_ms),
+        ) else {
+            return Ok(());
+        };
+        let Scratch { raw, blob } = &mut *self.scratch;
+        codec::encode_lines(&lines, raw, blob);
+        self.tx
+            .prepare_cached(
+                "INSERT INTO stream_lines (env_id, min_ms, max_ms, lines) VALUES (?1, ?2, ?3, ?4)",
+            )
+            .db()?
+            .execute(params![env_id, lo, hi, &blob[..]])
+            .db()?;
+        Ok(())
+    }
+
+    /// Write the batch's rollup, environment and function deltas, each row once.
+    fn flush(&mut self) -> Result<(), StoreError> {
+        let hours = std::mem::take(&mut self.deltas.hours);
+        let mut days: FxHashMap<(i64, i64), Rollup> = FxHashMap::default();
+        for ((function_id, hour), delta) in hours {
+            days.entry((function_id, floor_to(hour, DAY_MS)))
+                .or_default()
+                .merge(&delta)?;
+            write_rollup(self.tx, "rollup_hour", function_id, hour, &delta)?;
+        }
+        for ((function_id, day), delta) in days {
+            write_rollup(self.tx, "rollup_day", function_id, day, &delta)?;
+        }
+        let mut stmt = self
+            .tx
+            .prepare_cached(
+                "UPDATE environments SET invocations = invocations + ?1, \
+                   cold_starts = cold_starts + ?2, \
+                   first_ms = COALESCE(MIN(first_ms, ?3), first_ms, ?3), \
+                   last_ms = COALESCE(MAX(last_ms, ?4), last_ms, ?4), \
+                   runtime_version = COALESCE(runtime_version, ?5) \
+                 WHERE id = ?6",
+            )
+            .db()?;
+        for (env_id, d) in std::mem::take(&mut self.deltas.envs) {
+            stmt.execute(params![
+                d.invocations,
+                d.cold_starts,
+                d.first_ms,
+                d.last_ms,
+                d.runtime_version,
+                env_id
+            ])
+            .db()?;
+        }
+        let mut stmt = self
+            .tx
+            .prepare_cached(
+                "UPDATE functions SET seen_memory_mb = ?1, seen_memory_ms = ?2 \
+                 WHERE id = ?3 AND (seen_memory_ms IS NULL OR seen_memory_ms <= ?2)",
+            )
+            .db()?;
+        for (function_id, (t, mb)) in std::mem::take(&mut self.deltas.memory) {
+            stmt.execute(params![mb, t, function_id]).db()?;
+        }
+        Ok(())
+    }
+}
+
+/// Read–merge–write one rollup bucket. Sketches are decoded only when the delta adds to them.
+fn write_rollup(
+    tx: &Transaction<'_>,
+    table: &str,
+    function_id: i64,
+    bucket: i64,
+    delta: &Rollup,
+) -> Result<(), StoreError> {
+    let select = format!(
+        "SELECT n_success, n_error, n_timeout, n_out_of_memory, n_crash, n_init_error, \
+         cold_starts, over_20s, billed_ms, gb_seconds, max_memory_used_mb, first_ms, last_ms, \
+         latest_memory_mb, latest_memory_ms, duration, init \
+         FROM {table} WHERE function_id = ?1 AND bucket_ms = ?2"
+    );
+    let mut stmt = tx.prepare_cached(&select).db()?;
+    let mut rows = stmt.query(params![function_id, bucket]).db()?;
+    let (merged, duration, init) = match rows.next().db()? {
+        None => (
+            delta.clone(),
+            encode_sketch(&delta.duration),
+            encode_sketch(&delta.init),
+        ),
+        Some(r) => {
+            let mut stored = super::query::read_rollup_scalars(r, 0)?;
+            let sketch = |i: usize, d: &tern_core::sketch::Sketch, what: &str| {
+                let bytes = super::query::blob(r, i, what)?;
+                if d.count() == 0 {
+                    return Ok::<_, StoreError>(bytes.map(<[u8]>::to_vec));
+                }
+                let mut s = decode_sketch(bytes, what)?;
+                s.merge(d)
+                    .map_err(|e| StoreError::Corrupt(format!("{what} sketch: {e}")))?;
+                Ok(encode_sketch(&s))
+            };
+            let duration = sketch(15, &delta.duration, "duration")?;
+            let init = sketch(16, &delta.init, "init")?;
+            stored.merge_scalars(delta);
+            (stored, duration, init)
+        }
+    };
+    drop(rows);
+    drop(stmt);
+    let upsert = format!(
+        "INSERT OR REPLACE INTO {table} (function_id, bucket_ms, n_success, n_error, n_timeout, \
+         n_out_of_memory, n_crash, n_init_error, cold_starts, over_20s, billed_ms, gb_seconds, \
+         max_memory_used_mb, first_ms, last_ms, latest_memory_mb, latest_memory_ms, duration, \
+         init) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, \
+         ?17, ?18, ?19)"
+    );
+    let o = &merged.outcomes;
+    tx.prepare_cached(&upsert)
+        .db()?
+        .execute(params![
+            function_id,
+            bucket,
+            o[0],
+            o[1],
+            o[2],
+            o[3],
+            o[4],
+            o[5],
+            merged.cold_starts,
+            merged.over_20s,
+            merged.billed_ms,
+            merged.gb_seconds,
+            merged.max_memory_used_mb,
+            merged.first_ms,
+            merged.last_ms,
+            merged.latest_memory.map(|m| m.1),
+            merged.latest_memory.map(|m| m.0),
+            duration,
+            init,
+        ])
+        .db()?;
+    Ok(())
+}

@@ -1,0 +1,157 @@
+//! The embedded SQLite backend (rusqlite, bundled SQLite).
+//!
+//! * `schema`: opening, recognising and migrating the database file.
+//! * `codec`: the byte encodings inside blobs (log lines, stack frames).
+//! * `rollup`: what one invocation contributes to its function's hourly and daily rollups.
+//! * `row`: invocation rows to and from `InvocationPart`.
+//! * `ingest`: the write path. `query`: the read paths.
+//!
+//! Durability: WAL journal with `synchronous = FULL`, and each `ingest` call is one
+//! transaction, so a crash loses nothing that `ingest` reported stored.
+
+mod codec;
+mod fx;
+mod ingest;
+mod query;
+mod rollup;
+mod row;
+mod schema;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use rusqlite::Connection;
+
+use fx::FxHashMap;
+
+pub use schema::SCHEMA_VERSION;
+
+use crate::{
+    EnvironmentRow, FunctionMeta, FunctionStats, IngestBatch, IngestStats, InvocationQuery,
+    InvocationRow, Store, StoreError, TimeRange,
+};
+use tern_core::model::LogLine;
+
+/// Map rusqlite's errors into the store's.
+trait Db<T> {
+    fn db(self) -> Result<T, StoreError>;
+}
+
+impl<T> Db<T> for rusqlite::Result<T> {
+    fn db(self) -> Result<T, StoreError> {
+        self.map_err(|e| match e {
+            rusqlite::Error::SqliteFailure(f, _)
+                if f.code == rusqlite::ErrorCode::DatabaseCorrupt =>
+            {
+                StoreError::Corrupt(e.to_string())
+            }
+            e => StoreError::Backend(e.to_string()),
+        })
+    }
+}
+
+/// Ids of functions and environments already resolved, so the ingest hot path rarely asks
+/// SQLite for them. Cleared whenever a transaction fails (its ids may have been rolled back).
+#[derive(Default)]
+struct Ids {
+    functions: FxHashMap<String, i64>,
+    function_names: FxHashMap<i64, String>,
+    /// log group → log stream → environment id.
+    envs: FxHashMap<Arc<str>, FxHashMap<Arc<str>, i64>>,
+}
+
+impl Ids {
+    fn clear(&mut self) {
+        *self = Ids::default();
+    }
+}
+
+/// Buffers reused across parts so the hot path does not allocate per invocation.
+#[derive(Default)]
+struct Scratch {
+    raw: Vec<u8>,
+    blob: Vec<u8>,
+}
+
+/// The SQLite store. One connection; `Store` methods run on the caller's thread.
+pub struct SqliteStore {
+    conn: Connection,
+    ids: Ids,
+    scratch: Scratch,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore")
+            .field("path", &self.conn.path())
+            .finish()
+    }
+}
+
+impl SqliteStore {
+    /// Open the database at `path`, creating it if absent and migrating it if older.
+    ///
+    /// Fails with [`StoreError::Open`] when the file is not a SQLite database, is truncated,
+    /// or is another program's database, and with [`StoreError::SchemaTooNew`] when a newer
+    /// Tern wrote it.
+    pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
+        Ok(SqliteStore::with_connection(schema::open_file(path)?))
+    }
+
+    /// A private in-memory database (tests, `--dry-run`).
+    pub fn open_in_memory() -> Result<SqliteStore, StoreError> {
+        Ok(SqliteStore::with_connection(schema::open_memory()?))
+    }
+
+    fn with_connection(conn: Connection) -> SqliteStore {
+        conn.set_prepared_statement_cache_capacity(64);
+        SqliteStore {
+            conn,
+            ids: Ids::default(),
+            scratch: Scratch::default(),
+        }
+    }
+}
+
+impl Store for SqliteStore {
+    fn ingest(&mut self, batch: &IngestBatch) -> Result<IngestStats, StoreError> {
+        let result = ingest::ingest(&mut self.conn, &mut self.ids, &mut self.scratch, batch);
+        if result.is_err() {
+            self.ids.clear();
+        }
+        result
+    }
+
+    fn functions(&self) -> Result<Vec<FunctionMeta>, StoreError> {
+        query::functions(&self.conn)
+    }
+
+    fn function_stats(
+        &self,
+        functions: &[String],
+        range: TimeRange,
+    ) -> Result<Vec<FunctionStats>, StoreError> {
+        query::function_stats(&self.conn, functions, range)
+    }
+
+    fn invocations(&self, q: &InvocationQuery) -> Result<Vec<InvocationRow>, StoreError> {
+        query::invocations(&self.conn, q)
+    }
+
+    fn invocation_logs(
+        &self,
+        log_group: &str,
+        log_stream: &str,
+        request_id: &str,
+    ) -> Result<Vec<LogLine>, StoreError> {
+        query::invocation_logs(&self.conn, log_group, log_stream, request_id)
+    }
+
+    fn environments(&self, function: &str) -> Result<Vec<EnvironmentRow>, StoreError> {
+        query::environments(&self.conn, function)
+    }
+
+    fn time_bounds(&self) -> Result<Option<(i64, i64)>, StoreError> {
+        query::time_bounds(&self.conn)
+    }
+}

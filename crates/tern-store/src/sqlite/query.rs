@@ -1,0 +1,559 @@
+//! The read paths.
+//!
+//! `function_stats` splits the range into whole days (daily rollups), whole hours at the edges
+//! (hourly rollups) and the partial hours at the very edges (a scan of those invocations), so
+//! an unaligned range is exact and a long range reads a few rows per function and day.
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
+
+use rusqlite::types::Value;
+use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row};
+use tern_core::model::{normalize_lines, LogLine, Outcome};
+
+use super::codec::{request_hash, MAX_PROBES};
+use super::rollup::{
+    ceil_to, decode_sketch, floor_to, month_of, Contribution, Rollup, DAY_MS, HOUR_MS,
+};
+use super::row::{self, PART_COLUMNS};
+use super::Db;
+use crate::{
+    Arch, EnvironmentRow, FunctionMeta, FunctionStats, InvocationQuery, InvocationRow, MonthUsage,
+    StoreError, TimeRange,
+};
+
+/// `invocations` rows returned when the query sets no limit.
+const DEFAULT_LIMIT: usize = 100;
+
+fn u32_opt(v: Option<i64>) -> Option<u32> {
+    v.and_then(|v| u32::try_from(v).ok())
+}
+
+fn function_meta(r: &Row<'_>, base: usize) -> Result<FunctionMeta, StoreError> {
+    let arch: Option<String> = r.get(base + 2).db()?;
+    let timeout: Option<i64> = r.get(base + 3).db()?;
+    Ok(FunctionMeta {
+        function: r.get(base).db()?,
+        region: r.get(base + 1).db()?,
+        arch: arch.as_deref().and_then(Arch::parse),
+        timeout_ms: timeout.and_then(|t| u64::try_from(t).ok()),
+        runtime: r.get(base + 4).db()?,
+        memory_size_mb: u32_opt(r.get(base + 5).db()?),
+    })
+}
+
+/// Function columns for `function_meta`: the configured memory wins over the latest seen.
+const META_COLUMNS: &str =
+    "name, region, arch, timeout_ms, runtime, COALESCE(memory_mb, seen_memory_mb)";
+
+pub(crate) fn functions(conn: &Connection) -> Result<Vec<FunctionMeta>, StoreError> {
+    let sql = format!("SELECT {META_COLUMNS} FROM functions ORDER BY name");
+    let mut stmt = conn.prepare_cached(&sql).db()?;
+    let mut rows = stmt.query([]).db()?;
+    let mut out = Vec::new();
+    while let Some(r) = rows.next().db()? {
+        out.push(function_meta(r, 0)?);
+    }
+    Ok(out)
+}
+
+/// The scalar columns of a rollup row, from `base`: six outcome counts, cold starts, over 20 s,
+/// billed ms, GB-s, max memory used, first, last, latest memory and its time.
+pub(crate) fn read_rollup_scalars(r: &Row<'_>, base: usize) -> Result<Rollup, StoreError> {
+    let mut out = Rollup::default();
+    for (i, o) in out.outcomes.iter_mut().enumerate() {
+        *o = r.get(base + i).db()?;
+    }
+    out.cold_starts = r.get(base + 6).db()?;
+    out.over_20s = r.get(base + 7).db()?;
+    out.billed_ms = r.get(base + 8).db()?;
+    out.gb_seconds = r.get(base + 9).db()?;
+    out.max_memory_used_mb = u32_opt(r.get(base + 10).db()?);
+    out.first_ms = r.get(base + 11).db()?;
+    out.last_ms = r.get(base + 12).db()?;
+    let mem: Option<i64> = r.get(base + 13).db()?;
+    let mem_t: Option<i64> = r.get(base + 14).db()?;
+    out.latest_memory = mem_t.zip(u32_opt(mem));
+    Ok(out)
+}
+
+pub(crate) fn blob<'r>(
+    r: &'r Row<'_>,
+    i: usize,
+    what: &str,
+) -> Result<Option<&'r [u8]>, StoreError> {
+    r.get_ref(i)
+        .db()?
+        .as_blob_or_null()
+        .map_err(|_| StoreError::Corrupt(format!("{what} is not a blob")))
+}
+
+/// A half-open interval `[lo, hi)`; `i64::MIN`/`i64::MAX` stand for unbounded.
+type Span = (i64, i64);
+
+/// Which sources answer a range: daily rollups, hourly rollups, and raw invocations.
+#[derive(Debug, Default, PartialEq)]
+struct Plan {
+    days: Vec<Span>,
+    hours: Vec<Span>,
+    raw: Vec<Span>,
+}
+
+/// Split `[lo, hi)` into the part covered by whole `unit` buckets and the edges left over.
+fn split(lo: i64, hi: i64, unit: i64) -> (Option<Span>, Vec<Span>) {
+    let a = if lo == i64::MIN {
+        lo
+    } else {
+        ceil_to(lo, unit)
+    };
+    let b = if hi == i64::MAX {
+        hi
+    } else {
+        floor_to(hi, unit)
+    };
+    if a < b {
+        let edges = [(lo, a), (b, hi)]
+            .into_iter()
+            .filter(|(x, y)| x < y)
+            .collect();
+        (Some((a, b)), edges)
+    } else {
+        (None, vec![(lo, hi)])
+    }
+}
+
+fn plan(range: TimeRange) -> Plan {
+    let lo = range.from_ms.unwrap_or(i64::MIN);
+    let hi = range.to_ms.unwrap_or(i64::MAX);
+    let mut p = Plan::default();
+    if lo >= hi {
+        return p;
+    }
+    let (days, edges) = split(lo, hi, DAY_MS);
+    p.days.extend(days);
+    for (a, b) in edges {
+        let (hours, raw) = split(a, b, HOUR_MS);
+        p.hours.extend(hours);
+        p.raw.extend(raw);
+    }
+    p
+}
+
+#[derive(Default)]
+struct Acc {
+    rollup: Rollup,
+    months: BTreeMap<u32, (i64, f64)>,
+}
+
+impl Acc {
+    fn month(&mut self, t: i64, requests: i64, gb_seconds: f64) {
+        let m = self.months.entry(month_of(t)).or_default();
+        m.0 += requests;
+        m.1 += gb_seconds;
+    }
+
+    fn rollups(
+        &mut self,
+        conn: &Connection,
+        table: &str,
+        function_id: i64,
+        (lo, hi): Span,
+    ) -> Result<(), StoreError> {
+        let sql = format!(
+            "SELECT bucket_ms, n_success, n_error, n_timeout, n_out_of_memory, n_crash, \
+             n_init_error, cold_starts, over_20s, billed_ms, gb_seconds, max_memory_used_mb, \
+             first_ms, last_ms, latest_memory_mb, latest_memory_ms, duration, init \
+             FROM {table} WHERE function_id = ?1 AND bucket_ms >= ?2 AND bucket_ms < ?3"
+        );
+        let mut stmt = conn.prepare_cached(&sql).db()?;
+        let mut rows = stmt.query(params![function_id, lo, hi]).db()?;
+        while let Some(r) = rows.next().db()? {
+            let bucket: i64 = r.get(0).db()?;
+            let mut b = read_rollup_scalars(r, 1)?;
+            self.month(bucket, b.invocations(), b.gb_seconds);
+            if let Some(d) = blob(r, 16, "duration sketch")? {
+                b.duration = decode_sketch(Some(d), "duration")?;
+            }
+            if let Some(i) = blob(r, 17, "init sketch")? {
+                b.init = decode_sketch(Some(i), "init")?;
+            }
+            self.rollup.merge(&b)?;
+        }
+        Ok(())
+    }
+
+    /// The partial hours at the edges: counted invocations, straight from their rows.
+    fn raw(
+        &mut self,
+        conn: &Connection,
+        function_id: i64,
+        (lo, hi): Span,
+    ) -> Result<(), StoreError> {
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT t, outcome, cold, duration_ms, billed_ms, billed_restore_ms, memory_mb, \
+                 max_memory_mb, init_ms, restore_ms, init_report_ms FROM invocations \
+                 WHERE function_id = ?1 AND t >= ?2 AND t < ?3 AND complete = 1",
+            )
+            .db()?;
+        let mut rows = stmt.query(params![function_id, lo, hi]).db()?;
+        while let Some(r) = rows.next().db()? {
+            let cold: bool = r.get(2).db()?;
+            let code: i64 = r.get(1).db()?;
+            let outcome = u8::try_from(code)
+                .ok()
+                .and_then(Outcome::from_code)
+                .ok_or_else(|| StoreError::Corrupt(format!("bad outcome code {code}")))?;
+            let init_report: Option<f64> = r.get(10).db()?;
+            let init: Option<f64> = r.get(8).db()?;
+            let restore: Option<f64> = r.get(9).db()?;
+            let c = Contribution {
+                t: r.get(0).db()?,
+                outcome,
+                cold,
+                duration_ms: r.get::<_, Option<f64>>(3).db()?.unwrap_or(0.0),
+                billed_ms: super::rollup::billed_ms(r.get(4).db()?, r.get(5).db()?),
+                memory_mb: u32_opt(r.get(6).db()?),
+                max_memory_mb: u32_opt(r.get(7).db()?),
+                // As InvocationPart::init_duration_ms.
+                init_ms: init.or(init_report.filter(|_| cold)).or(restore),
+            };
+            let mut one = Rollup::default();
+            one.add(&c);
+            self.month(c.t, 1, one.gb_seconds);
+            self.rollup.merge(&one)?;
+        }
+        Ok(())
+    }
+}
+
+fn count(v: i64) -> u64 {
+    u64::try_from(v).unwrap_or(0)
+}
+
+pub(crate) fn function_stats(
+    conn: &Connection,
+    functions: &[String],
+    range: TimeRange,
+) -> Result<Vec<FunctionStats>, StoreError> {
+    let wanted: HashSet<&str> = functions.iter().map(String::as_str).collect();
+    let selected = {
+        let sql = format!("SELECT id, {META_COLUMNS} FROM functions ORDER BY name");
+        let mut stmt = conn.prepare_cached(&sql).db()?;
+        let mut rows = stmt.query([]).db()?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next().db()? {
+            let meta = function_meta(r, 1)?;
+            if wanted.is_empty() || wanted.contains(meta.function.as_str()) {
+                out.push((r.get::<_, i64>(0).db()?, meta));
+            }
+        }
+        out
+    };
+    let plan = plan(range);
+    let lo = range.from_ms.unwrap_or(i64::MIN);
+    let hi = range.to_ms.unwrap_or(i64::MAX);
+    let mut out = Vec::with_capacity(selected.len());
+    for (function_id, meta) in selected {
+        let mut acc = Acc::default();
+        for &span in &plan.days {
+            acc.rollups(conn, "rollup_day", function_id, span)?;
+        }
+        for &span in &plan.hours {
+            acc.rollups(conn, "rollup_hour", function_id, span)?;
+        }
+        for &span in &plan.raw {
+            acc.raw(conn, function_id, span)?;
+        }
+        let r = acc.rollup;
+        let invocations = r.invocations();
+        if wanted.is_empty() && invocations <= 0 {
+            continue;
+        }
+        // Approximation: environments whose first..last counted invocation overlaps the
+        // range, which can include one that served invocations only outside it.
+        let environments: i64 = conn
+            .prepare_cached(
+                "SELECT count(*) FROM environments WHERE function_id = ?1 AND invocations > 0 \
+                 AND first_ms < ?3 AND last_ms >= ?2",
+            )
+            .db()?
+            .query_row(params![function_id, lo, hi], |row| row.get(0))
+            .db()?;
+        let outcomes = r.outcomes.map(count);
+        out.push(FunctionStats {
+            function: meta.function.clone(),
+            meta,
+            invocations: count(invocations),
+            errors: count(invocations - r.outcomes[Outcome::Success.code() as usize]),
+            outcomes,
+            cold_starts: count(r.cold_starts),
+            duration: r.duration,
+            init: r.init,
+            billed_duration_ms: r.billed_ms,
+            gb_seconds: r.gb_seconds,
+            months: acc
+                .months
+                .into_iter()
+                .filter(|(_, (n, _))| *n > 0)
+                .map(|(month, (n, gb))| MonthUsage {
+                    month,
+                    requests: count(n),
+                    gb_seconds: gb,
+                })
+                .collect(),
+            memory_size_mb: r.latest_memory.map(|m| m.1),
+            max_memory_used_mb: r.max_memory_used_mb,
+            over_20s: count(r.over_20s),
+            environments: count(environments),
+            first_ms: r.first_ms,
+            last_ms: r.last_ms,
+        });
+    }
+    Ok(out)
+}
+
+pub(crate) fn invocations(
+    conn: &Connection,
+    q: &InvocationQuery,
+) -> Result<Vec<InvocationRow>, StoreError> {
+    let mut conds: Vec<String> = Vec::new();
+    let mut args: Vec<Value> = Vec::new();
+    if !q.functions.is_empty() {
+        let marks = vec!["?"; q.functions.len()].join(", ");
+        conds.push(format!(
+            "i.function_id IN (SELECT id FROM functions WHERE name IN ({marks}))"
+        ));
+        args.extend(q.functions.iter().map(|f| Value::Text(f.clone())));
+    }
+    if let Some(o) = q.outcome {
+        conds.push("i.outcome = ?".into());
+        args.push(Value::Integer(i64::from(o.code())));
+    }
+    if let Some(c) = q.cold {
+        conds.push("i.cold = ?".into());
+        args.push(Value::Integer(i64::from(c)));
+    }
+    if let Some(f) = q.range.from_ms {
+        conds.push("i.t >= ?".into());
+        args.push(Value::Integer(f));
+    }
+    if let Some(t) = q.range.to_ms {
+        conds.push("i.t < ?".into());
+        args.push(Value::Integer(t));
+    }
+    // A request id is unique within a stream, so probe the (environment, request hash) key
+    // once per environment rather than scanning every invocation.
+    let from = if let Some(id) = &q.request_id {
+        let h = request_hash(id);
+        conds.push("i.rid_hash >= ? AND i.rid_hash < ? AND i.request_id = ?".into());
+        args.push(Value::Integer(h));
+        args.push(Value::Integer(h + MAX_PROBES));
+        args.push(Value::Text(id.clone()));
+        "environments e CROSS JOIN invocations i ON i.env_id = e.id"
+    } else {
+        "invocations i JOIN environments e ON e.id = i.env_id"
+    };
+    let limit = if q.limit == 0 { DEFAULT_LIMIT } else { q.limit };
+    args.push(Value::Integer(i64::try_from(limit).unwrap_or(i64::MAX)));
+    let filter = if conds.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", conds.join(" AND "))
+    };
+    let sql = format!(
+        "SELECT f.name, e.log_group, e.log_stream, i.request_id, {PART_COLUMNS} \
+         FROM {from} JOIN functions f ON f.id = i.function_id \
+         {filter} ORDER BY i.t DESC, i.id DESC LIMIT ?"
+    );
+    let mut stmt = conn.prepare_cached(&sql).db()?;
+    let mut rows = stmt.query(params_from_iter(args)).db()?;
+    let mut out = Vec::new();
+    while let Some(r) = rows.next().db()? {
+        let function: String = r.get(0).db()?;
+        let group: String = r.get(1).db()?;
+        let stream: String = r.get(2).db()?;
+        let request_id: String = r.get(3).db()?;
+        let p = row::read_part(
+            r,
+            4,
+            function,
+            Arc::from(group.as_str()),
+            Arc::from(stream.as_str()),
+            request_id,
+        )?;
+        let rep = p.report.as_ref();
+        out.push(InvocationRow {
+            outcome: p.outcome(),
+            complete: rep.is_some(),
+            cold_start: p.is_cold(),
+            duration_ms: rep.map(|r| r.duration_ms),
+            billed_duration_ms: rep.and_then(|r| r.billed_duration_ms),
+            memory_size_mb: rep.and_then(|r| r.memory_size_mb),
+            max_memory_used_mb: rep.and_then(|r| r.max_memory_used_mb),
+            init_duration_ms: p.init_duration_ms(),
+            status: rep.and_then(|r| r.status.clone()),
+            error_type: rep.and_then(|r| r.error_type.clone()),
+            xray_trace_id: rep.and_then(|r| r.xray_trace_id.clone()),
+            function: p.function,
+            log_group: group,
+            log_stream: stream,
+            request_id: p.request_id,
+            start_ms: p.start_ms,
+            end_ms: p.end_ms,
+            version: p.version,
+            error: p.error,
+            runtime_version: p.runtime_version,
+        });
+    }
+    Ok(out)
+}
+
+pub(crate) fn invocation_logs(
+    conn: &Connection,
+    log_group: &str,
+    log_stream: &str,
+    request_id: &str,
+) -> Result<Vec<LogLine>, StoreError> {
+    let h = request_hash(request_id);
+    let found = conn
+        .prepare_cached(
+            "SELECT e.id, i.start_ms, i.end_ms, i.lines FROM environments e \
+             JOIN invocations i ON i.env_id = e.id \
+             WHERE e.log_group = ?1 AND e.log_stream = ?2 \
+               AND i.rid_hash >= ?3 AND i.rid_hash < ?4 AND i.request_id = ?5",
+        )
+        .db()?
+        .query_row(
+            params![log_group, log_stream, h, h + MAX_PROBES, request_id],
+            |r| {
+                let lines: Option<Vec<u8>> = r.get(3)?;
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, Option<i64>>(1)?,
+                    r.get::<_, Option<i64>>(2)?,
+                    lines,
+                ))
+            },
+        )
+        .optional()
+        .db()?;
+    let Some((env_id, start, end, blob)) = found else {
+        return Ok(Vec::new());
+    };
+    let mut lines = super::codec::decode_lines(blob.as_deref().unwrap_or_default())?;
+    let own_lo = lines.iter().map(|l| l.timestamp_ms).min();
+    let own_hi = lines.iter().map(|l| l.timestamp_ms).max();
+    let lo = start.or(own_lo);
+    let hi = end.or(own_hi).or(lo);
+    if let (Some(lo), Some(hi)) = (lo, hi) {
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT lines FROM stream_lines WHERE env_id = ?1 AND min_ms <= ?3 AND max_ms >= ?2",
+            )
+            .db()?;
+        let mut rows = stmt.query(params![env_id, lo, hi]).db()?;
+        while let Some(r) = rows.next().db()? {
+            lines.extend(
+                row::read_lines(r, 0)?
+                    .into_iter()
+                    .filter(|l| (lo..=hi).contains(&l.timestamp_ms)),
+            );
+        }
+    }
+    normalize_lines(&mut lines);
+    Ok(lines)
+}
+
+pub(crate) fn environments(
+    conn: &Connection,
+    function: &str,
+) -> Result<Vec<EnvironmentRow>, StoreError> {
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT e.log_stream, e.invocations, e.cold_starts, e.first_ms, e.last_ms, \
+             e.runtime_version FROM environments e JOIN functions f ON f.id = e.function_id \
+             WHERE f.name = ?1 ORDER BY e.invocations DESC, e.log_stream, e.log_group",
+        )
+        .db()?;
+    let mut rows = stmt.query([function]).db()?;
+    let mut out = Vec::new();
+    while let Some(r) = rows.next().db()? {
+        out.push(EnvironmentRow {
+            function: function.to_string(),
+            log_stream: r.get(0).db()?,
+            invocations: count(r.get(1).db()?),
+            cold_starts: count(r.get(2).db()?),
+            first_ms: r.get(3).db()?,
+            last_ms: r.get(4).db()?,
+            runtime_version: r.get(5).db()?,
+        });
+    }
+    Ok(out)
+}
+
+pub(crate) fn time_bounds(conn: &Connection) -> Result<Option<(i64, i64)>, StoreError> {
+    let (lo, hi): (Option<i64>, Option<i64>) = conn
+        .prepare_cached("SELECT min(first_ms), max(last_ms) FROM rollup_day")
+        .db()?
+        .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .db()?;
+    Ok(lo.zip(hi))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plans_split_days_hours_and_edges() {
+        let all = plan(TimeRange::all());
+        assert_eq!(all.days, vec![(i64::MIN, i64::MAX)]);
+        assert!(all.hours.is_empty() && all.raw.is_empty());
+
+        // 1970-01-01T00:30 .. 1970-01-03T02:15
+        let from = 30 * 60_000;
+        let to = 2 * DAY_MS + 2 * HOUR_MS + 15 * 60_000;
+        let p = plan(TimeRange {
+            from_ms: Some(from),
+            to_ms: Some(to),
+        });
+        assert_eq!(p.days, vec![(DAY_MS, 2 * DAY_MS)]);
+        assert_eq!(
+            p.hours,
+            vec![(HOUR_MS, DAY_MS), (2 * DAY_MS, 2 * DAY_MS + 2 * HOUR_MS)]
+        );
+        assert_eq!(p.raw, vec![(from, HOUR_MS), (2 * DAY_MS + 2 * HOUR_MS, to)]);
+
+        // Inside one hour.
+        let p = plan(TimeRange {
+            from_ms: Some(10),
+            to_ms: Some(20),
+        });
+        assert_eq!(
+            p,
+            Plan {
+                days: vec![],
+                hours: vec![],
+                raw: vec![(10, 20)]
+            }
+        );
+
+        // Open-ended on one side.
+        let p = plan(TimeRange {
+            from_ms: Some(HOUR_MS + 5),
+            to_ms: None,
+        });
+        assert_eq!(p.days, vec![(DAY_MS, i64::MAX)]);
+        assert_eq!(p.hours, vec![(2 * HOUR_MS, DAY_MS)]);
+        assert_eq!(p.raw, vec![(HOUR_MS + 5, 2 * HOUR_MS)]);
+
+        assert_eq!(
+            plan(TimeRange {
+                from_ms: Some(5),
+                to_ms: Some(5)
+            }),
+            Plan::default()
+        );
+    }
+}

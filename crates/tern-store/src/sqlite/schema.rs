@@ -1,0 +1,276 @@
+//! Opening a database file, recognising it as Tern's, and migrating its schema.
+//!
+//! The schema version lives in `PRAGMA user_version` and Tern's databases carry
+//! `PRAGMA application_id = APPLICATION_ID`, so a foreign SQLite file is refused rather than
+//! written into.
+
+use std::path::Path;
+
+use rusqlite::{Connection, OpenFlags};
+
+use crate::StoreError;
+
+/// `PRAGMA application_id` of a Tern database ("TERN" in ASCII).
+pub(crate) const APPLICATION_ID: i64 = 0x5445_524E;
+
+/// One script per schema version: `MIGRATIONS[i]` takes version `i` to `i + 1`.
+const MIGRATIONS: &[&str] = &[V1];
+
+/// The schema version this build writes.
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// Version 1.
+///
+/// * `functions`: one row per function name, with what is known about it (`memory_mb` as
+///   configured, `seen_memory_*` from the latest REPORT).
+/// * `environments`: one row per (log group, log stream), i.e. per execution environment. It is
+///   also the stream dictionary: invocations and stream lines refer to it by id.
+/// * `invocations`: one row per (environment, request id), appended in arrival order. The key
+///   is enforced by a small integer index on (environment, `rid_hash`), a 62-bit hash of the
+///   request id with linear probing on collision (see `codec::request_hash`), which is several
+///   times cheaper to maintain at ingest than an index on the request id text. `t` is the time
+///   the invocation belongs to (REPORT time, else start), frozen once the invocation is
+///   complete and counted in rollups. `lines` is one LZ4 blob of all its log lines.
+/// * `stream_lines`: unattributed lines, one compressed chunk per ingest, with its time span.
+/// * `rollup_hour`, `rollup_day`: per function and UTC bucket, everything `function_stats`
+///   needs, including encoded duration and init sketches (NULL when empty).
+const V1: &str = "
+CREATE TABLE functions (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    region TEXT,
+    arch TEXT,
+    timeout_ms INTEGER,
+    runtime TEXT,
+    memory_mb INTEGER,
+    seen_memory_mb INTEGER,
+    seen_memory_ms INTEGER
+);
+
+CREATE TABLE environments (
+    id INTEGER PRIMARY KEY,
+    function_id INTEGER NOT NULL,
+    log_group TEXT NOT NULL,
+    log_stream TEXT NOT NULL,
+    invocations INTEGER NOT NULL DEFAULT 0,
+    cold_starts INTEGER NOT NULL DEFAULT 0,
+    first_ms INTEGER,
+    last_ms INTEGER,
+    runtime_version TEXT,
+    UNIQUE (log_group, log_stream)
+);
+CREATE INDEX environments_function ON environments (function_id, last_ms);
+
+CREATE TABLE invocations (
+    id INTEGER PRIMARY KEY,
+    env_id INTEGER NOT NULL,
+    request_id TEXT NOT NULL,
+    rid_hash INTEGER NOT NULL,
+    function_id INTEGER NOT NULL,
+    t INTEGER NOT NULL,
+    start_ms INTEGER,
+    end_ms INTEGER,
+    complete INTEGER NOT NULL,
+    outcome INTEGER NOT NULL,
+    cold INTEGER NOT NULL,
+    cold_flag INTEGER NOT NULL,
+    signals INTEGER NOT NULL,
+    version TEXT,
+    duration_ms REAL,
+    billed_ms REAL,
+    memory_mb INTEGER,
+    max_memory_mb INTEGER,
+    init_ms REAL,
+    restore_ms REAL,
+    billed_restore_ms REAL,
+    status TEXT,
+    report_error_type TEXT,
+    xray_trace_id TEXT,
+    report_format INTEGER,
+    error_type TEXT,
+    error_message TEXT,
+    error_stack BLOB,
+    runtime_version TEXT,
+    init_report_ms REAL,
+    lines BLOB NOT NULL,
+    UNIQUE (env_id, rid_hash)
+);
+CREATE INDEX invocations_function_t ON invocations (function_id, t);
+CREATE INDEX invocations_t ON invocations (t);
+
+CREATE TABLE stream_lines (
+    id INTEGER PRIMARY KEY,
+    env_id INTEGER NOT NULL,
+    min_ms INTEGER NOT NULL,
+    max_ms INTEGER NOT NULL,
+    lines BLOB NOT NULL
+);
+CREATE INDEX stream_lines_env ON stream_lines (env_id, min_ms);
+
+CREATE TABLE rollup_hour (
+    function_id INTEGER NOT NULL,
+    bucket_ms INTEGER NOT NULL,
+    n_success INTEGER NOT NULL,
+    n_error INTEGER NOT NULL,
+    n_timeout INTEGER NOT NULL,
+    n_out_of_memory INTEGER NOT NULL,
+    n_crash INTEGER NOT NULL,
+    n_init_error INTEGER NOT NULL,
+    cold_starts INTEGER NOT NULL,
+    over_20s INTEGER NOT NULL,
+    billed_ms REAL NOT NULL,
+    gb_seconds REAL NOT NULL,
+    max_memory_used_mb INTEGER,
+    first_ms INTEGER,
+    last_ms INTEGER,
+    latest_memory_mb INTEGER,
+    latest_memory_ms INTEGER,
+    duration BLOB,
+    init BLOB,
+    PRIMARY KEY (function_id, bucket_ms)
+) WITHOUT ROWID;
+
+CREATE TABLE rollup_day (
+    function_id INTEGER NOT NULL,
+    bucket_ms INTEGER NOT NULL,
+    n_success INTEGER NOT NULL,
+    n_error INTEGER NOT NULL,
+    n_timeout INTEGER NOT NULL,
+    n_out_of_memory INTEGER NOT NULL,
+    n_crash INTEGER NOT NULL,
+    n_init_error INTEGER NOT NULL,
+    cold_starts INTEGER NOT NULL,
+    over_20s INTEGER NOT NULL,
+    billed_ms REAL NOT NULL,
+    gb_seconds REAL NOT NULL,
+    max_memory_used_mb INTEGER,
+    first_ms INTEGER,
+    last_ms INTEGER,
+    latest_memory_mb INTEGER,
+    latest_memory_ms INTEGER,
+    duration BLOB,
+    init BLOB,
+    PRIMARY KEY (function_id, bucket_ms)
+) WITHOUT ROWID;
+";
+
+fn open_err(path: &str, message: impl std::fmt::Display) -> StoreError {
+    StoreError::Open {
+        path: path.to_string(),
+        message: message.to_string(),
+    }
+}
+
+/// Cheap sanity check of an existing file before SQLite touches it: a SQLite header, and a
+/// file at least as long as the page count the header claims (catches truncated copies,
+/// which SQLite itself only notices when it reads a missing page).
+fn check_file(path: &Path, shown: &str) -> Result<(), StoreError> {
+    use std::io::Read;
+    let mut f = match std::fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(open_err(shown, e)),
+    };
+    let len = f.metadata().map_err(|e| open_err(shown, e))?.len();
+    if len == 0 {
+        return Ok(());
+    }
+    let mut header = [0u8; 100];
+    if len < 100 || f.read_exact(&mut header).is_err() || &header[..16] != b"SQLite format 3\0" {
+        return Err(open_err(shown, "not a SQLite database"));
+    }
+    let page_size = match u16::from_be_bytes([header[16], header[17]]) {
+        1 => 65536u64,
+        n => u64::from(n),
+    };
+    let change_counter = &header[24..28];
+    let valid_for = &header[92..96];
+    let pages = u64::from(u32::from_be_bytes([
+        header[28], header[29], header[30], header[31],
+    ]));
+    if change_counter == valid_for && pages > 0 && len < pages * page_size {
+        return Err(open_err(
+            shown,
+            format!(
+                "database file is truncated ({len} bytes, header says {} bytes)",
+                pages * page_size
+            ),
+        ));
+    }
+    Ok(())
+}
+
+const PAGE_SIZE: i64 = 8192;
+
+/// Open (creating if absent) and migrate a file database.
+pub(crate) fn open_file(path: &Path) -> Result<Connection, StoreError> {
+    let shown = path.display().to_string();
+    check_file(path, &shown)?;
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+        | OpenFlags::SQLITE_OPEN_CREATE
+        | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(path, flags).map_err(|e| open_err(&shown, e))?;
+    // page_size only takes effect on a new database (before the first write).
+    let setup = format!(
+        "PRAGMA busy_timeout = 5000;
+         PRAGMA page_size = {PAGE_SIZE};
+         PRAGMA journal_mode = WAL;
+         PRAGMA synchronous = FULL;
+         PRAGMA wal_autocheckpoint = 8192;
+         PRAGMA cache_size = -131072;
+         PRAGMA temp_store = MEMORY;"
+    );
+    conn.execute_batch(&setup)
+        .map_err(|e| open_err(&shown, e))?;
+    init(&conn, &shown)?;
+    Ok(conn)
+}
+
+pub(crate) fn open_memory() -> Result<Connection, StoreError> {
+    let conn = Connection::open_in_memory().map_err(|e| open_err(":memory:", e))?;
+    init(&conn, ":memory:")?;
+    Ok(conn)
+}
+
+fn init(conn: &Connection, shown: &str) -> Result<(), StoreError> {
+    let read = |sql: &str| -> Result<i64, StoreError> {
+        conn.query_row(sql, [], |r| r.get(0))
+            .map_err(|e| open_err(shown, e))
+    };
+    let app_id = read("PRAGMA application_id")?;
+    let version = read("PRAGMA user_version")?;
+    let tables = read("SELECT count(*) FROM sqlite_schema")?;
+    if app_id != APPLICATION_ID && (app_id != 0 || tables > 0 || version != 0) {
+        return Err(open_err(shown, "not a Tern database"));
+    }
+    if version > SCHEMA_VERSION {
+        return Err(StoreError::SchemaTooNew {
+            found: version,
+            supported: SCHEMA_VERSION,
+        });
+    }
+    if version < 0 {
+        return Err(open_err(shown, format!("bad schema version {version}")));
+    }
+    for (v, script) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+        let next = v as i64 + 1;
+        let sql = format!(
+            "BEGIN IMMEDIATE;
+             {script}
+             PRAGMA application_id = {APPLICATION_ID};
+             PRAGMA user_version = {next};
+             COMMIT;"
+        );
+        if let Err(e) = conn.execute_batch(&sql) {
+            let _ = conn.execute_batch("ROLLBACK");
+            return Err(open_err(
+                shown,
+                format!("migration to version {next} failed: {e}"),
+            ));
+        }
+    }
+    // Reading the schema catches a damaged file early, with a clear message.
+    conn.query_row("SELECT count(*) FROM functions", [], |r| r.get::<_, i64>(0))
+        .map_err(|e| open_err(shown, format!("damaged database: {e}")))?;
+    Ok(())
+}

@@ -1,0 +1,296 @@
+//! `tern ingest`: the pipeline from input files to the store.
+//!
+//! Two threads, one per core: the reader decodes, parses and assembles; the writer stores.
+//! They pass bounded batches through a channel of depth two, so memory stays bounded however
+//! large the input: at most a few batches of events are in flight.
+
+use std::collections::BTreeSet;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc;
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::{anyhow, bail, Context, Result};
+use tern_core::assemble::{Assembled, Assembler};
+use tern_core::model::{Arch, Diagnostic};
+use tern_store::{FunctionMeta, IngestBatch, IngestStats, SqliteStore, Store, StreamLines};
+
+use crate::cli::IngestArgs;
+use crate::source::{self, Chunk, SourceOptions};
+
+/// Events assembled between two writes to the store.
+pub const BATCH_EVENTS: usize = 65_536;
+/// Diagnostics printed in full; the rest are counted.
+const SHOWN_DIAGNOSTICS: usize = 20;
+
+/// Validated settings for one ingest run.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub db: PathBuf,
+    pub paths: Vec<PathBuf>,
+    pub source: SourceOptions,
+    pub region: Option<String>,
+    pub arch_all: Option<Arch>,
+    pub arch_by_function: Vec<(String, Arch)>,
+    pub progress: bool,
+    /// Parse and assemble only; store nothing.
+    pub dry_run: bool,
+}
+
+impl Settings {
+    pub fn from_args(args: IngestArgs) -> Result<Settings> {
+        let mut arch_all = None;
+        let mut arch_by_function = Vec::new();
+        for a in &args.arch {
+            match a.split_once('=') {
+                Some((name, arch)) => {
+                    let arch = Arch::parse(arch).ok_or_else(|| {
+                        anyhow!("--arch {a:?}: unknown architecture {arch:?} (use arm64 or x86_64)")
+                    })?;
+                    if name.is_empty() {
+                        bail!("--arch {a:?}: the function name before '=' is empty");
+                    }
+                    arch_by_function.push((name.to_string(), arch));
+                }
+                None => {
+                    arch_all = Some(Arch::parse(a).ok_or_else(|| {
+                        anyhow!("--arch {a:?}: unknown architecture (use arm64 or x86_64)")
+                    })?);
+                }
+            }
+        }
+        if let Some(r) = &args.region {
+            if r.is_empty() || !r.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+                bail!("--region {r:?} is not a region name such as us-east-1");
+            }
+        }
+        Ok(Settings {
+            db: args.db.db,
+            paths: args.paths,
+            source: SourceOptions {
+                log_group: args.log_group,
+                ..SourceOptions::default()
+            },
+            region: args.region,
+            arch_all,
+            arch_by_function,
+            progress: !args.quiet && std::io::stderr().is_terminal(),
+            dry_run: args.dry_run,
+        })
+    }
+
+    fn meta_for(&self, function: &str) -> Option<FunctionMeta> {
+        let arch = self
+            .arch_by_function
+            .iter()
+            .find(|(n, _)| n == function)
+            .map(|(_, a)| *a)
+            .or(self.arch_all);
+        if arch.is_none() && self.region.is_none() {
+            return None;
+        }
+        Some(FunctionMeta {
+            function: function.to_string(),
+            region: self.region.clone(),
+            arch,
+            ..Default::default()
+        })
+    }
+}
+
+/// What one ingest run did.
+#[derive(Debug, Clone, Default)]
+pub struct Summary {
+    pub files: u64,
+    pub bytes: u64,
+    pub events: u64,
+    pub control_messages: u64,
+    pub reports: u64,
+    pub stored: IngestStats,
+    pub functions: BTreeSet<String>,
+    pub not_understood: u64,
+    pub diagnostics: u64,
+    pub shown: Vec<Diagnostic>,
+    pub seconds: f64,
+}
+
+impl Summary {
+    fn note(&mut self, diags: Vec<Diagnostic>) {
+        self.diagnostics += diags.len() as u64;
+        for d in diags {
+            if self.shown.len() < SHOWN_DIAGNOSTICS {
+                self.shown.push(d);
+            }
+        }
+    }
+
+    /// The closing summary printed on stderr.
+    pub fn render(&self) -> String {
+        let mut s = String::new();
+        for d in &self.shown {
+            s.push_str(&format!("warning: {d}\n"));
+        }
+        if self.diagnostics > self.shown.len() as u64 {
+            s.push_str(&format!(
+                "warning: … and {} more problems not shown\n",
+                self.diagnostics - self.shown.len() as u64
+            ));
+        }
+        let rate = if self.seconds > 0.0 {
+            self.events as f64 / self.seconds
+        } else {
+            0.0
+        };
+        s.push_str(&format!(
+            "ingested {} events from {} file(s) ({:.1} MB) in {:.2} s ({:.0} events/s)\n\
+             \x20 invocations: {} complete ({} new, {} merged, {} already stored)\n\
+             \x20 functions:   {}\n\
+             \x20 lines not understood: {}   problems: {}   control messages: {}\n",
+            self.events,
+            self.files,
+            self.bytes as f64 / 1e6,
+            self.seconds,
+            rate,
+            self.reports,
+            self.stored.inserted,
+            self.stored.merged,
+            self.stored.unchanged,
+            self.functions.len(),
+            self.not_understood,
+            self.diagnostics,
+            self.control_messages,
+        ));
+        s
+    }
+}
+
+fn to_batch(a: Assembled, settings: &Settings, seen: &mut BTreeSet<String>) -> IngestBatch {
+    let mut functions = Vec::new();
+    for p in &a.parts {
+        if !seen.contains(&p.function) {
+            seen.insert(p.function.clone());
+            if let Some(m) = settings.meta_for(&p.function) {
+                functions.push(m);
+            }
+        }
+    }
+    IngestBatch {
+        parts: a.parts,
+        stream_lines: a
+            .orphans
+            .into_iter()
+            .map(|o| StreamLines {
+                function: o.function,
+                log_group: o.log_group,
+                log_stream: o.log_stream,
+                lines: o.lines,
+            })
+            .collect(),
+        functions,
+    }
+}
+
+/// Open (or create) the database at `path`.
+pub fn open_store(path: &Path) -> Result<SqliteStore> {
+    SqliteStore::open(path).with_context(|| format!("opening database {}", path.display()))
+}
+
+/// Run an ingest. Data is durable in the database when this returns Ok.
+pub fn run(settings: &Settings) -> Result<Summary> {
+    let started = Instant::now();
+    let mut store = if settings.dry_run {
+        None
+    } else {
+        Some(open_store(&settings.db)?)
+    };
+    let (tx, rx) = mpsc::sync_channel::<IngestBatch>(2);
+
+    let writer = std::thread::Builder::new()
+        .name("tern-store".into())
+        .spawn(move || -> Result<IngestStats> {
+            let mut total = IngestStats::default();
+            for batch in rx {
+                let Some(store) = store.as_mut() else {
+                    // Dry run: count what would have been stored.
+                    total.completed +=
+                        batch.parts.iter().filter(|p| p.is_complete()).count() as u64;
+                    continue;
+                };
+                let s = store.ingest(&batch).context("writing to the database")?;
+                total.inserted += s.inserted;
+                total.merged += s.merged;
+                total.unchanged += s.unchanged;
+                total.completed += s.completed;
+            }
+            Ok(total)
+        })
+        .context("starting the store thread")?;
+
+    let mut summary = Summary::default();
+    let progress = settings.progress.then(|| {
+        let bar = indicatif::ProgressBar::new(source::total_bytes(&settings.paths));
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{spinner} {bytes}/{total_bytes} {wide_bar} {bytes_per_sec} eta {eta}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        bar
+    });
+    let bytes_read = Arc::new(AtomicU64::new(0));
+    let mut asm = Assembler::new();
+    let mut since_drain = 0usize;
+    let mut seen = BTreeSet::new();
+    let mut send_failed = false;
+
+    let read_result = {
+        let mut sink = |chunk: Chunk| -> Result<()> {
+            summary.note(chunk.diagnostics);
+            since_drain += chunk.events.len();
+            for ev in chunk.events {
+                asm.push(ev);
+            }
+            if since_drain >= BATCH_EVENTS {
+                since_drain = 0;
+                let mut a = asm.drain();
+                summary.note(std::mem::take(&mut a.diagnostics));
+                if tx.send(to_batch(a, settings, &mut seen)).is_err() {
+                    send_failed = true;
+                    bail!("the database writer stopped");
+                }
+            }
+            if let Some(bar) = &progress {
+                bar.set_position(bytes_read.load(Ordering::Relaxed));
+            }
+            Ok(())
+        };
+        source::read_inputs(&settings.paths, &settings.source, &bytes_read, &mut sink)
+    };
+    // Whatever happened while reading, store what was assembled: good data is never lost.
+    let mut last = asm.finish();
+    summary.note(std::mem::take(&mut last.diagnostics));
+    if !send_failed {
+        let _ = tx.send(to_batch(last, settings, &mut seen));
+    }
+    drop(tx);
+    let stored = writer
+        .join()
+        .map_err(|_| anyhow!("the database writer crashed"))??;
+    if let Some(bar) = progress {
+        bar.finish_and_clear();
+    }
+    let src = read_result?;
+    let st = asm.stats();
+    summary.files = src.files;
+    summary.bytes = src.bytes;
+    summary.events = st.events;
+    summary.control_messages = src.control_messages;
+    summary.reports = st.reports;
+    summary.not_understood = st.unrecognized;
+    summary.stored = stored;
+    summary.functions = seen;
+    summary.seconds = started.elapsed().as_secs_f64();
+    Ok(summary)
+}

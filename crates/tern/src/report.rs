@@ -1,0 +1,632 @@
+//! `tern report`: per-function performance and cost, with quick wins, as a table, JSON or CSV.
+//!
+//! The JSON shape is a contract used by scripts: fields are only ever added.
+
+use std::fmt::Write as _;
+
+use anyhow::{Context, Result};
+use globset::{Glob, GlobMatcher};
+use serde::Serialize;
+use tern_core::cost::{self, CostOptions, Usage};
+use tern_core::model::{Arch, Outcome};
+use tern_core::report::{quick_wins, Dist, FunctionReport, QuickWin, WinKind, WinRules};
+use tern_core::sketch::Sketch;
+use tern_store::{FunctionStats, Store, TimeRange};
+
+use crate::cli::{Format, ReportArgs};
+use crate::timeutil::{self, rfc3339_ms};
+
+/// A compiled `--function` glob.
+pub fn function_matcher(glob: Option<&str>) -> Result<Option<GlobMatcher>> {
+    glob.map(|g| {
+        Glob::new(g)
+            .map(|g| g.compile_matcher())
+            .with_context(|| format!("--function {g:?} is not a valid glob"))
+    })
+    .transpose()
+}
+
+/// Names of stored functions that match the glob (all when no glob).
+pub fn select_functions(store: &dyn Store, glob: Option<&GlobMatcher>) -> Result<Vec<String>> {
+    Ok(store
+        .functions()?
+        .into_iter()
+        .map(|m| m.function)
+        .filter(|f| glob.is_none_or(|g| g.is_match(f)))
+        .collect())
+}
+
+/// The whole report, ready to render.
+#[derive(Debug, Clone)]
+pub struct Report {
+    pub range: TimeRange,
+    /// The span the figures cover (for monthly projection), ms.
+    pub observed_ms: i64,
+    pub functions: Vec<FunctionReport>,
+    pub wins: Vec<QuickWin>,
+    pub free_tier: bool,
+}
+
+fn dist(s: &Sketch) -> Option<Dist> {
+    if s.count() == 0 {
+        return None;
+    }
+    Some(Dist {
+        avg: s.mean().unwrap_or(0.0),
+        p50: s.quantile(0.5).unwrap_or(0.0),
+        p95: s.quantile(0.95).unwrap_or(0.0),
+        p99: s.quantile(0.99).unwrap_or(0.0),
+        max: s.max().unwrap_or(0.0),
+    })
+}
+
+/// Build the report from the store.
+pub fn build(
+    store: &dyn Store,
+    functions: &[String],
+    range: TimeRange,
+    opts: CostOptions,
+) -> Result<Report> {
+    let stats = if functions.is_empty() {
+        Vec::new()
+    } else {
+        store.function_stats(functions, range)?
+    };
+    // Observed span: the requested range clipped to the data.
+    let bounds = store.time_bounds()?;
+    let observed_ms = match bounds {
+        Some((lo, hi)) => {
+            let from = range.from_ms.map_or(lo, |f| f.max(lo));
+            let to = range.to_ms.map_or(hi, |t| t.min(hi + 1));
+            (to - from).max(1)
+        }
+        None => 1,
+    };
+
+    // Price all usage together so tiers see the aggregate per region, arch and month.
+    let mut usage = Vec::new();
+    let mut owner = Vec::new();
+    for (i, s) in stats.iter().enumerate() {
+        let region = s
+            .meta
+            .region
+            .clone()
+            .unwrap_or_else(|| cost::DEFAULT_REGION.to_string());
+        let arch = s.meta.arch.unwrap_or(Arch::X86_64);
+        for m in &s.months {
+            usage.push(Usage {
+                region: region.clone(),
+                arch,
+                month: m.month,
+                requests: m.requests,
+                gb_seconds: m.gb_seconds,
+            });
+            owner.push(i);
+        }
+    }
+    let charges = cost::price_usage(&usage, opts);
+    let mut cost_by_fn = vec![0.0; stats.len()];
+    let mut exact_by_fn = vec![true; stats.len()];
+    for (c, &i) in charges.iter().zip(&owner) {
+        cost_by_fn[i] += c.total();
+        exact_by_fn[i] &= c.exact_region;
+    }
+
+    // Functions with no invocation in the range are left out (until the inventory knows
+    // functions that log nothing).
+    let reports: Vec<FunctionReport> = stats
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| s.invocations > 0)
+        .map(|(i, s)| to_report(s, cost_by_fn[i], exact_by_fn[i], observed_ms))
+        .collect();
+    let wins = quick_wins(&reports, observed_ms, WinRules::default());
+    Ok(Report {
+        range,
+        observed_ms,
+        functions: reports,
+        wins,
+        free_tier: opts.free_tier,
+    })
+}
+
+fn to_report(s: &FunctionStats, cost_usd: f64, exact: bool, observed_ms: i64) -> FunctionReport {
+    let duration = dist(&s.duration);
+    let timeouts = s.outcome(Outcome::Timeout);
+    // A timed-out invocation ran until the limit: with timeouts seen, the longest duration is
+    // the timeout (rounded to the nearest second, as timeouts are configured in seconds).
+    let inferred_timeout_ms = (s.meta.timeout_ms.is_none() && timeouts > 0)
+        .then(|| duration.map(|d| ((d.max / 1000.0).round() * 1000.0) as u64))
+        .flatten()
+        .filter(|t| *t > 0);
+    FunctionReport {
+        function: s.function.clone(),
+        region: s
+            .meta
+            .region
+            .clone()
+            .unwrap_or_else(|| cost::DEFAULT_REGION.to_string()),
+        arch: s.meta.arch.unwrap_or_default(),
+        runtime: s.meta.runtime.clone(),
+        invocations: s.invocations,
+        errors: s.errors,
+        timeouts,
+        out_of_memory: s.outcome(Outcome::OutOfMemory),
+        crashes: s.outcome(Outcome::Crash),
+        init_errors: s.outcome(Outcome::InitError),
+        handler_errors: s.outcome(Outcome::Error),
+        cold_starts: s.cold_starts,
+        environments: s.environments,
+        duration_ms: duration,
+        init_duration_ms: dist(&s.init),
+        billed_duration_ms: s.billed_duration_ms,
+        gb_seconds: s.gb_seconds,
+        memory_size_mb: s.memory_size_mb.or(s.meta.memory_size_mb),
+        max_memory_used_mb: s.max_memory_used_mb,
+        over_20s: s.over_20s,
+        timeout_ms: s.meta.timeout_ms,
+        inferred_timeout_ms,
+        cost_usd,
+        monthly_cost_usd: cost::monthly(cost_usd, observed_ms),
+        exact_prices: exact,
+    }
+}
+
+// ---- JSON wire types (the script contract) ----
+
+#[derive(Serialize)]
+struct JsonDist {
+    avg: f64,
+    p50: f64,
+    p95: f64,
+    p99: f64,
+    max: f64,
+}
+
+#[derive(Serialize)]
+struct JsonInit {
+    avg: f64,
+    p50: f64,
+    p95: f64,
+    max: f64,
+}
+
+#[derive(Serialize)]
+struct JsonFunction<'a> {
+    function: &'a str,
+    region: &'a str,
+    architecture: &'static str,
+    invocations: u64,
+    errors: u64,
+    error_rate: f64,
+    timeouts: u64,
+    out_of_memory: u64,
+    crashes: u64,
+    init_errors: u64,
+    handler_errors: u64,
+    cold_starts: u64,
+    cold_start_rate: f64,
+    environments: u64,
+    duration_ms: Option<JsonDist>,
+    init_duration_ms: Option<JsonInit>,
+    billed_duration_ms: f64,
+    gb_seconds: f64,
+    memory_size_mb: Option<u32>,
+    max_memory_used_mb: Option<u32>,
+    invocations_over_20s: u64,
+    timeout_ms: Option<u64>,
+    inferred_timeout_ms: Option<u64>,
+    cost_usd: f64,
+    monthly_cost_usd: f64,
+    exact_prices: bool,
+}
+
+#[derive(Serialize)]
+struct JsonWin<'a> {
+    kind: &'static str,
+    function: &'a str,
+    detail: &'a str,
+    monthly_usd: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    suggested_memory_mb: Option<u32>,
+}
+
+#[derive(Serialize)]
+struct JsonTotals {
+    invocations: u64,
+    errors: u64,
+    cold_starts: u64,
+    cost_usd: f64,
+    monthly_cost_usd: f64,
+}
+
+#[derive(Serialize)]
+struct JsonReport<'a> {
+    from: Option<String>,
+    to: Option<String>,
+    observed_hours: f64,
+    free_tier: bool,
+    totals: JsonTotals,
+    functions: Vec<JsonFunction<'a>>,
+    quick_wins: Vec<JsonWin<'a>>,
+}
+
+fn json_fn(f: &FunctionReport) -> JsonFunction<'_> {
+    JsonFunction {
+        function: &f.function,
+        region: &f.region,
+        architecture: f.arch.as_str(),
+        invocations: f.invocations,
+        errors: f.errors,
+        error_rate: f.error_rate(),
+        timeouts: f.timeouts,
+        out_of_memory: f.out_of_memory,
+        crashes: f.crashes,
+        init_errors: f.init_errors,
+        handler_errors: f.handler_errors,
+        cold_starts: f.cold_starts,
+        cold_start_rate: f.cold_start_rate(),
+        environments: f.environments,
+        duration_ms: f.duration_ms.map(|d| JsonDist {
+            avg: d.avg,
+            p50: d.p50,
+            p95: d.p95,
+            p99: d.p99,
+            max: d.max,
+        }),
+        init_duration_ms: f.init_duration_ms.map(|d| JsonInit {
+            avg: d.avg,
+            p50: d.p50,
+            p95: d.p95,
+            max: d.max,
+        }),
+        billed_duration_ms: f.billed_duration_ms,
+        gb_seconds: f.gb_seconds,
+        memory_size_mb: f.memory_size_mb,
+        max_memory_used_mb: f.max_memory_used_mb,
+        invocations_over_20s: f.over_20s,
+        timeout_ms: f.timeout_ms,
+        inferred_timeout_ms: f.inferred_timeout_ms,
+        cost_usd: f.cost_usd,
+        monthly_cost_usd: f.monthly_cost_usd,
+        exact_prices: f.exact_prices,
+    }
+}
+
+impl Report {
+    fn totals(&self) -> JsonTotals {
+        JsonTotals {
+            invocations: self.functions.iter().map(|f| f.invocations).sum(),
+            errors: self.functions.iter().map(|f| f.errors).sum(),
+            cold_starts: self.functions.iter().map(|f| f.cold_starts).sum(),
+            cost_usd: self.functions.iter().map(|f| f.cost_usd).sum(),
+            monthly_cost_usd: self.functions.iter().map(|f| f.monthly_cost_usd).sum(),
+        }
+    }
+
+    pub fn to_json(&self) -> Result<String> {
+        let r = JsonReport {
+            from: self.range.from_ms.map(rfc3339_ms),
+            to: self.range.to_ms.map(rfc3339_ms),
+            observed_hours: self.observed_ms as f64 / 3_600_000.0,
+            free_tier: self.free_tier,
+            totals: self.totals(),
+            functions: self.functions.iter().map(json_fn).collect(),
+            quick_wins: self
+                .wins
+                .iter()
+                .map(|w| JsonWin {
+                    kind: w.kind.as_str(),
+                    function: &w.function,
+                    detail: &w.detail,
+                    monthly_usd: w.monthly_usd,
+                    suggested_memory_mb: w.suggested_memory_mb,
+                })
+                .collect(),
+        };
+        let mut s = serde_json::to_string_pretty(&r)?;
+        s.push('\n');
+        Ok(s)
+    }
+
+    pub fn to_csv(&self) -> Result<String> {
+        let mut w = csv::Writer::from_writer(Vec::new());
+        w.write_record([
+            "function",
+            "region",
+            "architecture",
+            "invocations",
+            "errors",
+            "timeouts",
+            "out_of_memory",
+            "crashes",
+            "init_errors",
+            "cold_starts",
+            "duration_avg_ms",
+            "duration_p50_ms",
+            "duration_p95_ms",
+            "duration_p99_ms",
+            "duration_max_ms",
+            "init_p50_ms",
+            "init_p95_ms",
+            "billed_duration_ms",
+            "memory_size_mb",
+            "max_memory_used_mb",
+            "cost_usd",
+            "monthly_cost_usd",
+        ])?;
+        let opt = |v: Option<f64>| v.map(|v| format!("{v:.3}")).unwrap_or_default();
+        for f in &self.functions {
+            let d = f.duration_ms;
+            let i = f.init_duration_ms;
+            w.write_record([
+                f.function.clone(),
+                f.region.clone(),
+                f.arch.as_str().to_string(),
+                f.invocations.to_string(),
+                f.errors.to_string(),
+                f.timeouts.to_string(),
+                f.out_of_memory.to_string(),
+                f.crashes.to_string(),
+                f.init_errors.to_string(),
+                f.cold_starts.to_string(),
+                opt(d.map(|d| d.avg)),
+                opt(d.map(|d| d.p50)),
+                opt(d.map(|d| d.p95)),
+                opt(d.map(|d| d.p99)),
+                opt(d.map(|d| d.max)),
+                opt(i.map(|d| d.p50)),
+                opt(i.map(|d| d.p95)),
+                format!("{:.0}", f.billed_duration_ms),
+                f.memory_size_mb.map(|m| m.to_string()).unwrap_or_default(),
+                f.max_memory_used_mb
+                    .map(|m| m.to_string())
+                    .unwrap_or_default(),
+                format!("{:.6}", f.cost_usd),
+                format!("{:.2}", f.monthly_cost_usd),
+            ])?;
+        }
+        let bytes = w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?;
+        Ok(String::from_utf8_lossy(&bytes).into_owned())
+    }
+
+    pub fn to_table(&self) -> String {
+        let mut out = String::new();
+        if self.functions.is_empty() {
+            out.push_str("No invocations in this range.\n");
+            return out;
+        }
+        let t = self.totals();
+        let _ = writeln!(
+            out,
+            "{} functions · {} invocations · {} errors ({:.2}%) · {} cold starts · ${:.2} (≈ ${:.2}/month{})",
+            self.functions.len(),
+            group(t.invocations),
+            group(t.errors),
+            pct(t.errors, t.invocations),
+            group(t.cold_starts),
+            t.cost_usd,
+            t.monthly_cost_usd,
+            if self.free_tier { ", after free tier" } else { "" },
+        );
+        out.push('\n');
+        let header = [
+            "FUNCTION",
+            "INVOC",
+            "ERRORS",
+            "ERR%",
+            "TIMEOUT",
+            "OOM",
+            "COLD%",
+            "P50",
+            "P95",
+            "P99",
+            "MAX",
+            "INIT P50",
+            "MEMORY USED",
+            "COST",
+            "$/MONTH",
+        ];
+        let mut rows: Vec<Vec<String>> = Vec::new();
+        let mut fns: Vec<&FunctionReport> = self.functions.iter().collect();
+        fns.sort_by(|a, b| {
+            b.cost_usd
+                .total_cmp(&a.cost_usd)
+                .then_with(|| a.function.cmp(&b.function))
+        });
+        for f in fns {
+            let d = f.duration_ms;
+            rows.push(vec![
+                f.function.clone(),
+                group(f.invocations),
+                group(f.errors),
+                format!("{:.2}", f.error_rate() * 100.0),
+                group(f.timeouts),
+                group(f.out_of_memory),
+                format!("{:.1}", f.cold_start_rate() * 100.0),
+                d.map_or("-".into(), |d| ms(d.p50)),
+                d.map_or("-".into(), |d| ms(d.p95)),
+                d.map_or("-".into(), |d| ms(d.p99)),
+                d.map_or("-".into(), |d| ms(d.max)),
+                f.init_duration_ms.map_or("-".into(), |d| ms(d.p50)),
+                match (f.max_memory_used_mb, f.memory_size_mb) {
+                    (Some(u), Some(s)) => format!("{u}/{s} MB"),
+                    (None, Some(s)) => format!("?/{s} MB"),
+                    _ => "-".into(),
+                },
+                usd(f.cost_usd),
+                usd(f.monthly_cost_usd),
+            ]);
+        }
+        let numeric = |i: usize| i > 0;
+        let widths: Vec<usize> = (0..header.len())
+            .map(|i| {
+                rows.iter()
+                    .map(|r| r[i].chars().count())
+                    .chain([header[i].len()])
+                    .max()
+                    .unwrap_or(0)
+            })
+            .collect();
+        let line = |cells: &[String]| {
+            let mut l = String::new();
+            for (i, c) in cells.iter().enumerate() {
+                let pad = widths[i].saturating_sub(c.chars().count());
+                if i > 0 {
+                    l.push_str("  ");
+                }
+                if numeric(i) {
+                    l.push_str(&" ".repeat(pad));
+                    l.push_str(c);
+                } else {
+                    l.push_str(c);
+                    l.push_str(&" ".repeat(pad));
+                }
+            }
+            l.trim_end().to_string()
+        };
+        let head: Vec<String> = header.iter().map(|s| s.to_string()).collect();
+        let _ = writeln!(out, "{}", line(&head));
+        for r in &rows {
+            let _ = writeln!(out, "{}", line(r));
+        }
+        if self.functions.iter().any(|f| !f.exact_prices) {
+            out.push_str(
+                "\nnote: some regions are not in the price table; us-east-1 prices were used for them.\n",
+            );
+        }
+        if !self.wins.is_empty() {
+            out.push_str("\nQuick wins (dollar figures per 30-day month at the observed rate)\n");
+            let mut shown_kind = None;
+            let mut shown = 0usize;
+            let mut hidden = 0usize;
+            for w in &self.wins {
+                if shown_kind != Some(w.kind) {
+                    if hidden > 0 {
+                        let _ = writeln!(out, "    … and {hidden} more (see --format json)");
+                    }
+                    shown_kind = Some(w.kind);
+                    shown = 0;
+                    hidden = 0;
+                    let _ = writeln!(out, "  {}", win_title(w.kind));
+                }
+                if shown == TABLE_WINS_PER_KIND {
+                    hidden += 1;
+                    continue;
+                }
+                shown += 1;
+                let _ = writeln!(
+                    out,
+                    "    {:<28} {:>10}/mo  {}",
+                    w.function,
+                    usd(w.monthly_usd),
+                    w.detail
+                );
+            }
+            if hidden > 0 {
+                let _ = writeln!(out, "    … and {hidden} more (see --format json)");
+            }
+        }
+        out
+    }
+
+    pub fn render(&self, format: Format) -> Result<String> {
+        match format {
+            Format::Table => Ok(self.to_table()),
+            Format::Json => self.to_json(),
+            Format::Csv => self.to_csv(),
+        }
+    }
+}
+
+/// Quick wins of one kind shown in the table; JSON has them all.
+const TABLE_WINS_PER_KIND: usize = 5;
+
+fn win_title(k: WinKind) -> &'static str {
+    match k {
+        WinKind::MostInvocations => "Most invocations",
+        WinKind::MostErrors => "Most errors",
+        WinKind::OverProvisioned => "Over-provisioned memory (estimated saving)",
+        WinKind::LongInvocations => "Invocations over 20 s",
+        WinKind::NearTimeout => "Durations near the timeout (cost of timeouts)",
+    }
+}
+
+fn pct(a: u64, b: u64) -> f64 {
+    if b == 0 {
+        0.0
+    } else {
+        a as f64 * 100.0 / b as f64
+    }
+}
+
+/// 1234567 → "1,234,567".
+pub fn group(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::with_capacity(s.len() + s.len() / 3);
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// A duration in readable units.
+pub fn ms(v: f64) -> String {
+    if v >= 10_000.0 {
+        format!("{:.1}s", v / 1000.0)
+    } else if v >= 100.0 {
+        format!("{v:.0}ms")
+    } else {
+        format!("{v:.1}ms")
+    }
+}
+
+pub fn usd(v: f64) -> String {
+    if v >= 100.0 {
+        format!("${v:.0}")
+    } else if v >= 0.01 {
+        format!("${v:.2}")
+    } else if v > 0.0 {
+        format!("${v:.4}")
+    } else {
+        "$0".into()
+    }
+}
+
+/// `tern report`.
+pub fn run(args: ReportArgs) -> Result<String> {
+    let range = timeutil::resolve_range(&args.range, timeutil::now_ms())?;
+    let glob = function_matcher(args.function.as_deref())?;
+    let store = crate::ingest::open_store(&args.db.db)?;
+    let functions = select_functions(&store, glob.as_ref())?;
+    let report = build(
+        &store,
+        &functions,
+        range,
+        CostOptions {
+            free_tier: args.free_tier,
+        },
+    )?;
+    report.render(args.format)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn number_formatting() {
+        assert_eq!(group(0), "0");
+        assert_eq!(group(1234567), "1,234,567");
+        assert_eq!(group(123), "123");
+        assert_eq!(ms(12.345), "12.3ms");
+        assert_eq!(ms(1234.0), "1234ms");
+        assert_eq!(ms(25_000.0), "25.0s");
+        assert_eq!(usd(0.0), "$0");
+        assert_eq!(usd(0.001), "$0.0010");
+        assert_eq!(usd(12.345), "$12.35");
+    }
+}

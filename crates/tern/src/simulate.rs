@@ -1,1 +1,0 @@
-//! `tern simulate`: a realistic, deterministic Lambda fleet in real CloudWatch formats (placeholder).

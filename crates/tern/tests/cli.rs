@@ -1,0 +1,414 @@
+//! End to end through the real binary: simulate a fleet, ingest it into a real SQLite file,
+//! and check the report against the simulator's ground truth (`truth.json`).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+fn tern() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_tern"));
+    c.env_remove("TERN_DB");
+    c
+}
+
+fn ok(out: Output, what: &str) -> Output {
+    assert!(
+        out.status.success(),
+        "{what} failed: {}\nstderr:\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+struct Fleet {
+    _dir: tempfile::TempDir,
+    logs: PathBuf,
+    db: PathBuf,
+    truth: Value,
+}
+
+fn simulate(functions: usize, days: u32, seed: u64) -> Fleet {
+    let dir = tempfile::tempdir().unwrap();
+    let logs = dir.path().join("logs");
+    ok(
+        tern()
+            .args(["simulate", "--out"])
+            .arg(&logs)
+            .args([
+                "--functions",
+                &functions.to_string(),
+                "--days",
+                &days.to_string(),
+                "--seed",
+                &seed.to_string(),
+            ])
+            .output()
+            .unwrap(),
+        "simulate",
+    );
+    let truth: Value =
+        serde_json::from_str(&std::fs::read_to_string(logs.join("truth.json")).unwrap()).unwrap();
+    let db = dir.path().join("tern.db");
+    Fleet {
+        _dir: dir,
+        logs,
+        db,
+        truth,
+    }
+}
+
+fn arch_args(truth: &Value) -> Vec<String> {
+    truth["functions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["architecture"] == "arm64")
+        .map(|f| format!("--arch={}=arm64", f["name"].as_str().unwrap()))
+        .collect()
+}
+
+fn ingest(db: &Path, paths: &[&Path], extra: &[String]) -> Output {
+    let mut c = tern();
+    c.arg("ingest").arg("--db").arg(db).args(extra);
+    for p in paths {
+        c.arg(p);
+    }
+    c.output().unwrap()
+}
+
+fn report_json(db: &Path, extra: &[&str]) -> Value {
+    let out = ok(
+        tern()
+            .args(["report", "--format", "json", "--db"])
+            .arg(db)
+            .args(extra)
+            .output()
+            .unwrap(),
+        "report",
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn close(a: f64, b: f64, rel: f64) -> bool {
+    (a - b).abs() <= rel * a.abs().max(b.abs()).max(1e-9)
+}
+
+#[test]
+fn report_matches_simulated_truth_and_reingest_changes_nothing() {
+    let fleet = simulate(14, 2, 7);
+    let arch = arch_args(&fleet.truth);
+    let first = ok(ingest(&fleet.db, &[&fleet.logs], &arch), "ingest");
+    let stderr = String::from_utf8_lossy(&first.stderr);
+    assert!(stderr.contains("ingested"), "summary on stderr: {stderr}");
+    assert!(first.stdout.is_empty(), "ingest prints nothing on stdout");
+
+    let report = report_json(&fleet.db, &[]);
+    let functions = report["functions"].as_array().unwrap();
+    let truth_fns = fleet.truth["functions"].as_array().unwrap();
+    assert_eq!(functions.len(), truth_fns.len());
+
+    let mut expected_total_cost = 0.0;
+    for t in truth_fns {
+        let name = t["name"].as_str().unwrap();
+        let f = functions
+            .iter()
+            .find(|f| f["function"] == name)
+            .unwrap_or_else(|| panic!("{name} missing from the report"));
+        let n = |v: &Value| v.as_u64().unwrap();
+        let x = |v: &Value| v.as_f64().unwrap();
+        assert_eq!(
+            n(&f["invocations"]),
+            n(&t["invocations"]),
+            "{name} invocations"
+        );
+        assert_eq!(n(&f["errors"]), n(&t["errors"]), "{name} errors");
+        let o = &t["outcomes"];
+        assert_eq!(n(&f["timeouts"]), n(&o["timeout"]), "{name} timeouts");
+        assert_eq!(n(&f["out_of_memory"]), n(&o["out_of_memory"]), "{name} oom");
+        assert_eq!(n(&f["crashes"]), n(&o["crash"]), "{name} crashes");
+        assert_eq!(
+            n(&f["init_errors"]),
+            n(&o["init_error"]),
+            "{name} init errors"
+        );
+        assert_eq!(
+            n(&f["handler_errors"]),
+            n(&o["error"]),
+            "{name} handler errors"
+        );
+        assert_eq!(
+            n(&f["cold_starts"]),
+            n(&t["cold_starts"]),
+            "{name} cold starts"
+        );
+        assert_eq!(
+            n(&f["environments"]),
+            n(&t["environments"]),
+            "{name} environments"
+        );
+        assert_eq!(
+            f["max_memory_used_mb"], t["max_memory_used_mb"],
+            "{name} max memory used"
+        );
+        let billed = x(&t["billed_ms"]) + x(&t["billed_restore_ms"]);
+        assert!(
+            close(x(&f["billed_duration_ms"]), billed, 1e-9),
+            "{name} billed {} vs {billed}",
+            f["billed_duration_ms"]
+        );
+        let gbs = x(&t["gb_seconds"]) + x(&t["restore_gb_seconds"]);
+        assert!(close(x(&f["gb_seconds"]), gbs, 1e-6), "{name} GB-s");
+        let d = &f["duration_ms"];
+        let avg = x(&t["duration_ms_sum"]) / x(&t["invocations"]);
+        assert!(close(x(&d["avg"]), avg, 1e-6), "{name} avg duration");
+        assert!(
+            close(x(&d["max"]), x(&t["duration_ms_max"]), 1e-9),
+            "{name} max"
+        );
+        assert!(x(&d["p50"]) <= x(&d["p95"]) && x(&d["p95"]) <= x(&d["p99"]));
+        assert!(x(&d["p99"]) <= x(&d["max"]));
+        if n(&t["cold_starts"]) == 0 {
+            assert!(
+                f["init_duration_ms"].is_null(),
+                "{name} init null when never cold"
+            );
+        }
+        let sizes = t["memory_sizes_mb"].as_array().unwrap();
+        assert_eq!(
+            &f["memory_size_mb"],
+            sizes.last().unwrap(),
+            "{name} latest memory"
+        );
+        assert_eq!(f["architecture"], t["architecture"], "{name} arch");
+
+        // Exact cost, by hand: requests + GB-s at the architecture's first-tier price.
+        let price = if t["architecture"] == "arm64" {
+            0.000_013_333_4
+        } else {
+            0.000_016_666_7
+        };
+        let cost = x(&t["invocations"]) * 0.20 / 1e6 + gbs * price;
+        assert!(
+            close(x(&f["cost_usd"]), cost, 1e-9),
+            "{name} cost {} vs {cost}",
+            f["cost_usd"]
+        );
+        expected_total_cost += cost;
+    }
+    assert!(close(
+        report["totals"]["cost_usd"].as_f64().unwrap(),
+        expected_total_cost,
+        1e-9
+    ));
+
+    // Quick wins are present, each with a dollar figure.
+    let wins = report["quick_wins"].as_array().unwrap();
+    for kind in ["most_invocations", "most_errors", "over_provisioned_memory"] {
+        assert!(
+            wins.iter().any(|w| w["kind"] == kind),
+            "quick win {kind} missing: {wins:#?}"
+        );
+    }
+    assert!(wins
+        .iter()
+        .all(|w| w["monthly_usd"].as_f64().unwrap() >= 0.0));
+
+    // Ingesting the same input again changes nothing.
+    let again = ok(ingest(&fleet.db, &[&fleet.logs], &arch), "re-ingest");
+    let stderr = String::from_utf8_lossy(&again.stderr);
+    assert!(
+        stderr.contains("(0 new"),
+        "second ingest stores nothing new: {stderr}"
+    );
+    assert_eq!(report_json(&fleet.db, &[]), report);
+}
+
+#[test]
+fn table_csv_filters_and_invocation_view() {
+    let fleet = simulate(8, 1, 3);
+    ok(ingest(&fleet.db, &[&fleet.logs], &[]), "ingest");
+
+    let table = ok(
+        tern()
+            .args(["report", "--db"])
+            .arg(&fleet.db)
+            .output()
+            .unwrap(),
+        "report table",
+    );
+    let table = String::from_utf8(table.stdout).unwrap();
+    assert!(
+        table.contains("FUNCTION") && table.contains("Quick wins"),
+        "{table}"
+    );
+
+    let csv = ok(
+        tern()
+            .args(["report", "--format", "csv", "--db"])
+            .arg(&fleet.db)
+            .output()
+            .unwrap(),
+        "report csv",
+    );
+    let csv = String::from_utf8(csv.stdout).unwrap();
+    assert_eq!(
+        csv.lines().count(),
+        1 + 8,
+        "header plus one row per function"
+    );
+
+    let name = fleet.truth["functions"][0]["name"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let one = report_json(&fleet.db, &["--function", &name]);
+    assert_eq!(one["functions"].as_array().unwrap().len(), 1);
+    let none = report_json(&fleet.db, &["--from", "2001-01-01", "--to", "2001-01-02"]);
+    assert_eq!(none["functions"].as_array().unwrap().len(), 0);
+
+    // List timeouts, then open one with its log lines.
+    let out = ok(
+        tern()
+            .args(["invocations", "--format", "json", "--limit", "500", "--db"])
+            .arg(&fleet.db)
+            .output()
+            .unwrap(),
+        "invocations",
+    );
+    let rows: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rows = rows.as_array().unwrap();
+    assert!(!rows.is_empty());
+    let rid = rows[0]["request_id"].as_str().unwrap().to_string();
+    let shown = ok(
+        tern()
+            .args(["invocations", "--db"])
+            .arg(&fleet.db)
+            .arg(&rid)
+            .output()
+            .unwrap(),
+        "invocation view",
+    );
+    let shown = String::from_utf8(shown.stdout).unwrap();
+    assert!(shown.contains(&rid));
+    assert!(
+        shown.contains("REPORT RequestId"),
+        "log lines shown: {shown}"
+    );
+
+    let missing = tern()
+        .args(["invocations", "--db"])
+        .arg(&fleet.db)
+        .arg("no-such-request")
+        .output()
+        .unwrap();
+    assert!(!missing.status.success());
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("no-such-request"));
+}
+
+#[test]
+fn bad_inputs_are_reported_and_good_data_is_kept() {
+    let fleet = simulate(3, 1, 11);
+    let bad = fleet.logs.parent().unwrap().join("bad");
+    std::fs::create_dir_all(&bad).unwrap();
+    // A JSON document that is not a log export.
+    std::fs::write(bad.join("not-an-export.json"), br#"{"foo": 1}"#).unwrap();
+    // Invalid UTF-8 and a broken JSON line between two good lines.
+    let good = r#"{"logGroupName":"/aws/lambda/edge","logStreamName":"2026/11/01/[$LATEST]0123456789abcdef0123456789abcdef","timestamp":1793491200000,"message":"REPORT RequestId: 1b2c3d4e-0000-0000-0000-000000000001\tDuration: 10.00 ms\tBilled Duration: 10 ms\tMemory Size: 128 MB\tMax Memory Used: 50 MB\t\n","eventId":"1"}"#;
+    let mut lines = Vec::new();
+    lines.extend_from_slice(good.as_bytes());
+    lines
+        .extend_from_slice(b"\n{\"logGroupName\": \"/aws/lambda/edge\", \"message\": \"\xff\xfe\n");
+    lines.extend_from_slice(b"{not json at all\n");
+    lines.extend_from_slice(
+        good.replace("0001", "0002")
+            .replace("\"1\"", "\"2\"")
+            .as_bytes(),
+    );
+    lines.push(b'\n');
+    std::fs::write(bad.join("mixed.jsonl"), &lines).unwrap();
+    // A truncated gzip file.
+    let gz = {
+        use std::io::Write;
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        for _ in 0..200 {
+            e.write_all(good.as_bytes()).unwrap();
+            e.write_all(b"\n").unwrap();
+        }
+        e.finish().unwrap()
+    };
+    std::fs::write(bad.join("cut.jsonl.gz"), &gz[..gz.len() / 2]).unwrap();
+
+    let out = ingest(&fleet.db, &[&bad, &fleet.logs], &[]);
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(stderr.contains("not-an-export.json"), "{stderr}");
+    assert!(stderr.contains("mixed.jsonl"), "{stderr}");
+    assert!(stderr.contains("cut.jsonl.gz"), "{stderr}");
+    // The good data in and around the bad files is stored.
+    let report = report_json(&fleet.db, &[]);
+    let fns = report["functions"].as_array().unwrap();
+    let edge = fns
+        .iter()
+        .find(|f| f["function"] == "edge")
+        .expect("edge stored");
+    assert_eq!(
+        edge["invocations"], 2,
+        "both good lines of mixed.jsonl kept"
+    );
+    let total: u64 = fns
+        .iter()
+        .filter(|f| f["function"] != "edge")
+        .map(|f| f["invocations"].as_u64().unwrap())
+        .sum();
+    assert_eq!(
+        total,
+        fleet.truth["totals"]["invocations"].as_u64().unwrap(),
+        "the simulated fleet next to the bad files is complete"
+    );
+}
+
+#[test]
+fn usage_errors_are_clear() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("x.db");
+    let out = tern()
+        .args(["ingest", "--arch", "sparc", "--db"])
+        .arg(&db)
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("sparc"));
+
+    let out = tern()
+        .args(["report", "--since", "soon", "--db"])
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--since"));
+
+    let missing = dir.path().join("nope.jsonl");
+    let out = tern()
+        .args(["ingest", "--db"])
+        .arg(&db)
+        .arg(&missing)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("nope.jsonl"));
+
+    // A file that is not a database.
+    let notdb = dir.path().join("notes.txt");
+    std::fs::write(&notdb, "hello, this is not sqlite").unwrap();
+    let out = tern()
+        .args(["report", "--db"])
+        .arg(&notdb)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("notes.txt"), "{err}");
+}
