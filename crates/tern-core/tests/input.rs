@@ -502,3 +502,34 @@ proptest! {
         decode_everything(&bytes[..end]);
     }
 }
+
+#[test]
+fn invalid_utf8_in_a_document_is_replaced_once() {
+    let mut doc = br#"{"messageType":"DATA_MESSAGE","logGroup":"g","logStream":"s","logEvents":[{"id":"1","timestamp":1,"message":"caf"#.to_vec();
+    doc.push(0xe9);
+    doc.extend_from_slice(br#""},{"id":"2","timestamp":2,"message":"fine"}]}"#);
+    let d = decode_document(&doc, "latin1.json", &DecodeOptions::default());
+    assert_eq!(d.events.len(), 2);
+    assert_eq!(d.events[0].message, "caf\u{fffd}");
+    assert_eq!(d.diagnostics.len(), 1);
+    assert!(d.diagnostics[0].message.contains("invalid UTF-8"));
+}
+
+#[test]
+fn concatenated_documents_are_all_read() {
+    // `aws logs filter-log-events` pages saved one after another.
+    let page = String::from_utf8(fixture("filter-log-events.json")).unwrap();
+    let two = format!("{page}{page}");
+    let d = decode_document(two.as_bytes(), "pages.json", &with_group());
+    assert_eq!(d.events.len(), 18);
+    assert!(d.diagnostics.is_empty());
+    // Trailing garbage after good values is reported, the values are kept.
+    let d = decode_document(format!("{page} oops").as_bytes(), "p.json", &with_group());
+    assert_eq!(d.events.len(), 9);
+    assert_eq!(d.diagnostics.len(), 1);
+    assert!(
+        d.diagnostics[0].message.starts_with("invalid JSON"),
+        "{:?}",
+        d.diagnostics
+    );
+}

@@ -267,7 +267,7 @@ fn bench_ingest() {
     let mut store = SqliteStore::open(&path).unwrap();
     let mut g = Gen::new(1, 100, 20);
     // One hour of traffic from 100 functions, 20 concurrent environments each.
-    let (spent, cpu) = ingest(&mut store, &mut g, total, batch, (EPOCH, 3_600_000), true);
+    let (spent, cpu) = ingest(&mut store, &mut g, total, batch, (EPOCH, 3_600_000), false);
     let rate = total as f64 / spent.as_secs_f64();
     println!(
         "ingest: {total} parts in batches of {batch} into a new file db: {:.2} s, {:.0} parts/s wall ({:.0} events/s at 4 lines per part); {:.0} parts per CPU-second",
@@ -283,7 +283,7 @@ fn bench_ingest() {
         total,
         batch,
         (EPOCH + 3_600_000, 3_600_000),
-        true,
+        false,
     );
     let rate = total as f64 / spent.as_secs_f64();
     println!(

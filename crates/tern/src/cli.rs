@@ -54,6 +54,10 @@ pub struct IngestArgs {
     /// tails), e.g. /aws/lambda/orders-api.
     #[arg(long)]
     pub log_group: Option<String>,
+    /// Log stream for inputs that do not name one (`aws logs get-log-events` output, short
+    /// text tails).
+    #[arg(long)]
+    pub log_stream: Option<String>,
     /// AWS region of these functions (sets prices). Default: us-east-1.
     #[arg(long)]
     pub region: Option<String>,

@@ -1,7 +1,7 @@
 //! `tern demo`: simulate a fleet, ingest it into a fresh database, print the report and say
 //! what to run next.
 
-use std::path::PathBuf;
+use std::path::Path;
 
 use anyhow::{Context, Result};
 use tern_core::cost::CostOptions;
@@ -76,7 +76,7 @@ pub fn run(args: DemoArgs) -> Result<String> {
     Ok(out)
 }
 
-fn shell_quote(p: &PathBuf) -> String {
+fn shell_quote(p: &Path) -> String {
     let s = p.display().to_string();
     if s.bytes()
         .all(|b| b.is_ascii_alphanumeric() || b"/._-".contains(&b))

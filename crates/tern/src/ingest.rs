@@ -71,6 +71,7 @@ impl Settings {
             paths: args.paths,
             source: SourceOptions {
                 log_group: args.log_group,
+                log_stream: args.log_stream,
                 ..SourceOptions::default()
             },
             region: args.region,
@@ -114,6 +115,7 @@ pub struct Summary {
     pub diagnostics: u64,
     pub shown: Vec<Diagnostic>,
     pub seconds: f64,
+    pub dry_run: bool,
 }
 
 impl Summary {
@@ -143,6 +145,9 @@ impl Summary {
         } else {
             0.0
         };
+        if self.dry_run {
+            s.push_str("dry run: nothing was written to the database\n");
+        }
         s.push_str(&format!(
             "ingested {} events from {} file(s) ({:.1} MB) in {:.2} s ({:.0} events/s)\n\
              \x20 invocations: {} complete ({} new, {} merged, {} already stored)\n\
@@ -292,5 +297,6 @@ pub fn run(settings: &Settings) -> Result<Summary> {
     summary.stored = stored;
     summary.functions = seen;
     summary.seconds = started.elapsed().as_secs_f64();
+    summary.dry_run = settings.dry_run;
     Ok(summary)
 }

@@ -239,11 +239,14 @@ enum LineRead {
     TooLong(u64),
 }
 
-/// Read one line (without its `\n`) into `buf`, holding at most `max` bytes of it.
+/// Read one line (without its `\n`) and hand it to `on_line`, holding at most `max` bytes
+/// of it. A line that lies within the reader's buffer is handed over in place; one that
+/// spans buffers is gathered in `buf`.
 fn read_line_capped(
     reader: &mut dyn BufRead,
     buf: &mut Vec<u8>,
     max: usize,
+    on_line: &mut dyn FnMut(&[u8]),
 ) -> io::Result<LineRead> {
     buf.clear();
     let mut len: u64 = 0;
@@ -258,10 +261,18 @@ fn read_line_capped(
             return Ok(match (len, too_long) {
                 (0, _) => LineRead::Eof,
                 (_, true) => LineRead::TooLong(len),
-                (_, false) => LineRead::Line,
+                (_, false) => {
+                    on_line(buf);
+                    LineRead::Line
+                }
             });
         }
         let newline = memchr_newline(available);
+        if let Some(end) = newline.filter(|&end| len == 0 && end <= max) {
+            on_line(&available[..end]);
+            reader.consume(end + 1);
+            return Ok(LineRead::Line);
+        }
         let part = &available[..newline.unwrap_or(available.len())];
         len += part.len() as u64;
         if !too_long {
@@ -275,11 +286,11 @@ fn read_line_capped(
         let used = part.len() + usize::from(newline.is_some());
         reader.consume(used);
         if newline.is_some() {
-            return Ok(if too_long {
-                LineRead::TooLong(len)
-            } else {
-                LineRead::Line
-            });
+            if too_long {
+                return Ok(LineRead::TooLong(len));
+            }
+            on_line(buf);
+            return Ok(LineRead::Line);
         }
     }
 }
@@ -387,20 +398,20 @@ impl<'a> Run<'a> {
             Format::Empty => {}
             Format::Unrecognized(why) => {
                 self.out
-                    .diag_at(name, format!("not a recognized Lambda log format: {why}"));
+                    .diag(name, format!("not a recognized Lambda log format: {why}"));
                 self.police(before);
             }
             Format::Document => {
                 let mut all = head;
                 let cap = self.opts.max_document_bytes;
-                let room = (cap + 1).saturating_sub(all.len()) as u64;
+                let room = cap.saturating_add(1).saturating_sub(all.len()) as u64;
                 if let Err(e) = (&mut counted).take(room).read_to_end(&mut all) {
                     self.out
-                        .diag_at(name, format!("read error: {e}; decoding what was read"));
+                        .diag(name, format!("read error: {e}; decoding what was read"));
                 }
                 if all.len() > cap {
                     all.truncate(cap);
-                    self.out.diag_at(
+                    self.out.diag(
                         name,
                         format!(
                             "document is larger than the limit of {cap} bytes; only its start \
@@ -451,24 +462,32 @@ impl<'a> Run<'a> {
         json: bool,
         gzip: bool,
     ) -> Result<()> {
-        let mut line = Vec::new();
+        let mut gathered = Vec::new();
         let mut line_no = 0u64;
         loop {
             let before = self.out.diagnostics.len();
-            match read_line_capped(reader, &mut line, self.opts.max_line_bytes) {
-                Ok(LineRead::Eof) => break,
-                Ok(LineRead::Line) => {
-                    line_no += 1;
-                    if json {
-                        let trimmed = line.trim_ascii();
-                        if !trimmed.is_empty() {
-                            self.decoder
-                                .decode_json_line(trimmed, line_no, &mut self.out);
-                        }
-                    } else {
-                        self.decoder.push_tail_line(&line, line_no, &mut self.out);
+            let decoder = &mut self.decoder;
+            let out = &mut self.out;
+            let number = line_no + 1;
+            let mut on_line = |line: &[u8]| {
+                if json {
+                    let trimmed = line.trim_ascii();
+                    if !trimmed.is_empty() {
+                        decoder.decode_json_line(trimmed, number, out);
                     }
+                } else {
+                    decoder.push_tail_line(line, number, out);
                 }
+            };
+            let read = read_line_capped(
+                reader,
+                &mut gathered,
+                self.opts.max_line_bytes,
+                &mut on_line,
+            );
+            match read {
+                Ok(LineRead::Eof) => break,
+                Ok(LineRead::Line) => line_no += 1,
                 Ok(LineRead::TooLong(len)) => {
                     line_no += 1;
                     self.decoder.line_too_long(line_no, len, &mut self.out);
@@ -481,7 +500,7 @@ impl<'a> Run<'a> {
                         }
                         _ => format!("read error ({e})"),
                     };
-                    self.out.diag_at(
+                    self.out.diag(
                         name,
                         format!(
                             "{what} after line {line_no}; the events before it were kept and the \
@@ -531,20 +550,6 @@ impl<'a> Run<'a> {
     fn finish(mut self) -> Result<SourceSummary> {
         self.emit()?;
         Ok(self.summary)
-    }
-}
-
-/// `Decoded::diag` is private to tern-core; this is the same for diagnostics raised here.
-trait DiagAt {
-    fn diag_at(&mut self, location: &str, message: String);
-}
-
-impl DiagAt for Decoded {
-    fn diag_at(&mut self, location: &str, message: String) {
-        self.diagnostics.push(Diagnostic {
-            location: location.to_string(),
-            message,
-        });
     }
 }
 
@@ -917,27 +922,21 @@ mod tests {
 
     #[test]
     fn line_reader_caps_and_resumes() {
-        let data = b"short\nxxxxxxxxxxxxxxxxxxxx\nlast";
-        let mut r = BufReader::with_capacity(4, &data[..]);
-        let mut buf = Vec::new();
-        assert_eq!(
-            read_line_capped(&mut r, &mut buf, 8).unwrap(),
-            LineRead::Line
-        );
-        assert_eq!(buf, b"short");
-        assert_eq!(
-            read_line_capped(&mut r, &mut buf, 8).unwrap(),
-            LineRead::TooLong(20)
-        );
-        assert!(buf.capacity() <= 16);
-        assert_eq!(
-            read_line_capped(&mut r, &mut buf, 8).unwrap(),
-            LineRead::Line
-        );
-        assert_eq!(buf, b"last");
-        assert_eq!(
-            read_line_capped(&mut r, &mut buf, 8).unwrap(),
-            LineRead::Eof
-        );
+        // A 4-byte buffer: every line spans buffers. A 64-byte one: lines are in place.
+        for capacity in [4, 64] {
+            let data = b"short\nxxxxxxxxxxxxxxxxxxxx\nlast";
+            let mut r = BufReader::with_capacity(capacity, &data[..]);
+            let mut buf = Vec::new();
+            let mut seen = Vec::new();
+            let mut read = |r: &mut BufReader<&[u8]>, buf: &mut Vec<u8>| {
+                read_line_capped(r, buf, 8, &mut |l| seen.push(l.to_vec())).unwrap()
+            };
+            assert_eq!(read(&mut r, &mut buf), LineRead::Line);
+            assert_eq!(read(&mut r, &mut buf), LineRead::TooLong(20));
+            assert!(buf.capacity() <= 16);
+            assert_eq!(read(&mut r, &mut buf), LineRead::Line);
+            assert_eq!(read(&mut r, &mut buf), LineRead::Eof);
+            assert_eq!(seen, [b"short".to_vec(), b"last".to_vec()]);
+        }
     }
 }

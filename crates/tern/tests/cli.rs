@@ -50,7 +50,7 @@ fn simulate(functions: usize, days: u32, seed: u64) -> Fleet {
         "simulate",
     );
     let truth: Value =
-        serde_json::from_str(&std::fs::read_to_string(logs.join("truth.json")).unwrap()).unwrap();
+        serde_json::from_str(&std::fs::read_to_string(logs.join(".truth.json")).unwrap()).unwrap();
     let db = dir.path().join("tern.db");
     Fleet {
         _dir: dir,

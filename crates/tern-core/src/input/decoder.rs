@@ -51,7 +51,8 @@ pub struct Decoded {
 }
 
 impl Decoded {
-    pub(super) fn diag(&mut self, location: impl Into<String>, message: impl Into<String>) {
+    /// Add a diagnostic.
+    pub fn diag(&mut self, location: impl Into<String>, message: impl Into<String>) {
         self.diagnostics.push(Diagnostic {
             location: location.into(),
             message: message.into(),

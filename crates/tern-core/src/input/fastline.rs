@@ -125,24 +125,26 @@ enum Key {
     Other,
 }
 
-/// The keys of an event, each with its closing quote so that a longer key never matches.
-const KEYS: [(&[u8], Key); 9] = [
-    (b"message\"", Key::Message),
-    (b"timestamp\"", Key::Timestamp),
-    (b"logStream\"", Key::LogStream),
-    (b"logGroup\"", Key::LogGroup),
-    (b"id\"", Key::Id),
-    (b"logStreamName\"", Key::LogStream),
-    (b"logGroupName\"", Key::LogGroup),
-    (b"eventId\"", Key::Id),
-    (b"ingestionTime\"", Key::Other),
-];
-
 /// A known key starting at `at` (just after its opening quote), and its closing quote's
-/// index. Cheaper than a search for short keys.
+/// index: one comparison or two, chosen by the first letter. Each name includes its closing
+/// quote, so a longer key (`messages`) never matches a shorter one.
 fn known_key(b: &[u8], at: usize) -> Option<(Key, usize)> {
     let rest = b.get(at..)?;
-    KEYS.iter()
+    let candidates: &[(&[u8], Key)] = match rest.first()? {
+        b'm' => &[(b"message\"", Key::Message)],
+        b't' => &[(b"timestamp\"", Key::Timestamp)],
+        b'l' => &[
+            (b"logStream\"", Key::LogStream),
+            (b"logGroup\"", Key::LogGroup),
+            (b"logStreamName\"", Key::LogStream),
+            (b"logGroupName\"", Key::LogGroup),
+        ],
+        b'i' => &[(b"id\"", Key::Id), (b"ingestionTime\"", Key::Other)],
+        b'e' => &[(b"eventId\"", Key::Id)],
+        _ => return None,
+    };
+    candidates
+        .iter()
         .find(|(name, _)| rest.starts_with(name))
         .map(|&(name, key)| (key, at + name.len() - 1))
 }
@@ -161,8 +163,7 @@ fn string_end(b: &[u8], from: usize) -> Option<(usize, bool)> {
     let mut pos = from;
     let mut escaped = false;
     loop {
-        let rest = b.get(pos..)?;
-        pos += memchr::memchr2(b'"', b'\\', rest)?;
+        pos += memchr::memchr2(b'"', b'\\', b.get(pos..)?)?;
         if b[pos] == b'"' {
             return Some((pos, escaped));
         }

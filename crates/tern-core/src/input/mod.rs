@@ -13,6 +13,18 @@
 //! | JSON lines | `{"logGroup","logStream","timestamp","message","id"}` per line | [`Format::JsonLines`] |
 //! | `aws logs tail`, S3 export | `<ISO time> [<stream>] <message>` plus continuation lines | [`Format::TextTail`] |
 //!
+//! Names the input lacks come from [`DecodeOptions`] (`--log-group`, `--log-stream`), else
+//! they are `""` and one diagnostic per [`Decoder`] says so. Text lines carry a stream only in
+//! `aws logs tail`'s detailed format (numeric UTC offset) or when the word after the time
+//! looks like a Lambda stream; lines of `<time> <message>` (S3 exports, `--format short`) are
+//! accepted too, their stream coming from the options or the caller's path hint.
+//!
+//! One question per file: `models.rs` (wire shapes, spec links), `errors.rs`, `detect.rs`
+//! (which format?), `document.rs` (whole documents and envelopes), `decoder.rs` (the session:
+//! options, interned names, once-only warnings, JSON and text lines), `fastline.rs` (the
+//! fast path for flat JSON lines), `json_str.rs`, `timestamp.rs`, `codec.rs` (bounded gzip,
+//! base64), `intern.rs`.
+//!
 //! **Architecture Invariant:** nothing here does IO or panics on input. Bad input becomes a
 //! [`Diagnostic`] naming where it was, and the good data around it is kept. Whole payloads
 //! are gunzipped only by [`decompress_bounded`] (and its partial twin), always against a

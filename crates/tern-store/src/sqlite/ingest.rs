@@ -22,7 +22,7 @@ use super::fx::FxHashMap;
 use super::rollup::{
     decode_sketch, encode_sketch, floor_to, Contribution, Rollup, DAY_MS, HOUR_MS,
 };
-use super::row::{self, RowKeys, PART_COLUMNS};
+use super::row::{self, RowKeys, RowValues, PART_COLUMNS};
 use super::{Db, Ids, Scratch};
 use crate::{FunctionMeta, IngestBatch, IngestStats, StoreError, StreamLines};
 
@@ -49,37 +49,7 @@ pub(crate) fn ingest(
         for meta in &batch.functions {
             w.function_meta(meta)?;
         }
-        // Insert in (environment, request hash) order: consecutive inserts then land on the
-        // same pages of the key index, which is several times cheaper than visiting them in
-        // arrival order. The sort is stable, so parts of one invocation keep their order.
-        let mut order = Vec::with_capacity(batch.parts.len());
-        let mut fixed = Vec::new();
-        for (i, given) in batch.parts.iter().enumerate() {
-            let slot = match canonical(given) {
-                Some(p) => {
-                    fixed.push(p);
-                    Some(fixed.len() - 1)
-                }
-                None => None,
-            };
-            let p = slot.map_or(given, |f| &fixed[f]);
-            let function_id = w.function_id(&p.function)?;
-            let env_id = w.env_id(&p.log_group, &p.log_stream, function_id)?;
-            order.push(Prepared {
-                env_id,
-                hash: request_hash(&p.request_id),
-                function_id,
-                index: i,
-                fixed: slot,
-            });
-        }
-        if std::env::var_os("TERN_NOSORT").is_none() {
-            order.sort_by_key(|o| (o.env_id, o.hash));
-        }
-        for o in &order {
-            let p = o.fixed.map_or(&batch.parts[o.index], |f| &fixed[f]);
-            w.part(o, p)?;
-        }
+        w.parts(&batch.parts)?;
         for s in &batch.stream_lines {
             w.stream_lines(s)?;
         }
@@ -268,11 +238,11 @@ fn canonical(p: &InvocationPart) -> Option<InvocationPart> {
     Some(p)
 }
 
-/// A part's keys, resolved before the batch is inserted in key order.
+/// A part made ready to write: its row values (in `Scratch::arena`) and its contribution to
+/// rollups, computed in arrival order before the batch is written in key order.
 struct Prepared {
-    env_id: i64,
-    hash: i64,
-    function_id: i64,
+    row: RowValues,
+    contribution: Option<Contribution>,
     /// Index in the batch.
     index: usize,
     /// Index in the batch's canonicalized copies, when the part needed one.
@@ -428,34 +398,72 @@ impl Writer<'_> {
         Ok(())
     }
 
-    fn part(&mut self, keys: &Prepared, p: &InvocationPart) -> Result<(), StoreError> {
-        let Prepared {
-            env_id,
-            hash,
-            function_id,
-            ..
-        } = *keys;
-        if let Some(v) = &p.runtime_version {
-            self.deltas.runtime_version(env_id, v);
-        }
-        let t = time_of(p);
-        let Scratch { raw, blob } = &mut *self.scratch;
-        codec::encode_lines(&p.log_lines, raw, blob);
-        // Linear probing: a slot taken by another request id with the same hash moves on.
-        for slot in hash..hash + MAX_PROBES {
+    /// Write a batch's parts.
+    ///
+    /// Pass one walks the parts in arrival order (the order their memory was written in):
+    /// resolves ids, encodes log blobs and copies row values into one arena. Pass two writes
+    /// the rows in (environment, request hash) order, so consecutive inserts land on the same
+    /// pages of the key index. The sort is stable: parts of one invocation keep their order.
+    fn parts(&mut self, parts: &[InvocationPart]) -> Result<(), StoreError> {
+        self.scratch.arena.clear();
+        let mut prepared = Vec::with_capacity(parts.len());
+        let mut fixed = Vec::new();
+        for (index, given) in parts.iter().enumerate() {
+            let slot = canonical(given).map(|p| {
+                fixed.push(p);
+                fixed.len() - 1
+            });
+            let p = slot.and_then(|f| fixed.get(f)).unwrap_or(given);
+            let function_id = self.function_id(&p.function)?;
+            let env_id = self.env_id(&p.log_group, &p.log_stream, function_id)?;
+            if let Some(v) = &p.runtime_version {
+                self.deltas.runtime_version(env_id, v);
+            }
+            let t = time_of(p);
+            let contribution = Contribution::of(p, t);
+            let judged = contribution
+                .as_ref()
+                .map_or_else(|| (p.outcome(), p.is_cold()), |c| (c.outcome, c.cold));
             let keys = RowKeys {
                 env_id,
-                rid_hash: slot,
+                rid_hash: request_hash(&p.request_id),
                 function_id,
                 t,
-                lines: &self.scratch.blob,
             };
-            row::bind(&mut self.insert, &keys, p)?;
+            let Scratch { enc, arena, .. } = &mut *self.scratch;
+            prepared.push(Prepared {
+                row: RowValues::new(p, keys, judged, arena, enc),
+                contribution,
+                index,
+                fixed: slot,
+            });
+        }
+        // Sort small keys, not the (large) prepared rows.
+        let mut order: Vec<(i64, i64, usize)> = prepared
+            .iter()
+            .enumerate()
+            .map(|(i, o)| (o.row.env_id, o.row.rid_hash, i))
+            .collect();
+        order.sort_unstable();
+        for (_, _, i) in order {
+            let o = &mut prepared[i];
+            let p = o.fixed.and_then(|f| fixed.get(f)).unwrap_or(&parts[o.index]);
+            self.write_part(o, p)?;
+        }
+        Ok(())
+    }
+
+    fn write_part(&mut self, o: &mut Prepared, p: &InvocationPart) -> Result<(), StoreError> {
+        let (env_id, function_id, hash) = (o.row.env_id, o.row.function_id, o.row.rid_hash);
+        // Linear probing: a slot taken by another request id with the same hash moves on.
+        for slot in hash..hash + MAX_PROBES {
+            o.row.rid_hash = slot;
+            o.row.bind(&mut self.insert, &self.scratch.arena)?;
             if self.insert.raw_execute().db()? == 1 {
                 self.stats.inserted += 1;
-                if let Some(c) = Contribution::of(p, t) {
+                if let Some(c) = &o.contribution {
                     self.stats.completed += 1;
-                    self.deltas.count(function_id, env_id, &c);
+                    self.deltas.count(function_id, env_id, c);
                 }
                 return Ok(());
             }
@@ -538,18 +546,19 @@ impl Writer<'_> {
             time_of(&merged)
         };
         let new = Contribution::of(&merged, t);
-        let Scratch { raw, blob } = &mut *self.scratch;
-        codec::encode_lines(&merged.log_lines, raw, blob);
         {
-            let mut stmt = self.tx.prepare_cached(UPDATE_SQL).db()?;
+            let Scratch { enc, one, .. } = &mut *self.scratch;
+            one.clear();
             let keys = RowKeys {
                 env_id,
                 rid_hash: slot,
                 function_id,
                 t,
-                lines: blob,
             };
-            row::bind(&mut stmt, &keys, &merged)?;
+            let judged = (merged.outcome(), merged.is_cold());
+            let values = RowValues::new(&merged, keys, judged, one, enc);
+            let mut stmt = self.tx.prepare_cached(UPDATE_SQL).db()?;
+            values.bind(&mut stmt, one)?;
             stmt.raw_bind_parameter(31, id).db()?;
             stmt.raw_execute().db()?;
         }
@@ -618,8 +627,9 @@ impl Writer<'_> {
         ) else {
             return Ok(());
         };
-        let Scratch { raw, blob } = &mut *self.scratch;
-        codec::encode_lines(&lines, raw, blob);
+        let Scratch { enc, blob, .. } = &mut *self.scratch;
+        blob.clear();
+        codec::encode_lines(&lines, enc, blob);
         self.tx
             .prepare_cached(
                 "INSERT INTO stream_lines (env_id, min_ms, max_ms, lines) VALUES (?1, ?2, ?3, ?4)",

@@ -9,6 +9,7 @@
 //! Durability: WAL journal with `synchronous = FULL`, and each `ingest` call is one
 //! transaction, so a crash loses nothing that `ingest` reported stored.
 
+mod checkpoint;
 mod codec;
 mod fx;
 mod ingest;
@@ -69,12 +70,19 @@ impl Ids {
 /// Buffers reused across parts so the hot path does not allocate per invocation.
 #[derive(Default)]
 struct Scratch {
-    raw: Vec<u8>,
+    enc: codec::Encoder,
+    /// Row values of the batch being written.
+    arena: row::Arena,
+    /// Row values of one merged invocation.
+    one: row::Arena,
     blob: Vec<u8>,
 }
 
-/// The SQLite store. One connection; `Store` methods run on the caller's thread.
+/// The SQLite store. `Store` methods run on the caller's thread on one connection; a file
+/// database also has a background checkpoint thread (see `checkpoint`).
 pub struct SqliteStore {
+    // Declared before `conn` so it is dropped (and joined) first.
+    checkpointer: Option<checkpoint::Checkpointer>,
     conn: Connection,
     ids: Ids,
     scratch: Scratch,
@@ -95,7 +103,10 @@ impl SqliteStore {
     /// or is another program's database, and with [`StoreError::SchemaTooNew`] when a newer
     /// Tern wrote it.
     pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
-        Ok(SqliteStore::with_connection(schema::open_file(path)?))
+        let conn = schema::open_file(path)?;
+        let mut store = SqliteStore::with_connection(conn);
+        store.checkpointer = Some(checkpoint::Checkpointer::start(path)?);
+        Ok(store)
     }
 
     /// A private in-memory database (tests, `--dry-run`).
@@ -106,6 +117,7 @@ impl SqliteStore {
     fn with_connection(conn: Connection) -> SqliteStore {
         conn.set_prepared_statement_cache_capacity(64);
         SqliteStore {
+            checkpointer: None,
             conn,
             ids: Ids::default(),
             scratch: Scratch::default(),
@@ -116,8 +128,13 @@ impl SqliteStore {
 impl Store for SqliteStore {
     fn ingest(&mut self, batch: &IngestBatch) -> Result<IngestStats, StoreError> {
         let result = ingest::ingest(&mut self.conn, &mut self.ids, &mut self.scratch, batch);
-        if result.is_err() {
-            self.ids.clear();
+        match &result {
+            Ok(_) => {
+                if let Some(c) = &self.checkpointer {
+                    c.poke();
+                }
+            }
+            Err(_) => self.ids.clear(),
         }
         result
     }

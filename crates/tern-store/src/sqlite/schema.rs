@@ -216,7 +216,7 @@ pub(crate) fn open_file(path: &Path) -> Result<Connection, StoreError> {
          PRAGMA page_size = {PAGE_SIZE};
          PRAGMA journal_mode = WAL;
          PRAGMA synchronous = FULL;
-         PRAGMA wal_autocheckpoint = 8192;
+         PRAGMA wal_autocheckpoint = 65536;
          PRAGMA cache_size = -131072;
          PRAGMA temp_store = MEMORY;"
     );

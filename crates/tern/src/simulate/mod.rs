@@ -44,6 +44,9 @@ use anyhow::{bail, Context as _, Result};
 /// and in the era of `Status: timeout` REPORTs).
 pub const DEFAULT_START_MS: i64 = 1_793_491_200_000;
 
+/// The ground truth written beside the logs. A dot file, so `tern ingest DIR` skips it.
+pub const TRUTH_FILE: &str = ".truth.json";
+
 /// How event files are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OutputFormat {
@@ -197,8 +200,8 @@ pub fn simulate(opts: &SimOptions, out_dir: &Path) -> Result<SimSummary> {
         totals,
         functions,
     };
-    let path = out_dir.join("truth.json");
-    let mut json = serde_json::to_vec_pretty(&truth).context("serializing truth.json")?;
+    let path = out_dir.join(TRUTH_FILE);
+    let mut json = serde_json::to_vec_pretty(&truth).context("serializing the truth file")?;
     json.push(b'\n');
     std::fs::write(&path, json).with_context(|| format!("writing {}", path.display()))?;
 
@@ -216,7 +219,7 @@ fn prepare_dir(out_dir: &Path) -> Result<()> {
         std::fs::read_dir(out_dir).with_context(|| format!("reading {}", out_dir.display()))?;
     if entries.next().is_some() {
         bail!(
-            "{} is not empty: simulate writes a truth.json that must describe every file in the directory",
+            "{} is not empty: simulate writes a truth file (.truth.json) that must describe every file in the directory",
             out_dir.display()
         );
     }

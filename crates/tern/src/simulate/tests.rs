@@ -89,7 +89,7 @@ fn read_corpus(dir: &Path, truth: &Value) -> Vec<Ev> {
     let mut out = Vec::new();
     for path in files(dir) {
         let name = path.file_name().unwrap().to_str().unwrap().to_string();
-        if name == "truth.json" {
+        if name == TRUTH_FILE {
             continue;
         }
         let function_dir = path
@@ -179,7 +179,7 @@ fn read_corpus(dir: &Path, truth: &Value) -> Vec<Ev> {
 }
 
 fn truth_of(dir: &Path) -> Value {
-    serde_json::from_slice(&std::fs::read(dir.join("truth.json")).unwrap()).unwrap()
+    serde_json::from_slice(&std::fs::read(dir.join(TRUTH_FILE)).unwrap()).unwrap()
 }
 
 #[test]
@@ -210,8 +210,8 @@ fn same_seed_same_bytes_different_seed_different_bytes() {
     }
     let (c, _) = generate(&SimOptions { seed: 8, ..opts });
     assert_ne!(
-        std::fs::read(a.path().join("truth.json")).unwrap(),
-        std::fs::read(c.path().join("truth.json")).unwrap()
+        std::fs::read(a.path().join(TRUTH_FILE)).unwrap(),
+        std::fs::read(c.path().join(TRUTH_FILE)).unwrap()
     );
     let first = |root: &Path| std::fs::read(root.join("orders-api/2026-11-01.jsonl")).unwrap();
     assert_ne!(first(a.path()), first(c.path()));
