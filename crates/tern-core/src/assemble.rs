@@ -420,8 +420,10 @@ impl Assembler {
     /// Hand out everything assembled so far. Per-stream state (the open invocation, pending
     /// init facts and a bounded number of pending lines) is kept for the next events.
     pub fn drain(&mut self) -> Assembled {
+        // Size the next batch's list like this one, so it does not regrow from nothing.
+        let next = Vec::with_capacity(self.done.len().max(64));
         let mut out = Assembled {
-            parts: std::mem::take(&mut self.done),
+            parts: std::mem::replace(&mut self.done, next),
             diagnostics: std::mem::take(&mut self.diagnostics),
             ..Default::default()
         };

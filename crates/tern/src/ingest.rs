@@ -21,7 +21,7 @@ use crate::cli::IngestArgs;
 use crate::source::{self, Chunk, SourceOptions};
 
 /// Events assembled between two writes to the store.
-pub const BATCH_EVENTS: usize = 65_536;
+pub const BATCH_EVENTS: usize = 16_384;
 /// Diagnostics printed in full; the rest are counted.
 const SHOWN_DIAGNOSTICS: usize = 20;
 
@@ -211,6 +211,10 @@ pub fn run(settings: &Settings) -> Result<Summary> {
         Some(open_store(&settings.db)?)
     };
     let (tx, rx) = mpsc::sync_channel::<IngestBatch>(2);
+    // Stored batches travel back to the reader to be freed there: memory freed on the thread
+    // that allocated it is reused at once, instead of being handed back to the system and
+    // faulted in again (measured in BENCHMARKS.md).
+    let (done_tx, done_rx) = mpsc::channel::<IngestBatch>();
 
     let writer = std::thread::Builder::new()
         .name("tern-store".into())
@@ -221,9 +225,11 @@ pub fn run(settings: &Settings) -> Result<Summary> {
                     // Dry run: count what would have been stored.
                     total.completed +=
                         batch.parts.iter().filter(|p| p.is_complete()).count() as u64;
+                    let _ = done_tx.send(batch);
                     continue;
                 };
                 let s = store.ingest(&batch).context("writing to the database")?;
+                let _ = done_tx.send(batch);
                 total.inserted += s.inserted;
                 total.merged += s.merged;
                 total.unchanged += s.unchanged;
@@ -251,16 +257,19 @@ pub fn run(settings: &Settings) -> Result<Summary> {
     let mut send_failed = false;
 
     let read_result = {
-        let mut sink = |chunk: Chunk| -> Result<()> {
-            summary.note(chunk.diagnostics);
+        let mut sink = |chunk: &mut Chunk| -> Result<()> {
+            summary.note(std::mem::take(&mut chunk.diagnostics));
             since_drain += chunk.events.len();
-            for ev in chunk.events {
+            for ev in chunk.events.drain(..) {
                 asm.push(ev);
             }
             if since_drain >= BATCH_EVENTS {
                 since_drain = 0;
                 let mut a = asm.drain();
                 summary.note(std::mem::take(&mut a.diagnostics));
+                while let Ok(old) = done_rx.try_recv() {
+                    drop(old);
+                }
                 if tx.send(to_batch(a, settings, &mut seen)).is_err() {
                     send_failed = true;
                     bail!("the database writer stopped");

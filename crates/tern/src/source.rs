@@ -30,7 +30,7 @@ pub const CHUNK_EVENTS: usize = 8192;
 /// How much of an input decides its format.
 const PREFIX_BYTES: usize = 64 << 10;
 /// Read buffer for files and for the inflated side of gzip.
-const READ_BUFFER: usize = 256 << 10;
+const READ_BUFFER: usize = 64 << 10;
 /// Diagnostics passed on per input; the rest are counted and summed up in one line.
 const MAX_DIAGNOSTICS_PER_INPUT: usize = 1000;
 
@@ -109,7 +109,7 @@ pub fn read_inputs(
     paths: &[PathBuf],
     opts: &SourceOptions,
     bytes_read: &AtomicU64,
-    sink: &mut dyn FnMut(Chunk) -> Result<()>,
+    sink: &mut dyn FnMut(&mut Chunk) -> Result<()>,
 ) -> Result<SourceSummary> {
     for p in paths {
         if p.as_os_str() != "-" {
@@ -146,7 +146,7 @@ pub fn read_reader(
     reader: &mut dyn Read,
     opts: &SourceOptions,
     bytes_read: &AtomicU64,
-    sink: &mut dyn FnMut(Chunk) -> Result<()>,
+    sink: &mut dyn FnMut(&mut Chunk) -> Result<()>,
 ) -> Result<SourceSummary> {
     let mut run = Run::new(opts, bytes_read, sink);
     run.read_stream(name, None, reader)?;
@@ -305,7 +305,7 @@ struct Run<'a> {
     decoder: Decoder,
     out: Decoded,
     bytes_read: &'a AtomicU64,
-    sink: &'a mut dyn FnMut(Chunk) -> Result<()>,
+    sink: &'a mut dyn FnMut(&mut Chunk) -> Result<()>,
     summary: SourceSummary,
     /// Diagnostics passed on for the current input, and those held back.
     shown: usize,
@@ -316,7 +316,7 @@ impl<'a> Run<'a> {
     fn new(
         opts: &'a SourceOptions,
         bytes_read: &'a AtomicU64,
-        sink: &'a mut dyn FnMut(Chunk) -> Result<()>,
+        sink: &'a mut dyn FnMut(&mut Chunk) -> Result<()>,
     ) -> Run<'a> {
         let decoder = Decoder::new(DecodeOptions {
             log_group: opts.log_group.clone(),
@@ -519,32 +519,39 @@ impl<'a> Run<'a> {
         Ok(())
     }
 
-    /// Hand everything pending to the sink, in chunks of at most [`CHUNK_EVENTS`].
+    /// Hand everything pending to the sink, in chunks of at most [`CHUNK_EVENTS`]. The sink
+    /// drains the chunk; its event buffer comes back and is reused, so the hot path allocates
+    /// no new chunk buffers.
     fn emit(&mut self) -> Result<()> {
         self.summary.control_messages += std::mem::take(&mut self.out.control_messages) as u64;
-        let events = std::mem::take(&mut self.out.events);
-        let mut diagnostics = std::mem::take(&mut self.out.diagnostics);
-        self.summary.events += events.len() as u64;
-        if events.len() <= CHUNK_EVENTS {
-            if !events.is_empty() || !diagnostics.is_empty() {
-                (self.sink)(Chunk {
-                    events,
-                    diagnostics,
-                })?;
-            }
+        let diagnostics = std::mem::take(&mut self.out.diagnostics);
+        let n = self.out.events.len();
+        self.summary.events += n as u64;
+        if n == 0 && diagnostics.is_empty() {
             return Ok(());
         }
-        let mut rest = events.into_iter();
-        loop {
-            let events: Vec<LogEvent> = rest.by_ref().take(CHUNK_EVENTS).collect();
-            if events.is_empty() {
-                return Ok(());
+        let mut chunk = Chunk {
+            events: std::mem::take(&mut self.out.events),
+            diagnostics,
+        };
+        if n <= CHUNK_EVENTS {
+            (self.sink)(&mut chunk)?;
+        } else {
+            let all = std::mem::take(&mut chunk.events);
+            let mut rest = all.into_iter();
+            loop {
+                chunk.events.clear();
+                chunk.events.extend(rest.by_ref().take(CHUNK_EVENTS));
+                if chunk.events.is_empty() {
+                    break;
+                }
+                (self.sink)(&mut chunk)?;
+                chunk.diagnostics.clear();
             }
-            (self.sink)(Chunk {
-                events,
-                diagnostics: std::mem::take(&mut diagnostics),
-            })?;
         }
+        chunk.events.clear();
+        self.out.events = chunk.events;
+        Ok(())
     }
 
     fn finish(mut self) -> Result<SourceSummary> {
@@ -598,8 +605,8 @@ mod tests {
     fn read(paths: &[PathBuf], opts: &SourceOptions) -> Collected {
         let bytes = AtomicU64::new(0);
         let mut chunks = Vec::new();
-        let summary = read_inputs(paths, opts, &bytes, &mut |c| {
-            chunks.push(c);
+        let summary = read_inputs(paths, opts, &bytes, &mut |c: &mut Chunk| {
+            chunks.push(std::mem::take(c));
             Ok(())
         })
         .unwrap();
@@ -613,8 +620,8 @@ mod tests {
     fn read_from(name: &str, reader: &mut dyn Read, opts: &SourceOptions) -> Collected {
         let bytes = AtomicU64::new(0);
         let mut chunks = Vec::new();
-        let summary = read_reader(name, reader, opts, &bytes, &mut |c| {
-            chunks.push(c);
+        let summary = read_reader(name, reader, opts, &bytes, &mut |c: &mut Chunk| {
+            chunks.push(std::mem::take(c));
             Ok(())
         })
         .unwrap();

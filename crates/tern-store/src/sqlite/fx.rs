@@ -53,7 +53,12 @@ impl Hasher for FxHasher {
     }
 
     fn finish(&self) -> u64 {
-        self.0
+        // Mix the high bits into the low ones, which pick the bucket: keys such as aligned
+        // addresses otherwise leave them nearly constant.
+        let mut h = self.0;
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+        h ^ (h >> 33)
     }
 }
 

@@ -26,12 +26,17 @@ use super::row::{self, RowKeys, RowValues, PART_COLUMNS};
 use super::{Db, Ids, Scratch};
 use crate::{FunctionMeta, IngestBatch, IngestStats, StoreError, StreamLines};
 
+/// Store `batch` in one transaction. `before_write` runs after the work that needs no
+/// database (encoding), just before the write transaction begins.
 pub(crate) fn ingest(
     conn: &mut Connection,
     ids: &mut Ids,
     scratch: &mut Scratch,
     batch: &IngestBatch,
+    before_write: impl FnOnce(),
 ) -> Result<IngestStats, StoreError> {
+    let prepared = prepare(&batch.parts, scratch);
+    before_write();
     let tx = conn
         .transaction_with_behavior(TransactionBehavior::Immediate)
         .db()?;
@@ -43,13 +48,13 @@ pub(crate) fn ingest(
             scratch,
             deltas: Deltas::default(),
             stats: IngestStats::default(),
-            last_env: None,
+            env_by_addr: FxHashMap::default(),
             last_function: None,
         };
         for meta in &batch.functions {
             w.function_meta(meta)?;
         }
-        w.parts(&batch.parts)?;
+        w.parts(&batch.parts, prepared)?;
         for s in &batch.stream_lines {
             w.stream_lines(s)?;
         }
@@ -58,6 +63,58 @@ pub(crate) fn ingest(
     };
     tx.commit().db()?;
     Ok(stats)
+}
+
+/// A batch's parts made ready to write (see `prepare`).
+struct PreparedParts {
+    parts: Vec<Prepared>,
+    /// Canonical copies of the parts that needed one.
+    fixed: Vec<InvocationPart>,
+}
+
+impl PreparedParts {
+    fn part<'a>(&'a self, parts: &'a [InvocationPart], p: &Prepared) -> &'a InvocationPart {
+        p.fixed
+            .and_then(|f| self.fixed.get(f))
+            .unwrap_or(&parts[p.index])
+    }
+}
+
+/// Pass one, in arrival order (the order the parts' memory was written in) and before the
+/// write transaction: canonicalize, judge, encode log blobs and copy row values into one
+/// arena. Function and environment ids are filled in by `Writer::parts`.
+fn prepare(parts: &[InvocationPart], scratch: &mut Scratch) -> PreparedParts {
+    let Scratch { enc, arena, .. } = scratch;
+    arena.clear();
+    let mut out = PreparedParts {
+        parts: Vec::with_capacity(parts.len()),
+        fixed: Vec::new(),
+    };
+    for (index, given) in parts.iter().enumerate() {
+        let slot = canonical(given).map(|p| {
+            out.fixed.push(p);
+            out.fixed.len() - 1
+        });
+        let p = slot.and_then(|f| out.fixed.get(f)).unwrap_or(given);
+        let t = time_of(p);
+        let contribution = Contribution::of(p, t);
+        let judged = contribution
+            .as_ref()
+            .map_or_else(|| (p.outcome(), p.is_cold()), |c| (c.outcome, c.cold));
+        let keys = RowKeys {
+            env_id: 0,
+            rid_hash: request_hash(&p.request_id),
+            function_id: 0,
+            t,
+        };
+        out.parts.push(Prepared {
+            row: RowValues::new(p, keys, judged, arena, enc),
+            contribution,
+            index,
+            fixed: slot,
+        });
+    }
+    out
 }
 
 /// Binds `row::bind`'s `?1`…`?30`.
@@ -139,8 +196,8 @@ struct Writer<'a> {
     scratch: &'a mut Scratch,
     deltas: Deltas,
     stats: IngestStats,
-    /// The previous part's environment: consecutive parts usually share it.
-    last_env: Option<(Arc<str>, Arc<str>, i64)>,
+    /// Environment ids by the addresses of the batch's log group and stream `Arc`s.
+    env_by_addr: FxHashMap<(usize, usize), i64>,
     last_function: Option<(String, i64)>,
 }
 
@@ -157,43 +214,27 @@ fn derived_function(log_group: &str, log_stream: &str) -> String {
     tern_core::model::function_name(log_group, log_stream).unwrap_or_else(|| "unknown".to_string())
 }
 
-/// Whether `normalize_lines` would leave `lines` as they are.
+/// Whether `normalize_lines` would leave `lines` as they are: sorted by time, and no line a
+/// duplicate of an earlier line of the same millisecond (same event id, or same text when it
+/// has no id). An event id repeated at two different times (never seen from CloudWatch) is not
+/// looked for; such a part is normalized by its first merge instead.
 fn lines_normalized(lines: &[LogLine]) -> bool {
     if lines.len() < 2 {
         return true;
     }
-    if !lines
-        .windows(2)
-        .all(|w| w[0].timestamp_ms <= w[1].timestamp_ms)
-    {
+    if !lines.windows(2).all(|w| w[0].timestamp_ms <= w[1].timestamp_ms) {
         return false;
     }
-    // A line without an id is a duplicate of an earlier line of the same millisecond with the
-    // same text; lines sharing an id are duplicates wherever they are.
-    for (i, l) in lines.iter().enumerate() {
-        if l.event_id.is_none()
-            && lines[..i]
-                .iter()
-                .rev()
-                .take_while(|o| o.timestamp_ms == l.timestamp_ms)
-                .any(|o| o.message == l.message)
-        {
-            return false;
-        }
-    }
-    if lines.len() <= 32 {
-        lines.iter().enumerate().all(|(i, l)| {
-            l.event_id
-                .as_ref()
-                .is_none_or(|id| !lines[..i].iter().any(|o| o.event_id.as_ref() == Some(id)))
-        })
-    } else {
-        let mut seen = HashSet::with_capacity(lines.len());
-        lines
+    lines.iter().enumerate().all(|(i, l)| {
+        !lines[..i]
             .iter()
-            .filter_map(|l| l.event_id.as_deref())
-            .all(|id| seen.insert(id))
-    }
+            .rev()
+            .take_while(|o| o.timestamp_ms == l.timestamp_ms)
+            .any(|o| match &l.event_id {
+                Some(id) => o.event_id.as_ref() == Some(id),
+                None => o.message == l.message,
+            })
+    })
 }
 
 fn has_nan(p: &InvocationPart) -> bool {
@@ -317,12 +358,14 @@ impl Writer<'_> {
         log_stream: &Arc<str>,
         function_id: i64,
     ) -> Result<i64, StoreError> {
-        if let Some((g, s, id)) = &self.last_env {
-            if (Arc::ptr_eq(g, log_group) || g == log_group)
-                && (Arc::ptr_eq(s, log_stream) || s == log_stream)
-            {
-                return Ok(*id);
-            }
+        // The batch holds its Arcs for the whole call, so their addresses identify them; most
+        // parts of a stream share one Arc.
+        let addr = (
+            Arc::as_ptr(log_group) as *const u8 as usize,
+            Arc::as_ptr(log_stream) as *const u8 as usize,
+        );
+        if let Some(&id) = self.env_by_addr.get(&addr) {
+            return Ok(id);
         }
         let cached = self
             .ids
@@ -334,7 +377,7 @@ impl Writer<'_> {
             Some(id) => id,
             None => self.resolve_env(log_group, log_stream, function_id)?,
         };
-        self.last_env = Some((log_group.clone(), log_stream.clone(), id));
+        self.env_by_addr.insert(addr, id);
         Ok(id)
     }
 
@@ -398,55 +441,35 @@ impl Writer<'_> {
         Ok(())
     }
 
-    /// Write a batch's parts.
-    ///
-    /// Pass one walks the parts in arrival order (the order their memory was written in):
-    /// resolves ids, encodes log blobs and copies row values into one arena. Pass two writes
-    /// the rows in (environment, request hash) order, so consecutive inserts land on the same
-    /// pages of the key index. The sort is stable: parts of one invocation keep their order.
-    fn parts(&mut self, parts: &[InvocationPart]) -> Result<(), StoreError> {
-        self.scratch.arena.clear();
-        let mut prepared = Vec::with_capacity(parts.len());
-        let mut fixed = Vec::new();
-        for (index, given) in parts.iter().enumerate() {
-            let slot = canonical(given).map(|p| {
-                fixed.push(p);
-                fixed.len() - 1
-            });
-            let p = slot.and_then(|f| fixed.get(f)).unwrap_or(given);
-            let function_id = self.function_id(&p.function)?;
-            let env_id = self.env_id(&p.log_group, &p.log_stream, function_id)?;
-            if let Some(v) = &p.runtime_version {
+    /// Write a batch's prepared parts: resolve ids in arrival order, then insert in
+    /// (environment, request hash) order, so consecutive inserts land on the same pages of the
+    /// key index. Ties keep arrival order: parts of one invocation merge in the order given.
+    fn parts(&mut self, parts: &[InvocationPart], mut prep: PreparedParts) -> Result<(), StoreError> {
+        for i in 0..prep.parts.len() {
+            let (function_id, env_id, runtime_version) = {
+                let p = prep.part(parts, &prep.parts[i]);
+                let function_id = self.function_id(&p.function)?;
+                let env_id = self.env_id(&p.log_group, &p.log_stream, function_id)?;
+                (function_id, env_id, p.runtime_version.as_deref())
+            };
+            if let Some(v) = runtime_version {
                 self.deltas.runtime_version(env_id, v);
             }
-            let t = time_of(p);
-            let contribution = Contribution::of(p, t);
-            let judged = contribution
-                .as_ref()
-                .map_or_else(|| (p.outcome(), p.is_cold()), |c| (c.outcome, c.cold));
-            let keys = RowKeys {
-                env_id,
-                rid_hash: request_hash(&p.request_id),
-                function_id,
-                t,
-            };
-            let Scratch { enc, arena, .. } = &mut *self.scratch;
-            prepared.push(Prepared {
-                row: RowValues::new(p, keys, judged, arena, enc),
-                contribution,
-                index,
-                fixed: slot,
-            });
+            let row = &mut prep.parts[i].row;
+            row.function_id = function_id;
+            row.env_id = env_id;
         }
         // Sort small keys, not the (large) prepared rows.
-        let mut order: Vec<(i64, i64, usize)> = prepared
+        let mut order: Vec<(i64, i64, usize)> = prep
+            .parts
             .iter()
             .enumerate()
             .map(|(i, o)| (o.row.env_id, o.row.rid_hash, i))
             .collect();
         order.sort_unstable();
+        let PreparedParts { parts: mut rows, fixed } = prep;
         for (_, _, i) in order {
-            let o = &mut prepared[i];
+            let o = &mut rows[i];
             let p = o.fixed.and_then(|f| fixed.get(f)).unwrap_or(&parts[o.index]);
             self.write_part(o, p)?;
         }

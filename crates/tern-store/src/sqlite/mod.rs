@@ -127,7 +127,21 @@ impl SqliteStore {
 
 impl Store for SqliteStore {
     fn ingest(&mut self, batch: &IngestBatch) -> Result<IngestStats, StoreError> {
-        let result = ingest::ingest(&mut self.conn, &mut self.ids, &mut self.scratch, batch);
+        let checkpointer = self.checkpointer.as_ref();
+        // Let the checkpoint of the previous batch finish before writing, so the WAL restarts
+        // from its beginning instead of growing.
+        let wait = || {
+            if let Some(c) = checkpointer {
+                c.wait_idle();
+            }
+        };
+        let result = ingest::ingest(
+            &mut self.conn,
+            &mut self.ids,
+            &mut self.scratch,
+            batch,
+            wait,
+        );
         match &result {
             Ok(_) => {
                 if let Some(c) = &self.checkpointer {

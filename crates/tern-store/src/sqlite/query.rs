@@ -313,100 +313,172 @@ pub(crate) fn function_stats(
     Ok(out)
 }
 
+/// Listing newest first. There is no index on time alone (it cost a sixth of ingest
+/// throughput), so the newest invocations come from each function's (function, time) index:
+/// pass one collects the newest `limit` (time, row id) pairs of each function, pass two reads
+/// the overall newest `limit` rows. A request id is unique within a stream, so a request id
+/// query probes the (environment, request hash) key of each environment instead.
 pub(crate) fn invocations(
     conn: &Connection,
     q: &InvocationQuery,
 ) -> Result<Vec<InvocationRow>, StoreError> {
-    let mut conds: Vec<String> = Vec::new();
+    let limit = if q.limit == 0 { DEFAULT_LIMIT } else { q.limit };
+    let limit_arg = Value::Integer(i64::try_from(limit).unwrap_or(i64::MAX));
+    let function_ids = function_ids(conn, &q.functions)?;
+    let mut conds: Vec<&str> = Vec::new();
     let mut args: Vec<Value> = Vec::new();
-    if !q.functions.is_empty() {
-        let marks = vec!["?"; q.functions.len()].join(", ");
-        conds.push(format!(
-            "i.function_id IN (SELECT id FROM functions WHERE name IN ({marks}))"
-        ));
-        args.extend(q.functions.iter().map(|f| Value::Text(f.clone())));
-    }
     if let Some(o) = q.outcome {
-        conds.push("i.outcome = ?".into());
+        conds.push("i.outcome = ?");
         args.push(Value::Integer(i64::from(o.code())));
     }
     if let Some(c) = q.cold {
-        conds.push("i.cold = ?".into());
+        conds.push("i.cold = ?");
         args.push(Value::Integer(i64::from(c)));
     }
     if let Some(f) = q.range.from_ms {
-        conds.push("i.t >= ?".into());
+        conds.push("i.t >= ?");
         args.push(Value::Integer(f));
     }
     if let Some(t) = q.range.to_ms {
-        conds.push("i.t < ?".into());
+        conds.push("i.t < ?");
         args.push(Value::Integer(t));
     }
-    // A request id is unique within a stream, so probe the (environment, request hash) key
-    // once per environment rather than scanning every invocation.
-    let from = if let Some(id) = &q.request_id {
+    let mut newest: Vec<(i64, i64)> = Vec::new();
+    if let Some(id) = &q.request_id {
         let h = request_hash(id);
-        conds.push("i.rid_hash >= ? AND i.rid_hash < ? AND i.request_id = ?".into());
-        args.push(Value::Integer(h));
-        args.push(Value::Integer(h + MAX_PROBES));
-        args.push(Value::Text(id.clone()));
-        "environments e CROSS JOIN invocations i ON i.env_id = e.id"
+        let mut all = conds.clone();
+        all.extend(["i.rid_hash >= ?", "i.rid_hash < ?", "i.request_id = ?"]);
+        let mut all_args = args.clone();
+        all_args.extend([
+            Value::Integer(h),
+            Value::Integer(h + MAX_PROBES),
+            Value::Text(id.clone()),
+        ]);
+        if !q.functions.is_empty() {
+            let marks = vec!["?"; function_ids.len()].join(", ");
+            let cond = format!("i.function_id IN ({marks})");
+            let sql = format!(
+                "SELECT i.t, i.id FROM environments e CROSS JOIN invocations i ON i.env_id = e.id \
+                 WHERE {cond} AND {}",
+                all.join(" AND ")
+            );
+            let mut a: Vec<Value> = function_ids.iter().map(|f| Value::Integer(*f)).collect();
+            a.extend(all_args);
+            newest = pairs(conn, &sql, a)?;
+        } else {
+            let sql = format!(
+                "SELECT i.t, i.id FROM environments e CROSS JOIN invocations i ON i.env_id = e.id \
+                 WHERE {}",
+                all.join(" AND ")
+            );
+            newest = pairs(conn, &sql, all_args)?;
+        }
     } else {
-        "invocations i JOIN environments e ON e.id = i.env_id"
-    };
-    let limit = if q.limit == 0 { DEFAULT_LIMIT } else { q.limit };
-    args.push(Value::Integer(i64::try_from(limit).unwrap_or(i64::MAX)));
-    let filter = if conds.is_empty() {
-        String::new()
-    } else {
-        format!("WHERE {}", conds.join(" AND "))
-    };
+        let mut filter = vec!["i.function_id = ?"];
+        filter.extend(conds.iter().copied());
+        let sql = format!(
+            "SELECT i.t, i.id FROM invocations i WHERE {} ORDER BY i.t DESC, i.id DESC LIMIT ?",
+            filter.join(" AND ")
+        );
+        for f in &function_ids {
+            let mut a = vec![Value::Integer(*f)];
+            a.extend(args.iter().cloned());
+            a.push(limit_arg.clone());
+            newest.extend(pairs(conn, &sql, a)?);
+            if newest.len() > limit.saturating_mul(2) {
+                newest.sort_unstable_by(|x, y| y.cmp(x));
+                newest.truncate(limit);
+            }
+        }
+    }
+    newest.sort_unstable_by(|x, y| y.cmp(x));
+    newest.truncate(limit);
     let sql = format!(
         "SELECT f.name, e.log_group, e.log_stream, i.request_id, {PART_COLUMNS} \
-         FROM {from} JOIN functions f ON f.id = i.function_id \
-         {filter} ORDER BY i.t DESC, i.id DESC LIMIT ?"
+         FROM invocations i JOIN environments e ON e.id = i.env_id \
+         JOIN functions f ON f.id = i.function_id WHERE i.id = ?1"
     );
     let mut stmt = conn.prepare_cached(&sql).db()?;
+    let mut out = Vec::with_capacity(newest.len());
+    for (_, id) in newest {
+        let mut rows = stmt.query([id]).db()?;
+        if let Some(r) = rows.next().db()? {
+            out.push(invocation_row(r)?);
+        }
+    }
+    Ok(out)
+}
+
+/// Ids of the named functions (unknown names are skipped), or of every function.
+fn function_ids(conn: &Connection, names: &[String]) -> Result<Vec<i64>, StoreError> {
+    let mut ids = Vec::new();
+    if names.is_empty() {
+        let mut stmt = conn.prepare_cached("SELECT id FROM functions").db()?;
+        let mut rows = stmt.query([]).db()?;
+        while let Some(r) = rows.next().db()? {
+            ids.push(r.get(0).db()?);
+        }
+    } else {
+        let mut stmt = conn
+            .prepare_cached("SELECT id FROM functions WHERE name = ?1")
+            .db()?;
+        for n in names {
+            if let Some(id) = stmt.query_row([n], |r| r.get(0)).optional().db()? {
+                ids.push(id);
+            }
+        }
+    }
+    Ok(ids)
+}
+
+/// Run a query returning (t, id) pairs.
+fn pairs(conn: &Connection, sql: &str, args: Vec<Value>) -> Result<Vec<(i64, i64)>, StoreError> {
+    let mut stmt = conn.prepare_cached(sql).db()?;
     let mut rows = stmt.query(params_from_iter(args)).db()?;
     let mut out = Vec::new();
     while let Some(r) = rows.next().db()? {
-        let function: String = r.get(0).db()?;
-        let group: String = r.get(1).db()?;
-        let stream: String = r.get(2).db()?;
-        let request_id: String = r.get(3).db()?;
-        let p = row::read_part(
-            r,
-            4,
-            function,
-            Arc::from(group.as_str()),
-            Arc::from(stream.as_str()),
-            request_id,
-        )?;
-        let rep = p.report.as_ref();
-        out.push(InvocationRow {
-            outcome: p.outcome(),
-            complete: rep.is_some(),
-            cold_start: p.is_cold(),
-            duration_ms: rep.map(|r| r.duration_ms),
-            billed_duration_ms: rep.and_then(|r| r.billed_duration_ms),
-            memory_size_mb: rep.and_then(|r| r.memory_size_mb),
-            max_memory_used_mb: rep.and_then(|r| r.max_memory_used_mb),
-            init_duration_ms: p.init_duration_ms(),
-            status: rep.and_then(|r| r.status.clone()),
-            error_type: rep.and_then(|r| r.error_type.clone()),
-            xray_trace_id: rep.and_then(|r| r.xray_trace_id.clone()),
-            function: p.function,
-            log_group: group,
-            log_stream: stream,
-            request_id: p.request_id,
-            start_ms: p.start_ms,
-            end_ms: p.end_ms,
-            version: p.version,
-            error: p.error,
-            runtime_version: p.runtime_version,
-        });
+        out.push((r.get(0).db()?, r.get(1).db()?));
     }
     Ok(out)
+}
+
+/// An `InvocationRow` from (function, log group, log stream, request id, `PART_COLUMNS`).
+fn invocation_row(r: &Row<'_>) -> Result<InvocationRow, StoreError> {
+    let function: String = r.get(0).db()?;
+    let group: String = r.get(1).db()?;
+    let stream: String = r.get(2).db()?;
+    let request_id: String = r.get(3).db()?;
+    let p = row::read_part(
+        r,
+        4,
+        function,
+        Arc::from(group.as_str()),
+        Arc::from(stream.as_str()),
+        request_id,
+    )?;
+    let rep = p.report.as_ref();
+    Ok(InvocationRow {
+        outcome: p.outcome(),
+        complete: rep.is_some(),
+        cold_start: p.is_cold(),
+        duration_ms: rep.map(|r| r.duration_ms),
+        billed_duration_ms: rep.and_then(|r| r.billed_duration_ms),
+        memory_size_mb: rep.and_then(|r| r.memory_size_mb),
+        max_memory_used_mb: rep.and_then(|r| r.max_memory_used_mb),
+        init_duration_ms: p.init_duration_ms(),
+        status: rep.and_then(|r| r.status.clone()),
+        error_type: rep.and_then(|r| r.error_type.clone()),
+        xray_trace_id: rep.and_then(|r| r.xray_trace_id.clone()),
+        function: p.function,
+        log_group: group,
+        log_stream: stream,
+        request_id: p.request_id,
+        start_ms: p.start_ms,
+        end_ms: p.end_ms,
+        version: p.version,
+        error: p.error,
+        runtime_version: p.runtime_version,
+    })
 }
 
 pub(crate) fn invocation_logs(

@@ -96,7 +96,6 @@ CREATE TABLE invocations (
     UNIQUE (env_id, rid_hash)
 );
 CREATE INDEX invocations_function_t ON invocations (function_id, t);
-CREATE INDEX invocations_t ON invocations (t);
 
 CREATE TABLE stream_lines (
     id INTEGER PRIMARY KEY,
