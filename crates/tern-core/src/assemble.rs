@@ -83,14 +83,36 @@ struct StreamState {
 
 impl StreamState {
     fn part_index(&mut self, request_id: &str) -> usize {
-        if let Some(i) = self.parts.iter().position(|p| p.request_id == request_id) {
-            return i;
+        match self.find(request_id) {
+            Some(i) => i,
+            None => self.open_part(request_id.to_string()),
         }
+    }
+
+    /// Like `part_index`, reusing the parser's string for a new part.
+    fn part_index_owned(&mut self, request_id: String) -> usize {
+        match self.find(&request_id) {
+            Some(i) => i,
+            None => self.open_part(request_id),
+        }
+    }
+
+    /// Most lines belong to the newest part, so search from the end.
+    fn find(&self, request_id: &str) -> Option<usize> {
+        self.parts.iter().rposition(|p| p.request_id == request_id)
+    }
+
+    fn open_part(&mut self, request_id: String) -> usize {
+        let mut log_lines = Vec::new();
+        // START, END, REPORT and a line or two: avoid regrowing from nothing.
+        log_lines.reserve_exact(6);
         self.parts.push(InvocationPart {
-            function: self.function.clone(),
+            // Filled in when the part leaves the stream (the name may still change).
+            function: String::new(),
             log_group: self.log_group.clone(),
             log_stream: self.log_stream.clone(),
-            request_id: request_id.to_string(),
+            request_id,
+            log_lines,
             ..Default::default()
         });
         self.parts.len() - 1
@@ -258,10 +280,10 @@ impl Assembler {
                 request_id,
                 metrics,
             } => {
-                let i = st.part_index(&request_id);
                 if st.current.as_deref() == Some(request_id.as_str()) {
                     st.current = None;
                 }
+                let i = st.part_index_owned(request_id);
                 let p = &mut st.parts[i];
                 p.end_ms = Some(ts);
                 if p.start_ms.is_none() {
@@ -271,10 +293,10 @@ impl Assembler {
                 p.log_lines.push(raw);
             }
             Line::End { request_id } => {
-                let i = st.part_index(&request_id);
                 if st.current.as_deref() == Some(request_id.as_str()) {
                     st.current = None;
                 }
+                let i = st.part_index_owned(request_id);
                 st.parts[i].log_lines.push(raw);
             }
             Line::InitStart(init) => {

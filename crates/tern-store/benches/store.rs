@@ -182,6 +182,18 @@ fn cpu_ns() -> u64 {
         .unwrap_or(0)
 }
 
+/// Bytes this thread has passed to write(2) and friends (the WAL, for the ingest thread).
+fn written_bytes() -> u64 {
+    std::fs::read_to_string("/proc/thread-self/io")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("wchar: "))
+                .and_then(|v| v.trim().parse().ok())
+        })
+        .unwrap_or(0)
+}
+
 fn env_usize(name: &str, default: usize) -> usize {
     std::env::var(name)
         .ok()
@@ -221,6 +233,7 @@ fn ingest(
     }
     let mut spent = Duration::ZERO;
     let mut cpu = 0;
+    let written = written_bytes();
     let mut done = 0;
     let mut i = 0;
     while done < total {
@@ -237,6 +250,12 @@ fn ingest(
         cpu += cpu_ns() - c;
         assert_eq!(s.inserted as usize, b.parts.len());
         done += b.parts.len();
+    }
+    if std::env::var_os("TERN_BENCH_VERBOSE").is_some() {
+        println!(
+            "  ingest thread wrote {:.0} bytes per part",
+            (written_bytes() - written) as f64 / total as f64
+        );
     }
     (spent, Duration::from_nanos(cpu))
 }
@@ -265,8 +284,11 @@ fn bench_ingest() {
     let (_tmp, dir) = bench_dir("ingest");
     let path = dir.join("tern.db");
     let mut store = SqliteStore::open(&path).unwrap();
-    let mut g = Gen::new(1, 100, 20);
-    // One hour of traffic from 100 functions, 20 concurrent environments each.
+    let functions = env_usize("TERN_BENCH_FUNCTIONS", 100);
+    let streams = env_usize("TERN_BENCH_STREAMS", 20);
+    let mut g = Gen::new(1, functions, streams);
+    // One hour of traffic from 100 functions (TERN_BENCH_FUNCTIONS), 20 environments each
+    // (TERN_BENCH_STREAMS), parts in time order.
     let (spent, cpu) = ingest(&mut store, &mut g, total, batch, (EPOCH, 3_600_000), false);
     let rate = total as f64 / spent.as_secs_f64();
     println!(
@@ -293,7 +315,7 @@ fn bench_ingest() {
         total as f64 / cpu.as_secs_f64()
     );
     // Re-ingest of data already stored: every part takes the merge path and changes nothing.
-    let mut again = Gen::new(1, 100, 20);
+    let mut again = Gen::new(1, functions, streams);
     let n = batch.min(total);
     let b = again.batch(n, EPOCH, 3_600_000, 0, total as u64);
     let t = Instant::now();

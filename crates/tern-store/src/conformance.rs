@@ -1,1 +1,1064 @@
-//! The storage conformance suite every backend runs (placeholder until implemented).
+//! The storage conformance suite every backend runs (after object_store's `integration.rs` and
+//! quickwit's `metastore_test_suite!`), so backends cannot drift apart silently.
+//!
+//! A backend's integration test calls [`conformance_tests!`](crate::conformance_tests) with a
+//! module name and a function that makes an empty store; that expands to one `#[test]` per case below, plus the
+//! split-invariance property (which needs `proptest` among the caller's dev-dependencies).
+//! [`run_all`] runs every case in one go.
+//!
+//! Stats are compared exactly except float sums (which depend on addition order) and the
+//! environments count, which backends may approximate (see `Store::function_stats`).
+
+// This module is test support: a failed expectation must fail the calling test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
+
+use tern_core::model::{ErrorInfo, InvocationPart, LogLine, Outcome, ReportMetrics, Signals};
+use tern_core::sketch::Sketch;
+
+use crate::{
+    Arch, FunctionMeta, FunctionStats, IngestBatch, InvocationQuery, InvocationRow, Store,
+    StreamLines, TimeRange,
+};
+
+/// 2026-03-01T00:00:00Z.
+pub const T0: i64 = 1_772_323_200_000;
+const MIN: i64 = 60_000;
+const HOUR: i64 = 3_600_000;
+const DAY: i64 = 86_400_000;
+
+/// Expands to a module `$name` with one `#[test]` per conformance case for the store made by
+/// `$make` (an expression callable as `$make()`), plus a proptest of split invariance.
+#[macro_export]
+macro_rules! conformance_tests {
+    ($name:ident, $make:expr) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            #[test]
+            fn idempotent_reingest() {
+                $crate::conformance::idempotent_reingest($make());
+            }
+            #[test]
+            fn split_parts_in_any_order() {
+                $crate::conformance::split_parts_in_any_order(|| $make());
+            }
+            #[test]
+            fn rollups_match_rows() {
+                $crate::conformance::rollups_match_rows($make());
+            }
+            #[test]
+            fn unaligned_ranges_are_exact() {
+                $crate::conformance::unaligned_ranges_are_exact($make());
+            }
+            #[test]
+            fn log_lines_dedupe() {
+                $crate::conformance::log_lines_dedupe($make());
+            }
+            #[test]
+            fn incomplete_not_counted() {
+                $crate::conformance::incomplete_not_counted($make());
+            }
+            #[test]
+            fn environments() {
+                $crate::conformance::environments($make());
+            }
+            #[test]
+            fn function_meta_updates() {
+                $crate::conformance::function_meta_updates($make());
+            }
+            #[test]
+            fn months() {
+                $crate::conformance::months($make());
+            }
+            #[test]
+            fn invocation_queries() {
+                $crate::conformance::invocation_queries($make());
+            }
+            #[test]
+            fn cold_start_learned_after_report() {
+                $crate::conformance::cold_start_learned_after_report($make());
+            }
+            #[test]
+            fn billing_and_memory() {
+                $crate::conformance::billing_and_memory($make());
+            }
+
+            proptest::proptest! {
+                #![proptest_config(proptest::prelude::ProptestConfig::with_cases(24))]
+                /// Any split of any parts into batches, in any order, gives the stats of one
+                /// batch holding everything.
+                #[test]
+                fn split_invariance(
+                    seed in proptest::prelude::any::<u64>(),
+                    batches in 1usize..6,
+                ) {
+                    $crate::conformance::split_invariance(|| $make(), seed, batches);
+                }
+            }
+        }
+    };
+}
+
+/// Run every case against stores made by `make`.
+pub fn run_all<S: Store>(make: impl Fn() -> S) {
+    idempotent_reingest(make());
+    split_parts_in_any_order(&make);
+    rollups_match_rows(make());
+    unaligned_ranges_are_exact(make());
+    log_lines_dedupe(make());
+    incomplete_not_counted(make());
+    environments(make());
+    function_meta_updates(make());
+    months(make());
+    invocation_queries(make());
+    cold_start_learned_after_report(make());
+    billing_and_memory(make());
+    for seed in 0..8 {
+        split_invariance(&make, seed, 1 + seed as usize % 5);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Test data
+
+fn group(function: &str) -> Arc<str> {
+    Arc::from(format!("/aws/lambda/{function}"))
+}
+
+fn stream(n: u32) -> Arc<str> {
+    Arc::from(format!("2026/03/01/[$LATEST]{n:032x}"))
+}
+
+fn line(ts: i64, message: &str, id: Option<String>) -> LogLine {
+    LogLine {
+        timestamp_ms: ts,
+        message: message.to_string(),
+        event_id: id,
+    }
+}
+
+/// The event id CloudWatch would give the `k`-th line of invocation `rid`.
+fn event_id(rid: &str, k: u32) -> Option<String> {
+    let n: u64 = rid
+        .bytes()
+        .fold(17, |h, b| h.wrapping_mul(31).wrapping_add(u64::from(b)));
+    Some(format!("{:028}{:028}", n % 10u64.pow(18), k))
+}
+
+/// A whole invocation of `function` in stream `stream_no`, starting at `start`.
+pub fn invocation(
+    function: &str,
+    stream_no: u32,
+    rid: &str,
+    start: i64,
+    duration_ms: f64,
+    memory_mb: u32,
+) -> InvocationPart {
+    let end = start + duration_ms.ceil() as i64;
+    InvocationPart {
+        function: function.to_string(),
+        log_group: group(function),
+        log_stream: stream(stream_no),
+        request_id: rid.to_string(),
+        start_ms: Some(start),
+        end_ms: Some(end),
+        version: Some("$LATEST".into()),
+        report: Some(ReportMetrics {
+            duration_ms,
+            billed_duration_ms: Some(duration_ms.ceil()),
+            memory_size_mb: Some(memory_mb),
+            max_memory_used_mb: Some(memory_mb / 4 + (start % 7) as u32),
+            ..Default::default()
+        }),
+        log_lines: vec![
+            line(
+                start,
+                &format!("START RequestId: {rid} Version: $LATEST"),
+                event_id(rid, 0),
+            ),
+            line(start + 1, &format!("processing {rid}"), event_id(rid, 1)),
+            line(end, &format!("END RequestId: {rid}"), event_id(rid, 2)),
+            line(
+                end,
+                &format!("REPORT RequestId: {rid}\tDuration: {duration_ms:.2} ms"),
+                event_id(rid, 3),
+            ),
+        ],
+        ..Default::default()
+    }
+}
+
+/// Split a whole invocation into START + application lines, the REPORT, and a late error.
+fn split(whole: &InvocationPart) -> [InvocationPart; 3] {
+    let mut start = whole.clone();
+    start.end_ms = None;
+    start.report = None;
+    start.log_lines.truncate(2);
+    let mut report = whole.clone();
+    report.start_ms = whole.end_ms;
+    report.version = None;
+    report.log_lines = whole.log_lines[2..].to_vec();
+    let mut error = whole.clone();
+    error.start_ms = whole.start_ms.map(|s| s + 1);
+    error.end_ms = None;
+    error.version = None;
+    error.report = None;
+    error.signals = Signals {
+        handler_error: true,
+        ..Default::default()
+    };
+    error.error = Some(ErrorInfo {
+        error_type: "KeyError".into(),
+        message: "'id'".into(),
+        stack: vec!["File \"/var/task/app.py\", line 3, in handler".into()],
+    });
+    let ts = whole.start_ms.unwrap_or(0) + 1;
+    error.log_lines = vec![line(
+        ts,
+        "[ERROR] KeyError: 'id'",
+        event_id(&whole.request_id, 9),
+    )];
+    [start, report, error]
+}
+
+fn batch(parts: Vec<InvocationPart>) -> IngestBatch {
+    IngestBatch {
+        parts,
+        ..Default::default()
+    }
+}
+
+/// A deterministic mix of invocations over three days and three functions: some errors,
+/// timeouts and cold starts, some durations over 20 s, two memory sizes.
+fn workload(n: u32) -> Vec<InvocationPart> {
+    let mut out = Vec::new();
+    let mut x: u64 = 0x9e37_79b9;
+    let mut next = || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    for i in 0..n {
+        let f = ["alpha", "beta", "gamma"][(next() % 3) as usize];
+        let start = T0 + (next() % (3 * DAY as u64)) as i64;
+        let duration = if i % 17 == 0 {
+            21_000.0 + (next() % 5000) as f64
+        } else {
+            1.0 + (next() % 300_000) as f64 / 100.0
+        };
+        let memory = if i % 5 == 0 { 1024 } else { 256 };
+        let mut p = invocation(
+            f,
+            (next() % 6) as u32,
+            &format!("req-{i:05}"),
+            start,
+            duration,
+            memory,
+        );
+        match i % 11 {
+            0 => p.signals.handler_error = true,
+            1 => p.signals.timeout_line = true,
+            _ => {}
+        }
+        if i % 9 == 0 {
+            if let Some(r) = p.report.as_mut() {
+                r.init_duration_ms = Some(100.0 + (i % 400) as f64);
+            }
+        }
+        out.push(p);
+    }
+    out
+}
+
+// ---------------------------------------------------------------------------------------------
+// Comparisons
+
+/// The comparable content of `FunctionStats`.
+#[derive(Debug, Clone, PartialEq)]
+struct Summary {
+    function: String,
+    invocations: u64,
+    errors: u64,
+    outcomes: [u64; 6],
+    cold_starts: u64,
+    duration: SketchSummary,
+    init: SketchSummary,
+    months: Vec<(u32, u64)>,
+    memory_size_mb: Option<u32>,
+    max_memory_used_mb: Option<u32>,
+    over_20s: u64,
+    first_ms: Option<i64>,
+    last_ms: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+struct SketchSummary {
+    count: u64,
+    min: Option<f64>,
+    max: Option<f64>,
+    quantiles: Vec<Option<f64>>,
+}
+
+fn sketch_summary(s: &Sketch) -> SketchSummary {
+    SketchSummary {
+        count: s.count(),
+        min: s.min(),
+        max: s.max(),
+        quantiles: [0.5, 0.9, 0.99].iter().map(|q| s.quantile(*q)).collect(),
+    }
+}
+
+fn summary(s: &FunctionStats) -> Summary {
+    Summary {
+        function: s.function.clone(),
+        invocations: s.invocations,
+        errors: s.errors,
+        outcomes: s.outcomes,
+        cold_starts: s.cold_starts,
+        duration: sketch_summary(&s.duration),
+        init: sketch_summary(&s.init),
+        months: s.months.iter().map(|m| (m.month, m.requests)).collect(),
+        memory_size_mb: s.memory_size_mb,
+        max_memory_used_mb: s.max_memory_used_mb,
+        over_20s: s.over_20s,
+        first_ms: s.first_ms,
+        last_ms: s.last_ms,
+    }
+}
+
+fn close(a: f64, b: f64) -> bool {
+    (a - b).abs() <= 1e-9 * a.abs().max(b.abs()).max(1.0)
+}
+
+/// Assert two stats lists agree (float sums to rounding).
+fn assert_stats_eq(a: &[FunctionStats], b: &[FunctionStats], what: &str) {
+    let sa: Vec<Summary> = a.iter().map(summary).collect();
+    let sb: Vec<Summary> = b.iter().map(summary).collect();
+    assert_eq!(sa, sb, "{what}");
+    for (x, y) in a.iter().zip(b) {
+        assert!(
+            close(x.billed_duration_ms, y.billed_duration_ms),
+            "{what}: billed {} vs {}",
+            x.billed_duration_ms,
+            y.billed_duration_ms
+        );
+        assert!(close(x.gb_seconds, y.gb_seconds), "{what}: GB-s");
+        assert!(
+            close(x.duration.sum(), y.duration.sum()),
+            "{what}: duration sum"
+        );
+        for (m, n) in x.months.iter().zip(&y.months) {
+            assert!(close(m.gb_seconds, n.gb_seconds), "{what}: month GB-s");
+        }
+        assert_eq!(x.environments, y.environments, "{what}: environments");
+    }
+}
+
+fn all_rows<S: Store>(store: &S) -> Vec<InvocationRow> {
+    store
+        .invocations(&InvocationQuery {
+            limit: usize::MAX,
+            ..Default::default()
+        })
+        .unwrap()
+}
+
+fn row_time(r: &InvocationRow) -> i64 {
+    r.end_ms.or(r.start_ms).unwrap_or(0)
+}
+
+fn month_of(t: i64) -> u32 {
+    // Days since 1970-01-01 to civil date (Howard Hinnant).
+    let z = t.div_euclid(DAY) + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y * 100 + m) as u32
+}
+
+/// Statistics computed the slow way, from every stored row.
+fn brute_force(rows: &[InvocationRow], range: TimeRange) -> Vec<Summary> {
+    let mut by_fn: BTreeMap<String, Vec<&InvocationRow>> = BTreeMap::new();
+    for r in rows {
+        if r.complete && range.contains(row_time(r)) {
+            by_fn.entry(r.function.clone()).or_default().push(r);
+        }
+    }
+    by_fn
+        .into_iter()
+        .map(|(function, rs)| {
+            let mut outcomes = [0u64; 6];
+            let mut duration = Sketch::new();
+            let mut init = Sketch::new();
+            let mut months: BTreeMap<u32, u64> = BTreeMap::new();
+            for r in &rs {
+                outcomes[r.outcome.code() as usize] += 1;
+                duration.add(r.duration_ms.unwrap_or(0.0));
+                if r.cold_start {
+                    if let Some(i) = r.init_duration_ms {
+                        init.add(i);
+                    }
+                }
+                *months.entry(month_of(row_time(r))).or_default() += 1;
+            }
+            let n = rs.len() as u64;
+            Summary {
+                function,
+                invocations: n,
+                errors: n - outcomes[0],
+                outcomes,
+                cold_starts: rs.iter().filter(|r| r.cold_start).count() as u64,
+                duration: sketch_summary(&duration),
+                init: sketch_summary(&init),
+                months: months.into_iter().collect(),
+                memory_size_mb: rs
+                    .iter()
+                    .filter_map(|r| r.memory_size_mb.map(|m| (row_time(r), m)))
+                    .max()
+                    .map(|(_, m)| m),
+                max_memory_used_mb: rs.iter().filter_map(|r| r.max_memory_used_mb).max(),
+                over_20s: rs
+                    .iter()
+                    .filter(|r| r.duration_ms.unwrap_or(0.0) > 20_000.0)
+                    .count() as u64,
+                first_ms: rs.iter().map(|r| row_time(r)).min(),
+                last_ms: rs.iter().map(|r| row_time(r)).max(),
+            }
+        })
+        .collect()
+}
+
+fn brute_force_billing(rows: &[InvocationRow], range: TimeRange, function: &str) -> (f64, f64) {
+    rows.iter()
+        .filter(|r| r.complete && r.function == function && range.contains(row_time(r)))
+        .fold((0.0, 0.0), |(b, g), r| {
+            let billed = r.billed_duration_ms.unwrap_or(0.0);
+            let gb = billed / 1000.0 * f64::from(r.memory_size_mb.unwrap_or(0)) / 1024.0;
+            (b + billed, g + gb)
+        })
+}
+
+fn check_against_rows<S: Store>(store: &S, range: TimeRange, what: &str) {
+    let rows = all_rows(store);
+    let stats = store.function_stats(&[], range).unwrap();
+    let got: Vec<Summary> = stats.iter().map(summary).collect();
+    assert_eq!(got, brute_force(&rows, range), "{what}: {range:?}");
+    for s in &stats {
+        let (billed, gb) = brute_force_billing(&rows, range, &s.function);
+        assert!(
+            close(s.billed_duration_ms, billed),
+            "{what}: billed for {}",
+            s.function
+        );
+        assert!(close(s.gb_seconds, gb), "{what}: GB-s for {}", s.function);
+        let month_gb: f64 = s.months.iter().map(|m| m.gb_seconds).sum();
+        assert!(close(month_gb, gb), "{what}: month GB-s for {}", s.function);
+        // Environments: at least the streams that really served invocations in range, at
+        // most the streams whose first..last span overlaps it.
+        let in_range: BTreeSet<&str> = rows
+            .iter()
+            .filter(|r| r.complete && r.function == s.function && range.contains(row_time(r)))
+            .map(|r| r.log_stream.as_str())
+            .collect();
+        let mut spans: HashMap<&str, (i64, i64)> = HashMap::new();
+        for r in rows
+            .iter()
+            .filter(|r| r.complete && r.function == s.function)
+        {
+            let t = row_time(r);
+            let e = spans.entry(r.log_stream.as_str()).or_insert((t, t));
+            e.0 = e.0.min(t);
+            e.1 = e.1.max(t);
+        }
+        let lo = range.from_ms.unwrap_or(i64::MIN);
+        let hi = range.to_ms.unwrap_or(i64::MAX);
+        let overlapping = spans.values().filter(|(f, l)| *f < hi && *l >= lo).count() as u64;
+        assert!(
+            (in_range.len() as u64..=overlapping).contains(&s.environments),
+            "{what}: environments {} not in {}..={overlapping}",
+            s.environments,
+            in_range.len()
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Cases
+
+/// Storing the same batch twice changes nothing and says so.
+pub fn idempotent_reingest<S: Store>(mut store: S) {
+    let parts = workload(300);
+    let mut b = batch(parts.clone());
+    b.functions.push(FunctionMeta {
+        function: "alpha".into(),
+        region: Some("eu-west-1".into()),
+        ..Default::default()
+    });
+    b.stream_lines.push(StreamLines {
+        function: "alpha".into(),
+        log_group: group("alpha"),
+        log_stream: stream(1),
+        lines: vec![line(
+            T0 - 5,
+            "INIT_START Runtime Version: python:3.12",
+            None,
+        )],
+    });
+    let first = store.ingest(&b).unwrap();
+    assert_eq!(first.inserted, 300);
+    assert_eq!(first.completed, 300);
+    let stats = store.function_stats(&[], TimeRange::all()).unwrap();
+    let rows = all_rows(&store);
+    let envs = store.environments("alpha").unwrap();
+    let logs = store
+        .invocation_logs(
+            &parts[0].log_group,
+            &parts[0].log_stream,
+            &parts[0].request_id,
+        )
+        .unwrap();
+
+    let again = store.ingest(&b).unwrap();
+    assert_eq!(again.inserted, 0);
+    assert_eq!(again.merged, 0);
+    assert_eq!(again.completed, 0);
+    assert_eq!(again.unchanged, 300);
+    assert_stats_eq(
+        &stats,
+        &store.function_stats(&[], TimeRange::all()).unwrap(),
+        "re-ingest",
+    );
+    assert_eq!(rows, all_rows(&store));
+    assert_eq!(envs, store.environments("alpha").unwrap());
+    assert_eq!(
+        logs,
+        store
+            .invocation_logs(
+                &parts[0].log_group,
+                &parts[0].log_stream,
+                &parts[0].request_id
+            )
+            .unwrap()
+    );
+    check_against_rows(&store, TimeRange::all(), "idempotent");
+}
+
+/// START and application lines, the REPORT, and a late error line in separate batches, in
+/// every order, give the same invocation and the same stats: the late error flips the
+/// counted invocation from success to error.
+pub fn split_parts_in_any_order<S: Store>(make: impl Fn() -> S) {
+    let whole = invocation("alpha", 1, "req-split", T0 + 10 * MIN, 250.0, 512);
+    let [start, report, error] = split(&whole);
+    let mut together = whole.clone();
+    together.merge(error.clone());
+
+    let mut reference = make();
+    reference.ingest(&batch(vec![together])).unwrap();
+    let want = reference.function_stats(&[], TimeRange::all()).unwrap();
+    assert_eq!(want[0].outcome(Outcome::Error), 1);
+    assert_eq!(want[0].outcome(Outcome::Success), 0);
+
+    let orders: [[&InvocationPart; 3]; 6] = [
+        [&start, &report, &error],
+        [&start, &error, &report],
+        [&report, &start, &error],
+        [&report, &error, &start],
+        [&error, &start, &report],
+        [&error, &report, &start],
+    ];
+    // An invocation that starts in one hour and reports in the next: counted and listed by
+    // its REPORT time whichever part came first.
+    let late = invocation("beta", 2, "req-hour", T0 + HOUR - 700, 2500.0, 512);
+    let [late_start, late_report, _] = split(&late);
+    let ranges = [
+        TimeRange::all(),
+        TimeRange {
+            from_ms: Some(T0 + 30 * MIN),
+            to_ms: Some(T0 + HOUR + 30 * MIN),
+        },
+        TimeRange {
+            from_ms: Some(T0 + HOUR + 1),
+            to_ms: Some(T0 + HOUR + 2 * MIN),
+        },
+        TimeRange {
+            from_ms: Some(T0 + HOUR - 800),
+            to_ms: Some(T0 + HOUR),
+        },
+    ];
+    for order in orders {
+        let mut store = make();
+        store.ingest(&batch(vec![late_start.clone()])).unwrap();
+        store.ingest(&batch(vec![late_report.clone()])).unwrap();
+        for range in ranges {
+            check_against_rows(&store, range, "hour-crossing invocation");
+            let listed = store
+                .invocations(&InvocationQuery {
+                    range,
+                    ..Default::default()
+                })
+                .unwrap();
+            let want = range.contains(late.end_ms.unwrap_or(0));
+            assert_eq!(listed.len(), usize::from(want), "{range:?}");
+        }
+        let mut completed = 0;
+        for p in order {
+            let s = store.ingest(&batch(vec![p.clone()])).unwrap();
+            completed += s.completed;
+        }
+        assert_eq!(completed, 1, "counted once");
+        let alpha = ["alpha".to_string()];
+        let got = store.function_stats(&alpha, TimeRange::all()).unwrap();
+        assert_stats_eq(&want, &got, "split order");
+        let rows: Vec<InvocationRow> = all_rows(&store)
+            .into_iter()
+            .filter(|r| r.function == "alpha")
+            .collect();
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0].outcome, Outcome::Error);
+        assert!(rows[0].complete);
+        assert_eq!(rows[0].start_ms, whole.start_ms);
+        assert_eq!(rows[0].end_ms, whole.end_ms);
+        assert_eq!(
+            rows[0].error.as_ref().map(|e| e.error_type.as_str()),
+            Some("KeyError")
+        );
+        let logs = store
+            .invocation_logs(&whole.log_group, &whole.log_stream, &whole.request_id)
+            .unwrap();
+        assert_eq!(logs.len(), 5, "four lines and the error, once each");
+        check_against_rows(&store, TimeRange::all(), "split order");
+    }
+}
+
+/// Rollup counts equal a recomputation from the stored rows, with outcome changes applied
+/// after the REPORT was counted.
+pub fn rollups_match_rows<S: Store>(mut store: S) {
+    let parts = workload(600);
+    // Whole invocations in batches of 100, then late errors for every seventh one.
+    for chunk in parts.chunks(100) {
+        store.ingest(&batch(chunk.to_vec())).unwrap();
+    }
+    let late: Vec<InvocationPart> = parts
+        .iter()
+        .step_by(7)
+        .map(|p| split(p)[2].clone())
+        .collect();
+    let s = store.ingest(&batch(late.clone())).unwrap();
+    assert_eq!(s.inserted, 0);
+    assert_eq!(s.completed, 0);
+    assert!(s.merged > 0);
+    check_against_rows(&store, TimeRange::all(), "rollups");
+    let errors: u64 = store
+        .function_stats(&[], TimeRange::all())
+        .unwrap()
+        .iter()
+        .map(|f| f.errors)
+        .sum();
+    let want = all_rows(&store)
+        .iter()
+        .filter(|r| r.outcome.is_error())
+        .count() as u64;
+    assert_eq!(errors, want);
+}
+
+/// Ranges that start and end anywhere (inside an hour, across days, open-ended) are exact.
+pub fn unaligned_ranges_are_exact<S: Store>(mut store: S) {
+    for chunk in workload(500).chunks(128) {
+        store.ingest(&batch(chunk.to_vec())).unwrap();
+    }
+    let ranges = [
+        (None, None),
+        (
+            Some(T0 + 17 * MIN + 123),
+            Some(T0 + 2 * DAY + 5 * HOUR + 7 * MIN),
+        ),
+        (Some(T0 + 3 * HOUR + 1), Some(T0 + 3 * HOUR + 59 * MIN)),
+        (Some(T0 + DAY), Some(T0 + 2 * DAY)),
+        (Some(T0 + DAY - 1), Some(T0 + 2 * DAY + 1)),
+        (Some(T0 + 5 * HOUR + 30 * MIN), None),
+        (None, Some(T0 + DAY + 90 * MIN + 1)),
+        (Some(T0 + 10 * HOUR), Some(T0 + 10 * HOUR)),
+        (Some(T0 - 3 * DAY), Some(T0 + 10 * DAY)),
+    ];
+    for (from_ms, to_ms) in ranges {
+        check_against_rows(&store, TimeRange { from_ms, to_ms }, "unaligned");
+    }
+    let (lo, hi) = store.time_bounds().unwrap().expect("data stored");
+    let rows = all_rows(&store);
+    assert_eq!(lo, rows.iter().map(row_time).min().unwrap());
+    assert_eq!(hi, rows.iter().map(row_time).max().unwrap());
+}
+
+/// Log lines are kept once however often they arrive (by event id, else time and text), and
+/// an invocation's log view includes its stream's unattributed lines in its time span.
+pub fn log_lines_dedupe<S: Store>(mut store: S) {
+    let whole = invocation("alpha", 1, "req-logs", T0 + MIN, 100.0, 128);
+    let mut a = whole.clone();
+    a.log_lines.truncate(3);
+    a.log_lines.push(line(T0 + MIN + 5, "no id", None));
+    a.log_lines.push(line(T0 + MIN + 5, "no id", None));
+    let mut b = whole.clone();
+    b.log_lines.drain(..1);
+    b.log_lines.push(line(T0 + MIN + 5, "no id", None));
+    store.ingest(&batch(vec![a.clone()])).unwrap();
+    store.ingest(&batch(vec![b, a])).unwrap();
+    let unattributed = StreamLines {
+        function: "alpha".into(),
+        log_group: whole.log_group.clone(),
+        log_stream: whole.log_stream.clone(),
+        lines: vec![
+            line(T0 + MIN + 50, "extension says hi", Some("55".into())),
+            line(T0 + 2 * HOUR, "much later", Some("56".into())),
+        ],
+    };
+    let with_lines = IngestBatch {
+        stream_lines: vec![unattributed.clone()],
+        ..Default::default()
+    };
+    store.ingest(&with_lines).unwrap();
+    store.ingest(&with_lines).unwrap();
+    let logs = store
+        .invocation_logs(&whole.log_group, &whole.log_stream, &whole.request_id)
+        .unwrap();
+    let messages: Vec<&str> = logs.iter().map(|l| l.message.as_str()).collect();
+    assert_eq!(messages.len(), 6, "{messages:?}");
+    assert_eq!(messages.iter().filter(|m| **m == "no id").count(), 1);
+    assert!(messages.contains(&"extension says hi"));
+    assert!(!messages.contains(&"much later"));
+    assert!(logs
+        .windows(2)
+        .all(|w| w[0].timestamp_ms <= w[1].timestamp_ms));
+    assert!(store
+        .invocation_logs(&whole.log_group, &whole.log_stream, "no-such-request")
+        .unwrap()
+        .is_empty());
+}
+
+/// An invocation without its REPORT is listed (incomplete) but not counted.
+pub fn incomplete_not_counted<S: Store>(mut store: S) {
+    let whole = invocation("alpha", 1, "req-open", T0 + MIN, 100.0, 128);
+    let [start, _, _] = split(&whole);
+    let s = store.ingest(&batch(vec![start])).unwrap();
+    assert_eq!((s.inserted, s.completed), (1, 0));
+    assert!(store
+        .function_stats(&[], TimeRange::all())
+        .unwrap()
+        .is_empty());
+    let named = store
+        .function_stats(&["alpha".to_string()], TimeRange::all())
+        .unwrap();
+    assert_eq!(named.len(), 1);
+    assert_eq!(named[0].invocations, 0);
+    assert_eq!(store.time_bounds().unwrap(), None);
+    let rows = all_rows(&store);
+    assert_eq!(rows.len(), 1);
+    assert!(!rows[0].complete);
+    assert_eq!(rows[0].duration_ms, None);
+    assert_eq!(store.environments("alpha").unwrap()[0].invocations, 0);
+}
+
+/// Environments count each completed invocation once, with cold starts and runtime version.
+pub fn environments<S: Store>(mut store: S) {
+    let mut parts = Vec::new();
+    for i in 0..5 {
+        let mut p = invocation("alpha", 1, &format!("a{i}"), T0 + i * MIN, 50.0, 128);
+        if i == 0 {
+            p.runtime_version = Some("python:3.12.v18".into());
+            if let Some(r) = p.report.as_mut() {
+                r.init_duration_ms = Some(300.0);
+            }
+        }
+        parts.push(p);
+    }
+    parts.push(invocation("alpha", 2, "b0", T0 + 10 * MIN, 50.0, 128));
+    store.ingest(&batch(parts.clone())).unwrap();
+    store.ingest(&batch(parts)).unwrap();
+    let envs = store.environments("alpha").unwrap();
+    assert_eq!(envs.len(), 2);
+    assert_eq!(envs[0].log_stream, &*stream(1));
+    assert_eq!(envs[0].invocations, 5);
+    assert_eq!(envs[0].cold_starts, 1);
+    assert_eq!(envs[0].runtime_version.as_deref(), Some("python:3.12.v18"));
+    assert_eq!(envs[0].first_ms, Some(T0 + 50));
+    assert_eq!(envs[0].last_ms, Some(T0 + 4 * MIN + 50));
+    assert_eq!(envs[1].invocations, 1);
+    assert_eq!(envs[1].cold_starts, 0);
+    assert!(store.environments("nobody").unwrap().is_empty());
+    let stats = store.function_stats(&[], TimeRange::all()).unwrap();
+    assert_eq!(stats[0].environments, 2);
+    let late = TimeRange {
+        from_ms: Some(T0 + 6 * MIN),
+        to_ms: None,
+    };
+    assert_eq!(store.function_stats(&[], late).unwrap()[0].environments, 1);
+}
+
+/// Function metadata: `None` leaves the stored value, functions are listed sorted.
+pub fn function_meta_updates<S: Store>(mut store: S) {
+    let meta = |region: Option<&str>, arch, timeout_ms, memory| FunctionMeta {
+        function: "zeta".into(),
+        region: region.map(Into::into),
+        arch,
+        timeout_ms,
+        runtime: None,
+        memory_size_mb: memory,
+    };
+    store
+        .ingest(&IngestBatch {
+            functions: vec![meta(Some("eu-west-1"), Some(Arch::Arm64), None, None)],
+            parts: vec![invocation("alpha", 1, "r", T0, 10.0, 256)],
+            ..Default::default()
+        })
+        .unwrap();
+    store
+        .ingest(&IngestBatch {
+            functions: vec![meta(None, None, Some(30_000), Some(2048))],
+            ..Default::default()
+        })
+        .unwrap();
+    let fns = store.functions().unwrap();
+    let names: Vec<&str> = fns.iter().map(|f| f.function.as_str()).collect();
+    assert_eq!(names, ["alpha", "zeta"]);
+    assert_eq!(
+        fns[1],
+        FunctionMeta {
+            function: "zeta".into(),
+            region: Some("eu-west-1".into()),
+            arch: Some(Arch::Arm64),
+            timeout_ms: Some(30_000),
+            runtime: None,
+            memory_size_mb: Some(2048),
+        }
+    );
+    // Memory seen in REPORTs when none was configured.
+    assert_eq!(fns[0].memory_size_mb, Some(256));
+    let stats = store
+        .function_stats(
+            &["zeta".to_string(), "unknown".to_string()],
+            TimeRange::all(),
+        )
+        .unwrap();
+    assert_eq!(stats.len(), 1);
+    assert_eq!(stats[0].meta.region.as_deref(), Some("eu-west-1"));
+}
+
+/// Usage per calendar month (UTC), split at the month boundary.
+pub fn months<S: Store>(mut store: S) {
+    let jan = 1_769_902_200_000; // 2026-01-31T23:30:00Z
+    let feb = 1_769_904_000_000; // 2026-02-01T00:00:00Z
+    let parts = vec![
+        invocation("alpha", 1, "m1", jan, 1000.0, 1024),
+        invocation("alpha", 1, "m2", jan + 10 * MIN, 2000.0, 1024),
+        invocation("alpha", 1, "m3", feb + 5 * MIN, 4000.0, 512),
+    ];
+    store.ingest(&batch(parts)).unwrap();
+    let stats = store.function_stats(&[], TimeRange::all()).unwrap();
+    let m: Vec<(u32, u64)> = stats[0]
+        .months
+        .iter()
+        .map(|m| (m.month, m.requests))
+        .collect();
+    assert_eq!(m, [(202601, 2), (202602, 1)]);
+    assert!(close(stats[0].months[0].gb_seconds, 3.0));
+    assert!(close(stats[0].months[1].gb_seconds, 2.0));
+    // Through hourly rollups and the partial-hour scan too.
+    let range = TimeRange {
+        from_ms: Some(jan + 5 * MIN),
+        to_ms: Some(feb + 30 * MIN),
+    };
+    let stats = store.function_stats(&[], range).unwrap();
+    let m: Vec<(u32, u64)> = stats[0]
+        .months
+        .iter()
+        .map(|m| (m.month, m.requests))
+        .collect();
+    assert_eq!(m, [(202601, 1), (202602, 1)]);
+}
+
+/// Listing: newest first, filters, limits (0 means a default), request ids.
+pub fn invocation_queries<S: Store>(mut store: S) {
+    let mut parts = Vec::new();
+    for i in 0..150 {
+        let f = if i % 3 == 0 { "beta" } else { "alpha" };
+        let mut p = invocation(
+            f,
+            (i % 4) as u32,
+            &format!("q{i:03}"),
+            T0 + i * MIN,
+            10.0,
+            128,
+        );
+        if i % 10 == 0 {
+            p.signals.handler_error = true;
+        }
+        if i % 25 == 0 {
+            p.cold_start = true;
+        }
+        parts.push(p);
+    }
+    let [open, _, _] = split(&invocation("alpha", 9, "q-open", T0 + 500 * MIN, 10.0, 128));
+    parts.push(open);
+    store.ingest(&batch(parts)).unwrap();
+    let q = |f: fn(&mut InvocationQuery)| {
+        let mut q = InvocationQuery::default();
+        f(&mut q);
+        store.invocations(&q).unwrap()
+    };
+    let newest = q(|_| {});
+    assert_eq!(newest.len(), 100);
+    assert_eq!(newest[0].request_id, "q-open");
+    assert!(!newest[0].complete);
+    assert!(newest
+        .windows(2)
+        .all(|w| row_time(&w[0]) >= row_time(&w[1])));
+    let beta = q(|q| q.functions = vec!["beta".into()]);
+    assert_eq!(beta.len(), 50);
+    assert!(beta.iter().all(|r| r.function == "beta"));
+    let errors = q(|q| q.outcome = Some(Outcome::Error));
+    assert_eq!(errors.len(), 15);
+    assert!(errors.iter().all(|r| r.outcome == Outcome::Error));
+    let cold = q(|q| q.cold = Some(true));
+    assert_eq!(cold.len(), 6);
+    let ranged = q(|q| {
+        q.range = TimeRange {
+            from_ms: Some(T0 + 10 * MIN),
+            to_ms: Some(T0 + 20 * MIN),
+        };
+        q.limit = 3;
+    });
+    let ids: Vec<&str> = ranged.iter().map(|r| r.request_id.as_str()).collect();
+    assert_eq!(ids, ["q019", "q018", "q017"]);
+    let one = q(|q| q.request_id = Some("q042".into()));
+    assert_eq!(one.len(), 1);
+    assert_eq!(one[0].function, "beta");
+    assert_eq!(one[0].log_stream, &*stream(2));
+    assert!(q(|q| {
+        q.request_id = Some("q042".into());
+        q.functions = vec!["alpha".into()];
+    })
+    .is_empty());
+    assert!(q(|q| q.functions = vec!["nobody".into()]).is_empty());
+}
+
+/// A REPORT without Init Duration is counted warm; a later INIT_REPORT part proves a
+/// suppressed init: the counted invocation becomes a cold start with that init time.
+pub fn cold_start_learned_after_report<S: Store>(mut store: S) {
+    let whole = invocation("alpha", 1, "req-cold", T0 + MIN, 80.0, 256);
+    store.ingest(&batch(vec![whole.clone()])).unwrap();
+    let before = store.function_stats(&[], TimeRange::all()).unwrap();
+    assert_eq!(before[0].cold_starts, 0);
+    let mut init = whole.clone();
+    init.report = None;
+    init.end_ms = None;
+    init.signals.suppressed_init = true;
+    init.init_report_ms = Some(1234.0);
+    init.log_lines = vec![line(
+        T0 + MIN,
+        "INIT_REPORT Init Duration: 1234.00 ms Phase: invoke",
+        None,
+    )];
+    let s = store.ingest(&batch(vec![init])).unwrap();
+    assert_eq!((s.merged, s.completed), (1, 0));
+    let after = store.function_stats(&[], TimeRange::all()).unwrap();
+    assert_eq!(after[0].invocations, 1);
+    assert_eq!(after[0].cold_starts, 1);
+    assert_eq!(after[0].init.count(), 1);
+    assert_eq!(after[0].init.max(), Some(1234.0));
+    assert_eq!(store.environments("alpha").unwrap()[0].cold_starts, 1);
+    check_against_rows(&store, TimeRange::all(), "cold after report");
+}
+
+/// Billed duration includes billed restore duration; GB-s use each invocation's memory;
+/// the memory size reported is the latest invocation's.
+pub fn billing_and_memory<S: Store>(mut store: S) {
+    let mut a = invocation("alpha", 1, "b1", T0, 1000.0, 1024);
+    if let Some(r) = a.report.as_mut() {
+        r.restore_duration_ms = Some(300.0);
+        r.billed_restore_duration_ms = Some(500.0);
+    }
+    let b = invocation("alpha", 1, "b2", T0 + HOUR, 2000.0, 512);
+    store.ingest(&batch(vec![b, a])).unwrap();
+    let s = &store.function_stats(&[], TimeRange::all()).unwrap()[0];
+    assert!(
+        close(s.billed_duration_ms, 3500.0),
+        "{}",
+        s.billed_duration_ms
+    );
+    assert!(close(s.gb_seconds, 1.5 + 1.0), "{}", s.gb_seconds);
+    assert_eq!(s.memory_size_mb, Some(512));
+    assert_eq!(s.cold_starts, 1, "a SnapStart restore is a cold start");
+    assert_eq!(s.init.max(), Some(300.0));
+    let early = TimeRange {
+        from_ms: None,
+        to_ms: Some(T0 + 30 * MIN),
+    };
+    assert_eq!(
+        store.function_stats(&[], early).unwrap()[0].memory_size_mb,
+        Some(1024)
+    );
+}
+
+/// Property: parts split into batches at random, in random order, give the same stats as one
+/// batch with all the parts. `seed` picks the workload, the splits and the order.
+pub fn split_invariance<S: Store>(make: impl Fn() -> S, seed: u64, batches: usize) {
+    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let mut next = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    let whole = workload(40 + (seed % 40) as u32);
+    let mut parts: Vec<InvocationPart> = Vec::new();
+    for w in &whole {
+        match next() % 3 {
+            0 => parts.push(w.clone()),
+            1 => {
+                let [s, r, _] = split(w);
+                parts.extend([s, r]);
+            }
+            _ => parts.extend(split(w)),
+        }
+    }
+    let mut reference = make();
+    reference.ingest(&batch(parts.clone())).unwrap();
+    let want = reference.function_stats(&[], TimeRange::all()).unwrap();
+    let ranged = TimeRange {
+        from_ms: Some(T0 + 7 * HOUR + 13 * MIN),
+        to_ms: Some(T0 + 2 * DAY + 3 * MIN),
+    };
+    let want_ranged = reference.function_stats(&[], ranged).unwrap();
+
+    // Shuffle, then deal into batches.
+    for i in (1..parts.len()).rev() {
+        parts.swap(i, (next() % (i as u64 + 1)) as usize);
+    }
+    let mut dealt: Vec<Vec<InvocationPart>> = vec![Vec::new(); batches.max(1)];
+    for p in parts {
+        let k = (next() % dealt.len() as u64) as usize;
+        dealt[k].push(p);
+    }
+    let mut store = make();
+    for b in dealt {
+        store.ingest(&batch(b)).unwrap();
+    }
+    assert_stats_eq(
+        &want,
+        &store.function_stats(&[], TimeRange::all()).unwrap(),
+        "split",
+    );
+    assert_stats_eq(
+        &want_ranged,
+        &store.function_stats(&[], ranged).unwrap(),
+        "split, ranged",
+    );
+}

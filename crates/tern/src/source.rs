@@ -17,7 +17,7 @@
 //! the command line, or an error from the caller's sink, stops the run.
 
 use std::fs;
-use std::io::{self, BufRead, BufReader, Cursor, ErrorKind, Read};
+use std::io::{self, BufRead, Cursor, ErrorKind, Read};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -299,11 +299,87 @@ fn memchr_newline(bytes: &[u8]) -> Option<usize> {
     memchr::memchr(b'\n', bytes)
 }
 
+/// A `BufRead` over a buffer it borrows: unlike `BufReader`, the buffer outlives the input
+/// and serves the next one, so a run over many files allocates (and faults in) its read
+/// buffers once.
+struct Buffered<'b, R> {
+    inner: R,
+    buf: &'b mut [u8],
+    pos: usize,
+    filled: usize,
+}
+
+impl<'b, R: Read> Buffered<'b, R> {
+    fn new(inner: R, buf: &'b mut [u8]) -> Self {
+        Buffered {
+            inner,
+            buf,
+            pos: 0,
+            filled: 0,
+        }
+    }
+}
+
+impl<R: Read> Read for Buffered<'_, R> {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        // Nothing buffered and a large read: skip the copy, as `BufReader` does.
+        if self.pos == self.filled && out.len() >= self.buf.len() {
+            return self.inner.read(out);
+        }
+        let n = self.fill_buf()?.read(out)?;
+        self.consume(n);
+        Ok(n)
+    }
+}
+
+impl<R: Read> BufRead for Buffered<'_, R> {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        if self.pos >= self.filled {
+            self.filled = self.inner.read(self.buf)?;
+            self.pos = 0;
+        }
+        Ok(&self.buf[self.pos..self.filled])
+    }
+
+    fn consume(&mut self, n: usize) {
+        self.pos = (self.pos + n).min(self.filled);
+    }
+}
+
+/// Buffers kept for the whole run and reused by every input: allocating them per file cost
+/// a page-faulting allocation or three per file.
+struct Buffers {
+    /// The first [`PREFIX_BYTES`] of an input, which decide its format.
+    head: Vec<u8>,
+    /// What lines are read from (the inflated side, for gzip).
+    lines: Box<[u8]>,
+    /// The raw side of a gzip input.
+    raw: Box<[u8]>,
+    /// A line that spans reads.
+    gathered: Vec<u8>,
+}
+
+impl Buffers {
+    fn new() -> Buffers {
+        Buffers {
+            head: Vec::with_capacity(PREFIX_BYTES),
+            lines: vec![0; READ_BUFFER].into_boxed_slice(),
+            raw: Box::default(),
+            gathered: Vec::new(),
+        }
+    }
+}
+
+/// Above this, a buffer grown by one long line or one large document is let go at the end of
+/// its input.
+const KEEP_BYTES: usize = 1 << 20;
+
 /// The state of one `read_inputs` call.
 struct Run<'a> {
     opts: &'a SourceOptions,
     decoder: Decoder,
     out: Decoded,
+    bufs: Buffers,
     bytes_read: &'a AtomicU64,
     sink: &'a mut dyn FnMut(&mut Chunk) -> Result<()>,
     summary: SourceSummary,
@@ -328,6 +404,7 @@ impl<'a> Run<'a> {
             opts,
             decoder,
             out: Decoded::default(),
+            bufs: Buffers::new(),
             bytes_read,
             sink,
             summary: SourceSummary::default(),
@@ -386,7 +463,9 @@ impl<'a> Run<'a> {
             total: self.bytes_read,
             read: 0,
         };
-        let mut head = Vec::with_capacity(PREFIX_BYTES);
+        let mut head = std::mem::take(&mut self.bufs.head);
+        head.clear();
+        head.reserve(PREFIX_BYTES);
         if let Err(e) = (&mut counted)
             .take(PREFIX_BYTES as u64)
             .read_to_end(&mut head)
@@ -395,8 +474,9 @@ impl<'a> Run<'a> {
         }
         let before = self.out.diagnostics.len();
         match detect(&head) {
-            Format::Empty => {}
+            Format::Empty => self.bufs.head = head,
             Format::Unrecognized(why) => {
+                self.bufs.head = head;
                 self.out
                     .diag(name, format!("not a recognized Lambda log format: {why}"));
                 self.police(before);
@@ -421,22 +501,32 @@ impl<'a> Run<'a> {
                 }
                 self.decoder.decode_document(&all, &mut self.out);
                 self.police(before);
+                if all.capacity() <= KEEP_BYTES {
+                    self.bufs.head = all;
+                }
             }
             format @ (Format::JsonLines | Format::TextTail) => {
                 let json = format == Format::JsonLines;
                 let gzip = is_gzip(&head);
-                let joined = Cursor::new(head).chain(&mut counted);
-                if gzip {
-                    let inflate = flate2::bufread::MultiGzDecoder::new(BufReader::with_capacity(
-                        READ_BUFFER,
-                        joined,
-                    ));
-                    let mut lines = BufReader::with_capacity(READ_BUFFER, inflate);
-                    self.read_lines(name, &mut lines, json, true)?;
+                let mut lines = std::mem::take(&mut self.bufs.lines);
+                let joined = Cursor::new(&head[..]).chain(&mut counted);
+                let read = if gzip {
+                    let mut raw = std::mem::take(&mut self.bufs.raw);
+                    if raw.is_empty() {
+                        raw = vec![0; READ_BUFFER].into_boxed_slice();
+                    }
+                    let inflate =
+                        flate2::bufread::MultiGzDecoder::new(Buffered::new(joined, &mut raw));
+                    let read =
+                        self.read_lines(name, &mut Buffered::new(inflate, &mut lines), json, true);
+                    self.bufs.raw = raw;
+                    read
                 } else {
-                    let mut lines = BufReader::with_capacity(READ_BUFFER, joined);
-                    self.read_lines(name, &mut lines, json, false)?;
-                }
+                    self.read_lines(name, &mut Buffered::new(joined, &mut lines), json, false)
+                };
+                self.bufs.lines = lines;
+                self.bufs.head = head;
+                read?;
             }
         }
         let before = self.out.diagnostics.len();
@@ -462,7 +552,23 @@ impl<'a> Run<'a> {
         json: bool,
         gzip: bool,
     ) -> Result<()> {
-        let mut gathered = Vec::new();
+        let mut gathered = std::mem::take(&mut self.bufs.gathered);
+        let read = self.read_lines_into(name, reader, json, gzip, &mut gathered);
+        gathered.clear();
+        if gathered.capacity() <= KEEP_BYTES {
+            self.bufs.gathered = gathered;
+        }
+        read
+    }
+
+    fn read_lines_into(
+        &mut self,
+        name: &str,
+        reader: &mut dyn BufRead,
+        json: bool,
+        gzip: bool,
+        gathered: &mut Vec<u8>,
+    ) -> Result<()> {
         let mut line_no = 0u64;
         loop {
             let before = self.out.diagnostics.len();
@@ -479,12 +585,7 @@ impl<'a> Run<'a> {
                     decoder.push_tail_line(line, number, out);
                 }
             };
-            let read = read_line_capped(
-                reader,
-                &mut gathered,
-                self.opts.max_line_bytes,
-                &mut on_line,
-            );
+            let read = read_line_capped(reader, gathered, self.opts.max_line_bytes, &mut on_line);
             match read {
                 Ok(LineRead::Eof) => break,
                 Ok(LineRead::Line) => line_no += 1,
@@ -932,10 +1033,11 @@ mod tests {
         // A 4-byte buffer: every line spans buffers. A 64-byte one: lines are in place.
         for capacity in [4, 64] {
             let data = b"short\nxxxxxxxxxxxxxxxxxxxx\nlast";
-            let mut r = BufReader::with_capacity(capacity, &data[..]);
+            let mut storage = vec![0; capacity];
+            let mut r = Buffered::new(&data[..], &mut storage);
             let mut buf = Vec::new();
             let mut seen = Vec::new();
-            let mut read = |r: &mut BufReader<&[u8]>, buf: &mut Vec<u8>| {
+            let mut read = |r: &mut Buffered<&[u8]>, buf: &mut Vec<u8>| {
                 read_line_capped(r, buf, 8, &mut |l| seen.push(l.to_vec())).unwrap()
             };
             assert_eq!(read(&mut r, &mut buf), LineRead::Line);

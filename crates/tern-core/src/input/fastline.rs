@@ -10,7 +10,7 @@
 
 use std::borrow::Cow;
 
-use super::json_str::{unescape, JsonText};
+use super::json_str::{find_byte, has_byte, unescape, JsonText};
 use super::models::{RawEvent, Scalar};
 
 /// A value the fast path understands.
@@ -163,7 +163,12 @@ fn string_end(b: &[u8], from: usize) -> Option<(usize, bool)> {
     let mut pos = from;
     let mut escaped = false;
     loop {
-        pos += memchr::memchr2(b'"', b'\\', b.get(pos..)?)?;
+        pos = find_byte(
+            b,
+            pos,
+            |w| has_byte(w, b'"') | has_byte(w, b'\\'),
+            |c| c == b'"' || c == b'\\',
+        )?;
         if b[pos] == b'"' {
             return Some((pos, escaped));
         }

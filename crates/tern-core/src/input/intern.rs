@@ -1,15 +1,18 @@
 //! Sharing one `Arc<str>` per distinct log group and log stream name.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
 /// Most names repeat: consecutive events of an export or a payload share their group and
-/// often their stream. The last new name is checked first, then a set of every name seen.
+/// often their stream. The last name returned is checked first, then a map of every name
+/// seen. Names are held in a `Vec` and `last` is an index into it, so following interleaved
+/// streams moves no reference counts.
 #[derive(Debug, Default)]
 pub struct Interner {
-    last: Option<Arc<str>>,
-    seen: HashSet<Arc<str>, BuildHasherDefault<NameHasher>>,
+    last: usize,
+    names: Vec<Arc<str>>,
+    seen: HashMap<Arc<str>, usize, BuildHasherDefault<NameHasher>>,
 }
 
 /// A multiply-rotate hash over 8-byte words (the FxHash scheme). Names are short and the set
@@ -50,23 +53,25 @@ const MAX_NAMES: usize = 100_000;
 
 impl Interner {
     pub fn intern(&mut self, name: &str) -> Arc<str> {
-        if let Some(last) = &self.last {
+        if let Some(last) = self.names.get(self.last) {
             if **last == *name {
                 return last.clone();
             }
         }
-        if let Some(arc) = self.seen.get(name) {
-            // Not made `last`: when streams interleave that would cost two more reference
-            // count updates per event, and a run of one name still hits `last` from its
-            // first event on.
-            return arc.clone();
+        if let Some(&i) = self.seen.get(name) {
+            if let Some(arc) = self.names.get(i) {
+                self.last = i;
+                return arc.clone();
+            }
         }
-        if self.seen.len() >= MAX_NAMES {
+        if self.names.len() >= MAX_NAMES {
+            self.names.clear();
             self.seen.clear();
         }
         let arc: Arc<str> = Arc::from(name);
-        self.seen.insert(arc.clone());
-        self.last = Some(arc.clone());
+        self.last = self.names.len();
+        self.seen.insert(arc.clone(), self.last);
+        self.names.push(arc.clone());
         arc
     }
 }
@@ -84,5 +89,24 @@ mod tests {
         assert!(Arc::ptr_eq(&a, &a2));
         assert!(Arc::ptr_eq(&b, &i.intern("/aws/lambda/b")));
         assert!(!Arc::ptr_eq(&a, &b));
+        // Interleaved names keep sharing.
+        for _ in 0..3 {
+            assert!(Arc::ptr_eq(&a, &i.intern("/aws/lambda/a")));
+            assert!(Arc::ptr_eq(&b, &i.intern("/aws/lambda/b")));
+        }
+    }
+
+    #[test]
+    fn the_set_is_bounded() {
+        let mut i = Interner::default();
+        for n in 0..MAX_NAMES + 10 {
+            i.intern(&n.to_string());
+        }
+        assert!(i.names.len() <= MAX_NAMES);
+        assert_eq!(&*i.intern("5"), "5");
+        assert_eq!(
+            &*i.intern(&(MAX_NAMES + 5).to_string()),
+            &(MAX_NAMES + 5).to_string()
+        );
     }
 }

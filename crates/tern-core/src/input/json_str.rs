@@ -53,8 +53,7 @@ pub fn unescape(s: &str) -> String {
     let b = s.as_bytes();
     let mut out = String::with_capacity(s.len());
     let mut start = 0;
-    while let Some(off) = b.get(start..).and_then(|rest| memchr::memchr(b'\\', rest)) {
-        let at = start + off;
+    while let Some(at) = find_byte(b, start, |w| has_byte(w, b'\\'), |c| c == b'\\') {
         out.push_str(s.get(start..at).unwrap_or(""));
         let (ch, used) = escape_at(b, at + 1);
         out.push(ch);
@@ -62,6 +61,45 @@ pub fn unescape(s: &str) -> String {
     }
     out.push_str(s.get(start..).unwrap_or(""));
     out
+}
+
+const ONES: u64 = 0x0101_0101_0101_0101;
+
+/// The high bit of each byte of `w` that equals `b`. Only the lowest set bit is exact (a
+/// borrow can mark a byte above a match), which is all [`find_byte`] reads.
+#[inline]
+pub(super) fn has_byte(w: u64, b: u8) -> u64 {
+    let x = w ^ (ONES * u64::from(b));
+    x.wrapping_sub(ONES) & !x & (ONES << 7)
+}
+
+/// The index of the first byte at or after `from` that `one` accepts, eight bytes at a time
+/// (`word` marks the bytes `one` accepts in a little-endian word, as [`has_byte`] does).
+/// JSON strings run a few dozen bytes between escapes, too short for `memchr`'s setup to pay.
+#[inline]
+pub(super) fn find_byte(
+    b: &[u8],
+    from: usize,
+    word: impl Fn(u64) -> u64,
+    one: impl Fn(u8) -> bool,
+) -> Option<usize> {
+    let rest = b.get(from..)?;
+    let mut chunks = rest.chunks_exact(8);
+    let mut at = from;
+    for c in &mut chunks {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(c);
+        let m = word(u64::from_le_bytes(w));
+        if m != 0 {
+            return Some(at + (m.trailing_zeros() / 8) as usize);
+        }
+        at += 8;
+    }
+    chunks
+        .remainder()
+        .iter()
+        .position(|&c| one(c))
+        .map(|i| at + i)
 }
 
 /// The character of the escape whose letter is at `at`, and how many bytes it used after
@@ -137,6 +175,29 @@ mod tests {
         assert_eq!(unescape("\\é"), "\u{fffd}é");
         assert_eq!(unescape("end\\"), "end\u{fffd}");
         assert_eq!(unescape(r"\u12"), "\u{fffd}12");
+    }
+
+    #[test]
+    fn finds_bytes_in_every_position() {
+        for len in 0..40 {
+            for at in 0..=len {
+                let mut b = vec![b'a'; len];
+                if at < len {
+                    b[at] = b'"';
+                    // A byte just above the match that a borrow could mark.
+                    if at + 1 < len {
+                        b[at + 1] = b'#';
+                    }
+                }
+                let want = (at < len).then_some(at);
+                let got = find_byte(&b, 0, |w| has_byte(w, b'"'), |c| c == b'"');
+                assert_eq!(got, want, "len {len} at {at}");
+                for from in 0..=len {
+                    let got = find_byte(&b, from, |w| has_byte(w, b'"'), |c| c == b'"');
+                    assert_eq!(got, want.filter(|&w| w >= from), "from {from}");
+                }
+            }
+        }
     }
 
     #[test]

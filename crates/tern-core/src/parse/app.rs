@@ -4,6 +4,8 @@
 //! Dispatch is on the first bytes; the error extractors run only on lines whose level is
 //! error or worse, or on multi-line output with no level prefix.
 
+use std::sync::LazyLock;
+
 use memchr::{memchr2, memmem};
 
 use super::platform::{self, TIMED_OUT};
@@ -66,10 +68,13 @@ const OOM_SIGNATURES: [&str; 5] = [
     "OutOfMemoryException",                      // .NET
 ];
 
+/// Every signature contains "emory": one fast scan rules out nearly every line. The searcher
+/// is built once; `memmem::find` would build it again for every line.
+static EMORY: LazyLock<memmem::Finder<'static>> = LazyLock::new(|| memmem::Finder::new("emory"));
+
 fn oom_signature(message: &str) -> bool {
     let b = message.as_bytes();
-    // Every signature contains "emory": one fast scan rules out nearly every line.
-    memmem::find(b, b"emory").is_some()
+    EMORY.find(b).is_some()
         && OOM_SIGNATURES
             .iter()
             .any(|s| memmem::find(b, s.as_bytes()).is_some())

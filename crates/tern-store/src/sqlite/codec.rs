@@ -224,7 +224,10 @@ pub(crate) fn encode_lines(lines: &[LogLine], enc: &mut Encoder, out: &mut Vec<u
     // past anything the input layer produces, and decode rejects what it cannot bound.
     out.extend_from_slice(&u32::try_from(raw.len()).unwrap_or(u32::MAX).to_le_bytes());
     let header = out.len();
-    out.resize(header + lz4_flex::block::get_maximum_output_size(raw.len()), 0);
+    out.resize(
+        header + lz4_flex::block::get_maximum_output_size(raw.len()),
+        0,
+    );
     match lz4_flex::block::compress_into(raw, &mut out[header..]) {
         Ok(n) => out.truncate(header + n),
         // Unreachable with a buffer of the maximum output size; store an empty blob (no
@@ -337,7 +340,14 @@ mod tests {
         assert_eq!(decode_lines(&out).unwrap(), lines);
         out.clear();
         // Ids sharing prefixes with earlier ids, and byte ids in between.
-        let ids = ["123456789", "123456799", "abc", "1234", "12345678901234567890", "2"];
+        let ids = [
+            "123456789",
+            "123456799",
+            "abc",
+            "1234",
+            "12345678901234567890",
+            "2",
+        ];
         let lines: Vec<LogLine> = ids.iter().map(|id| line(1, Some(id), "m")).collect();
         encode_lines(&lines, &mut enc, &mut out);
         assert_eq!(decode_lines(&out).unwrap(), lines);

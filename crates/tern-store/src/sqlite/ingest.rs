@@ -7,7 +7,17 @@
 //!
 //! An invocation is counted in rollups exactly once, when its REPORT is first stored. A later
 //! part that moves the outcome or adds cold-start evidence applies the difference to the
-//! buckets it was counted in. Its bucket time `t` is frozen once it is counted.
+//! buckets it was counted in. Its bucket time `t` (REPORT time, else start) is frozen once it
+//! is counted, so the difference always lands in the right bucket.
+//!
+//! Known limits, both for parts no Lambda log produces: a REPORT part without a REPORT time
+//! is bucketed by its own start, whichever part came first; and an init duration that changes
+//! after it was counted (a sketch cannot forget a value) keeps its first value in the init
+//! sketch, while the row shows the new one.
+//!
+//! Speed: the work that needs no database (judging, encoding log blobs) is done first, in
+//! arrival order, into one arena; rows are then inserted in (environment, request hash) order
+//! so that consecutive inserts share pages of the key index.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -49,6 +59,7 @@ pub(crate) fn ingest(
             deltas: Deltas::default(),
             stats: IngestStats::default(),
             env_by_addr: FxHashMap::default(),
+            spans: Spans::load(&tx)?,
             last_function: None,
         };
         for meta in &batch.functions {
@@ -117,7 +128,7 @@ fn prepare(parts: &[InvocationPart], scratch: &mut Scratch) -> PreparedParts {
     out
 }
 
-/// Binds `row::bind`'s `?1`…`?30`.
+/// Bound by `RowValues::bind` (`?1`…`?30`).
 const INSERT_SQL: &str = "INSERT INTO invocations (env_id, request_id, function_id, t, start_ms, \
     end_ms, complete, outcome, cold, cold_flag, signals, version, duration_ms, billed_ms, \
     memory_mb, max_memory_mb, init_ms, restore_ms, billed_restore_ms, status, report_error_type, \
@@ -125,7 +136,7 @@ const INSERT_SQL: &str = "INSERT INTO invocations (env_id, request_id, function_
     init_report_ms, lines, rid_hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, \
     ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30) \
     ON CONFLICT (env_id, rid_hash) DO NOTHING";
-/// Binds `row::bind`'s `?1`…`?30` and the row id as `?31`.
+/// Bound by `RowValues::bind` (`?1`…`?30`), plus the row id as `?31`.
 const UPDATE_SQL: &str = "UPDATE invocations SET function_id = ?3, t = ?4, start_ms = ?5, \
     end_ms = ?6, complete = ?7, outcome = ?8, cold = ?9, cold_flag = ?10, signals = ?11, \
     version = ?12, duration_ms = ?13, billed_ms = ?14, memory_mb = ?15, max_memory_mb = ?16, \
@@ -198,6 +209,7 @@ struct Writer<'a> {
     stats: IngestStats,
     /// Environment ids by the addresses of the batch's log group and stream `Arc`s.
     env_by_addr: FxHashMap<(usize, usize), i64>,
+    spans: Spans,
     last_function: Option<(String, i64)>,
 }
 
@@ -222,7 +234,10 @@ fn lines_normalized(lines: &[LogLine]) -> bool {
     if lines.len() < 2 {
         return true;
     }
-    if !lines.windows(2).all(|w| w[0].timestamp_ms <= w[1].timestamp_ms) {
+    if !lines
+        .windows(2)
+        .all(|w| w[0].timestamp_ms <= w[1].timestamp_ms)
+    {
         return false;
     }
     lines.iter().enumerate().all(|(i, l)| {
@@ -281,6 +296,7 @@ fn canonical(p: &InvocationPart) -> Option<InvocationPart> {
 
 /// A part made ready to write: its row values (in `Scratch::arena`) and its contribution to
 /// rollups, computed in arrival order before the batch is written in key order.
+#[derive(Clone)]
 struct Prepared {
     row: RowValues,
     contribution: Option<Contribution>,
@@ -288,6 +304,148 @@ struct Prepared {
     index: usize,
     /// Index in the batch's canonicalized copies, when the part needed one.
     fixed: Option<usize>,
+}
+
+/// One span being built: consecutive new rows of one function within one hour.
+struct OpenSpan {
+    function_id: i64,
+    hour: i64,
+    min_id: i64,
+    max_id: i64,
+    min_t: i64,
+    max_t: i64,
+}
+
+/// The time index of invocations (see the `spans` table in `schema`).
+///
+/// Rows are inserted in (function, time) order, so each function's new rows of a batch have
+/// consecutive ids; they are recorded as one span per function and hour. A merge that moves a
+/// row's time widens the row's span. `width` is the widest span ever recorded, which bounds how
+/// far before a range a span overlapping it can start.
+struct Spans {
+    done: Vec<OpenSpan>,
+    open: Option<OpenSpan>,
+    width: i64,
+    stored_width: i64,
+}
+
+impl Spans {
+    fn load(tx: &Transaction<'_>) -> Result<Spans, StoreError> {
+        let width = span_width(tx)?;
+        Ok(Spans {
+            done: Vec::new(),
+            open: None,
+            width,
+            stored_width: width,
+        })
+    }
+
+    /// Record the new row `id` of `function_id` at time `t`. Ids arrive in increasing order.
+    fn add(&mut self, function_id: i64, id: i64, t: i64) {
+        let hour = floor_to(t, HOUR_MS);
+        if let Some(o) = &mut self.open {
+            if o.function_id == function_id && o.hour == hour && o.max_id < id {
+                o.max_id = id;
+                o.min_t = o.min_t.min(t);
+                o.max_t = o.max_t.max(t);
+                return;
+            }
+        }
+        let fresh = OpenSpan {
+            function_id,
+            hour,
+            min_id: id,
+            max_id: id,
+            min_t: t,
+            max_t: t,
+        };
+        if let Some(o) = self.open.replace(fresh) {
+            self.done.push(o);
+        }
+    }
+
+    /// Row `id` of `function_id` now has time `t`: make its span cover `t`.
+    fn widen(
+        &mut self,
+        tx: &Transaction<'_>,
+        function_id: i64,
+        id: i64,
+        t: i64,
+    ) -> Result<(), StoreError> {
+        let pending = self
+            .open
+            .iter_mut()
+            .chain(self.done.iter_mut())
+            .find(|s| s.function_id == function_id && s.min_id <= id && id <= s.max_id);
+        if let Some(s) = pending {
+            s.min_t = s.min_t.min(t);
+            s.max_t = s.max_t.max(t);
+            self.width = self.width.max(s.max_t.saturating_sub(s.min_t));
+            return Ok(());
+        }
+        let found: Option<(i64, i64, i64, i64)> = tx
+            .prepare_cached(
+                "SELECT min_id, max_id, min_t, max_t FROM spans \
+                 WHERE function_id = ?1 AND min_id <= ?2 ORDER BY min_id DESC LIMIT 1",
+            )
+            .db()?
+            .query_row(params![function_id, id], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+            })
+            .optional()
+            .db()?;
+        let Some((min_id, _, min_t, max_t)) = found.filter(|f| f.1 >= id) else {
+            return Err(StoreError::Corrupt(format!(
+                "invocation {id} is in no span of its function"
+            )));
+        };
+        if t < min_t || t > max_t {
+            let (lo, hi) = (min_t.min(t), max_t.max(t));
+            tx.prepare_cached(
+                "UPDATE spans SET min_t = ?3, max_t = ?4 WHERE function_id = ?1 AND min_id = ?2",
+            )
+            .db()?
+            .execute(params![function_id, min_id, lo, hi])
+            .db()?;
+            self.width = self.width.max(hi.saturating_sub(lo));
+        }
+        Ok(())
+    }
+
+    fn write(&mut self, tx: &Transaction<'_>) -> Result<(), StoreError> {
+        let mut stmt = tx
+            .prepare_cached(
+                "INSERT INTO spans (function_id, min_id, max_id, min_t, max_t) \
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+            )
+            .db()?;
+        for s in self.done.drain(..).chain(self.open.take()) {
+            self.width = self.width.max(s.max_t.saturating_sub(s.min_t));
+            stmt.execute(params![s.function_id, s.min_id, s.max_id, s.min_t, s.max_t])
+                .db()?;
+        }
+        if self.width > self.stored_width {
+            tx.prepare_cached(
+                "INSERT OR REPLACE INTO settings (key, value) VALUES ('span_width', ?1)",
+            )
+            .db()?
+            .execute([self.width])
+            .db()?;
+            self.stored_width = self.width;
+        }
+        Ok(())
+    }
+}
+
+/// The widest span recorded (0 when none).
+pub(crate) fn span_width(conn: &Connection) -> Result<i64, StoreError> {
+    Ok(conn
+        .prepare_cached("SELECT value FROM settings WHERE key = 'span_width'")
+        .db()?
+        .query_row([], |r| r.get(0))
+        .optional()
+        .db()?
+        .unwrap_or(0))
 }
 
 /// A stored invocation read back for merging.
@@ -444,7 +602,11 @@ impl Writer<'_> {
     /// Write a batch's prepared parts: resolve ids in arrival order, then insert in
     /// (environment, request hash) order, so consecutive inserts land on the same pages of the
     /// key index. Ties keep arrival order: parts of one invocation merge in the order given.
-    fn parts(&mut self, parts: &[InvocationPart], mut prep: PreparedParts) -> Result<(), StoreError> {
+    fn parts(
+        &mut self,
+        parts: &[InvocationPart],
+        mut prep: PreparedParts,
+    ) -> Result<(), StoreError> {
         for i in 0..prep.parts.len() {
             let (function_id, env_id, runtime_version) = {
                 let p = prep.part(parts, &prep.parts[i]);
@@ -459,24 +621,41 @@ impl Writer<'_> {
             row.function_id = function_id;
             row.env_id = env_id;
         }
-        // Sort small keys, not the (large) prepared rows.
-        let mut order: Vec<(i64, i64, usize)> = prep
+        // Insert in (function, hour, environment, request hash) order: each function's new rows
+        // of an hour get consecutive ids (one span), and consecutive inserts share pages of the
+        // key index. Sort small keys, not the (large) prepared rows; ties keep arrival order.
+        let mut order: Vec<(i64, i64, i64, i64, usize)> = prep
             .parts
             .iter()
             .enumerate()
-            .map(|(i, o)| (o.row.env_id, o.row.rid_hash, i))
+            .map(|(i, o)| {
+                let r = &o.row;
+                (
+                    r.function_id,
+                    floor_to(r.t, HOUR_MS),
+                    r.env_id,
+                    r.rid_hash,
+                    i,
+                )
+            })
             .collect();
         order.sort_unstable();
-        let PreparedParts { parts: mut rows, fixed } = prep;
-        for (_, _, i) in order {
-            let o = &mut rows[i];
-            let p = o.fixed.and_then(|f| fixed.get(f)).unwrap_or(&parts[o.index]);
-            self.write_part(o, p)?;
+        for (_, _, _, _, i) in order {
+            let mut o = prep.parts[i].clone();
+            let p = prep.part(parts, &o);
+            if let Some(id) = self.write_part(&mut o, p)? {
+                self.spans.add(o.row.function_id, id, o.row.t);
+            }
         }
         Ok(())
     }
 
-    fn write_part(&mut self, o: &mut Prepared, p: &InvocationPart) -> Result<(), StoreError> {
+    /// Insert one part, or merge it into its stored invocation. The new row's id when inserted.
+    fn write_part(
+        &mut self,
+        o: &mut Prepared,
+        p: &InvocationPart,
+    ) -> Result<Option<i64>, StoreError> {
         let (env_id, function_id, hash) = (o.row.env_id, o.row.function_id, o.row.rid_hash);
         // Linear probing: a slot taken by another request id with the same hash moves on.
         for slot in hash..hash + MAX_PROBES {
@@ -488,10 +667,11 @@ impl Writer<'_> {
                     self.stats.completed += 1;
                     self.deltas.count(function_id, env_id, c);
                 }
-                return Ok(());
+                return Ok(Some(self.tx.last_insert_rowid()));
             }
             if let Some(stored) = self.stored(env_id, slot, p)? {
-                return self.merge_into(env_id, slot, stored, p);
+                self.merge_into(env_id, slot, stored, p)?;
+                return Ok(None);
             }
         }
         Err(StoreError::Backend(format!(
@@ -508,8 +688,8 @@ impl Writer<'_> {
         p: &InvocationPart,
     ) -> Result<Option<Stored>, StoreError> {
         let sql = format!(
-            "SELECT id, function_id, t, request_id, {PART_COLUMNS}, lines FROM invocations \
-             WHERE env_id = ?1 AND rid_hash = ?2"
+            "SELECT i.id, i.function_id, i.t, i.request_id, {PART_COLUMNS}, i.lines \
+             FROM invocations i WHERE i.env_id = ?1 AND i.rid_hash = ?2"
         );
         let mut stmt = self.tx.prepare_cached(&sql).db()?;
         let mut rows = stmt.query(params![env_id, slot]).db()?;
@@ -586,6 +766,9 @@ impl Writer<'_> {
             stmt.raw_execute().db()?;
         }
         self.stats.merged += 1;
+        if t != stored_t {
+            self.spans.widen(self.tx, function_id, id, t)?;
+        }
         match (old, new) {
             (None, Some(new)) => {
                 self.stats.completed += 1;
@@ -663,8 +846,9 @@ impl Writer<'_> {
         Ok(())
     }
 
-    /// Write the batch's rollup, environment and function deltas, each row once.
+    /// Write the batch's spans and its rollup, environment and function deltas, each row once.
     fn flush(&mut self) -> Result<(), StoreError> {
+        self.spans.write(self.tx)?;
         let hours = std::mem::take(&mut self.deltas.hours);
         let mut days: FxHashMap<(i64, i64), Rollup> = FxHashMap::default();
         for ((function_id, hour), delta) in hours {

@@ -1,13 +1,27 @@
 //! The embedded SQLite backend (rusqlite, bundled SQLite).
 //!
-//! * `schema`: opening, recognising and migrating the database file.
-//! * `codec`: the byte encodings inside blobs (log lines, stack frames).
+//! * `schema`: opening, recognising and migrating the database file; the tables.
+//! * `codec`: the byte encodings inside blobs (log lines, stack frames, request hashes).
 //! * `rollup`: what one invocation contributes to its function's hourly and daily rollups.
 //! * `row`: invocation rows to and from `InvocationPart`.
 //! * `ingest`: the write path. `query`: the read paths.
+//! * `checkpoint`: the background WAL checkpointer. `fx`: a fast hasher for in-memory maps.
 //!
 //! Durability: WAL journal with `synchronous = FULL`, and each `ingest` call is one
 //! transaction, so a crash loses nothing that `ingest` reported stored.
+//!
+//! Answers worth knowing (the `Store` docs leave them open):
+//! * `function_stats` with named functions returns an entry for every named function the store
+//!   knows (zeroes when it has no data in range) and skips unknown names; with no names it
+//!   returns the functions with completed invocations in range.
+//! * `FunctionStats::environments` counts the function's environments whose first..last
+//!   completed invocation overlaps the range: exact for unbounded ranges, an upper bound
+//!   otherwise (an environment that served invocations only before and after the range counts).
+//! * `FunctionStats::memory_size_mb` is the Memory Size of the latest completed invocation in
+//!   range; `FunctionMeta::memory_size_mb` is the configured size, else the latest seen.
+//! * `invocation_logs` of an unknown invocation is empty, not an error.
+//! * A part with no function name gets one from its log group or stream (`unknown` if
+//!   neither names it); NaN metrics are stored as absent.
 
 mod checkpoint;
 mod codec;

@@ -4,7 +4,8 @@
 //! (hourly rollups) and the partial hours at the very edges (a scan of those invocations), so
 //! an unaligned range is exact and a long range reads a few rows per function and day.
 
-use std::collections::{BTreeMap, HashSet};
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap, HashSet};
 use std::sync::Arc;
 
 use rusqlite::types::Value;
@@ -182,21 +183,35 @@ impl Acc {
         Ok(())
     }
 
-    /// The partial hours at the edges: counted invocations, straight from their rows.
+    /// The partial hours at the edges: counted invocations, straight from their rows (found
+    /// through the spans of the function that overlap the interval).
     fn raw(
         &mut self,
         conn: &Connection,
         function_id: i64,
+        (lo, hi): Span,
+        width: i64,
+    ) -> Result<(), StoreError> {
+        for (min_id, max_id) in spans_overlapping(conn, function_id, (lo, hi), width)? {
+            self.raw_rows(conn, (min_id, max_id), (lo, hi))?;
+        }
+        Ok(())
+    }
+
+    fn raw_rows(
+        &mut self,
+        conn: &Connection,
+        (min_id, max_id): Span,
         (lo, hi): Span,
     ) -> Result<(), StoreError> {
         let mut stmt = conn
             .prepare_cached(
                 "SELECT t, outcome, cold, duration_ms, billed_ms, billed_restore_ms, memory_mb, \
                  max_memory_mb, init_ms, restore_ms, init_report_ms FROM invocations \
-                 WHERE function_id = ?1 AND t >= ?2 AND t < ?3 AND complete = 1",
+                 WHERE id >= ?1 AND id <= ?2 AND t >= ?3 AND t < ?4 AND complete = 1",
             )
             .db()?;
-        let mut rows = stmt.query(params![function_id, lo, hi]).db()?;
+        let mut rows = stmt.query(params![min_id, max_id, lo, hi]).db()?;
         while let Some(r) = rows.next().db()? {
             let cold: bool = r.get(2).db()?;
             let code: i64 = r.get(1).db()?;
@@ -227,6 +242,29 @@ impl Acc {
     }
 }
 
+/// Id ranges of the spans of `function_id` that may hold rows with a time in `[lo, hi)`.
+fn spans_overlapping(
+    conn: &Connection,
+    function_id: i64,
+    (lo, hi): Span,
+    width: i64,
+) -> Result<Vec<Span>, StoreError> {
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT min_id, max_id FROM spans WHERE function_id = ?1 \
+             AND min_t >= ?2 AND min_t < ?3 AND max_t >= ?4",
+        )
+        .db()?;
+    let mut rows = stmt
+        .query(params![function_id, lo.saturating_sub(width), hi, lo])
+        .db()?;
+    let mut out = Vec::new();
+    while let Some(r) = rows.next().db()? {
+        out.push((r.get(0).db()?, r.get(1).db()?));
+    }
+    Ok(out)
+}
+
 fn count(v: i64) -> u64 {
     u64::try_from(v).unwrap_or(0)
 }
@@ -251,6 +289,7 @@ pub(crate) fn function_stats(
         out
     };
     let plan = plan(range);
+    let width = super::ingest::span_width(conn)?;
     let lo = range.from_ms.unwrap_or(i64::MIN);
     let hi = range.to_ms.unwrap_or(i64::MAX);
     let mut out = Vec::with_capacity(selected.len());
@@ -263,7 +302,7 @@ pub(crate) fn function_stats(
             acc.rollups(conn, "rollup_hour", function_id, span)?;
         }
         for &span in &plan.raw {
-            acc.raw(conn, function_id, span)?;
+            acc.raw(conn, function_id, span, width)?;
         }
         let r = acc.rollup;
         let invocations = r.invocations();
@@ -313,17 +352,15 @@ pub(crate) fn function_stats(
     Ok(out)
 }
 
-/// Listing newest first. There is no index on time alone (it cost a sixth of ingest
-/// throughput), so the newest invocations come from each function's (function, time) index:
-/// pass one collects the newest `limit` (time, row id) pairs of each function, pass two reads
-/// the overall newest `limit` rows. A request id is unique within a stream, so a request id
-/// query probes the (environment, request hash) key of each environment instead.
+/// Listing newest first, through the spans (the time index, see `schema`): spans are read
+/// newest first and their rows scanned until no remaining span can hold a row newer than the
+/// `limit`-th found; then those rows are read. A request id is unique within a stream, so a
+/// request id query probes the (environment, request hash) key of each environment instead.
 pub(crate) fn invocations(
     conn: &Connection,
     q: &InvocationQuery,
 ) -> Result<Vec<InvocationRow>, StoreError> {
     let limit = if q.limit == 0 { DEFAULT_LIMIT } else { q.limit };
-    let limit_arg = Value::Integer(i64::try_from(limit).unwrap_or(i64::MAX));
     let function_ids = function_ids(conn, &q.functions)?;
     let mut conds: Vec<&str> = Vec::new();
     let mut args: Vec<Value> = Vec::new();
@@ -343,7 +380,7 @@ pub(crate) fn invocations(
         conds.push("i.t < ?");
         args.push(Value::Integer(t));
     }
-    let mut newest: Vec<(i64, i64)> = Vec::new();
+    let mut newest: Vec<(i64, i64)>;
     if let Some(id) = &q.request_id {
         let h = request_hash(id);
         let mut all = conds.clone();
@@ -374,22 +411,7 @@ pub(crate) fn invocations(
             newest = pairs(conn, &sql, all_args)?;
         }
     } else {
-        let mut filter = vec!["i.function_id = ?"];
-        filter.extend(conds.iter().copied());
-        let sql = format!(
-            "SELECT i.t, i.id FROM invocations i WHERE {} ORDER BY i.t DESC, i.id DESC LIMIT ?",
-            filter.join(" AND ")
-        );
-        for f in &function_ids {
-            let mut a = vec![Value::Integer(*f)];
-            a.extend(args.iter().cloned());
-            a.push(limit_arg.clone());
-            newest.extend(pairs(conn, &sql, a)?);
-            if newest.len() > limit.saturating_mul(2) {
-                newest.sort_unstable_by(|x, y| y.cmp(x));
-                newest.truncate(limit);
-            }
-        }
+        newest = newest_by_spans(conn, q, &function_ids, &conds, &args, limit)?;
     }
     newest.sort_unstable_by(|x, y| y.cmp(x));
     newest.truncate(limit);
@@ -407,6 +429,81 @@ pub(crate) fn invocations(
         }
     }
     Ok(out)
+}
+
+/// The newest `limit` (time, id) pairs matching `conds` (with `args`), in no particular order.
+fn newest_by_spans(
+    conn: &Connection,
+    q: &InvocationQuery,
+    function_ids: &[i64],
+    conds: &[&str],
+    args: &[Value],
+    limit: usize,
+) -> Result<Vec<(i64, i64)>, StoreError> {
+    let lo = q.range.from_ms.unwrap_or(i64::MIN);
+    let hi = q.range.to_ms.unwrap_or(i64::MAX);
+    let mut filter = vec!["i.id >= ?", "i.id <= ?"];
+    filter.extend(conds.iter().copied());
+    let rows_sql = format!(
+        "SELECT i.t, i.id FROM invocations i WHERE {}",
+        filter.join(" AND ")
+    );
+    // The newest `limit` so far, as a min-heap.
+    let mut best: BinaryHeap<Reverse<(i64, i64)>> = BinaryHeap::new();
+    // Scan one span; false once no span at or below `max_t` can improve on `best`.
+    let mut visit = |(max_t, min_id, max_id): (i64, i64, i64)| -> Result<bool, StoreError> {
+        if best.len() >= limit && best.peek().is_some_and(|Reverse((t, _))| max_t < *t) {
+            return Ok(false);
+        }
+        let mut a = vec![Value::Integer(min_id), Value::Integer(max_id)];
+        a.extend(args.iter().cloned());
+        for pair in pairs(conn, &rows_sql, a)? {
+            best.push(Reverse(pair));
+            if best.len() > limit {
+                best.pop();
+            }
+        }
+        Ok(true)
+    };
+    let span = |r: &Row<'_>| -> Result<(i64, i64, i64), StoreError> {
+        Ok((r.get(0).db()?, r.get(1).db()?, r.get(2).db()?))
+    };
+    if q.functions.is_empty() {
+        // Newest first straight from the (max_t) index, stopping early.
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT max_t, min_id, max_id FROM spans WHERE max_t >= ?1 AND min_t < ?2 \
+                 ORDER BY max_t DESC",
+            )
+            .db()?;
+        let mut rows = stmt.query(params![lo, hi]).db()?;
+        while let Some(r) = rows.next().db()? {
+            if !visit(span(r)?)? {
+                break;
+            }
+        }
+    } else {
+        let mut spans = Vec::new();
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT max_t, min_id, max_id FROM spans \
+                 WHERE function_id = ?1 AND max_t >= ?2 AND min_t < ?3",
+            )
+            .db()?;
+        for f in function_ids {
+            let mut rows = stmt.query(params![f, lo, hi]).db()?;
+            while let Some(r) = rows.next().db()? {
+                spans.push(span(r)?);
+            }
+        }
+        spans.sort_unstable_by(|x, y| y.cmp(x));
+        for s in spans {
+            if !visit(s)? {
+                break;
+            }
+        }
+    }
+    Ok(best.into_iter().map(|Reverse(p)| p).collect())
 }
 
 /// Ids of the named functions (unknown names are skipped), or of every function.

@@ -14,17 +14,19 @@ use super::Db;
 use crate::StoreError;
 
 /// Columns `read_part` expects, in order, starting at its `base` index.
-pub(crate) const PART_COLUMNS: &str = "start_ms, end_ms, complete, cold_flag, signals, version, \
-    duration_ms, billed_ms, memory_mb, max_memory_mb, init_ms, restore_ms, billed_restore_ms, \
-    status, report_error_type, xray_trace_id, report_format, error_type, error_message, \
-    error_stack, runtime_version, init_report_ms";
+/// (Qualified by the alias `i` for the invocations table.)
+pub(crate) const PART_COLUMNS: &str = "i.start_ms, i.end_ms, i.complete, i.cold_flag, \
+    i.signals, i.version, i.duration_ms, i.billed_ms, i.memory_mb, i.max_memory_mb, i.init_ms, \
+    i.restore_ms, i.billed_restore_ms, i.status, i.report_error_type, i.xray_trace_id, \
+    i.report_format, i.error_type, i.error_message, i.error_stack, i.runtime_version, \
+    i.init_report_ms";
 pub(crate) const PART_COLUMN_COUNT: usize = 22;
 
 /// Where a value lies in an `Arena`.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Span {
-    start: usize,
-    end: usize,
+    start: u32,
+    end: u32,
 }
 
 /// Text and blob values of a batch's rows, copied out of the parts in arrival order so that
@@ -39,13 +41,19 @@ impl Arena {
         self.bytes.clear();
     }
 
+    fn span(&self, start: usize) -> Span {
+        // A batch's values stay far below 4 GiB; past that a span reads as empty.
+        let at = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+        Span {
+            start: at(start),
+            end: at(self.bytes.len()),
+        }
+    }
+
     fn push(&mut self, b: &[u8]) -> Span {
         let start = self.bytes.len();
         self.bytes.extend_from_slice(b);
-        Span {
-            start,
-            end: self.bytes.len(),
-        }
+        self.span(start)
     }
 
     fn push_opt(&mut self, s: Option<&str>) -> Option<Span> {
@@ -56,14 +64,13 @@ impl Arena {
     fn push_lines(&mut self, lines: &[LogLine], enc: &mut codec::Encoder) -> Span {
         let start = self.bytes.len();
         codec::encode_lines(lines, enc, &mut self.bytes);
-        Span {
-            start,
-            end: self.bytes.len(),
-        }
+        self.span(start)
     }
 
     fn get(&self, s: Span) -> &[u8] {
-        self.bytes.get(s.start..s.end).unwrap_or_default()
+        self.bytes
+            .get(s.start as usize..s.end as usize)
+            .unwrap_or_default()
     }
 }
 
@@ -200,10 +207,10 @@ impl RowValues {
         stmt.raw_bind_parameter(24, text(self.error_type)).db()?;
         stmt.raw_bind_parameter(25, text(self.error_message)).db()?;
         stmt.raw_bind_parameter(26, blob(self.error_stack)).db()?;
-        stmt.raw_bind_parameter(27, text(self.runtime_version)).db()?;
-        stmt.raw_bind_parameter(28, self.init_report_ms).db()?;
-        stmt.raw_bind_parameter(29, blob(Some(self.lines)))
+        stmt.raw_bind_parameter(27, text(self.runtime_version))
             .db()?;
+        stmt.raw_bind_parameter(28, self.init_report_ms).db()?;
+        stmt.raw_bind_parameter(29, blob(Some(self.lines))).db()?;
         stmt.raw_bind_parameter(30, self.rid_hash).db()?;
         Ok(())
     }

@@ -31,6 +31,12 @@ pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 ///   times cheaper to maintain at ingest than an index on the request id text. `t` is the time
 ///   the invocation belongs to (REPORT time, else start), frozen once the invocation is
 ///   complete and counted in rollups. `lines` is one LZ4 blob of all its log lines.
+/// * `spans`: the time index of invocations. Rows of one function inserted together (one
+///   batch, one hour) have consecutive ids; a span records that id range and the time range
+///   of its rows (widened when a merge moves a row's time). It replaces an index on
+///   (function, t), which cost a sixth of ingest throughput: a batch writes a few span rows
+///   per function instead of one index entry per invocation. `settings.span_width` is the
+///   widest span, which bounds the search for spans overlapping a time range.
 /// * `stream_lines`: unattributed lines, one compressed chunk per ingest, with its time span.
 /// * `rollup_hour`, `rollup_day`: per function and UTC bucket, everything `function_stats`
 ///   needs, including encoded duration and init sketches (NULL when empty).
@@ -95,7 +101,23 @@ CREATE TABLE invocations (
     lines BLOB NOT NULL,
     UNIQUE (env_id, rid_hash)
 );
-CREATE INDEX invocations_function_t ON invocations (function_id, t);
+
+CREATE TABLE spans (
+    function_id INTEGER NOT NULL,
+    min_id INTEGER NOT NULL,
+    max_id INTEGER NOT NULL,
+    min_t INTEGER NOT NULL,
+    max_t INTEGER NOT NULL,
+    PRIMARY KEY (function_id, min_id)
+) WITHOUT ROWID;
+CREATE INDEX spans_function_min_t ON spans (function_id, min_t);
+CREATE INDEX spans_function_max_t ON spans (function_id, max_t);
+CREATE INDEX spans_max_t ON spans (max_t);
+
+CREATE TABLE settings (
+    key TEXT PRIMARY KEY,
+    value INTEGER NOT NULL
+) WITHOUT ROWID;
 
 CREATE TABLE stream_lines (
     id INTEGER PRIMARY KEY,

@@ -1,0 +1,264 @@
+//! The SQLite backend: the conformance suite on file-backed and in-memory stores, and what is
+//! particular to SQLite (opening foreign or damaged files, corrupt blobs, durability).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::Path;
+
+use rusqlite::Connection;
+use tern_core::model::{InvocationPart, LogLine};
+use tern_store::conformance::{invocation, T0};
+use tern_store::{
+    EnvironmentRow, FunctionMeta, FunctionStats, IngestBatch, IngestStats, InvocationQuery,
+    InvocationRow, SqliteStore, Store, StoreError, TimeRange,
+};
+
+/// A file-backed store in its own temporary directory, removed on drop.
+struct TempStore {
+    // Declared first: the store closes before its directory is removed.
+    store: SqliteStore,
+    _dir: tempfile::TempDir,
+}
+
+fn temp_store() -> TempStore {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("tern.db")).unwrap();
+    TempStore { store, _dir: dir }
+}
+
+fn memory_store() -> SqliteStore {
+    SqliteStore::open_in_memory().unwrap()
+}
+
+impl Store for TempStore {
+    fn ingest(&mut self, batch: &IngestBatch) -> Result<IngestStats, StoreError> {
+        self.store.ingest(batch)
+    }
+    fn functions(&self) -> Result<Vec<FunctionMeta>, StoreError> {
+        self.store.functions()
+    }
+    fn function_stats(
+        &self,
+        functions: &[String],
+        range: TimeRange,
+    ) -> Result<Vec<FunctionStats>, StoreError> {
+        self.store.function_stats(functions, range)
+    }
+    fn invocations(&self, q: &InvocationQuery) -> Result<Vec<InvocationRow>, StoreError> {
+        self.store.invocations(q)
+    }
+    fn invocation_logs(
+        &self,
+        log_group: &str,
+        log_stream: &str,
+        request_id: &str,
+    ) -> Result<Vec<LogLine>, StoreError> {
+        self.store
+            .invocation_logs(log_group, log_stream, request_id)
+    }
+    fn environments(&self, function: &str) -> Result<Vec<EnvironmentRow>, StoreError> {
+        self.store.environments(function)
+    }
+    fn time_bounds(&self) -> Result<Option<(i64, i64)>, StoreError> {
+        self.store.time_bounds()
+    }
+}
+
+tern_store::conformance_tests!(file_backed, temp_store);
+tern_store::conformance_tests!(in_memory, memory_store);
+
+fn some_parts() -> Vec<InvocationPart> {
+    (0..50)
+        .map(|i| {
+            invocation(
+                "alpha",
+                i % 3,
+                &format!("r{i}"),
+                T0 + i64::from(i) * 1000,
+                12.5,
+                256,
+            )
+        })
+        .collect()
+}
+
+fn ingest_some(path: &Path) {
+    let mut store = SqliteStore::open(path).unwrap();
+    store
+        .ingest(&IngestBatch {
+            parts: some_parts(),
+            ..Default::default()
+        })
+        .unwrap();
+}
+
+#[test]
+fn data_survives_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tern.db");
+    ingest_some(&path);
+    let store = SqliteStore::open(&path).unwrap();
+    let stats = store.function_stats(&[], TimeRange::all()).unwrap();
+    assert_eq!(stats[0].invocations, 50);
+    let mut store = store;
+    let again = store
+        .ingest(&IngestBatch {
+            parts: some_parts(),
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(again.unchanged, 50, "the key survives reopen");
+}
+
+fn open_error(path: &Path) -> StoreError {
+    SqliteStore::open(path).expect_err("must not open")
+}
+
+#[test]
+fn refuses_a_text_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("notes.txt");
+    std::fs::write(
+        &path,
+        "these are not the tables you are looking for\n".repeat(100),
+    )
+    .unwrap();
+    let e = open_error(&path);
+    assert!(matches!(e, StoreError::Open { .. }), "{e}");
+    assert!(e.to_string().contains("not a SQLite database"), "{e}");
+    // And leaves it alone.
+    assert!(std::fs::read_to_string(&path)
+        .unwrap()
+        .starts_with("these are"));
+}
+
+#[test]
+fn refuses_a_truncated_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tern.db");
+    ingest_some(&path);
+    let bytes = std::fs::read(&path).unwrap();
+    assert!(bytes.len() > 8192);
+    let cut = dir.path().join("cut.db");
+    std::fs::write(&cut, &bytes[..bytes.len() / 2]).unwrap();
+    let e = open_error(&cut);
+    assert!(matches!(e, StoreError::Open { .. }), "{e}");
+    assert!(e.to_string().contains("truncated"), "{e}");
+    let stub = dir.path().join("stub.db");
+    std::fs::write(&stub, &bytes[..60]).unwrap();
+    assert!(matches!(open_error(&stub), StoreError::Open { .. }));
+}
+
+#[test]
+fn refuses_a_newer_schema() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tern.db");
+    ingest_some(&path);
+    let conn = Connection::open(&path).unwrap();
+    conn.execute_batch("PRAGMA user_version = 999").unwrap();
+    drop(conn);
+    match open_error(&path) {
+        StoreError::SchemaTooNew { found, supported } => {
+            assert_eq!(found, 999);
+            assert_eq!(supported, tern_store::sqlite::SCHEMA_VERSION);
+        }
+        e => panic!("expected SchemaTooNew, got {e}"),
+    }
+}
+
+#[test]
+fn refuses_another_programs_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("other.db");
+    let conn = Connection::open(&path).unwrap();
+    conn.execute_batch("CREATE TABLE accounts (id INTEGER PRIMARY KEY, name TEXT)")
+        .unwrap();
+    drop(conn);
+    let e = open_error(&path);
+    assert!(e.to_string().contains("not a Tern database"), "{e}");
+}
+
+#[test]
+fn opens_an_empty_file_as_new() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("empty.db");
+    std::fs::write(&path, b"").unwrap();
+    let store = SqliteStore::open(&path).unwrap();
+    assert!(store.functions().unwrap().is_empty());
+}
+
+#[test]
+fn missing_directory_is_an_open_error() {
+    let e = open_error(Path::new("/nonexistent-tern-dir/sub/tern.db"));
+    assert!(matches!(e, StoreError::Open { .. }), "{e}");
+}
+
+#[test]
+fn corrupt_blobs_are_errors_not_panics() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tern.db");
+    ingest_some(&path);
+    let conn = Connection::open(&path).unwrap();
+    conn.execute_batch(
+        "UPDATE invocations SET lines = x'01ffffff7f00' WHERE request_id = 'r1';
+         UPDATE invocations SET lines = x'0105000000' WHERE request_id = 'r2';
+         UPDATE invocations SET error_stack = x'ff', error_type = 'E' WHERE request_id = 'r3';
+         UPDATE rollup_day SET duration = x'01ff00';",
+    )
+    .unwrap();
+    drop(conn);
+    let store = SqliteStore::open(&path).unwrap();
+    let p = &some_parts()[1];
+    let e = store
+        .invocation_logs(&p.log_group, &p.log_stream, "r1")
+        .unwrap_err();
+    assert!(matches!(e, StoreError::Corrupt(_)), "{e}");
+    let p2 = &some_parts()[2];
+    let e = store
+        .invocation_logs(&p2.log_group, &p2.log_stream, "r2")
+        .unwrap_err();
+    assert!(matches!(e, StoreError::Corrupt(_)), "{e}");
+    let e = store
+        .invocations(&InvocationQuery {
+            request_id: Some("r3".into()),
+            ..Default::default()
+        })
+        .unwrap_err();
+    assert!(matches!(e, StoreError::Corrupt(_)), "{e}");
+    let e = store.function_stats(&[], TimeRange::all()).unwrap_err();
+    assert!(matches!(e, StoreError::Corrupt(_)), "{e}");
+    // A merge into a corrupt row reports it too, and the batch is rolled back whole.
+    let mut store = store;
+    let e = store
+        .ingest(&IngestBatch {
+            parts: some_parts(),
+            ..Default::default()
+        })
+        .unwrap_err();
+    assert!(matches!(e, StoreError::Corrupt(_)), "{e}");
+}
+
+#[test]
+fn one_batch_is_one_transaction() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tern.db");
+    let mut store = SqliteStore::open(&path).unwrap();
+    // A reader on another connection sees either nothing or the whole batch.
+    let reader = Connection::open(&path).unwrap();
+    let count = || -> i64 {
+        reader
+            .query_row("SELECT count(*) FROM invocations", [], |r| r.get(0))
+            .unwrap()
+    };
+    assert_eq!(count(), 0);
+    store
+        .ingest(&IngestBatch {
+            parts: some_parts(),
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(count(), 50);
+    let mode: String = reader
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(mode, "wal");
+}
