@@ -17,12 +17,12 @@ const GROUP: &str = "/aws/lambda/orders-api";
 fn stream(i: usize) -> String {
     format!(
         "2024/03/05/[$LATEST]{:032x}",
-        (i % 40) as u128 * 0x9e37_79b9_7f4a_7c15
+        ((i % 40) as u128).wrapping_mul(0x9e37_79b9_7f4a_7c15)
     )
 }
 
 fn request_id(i: usize) -> String {
-    let x = (i / 4) as u64 * 0x2545_f491_4f6c_dd1d;
+    let x = ((i / 4) as u64).wrapping_mul(0x2545_f491_4f6c_dd1d);
     format!(
         "{:08x}-{:04x}-{:04x}-{:04x}-{:012x}",
         x >> 32,

@@ -238,6 +238,7 @@ pub(crate) fn open_file(path: &Path) -> Result<Connection, StoreError> {
          PRAGMA journal_mode = WAL;
          PRAGMA synchronous = FULL;
          PRAGMA wal_autocheckpoint = 65536;
+         PRAGMA journal_size_limit = 67108864;
          PRAGMA cache_size = -131072;
          PRAGMA temp_store = MEMORY;"
     );
