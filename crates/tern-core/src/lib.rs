@@ -11,3 +11,4 @@ pub mod model;
 pub mod parse;
 pub mod report;
 pub mod sketch;
+pub mod time;

@@ -21,7 +21,7 @@ use crate::cli::IngestArgs;
 use crate::source::{self, Chunk, SourceOptions};
 
 /// Events assembled between two writes to the store.
-pub const BATCH_EVENTS: usize = 16_384;
+pub const BATCH_EVENTS: usize = 131_072;
 /// Diagnostics printed in full; the rest are counted.
 const SHOWN_DIAGNOSTICS: usize = 20;
 

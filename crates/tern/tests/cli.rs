@@ -412,3 +412,38 @@ fn usage_errors_are_clear() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("notes.txt"), "{err}");
 }
+
+/// A crash mid-ingest (SIGKILL at an arbitrary moment) loses nothing that was stored, and
+/// finishing the ingest afterwards counts every invocation exactly once. Whenever the kill
+/// lands (before the first commit, between batches, after the end), the assertions hold.
+#[test]
+fn killed_ingest_then_rerun_counts_everything_once() {
+    let fleet = simulate(16, 2, 21);
+    for delay_ms in [30u64, 150, 400] {
+        let db = fleet.db.with_file_name(format!("killed-{delay_ms}.db"));
+        let mut child = tern()
+            .args(["ingest", "--quiet", "--db"])
+            .arg(&db)
+            .arg(&fleet.logs)
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+        let _ = child.kill();
+        let _ = child.wait();
+        ok(ingest(&db, &[&fleet.logs], &[]), "ingest after the kill");
+        let report = report_json(&db, &[]);
+        assert_eq!(
+            report["totals"]["invocations"], fleet.truth["totals"]["invocations"],
+            "killed after {delay_ms} ms"
+        );
+        assert_eq!(
+            report["totals"]["errors"], fleet.truth["totals"]["errors"],
+            "killed after {delay_ms} ms"
+        );
+        assert_eq!(
+            report["totals"]["cold_starts"], fleet.truth["totals"]["cold_starts"],
+            "killed after {delay_ms} ms"
+        );
+    }
+}

@@ -7,8 +7,8 @@ use super::fastline;
 use super::intern::Interner;
 use super::json_str;
 use super::models::{RawEvent, Scalar};
-use super::timestamp::{self, Zone};
 use crate::model::{Diagnostic, LogEvent};
+use crate::time::{self, Dialect, Zone};
 
 /// What the caller knows that the input may not say.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -458,7 +458,7 @@ fn timestamp_ms(v: &Scalar<'_>) -> Result<i64, String> {
             .trim()
             .parse::<i64>()
             .ok()
-            .or_else(|| timestamp::parse_exact(s))
+            .or_else(|| time::parse_exact(s.trim(), Dialect::Tools))
             .ok_or_else(|| {
                 let shown: String = s.chars().take(40).collect();
                 format!("`timestamp` {shown:?} is neither epoch milliseconds nor an ISO-8601 time")
@@ -480,7 +480,7 @@ pub(super) struct TailHeader<'a> {
 
 pub(super) fn split_tail_header(line: &str) -> Option<TailHeader<'_>> {
     let line = strip_sgr(line);
-    let (timestamp_ms, used, zone) = timestamp::parse_prefix(line.as_bytes())?;
+    let (timestamp_ms, used, zone) = time::parse_prefix(line.as_bytes(), Dialect::Tools)?;
     let rest = strip_sgr(&line[used..]);
     let rest = match rest.strip_prefix(' ') {
         Some(r) => r,

@@ -22,7 +22,7 @@
 //! One question per file: `models.rs` (wire shapes, spec links), `errors.rs`, `detect.rs`
 //! (which format?), `document.rs` (whole documents and envelopes), `decoder.rs` (the session:
 //! options, interned names, once-only warnings, JSON and text lines), `fastline.rs` (the
-//! fast path for flat JSON lines), `json_str.rs`, `timestamp.rs`, `codec.rs` (bounded gzip,
+//! fast path for flat JSON lines), `json_str.rs`, `codec.rs` (bounded gzip,
 //! base64), `intern.rs`.
 //!
 //! **Architecture Invariant:** nothing here does IO or panics on input. Bad input becomes a
@@ -39,7 +39,6 @@ mod fastline;
 mod intern;
 mod json_str;
 mod models;
-mod timestamp;
 
 pub use codec::{decode_base64, decompress_bounded, gunzip_partial, is_gzip, GZIP_MAGIC};
 pub use decoder::{

@@ -13,8 +13,9 @@ use super::scan::{
     is_at_frame, is_type_name, is_uuid, level_from_word, lines, request_id, split_type_message,
     token,
 };
-use super::{json, time, AppLine, Line};
+use super::{json, AppLine, Line};
 use crate::model::{ErrorInfo, Level};
+use crate::time::{self, Dialect};
 
 /// How many lines the stack-trace readers look at before giving up.
 const MAX_LINES: usize = 256;
@@ -24,8 +25,8 @@ pub(super) fn parse(message: &str) -> Line {
     let b = message.as_bytes();
     let app = match b.first() {
         Some(b'[') => bracket(message),
-        Some(c) if c.is_ascii_digit() => match time::parse_prefix(b) {
-            Some((ts, n)) => return stamped(message, ts, n),
+        Some(c) if c.is_ascii_digit() => match time::parse_prefix(b, Dialect::Runtime) {
+            Some((ts, n, _)) => return stamped(message, ts, n),
             None => match id_timeout(message) {
                 Some(line) => return line,
                 None => plain(message),
@@ -113,7 +114,7 @@ fn bracket(message: &str) -> AppLine {
     if let Some(fields) = rest.strip_prefix('\t') {
         // Python's logger: asctime, request id (empty during init), message.
         let (ts, r) = split_tab(fields);
-        a.timestamp_ms = time::parse_exact(ts);
+        a.timestamp_ms = time::parse_exact(ts, Dialect::Runtime);
         let (id, msg) = r.map_or(("", None), split_tab);
         a.request_id = request_id(id);
         if level >= Level::Error {
@@ -402,7 +403,7 @@ fn go_frames(body: &str) -> Vec<String> {
 /// `E, [2025-01-02T03:04:05.123456 #8] ERROR <request id> -- <progname>: <message>`.
 fn ruby(message: &str) -> Option<AppLine> {
     let after_bracket = message.get(4..)?;
-    let (ts, n) = time::parse_prefix(after_bracket.as_bytes())?;
+    let (ts, n, _) = time::parse_prefix(after_bracket.as_bytes(), Dialect::Runtime)?;
     let rest = after_bracket.get(n..)?.strip_prefix(" #")?;
     let (_, rest) = rest.split_once("] ")?;
     let (head, tail) = rest.split_once(" -- ")?;

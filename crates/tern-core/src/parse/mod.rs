@@ -13,7 +13,7 @@
 //! - `json.rs` and `models.rs`: JSON messages (platform records and application records), read
 //!   in one serde pass into borrowed, lenient wire structs.
 //! - `app.rs`: application lines of each runtime and the error output they print.
-//! - `scan.rs`, `time.rs`: byte helpers and an allocation-free ISO-8601 reader.
+//! - `scan.rs`: byte helpers. Timestamps are read by [`crate::time`].
 //!
 //! Conventions callers can rely on:
 //! - An [`AppLine`] with `unhandled` set and no printed level gets level `Error` (`Fatal` for
@@ -34,7 +34,6 @@ mod json;
 mod models;
 mod platform;
 mod scan;
-mod time;
 
 use crate::model::{ErrorInfo, Level, ReportMetrics};
 

@@ -16,8 +16,8 @@ use serde::de::{Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 
 use super::scan::{level_from_number, level_from_word};
-use super::time;
 use crate::model::Level;
+use crate::time::{self, Dialect};
 
 /// One JSON message: a platform record or an application record.
 #[derive(Deserialize, Default)]
@@ -248,24 +248,7 @@ pub(super) struct Num(pub Option<f64>);
 
 impl<'de> Deserialize<'de> for Num {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Num;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a number")
-            }
-            fn visit_u64<E>(self, v: u64) -> Result<Num, E> {
-                Ok(Num(Some(v as f64)))
-            }
-            fn visit_i64<E>(self, v: i64) -> Result<Num, E> {
-                Ok(Num(Some(v as f64)))
-            }
-            fn visit_f64<E>(self, v: f64) -> Result<Num, E> {
-                Ok(Num(Some(v)))
-            }
-            read_as!(Num(None); bool, str, unit, seq, map);
-        }
-        d.deserialize_any(V)
+        str_or_number(d, "a number", |_| Num(None), |v| Num(Some(v)))
     }
 }
 
@@ -275,27 +258,12 @@ pub(super) struct LevelField(pub Option<Level>);
 
 impl<'de> Deserialize<'de> for LevelField {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = LevelField;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a log level")
-            }
-            fn visit_str<E>(self, v: &str) -> Result<LevelField, E> {
-                Ok(LevelField(level_from_word(v.trim())))
-            }
-            fn visit_u64<E>(self, v: u64) -> Result<LevelField, E> {
-                Ok(LevelField(level_from_number(v as f64)))
-            }
-            fn visit_i64<E>(self, v: i64) -> Result<LevelField, E> {
-                Ok(LevelField(level_from_number(v as f64)))
-            }
-            fn visit_f64<E>(self, v: f64) -> Result<LevelField, E> {
-                Ok(LevelField(level_from_number(v)))
-            }
-            read_as!(LevelField(None); bool, unit, seq, map);
-        }
-        d.deserialize_any(V)
+        str_or_number(
+            d,
+            "a log level",
+            |v| LevelField(level_from_word(v.trim())),
+            |v| LevelField(level_from_number(v)),
+        )
     }
 }
 
@@ -305,28 +273,65 @@ pub(super) struct Stamp(pub Option<i64>);
 
 impl<'de> Deserialize<'de> for Stamp {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Stamp;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a timestamp")
-            }
-            fn visit_str<E>(self, v: &str) -> Result<Stamp, E> {
-                Ok(Stamp(time::parse_exact(v.trim())))
-            }
-            fn visit_u64<E>(self, v: u64) -> Result<Stamp, E> {
-                Ok(Stamp(epoch(v as f64)))
-            }
-            fn visit_i64<E>(self, v: i64) -> Result<Stamp, E> {
-                Ok(Stamp(epoch(v as f64)))
-            }
-            fn visit_f64<E>(self, v: f64) -> Result<Stamp, E> {
-                Ok(Stamp(epoch(v)))
-            }
-            read_as!(Stamp(None); bool, unit, seq, map);
-        }
-        d.deserialize_any(V)
+        str_or_number(
+            d,
+            "a timestamp",
+            |v| Stamp(time::parse_exact(v.trim(), Dialect::Runtime)),
+            |v| Stamp(epoch(v)),
+        )
     }
+}
+
+/// Read a JSON string with `from_str` and a JSON number (as `f64`) with `from_number`; any
+/// other value (bool, null, array, object) reads as `T::default()`.
+fn str_or_number<'de, D, T, S, N>(
+    d: D,
+    expecting: &'static str,
+    from_str: S,
+    from_number: N,
+) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Default,
+    S: FnOnce(&str) -> T,
+    N: FnOnce(f64) -> T,
+{
+    struct V<T, S, N> {
+        expecting: &'static str,
+        from_str: S,
+        from_number: N,
+        value: PhantomData<T>,
+    }
+    impl<'de, T, S, N> Visitor<'de> for V<T, S, N>
+    where
+        T: Default,
+        S: FnOnce(&str) -> T,
+        N: FnOnce(f64) -> T,
+    {
+        type Value = T;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str(self.expecting)
+        }
+        fn visit_str<E>(self, v: &str) -> Result<T, E> {
+            Ok((self.from_str)(v))
+        }
+        fn visit_u64<E>(self, v: u64) -> Result<T, E> {
+            Ok((self.from_number)(v as f64))
+        }
+        fn visit_i64<E>(self, v: i64) -> Result<T, E> {
+            Ok((self.from_number)(v as f64))
+        }
+        fn visit_f64<E>(self, v: f64) -> Result<T, E> {
+            Ok((self.from_number)(v))
+        }
+        read_as!(T::default(); bool, unit, seq, map);
+    }
+    d.deserialize_any(V {
+        expecting,
+        from_str,
+        from_number,
+        value: PhantomData,
+    })
 }
 
 /// Epoch milliseconds from a number: values below 1e11 are taken as seconds.

@@ -448,6 +448,30 @@ pub(crate) fn span_width(conn: &Connection) -> Result<i64, StoreError> {
         .unwrap_or(0))
 }
 
+/// The id of the row `select` finds by `key`, or, when there is none, of the row `insert`
+/// adds from `values`.
+fn find_or_insert(
+    tx: &Transaction<'_>,
+    select: &str,
+    key: impl rusqlite::Params,
+    insert: &str,
+    values: impl rusqlite::Params,
+) -> Result<i64, StoreError> {
+    let existing: Option<i64> = tx
+        .prepare_cached(select)
+        .db()?
+        .query_row(key, |r| r.get(0))
+        .optional()
+        .db()?;
+    match existing {
+        Some(id) => Ok(id),
+        None => {
+            tx.prepare_cached(insert).db()?.execute(values).db()?;
+            Ok(tx.last_insert_rowid())
+        }
+    }
+}
+
 /// A stored invocation read back for merging.
 struct Stored {
     id: i64,
@@ -472,24 +496,13 @@ impl Writer<'_> {
     }
 
     fn resolve_function(&mut self, name: &str) -> Result<i64, StoreError> {
-        let existing: Option<i64> = self
-            .tx
-            .prepare_cached("SELECT id FROM functions WHERE name = ?1")
-            .db()?
-            .query_row([name], |r| r.get(0))
-            .optional()
-            .db()?;
-        let id = match existing {
-            Some(id) => id,
-            None => {
-                self.tx
-                    .prepare_cached("INSERT INTO functions (name) VALUES (?1)")
-                    .db()?
-                    .execute([name])
-                    .db()?;
-                self.tx.last_insert_rowid()
-            }
-        };
+        let id = find_or_insert(
+            self.tx,
+            "SELECT id FROM functions WHERE name = ?1",
+            [name],
+            "INSERT INTO functions (name) VALUES (?1)",
+            [name],
+        )?;
         self.ids.functions.insert(name.to_string(), id);
         self.ids.function_names.insert(id, name.to_string());
         Ok(id)
@@ -545,27 +558,13 @@ impl Writer<'_> {
         log_stream: &Arc<str>,
         function_id: i64,
     ) -> Result<i64, StoreError> {
-        let existing: Option<i64> = self
-            .tx
-            .prepare_cached("SELECT id FROM environments WHERE log_group = ?1 AND log_stream = ?2")
-            .db()?
-            .query_row([&**log_group, &**log_stream], |r| r.get(0))
-            .optional()
-            .db()?;
-        let id = match existing {
-            Some(id) => id,
-            None => {
-                self.tx
-                    .prepare_cached(
-                        "INSERT INTO environments (function_id, log_group, log_stream) \
-                         VALUES (?1, ?2, ?3)",
-                    )
-                    .db()?
-                    .execute(params![function_id, &**log_group, &**log_stream])
-                    .db()?;
-                self.tx.last_insert_rowid()
-            }
-        };
+        let id = find_or_insert(
+            self.tx,
+            "SELECT id FROM environments WHERE log_group = ?1 AND log_stream = ?2",
+            [&**log_group, &**log_stream],
+            "INSERT INTO environments (function_id, log_group, log_stream) VALUES (?1, ?2, ?3)",
+            params![function_id, &**log_group, &**log_stream],
+        )?;
         self.ids
             .envs
             .entry(log_group.clone())

@@ -19,6 +19,34 @@ const MIGRATIONS: &[&str] = &[V1];
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
+/// The columns `rollup_hour` and `rollup_day` share: one table per bucket width.
+macro_rules! rollup_columns {
+    () => {
+        "
+    function_id INTEGER NOT NULL,
+    bucket_ms INTEGER NOT NULL,
+    n_success INTEGER NOT NULL,
+    n_error INTEGER NOT NULL,
+    n_timeout INTEGER NOT NULL,
+    n_out_of_memory INTEGER NOT NULL,
+    n_crash INTEGER NOT NULL,
+    n_init_error INTEGER NOT NULL,
+    cold_starts INTEGER NOT NULL,
+    over_20s INTEGER NOT NULL,
+    billed_ms REAL NOT NULL,
+    gb_seconds REAL NOT NULL,
+    max_memory_used_mb INTEGER,
+    first_ms INTEGER,
+    last_ms INTEGER,
+    latest_memory_mb INTEGER,
+    latest_memory_ms INTEGER,
+    duration BLOB,
+    init BLOB,
+    PRIMARY KEY (function_id, bucket_ms)
+"
+    };
+}
+
 /// Version 1.
 ///
 /// * `functions`: one row per function name, with what is known about it (`memory_mb` as
@@ -40,7 +68,8 @@ pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 /// * `stream_lines`: unattributed lines, one compressed chunk per ingest, with its time span.
 /// * `rollup_hour`, `rollup_day`: per function and UTC bucket, everything `function_stats`
 ///   needs, including encoded duration and init sketches (NULL when empty).
-const V1: &str = "
+const V1: &str = concat!(
+    "
 CREATE TABLE functions (
     id INTEGER PRIMARY KEY,
     name TEXT NOT NULL UNIQUE,
@@ -128,52 +157,15 @@ CREATE TABLE stream_lines (
 );
 CREATE INDEX stream_lines_env ON stream_lines (env_id, min_ms);
 
-CREATE TABLE rollup_hour (
-    function_id INTEGER NOT NULL,
-    bucket_ms INTEGER NOT NULL,
-    n_success INTEGER NOT NULL,
-    n_error INTEGER NOT NULL,
-    n_timeout INTEGER NOT NULL,
-    n_out_of_memory INTEGER NOT NULL,
-    n_crash INTEGER NOT NULL,
-    n_init_error INTEGER NOT NULL,
-    cold_starts INTEGER NOT NULL,
-    over_20s INTEGER NOT NULL,
-    billed_ms REAL NOT NULL,
-    gb_seconds REAL NOT NULL,
-    max_memory_used_mb INTEGER,
-    first_ms INTEGER,
-    last_ms INTEGER,
-    latest_memory_mb INTEGER,
-    latest_memory_ms INTEGER,
-    duration BLOB,
-    init BLOB,
-    PRIMARY KEY (function_id, bucket_ms)
-) WITHOUT ROWID;
+CREATE TABLE rollup_hour (",
+    rollup_columns!(),
+    ") WITHOUT ROWID;
 
-CREATE TABLE rollup_day (
-    function_id INTEGER NOT NULL,
-    bucket_ms INTEGER NOT NULL,
-    n_success INTEGER NOT NULL,
-    n_error INTEGER NOT NULL,
-    n_timeout INTEGER NOT NULL,
-    n_out_of_memory INTEGER NOT NULL,
-    n_crash INTEGER NOT NULL,
-    n_init_error INTEGER NOT NULL,
-    cold_starts INTEGER NOT NULL,
-    over_20s INTEGER NOT NULL,
-    billed_ms REAL NOT NULL,
-    gb_seconds REAL NOT NULL,
-    max_memory_used_mb INTEGER,
-    first_ms INTEGER,
-    last_ms INTEGER,
-    latest_memory_mb INTEGER,
-    latest_memory_ms INTEGER,
-    duration BLOB,
-    init BLOB,
-    PRIMARY KEY (function_id, bucket_ms)
-) WITHOUT ROWID;
-";
+CREATE TABLE rollup_day (",
+    rollup_columns!(),
+    ") WITHOUT ROWID;
+"
+);
 
 fn open_err(path: &str, message: impl std::fmt::Display) -> StoreError {
     StoreError::Open {

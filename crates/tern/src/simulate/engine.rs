@@ -9,7 +9,6 @@ use std::collections::BTreeMap;
 
 use anyhow::Result;
 
-use super::civil::{push_stream_date, MS_PER_DAY};
 use super::fleet::{FunctionSpec, LogFormat, Runtime};
 use super::output::Writer;
 use super::platform::{self, Report};
@@ -18,6 +17,8 @@ use super::sample::{self, Rng};
 use super::traffic;
 use super::truth::{ChangeTruth, FunctionTruth, MemoryTruth, Outcomes};
 use super::SimOptions;
+use tern_core::model::Outcome;
+use tern_core::time::{push_stream_date, MS_PER_DAY};
 
 /// One CloudWatch event before it is written.
 #[derive(Debug, Clone)]
@@ -40,15 +41,6 @@ pub struct FleetCtx<'a> {
     pub account: &'a str,
     /// Environments created from this time on run the patched runtime version.
     pub runtime_patch_ms: i64,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Outcome {
-    Success,
-    Error,
-    Timeout,
-    OutOfMemory,
-    Crash,
 }
 
 struct Env {
@@ -496,6 +488,8 @@ impl Run<'_> {
             Outcome::OutOfMemory if spec.legacy_oom && format == LogFormat::Text => (None, None),
             Outcome::OutOfMemory => (Some("error"), Some("Runtime.OutOfMemory")),
             Outcome::Crash => (Some("error"), Some("Runtime.ExitError")),
+            // An invoke never draws this: `init_error` writes its own report.
+            Outcome::InitError => (Some("error"), None),
         };
         let xray = spec.xray.then(|| {
             let (a, b, c) = (self.rng_u64(), self.rng_u64(), self.rng_u64());
@@ -538,7 +532,7 @@ impl Run<'_> {
         }
         self.stream_has_report[stream as usize] = true;
         self.count(
-            outcome_truth(outcome),
+            outcome,
             memory,
             dur_us,
             billed_ms,
@@ -549,7 +543,7 @@ impl Run<'_> {
 
         // The platform resets an environment after a timeout, an OOM kill or a crash.
         match outcome {
-            Outcome::Timeout | Outcome::OutOfMemory | Outcome::Crash => {
+            Outcome::Timeout | Outcome::OutOfMemory | Outcome::Crash | Outcome::InitError => {
                 self.envs.remove(env_idx);
             }
             Outcome::Success | Outcome::Error => {
@@ -587,28 +581,31 @@ impl Run<'_> {
         }
     }
 
+    /// INIT_START, or `platform.initStart` in the JSON log format.
+    fn init_start(&mut self, t: i64, stream: u32, rv: &str, version: &str, memory: u32) {
+        let arn = self.runtime_arn(rv);
+        let line = match self.spec.format {
+            LogFormat::Text => platform::init_start(rv, &arn),
+            LogFormat::Json => platform::json_init_start(
+                t,
+                &platform::JsonInitStart {
+                    runtime_version: rv,
+                    runtime_version_arn: &arn,
+                    function_name: &self.spec.name,
+                    function_version: version,
+                    instance_id: &self.streams[stream as usize],
+                    memory_mb: memory,
+                },
+            ),
+        };
+        self.emit(t, stream, line);
+    }
+
     /// INIT_START (or `platform.initStart`), extension registration and init-time output.
     fn cold_start_lines(&mut self, t: i64, stream: u32, env_idx: usize, init_us: u64, memory: u32) {
         let spec = self.spec;
         let rv = self.envs[env_idx].runtime_version;
-        let arn = self.runtime_arn(rv);
-        match spec.format {
-            LogFormat::Text => self.emit(t, stream, platform::init_start(rv, &arn)),
-            LogFormat::Json => {
-                let line = platform::json_init_start(
-                    t,
-                    &platform::JsonInitStart {
-                        runtime_version: rv,
-                        runtime_version_arn: &arn,
-                        function_name: &spec.name,
-                        function_version: &spec.periods[self.period].version,
-                        instance_id: &self.streams[stream as usize],
-                        memory_mb: memory,
-                    },
-                );
-                self.emit(t, stream, line);
-            }
-        }
+        self.init_start(t, stream, rv, &spec.periods[self.period].version, memory);
         let init_ms = ceil_ms(init_us) as i64;
         if spec.extension && spec.format == LogFormat::Text {
             self.emit(
@@ -640,25 +637,8 @@ impl Run<'_> {
         let version = period.version.clone();
         let stream = self.new_stream(t, &version);
         let rv = self.runtime_version(t);
-        let arn = self.runtime_arn(rv);
         let format = spec.format;
-        match format {
-            LogFormat::Text => self.emit(t, stream, platform::init_start(rv, &arn)),
-            LogFormat::Json => {
-                let line = platform::json_init_start(
-                    t,
-                    &platform::JsonInitStart {
-                        runtime_version: rv,
-                        runtime_version_arn: &arn,
-                        function_name: &spec.name,
-                        function_version: &version,
-                        instance_id: &self.streams[stream as usize],
-                        memory_mb: memory,
-                    },
-                );
-                self.emit(t, stream, line);
-            }
-        }
+        self.init_start(t, stream, rv, &version, memory);
         let init1 = quantize(sample::lognormal(
             &mut self.rng,
             spec.runtime.init_median_ms() * 0.5,
@@ -740,7 +720,7 @@ impl Run<'_> {
         self.stream_has_report[stream as usize] = true;
         self.cold_starts += 1;
         self.count(
-            TruthOutcome::InitError,
+            Outcome::InitError,
             memory,
             dur_us,
             report.billed_ms,
@@ -753,7 +733,7 @@ impl Run<'_> {
     #[allow(clippy::too_many_arguments)]
     fn count(
         &mut self,
-        outcome: TruthOutcome,
+        outcome: Outcome,
         memory: u32,
         dur_us: u64,
         billed_ms: u64,
@@ -763,12 +743,12 @@ impl Run<'_> {
     ) {
         let o = &mut self.outcomes;
         match outcome {
-            TruthOutcome::Success => o.success += 1,
-            TruthOutcome::Error => o.error += 1,
-            TruthOutcome::Timeout => o.timeout += 1,
-            TruthOutcome::OutOfMemory => o.out_of_memory += 1,
-            TruthOutcome::Crash => o.crash += 1,
-            TruthOutcome::InitError => o.init_error += 1,
+            Outcome::Success => o.success += 1,
+            Outcome::Error => o.error += 1,
+            Outcome::Timeout => o.timeout += 1,
+            Outcome::OutOfMemory => o.out_of_memory += 1,
+            Outcome::Crash => o.crash += 1,
+            Outcome::InitError => o.init_error += 1,
         }
         self.billed_ms += billed_ms;
         self.mb_ms += u128::from(billed_ms) * u128::from(memory);
@@ -852,26 +832,6 @@ impl Run<'_> {
             events: u64::from(self.seq),
             files,
         }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum TruthOutcome {
-    Success,
-    Error,
-    Timeout,
-    OutOfMemory,
-    Crash,
-    InitError,
-}
-
-fn outcome_truth(o: Outcome) -> TruthOutcome {
-    match o {
-        Outcome::Success => TruthOutcome::Success,
-        Outcome::Error => TruthOutcome::Error,
-        Outcome::Timeout => TruthOutcome::Timeout,
-        Outcome::OutOfMemory => TruthOutcome::OutOfMemory,
-        Outcome::Crash => TruthOutcome::Crash,
     }
 }
 

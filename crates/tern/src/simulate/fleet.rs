@@ -5,9 +5,10 @@
 //! Traffic follows a log-normal spread over functions: a few hot ones, a long tail of rare
 //! ones.
 
-use super::civil::MS_PER_DAY;
 use super::sample::{self, Rng};
 use super::{OutputFormat, SimOptions};
+use tern_core::model::Arch;
+use tern_core::time::MS_PER_DAY;
 
 /// Average invocations per function per day when the caller does not set a volume.
 /// 200 functions × 7 days × 375 ≈ 525,000 invocations: the reference corpus.
@@ -87,21 +88,6 @@ impl Runtime {
     /// Whether the runtime has native JSON application logs (Lambda's JSON log format).
     pub fn json_app_logs(self) -> bool {
         matches!(self, Runtime::Python | Runtime::Node | Runtime::Dotnet)
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Arch {
-    X86_64,
-    Arm64,
-}
-
-impl Arch {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Arch::X86_64 => "x86_64",
-            Arch::Arm64 => "arm64",
-        }
     }
 }
 

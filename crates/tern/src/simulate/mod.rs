@@ -22,7 +22,6 @@
 // Parts of the API (format names, the reference preset) are not wired into the CLI yet.
 #![cfg_attr(not(test), allow(dead_code))] // called by `tern simulate` (CLI being written)
 
-mod civil;
 mod engine;
 mod fleet;
 mod json;
@@ -156,7 +155,7 @@ pub fn simulate(opts: &SimOptions, out_dir: &Path) -> Result<SimSummary> {
         "{:012}",
         sample::splitmix64(opts.seed ^ 0xACC0) % 900_000_000_000 + 100_000_000_000
     );
-    let window = i64::from(opts.days) * civil::MS_PER_DAY;
+    let window = i64::from(opts.days) * tern_core::time::MS_PER_DAY;
     let ctx = engine::FleetCtx {
         opts,
         account: &account,

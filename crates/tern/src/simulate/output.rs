@@ -16,12 +16,12 @@ use anyhow::{Context as _, Result};
 use flate2::write::GzEncoder;
 use flate2::Compression;
 
-use super::civil::date_string;
 use super::engine::Event;
 use super::fleet::FunctionSpec;
 use super::json::escape_into;
 use super::sample::splitmix64;
 use super::OutputFormat;
+use tern_core::time::date_string;
 
 /// Subscription payloads cover at most this much event time per stream...
 const PAYLOAD_WINDOW_MS: i64 = 10_000;

@@ -1,8 +1,8 @@
 //! Lambda's own log lines (the platform), in both log formats. Shapes follow
 //! reference/lambda-logs.md §1 (text) and §2 (JSON); each function names the section.
 
-use super::civil::push_iso_ms;
 use super::json::push_quoted;
+use tern_core::time::push_iso_ms;
 
 /// Push a duration held in microseconds as milliseconds with two decimals (`619.31`).
 /// Text-format durations are generated in 10 µs steps, so nothing is rounded here.

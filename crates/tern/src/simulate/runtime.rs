@@ -1,11 +1,11 @@
 //! What each runtime prints: application lines, unhandled errors, init failures and crash
 //! output, in text and JSON log formats (reference/lambda-logs.md §2.3 and §3).
 
-use super::civil::{push_go, push_iso_ms, push_iso_s, push_log4j, push_ruby};
 use super::fleet::{LogFormat, Runtime};
 use super::json::push_quoted;
 use super::platform::push_u64;
 use super::sample::{self, Rng};
+use tern_core::time::{push_go, push_iso_ms, push_iso_s, push_log4j, push_ruby};
 
 /// Who is printing: one invocation of one function.
 pub struct Ctx<'a> {
@@ -397,7 +397,8 @@ pub fn handler_error(ctx: &Ctx<'_>, ts: i64, rng: &mut Rng) -> Vec<String> {
             s.push('\t');
             s.push_str(req);
             s.push_str("\tERROR\tInvoke Error \t");
-            node_error_json(&mut s, e.kind, e.message, e.frames, "stack");
+            let head = format!("{}: {}", e.kind, e.message);
+            node_error_json(&mut s, e.kind, e.message, &head, e.frames, "stack");
             s.push('\n');
             vec![s]
         }
@@ -409,7 +410,8 @@ pub fn handler_error(ctx: &Ctx<'_>, ts: i64, rng: &mut Rng) -> Vec<String> {
             s.push_str("\",\"level\":\"ERROR\",\"requestId\":\"");
             s.push_str(req);
             s.push_str("\",\"message\":");
-            node_error_json(&mut s, e.kind, e.message, e.frames, "stackTrace");
+            let head = format!("{}: {}", e.kind, e.message);
+            node_error_json(&mut s, e.kind, e.message, &head, e.frames, "stackTrace");
             s.push('}');
             vec![s]
         }
@@ -504,7 +506,15 @@ pub fn handler_error(ctx: &Ctx<'_>, ts: i64, rng: &mut Rng) -> Vec<String> {
     }
 }
 
-fn node_error_json(s: &mut String, kind: &str, msg: &str, frames: &[&str], stack_key: &str) {
+/// Node's error object; its stack is `head` (Node's `Type: message` line) then `frames`.
+fn node_error_json(
+    s: &mut String,
+    kind: &str,
+    msg: &str,
+    head: &str,
+    frames: &[&str],
+    stack_key: &str,
+) {
     s.push_str("{\"errorType\":");
     push_quoted(s, kind);
     s.push_str(",\"errorMessage\":");
@@ -512,7 +522,7 @@ fn node_error_json(s: &mut String, kind: &str, msg: &str, frames: &[&str], stack
     s.push_str(",\"");
     s.push_str(stack_key);
     s.push_str("\":[");
-    push_quoted(s, &format!("{kind}: {msg}"));
+    push_quoted(s, head);
     for f in frames {
         s.push(',');
         push_quoted(s, f);
@@ -630,40 +640,18 @@ pub fn init_failure(ctx: &Ctx<'_>, ts: i64) -> (&'static str, Vec<String>) {
             let msg = "Error: Cannot find module 'axios'\nRequire stack:\n- /var/task/index.js\n- /var/runtime/index.mjs";
             let mut s = String::with_capacity(700);
             let kind = "Runtime.ImportModuleError";
+            let head = "Runtime.ImportModuleError: Error: Cannot find module 'axios'";
             if format == LogFormat::Text {
                 push_iso_ms(&mut s, ts);
                 s.push_str("\tundefined\tERROR\tUncaught Exception \t");
-                s.push_str("{\"errorType\":");
-                push_quoted(&mut s, kind);
-                s.push_str(",\"errorMessage\":");
-                push_quoted(&mut s, msg);
-                s.push_str(",\"stack\":[");
-                push_quoted(
-                    &mut s,
-                    "Runtime.ImportModuleError: Error: Cannot find module 'axios'",
-                );
-                for f in frames {
-                    s.push(',');
-                    push_quoted(&mut s, f);
-                }
-                s.push_str("]}\n");
+                node_error_json(&mut s, kind, msg, head, frames, "stack");
+                s.push('\n');
             } else {
                 s.push_str("{\"timestamp\":\"");
                 push_iso_ms(&mut s, ts);
-                s.push_str("\",\"level\":\"ERROR\",\"message\":{\"errorType\":");
-                push_quoted(&mut s, kind);
-                s.push_str(",\"errorMessage\":");
-                push_quoted(&mut s, msg);
-                s.push_str(",\"stackTrace\":[");
-                push_quoted(
-                    &mut s,
-                    "Runtime.ImportModuleError: Error: Cannot find module 'axios'",
-                );
-                for f in frames {
-                    s.push(',');
-                    push_quoted(&mut s, f);
-                }
-                s.push_str("]}}");
+                s.push_str("\",\"level\":\"ERROR\",\"message\":");
+                node_error_json(&mut s, kind, msg, head, frames, "stackTrace");
+                s.push('}');
             }
             (kind, vec![s])
         }

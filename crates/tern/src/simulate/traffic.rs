@@ -1,8 +1,8 @@
 //! Arrival times: when each function is invoked.
 
-use super::civil::{ms_of_day, weekday, MS_PER_DAY};
 use super::fleet::{FunctionSpec, Traffic};
 use super::sample::{self, Rng};
+use tern_core::time::{ms_of_day, weekday, MS_PER_DAY};
 
 const MINUTE: i64 = 60_000;
 
