@@ -91,12 +91,28 @@ impl Sketch {
         (n > 0).then(|| self.sum() / n as f64)
     }
 
-    /// The q-quantile (0 ≤ q ≤ 1), within 1% relative error. `None` when empty.
+    /// The q-quantile (0 ≤ q ≤ 1) by the nearest-rank method, within 1% relative error.
+    /// `None` when empty.
+    ///
+    /// Nearest rank (the ⌈q·n⌉-th smallest value) means a p99 over 206 invocations of which 3
+    /// timed out is a timeout's duration, as a person reading "p99" expects; rounding the rank
+    /// down would hide the tail whenever fewer than 100 values are above it.
     pub fn quantile(&self, q: f64) -> Option<f64> {
         if !(0.0..=1.0).contains(&q) {
             return None;
         }
-        let v = self.inner.quantile(q).ok().flatten()?;
+        let n = self.count();
+        if n == 0 {
+            return None;
+        }
+        let rank = ((q * n as f64).ceil() as u64).clamp(1, n) - 1;
+        // The inner sketch takes the rank ⌊q'·(n−1)⌋; aim at the middle of the wanted rank.
+        let inner_q = if rank + 1 >= n || n == 1 {
+            1.0
+        } else {
+            (rank as f64 + 0.5) / (n - 1) as f64
+        };
+        let v = self.inner.quantile(inner_q.min(1.0)).ok().flatten()?;
         // Never report a percentile outside the exact observed range.
         let lo = self.min().unwrap_or(v);
         let hi = self.max().unwrap_or(v);
@@ -152,6 +168,20 @@ mod tests {
         assert_eq!(c.count(), 1001);
         let p50 = c.quantile(0.5).unwrap();
         assert!((p50 - 500.0).abs() / 500.0 < 0.02, "p50 {p50}");
+        // Nearest rank: with 3 slow values in 206, p99 is a slow one.
+        let mut t = Sketch::new();
+        for i in 0..203 {
+            t.add(100.0 + i as f64 % 7.0);
+        }
+        for _ in 0..3 {
+            t.add(15_000.0);
+        }
+        assert!(t.quantile(0.99).unwrap() > 14_000.0);
+        assert!(t.quantile(0.95).unwrap() < 200.0);
+        let mut one = Sketch::new();
+        one.add(42.0);
+        assert_eq!(one.quantile(0.5), Some(42.0));
+        assert_eq!(one.quantile(0.99), Some(42.0));
         let empty = Sketch::decode(&Sketch::new().encode()).unwrap();
         assert_eq!(empty.count(), 0);
         assert_eq!(empty.quantile(0.5), None);

@@ -55,7 +55,7 @@ pub fn run(args: DemoArgs) -> Result<String> {
     };
     let summary = ingest::run(&settings)?;
     eprint!("{}", summary.render());
-    let store = ingest::open_store(&db)?;
+    let store = ingest::open_store_read(&db)?;
     let functions = report::select_functions(&store, None)?;
     let rep = report::build(&store, &functions, TimeRange::all(), CostOptions::default())?;
     let mut out = String::new();

@@ -52,6 +52,16 @@ impl Settings {
                     if name.is_empty() {
                         bail!("--arch {a:?}: the function name before '=' is empty");
                     }
+                    if let Some((_, other)) = arch_by_function
+                        .iter()
+                        .find(|(n, x): &&(String, Arch)| n == name && *x != arch)
+                    {
+                        bail!(
+                            "--arch gives {name} two architectures ({} and {})",
+                            other.as_str(),
+                            arch.as_str()
+                        );
+                    }
                     arch_by_function.push((name.to_string(), arch));
                 }
                 None => {
@@ -148,9 +158,17 @@ impl Summary {
         if self.dry_run {
             s.push_str("dry run: nothing was written to the database\n");
         }
+        let stored = if self.dry_run {
+            "nothing stored: dry run".to_string()
+        } else {
+            format!(
+                "{} new, {} merged, {} already stored",
+                self.stored.inserted, self.stored.merged, self.stored.unchanged
+            )
+        };
         s.push_str(&format!(
             "ingested {} events from {} file(s) ({:.1} MB) in {:.2} s ({:.0} events/s)\n\
-             \x20 invocations: {} complete ({} new, {} merged, {} already stored)\n\
+             \x20 invocations: {} complete ({})\n\
              \x20 functions:   {}\n\
              \x20 lines not understood: {}   problems: {}   control messages: {}\n",
             self.events,
@@ -159,9 +177,7 @@ impl Summary {
             self.seconds,
             rate,
             self.reports,
-            self.stored.inserted,
-            self.stored.merged,
-            self.stored.unchanged,
+            stored,
             self.functions.len(),
             self.not_understood,
             self.diagnostics,
@@ -195,6 +211,12 @@ fn to_batch(a: Assembled, settings: &Settings, seen: &mut BTreeSet<String>) -> I
             .collect(),
         functions,
     }
+}
+
+/// Open an existing database for reading.
+pub fn open_store_read(path: &Path) -> Result<SqliteStore> {
+    SqliteStore::open_read_only(path)
+        .with_context(|| format!("opening database {}", path.display()))
 }
 
 /// Open (or create) the database at `path`.
@@ -304,6 +326,14 @@ pub fn run(settings: &Settings) -> Result<Summary> {
     summary.reports = st.reports;
     summary.not_understood = st.unrecognized;
     summary.stored = stored;
+    for (name, arch) in &settings.arch_by_function {
+        if !seen.contains(name) {
+            summary.note(vec![Diagnostic {
+                location: format!("--arch {name}={}", arch.as_str()),
+                message: format!("no function named {name} in this input; nothing was set"),
+            }]);
+        }
+    }
     summary.functions = seen;
     summary.seconds = started.elapsed().as_secs_f64();
     summary.dry_run = settings.dry_run;

@@ -9,6 +9,7 @@ use tern_store::{InvocationQuery, InvocationRow, Store};
 
 use crate::cli::{Format, InvocationsArgs, OutcomeArg};
 use crate::report::{function_matcher, ms, select_functions};
+use crate::text::printable;
 use crate::timeutil::{self, format_ms, rfc3339_ms};
 
 fn outcome(o: OutcomeArg) -> Outcome {
@@ -93,7 +94,7 @@ fn json_row<'a>(r: &'a InvocationRow, logs: Option<Vec<JsonLine<'a>>>) -> JsonIn
 
 /// `tern invocations`.
 pub fn run(args: InvocationsArgs) -> Result<String> {
-    let store = crate::ingest::open_store(&args.db.db)?;
+    let store = crate::ingest::open_store_read(&args.db.db)?;
     let range = timeutil::resolve_range(&args.range, timeutil::now_ms())?;
     let glob = function_matcher(args.function.as_deref())?;
     let functions = match &glob {
@@ -109,32 +110,73 @@ pub fn run(args: InvocationsArgs) -> Result<String> {
         }
         None => Vec::new(),
     };
+    if args.limit == 0 {
+        bail!("--limit must be at least 1");
+    }
     let q = InvocationQuery {
         functions,
         outcome: args.outcome.map(outcome),
         cold: args.cold.then_some(true),
         request_id: args.request_id.clone(),
         range,
-        limit: args.limit.max(1),
+        limit: args.limit,
     };
     let rows = store.invocations(&q)?;
     if let Some(rid) = &args.request_id {
-        let Some(row) = rows.first() else {
+        if rows.is_empty() {
+            let filtered = args.function.is_some()
+                || args.outcome.is_some()
+                || args.cold
+                || args.range.since.is_some()
+                || args.range.from.is_some()
+                || args.range.to.is_some();
+            if filtered {
+                bail!("no stored invocation with request id {rid:?} matches the filters given");
+            }
             bail!("no stored invocation has request id {rid:?}");
-        };
-        let lines = store.invocation_logs(&row.log_group, &row.log_stream, &row.request_id)?;
+        }
+        // One request id can name several invocations: a retry in another environment, or
+        // two functions. Show them all.
+        let mut shown = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let lines = store.invocation_logs(&row.log_group, &row.log_stream, &row.request_id)?;
+            shown.push((row, lines));
+        }
         return match args.format {
             Format::Json => {
-                let logs = lines
+                let v: Vec<_> = shown
                     .iter()
-                    .map(|l| JsonLine {
-                        timestamp: rfc3339_ms(l.timestamp_ms),
-                        message: &l.message,
+                    .map(|(row, lines)| {
+                        let logs = lines
+                            .iter()
+                            .map(|l| JsonLine {
+                                timestamp: rfc3339_ms(l.timestamp_ms),
+                                message: &l.message,
+                            })
+                            .collect();
+                        json_row(row, Some(logs))
                     })
                     .collect();
-                Ok(serde_json::to_string_pretty(&json_row(row, Some(logs)))? + "\n")
+                Ok(serde_json::to_string_pretty(&v)? + "\n")
             }
-            _ => Ok(show(row, &lines)),
+            _ => {
+                let mut out = String::new();
+                if shown.len() > 1 {
+                    let _ = writeln!(
+                        out,
+                        "{} invocations have request id {} (a retry, or several functions):\n",
+                        shown.len(),
+                        printable(rid)
+                    );
+                }
+                for (i, (row, lines)) in shown.iter().enumerate() {
+                    if i > 0 {
+                        out.push_str("\n────────\n\n");
+                    }
+                    out.push_str(&show(row, lines));
+                }
+                Ok(out)
+            }
         };
     }
     match args.format {
@@ -197,8 +239,8 @@ fn table(rows: &[InvocationRow]) -> String {
             out,
             "{:<23}  {:<28}  {:<36}  {:<13}  {:>4}  {:>9}  {:>11}",
             r.end_ms.or(r.start_ms).map(format_ms).unwrap_or_default(),
-            r.function,
-            r.request_id,
+            printable(&r.function),
+            printable(&r.request_id),
             if r.complete {
                 r.outcome.as_str()
             } else {
@@ -218,7 +260,7 @@ fn table(rows: &[InvocationRow]) -> String {
 fn show(r: &InvocationRow, lines: &[tern_core::model::LogLine]) -> String {
     let mut out = String::new();
     let mut field = |k: &str, v: String| {
-        let _ = writeln!(out, "{k:>18}: {v}");
+        let _ = writeln!(out, "{k:>18}: {}", printable(&v));
     };
     field("function", r.function.clone());
     field("request id", r.request_id.clone());
@@ -271,6 +313,7 @@ fn show(r: &InvocationRow, lines: &[tern_core::model::LogLine]) -> String {
         let msg = l.message.trim_end_matches(['\n', '\r']);
         let mut first = true;
         for part in msg.split('\n') {
+            let part = printable(part);
             if first {
                 let _ = writeln!(out, "  {}  {}", format_ms(l.timestamp_ms), part);
                 first = false;

@@ -16,6 +16,7 @@ mod invocations;
 mod report;
 mod simulate;
 mod source;
+mod text;
 mod timeutil;
 
 use cli::{Cli, Command};

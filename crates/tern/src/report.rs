@@ -82,6 +82,9 @@ pub fn build(
         }
         None => 1,
     };
+    // Monthly figures extrapolate the observed rate. Below a day of data that is noise (one
+    // invocation in five minutes is not 8,640 a month), so a shorter span counts as one day.
+    let projection_ms = observed_ms.max(DAY_MS);
 
     // Price all usage together so tiers see the aggregate per region, arch and month.
     let mut usage = Vec::new();
@@ -118,9 +121,9 @@ pub fn build(
         .iter()
         .enumerate()
         .filter(|(_, s)| s.invocations > 0)
-        .map(|(i, s)| to_report(s, cost_by_fn[i], exact_by_fn[i], observed_ms))
+        .map(|(i, s)| to_report(s, cost_by_fn[i], exact_by_fn[i], projection_ms))
         .collect();
-    let wins = quick_wins(&reports, observed_ms, WinRules::default());
+    let wins = quick_wins(&reports, projection_ms, WinRules::default());
     Ok(Report {
         range,
         observed_ms,
@@ -130,7 +133,9 @@ pub fn build(
     })
 }
 
-fn to_report(s: &FunctionStats, cost_usd: f64, exact: bool, observed_ms: i64) -> FunctionReport {
+const DAY_MS: i64 = 86_400_000;
+
+fn to_report(s: &FunctionStats, cost_usd: f64, exact: bool, projection_ms: i64) -> FunctionReport {
     let duration = dist(&s.duration);
     let timeouts = s.outcome(Outcome::Timeout);
     // A timed-out invocation ran until the limit: with timeouts seen, the longest duration is
@@ -167,7 +172,7 @@ fn to_report(s: &FunctionStats, cost_usd: f64, exact: bool, observed_ms: i64) ->
         timeout_ms: s.meta.timeout_ms,
         inferred_timeout_ms,
         cost_usd,
-        monthly_cost_usd: cost::monthly(cost_usd, observed_ms),
+        monthly_cost_usd: cost::monthly(cost_usd, projection_ms),
         exact_prices: exact,
     }
 }
@@ -299,8 +304,14 @@ impl Report {
             invocations: self.functions.iter().map(|f| f.invocations).sum(),
             errors: self.functions.iter().map(|f| f.errors).sum(),
             cold_starts: self.functions.iter().map(|f| f.cold_starts).sum(),
-            cost_usd: self.functions.iter().map(|f| f.cost_usd).sum(),
-            monthly_cost_usd: self.functions.iter().map(|f| f.monthly_cost_usd).sum(),
+            // `+ 0.0` turns the empty sum's -0.0 into 0.
+            cost_usd: self.functions.iter().map(|f| f.cost_usd).sum::<f64>() + 0.0,
+            monthly_cost_usd: self
+                .functions
+                .iter()
+                .map(|f| f.monthly_cost_usd)
+                .sum::<f64>()
+                + 0.0,
         }
     }
 
@@ -382,8 +393,9 @@ impl Report {
                 f.max_memory_used_mb
                     .map(|m| m.to_string())
                     .unwrap_or_default(),
-                format!("{:.6}", f.cost_usd),
-                format!("{:.2}", f.monthly_cost_usd),
+                // Full precision: scripts sum these.
+                f.cost_usd.to_string(),
+                f.monthly_cost_usd.to_string(),
             ])?;
         }
         let bytes = w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -437,7 +449,7 @@ impl Report {
         for f in fns {
             let d = f.duration_ms;
             rows.push(vec![
-                f.function.clone(),
+                crate::text::printable(&f.function).into_owned(),
                 group(f.invocations),
                 group(f.errors),
                 format!("{:.2}", f.error_rate() * 100.0),
@@ -490,6 +502,13 @@ impl Report {
         for r in &rows {
             let _ = writeln!(out, "{}", line(r));
         }
+        if self.observed_ms < DAY_MS {
+            let _ = writeln!(
+                out,
+                "\nnote: the data spans only {}; monthly figures count it as one day's traffic.",
+                span(self.observed_ms)
+            );
+        }
         if self.functions.iter().any(|f| !f.exact_prices) {
             out.push_str(
                 "\nnote: some regions are not in the price table; us-east-1 prices were used for them.\n",
@@ -518,9 +537,9 @@ impl Report {
                 let _ = writeln!(
                     out,
                     "    {:<28} {:>10}/mo  {}",
-                    w.function,
+                    crate::text::printable(&w.function),
                     usd(w.monthly_usd),
-                    w.detail
+                    crate::text::printable(&w.detail)
                 );
             }
             if hidden > 0 {
@@ -584,6 +603,18 @@ pub fn ms(v: f64) -> String {
     }
 }
 
+/// A span of time for prose: "45 s", "12 min", "5.5 h".
+fn span(ms: i64) -> String {
+    let s = ms as f64 / 1000.0;
+    if s < 120.0 {
+        format!("{s:.0} s")
+    } else if s < 7200.0 {
+        format!("{:.0} min", s / 60.0)
+    } else {
+        format!("{:.1} h", s / 3600.0)
+    }
+}
+
 pub fn usd(v: f64) -> String {
     if v >= 100.0 {
         format!("${v:.0}")
@@ -600,7 +631,7 @@ pub fn usd(v: f64) -> String {
 pub fn run(args: ReportArgs) -> Result<String> {
     let range = timeutil::resolve_range(&args.range, timeutil::now_ms())?;
     let glob = function_matcher(args.function.as_deref())?;
-    let store = crate::ingest::open_store(&args.db.db)?;
+    let store = crate::ingest::open_store_read(&args.db.db)?;
     let functions = select_functions(&store, glob.as_ref())?;
     let report = build(
         &store,

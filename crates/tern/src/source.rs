@@ -474,7 +474,23 @@ impl<'a> Run<'a> {
         }
         let before = self.out.diagnostics.len();
         match detect(&head) {
-            Format::Empty => self.bufs.head = head,
+            Format::Empty => {
+                // A gzip file cut before its first complete block inflates to nothing: say so
+                // rather than pass it over as empty.
+                if head.first() == Some(&0x1f) {
+                    let (_, err) = tern_core::input::gunzip_partial(&head, PREFIX_BYTES);
+                    match err {
+                        Some(e) => self.out.diag(name, format!("{e}, before any data")),
+                        None if !is_gzip(&head) => self.out.diag(
+                            name,
+                            "gzip stream is truncated, before any data".to_string(),
+                        ),
+                        None => {}
+                    }
+                    self.police(before);
+                }
+                self.bufs.head = head
+            }
             Format::Unrecognized(why) => {
                 self.bufs.head = head;
                 self.out

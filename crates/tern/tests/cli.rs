@@ -447,3 +447,110 @@ fn killed_ingest_then_rerun_counts_everything_once() {
         );
     }
 }
+
+/// Findings of the hostile review (issue #2): each guarded here.
+#[test]
+fn review_findings_stay_fixed() {
+    let dir = tempfile::tempdir().unwrap();
+    // A report on a database that does not exist fails and creates nothing.
+    let missing = dir.path().join("typo.db");
+    let out = tern()
+        .args(["report", "--db"])
+        .arg(&missing)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no such database"));
+    assert!(!missing.exists(), "report must not create a database");
+
+    // One invocation with a terminal escape in its log, in a five-minute export.
+    let rid = "0badc0de-0000-4000-8000-000000000001";
+    let stream = "2026/11/01/[$LATEST]00000000000000000000000000000001";
+    let ev = |ts: u64, msg: &str| {
+        serde_json::json!({"logGroupName": "/aws/lambda/esc", "logStreamName": stream,
+            "timestamp": ts, "message": msg})
+        .to_string()
+    };
+    let lines = [
+        ev(1_793_491_200_000, &format!("START RequestId: {rid} Version: $LATEST\n")),
+        ev(
+            1_793_491_200_010,
+            &format!("2026-11-01T00:00:00.010Z\t{rid}\tINFO\t\u{1b}]0;owned\u{7}\u{1b}[2J\n"),
+        ),
+        ev(1_793_491_500_000, &format!("REPORT RequestId: {rid}\tDuration: 11.00 ms\tBilled Duration: 11 ms\tMemory Size: 128 MB\tMax Memory Used: 40 MB\t\n")),
+    ];
+    let file = dir.path().join("esc.jsonl");
+    std::fs::write(&file, lines.join("\n") + "\n").unwrap();
+    let db = dir.path().join("esc.db");
+
+    let dry = ok(
+        tern()
+            .args(["ingest", "--dry-run", "--db"])
+            .arg(&db)
+            .arg(&file)
+            .output()
+            .unwrap(),
+        "dry run",
+    );
+    assert!(String::from_utf8_lossy(&dry.stderr).contains("nothing stored"));
+    assert!(!db.exists(), "a dry run writes no database");
+
+    ok(ingest(&db, &[&file], &[]), "ingest");
+    let shown = ok(
+        tern()
+            .args(["invocations", "--db"])
+            .arg(&db)
+            .arg(rid)
+            .output()
+            .unwrap(),
+        "show",
+    );
+    let shown = String::from_utf8(shown.stdout).unwrap();
+    assert!(
+        !shown.contains('\u{1b}'),
+        "escape sequences are not passed through: {shown:?}"
+    );
+    assert!(shown.contains("\\x1b]0;owned"));
+
+    // Monthly figures never extrapolate a few minutes of data to a month of traffic.
+    let r = report_json(&db, &[]);
+    let f = &r["functions"][0];
+    let cost = f["cost_usd"].as_f64().unwrap();
+    let monthly = f["monthly_cost_usd"].as_f64().unwrap();
+    assert!(close(monthly, cost * 30.0, 1e-9), "{monthly} vs {cost}");
+    let table = ok(
+        tern().args(["report", "--db"]).arg(&db).output().unwrap(),
+        "table",
+    );
+    assert!(String::from_utf8_lossy(&table.stdout).contains("spans only"));
+
+    // --limit 0 is a usage error, not one row.
+    let out = tern()
+        .args(["invocations", "--limit", "0", "--db"])
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--limit"));
+}
+
+/// Two ingests started at once on a new database both succeed, and nothing is counted twice.
+#[test]
+fn concurrent_ingests_on_a_new_database() {
+    let fleet = simulate(4, 1, 5);
+    let a = tern()
+        .args(["ingest", "--quiet", "--db"])
+        .arg(&fleet.db)
+        .arg(&fleet.logs)
+        .spawn()
+        .unwrap();
+    let b = ingest(&fleet.db, &[&fleet.logs], &[]);
+    let a = a.wait_with_output().unwrap();
+    assert!(a.status.success());
+    ok(b, "second concurrent ingest");
+    let r = report_json(&fleet.db, &[]);
+    assert_eq!(
+        r["totals"]["invocations"],
+        fleet.truth["totals"]["invocations"]
+    );
+}

@@ -123,6 +123,14 @@ impl SqliteStore {
         Ok(store)
     }
 
+    /// Open an existing database for reading (reports, listings): never creates or migrates it,
+    /// and works on a file the user cannot write. Writing through it fails.
+    pub fn open_read_only(path: &Path) -> Result<SqliteStore, StoreError> {
+        Ok(SqliteStore::with_connection(schema::open_file_read_only(
+            path,
+        )?))
+    }
+
     /// A private in-memory database (tests, `--dry-run`).
     pub fn open_in_memory() -> Result<SqliteStore, StoreError> {
         Ok(SqliteStore::with_connection(schema::open_memory()?))

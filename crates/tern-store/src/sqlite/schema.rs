@@ -234,9 +234,126 @@ pub(crate) fn open_file(path: &Path) -> Result<Connection, StoreError> {
          PRAGMA cache_size = -131072;
          PRAGMA temp_store = MEMORY;"
     );
-    conn.execute_batch(&setup)
-        .map_err(|e| open_err(&shown, e))?;
+    // Switching a new file to WAL needs the file to itself; another process opening it at the
+    // same moment makes SQLite answer "busy" at once, without waiting. Retry for a while.
+    let mut tries = 0;
+    loop {
+        match conn.execute_batch(&setup) {
+            Ok(()) => break,
+            Err(e) if is_busy(&e) && tries < 100 => {
+                tries += 1;
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            Err(e) => return Err(open_err(&shown, e)),
+        }
+    }
     init(&conn, &shown)?;
+    Ok(conn)
+}
+
+/// Apply the missing migrations under one write lock. The version is read again once the lock
+/// is held: two processes opening a new database at once must not both create the schema.
+fn migrate(conn: &Connection, shown: &str) -> Result<(), StoreError> {
+    conn.execute_batch("BEGIN IMMEDIATE")
+        .map_err(|e| open_err(shown, format!("cannot lock the database to set it up: {e}")))?;
+    let run = || -> Result<(), String> {
+        let version: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(|e| e.to_string())?;
+        for (v, script) in MIGRATIONS.iter().enumerate().skip(version.max(0) as usize) {
+            let next = v as i64 + 1;
+            conn.execute_batch(&format!(
+                "{script}
+                 PRAGMA application_id = {APPLICATION_ID};
+                 PRAGMA user_version = {next};"
+            ))
+            .map_err(|e| format!("migration to version {next} failed: {e}"))?;
+        }
+        Ok(())
+    };
+    match run() {
+        Ok(()) => conn
+            .execute_batch("COMMIT")
+            .map_err(|e| open_err(shown, format!("setting up the database failed: {e}"))),
+        Err(message) => {
+            let _ = conn.execute_batch("ROLLBACK");
+            Err(open_err(shown, message))
+        }
+    }
+}
+
+fn is_busy(e: &rusqlite::Error) -> bool {
+    matches!(
+        e.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+    )
+}
+
+/// Open an existing database for reading only: never creates, never migrates, and works on a
+/// file the user may not write.
+pub(crate) fn open_file_read_only(path: &Path) -> Result<Connection, StoreError> {
+    match open_read_only_with(path, false) {
+        // A WAL database in a directory the user cannot write has no shared-memory file to
+        // coordinate through: read it as an immutable snapshot instead.
+        Err(StoreError::Open { message, .. }) if message.contains("readonly") => {
+            open_read_only_with(path, true)
+        }
+        other => other,
+    }
+}
+
+fn open_read_only_with(path: &Path, immutable: bool) -> Result<Connection, StoreError> {
+    let shown = path.display().to_string();
+    if path.is_dir() {
+        return Err(open_err(&shown, "is a directory, not a database file"));
+    }
+    if !path.exists() {
+        return Err(open_err(
+            &shown,
+            "no such database (create it with `tern ingest --db PATH …`)",
+        ));
+    }
+    check_file(path, &shown)?;
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = if immutable {
+        let uri = format!(
+            "file:{}?immutable=1",
+            path.display()
+                .to_string()
+                .replace('%', "%25")
+                .replace('?', "%3f")
+                .replace('#', "%23")
+        );
+        Connection::open_with_flags(uri, flags | OpenFlags::SQLITE_OPEN_URI)
+    } else {
+        Connection::open_with_flags(path, flags)
+    }
+    .map_err(|e| open_err(&shown, e))?;
+    conn.execute_batch("PRAGMA busy_timeout = 5000; PRAGMA cache_size = -131072;")
+        .map_err(|e| open_err(&shown, e))?;
+    let read = |sql: &str| -> Result<i64, StoreError> {
+        conn.query_row(sql, [], |r| r.get(0))
+            .map_err(|e| open_err(&shown, e))
+    };
+    let app_id = read("PRAGMA application_id")?;
+    let version = read("PRAGMA user_version")?;
+    if app_id != APPLICATION_ID {
+        return Err(open_err(&shown, "not a Tern database"));
+    }
+    if version > SCHEMA_VERSION {
+        return Err(StoreError::SchemaTooNew {
+            found: version,
+            supported: SCHEMA_VERSION,
+        });
+    }
+    if version < SCHEMA_VERSION {
+        return Err(open_err(
+            &shown,
+            format!(
+                "written by an older Tern (schema {version}); run `tern ingest` once to upgrade it"
+            ),
+        ));
+    }
     Ok(conn)
 }
 
@@ -266,22 +383,8 @@ fn init(conn: &Connection, shown: &str) -> Result<(), StoreError> {
     if version < 0 {
         return Err(open_err(shown, format!("bad schema version {version}")));
     }
-    for (v, script) in MIGRATIONS.iter().enumerate().skip(version as usize) {
-        let next = v as i64 + 1;
-        let sql = format!(
-            "BEGIN IMMEDIATE;
-             {script}
-             PRAGMA application_id = {APPLICATION_ID};
-             PRAGMA user_version = {next};
-             COMMIT;"
-        );
-        if let Err(e) = conn.execute_batch(&sql) {
-            let _ = conn.execute_batch("ROLLBACK");
-            return Err(open_err(
-                shown,
-                format!("migration to version {next} failed: {e}"),
-            ));
-        }
+    if (version as usize) < MIGRATIONS.len() {
+        migrate(conn, shown)?;
     }
     // Reading the schema catches a damaged file early, with a clear message.
     conn.query_row("SELECT count(*) FROM functions", [], |r| r.get::<_, i64>(0))
