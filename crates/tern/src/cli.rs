@@ -117,8 +117,10 @@ pub enum OutcomeArg {
     Success,
     Error,
     Timeout,
+    #[value(alias = "out_of_memory", alias = "oom")]
     OutOfMemory,
     Crash,
+    #[value(alias = "init_error")]
     InitError,
 }
 

@@ -126,6 +126,7 @@ pub struct Summary {
     pub shown: Vec<Diagnostic>,
     pub seconds: f64,
     pub dry_run: bool,
+    pub hidden: u64,
 }
 
 impl Summary {
@@ -157,6 +158,13 @@ impl Summary {
         };
         if self.dry_run {
             s.push_str("dry run: nothing was written to the database\n");
+        }
+        if self.hidden > 0 {
+            s.push_str(&format!(
+                "note: {} hidden entries (names starting with '.') in the directories were \
+                 skipped; name a hidden file on the command line to read it\n",
+                self.hidden
+            ));
         }
         let stored = if self.dry_run {
             "nothing stored: dry run".to_string()
@@ -227,6 +235,12 @@ pub fn open_store(path: &Path) -> Result<SqliteStore> {
 /// Run an ingest. Data is durable in the database when this returns Ok.
 pub fn run(settings: &Settings) -> Result<Summary> {
     let started = Instant::now();
+    // A typo in a path fails before the database is created or touched.
+    for p in &settings.paths {
+        if p.as_os_str() != "-" {
+            std::fs::metadata(p).with_context(|| format!("cannot read {}", p.display()))?;
+        }
+    }
     let mut store = if settings.dry_run {
         None
     } else {
@@ -323,6 +337,7 @@ pub fn run(settings: &Settings) -> Result<Summary> {
     summary.bytes = src.bytes;
     summary.events = st.events;
     summary.control_messages = src.control_messages;
+    summary.hidden = src.hidden;
     summary.reports = st.reports;
     summary.not_understood = st.unrecognized;
     summary.stored = stored;

@@ -77,6 +77,8 @@ pub struct SourceSummary {
     pub control_messages: u64,
     /// Diagnostics, including those not passed on past the per-input limit.
     pub diagnostics: u64,
+    /// Hidden entries (names starting with `.`) passed over inside directories.
+    pub hidden: u64,
 }
 
 /// The sum of the sizes of the files `read_inputs` would read (stdin counts 0), for a
@@ -89,7 +91,7 @@ pub fn total_bytes(paths: &[PathBuf]) -> u64 {
             continue;
         }
         if p.is_dir() {
-            walk(p, &mut files, &mut ignored);
+            let _ = walk(p, &mut files, &mut ignored);
         } else {
             files.push(p.clone());
         }
@@ -123,7 +125,7 @@ pub fn read_inputs(
         } else if p.is_dir() {
             let mut files = Vec::new();
             let mut errors = Vec::new();
-            walk(p, &mut files, &mut errors);
+            run.summary.hidden += walk(p, &mut files, &mut errors);
             for (location, message) in errors {
                 run.note(location, message);
             }
@@ -154,7 +156,8 @@ pub fn read_reader(
 }
 
 /// Files under `dir`, sorted by name at each level; problems go to `errors`.
-fn walk(dir: &Path, files: &mut Vec<PathBuf>, errors: &mut Vec<(String, String)>) {
+fn walk(dir: &Path, files: &mut Vec<PathBuf>, errors: &mut Vec<(String, String)>) -> u64 {
+    let mut hidden = 0;
     let entries = match fs::read_dir(dir) {
         Ok(entries) => entries,
         Err(e) => {
@@ -162,7 +165,7 @@ fn walk(dir: &Path, files: &mut Vec<PathBuf>, errors: &mut Vec<(String, String)>
                 dir.display().to_string(),
                 format!("cannot list directory: {e}"),
             ));
-            return;
+            return 0;
         }
     };
     let mut entries: Vec<fs::DirEntry> = entries
@@ -176,13 +179,17 @@ fn walk(dir: &Path, files: &mut Vec<PathBuf>, errors: &mut Vec<(String, String)>
                 None
             }
         })
-        .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
+        .filter(|e| {
+            let dot = e.file_name().to_string_lossy().starts_with('.');
+            hidden += u64::from(dot);
+            !dot
+        })
         .collect();
     entries.sort_by_key(fs::DirEntry::file_name);
     for entry in entries {
         let path = entry.path();
         match entry.file_type() {
-            Ok(t) if t.is_dir() => walk(&path, files, errors),
+            Ok(t) if t.is_dir() => hidden += walk(&path, files, errors),
             // Symlinks to files are read; symlinks to directories are not followed (loops).
             Ok(t) if t.is_symlink() => {
                 if path.is_file() {
@@ -193,6 +200,7 @@ fn walk(dir: &Path, files: &mut Vec<PathBuf>, errors: &mut Vec<(String, String)>
             Err(e) => errors.push((path.display().to_string(), format!("cannot stat: {e}"))),
         }
     }
+    hidden
 }
 
 /// The stream a CloudWatch Logs S3 export path names: exports keep each stream's events
