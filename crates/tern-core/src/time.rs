@@ -209,9 +209,17 @@ fn digits(b: &[u8], at: usize, n: usize) -> Option<i64> {
 
 /// Push `n` zero-padded to `width` digits (width ≤ 4 is all we need; wider values still print).
 pub fn push_padded(out: &mut String, n: i64, width: usize) {
+    if n < 0 {
+        out.push('-');
+    }
+    push_unsigned(out, n.unsigned_abs(), width);
+}
+
+/// Push `v` in decimal, zero-padded to `width` digits, without allocating.
+pub fn push_unsigned(out: &mut String, v: u64, width: usize) {
     let mut buf = [b'0'; 20];
     let mut i = buf.len();
-    let mut v = n.unsigned_abs();
+    let mut v = v;
     loop {
         i -= 1;
         buf[i] = b'0' + (v % 10) as u8;
@@ -221,9 +229,6 @@ pub fn push_padded(out: &mut String, n: i64, width: usize) {
         }
     }
     let digits = buf.len() - i;
-    if n < 0 {
-        out.push('-');
-    }
     for _ in digits..width {
         out.push('0');
     }

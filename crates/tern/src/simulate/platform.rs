@@ -36,20 +36,7 @@ pub fn push_ms3(out: &mut String, us: u64) {
 }
 
 pub fn push_u64(out: &mut String, v: u64) {
-    let mut buf = [0u8; 20];
-    let mut i = buf.len();
-    let mut v = v;
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (v % 10) as u8;
-        v /= 10;
-        if v == 0 {
-            break;
-        }
-    }
-    for &b in &buf[i..] {
-        out.push(b as char);
-    }
+    tern_core::time::push_unsigned(out, v, 1);
 }
 
 /// The fields of one REPORT line / `platform.report` record.
