@@ -19,8 +19,8 @@ use tern_core::model::{ErrorInfo, InvocationPart, LogLine, Outcome, ReportMetric
 use tern_core::sketch::Sketch;
 
 use crate::{
-    Arch, FunctionMeta, FunctionStats, IngestBatch, InvocationQuery, InvocationRow, Store,
-    StreamLines, TimeRange,
+    Arch, Checkpoint, FunctionMeta, FunctionStats, IngestBatch, InvocationQuery, InvocationRow,
+    Retention, Store, StreamLines, TimeRange,
 };
 
 /// 2026-03-01T00:00:00Z.
@@ -86,6 +86,22 @@ macro_rules! conformance_tests {
             fn billing_and_memory() {
                 $crate::conformance::billing_and_memory($make());
             }
+            #[test]
+            fn inventory_meta() {
+                $crate::conformance::inventory_meta($make());
+            }
+            #[test]
+            fn checkpoints_travel_with_data() {
+                $crate::conformance::checkpoints_travel_with_data($make());
+            }
+            #[test]
+            fn series_buckets() {
+                $crate::conformance::series_buckets($make());
+            }
+            #[test]
+            fn retention() {
+                $crate::conformance::retention($make());
+            }
 
             proptest::proptest! {
                 #![proptest_config(proptest::prelude::ProptestConfig::with_cases(24))]
@@ -117,6 +133,10 @@ pub fn run_all<S: Store>(make: impl Fn() -> S) {
     invocation_queries(make());
     cold_start_learned_after_report(make());
     billing_and_memory(make());
+    inventory_meta(make());
+    checkpoints_travel_with_data(make());
+    series_buckets(make());
+    retention(make());
     for seed in 0..8 {
         split_invariance(&make, seed, 1 + seed as usize % 5);
     }
@@ -811,6 +831,7 @@ pub fn function_meta_updates<S: Store>(mut store: S) {
         timeout_ms,
         runtime: None,
         memory_size_mb: memory,
+        ..Default::default()
     };
     store
         .ingest(&IngestBatch {
@@ -837,6 +858,7 @@ pub fn function_meta_updates<S: Store>(mut store: S) {
             timeout_ms: Some(30_000),
             runtime: None,
             memory_size_mb: Some(2048),
+            ..Default::default()
         }
     );
     // Memory seen in REPORTs when none was configured.
@@ -1061,4 +1083,261 @@ pub fn split_invariance<S: Store>(make: impl Fn() -> S, seed: u64, batches: usiz
         &store.function_stats(&[], ranged).unwrap(),
         "split, ranged",
     );
+}
+
+/// Everything the AWS inventory records survives a round trip; a later partial update keeps
+/// what it does not mention; tags can be cleared.
+pub fn inventory_meta<S: Store>(mut store: S) {
+    let full = FunctionMeta {
+        function: "orders".into(),
+        region: Some("eu-west-1".into()),
+        arch: Some(Arch::Arm64),
+        timeout_ms: Some(15_000),
+        runtime: Some("python3.13".into()),
+        memory_size_mb: Some(1024),
+        account: Some("123456789012".into()),
+        function_arn: Some("arn:aws:lambda:eu-west-1:123456789012:function:orders".into()),
+        ephemeral_storage_mb: Some(512),
+        log_group: Some("/custom/orders".into()),
+        log_format: Some("JSON".into()),
+        last_modified: Some("2026-03-01T10:00:00.000+0000".into()),
+        tags: Some(vec![
+            ("env".into(), "prod".into()),
+            ("team".into(), "payments & billing".into()),
+            ("empty".into(), String::new()),
+        ]),
+        inventory_ms: Some(T0),
+    };
+    store
+        .ingest(&IngestBatch {
+            functions: vec![full.clone()],
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(store.functions().unwrap(), vec![full.clone()]);
+    // A later refresh that knows less keeps the rest; an older inventory time never wins.
+    store
+        .ingest(&IngestBatch {
+            functions: vec![FunctionMeta {
+                function: "orders".into(),
+                memory_size_mb: Some(2048),
+                inventory_ms: Some(T0 - 1),
+                ..Default::default()
+            }],
+            ..Default::default()
+        })
+        .unwrap();
+    let got = store.functions().unwrap().remove(0);
+    assert_eq!(got.memory_size_mb, Some(2048));
+    assert_eq!(got.inventory_ms, Some(T0));
+    assert_eq!(got.tags, full.tags);
+    store
+        .ingest(&IngestBatch {
+            functions: vec![FunctionMeta {
+                function: "orders".into(),
+                tags: Some(vec![]),
+                ..Default::default()
+            }],
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(store.functions().unwrap()[0].tags, Some(vec![]));
+}
+
+/// Checkpoints are stored with the batch, listed by prefix in key order, and overwritten.
+pub fn checkpoints_travel_with_data<S: Store>(mut store: S) {
+    let cp = |key: &str, value: &str, at: i64| Checkpoint {
+        key: key.into(),
+        value: value.into(),
+        updated_ms: at,
+    };
+    store
+        .ingest(&IngestBatch {
+            parts: vec![invocation("alpha", 1, "c1", T0, 10.0, 128)],
+            checkpoints: vec![
+                cp("pull/prod/us-east-1//aws/lambda/b", "{\"t\":1}", T0),
+                cp("pull/prod/us-east-1//aws/lambda/a", "{\"t\":2}", T0),
+                cp("pullx/other", "x", T0),
+            ],
+            ..Default::default()
+        })
+        .unwrap();
+    let got = store.checkpoints("pull/").unwrap();
+    let keys: Vec<&str> = got.iter().map(|c| c.key.as_str()).collect();
+    assert_eq!(
+        keys,
+        [
+            "pull/prod/us-east-1//aws/lambda/a",
+            "pull/prod/us-east-1//aws/lambda/b"
+        ]
+    );
+    assert_eq!(store.checkpoints("").unwrap().len(), 3);
+    assert!(store.checkpoints("nothing/").unwrap().is_empty());
+    // A prefix with LIKE wildcards matches only literally.
+    assert!(store.checkpoints("pull%").unwrap().is_empty());
+    store
+        .ingest(&IngestBatch {
+            checkpoints: vec![cp("pull/prod/us-east-1//aws/lambda/a", "{\"t\":3}", T0 + 5)],
+            ..Default::default()
+        })
+        .unwrap();
+    let a = &store
+        .checkpoints("pull/prod/us-east-1//aws/lambda/a")
+        .unwrap()[0];
+    assert_eq!((a.value.as_str(), a.updated_ms), ("{\"t\":3}", T0 + 5));
+    assert_eq!(
+        store
+            .invocations(&InvocationQuery::default())
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+/// A series has one entry per bucket, empty ones included, each equal to the stats of its own
+/// range, and together they add up to the whole range.
+pub fn series_buckets<S: Store>(mut store: S) {
+    let mut parts = Vec::new();
+    for i in 0..60 {
+        // Every 7 minutes over 7 hours, skipping one hour (the fourth bucket below).
+        let t = T0 + 10 * MIN + i * 7 * MIN;
+        if (3 * HOUR + 30 * MIN..4 * HOUR + 30 * MIN).contains(&(t - T0)) {
+            continue;
+        }
+        parts.push(invocation(
+            "alpha",
+            (i % 3) as u32,
+            &format!("s{i}"),
+            t,
+            100.0 + i as f64,
+            512,
+        ));
+    }
+    store
+        .ingest(&IngestBatch {
+            parts,
+            ..Default::default()
+        })
+        .unwrap();
+    let range = TimeRange {
+        from_ms: Some(T0 + 30 * MIN),
+        to_ms: Some(T0 + 7 * HOUR + 5 * MIN),
+    };
+    let series = store.series("alpha", range, HOUR).unwrap();
+    assert_eq!(series.len(), 7);
+    let mut total = 0;
+    for (i, (start, stats)) in series.iter().enumerate() {
+        assert_eq!(*start, T0 + 30 * MIN + i as i64 * HOUR);
+        let end = (start + HOUR).min(T0 + 7 * HOUR + 5 * MIN);
+        let own = TimeRange {
+            from_ms: Some(*start),
+            to_ms: Some(end),
+        };
+        let direct = store.function_stats(&["alpha".into()], own).unwrap();
+        assert_eq!(
+            stats.invocations,
+            direct.first().map_or(0, |d| d.invocations)
+        );
+        total += stats.invocations;
+    }
+    assert!(series.iter().any(|(_, s)| s.invocations == 0));
+    let whole = store.function_stats(&["alpha".into()], range).unwrap();
+    assert_eq!(total, whole[0].invocations);
+    // Unknown function: all buckets, all zero.
+    let none = store.series("nope", range, HOUR).unwrap();
+    assert_eq!(none.len(), 7);
+    assert!(none.iter().all(|(_, s)| s.invocations == 0));
+    // Unbounded ranges, non-positive buckets and too many buckets are errors.
+    assert!(store.series("alpha", TimeRange::all(), HOUR).is_err());
+    assert!(store.series("alpha", range, 0).is_err());
+    assert!(store.series("alpha", range, 1).is_err());
+}
+
+/// Retention deletes old invocations and stream lines, keeps newer ones, deletes old rollup
+/// buckets, and drops old parts that arrive later (they would count twice).
+pub fn retention<S: Store>(mut store: S) {
+    let mut parts = Vec::new();
+    for d in 0..5 {
+        for i in 0..10 {
+            let t = T0 + d * DAY + i * HOUR;
+            parts.push(invocation(
+                "alpha",
+                d as u32,
+                &format!("r{d}-{i}"),
+                t,
+                50.0,
+                256,
+            ));
+        }
+    }
+    store
+        .ingest(&IngestBatch {
+            stream_lines: vec![StreamLines {
+                function: "alpha".into(),
+                log_group: group("alpha"),
+                log_stream: stream(0),
+                lines: vec![line(
+                    T0 - MIN,
+                    "INIT_START Runtime Version: python:3.13",
+                    None,
+                )],
+            }],
+            parts: parts.clone(),
+            ..Default::default()
+        })
+        .unwrap();
+    let all = TimeRange::all();
+    assert_eq!(store.function_stats(&[], all).unwrap()[0].invocations, 50);
+    let stats = store
+        .apply_retention(Retention {
+            raw_before_ms: Some(T0 + 2 * DAY),
+            rollups_before_ms: None,
+        })
+        .unwrap();
+    assert_eq!(stats.invocations, 20);
+    assert_eq!(stats.stream_chunks, 1);
+    let q = InvocationQuery {
+        limit: 1000,
+        ..Default::default()
+    };
+    let left = store.invocations(&q).unwrap();
+    assert_eq!(left.len(), 30);
+    assert!(left.iter().all(|r| r.start_ms.unwrap() >= T0 + 2 * DAY));
+    // Rollups are untouched by raw retention.
+    assert_eq!(store.function_stats(&[], all).unwrap()[0].invocations, 50);
+    // Re-ingesting everything: old parts are dropped and counted, nothing counts twice.
+    let again = store
+        .ingest(&IngestBatch {
+            parts,
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(again.expired, 20);
+    assert_eq!(again.inserted, 0);
+    assert_eq!(store.function_stats(&[], all).unwrap()[0].invocations, 50);
+    // Rollup retention: whole days before the cutoff go.
+    let stats = store
+        .apply_retention(Retention {
+            raw_before_ms: None,
+            rollups_before_ms: Some(T0 + 2 * DAY),
+        })
+        .unwrap();
+    assert!(stats.rollup_rows > 0);
+    let left = store.function_stats(&[], all).unwrap();
+    assert_eq!(left[0].invocations, 30);
+    // An earlier raw cutoff never moves the watermark back.
+    store
+        .apply_retention(Retention {
+            raw_before_ms: Some(T0),
+            rollups_before_ms: None,
+        })
+        .unwrap();
+    let late = invocation("alpha", 9, "late", T0 + DAY, 5.0, 256);
+    let r = store
+        .ingest(&IngestBatch {
+            parts: vec![late],
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!((r.expired, r.inserted), (1, 0));
 }

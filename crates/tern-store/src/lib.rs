@@ -37,8 +37,8 @@ pub enum StoreError {
 
 pub use tern_core::model::Arch;
 
-/// What is known about a function beyond its logs: set by `tern ingest --region/--arch`, and
-/// later by the AWS inventory. `None` fields leave the stored value unchanged.
+/// What is known about a function beyond its logs: set by `tern ingest --region/--arch` and
+/// by the AWS inventory (`ListFunctions`). `None` fields leave the stored value unchanged.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct FunctionMeta {
     pub function: String,
@@ -47,6 +47,50 @@ pub struct FunctionMeta {
     pub timeout_ms: Option<u64>,
     pub runtime: Option<String>,
     pub memory_size_mb: Option<u32>,
+    /// The account (or configured account name) the inventory found it in.
+    pub account: Option<String>,
+    pub function_arn: Option<String>,
+    pub ephemeral_storage_mb: Option<u32>,
+    /// The log group its logs go to (`LoggingConfig.LogGroup`, default `/aws/lambda/NAME`).
+    pub log_group: Option<String>,
+    /// `Text` or `JSON` (`LoggingConfig.LogFormat`).
+    pub log_format: Option<String>,
+    /// `LastModified` as AWS returns it (ISO 8601).
+    pub last_modified: Option<String>,
+    /// Tags, sorted by key. `Some(vec![])` clears stored tags; `None` keeps them.
+    pub tags: Option<Vec<(String, String)>>,
+    /// When an inventory last listed the function (epoch ms). Functions listed by an
+    /// inventory are reported even when they have no invocations.
+    pub inventory_ms: Option<i64>,
+}
+
+/// A named position of a live source (a log group's pull progress, for example), stored in
+/// the same transaction as the data read up to it: after a crash, the data and the position
+/// agree. The value is opaque to the store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Checkpoint {
+    pub key: String,
+    pub value: String,
+    /// When it was written (epoch ms), as the writer says.
+    pub updated_ms: i64,
+}
+
+/// Ages after which data is deleted (epoch-ms cutoffs: data older than the cutoff goes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Retention {
+    /// Invocations, their log lines and unattributed stream lines with a time before this.
+    /// Parts older than the cutoff that arrive later are dropped, so a late re-ingest cannot
+    /// count an invocation twice in the rollups.
+    pub raw_before_ms: Option<i64>,
+    /// Hourly and daily rollups of buckets that end before this.
+    pub rollups_before_ms: Option<i64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct RetentionStats {
+    pub invocations: u64,
+    pub stream_chunks: u64,
+    pub rollup_rows: u64,
 }
 
 /// Log lines that could not be attributed to any invocation (for example init output in a
@@ -65,6 +109,36 @@ pub struct IngestBatch {
     pub parts: Vec<InvocationPart>,
     pub stream_lines: Vec<StreamLines>,
     pub functions: Vec<FunctionMeta>,
+    /// Written in the same transaction as the data.
+    pub checkpoints: Vec<Checkpoint>,
+}
+
+impl IngestBatch {
+    /// The parts and unattributed lines an assembler handed out (its diagnostics are the
+    /// caller's to report).
+    pub fn assembled(a: tern_core::assemble::Assembled) -> IngestBatch {
+        IngestBatch {
+            parts: a.parts,
+            stream_lines: a
+                .orphans
+                .into_iter()
+                .map(|o| StreamLines {
+                    function: o.function,
+                    log_group: o.log_group,
+                    log_stream: o.log_stream,
+                    lines: o.lines,
+                })
+                .collect(),
+            ..IngestBatch::default()
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.parts.is_empty()
+            && self.stream_lines.is_empty()
+            && self.functions.is_empty()
+            && self.checkpoints.is_empty()
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -75,6 +149,8 @@ pub struct IngestStats {
     pub merged: u64,
     /// Parts that taught the store nothing new (re-ingest of the same data).
     pub unchanged: u64,
+    /// Parts dropped because they are older than the raw-data retention cutoff.
+    pub expired: u64,
     /// Invocations whose REPORT was stored in this batch (they now count in rollups).
     pub completed: u64,
 }
@@ -229,4 +305,65 @@ pub trait Store: Send {
 
     /// Earliest and latest REPORT time stored, if any.
     fn time_bounds(&self) -> Result<Option<(i64, i64)>, StoreError>;
+
+    /// Checkpoints whose key starts with `prefix`, sorted by key.
+    fn checkpoints(&self, prefix: &str) -> Result<Vec<Checkpoint>, StoreError>;
+
+    /// One function's statistics per bucket of `bucket_ms`, over a bounded range: one entry
+    /// per bucket start (`from`, `from + bucket`, …), buckets without data included (zeroes).
+    /// The last bucket is cut at `range.to_ms`.
+    fn series(
+        &self,
+        function: &str,
+        range: TimeRange,
+        bucket_ms: i64,
+    ) -> Result<Vec<(i64, FunctionStats)>, StoreError> {
+        let (from, to) = match (range.from_ms, range.to_ms) {
+            (Some(f), Some(t)) if f < t => (f, t),
+            _ => {
+                return Err(StoreError::Backend(
+                    "a series needs a bounded, non-empty range".into(),
+                ))
+            }
+        };
+        if bucket_ms <= 0 {
+            return Err(StoreError::Backend(format!(
+                "bucket of {bucket_ms} ms is not positive"
+            )));
+        }
+        let buckets = (to - from - 1) / bucket_ms + 1;
+        if buckets > MAX_SERIES_BUCKETS {
+            return Err(StoreError::Backend(format!(
+                "{buckets} buckets requested; at most {MAX_SERIES_BUCKETS} per series"
+            )));
+        }
+        let names = [function.to_string()];
+        let mut out = Vec::with_capacity(buckets as usize);
+        let mut start = from;
+        while start < to {
+            let end = start.saturating_add(bucket_ms).min(to);
+            let r = TimeRange {
+                from_ms: Some(start),
+                to_ms: Some(end),
+            };
+            let stats = self
+                .function_stats(&names, r)?
+                .into_iter()
+                .next()
+                .unwrap_or_else(|| FunctionStats {
+                    function: function.to_string(),
+                    ..FunctionStats::default()
+                });
+            out.push((start, stats));
+            start = end;
+        }
+        Ok(out)
+    }
+
+    /// Delete data older than the cutoffs, and remember the raw cutoff so that older parts
+    /// arriving later are dropped.
+    fn apply_retention(&mut self, retention: Retention) -> Result<RetentionStats, StoreError>;
 }
+
+/// Most buckets one [`Store::series`] call returns.
+pub const MAX_SERIES_BUCKETS: i64 = 10_000;

@@ -8,8 +8,9 @@ use rusqlite::Connection;
 use tern_core::model::{InvocationPart, LogLine};
 use tern_store::conformance::{invocation, T0};
 use tern_store::{
-    EnvironmentRow, FunctionMeta, FunctionStats, IngestBatch, IngestStats, InvocationQuery,
-    InvocationRow, SqliteStore, Store, StoreError, TimeRange,
+    Checkpoint, EnvironmentRow, FunctionMeta, FunctionStats, IngestBatch, IngestStats,
+    InvocationQuery, InvocationRow, Retention, RetentionStats, SqliteStore, Store, StoreError,
+    TimeRange,
 };
 
 /// A file-backed store in its own temporary directory, removed on drop.
@@ -60,6 +61,12 @@ impl Store for TempStore {
     }
     fn time_bounds(&self) -> Result<Option<(i64, i64)>, StoreError> {
         self.store.time_bounds()
+    }
+    fn checkpoints(&self, prefix: &str) -> Result<Vec<Checkpoint>, StoreError> {
+        self.store.checkpoints(prefix)
+    }
+    fn apply_retention(&mut self, r: Retention) -> Result<RetentionStats, StoreError> {
+        self.store.apply_retention(r)
     }
 }
 

@@ -15,7 +15,7 @@ use std::time::Instant;
 use anyhow::{anyhow, bail, Context, Result};
 use tern_core::assemble::{Assembled, Assembler};
 use tern_core::model::{Arch, Diagnostic};
-use tern_store::{FunctionMeta, IngestBatch, IngestStats, SqliteStore, Store, StreamLines};
+use tern_store::{FunctionMeta, IngestBatch, IngestStats, SqliteStore, Store};
 
 use crate::cli::IngestArgs;
 use crate::source::{self, Chunk, SourceOptions};
@@ -206,18 +206,8 @@ fn to_batch(a: Assembled, settings: &Settings, seen: &mut BTreeSet<String>) -> I
         }
     }
     IngestBatch {
-        parts: a.parts,
-        stream_lines: a
-            .orphans
-            .into_iter()
-            .map(|o| StreamLines {
-                function: o.function,
-                log_group: o.log_group,
-                log_stream: o.log_stream,
-                lines: o.lines,
-            })
-            .collect(),
         functions,
+        ..IngestBatch::assembled(a)
     }
 }
 

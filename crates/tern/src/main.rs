@@ -10,6 +10,8 @@ use std::process::ExitCode;
 use clap::Parser;
 
 mod cli;
+#[allow(dead_code)] // Read by `tern serve` and `tern pull` (issue 3, in progress).
+mod config;
 mod demo;
 mod ingest;
 mod invocations;
@@ -18,6 +20,8 @@ mod simulate;
 mod source;
 mod text;
 mod timeutil;
+#[allow(dead_code)] // Used by `tern serve` and `tern pull` (issue 3, in progress).
+mod writer;
 
 use cli::{Cli, Command};
 

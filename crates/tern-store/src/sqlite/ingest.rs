@@ -45,7 +45,24 @@ pub(crate) fn ingest(
     batch: &IngestBatch,
     before_write: impl FnOnce(),
 ) -> Result<IngestStats, StoreError> {
-    let prepared = prepare(&batch.parts, scratch);
+    // Parts older than the retention cutoff would count again in rollups whose invocations
+    // were deleted: drop them (rare, so the copy costs nothing in the common case).
+    let cutoff = super::retention::raw_cutoff(conn)?;
+    let expired = cutoff.map_or(0, |c| batch.parts.iter().filter(|p| time_of(p) < c).count());
+    let kept;
+    let parts: &[InvocationPart] = match cutoff {
+        Some(c) if expired > 0 => {
+            kept = batch
+                .parts
+                .iter()
+                .filter(|p| time_of(p) >= c)
+                .cloned()
+                .collect::<Vec<_>>();
+            &kept
+        }
+        _ => &batch.parts,
+    };
+    let prepared = prepare(parts, scratch);
     before_write();
     let tx = conn
         .transaction_with_behavior(TransactionBehavior::Immediate)
@@ -65,9 +82,27 @@ pub(crate) fn ingest(
         for meta in &batch.functions {
             w.function_meta(meta)?;
         }
-        w.parts(&batch.parts, prepared)?;
+        for c in &batch.checkpoints {
+            tx.prepare_cached(
+                "INSERT INTO checkpoints (key, value, updated_ms) VALUES (?1, ?2, ?3) \
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value, \
+                   updated_ms = excluded.updated_ms",
+            )
+            .db()?
+            .execute(params![c.key, c.value, c.updated_ms])
+            .db()?;
+        }
+        w.stats.expired = expired as u64;
+        w.parts(parts, prepared)?;
         for s in &batch.stream_lines {
-            w.stream_lines(s)?;
+            match cutoff {
+                Some(c) if s.lines.iter().any(|l| l.timestamp_ms < c) => {
+                    let mut s = s.clone();
+                    s.lines.retain(|l| l.timestamp_ms >= c);
+                    w.stream_lines(&s)?;
+                }
+                _ => w.stream_lines(s)?,
+            }
         }
         w.flush()?;
         w.stats
@@ -576,14 +611,25 @@ impl Writer<'_> {
     fn function_meta(&mut self, m: &FunctionMeta) -> Result<(), StoreError> {
         self.tx
             .prepare_cached(
-                "INSERT INTO functions (name, region, arch, timeout_ms, runtime, memory_mb) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6) \
+                "INSERT INTO functions (name, region, arch, timeout_ms, runtime, memory_mb, \
+                   account, function_arn, ephemeral_mb, log_group, log_format, last_modified, \
+                   tags, inventory_ms) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14) \
                  ON CONFLICT (name) DO UPDATE SET \
                    region = COALESCE(excluded.region, region), \
                    arch = COALESCE(excluded.arch, arch), \
                    timeout_ms = COALESCE(excluded.timeout_ms, timeout_ms), \
                    runtime = COALESCE(excluded.runtime, runtime), \
-                   memory_mb = COALESCE(excluded.memory_mb, memory_mb)",
+                   memory_mb = COALESCE(excluded.memory_mb, memory_mb), \
+                   account = COALESCE(excluded.account, account), \
+                   function_arn = COALESCE(excluded.function_arn, function_arn), \
+                   ephemeral_mb = COALESCE(excluded.ephemeral_mb, ephemeral_mb), \
+                   log_group = COALESCE(excluded.log_group, log_group), \
+                   log_format = COALESCE(excluded.log_format, log_format), \
+                   last_modified = COALESCE(excluded.last_modified, last_modified), \
+                   tags = COALESCE(excluded.tags, tags), \
+                   inventory_ms = MAX(COALESCE(excluded.inventory_ms, inventory_ms), \
+                                      COALESCE(inventory_ms, excluded.inventory_ms))",
             )
             .db()?
             .execute(params![
@@ -593,6 +639,14 @@ impl Writer<'_> {
                 m.timeout_ms.map(|t| i64::try_from(t).unwrap_or(i64::MAX)),
                 m.runtime,
                 m.memory_size_mb,
+                m.account,
+                m.function_arn,
+                m.ephemeral_storage_mb,
+                m.log_group,
+                m.log_format,
+                m.last_modified,
+                m.tags.as_deref().map(codec::encode_tags),
+                m.inventory_ms,
             ])
             .db()?;
         Ok(())

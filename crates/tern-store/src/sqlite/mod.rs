@@ -28,6 +28,7 @@ mod codec;
 mod fx;
 mod ingest;
 mod query;
+mod retention;
 mod rollup;
 mod row;
 mod schema;
@@ -42,8 +43,8 @@ use fx::FxHashMap;
 pub use schema::SCHEMA_VERSION;
 
 use crate::{
-    EnvironmentRow, FunctionMeta, FunctionStats, IngestBatch, IngestStats, InvocationQuery,
-    InvocationRow, Store, StoreError, TimeRange,
+    Checkpoint, EnvironmentRow, FunctionMeta, FunctionStats, IngestBatch, IngestStats,
+    InvocationQuery, InvocationRow, Retention, RetentionStats, Store, StoreError, TimeRange,
 };
 use tern_core::model::LogLine;
 
@@ -206,5 +207,16 @@ impl Store for SqliteStore {
 
     fn time_bounds(&self) -> Result<Option<(i64, i64)>, StoreError> {
         query::time_bounds(&self.conn)
+    }
+
+    fn checkpoints(&self, prefix: &str) -> Result<Vec<Checkpoint>, StoreError> {
+        query::checkpoints(&self.conn, prefix)
+    }
+
+    fn apply_retention(&mut self, r: Retention) -> Result<RetentionStats, StoreError> {
+        let result = retention::apply(&mut self.conn, r);
+        // Deleted rows may have been the only users of cached ids; ids stay valid (functions
+        // and environments are never deleted), so the cache is kept.
+        result
     }
 }

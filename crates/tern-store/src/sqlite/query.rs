@@ -12,15 +12,15 @@ use rusqlite::types::Value;
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row};
 use tern_core::model::{normalize_lines, LogLine, Outcome};
 
-use super::codec::{request_hash, MAX_PROBES};
+use super::codec::{self, request_hash, MAX_PROBES};
 use super::rollup::{
     ceil_to, decode_sketch, floor_to, month_of, Contribution, Rollup, DAY_MS, HOUR_MS,
 };
 use super::row::{self, PART_COLUMNS};
 use super::Db;
 use crate::{
-    Arch, EnvironmentRow, FunctionMeta, FunctionStats, InvocationQuery, InvocationRow, MonthUsage,
-    StoreError, TimeRange,
+    Arch, Checkpoint, EnvironmentRow, FunctionMeta, FunctionStats, InvocationQuery, InvocationRow,
+    MonthUsage, StoreError, TimeRange,
 };
 
 /// `invocations` rows returned when the query sets no limit.
@@ -40,12 +40,44 @@ fn function_meta(r: &Row<'_>, base: usize) -> Result<FunctionMeta, StoreError> {
         timeout_ms: timeout.and_then(|t| u64::try_from(t).ok()),
         runtime: r.get(base + 4).db()?,
         memory_size_mb: u32_opt(r.get(base + 5).db()?),
+        account: r.get(base + 6).db()?,
+        function_arn: r.get(base + 7).db()?,
+        ephemeral_storage_mb: u32_opt(r.get(base + 8).db()?),
+        log_group: r.get(base + 9).db()?,
+        log_format: r.get(base + 10).db()?,
+        last_modified: r.get(base + 11).db()?,
+        tags: r
+            .get::<_, Option<String>>(base + 12)
+            .db()?
+            .map(|t| codec::decode_tags(&t)),
+        inventory_ms: r.get(base + 13).db()?,
     })
 }
 
 /// Function columns for `function_meta`: the configured memory wins over the latest seen.
-const META_COLUMNS: &str =
-    "name, region, arch, timeout_ms, runtime, COALESCE(memory_mb, seen_memory_mb)";
+const META_COLUMNS: &str = "name, region, arch, timeout_ms, runtime, \
+    COALESCE(memory_mb, seen_memory_mb), account, function_arn, ephemeral_mb, log_group, \
+    log_format, last_modified, tags, inventory_ms";
+
+pub(crate) fn checkpoints(conn: &Connection, prefix: &str) -> Result<Vec<Checkpoint>, StoreError> {
+    // A range scan on the key: every key starting with `prefix` sorts in [prefix, prefix + U+10FFFF).
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT key, value, updated_ms FROM checkpoints \
+             WHERE key >= ?1 AND substr(key, 1, length(?1)) = ?1 ORDER BY key",
+        )
+        .db()?;
+    let mut rows = stmt.query([prefix]).db()?;
+    let mut out = Vec::new();
+    while let Some(r) = rows.next().db()? {
+        out.push(Checkpoint {
+            key: r.get(0).db()?,
+            value: r.get(1).db()?,
+            updated_ms: r.get(2).db()?,
+        });
+    }
+    Ok(out)
+}
 
 pub(crate) fn functions(conn: &Connection) -> Result<Vec<FunctionMeta>, StoreError> {
     let sql = format!("SELECT {META_COLUMNS} FROM functions ORDER BY name");

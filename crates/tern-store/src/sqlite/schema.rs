@@ -14,7 +14,7 @@ use crate::StoreError;
 pub(crate) const APPLICATION_ID: i64 = 0x5445_524E;
 
 /// One script per schema version: `MIGRATIONS[i]` takes version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[V1];
+const MIGRATIONS: &[&str] = &[V1, V2];
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -166,6 +166,28 @@ CREATE TABLE rollup_day (",
     ") WITHOUT ROWID;
 "
 );
+
+/// Version 2: what the AWS inventory knows of a function, and live-source checkpoints.
+///
+/// * `functions.tags`: `key\u{1f}value` pairs joined by `\u{1e}` (unit and record separators,
+///   which tag keys and values cannot contain).
+/// * `checkpoints`: a live source's position, written in the transaction of its data.
+const V2: &str = "
+ALTER TABLE functions ADD COLUMN account TEXT;
+ALTER TABLE functions ADD COLUMN function_arn TEXT;
+ALTER TABLE functions ADD COLUMN ephemeral_mb INTEGER;
+ALTER TABLE functions ADD COLUMN log_group TEXT;
+ALTER TABLE functions ADD COLUMN log_format TEXT;
+ALTER TABLE functions ADD COLUMN last_modified TEXT;
+ALTER TABLE functions ADD COLUMN tags TEXT;
+ALTER TABLE functions ADD COLUMN inventory_ms INTEGER;
+
+CREATE TABLE checkpoints (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL,
+    updated_ms INTEGER NOT NULL
+) WITHOUT ROWID;
+";
 
 fn open_err(path: &str, message: impl std::fmt::Display) -> StoreError {
     StoreError::Open {
