@@ -307,6 +307,29 @@ pub(crate) fn decode_stack(blob: &[u8]) -> Result<Vec<String>, StoreError> {
     Ok(frames)
 }
 
+/// Tags as one text: `key\u{1f}value` pairs joined by `\u{1e}`. AWS tag keys and values
+/// cannot contain either separator; any that do are replaced by a space so decoding stays
+/// unambiguous.
+pub(crate) fn encode_tags(tags: &[(String, String)]) -> String {
+    let clean = |s: &str| s.replace(['\u{1e}', '\u{1f}'], " ");
+    tags.iter()
+        .map(|(k, v)| format!("{}\u{1f}{}", clean(k), clean(v)))
+        .collect::<Vec<_>>()
+        .join("\u{1e}")
+}
+
+pub(crate) fn decode_tags(text: &str) -> Vec<(String, String)> {
+    if text.is_empty() {
+        return Vec::new();
+    }
+    text.split('\u{1e}')
+        .map(|pair| match pair.split_once('\u{1f}') {
+            Some((k, v)) => (k.to_string(), v.to_string()),
+            None => (pair.to_string(), String::new()),
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -415,27 +438,4 @@ mod tests {
             let _ = decode_lines(&with_header);
         }
     }
-}
-
-/// Tags as one text: `key\u{1f}value` pairs joined by `\u{1e}`. AWS tag keys and values
-/// cannot contain either separator; any that do are replaced by a space so decoding stays
-/// unambiguous.
-pub(crate) fn encode_tags(tags: &[(String, String)]) -> String {
-    let clean = |s: &str| s.replace(['\u{1e}', '\u{1f}'], " ");
-    tags.iter()
-        .map(|(k, v)| format!("{}\u{1f}{}", clean(k), clean(v)))
-        .collect::<Vec<_>>()
-        .join("\u{1e}")
-}
-
-pub(crate) fn decode_tags(text: &str) -> Vec<(String, String)> {
-    if text.is_empty() {
-        return Vec::new();
-    }
-    text.split('\u{1e}')
-        .map(|pair| match pair.split_once('\u{1f}') {
-            Some((k, v)) => (k.to_string(), v.to_string()),
-            None => (pair.to_string(), String::new()),
-        })
-        .collect()
 }
