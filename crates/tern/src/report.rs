@@ -115,12 +115,12 @@ pub fn build(
         exact_by_fn[i] &= c.exact_region;
     }
 
-    // Functions with no invocation in the range are left out (until the inventory knows
-    // functions that log nothing).
+    // Functions with no invocation in the range are left out, unless the AWS inventory lists
+    // them: an idle function is worth seeing (is it dead? is its logging broken?).
     let reports: Vec<FunctionReport> = stats
         .iter()
         .enumerate()
-        .filter(|(_, s)| s.invocations > 0)
+        .filter(|(_, s)| s.invocations > 0 || s.meta.inventory_ms.is_some())
         .map(|(i, s)| to_report(s, cost_by_fn[i], exact_by_fn[i], projection_ms))
         .collect();
     let wins = quick_wins(&reports, projection_ms, WinRules::default());
@@ -659,5 +659,51 @@ mod tests {
         assert_eq!(usd(0.0), "$0");
         assert_eq!(usd(0.001), "$0.0010");
         assert_eq!(usd(12.345), "$12.35");
+    }
+
+    /// Issue 3: functions the inventory lists are reported even with no invocations; functions
+    /// only ever seen in old logs are not.
+    #[test]
+    fn inventory_functions_without_invocations_are_listed() {
+        use tern_store::conformance::{invocation, T0};
+        use tern_store::{FunctionMeta, IngestBatch, SqliteStore};
+        let mut store = SqliteStore::open_in_memory().unwrap();
+        store
+            .ingest(&IngestBatch {
+                parts: vec![
+                    invocation("busy", 1, "a", T0, 10.0, 128),
+                    invocation("old", 1, "b", T0 - 86_400_000, 10.0, 128),
+                ],
+                functions: vec![FunctionMeta {
+                    function: "idle".into(),
+                    timeout_ms: Some(3_000),
+                    memory_size_mb: Some(256),
+                    inventory_ms: Some(T0),
+                    ..Default::default()
+                }],
+                ..Default::default()
+            })
+            .unwrap();
+        let names = select_functions(&store, None).unwrap();
+        let range = TimeRange {
+            from_ms: Some(T0 - 1000),
+            to_ms: Some(T0 + 1000),
+        };
+        let report = build(&store, &names, range, CostOptions::default()).unwrap();
+        let listed: Vec<(&str, u64)> = report
+            .functions
+            .iter()
+            .map(|f| (f.function.as_str(), f.invocations))
+            .collect();
+        assert_eq!(listed, [("busy", 1), ("idle", 0)]);
+        let idle = &report.functions[1];
+        assert_eq!((idle.timeout_ms, idle.memory_size_mb), (Some(3_000), Some(256)));
+        // Every format renders the idle function without dividing by zero.
+        let table = report.to_table();
+        assert!(table.contains("idle"), "{table}");
+        let json: serde_json::Value = serde_json::from_str(&report.to_json().unwrap()).unwrap();
+        assert_eq!(json["functions"][1]["invocations"], 0);
+        assert_eq!(json["functions"][1]["error_rate"], 0.0);
+        assert!(report.to_csv().unwrap().contains("idle"));
     }
 }
