@@ -697,7 +697,10 @@ mod tests {
             .collect();
         assert_eq!(listed, [("busy", 1), ("idle", 0)]);
         let idle = &report.functions[1];
-        assert_eq!((idle.timeout_ms, idle.memory_size_mb), (Some(3_000), Some(256)));
+        assert_eq!(
+            (idle.timeout_ms, idle.memory_size_mb),
+            (Some(3_000), Some(256))
+        );
         // Every format renders the idle function without dividing by zero.
         let table = report.to_table();
         assert!(table.contains("idle"), "{table}");
