@@ -16,6 +16,10 @@ use tern_core::input::{DecodeOptions, Decoded, Decoder};
 
 const BATCH_EVENTS: usize = 131_072;
 
+/// The allocator the `tern` binary uses, so the figure is the one `tern ingest` sees.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn files(dir: &Path, out: &mut Vec<PathBuf>) {
     let mut entries: Vec<_> = std::fs::read_dir(dir)
         .unwrap()
