@@ -6,6 +6,7 @@
 
 pub mod assemble;
 pub mod cost;
+pub mod fingerprint;
 pub mod input;
 pub mod model;
 pub mod parse;
