@@ -9,12 +9,14 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+mod aws;
 mod cli;
-#[allow(dead_code)] // Read by `tern serve` and `tern pull` (issue 3, in progress).
+#[allow(dead_code)] // Parts are read by `tern serve` (issue 3, in progress).
 mod config;
 mod demo;
 mod ingest;
 mod invocations;
+mod pull;
 mod report;
 mod simulate;
 mod source;
@@ -62,6 +64,10 @@ fn run(cli: Cli) -> anyhow::Result<String> {
             Ok(String::new())
         }
         Command::Demo(args) => demo::run(args),
+        Command::Pull(args) => pull::run(args),
+        Command::Setup(cli::SetupCommand::Subscriptions(_args)) => {
+            anyhow::bail!("tern setup subscriptions: not built yet")
+        }
     }
 }
 
