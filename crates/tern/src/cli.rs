@@ -167,6 +167,10 @@ pub struct SimulateArgs {
     /// Scale: average invocations per function per day (default: a realistic mix).
     #[arg(long)]
     pub invocations_per_day: Option<u64>,
+    /// Window start: RFC 3339, a date, epoch ms, or a span ago such as 3d (default
+    /// 2026-11-01T00:00:00Z, fixed so output is reproducible).
+    #[arg(long)]
+    pub start: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -49,6 +49,10 @@ fn run(cli: Cli) -> anyhow::Result<String> {
                     days: args.days,
                     seed: args.seed,
                     invocations_per_day: args.invocations_per_day,
+                    start_ms: match &args.start {
+                        Some(s) => simulate_start(s)?,
+                        None => simulate::DEFAULT_START_MS,
+                    },
                     ..simulate::SimOptions::default()
                 },
                 &args.out,
@@ -69,6 +73,15 @@ fn run(cli: Cli) -> anyhow::Result<String> {
             anyhow::bail!("tern setup subscriptions: not built yet")
         }
     }
+}
+
+/// `tern simulate --start`: an instant, or a span before now (`3d`: three days ago).
+fn simulate_start(s: &str) -> anyhow::Result<i64> {
+    if let Ok(d) = humantime::parse_duration(s.trim()) {
+        return Ok(timeutil::now_ms() - d.as_millis() as i64);
+    }
+    timeutil::parse_instant(s)
+        .map_err(|e| anyhow::anyhow!("--start {s:?}: {e:#} (or a span ago such as 3d)"))
 }
 
 fn main() -> ExitCode {

@@ -115,12 +115,12 @@ pub fn build(
         exact_by_fn[i] &= c.exact_region;
     }
 
-    // Functions with no invocation in the range are left out (until the inventory knows
-    // functions that log nothing).
+    // Functions with no invocation in the range are left out, unless an inventory listed
+    // them (a function that never ran is worth seeing).
     let reports: Vec<FunctionReport> = stats
         .iter()
         .enumerate()
-        .filter(|(_, s)| s.invocations > 0)
+        .filter(|(_, s)| s.invocations > 0 || s.meta.inventory_ms.is_some())
         .map(|(i, s)| to_report(s, cost_by_fn[i], exact_by_fn[i], projection_ms))
         .collect();
     let wins = quick_wins(&reports, projection_ms, WinRules::default());

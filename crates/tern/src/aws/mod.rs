@@ -105,6 +105,20 @@ pub async fn sdk_config(profile: Option<&str>, region: &str, endpoint: Option<&s
     loader.load().await
 }
 
+/// The region the standard chain finds (AWS_REGION, the profile, then instance metadata
+/// unless AWS_EC2_METADATA_DISABLED), through our HTTP client.
+async fn default_region(profile: Option<&str>) -> Option<Region> {
+    let mut loader = aws_config::defaults(BehaviorVersion::latest()).http_client(
+        aws_smithy_http_client::Builder::new()
+            .tls_provider(Provider::Rustls(CryptoMode::Ring))
+            .build_https(),
+    );
+    if let Some(p) = profile {
+        loader = loader.profile_name(p);
+    }
+    loader.load().await.region().cloned()
+}
+
 /// The endpoint override: `--endpoint-url`, else `AWS_ENDPOINT_URL`, validated.
 fn endpoint_override(flag: Option<&str>) -> Result<Option<String>> {
     if let Some(u) = flag {
@@ -133,11 +147,7 @@ pub async fn targets(cfg: &Config, args: &AwsArgs) -> Result<Vec<Target>> {
     if cfg.accounts.is_empty() {
         let profile = args.profile.clone().filter(|p| !p.is_empty());
         let regions = if args.region.is_empty() {
-            let mut chain = aws_config::default_provider::region::DefaultRegionChain::builder();
-            if let Some(p) = &profile {
-                chain = chain.profile_name(p);
-            }
-            match chain.build().region().await {
+            match default_region(profile.as_deref()).await {
                 Some(r) => {
                     config::check_region(r.as_ref())
                         .context("the region from AWS_REGION or the profile")?;
