@@ -69,9 +69,7 @@ fn run(cli: Cli) -> anyhow::Result<String> {
         }
         Command::Demo(args) => demo::run(args),
         Command::Pull(args) => pull::run(args),
-        Command::Setup(cli::SetupCommand::Subscriptions(_args)) => {
-            anyhow::bail!("tern setup subscriptions: not built yet")
-        }
+        Command::Setup(cli::SetupCommand::Subscriptions(args)) => aws::subscriptions::run(args),
     }
 }
 

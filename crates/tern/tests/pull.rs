@@ -611,3 +611,160 @@ fn bad_flags_and_unreachable_endpoints_fail_cleanly() {
         "/nonexistent/tern.toml",
     );
 }
+
+fn filters(aws: &Aws, group: &str) -> Vec<(String, String)> {
+    let out = aws
+        .rt
+        .block_on(
+            aws.logs
+                .describe_subscription_filters()
+                .log_group_name(group)
+                .send(),
+        )
+        .unwrap();
+    let mut v: Vec<_> = out
+        .subscription_filters()
+        .iter()
+        .map(|f| {
+            (
+                f.filter_name().unwrap_or("").to_string(),
+                f.destination_arn().unwrap_or("").to_string(),
+            )
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn setup_subscriptions_plans_applies_and_leaves_other_filters_alone() {
+    let Some(url) = moto_or_skip("setup_subscriptions") else {
+        return;
+    };
+    let aws = Aws::new(&url);
+    let pfx = prefix("s");
+    let arn = |f: &str| format!("arn:aws:lambda:us-east-1:123456789012:function:{pfx}-{f}");
+    for f in ["dest", "old", "a", "b", "never"] {
+        aws.create_function(&format!("{pfx}-{f}"), "python3.12", "x86_64", 3, 128);
+    }
+    let (ga, gb) = (
+        format!("/aws/lambda/{pfx}-a"),
+        format!("/aws/lambda/{pfx}-b"),
+    );
+    aws.create_log_group(&ga);
+    aws.create_log_group(&gb);
+    let put = |group: &str, name: &str, dest: &str| {
+        aws.rt
+            .block_on(
+                aws.logs
+                    .put_subscription_filter()
+                    .log_group_name(group)
+                    .filter_name(name)
+                    .filter_pattern("")
+                    .destination_arn(dest)
+                    .send(),
+            )
+            .unwrap();
+    };
+    put(&ga, "theirs", &arn("old"));
+    put(&gb, "tern", &arn("old"));
+
+    let glob = format!("{pfx}-*");
+    let dest = arn("dest");
+    let setup = |apply: bool| {
+        let mut c = tern();
+        c.args(["setup", "subscriptions", "--endpoint-url", &url])
+            .args(["--destination-arn", &dest, "--function", &glob]);
+        if apply {
+            c.arg("--apply");
+        }
+        let out = ok(c.output().unwrap(), "setup subscriptions");
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let line = |plan: &str, group: &str| -> String {
+        plan.lines()
+            .find(|l| l.starts_with(&format!("{group} ")))
+            .unwrap_or_else(|| panic!("{group} not in the plan:\n{plan}"))
+            .to_string()
+    };
+
+    let plan = setup(false);
+    let a = line(&plan, &ga);
+    assert!(
+        a.contains("create") && a.contains("other filters left as they are: theirs"),
+        "{a}"
+    );
+    let b = line(&plan, &gb);
+    assert!(
+        b.contains("update") && b.contains(&format!("destination {}", arn("old"))),
+        "{b}"
+    );
+    assert!(
+        line(&plan, &format!("/aws/lambda/{pfx}-never")).contains("skip"),
+        "{plan}"
+    );
+    assert!(plan.contains("plan only: nothing was changed"), "{plan}");
+    assert_eq!(filters(&aws, &ga), [("theirs".to_string(), arn("old"))]);
+
+    let applied = setup(true);
+    assert!(line(&applied, &ga).contains("→ done"), "{applied}");
+    assert!(line(&applied, &gb).contains("→ done"), "{applied}");
+    assert_eq!(
+        filters(&aws, &ga),
+        [
+            ("tern".to_string(), dest.clone()),
+            ("theirs".to_string(), arn("old"))
+        ]
+    );
+    assert_eq!(filters(&aws, &gb), [("tern".to_string(), dest.clone())]);
+
+    let again = setup(false);
+    assert!(line(&again, &ga).contains("unchanged"), "{again}");
+    assert!(line(&again, &gb).contains("unchanged"), "{again}");
+}
+
+#[test]
+fn setup_subscriptions_validates_arns_and_prints_the_account_policy() {
+    let run = |args: &[&str]| {
+        tern()
+            .args([
+                "setup",
+                "subscriptions",
+                "--endpoint-url",
+                "http://127.0.0.1:9",
+            ])
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let out = run(&["--destination-arn", "arn:aws:s3:::bucket"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("--destination-arn"),
+        "{}",
+        stderr(&out)
+    );
+    let firehose = "arn:aws:firehose:us-east-1:123456789012:deliverystream/tern";
+    let out = run(&["--destination-arn", firehose]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("needs --role-arn"),
+        "{}",
+        stderr(&out)
+    );
+    // The account policy plan needs no AWS call.
+    let out = ok(
+        run(&[
+            "--destination-arn",
+            firehose,
+            "--role-arn",
+            "arn:aws:iam::123456789012:role/cwl",
+            "--account-policy",
+        ]),
+        "account policy plan",
+    );
+    let s = String::from_utf8(out.stdout).unwrap();
+    assert!(s.contains("SUBSCRIPTION_FILTER_POLICY"), "{s}");
+    assert!(s.contains(r#""DestinationArn":"arn:aws:firehose"#), "{s}");
+    assert!(s.contains("plan only"), "{s}");
+}

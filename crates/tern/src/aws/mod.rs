@@ -18,6 +18,7 @@ pub mod metrics;
 pub mod pull;
 pub mod ratelimit;
 pub mod retry;
+pub mod subscriptions;
 
 #[cfg(test)]
 mod fake;

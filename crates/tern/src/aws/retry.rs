@@ -130,7 +130,22 @@ pub fn attempts(class: Class) -> u32 {
 /// called before each retry (to count throttles). `op` runs once per attempt, so it should
 /// take its rate-limiter token inside.
 pub async fn call<T, E, F, Fut>(
+    op: F,
+    on_retry: impl FnMut(Class),
+) -> Result<T, SdkError<E, HttpResponse>>
+where
+    E: ProvideErrorMetadata,
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, SdkError<E, HttpResponse>>>,
+{
+    call_classified(op, classify, on_retry).await
+}
+
+/// [`call`] with another classifier (for calls where an error code means something else:
+/// `LimitExceededException` from PutSubscriptionFilter is a resource limit, not a rate).
+pub async fn call_classified<T, E, F, Fut>(
     mut op: F,
+    class_of: impl Fn(&SdkError<E, HttpResponse>) -> Class,
     mut on_retry: impl FnMut(Class),
 ) -> Result<T, SdkError<E, HttpResponse>>
 where
@@ -143,7 +158,7 @@ where
         match op().await {
             Ok(v) => return Ok(v),
             Err(e) => {
-                let class = classify(&e);
+                let class = class_of(&e);
                 attempt += 1;
                 if attempt >= attempts(class) {
                     return Err(e);
