@@ -39,7 +39,12 @@ fn moto_or_skip(test: &str) -> Option<String> {
             "moto is not running at {url} and TERN_REQUIRE_SERVICES=1: start it with .ci/moto.sh"
         );
     }
-    eprintln!("SKIPPED: moto not running at {url} ({test}); start it with .ci/moto.sh");
+    // Straight to the process's stderr: the test harness captures `eprintln!` of passing tests.
+    use std::io::Write as _;
+    let _ = writeln!(
+        std::io::stderr(),
+        "SKIPPED: moto not running at {url} ({test}); start it with .ci/moto.sh"
+    );
     None
 }
 
@@ -767,4 +772,71 @@ fn setup_subscriptions_validates_arns_and_prints_the_account_policy() {
     assert!(s.contains("SUBSCRIPTION_FILTER_POLICY"), "{s}");
     assert!(s.contains(r#""DestinationArn":"arn:aws:firehose"#), "{s}");
     assert!(s.contains("plan only"), "{s}");
+}
+
+#[test]
+fn follow_keeps_polling_and_sigterm_stops_it_cleanly() {
+    let Some(url) = moto_or_skip("follow_sigterm") else {
+        return;
+    };
+    let aws = Aws::new(&url);
+    let pfx = prefix("f");
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("tern.db");
+    let f = format!("{pfx}-live");
+    aws.create_function(&f, "python3.12", "x86_64", 10, 128);
+    let g = format!("/aws/lambda/{f}");
+    aws.create_log_group(&g);
+    let t0 = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+        - 3_600_000;
+    aws.put(
+        &g,
+        "2026/11/27/[$LATEST]ffeeddccbbaa99887766554433221100",
+        invocations(t0, 4),
+    );
+
+    let glob = format!("{pfx}-*");
+    let child = tern()
+        .args(["pull", "--follow", "--since", "2h", "--endpoint-url", &url])
+        .args(["--function", &glob, "--db"])
+        .arg(&db)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until the first poll is stored (the report reads the database while pull runs).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let stored = |db: &Path| -> u64 {
+        if !db.exists() {
+            return 0;
+        }
+        let out = tern()
+            .args(["report", "--format", "json", "--function", &glob, "--db"])
+            .arg(db)
+            .output()
+            .unwrap();
+        serde_json::from_slice::<Value>(&out.stdout)
+            .ok()
+            .and_then(|r| r["totals"]["invocations"].as_u64())
+            .unwrap_or(0)
+    };
+    while stored(&db) < 4 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "nothing pulled within 30 s"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = child.wait_with_output().unwrap();
+    let err = stderr(&out);
+    assert!(out.status.success(), "{}: {err}", out.status);
+    assert!(err.contains("stopping after the batch in hand"), "{err}");
+    assert_eq!(stored(&db), 4);
 }

@@ -349,11 +349,8 @@ async fn run_target(ctx: Ctx, clients: Clients) -> Result<TargetSummary> {
 
 /// List functions, store their metadata, and return (functions kept, log groups to pull).
 async fn refresh_inventory(ctx: &Ctx, clients: &Clients) -> Result<(usize, BTreeSet<String>)> {
-    let metas: Vec<FunctionMeta> = inventory::inventory(clients, &ctx.target, &ctx.metrics)
-        .await?
-        .into_iter()
-        .filter(|m| ctx.wants(&m.function))
-        .collect();
+    let metas: Vec<FunctionMeta> =
+        inventory::inventory(clients, &ctx.target, &ctx.metrics, |f| ctx.wants(f)).await?;
     let groups: BTreeSet<String> = metas.iter().filter_map(|m| m.log_group.clone()).collect();
     info!(
         account = %ctx.target.account,

@@ -241,10 +241,9 @@ impl Setup<'_> {
         }
         // Custom log groups (LoggingConfig) come from the inventory.
         let mut wanted_elsewhere = BTreeSet::new();
-        for m in inventory::inventory(self.clients, self.target, &Arc::new(PullMetrics::new()))
-            .await?
-            .into_iter()
-            .filter(|m| self.wants(&m.function))
+        let metrics = Arc::new(PullMetrics::new());
+        for m in
+            inventory::inventory(self.clients, self.target, &metrics, |f| self.wants(f)).await?
         {
             if let Some(g) = m.log_group {
                 if !existing.contains(&g) {
