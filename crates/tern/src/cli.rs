@@ -44,6 +44,12 @@ pub enum Command {
     Simulate(SimulateArgs),
     /// Simulate a fleet, ingest it into a fresh database and print the report.
     Demo(DemoArgs),
+    /// Read Lambda logs from CloudWatch Logs (FilterLogEvents) into the database, after an
+    /// inventory of the functions; resumes where the last pull stopped.
+    Pull(PullArgs),
+    /// Set up AWS resources for Tern (subscription filters for push delivery).
+    #[command(subcommand)]
+    Setup(SetupCommand),
 }
 
 #[derive(Debug, Args)]
@@ -161,6 +167,10 @@ pub struct SimulateArgs {
     /// Scale: average invocations per function per day (default: a realistic mix).
     #[arg(long)]
     pub invocations_per_day: Option<u64>,
+    /// Window start: RFC 3339, a date, epoch ms, or a span ago such as 3d (default
+    /// 2026-11-01T00:00:00Z, fixed so output is reproducible).
+    #[arg(long)]
+    pub start: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -174,4 +184,74 @@ pub struct DemoArgs {
     pub days: u32,
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+}
+
+/// Which AWS accounts and regions to talk to.
+#[derive(Debug, Args, Clone, Default)]
+pub struct AwsArgs {
+    /// tern.toml: [[accounts]] (profiles and regions), [pull] and [inventory] settings.
+    #[arg(long, env = "TERN_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Named AWS profile (SSO and credential_process profiles work). Default: the standard
+    /// credential chain. Not with [[accounts]] in the config.
+    #[arg(long)]
+    pub profile: Option<String>,
+    /// AWS region; repeat for several. Default: AWS_REGION or the profile's region.
+    #[arg(long)]
+    pub region: Vec<String>,
+    /// Send AWS requests here instead (an emulator such as moto). Default: AWS_ENDPOINT_URL.
+    #[arg(long)]
+    pub endpoint_url: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct PullArgs {
+    #[command(flatten)]
+    pub db: DbArg,
+    #[command(flatten)]
+    pub aws: AwsArgs,
+    /// Only functions whose name matches this glob; repeatable.
+    #[arg(long)]
+    pub function: Vec<String>,
+    /// Log groups never pulled before start this far back, e.g. 7d (default: pull.since in
+    /// the config, else 1h). Log groups with a checkpoint resume from it.
+    #[arg(long)]
+    pub since: Option<String>,
+    /// Keep polling after catching up (Ctrl-C stops after the batch in hand).
+    #[arg(long)]
+    pub follow: bool,
+    /// No progress bar even on a terminal.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SetupCommand {
+    /// Subscribe every Lambda log group to a destination (Firehose, Kinesis, Lambda), or set an
+    /// account-level subscription policy. Prints the plan unless --apply.
+    Subscriptions(SubscriptionArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SubscriptionArgs {
+    #[command(flatten)]
+    pub aws: AwsArgs,
+    /// Where the logs go: a Firehose delivery stream, Kinesis stream or Lambda function ARN.
+    #[arg(long)]
+    pub destination_arn: String,
+    /// IAM role CloudWatch Logs assumes to deliver (needed for Firehose and Kinesis).
+    #[arg(long)]
+    pub role_arn: Option<String>,
+    /// One account-level subscription filter policy instead of a filter per log group.
+    #[arg(long)]
+    pub account_policy: bool,
+    /// Make the changes (without it, only print the plan).
+    #[arg(long)]
+    pub apply: bool,
+    /// Name of Tern's subscription filter (or account policy).
+    #[arg(long, default_value = "tern")]
+    pub filter_name: String,
+    /// Only functions whose name matches this glob; repeatable.
+    #[arg(long)]
+    pub function: Vec<String>,
 }

@@ -9,12 +9,14 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+mod aws;
 mod cli;
-#[allow(dead_code)] // Read by `tern serve` and `tern pull` (issue 3, in progress).
+#[allow(dead_code)] // Parts are read by `tern serve` (issue 3, in progress).
 mod config;
 mod demo;
 mod ingest;
 mod invocations;
+mod pull;
 mod report;
 mod simulate;
 mod source;
@@ -47,6 +49,10 @@ fn run(cli: Cli) -> anyhow::Result<String> {
                     days: args.days,
                     seed: args.seed,
                     invocations_per_day: args.invocations_per_day,
+                    start_ms: match &args.start {
+                        Some(s) => simulate_start(s)?,
+                        None => simulate::DEFAULT_START_MS,
+                    },
                     ..simulate::SimOptions::default()
                 },
                 &args.out,
@@ -62,7 +68,18 @@ fn run(cli: Cli) -> anyhow::Result<String> {
             Ok(String::new())
         }
         Command::Demo(args) => demo::run(args),
+        Command::Pull(args) => pull::run(args),
+        Command::Setup(cli::SetupCommand::Subscriptions(args)) => aws::subscriptions::run(args),
     }
+}
+
+/// `tern simulate --start`: an instant, or a span before now (`3d`: three days ago).
+fn simulate_start(s: &str) -> anyhow::Result<i64> {
+    if let Ok(d) = humantime::parse_duration(s.trim()) {
+        return Ok(timeutil::now_ms() - d.as_millis() as i64);
+    }
+    timeutil::parse_instant(s)
+        .map_err(|e| anyhow::anyhow!("--start {s:?}: {e:#} (or a span ago such as 3d)"))
 }
 
 fn main() -> ExitCode {

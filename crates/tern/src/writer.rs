@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
-use tern_store::{IngestBatch, IngestStats, Retention, RetentionStats, Store};
+use tern_store::{Checkpoint, IngestBatch, IngestStats, Retention, RetentionStats, Store};
 use tokio::sync::{mpsc, oneshot};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,6 +49,8 @@ enum Job {
         Retention,
         oneshot::Sender<Result<RetentionStats, WriteError>>,
     ),
+    /// Read checkpoints (a puller resuming), in order with the writes before it.
+    Checkpoints(String, oneshot::Sender<Result<Vec<Checkpoint>, WriteError>>),
 }
 
 /// Counters for `/metrics`.
@@ -115,6 +117,11 @@ impl Writer {
                             m.queued.fetch_sub(1, Ordering::Relaxed);
                             let _ = reply.send(out.map_err(|e| WriteError::Store(e.to_string())));
                         }
+                        Job::Checkpoints(prefix, reply) => {
+                            let out = store.checkpoints(&prefix);
+                            m.queued.fetch_sub(1, Ordering::Relaxed);
+                            let _ = reply.send(out.map_err(|e| WriteError::Store(e.to_string())));
+                        }
                     }
                 }
             })
@@ -166,6 +173,23 @@ impl WriterHandle {
         let (reply, done) = oneshot::channel();
         self.metrics.queued.fetch_add(1, Ordering::Relaxed);
         if self.tx.send(Job::Retention(r, reply)).await.is_err() {
+            self.metrics.queued.fetch_sub(1, Ordering::Relaxed);
+            return Err(WriteError::Closed);
+        }
+        done.await.unwrap_or(Err(WriteError::Closed))
+    }
+
+    /// Checkpoints whose key starts with `prefix` (queued behind the batches before it, so a
+    /// checkpoint written through this handle is seen).
+    pub async fn checkpoints(&self, prefix: &str) -> Result<Vec<Checkpoint>, WriteError> {
+        let (reply, done) = oneshot::channel();
+        self.metrics.queued.fetch_add(1, Ordering::Relaxed);
+        if self
+            .tx
+            .send(Job::Checkpoints(prefix.to_string(), reply))
+            .await
+            .is_err()
+        {
             self.metrics.queued.fetch_sub(1, Ordering::Relaxed);
             return Err(WriteError::Closed);
         }

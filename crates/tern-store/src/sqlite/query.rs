@@ -338,7 +338,8 @@ pub(crate) fn function_stats(
         }
         let r = acc.rollup;
         let invocations = r.invocations();
-        if wanted.is_empty() && invocations <= 0 {
+        // Functions an inventory listed are reported even without invocations.
+        if wanted.is_empty() && invocations <= 0 && meta.inventory_ms.is_none() {
             continue;
         }
         // Approximation: environments whose first..last counted invocation overlaps the
