@@ -15,7 +15,9 @@ pub const SPIKE_MIN_HISTORY_MS: i64 = 60 * 60 * 1000;
 
 /// The invocation history the spike metric compares against: the highest count of one bucket
 /// over the look-back (48 hours for the default policy) and how much of the look-back the data
-/// actually covers.
+/// actually covers. The look-back ends where the current window starts: the window being
+/// judged must not be part of its own baseline. Aligned buckets (every 5 minutes on the clock)
+/// are fine; the peak of rolling windows would be at most twice as high.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct SpikeHistory {
     /// Highest invocation count of one bucket.
@@ -276,5 +278,45 @@ fn figure(policy: &MetricPolicy, w: &WindowStats) -> Result<(f64, f64), NoDataRe
             };
             Ok((w.invocations as f64, t * peak_per_window))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::alert::{builtin_policies, INVOCATION_SPIKE};
+
+    #[test]
+    fn spike_history_edges() {
+        let empty = SpikeHistory::from_counts(&[], 300_000);
+        assert_eq!((empty.peak, empty.covered_ms), (0, 0));
+        let negative = SpikeHistory::from_counts(&[5, 9, 2], -1);
+        assert_eq!((negative.peak, negative.covered_ms), (9, 0));
+        let Some(spike) = builtin_policies()
+            .into_iter()
+            .find(|p| p.name == INVOCATION_SPIKE)
+        else {
+            unreachable!("the spike built-in exists")
+        };
+        let w = |history| WindowStats {
+            invocations: 1000,
+            history: Some(history),
+            ..WindowStats::default()
+        };
+        assert_eq!(
+            evaluate(&spike, &w(empty)),
+            Evaluation::NoData(NoDataReason::ShortHistory)
+        );
+        assert_eq!(
+            evaluate(&spike, &w(negative)),
+            Evaluation::NoData(NoDataReason::InvalidValue)
+        );
+        // A saturated history length does not overflow.
+        let huge = SpikeHistory {
+            peak: u64::MAX,
+            bucket_ms: 1,
+            covered_ms: i64::MAX,
+        };
+        assert!(matches!(evaluate(&spike, &w(huge)), Evaluation::Ok { .. }));
     }
 }
