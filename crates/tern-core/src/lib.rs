@@ -4,6 +4,7 @@
 //! environment) and never panics on input. Callers hand it bytes and events; it hands back
 //! values plus diagnostics.
 
+pub mod alert;
 pub mod assemble;
 pub mod cost;
 pub mod fingerprint;
