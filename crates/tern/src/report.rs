@@ -646,6 +646,7 @@ pub fn run(args: ReportArgs) -> Result<String> {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
 
     #[test]
