@@ -82,13 +82,36 @@ impl Client {
                 .unwrap_or_default();
             Ok::<_, hyper_util::client::legacy::Error>((status, body))
         };
-        match tokio::time::timeout(timeout, exchange).await {
+        let result = match tokio::time::timeout(timeout, exchange).await {
             Err(_) => Err(SendError::Retryable(format!(
                 "{what}: no response within {timeout:?}"
             ))),
             Ok(Err(e)) => Err(classify_transport(what, &e)),
             Ok(Ok((status, body))) => classify_status(what, status.as_u16(), &body),
+        };
+        result.map_err(|e| redact(e, url))
+    }
+}
+
+/// Belt and braces: no error text built from library errors or response bodies may echo the
+/// URL or its path and query (where Slack and most webhook services keep the token).
+fn redact(e: SendError, url: &str) -> SendError {
+    let mut needles = vec![url.to_string()];
+    if let Ok(uri) = url.parse::<http::Uri>() {
+        if let Some(pq) = uri.path_and_query().map(|p| p.as_str()) {
+            if pq.len() > 1 {
+                needles.push(pq.to_string());
+            }
         }
+    }
+    let scrub = |m: String| {
+        needles
+            .iter()
+            .fold(m, |m, n| m.replace(n.as_str(), "<redacted>"))
+    };
+    match e {
+        SendError::Retryable(m) => SendError::Retryable(scrub(m)),
+        SendError::Permanent(m) => SendError::Permanent(scrub(m)),
     }
 }
 
@@ -162,6 +185,17 @@ mod tests {
                 "{s}"
             );
         }
+    }
+
+    #[test]
+    fn echoed_urls_are_redacted() {
+        let url = "https://hooks.slack.com/services/T1/B1/secret-path";
+        let e = classify_status("slack", 400, b"bad request to /services/T1/B1/secret-path")
+            .unwrap_err();
+        let e = redact(e, url);
+        assert_eq!(e.message(), "slack: HTTP 400: bad request to <redacted>");
+        let e = redact(SendError::Retryable(format!("x {url}")), url);
+        assert_eq!(e.message(), "x <redacted>");
     }
 
     #[test]
