@@ -569,6 +569,39 @@ async fn email_connection_refused_is_retryable() {
     assert!(err.is_retryable(), "{err}");
 }
 
+/// A one-line SMTP server on 127.0.0.1:0 that greets every connection with `greeting` and
+/// hangs up: enough to see how SMTP reply classes are classified.
+async fn smtp_refusing(greeting: &'static str) -> String {
+    use tokio::io::AsyncWriteExt;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut sock, _)) = listener.accept().await {
+            let _ = sock.write_all(greeting.as_bytes()).await;
+            let _ = sock.shutdown().await;
+        }
+    });
+    addr.to_string()
+}
+
+#[tokio::test]
+async fn email_smtp_4xx_is_retryable_and_5xx_permanent() {
+    init();
+    let c = ctx(Duration::from_secs(5));
+    let n = notification("x:7");
+    let busy = smtp_refusing("421 4.3.2 Service not available, try later\r\n").await;
+    let err = send(&email_channel("none", &busy), &n, &c)
+        .await
+        .unwrap_err();
+    assert!(err.is_retryable(), "{err}");
+    let closed = smtp_refusing("554 5.7.1 No SMTP service here\r\n").await;
+    let err = send(&email_channel("none", &closed), &n, &c)
+        .await
+        .unwrap_err();
+    assert!(!err.is_retryable(), "{err}");
+    assert!(err.message().contains("No SMTP service here"), "{err}");
+}
+
 // ---------------------------------------------------------------------------------------------
 // SNS against moto
 
