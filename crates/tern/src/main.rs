@@ -9,6 +9,9 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+#[allow(dead_code, unused_imports)]
+// Used by the alert engine and `tern alerts send-test` (issue 4, in progress).
+mod alert;
 mod aws;
 mod cli;
 #[allow(dead_code)] // Parts are read by `tern serve` (issue 3, in progress).
