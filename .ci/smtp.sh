@@ -21,7 +21,9 @@ fi
 
 if ! "$PY" -c 'import aiosmtpd' 2>/dev/null; then
     echo "smtp sink: installing python3-aiosmtpd"
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-aiosmtpd >/dev/null
+    # A fresh machine may have no package lists yet.
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-aiosmtpd >/dev/null 2>&1 ||
+        { apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-aiosmtpd >/dev/null; }
 fi
 
 # aiosmtpd's Mailbox handler does not create the Maildir layout itself.
