@@ -13,6 +13,7 @@ mod cli;
 #[allow(dead_code)] // Read by `tern serve` and `tern pull` (issue 3, in progress).
 mod config;
 mod demo;
+mod errors;
 mod ingest;
 mod invocations;
 mod report;
@@ -62,6 +63,7 @@ fn run(cli: Cli) -> anyhow::Result<String> {
             Ok(String::new())
         }
         Command::Demo(args) => demo::run(args),
+        Command::Errors(args) => errors::run(args),
     }
 }
 
