@@ -1426,10 +1426,7 @@ type ErrorSummary = (String, String, String, u64, u64, i64, i64, Vec<(i64, u64)>
 
 /// What must not depend on how parts were split and batched: per group, its identity, counts,
 /// time bounds and hourly timeline over the workload's three days.
-fn error_summary<S: Store>(
-    store: &S,
-    range: TimeRange,
-) -> Vec<ErrorSummary> {
+fn error_summary<S: Store>(store: &S, range: TimeRange) -> Vec<ErrorSummary> {
     let mut groups = store
         .error_groups(&ErrorQuery {
             range,
