@@ -328,3 +328,36 @@ fn one_batch_is_one_transaction() {
         .unwrap();
     assert_eq!(mode, "wal");
 }
+
+/// A version-2 database (before error groups, issue 4) is migrated on open and groups the
+/// failures ingested after that.
+#[test]
+fn migrates_a_version_2_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tern.db");
+    ingest_some(&path);
+    {
+        let conn = Connection::open(&path).unwrap();
+        conn.execute_batch(
+            "DROP TABLE error_groups; DROP TABLE error_occurrences; DROP TABLE error_hours;
+             DROP TABLE incidents; DROP TABLE outbox; PRAGMA user_version = 2;",
+        )
+        .unwrap();
+    }
+    let mut store = SqliteStore::open(&path).unwrap();
+    let mut failed = invocation("alpha", 1, "late-failure", T0 + 3_600_000, 12.5, 256);
+    failed.signals.timeout_line = true;
+    store
+        .ingest(&IngestBatch {
+            parts: vec![failed],
+            ..Default::default()
+        })
+        .unwrap();
+    let groups = store.error_groups(&ErrorQuery::default()).unwrap();
+    assert_eq!(groups.len(), 1);
+    assert_eq!((groups[0].count, groups[0].title.as_str()), (1, "Timeout"));
+    assert_eq!(
+        store.function_stats(&[], TimeRange::all()).unwrap()[0].invocations,
+        51
+    );
+}
