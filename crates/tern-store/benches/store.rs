@@ -8,7 +8,9 @@
 //! Knobs (environment): `TERN_BENCH_ONLY` (`ingest` or `stats`), `TERN_BENCH_PARTS` (500 000),
 //! `TERN_BENCH_BATCH` (20 000), `TERN_BENCH_FUNCTIONS` (100), `TERN_BENCH_STREAMS` (20 per
 //! function), `TERN_BENCH_SPAN_HOURS` (1), `TERN_BENCH_STATS_INVOCATIONS` (2 000 000),
-//! `TERN_BENCH_DIR` (keep the databases there), `TERN_BENCH_VERBOSE` (WAL bytes per part).
+//! `TERN_BENCH_DIR` (keep the databases there), `TERN_BENCH_VERBOSE` (WAL bytes per part),
+//! `TERN_BENCH_ERROR_PERMILLE` (0: failed invocations per thousand, each with a Python error,
+//! a stack from one of eight raise sites and an `[ERROR]` line; they make error groups).
 //!
 //! Synthetic parts look like real ones: START, one application line, END and REPORT (~120 bytes
 //! each on average, with 56-digit CloudWatch event ids), a REPORT's metrics, UUID request ids,
@@ -25,6 +27,11 @@
 //! | batches of 20 000 | 217k/s wall, 233k/CPU-s | 172k/s wall, 192k/CPU-s |
 //! | batches of 50 000 | 244k/s wall, 258k/CPU-s | 232k/s wall, 246k/CPU-s |
 //!
+//! Error groups (2026-11-27, 5 alternating runs against the previous build, load ≈ 4 on 2
+//! cores): no change without failures (0.99× and 1.00× parts per CPU-second); with
+//! `TERN_BENCH_ERROR_PERMILLE=20` within noise (1.02×, 0.94×); with 100 (10% failures) 0.88×
+//! and 0.91×, about one extra invocation's worth of work per failure, and 64 bytes per failure.
+//!
 //! 1000 functions × 5 streams, batches of 20 000: 160k/s then 121k/s wall. Re-ingest of stored
 //! parts (all take the merge path): 120–150k/s. About 500 bytes of database per invocation.
 //!
@@ -36,7 +43,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tern_core::model::{InvocationPart, LogLine, ReportMetrics};
+use tern_core::model::{ErrorInfo, InvocationPart, LogLine, ReportMetrics, Signals};
 use tern_store::{IngestBatch, InvocationQuery, SqliteStore, Store, TimeRange};
 
 /// 2026-03-01T00:00:00Z
@@ -68,6 +75,8 @@ struct Gen {
     streams: Vec<Arc<str>>,
     names: Vec<String>,
     seq: u64,
+    /// Failed invocations per thousand.
+    error_permille: u64,
 }
 
 impl Gen {
@@ -95,6 +104,7 @@ impl Gen {
             streams,
             names,
             seq: 0,
+            error_permille: env_usize("TERN_BENCH_ERROR_PERMILLE", 0) as u64,
         }
     }
 
@@ -149,6 +159,30 @@ impl Gen {
                 "{{\"level\":\"INFO\",\"requestId\":\"{request_id}\",\"msg\":\"processed order\",\"orderId\":{order},\"items\":3}}\n"
             ),
         );
+        // Drawn only when failures are asked for, so the default workload is unchanged.
+        let error =
+            (self.error_permille > 0 && self.rng.below(1000) < self.error_permille).then(|| {
+                let site = self.rng.below(8);
+                ErrorInfo {
+                    error_type: "KeyError".into(),
+                    message: format!("'order-{order}'"),
+                    stack: vec![
+                        format!("File \"/var/task/app.py\", line {}, in handler", 10 + site),
+                        "File \"/var/lang/lib/python3.12/json/__init__.py\", line 346, in loads"
+                            .into(),
+                    ],
+                }
+            });
+        if let Some(e) = &error {
+            line(
+                self,
+                start + 3,
+                format!(
+                    "[ERROR] {}: {}\nTraceback (most recent call last):\n  {}\n",
+                    e.error_type, e.message, e.stack[0]
+                ),
+            );
+        }
         line(self, end, format!("END RequestId: {request_id}\n"));
         let init_text = init
             .map(|i| format!("\tInit Duration: {i:.2} ms"))
@@ -177,6 +211,11 @@ impl Gen {
                 ..Default::default()
             }),
             log_lines: lines,
+            signals: Signals {
+                handler_error: error.is_some(),
+                ..Default::default()
+            },
+            error,
             ..Default::default()
         }
     }

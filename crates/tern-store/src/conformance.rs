@@ -15,12 +15,18 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
-use tern_core::model::{ErrorInfo, InvocationPart, LogLine, Outcome, ReportMetrics, Signals};
+use tern_core::model::{
+    normalize_lines, ErrorInfo, InvocationPart, LogLine, Outcome, ReportMetrics, Signals,
+};
 use tern_core::sketch::Sketch;
 
+use tern_core::fingerprint::{fingerprint_invocation, GROUPING_VERSION};
+
 use crate::{
-    Arch, Checkpoint, FunctionMeta, FunctionStats, IngestBatch, InvocationQuery, InvocationRow,
-    Retention, Store, StreamLines, TimeRange,
+    retry_delay_ms, Arch, Checkpoint, ErrorEvent, ErrorQuery, ErrorStatus, FunctionMeta,
+    FunctionStats, Incident, IncidentApplied, IncidentChange, IncidentQuery, IncidentState,
+    IngestBatch, InvocationQuery, InvocationRow, OccurrenceCursor, OutboxItem, OutboxMark,
+    OutboxState, Retention, Store, StreamLines, TimeRange,
 };
 
 /// 2026-03-01T00:00:00Z.
@@ -102,6 +108,30 @@ macro_rules! conformance_tests {
             fn retention() {
                 $crate::conformance::retention($make());
             }
+            #[test]
+            fn error_grouping() {
+                $crate::conformance::error_grouping($make());
+            }
+            #[test]
+            fn error_lifecycle() {
+                $crate::conformance::error_lifecycle($make());
+            }
+            #[test]
+            fn error_retention() {
+                $crate::conformance::error_retention($make());
+            }
+            #[test]
+            fn incidents_one_open_per_subject() {
+                $crate::conformance::incidents_one_open_per_subject($make());
+            }
+            #[test]
+            fn incident_and_notifications_are_atomic() {
+                $crate::conformance::incident_and_notifications_are_atomic($make());
+            }
+            #[test]
+            fn outbox_delivery() {
+                $crate::conformance::outbox_delivery($make());
+            }
 
             proptest::proptest! {
                 #![proptest_config(proptest::prelude::ProptestConfig::with_cases(24))]
@@ -137,6 +167,12 @@ pub fn run_all<S: Store>(make: impl Fn() -> S) {
     checkpoints_travel_with_data(make());
     series_buckets(make());
     retention(make());
+    error_grouping(make());
+    error_lifecycle(make());
+    error_retention(make());
+    incidents_one_open_per_subject(make());
+    incident_and_notifications_are_atomic(make());
+    outbox_delivery(make());
     for seed in 0..8 {
         split_invariance(&make, seed, 1 + seed as usize % 5);
     }
@@ -537,6 +573,11 @@ pub fn idempotent_reingest<S: Store>(mut store: S) {
     assert_eq!(first.inserted, 300);
     assert_eq!(first.completed, 300);
     let stats = store.function_stats(&[], TimeRange::all()).unwrap();
+    let groups = store.error_groups(&all_groups()).unwrap();
+    assert!(!groups.is_empty(), "the workload has failures");
+    let feed = store
+        .error_occurrences_since(OccurrenceCursor::default(), usize::MAX)
+        .unwrap();
     let rows = all_rows(&store);
     let envs = store.environments("alpha").unwrap();
     let logs = store
@@ -558,6 +599,15 @@ pub fn idempotent_reingest<S: Store>(mut store: S) {
         "re-ingest",
     );
     assert_eq!(rows, all_rows(&store));
+    assert_eq!(groups, store.error_groups(&all_groups()).unwrap());
+    assert_eq!(
+        feed,
+        store
+            .error_occurrences_since(OccurrenceCursor::default(), usize::MAX)
+            .unwrap(),
+        "re-ingest stores no occurrence and bumps no sequence"
+    );
+    check_errors_against_rows(&store);
     assert_eq!(envs, store.environments("alpha").unwrap());
     assert_eq!(
         logs,
@@ -656,6 +706,12 @@ pub fn split_parts_in_any_order<S: Store>(make: impl Fn() -> S) {
             .unwrap();
         assert_eq!(logs.len(), 5, "four lines and the error, once each");
         check_against_rows(&store, TimeRange::all(), "split order");
+        // The error lines, before or after the REPORT, make one occurrence of the KeyError.
+        let groups = store.error_groups(&all_groups()).unwrap();
+        assert_eq!(groups.len(), 1, "{groups:?}");
+        assert_eq!(groups[0].count, 1);
+        assert_eq!(groups[0].error_type.as_deref(), Some("KeyError"));
+        check_errors_against_rows(&store);
     }
 }
 
@@ -1059,6 +1115,8 @@ pub fn split_invariance<S: Store>(make: impl Fn() -> S, seed: u64, batches: usiz
         to_ms: Some(T0 + 2 * DAY + 3 * MIN),
     };
     let want_ranged = reference.function_stats(&[], ranged).unwrap();
+    let want_errors = error_summary(&reference, TimeRange::all());
+    let want_errors_ranged = error_summary(&reference, ranged);
 
     // Shuffle, then deal into batches.
     for i in (1..parts.len()).rev() {
@@ -1083,6 +1141,17 @@ pub fn split_invariance<S: Store>(make: impl Fn() -> S, seed: u64, batches: usiz
         &store.function_stats(&[], ranged).unwrap(),
         "split, ranged",
     );
+    assert_eq!(
+        want_errors,
+        error_summary(&store, TimeRange::all()),
+        "errors"
+    );
+    assert_eq!(
+        want_errors_ranged,
+        error_summary(&store, ranged),
+        "errors, ranged"
+    );
+    check_errors_against_rows(&store);
 }
 
 /// Everything the AWS inventory records survives a round trip; a later partial update keeps
@@ -1340,4 +1409,773 @@ pub fn retention<S: Store>(mut store: S) {
         })
         .unwrap();
     assert_eq!((r.expired, r.inserted), (1, 0));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Error groups, incidents, outbox (issue 4)
+
+fn all_groups() -> ErrorQuery {
+    ErrorQuery {
+        limit: usize::MAX,
+        ..Default::default()
+    }
+}
+
+/// (id, function, title, count, count in range, first, last, non-empty hours).
+type ErrorSummary = (String, String, String, u64, u64, i64, i64, Vec<(i64, u64)>);
+
+/// What must not depend on how parts were split and batched: per group, its identity, counts,
+/// time bounds and hourly timeline over the workload's three days.
+fn error_summary<S: Store>(store: &S, range: TimeRange) -> Vec<ErrorSummary> {
+    let mut groups = store
+        .error_groups(&ErrorQuery {
+            range,
+            limit: usize::MAX,
+            ..Default::default()
+        })
+        .unwrap();
+    groups.sort_by(|a, b| a.id.cmp(&b.id));
+    let days = TimeRange {
+        from_ms: Some(T0 - DAY),
+        to_ms: Some(T0 + 4 * DAY),
+    };
+    groups
+        .into_iter()
+        .map(|g| {
+            let series: Vec<(i64, u64)> = store
+                .error_series(&g.id, days, HOUR)
+                .unwrap()
+                .into_iter()
+                .filter(|b| b.1 > 0)
+                .collect();
+            (
+                g.id,
+                g.function,
+                g.title,
+                g.count,
+                g.count_in_range,
+                g.first_ms,
+                g.last_ms,
+                series,
+            )
+        })
+        .collect()
+}
+
+/// Groups agree with a recomputation from the stored invocations: every failed, complete
+/// invocation is one occurrence of the group its fingerprint names, in every range.
+fn check_errors_against_rows<S: Store>(store: &S) {
+    let mut want: BTreeMap<String, (String, u64, i64, i64)> = BTreeMap::new();
+    let rows = all_rows(store);
+    for r in rows
+        .iter()
+        .filter(|r| r.complete && r.outcome != Outcome::Success)
+    {
+        let t = row_time(r);
+        let part = InvocationPart {
+            function: r.function.clone(),
+            report: Some(ReportMetrics {
+                error_type: r.error_type.clone(),
+                ..Default::default()
+            }),
+            signals: Signals::default(),
+            error: r.error.clone(),
+            ..Default::default()
+        };
+        // The row's outcome is authoritative; rebuild the fingerprint input from it.
+        let fp = tern_core::fingerprint::fingerprint(
+            &part.function,
+            r.outcome,
+            fingerprint_input(&part, r.outcome).as_ref(),
+            GROUPING_VERSION,
+        )
+        .expect("a failure has a fingerprint");
+        let e = want
+            .entry(fp.id())
+            .or_insert((r.function.clone(), 0, i64::MAX, i64::MIN));
+        e.1 += 1;
+        e.2 = e.2.min(t);
+        e.3 = e.3.max(t);
+    }
+    let got: BTreeMap<String, (String, u64, i64, i64)> = store
+        .error_groups(&all_groups())
+        .unwrap()
+        .into_iter()
+        .map(|g| (g.id, (g.function, g.count, g.first_ms, g.last_ms)))
+        .collect();
+    assert_eq!(want, got, "error groups vs rows");
+    let failed = store
+        .function_stats(&[], TimeRange::all())
+        .unwrap()
+        .iter()
+        .map(|s| s.errors)
+        .sum::<u64>();
+    assert_eq!(
+        got.values().map(|g| g.1).sum::<u64>(),
+        failed,
+        "every failure counted once"
+    );
+}
+
+/// The error `fingerprint_invocation` would hash for a stored row (REPORT type rules).
+fn fingerprint_input(part: &InvocationPart, outcome: Outcome) -> Option<ErrorInfo> {
+    let platform = part
+        .report
+        .as_ref()
+        .and_then(|r| r.error_type.clone())
+        .filter(|t| !t.trim().is_empty());
+    match (outcome, platform, &part.error) {
+        (Outcome::Crash | Outcome::InitError, Some(t), _) | (_, Some(t), None) => Some(ErrorInfo {
+            error_type: t,
+            message: String::new(),
+            stack: Vec::new(),
+        }),
+        (_, _, e) => e.clone(),
+    }
+}
+
+/// A failed invocation with a Python-shaped error.
+fn failed(
+    function: &str,
+    stream_no: u32,
+    rid: &str,
+    start: i64,
+    error: ErrorInfo,
+) -> InvocationPart {
+    let mut p = invocation(function, stream_no, rid, start, 120.0, 256);
+    p.signals.handler_error = true;
+    p.log_lines.push(line(
+        start + 2,
+        &format!("[ERROR] {}: {}", error.error_type, error.message),
+        event_id(rid, 7),
+    ));
+    normalize_lines(&mut p.log_lines);
+    p.error = Some(error);
+    p
+}
+
+fn key_error(key: &str) -> ErrorInfo {
+    ErrorInfo {
+        error_type: "KeyError".into(),
+        message: format!("'{key}'"),
+        stack: vec![
+            "File \"/var/task/lambda_function.py\", line 36, in lambda_handler".into(),
+            "File \"/var/task/orders.py\", line 12, in load".into(),
+        ],
+    }
+}
+
+fn type_error(n: u32) -> ErrorInfo {
+    ErrorInfo {
+        error_type: "TypeError".into(),
+        message: format!("unsupported operand type(s) for +: 'int' and 'str' (item {n})"),
+        stack: vec!["File \"/var/task/lambda_function.py\", line 52, in lambda_handler".into()],
+    }
+}
+
+fn group_of<S: Store>(store: &S, part: &InvocationPart) -> crate::ErrorGroup {
+    let id = fingerprint_invocation(part, GROUPING_VERSION).unwrap().id();
+    store
+        .error_group(&id, None)
+        .unwrap()
+        .unwrap_or_else(|| panic!("no group {id}"))
+}
+
+/// The same error with different ids, keys and times is one group; different errors, a
+/// timeout, and the same error in another function are other groups. Counts, the timeline and
+/// the samples are exact.
+pub fn error_grouping<S: Store>(mut store: S) {
+    let a: Vec<InvocationPart> = (0..5)
+        .map(|i| {
+            failed(
+                "alpha",
+                i % 2,
+                &format!("ke-{i}"),
+                T0 + i64::from(i) * 20 * MIN,
+                key_error(&format!("user-{}", 1000 + i)),
+            )
+        })
+        .collect();
+    let b: Vec<InvocationPart> = (0..2)
+        .map(|i| {
+            failed(
+                "alpha",
+                3,
+                &format!("te-{i}"),
+                T0 + 3 * HOUR + i64::from(i) * MIN,
+                type_error(i),
+            )
+        })
+        .collect();
+    let mut timeout = invocation("alpha", 4, "to-1", T0 + 2 * HOUR, 3000.0, 256);
+    timeout.signals.timeout_line = true;
+    let other = failed("beta", 1, "ke-beta", T0 + 10 * MIN, key_error("x"));
+    let ok = invocation("alpha", 5, "ok-1", T0 + 5 * MIN, 10.0, 256);
+    let mut parts = a.clone();
+    parts.extend(b.clone());
+    parts.extend([timeout.clone(), other.clone(), ok]);
+    store.ingest(&batch(parts)).unwrap();
+
+    let groups = store.error_groups(&all_groups()).unwrap();
+    assert_eq!(groups.len(), 4, "{groups:?}");
+    let ke = group_of(&store, &a[0]);
+    assert_eq!(
+        ke.id,
+        group_of(&store, &a[4]).id,
+        "ids and keys vary, the group does not"
+    );
+    assert_eq!((ke.count, ke.function.as_str()), (5, "alpha"));
+    assert_eq!(ke.error_type.as_deref(), Some("KeyError"));
+    assert_eq!(ke.message.as_deref(), Some("'user-1004'"), "latest sample");
+    assert_eq!(ke.basis, "stack");
+    assert_eq!(ke.frames.len(), 2);
+    assert_eq!((ke.first_ms, ke.last_ms), (row_end(&a[0]), row_end(&a[4])));
+    assert_eq!((ke.status, ke.event), (ErrorStatus::Open, ErrorEvent::New));
+    let te = group_of(&store, &b[0]);
+    assert_ne!(te.id, ke.id);
+    assert_eq!(te.count, 2);
+    let to = group_of(&store, &timeout);
+    assert_eq!(
+        (to.count, to.outcome, to.basis.as_str()),
+        (1, Outcome::Timeout, "outcome")
+    );
+    let beta = group_of(&store, &other);
+    assert_ne!(beta.id, ke.id, "groups are per function");
+    // Newest first; one function's groups.
+    assert_eq!(groups[0].id, te.id);
+    let alpha_only = store
+        .error_groups(&ErrorQuery {
+            functions: vec!["alpha".into()],
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(alpha_only.len(), 3);
+    // Counts in a range: two KeyErrors in [T0+20m, T0+1h), an unaligned edge.
+    let ranged = store
+        .error_groups(&ErrorQuery {
+            range: TimeRange {
+                from_ms: Some(T0 + 20 * MIN),
+                to_ms: Some(T0 + 61 * MIN),
+            },
+            ..Default::default()
+        })
+        .unwrap();
+    let ids: Vec<(&str, u64)> = ranged
+        .iter()
+        .map(|g| (g.id.as_str(), g.count_in_range))
+        .collect();
+    assert_eq!(ids, vec![(ke.id.as_str(), 3)], "20m, 40m, 60m");
+    let over_hours = store
+        .error_groups(&ErrorQuery {
+            range: TimeRange {
+                from_ms: Some(T0 + 30 * MIN),
+                to_ms: Some(T0 + 3 * HOUR + 30 * MIN),
+            },
+            limit: 10,
+            ..Default::default()
+        })
+        .unwrap();
+    let counts: BTreeMap<&str, u64> = over_hours
+        .iter()
+        .map(|g| (g.id.as_str(), g.count_in_range))
+        .collect();
+    assert_eq!(counts.get(ke.id.as_str()), Some(&3), "40m, 60m, 80m");
+    assert_eq!(counts.get(te.id.as_str()), Some(&2));
+    assert_eq!(counts.get(to.id.as_str()), Some(&1));
+    assert_eq!(
+        counts.get(beta.id.as_str()),
+        None,
+        "beta failed before the range"
+    );
+    // The timeline, hourly.
+    let series = store
+        .error_series(
+            &ke.id,
+            TimeRange {
+                from_ms: Some(T0),
+                to_ms: Some(T0 + 3 * HOUR),
+            },
+            HOUR,
+        )
+        .unwrap();
+    assert_eq!(series, vec![(T0, 3), (T0 + HOUR, 2), (T0 + 2 * HOUR, 0)]);
+    // Samples, newest first, with their logs.
+    let samples = store.error_samples(&ke.id, 2).unwrap();
+    let rids: Vec<&str> = samples.iter().map(|r| r.request_id.as_str()).collect();
+    assert_eq!(rids, vec!["ke-4", "ke-3"]);
+    let logs = store
+        .invocation_logs(&samples[0].log_group, &samples[0].log_stream, "ke-4")
+        .unwrap();
+    assert!(logs.iter().any(|l| l.message.contains("KeyError")));
+    // Unknown and malformed ids.
+    assert!(store
+        .error_group("0123456789abcdef", None)
+        .unwrap()
+        .is_none());
+    assert!(store.error_group("not-an-id", None).unwrap().is_none());
+    assert!(store.error_samples("zz", 5).unwrap().is_empty());
+    // The occurrence feed: every failure once, resumable.
+    let feed = store
+        .error_occurrences_since(OccurrenceCursor::default(), 4)
+        .unwrap();
+    assert_eq!(feed.len(), 4);
+    let rest = store.error_occurrences_since(feed[3].cursor, 100).unwrap();
+    assert_eq!(feed.len() + rest.len(), 9);
+    check_errors_against_rows(&store);
+}
+
+fn row_end(p: &InvocationPart) -> i64 {
+    p.end_ms.unwrap()
+}
+
+/// Resolve, recur before and after the resolution, mute with an expiry, unmute.
+pub fn error_lifecycle<S: Store>(mut store: S) {
+    let first = failed("alpha", 1, "l-1", T0, key_error("a"));
+    store.ingest(&batch(vec![first.clone()])).unwrap();
+    let g = group_of(&store, &first);
+    let seq0 = g.event_seq;
+    assert_eq!(g.event, ErrorEvent::New);
+    assert!(store
+        .set_error_status(&g.id, ErrorStatus::Resolved, None, T0 + HOUR)
+        .unwrap());
+    assert!(!store
+        .set_error_status("0123456789abcdef", ErrorStatus::Resolved, None, T0)
+        .unwrap());
+    // A late occurrence from before the resolution: counted, still resolved.
+    store
+        .ingest(&batch(vec![failed(
+            "alpha",
+            1,
+            "l-2",
+            T0 + 30 * MIN,
+            key_error("b"),
+        )]))
+        .unwrap();
+    let g = store.error_group(&g.id, None).unwrap().unwrap();
+    assert_eq!(
+        (g.count, g.status, g.regressions),
+        (2, ErrorStatus::Resolved, 0)
+    );
+    assert_eq!(g.resolved_ms, Some(T0 + HOUR));
+    // After it: a regression, with a new event.
+    let again = failed("alpha", 1, "l-3", T0 + 2 * HOUR, key_error("c"));
+    store.ingest(&batch(vec![again.clone()])).unwrap();
+    let g = store.error_group(&g.id, None).unwrap().unwrap();
+    assert_eq!(
+        (g.status, g.regressions, g.event),
+        (ErrorStatus::Open, 1, ErrorEvent::Regression)
+    );
+    assert_eq!(g.regressed_ms, Some(row_end(&again)));
+    assert!(g.event_seq > seq0);
+    let news = store
+        .error_groups(&ErrorQuery {
+            since_seq: Some(seq0),
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(news.len(), 1);
+    let none = store
+        .error_groups(&ErrorQuery {
+            since_seq: Some(g.event_seq),
+            ..Default::default()
+        })
+        .unwrap();
+    assert!(none.is_empty());
+    // Mute until T0+5h: muted before, open after (by the reader's clock).
+    assert!(store
+        .set_error_status(
+            &g.id,
+            ErrorStatus::Muted,
+            Some(T0 + 5 * HOUR),
+            T0 + 3 * HOUR
+        )
+        .unwrap());
+    let at = |store: &S, now: i64| store.error_group(&g.id, Some(now)).unwrap().unwrap().status;
+    assert_eq!(at(&store, T0 + 4 * HOUR), ErrorStatus::Muted);
+    assert_eq!(at(&store, T0 + 6 * HOUR), ErrorStatus::Open);
+    let muted = |store: &S, now: i64| {
+        store
+            .error_groups(&ErrorQuery {
+                status: Some(ErrorStatus::Muted),
+                now_ms: Some(now),
+                ..Default::default()
+            })
+            .unwrap()
+            .len()
+    };
+    assert_eq!(
+        (muted(&store, T0 + 4 * HOUR), muted(&store, T0 + 6 * HOUR)),
+        (1, 0)
+    );
+    // A recurrence while muted: counted, still muted, no event.
+    store
+        .ingest(&batch(vec![failed(
+            "alpha",
+            1,
+            "l-4",
+            T0 + 4 * HOUR,
+            key_error("d"),
+        )]))
+        .unwrap();
+    let m = store
+        .error_group(&g.id, Some(T0 + 4 * HOUR))
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (m.count, m.status, m.event_seq),
+        (4, ErrorStatus::Muted, g.event_seq)
+    );
+    // One after the mute expired: the group is open again, still no regression.
+    store
+        .ingest(&batch(vec![failed(
+            "alpha",
+            1,
+            "l-5",
+            T0 + 6 * HOUR,
+            key_error("e"),
+        )]))
+        .unwrap();
+    let o = store.error_group(&g.id, None).unwrap().unwrap();
+    assert_eq!(
+        (o.status, o.regressions, o.muted_until_ms),
+        (ErrorStatus::Open, 1, None)
+    );
+    // Mute without expiry, then open by hand.
+    store
+        .set_error_status(&g.id, ErrorStatus::Muted, None, T0 + 7 * HOUR)
+        .unwrap();
+    assert_eq!(at(&store, i64::MAX), ErrorStatus::Muted);
+    store
+        .set_error_status(&g.id, ErrorStatus::Open, None, T0 + 8 * HOUR)
+        .unwrap();
+    let o = store.error_group(&g.id, None).unwrap().unwrap();
+    assert_eq!(
+        (o.status, o.status_ms, o.muted_until_ms),
+        (ErrorStatus::Open, Some(T0 + 8 * HOUR), None)
+    );
+}
+
+/// Raw retention deletes occurrences with their invocations and keeps groups and totals;
+/// rollup retention deletes old hours.
+pub fn error_retention<S: Store>(mut store: S) {
+    let parts: Vec<InvocationPart> = (0..4)
+        .map(|d| {
+            failed(
+                "alpha",
+                d,
+                &format!("r-{d}"),
+                T0 + i64::from(d) * DAY,
+                key_error("k"),
+            )
+        })
+        .collect();
+    store.ingest(&batch(parts.clone())).unwrap();
+    let g = group_of(&store, &parts[0]);
+    assert_eq!(g.count, 4);
+    store
+        .apply_retention(Retention {
+            raw_before_ms: Some(T0 + 2 * DAY),
+            rollups_before_ms: None,
+        })
+        .unwrap();
+    let g = store.error_group(&g.id, None).unwrap().unwrap();
+    assert_eq!(
+        (g.count, g.first_ms),
+        (4, row_end(&parts[0])),
+        "totals stay"
+    );
+    let samples = store.error_samples(&g.id, 10).unwrap();
+    assert_eq!(samples.len(), 2);
+    let feed = store
+        .error_occurrences_since(OccurrenceCursor::default(), 10)
+        .unwrap();
+    assert_eq!(feed.len(), 2);
+    let days = TimeRange {
+        from_ms: Some(T0),
+        to_ms: Some(T0 + 4 * DAY),
+    };
+    let per_day = |s: &S| -> Vec<u64> {
+        s.error_series(&g.id, days, DAY)
+            .unwrap()
+            .into_iter()
+            .map(|b| b.1)
+            .collect()
+    };
+    assert_eq!(per_day(&store), vec![1, 1, 1, 1], "hours outlive raw data");
+    // Re-ingesting the deleted days counts nothing twice.
+    store.ingest(&batch(parts)).unwrap();
+    assert_eq!(store.error_group(&g.id, None).unwrap().unwrap().count, 4);
+    store
+        .apply_retention(Retention {
+            raw_before_ms: None,
+            rollups_before_ms: Some(T0 + 2 * DAY),
+        })
+        .unwrap();
+    assert_eq!(per_day(&store), vec![0, 0, 1, 1]);
+    assert_eq!(store.error_group(&g.id, None).unwrap().unwrap().count, 4);
+}
+
+fn firing(policy: &str, subject: &str, at_ms: i64, value: f64) -> IncidentChange {
+    IncidentChange::Firing {
+        policy: policy.into(),
+        subject: subject.into(),
+        at_ms,
+        value: Some(value),
+        threshold: Some(0.01),
+        detail: Some(format!("error rate {value}")),
+    }
+}
+
+fn clear(policy: &str, subject: &str, at_ms: i64) -> IncidentChange {
+    IncidentChange::Clear {
+        policy: policy.into(),
+        subject: subject.into(),
+        at_ms,
+    }
+}
+
+/// One notification per transition, keyed by incident and state.
+fn notify_webhook(i: &Incident) -> Vec<OutboxItem> {
+    vec![OutboxItem {
+        dedupe_key: format!("incident-{}-{}", i.id, i.state.as_str()),
+        channel: "webhook".into(),
+        payload: format!(
+            "{{\"incident\":{},\"state\":\"{}\"}}",
+            i.id,
+            i.state.as_str()
+        ),
+    }]
+}
+
+/// Firing opens an incident and queues its notification; firing again refreshes it without
+/// notifying; clearing resolves it and queues the resolved notification; firing after that
+/// opens a new incident. Exactly one incident per (policy, subject) is open at a time.
+pub fn incidents_one_open_per_subject<S: Store>(mut store: S) {
+    let opened = store
+        .apply_incident(&firing("error-rate", "alpha", T0, 0.05), &notify_webhook)
+        .unwrap();
+    let IncidentApplied::Opened(first) = opened else {
+        panic!("expected opened, got {opened:?}");
+    };
+    assert_eq!(
+        (first.state, first.opened_ms, first.value),
+        (IncidentState::Open, T0, Some(0.05))
+    );
+    let again = store
+        .apply_incident(
+            &firing("error-rate", "alpha", T0 + MIN, 0.07),
+            &notify_webhook,
+        )
+        .unwrap();
+    let IncidentApplied::Refreshed(r) = again else {
+        panic!("expected refreshed, got {again:?}");
+    };
+    assert_eq!(
+        (r.id, r.last_firing_ms, r.value),
+        (first.id, T0 + MIN, Some(0.07))
+    );
+    // Another subject and another policy are other incidents.
+    store
+        .apply_incident(&firing("error-rate", "beta", T0, 0.5), &notify_webhook)
+        .unwrap();
+    store
+        .apply_incident(&firing("timeouts", "alpha", T0, 1.0), &notify_webhook)
+        .unwrap();
+    let open = store
+        .incidents(&IncidentQuery {
+            state: Some(IncidentState::Open),
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(open.len(), 3);
+    assert_eq!(
+        store.outbox_due(T0 + HOUR, 100).unwrap().len(),
+        3,
+        "refresh notifies nobody"
+    );
+    let resolved = store
+        .apply_incident(&clear("error-rate", "alpha", T0 + 5 * MIN), &notify_webhook)
+        .unwrap();
+    let IncidentApplied::Resolved(res) = resolved else {
+        panic!("expected resolved, got {resolved:?}");
+    };
+    assert_eq!(
+        (res.id, res.state, res.resolved_ms),
+        (first.id, IncidentState::Resolved, Some(T0 + 5 * MIN))
+    );
+    assert_eq!(
+        store
+            .apply_incident(&clear("error-rate", "alpha", T0 + 6 * MIN), &notify_webhook)
+            .unwrap(),
+        IncidentApplied::NotOpen
+    );
+    let reopened = store
+        .apply_incident(
+            &firing("error-rate", "alpha", T0 + HOUR, 0.2),
+            &notify_webhook,
+        )
+        .unwrap();
+    let IncidentApplied::Opened(second) = reopened else {
+        panic!("expected a new incident, got {reopened:?}");
+    };
+    assert_ne!(second.id, first.id);
+    let alpha_rate = store
+        .incidents(&IncidentQuery {
+            policy: Some("error-rate".into()),
+            ..Default::default()
+        })
+        .unwrap();
+    let mine: Vec<(i64, IncidentState)> = alpha_rate
+        .iter()
+        .filter(|i| i.subject == "alpha")
+        .map(|i| (i.id, i.state))
+        .collect();
+    assert_eq!(
+        mine,
+        vec![
+            (second.id, IncidentState::Open),
+            (first.id, IncidentState::Resolved)
+        ]
+    );
+    let keys: BTreeSet<String> = store
+        .outbox_due(T0 + 2 * HOUR, 100)
+        .unwrap()
+        .into_iter()
+        .map(|e| e.dedupe_key)
+        .collect();
+    assert_eq!(keys.len(), 5, "3 opened, 1 resolved, 1 reopened: {keys:?}");
+    assert!(keys.contains(&format!("incident-{}-resolved", first.id)));
+}
+
+/// A transition whose notifications cannot be queued stores neither the transition nor any
+/// notification (the crash-between-the-two case cannot arise).
+pub fn incident_and_notifications_are_atomic<S: Store>(mut store: S) {
+    let bad = |i: &Incident| {
+        let mut v = notify_webhook(i);
+        v.push(OutboxItem {
+            dedupe_key: String::new(),
+            channel: "slack".into(),
+            payload: "{}".into(),
+        });
+        v
+    };
+    let err = store.apply_incident(&firing("error-rate", "alpha", T0, 0.05), &bad);
+    assert!(err.is_err());
+    assert!(
+        store
+            .incidents(&IncidentQuery::default())
+            .unwrap()
+            .is_empty(),
+        "no incident"
+    );
+    assert!(
+        store.outbox_due(i64::MAX, 100).unwrap().is_empty(),
+        "no notification"
+    );
+    // The evaluator tries again and succeeds: one incident, one notification.
+    store
+        .apply_incident(&firing("error-rate", "alpha", T0, 0.05), &notify_webhook)
+        .unwrap();
+    assert_eq!(store.incidents(&IncidentQuery::default()).unwrap().len(), 1);
+    assert_eq!(store.outbox_due(i64::MAX, 100).unwrap().len(), 1);
+    // Resolving atomically too: a failure keeps it open and queues nothing.
+    assert!(store
+        .apply_incident(&clear("error-rate", "alpha", T0 + MIN), &bad)
+        .is_err());
+    let open = store
+        .incidents(&IncidentQuery {
+            state: Some(IncidentState::Open),
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(open.len(), 1);
+    assert_eq!(store.outbox_due(i64::MAX, 100).unwrap().len(), 1);
+}
+
+/// Due entries, retries with backoff, permanent failure, sent once, dedupe keys, and the
+/// checkpoint that travels with an enqueue.
+pub fn outbox_delivery<S: Store>(mut store: S) {
+    let item = |k: &str| OutboxItem {
+        dedupe_key: k.into(),
+        channel: "webhook".into(),
+        payload: format!("{{\"group\":\"{k}\"}}"),
+    };
+    let cp = Checkpoint {
+        key: "alerts/errors".into(),
+        value: "seq=7".into(),
+        updated_ms: T0,
+    };
+    let n = store
+        .enqueue(&[item("new-a"), item("new-b")], T0, Some(&cp))
+        .unwrap();
+    assert_eq!(n, 2);
+    assert_eq!(store.checkpoints("alerts/").unwrap(), vec![cp]);
+    // The same keys again (a restart before the checkpoint moved): nothing new.
+    assert_eq!(
+        store
+            .enqueue(&[item("new-a"), item("new-c")], T0 + 1, None)
+            .unwrap(),
+        1
+    );
+    assert!(
+        store.outbox_due(T0 - 1, 10).unwrap().is_empty(),
+        "not due before creation"
+    );
+    let due = store.outbox_due(T0 + 1, 10).unwrap();
+    let keys: Vec<&str> = due.iter().map(|e| e.dedupe_key.as_str()).collect();
+    assert_eq!(keys, vec!["new-a", "new-b", "new-c"]);
+    assert!(due
+        .iter()
+        .all(|e| e.state == OutboxState::Pending && e.attempts == 0));
+    let (a, b, c) = (due[0].id, due[1].id, due[2].id);
+    assert!(store.outbox_mark(a, &OutboxMark::Sent, T0 + 2).unwrap());
+    assert!(
+        !store.outbox_mark(a, &OutboxMark::Sent, T0 + 3).unwrap(),
+        "sent once"
+    );
+    let retry_at = T0 + 2 + retry_delay_ms(1);
+    assert!(store
+        .outbox_mark(
+            b,
+            &OutboxMark::Retry {
+                next_attempt_ms: retry_at,
+                error: "HTTP 503".into(),
+            },
+            T0 + 2,
+        )
+        .unwrap());
+    assert!(store
+        .outbox_mark(
+            c,
+            &OutboxMark::Failed {
+                error: "HTTP 404".into()
+            },
+            T0 + 2
+        )
+        .unwrap());
+    assert!(
+        store.outbox_due(retry_at - 1, 10).unwrap().is_empty(),
+        "backing off"
+    );
+    let due = store.outbox_due(retry_at, 10).unwrap();
+    assert_eq!(due.len(), 1);
+    assert_eq!((due[0].id, due[0].attempts), (b, 1));
+    assert_eq!(due[0].last_error.as_deref(), Some("HTTP 503"));
+    assert!(
+        !store.outbox_mark(c, &OutboxMark::Sent, T0 + 9).unwrap(),
+        "a failed entry stays failed"
+    );
+    assert!(store.outbox_mark(b, &OutboxMark::Sent, retry_at).unwrap());
+    assert!(store.outbox_due(i64::MAX, 10).unwrap().is_empty());
+    assert!(!store.outbox_mark(12345, &OutboxMark::Sent, T0).unwrap());
+    // Backoff doubles from 30 s and stops at an hour.
+    assert_eq!(
+        (
+            retry_delay_ms(1),
+            retry_delay_ms(2),
+            retry_delay_ms(3),
+            retry_delay_ms(40)
+        ),
+        (30_000, 60_000, 120_000, 3_600_000)
+    );
 }

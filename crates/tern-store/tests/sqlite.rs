@@ -8,9 +8,10 @@ use rusqlite::Connection;
 use tern_core::model::{InvocationPart, LogLine};
 use tern_store::conformance::{invocation, T0};
 use tern_store::{
-    Checkpoint, EnvironmentRow, FunctionMeta, FunctionStats, IngestBatch, IngestStats,
-    InvocationQuery, InvocationRow, Retention, RetentionStats, SqliteStore, Store, StoreError,
-    TimeRange,
+    Checkpoint, EnvironmentRow, ErrorGroup, ErrorOccurrence, ErrorQuery, ErrorStatus, FunctionMeta,
+    FunctionStats, Incident, IncidentApplied, IncidentChange, IncidentQuery, IngestBatch,
+    IngestStats, InvocationQuery, InvocationRow, OccurrenceCursor, OutboxEntry, OutboxItem,
+    OutboxMark, Retention, RetentionStats, SqliteStore, Store, StoreError, TimeRange,
 };
 
 /// A file-backed store in its own temporary directory, removed on drop.
@@ -67,6 +68,64 @@ impl Store for TempStore {
     }
     fn apply_retention(&mut self, r: Retention) -> Result<RetentionStats, StoreError> {
         self.store.apply_retention(r)
+    }
+    fn error_groups(&self, q: &ErrorQuery) -> Result<Vec<ErrorGroup>, StoreError> {
+        self.store.error_groups(q)
+    }
+    fn error_group(&self, id: &str, now_ms: Option<i64>) -> Result<Option<ErrorGroup>, StoreError> {
+        self.store.error_group(id, now_ms)
+    }
+    fn error_series(
+        &self,
+        id: &str,
+        range: TimeRange,
+        bucket_ms: i64,
+    ) -> Result<Vec<(i64, u64)>, StoreError> {
+        self.store.error_series(id, range, bucket_ms)
+    }
+    fn error_samples(&self, id: &str, limit: usize) -> Result<Vec<InvocationRow>, StoreError> {
+        self.store.error_samples(id, limit)
+    }
+    fn set_error_status(
+        &mut self,
+        id: &str,
+        status: ErrorStatus,
+        muted_until_ms: Option<i64>,
+        now_ms: i64,
+    ) -> Result<bool, StoreError> {
+        self.store
+            .set_error_status(id, status, muted_until_ms, now_ms)
+    }
+    fn error_occurrences_since(
+        &self,
+        after: OccurrenceCursor,
+        limit: usize,
+    ) -> Result<Vec<ErrorOccurrence>, StoreError> {
+        self.store.error_occurrences_since(after, limit)
+    }
+    fn apply_incident(
+        &mut self,
+        change: &IncidentChange,
+        notify: &dyn Fn(&Incident) -> Vec<OutboxItem>,
+    ) -> Result<IncidentApplied, StoreError> {
+        self.store.apply_incident(change, notify)
+    }
+    fn incidents(&self, q: &IncidentQuery) -> Result<Vec<Incident>, StoreError> {
+        self.store.incidents(q)
+    }
+    fn enqueue(
+        &mut self,
+        items: &[OutboxItem],
+        now_ms: i64,
+        checkpoint: Option<&Checkpoint>,
+    ) -> Result<u64, StoreError> {
+        self.store.enqueue(items, now_ms, checkpoint)
+    }
+    fn outbox_due(&self, now_ms: i64, limit: usize) -> Result<Vec<OutboxEntry>, StoreError> {
+        self.store.outbox_due(now_ms, limit)
+    }
+    fn outbox_mark(&mut self, id: i64, mark: &OutboxMark, now_ms: i64) -> Result<bool, StoreError> {
+        self.store.outbox_mark(id, mark, now_ms)
     }
 }
 
@@ -268,4 +327,37 @@ fn one_batch_is_one_transaction() {
         .query_row("PRAGMA journal_mode", [], |r| r.get(0))
         .unwrap();
     assert_eq!(mode, "wal");
+}
+
+/// A version-2 database (before error groups, issue 4) is migrated on open and groups the
+/// failures ingested after that.
+#[test]
+fn migrates_a_version_2_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tern.db");
+    ingest_some(&path);
+    {
+        let conn = Connection::open(&path).unwrap();
+        conn.execute_batch(
+            "DROP TABLE error_groups; DROP TABLE error_occurrences; DROP TABLE error_hours;
+             DROP TABLE incidents; DROP TABLE outbox; PRAGMA user_version = 2;",
+        )
+        .unwrap();
+    }
+    let mut store = SqliteStore::open(&path).unwrap();
+    let mut failed = invocation("alpha", 1, "late-failure", T0 + 3_600_000, 12.5, 256);
+    failed.signals.timeout_line = true;
+    store
+        .ingest(&IngestBatch {
+            parts: vec![failed],
+            ..Default::default()
+        })
+        .unwrap();
+    let groups = store.error_groups(&ErrorQuery::default()).unwrap();
+    assert_eq!(groups.len(), 1);
+    assert_eq!((groups[0].count, groups[0].title.as_str()), (1, "Timeout"));
+    assert_eq!(
+        store.function_stats(&[], TimeRange::all()).unwrap()[0].invocations,
+        51
+    );
 }

@@ -50,6 +50,8 @@ pub enum Command {
     /// Set up AWS resources for Tern (subscription filters for push delivery).
     #[command(subcommand)]
     Setup(SetupCommand),
+    /// Error groups: list them, show one, or resolve, mute and reopen it.
+    Errors(ErrorsArgs),
 }
 
 #[derive(Debug, Args)]
@@ -254,4 +256,90 @@ pub struct SubscriptionArgs {
     /// Only functions whose name matches this glob; repeatable.
     #[arg(long)]
     pub function: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum TableOrJson {
+    Table,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum ErrorStatusArg {
+    Open,
+    Resolved,
+    Muted,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum ErrorSort {
+    /// Latest occurrence first.
+    Last,
+    /// Most occurrences in the range first.
+    Count,
+}
+
+/// Listing flags apply to the listing only (checked in `errors::run`).
+#[derive(Debug, Args)]
+pub struct ErrorsArgs {
+    #[command(subcommand)]
+    pub action: Option<ErrorsAction>,
+    /// The SQLite database file.
+    #[arg(long, global = true, env = "TERN_DB", default_value = DEFAULT_DB)]
+    pub db: PathBuf,
+    /// Only functions whose name matches this glob.
+    #[arg(long)]
+    pub function: Option<String>,
+    #[arg(long, value_enum)]
+    pub status: Option<ErrorStatusArg>,
+    /// Groups with occurrences in this range (counts are of this range).
+    #[command(flatten)]
+    pub range: RangeArgs,
+    /// Order: `last` seen (default) or `count` in range.
+    #[arg(long, value_enum)]
+    pub sort: Option<ErrorSort>,
+    /// At most this many groups (default 50).
+    #[arg(long)]
+    pub limit: Option<usize>,
+    /// `table` (default) or `json`.
+    #[arg(long, value_enum)]
+    pub format: Option<TableOrJson>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ErrorsAction {
+    /// One group: its error, stack, timeline and sample invocations with their logs.
+    Show(ErrorShowArgs),
+    /// Mark a group fixed; it reopens as a regression when it recurs.
+    Resolve(ErrorIdArgs),
+    /// Silence a group, for a while (--for 7d) or until reopened.
+    Mute(ErrorMuteArgs),
+    /// Reopen a resolved or muted group.
+    Open(ErrorIdArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ErrorIdArgs {
+    /// The group id (16 hex digits, from `tern errors`).
+    pub id: String,
+}
+
+#[derive(Debug, Args)]
+pub struct ErrorMuteArgs {
+    /// How long, e.g. 12h or 7d (default: until reopened).
+    #[arg(long = "for")]
+    pub duration: Option<String>,
+    /// The group id (16 hex digits, from `tern errors`).
+    pub id: String,
+}
+
+#[derive(Debug, Args)]
+pub struct ErrorShowArgs {
+    /// Sample invocations to show, newest first.
+    #[arg(long, default_value_t = 3)]
+    pub samples: usize,
+    #[arg(long, value_enum, default_value_t = TableOrJson::Table)]
+    pub format: TableOrJson,
+    /// The group id (16 hex digits, from `tern errors`).
+    pub id: String,
 }

@@ -17,6 +17,7 @@ mod cli;
 #[allow(dead_code)] // Parts are read by `tern serve` (issue 3, in progress).
 mod config;
 mod demo;
+mod errors;
 mod ingest;
 mod invocations;
 mod pull;
@@ -73,6 +74,7 @@ fn run(cli: Cli) -> anyhow::Result<String> {
         Command::Demo(args) => demo::run(args),
         Command::Pull(args) => pull::run(args),
         Command::Setup(cli::SetupCommand::Subscriptions(args)) => aws::subscriptions::run(args),
+        Command::Errors(args) => errors::run(args),
     }
 }
 

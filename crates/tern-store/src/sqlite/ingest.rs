@@ -25,9 +25,10 @@ use std::sync::Arc;
 use rusqlite::{
     params, CachedStatement, Connection, OptionalExtension, Transaction, TransactionBehavior,
 };
-use tern_core::model::{normalize_lines, InvocationPart, LogLine};
+use tern_core::model::{normalize_lines, InvocationPart, LogLine, Outcome};
 
 use super::codec::{self, request_hash, MAX_PROBES};
+use super::errors;
 use super::fx::FxHashMap;
 use super::rollup::{
     decode_sketch, encode_sketch, floor_to, Contribution, Rollup, DAY_MS, HOUR_MS,
@@ -78,6 +79,7 @@ pub(crate) fn ingest(
             env_by_addr: FxHashMap::default(),
             spans: Spans::load(&tx)?,
             last_function: None,
+            errors: errors::Pending::default(),
         };
         for meta in &batch.functions {
             w.function_meta(meta)?;
@@ -246,6 +248,8 @@ struct Writer<'a> {
     env_by_addr: FxHashMap<(usize, usize), i64>,
     spans: Spans,
     last_function: Option<(String, i64)>,
+    /// Error-group changes of the batch (failed invocations only).
+    errors: errors::Pending,
 }
 
 /// The time an invocation belongs to: its REPORT, else its start, else its first line.
@@ -716,11 +720,15 @@ impl Writer<'_> {
             o.row.bind(&mut self.insert, &self.scratch.arena)?;
             if self.insert.raw_execute().db()? == 1 {
                 self.stats.inserted += 1;
+                let id = self.tx.last_insert_rowid();
                 if let Some(c) = &o.contribution {
                     self.stats.completed += 1;
                     self.deltas.count(function_id, env_id, c);
+                    if c.outcome != Outcome::Success {
+                        self.errors.occur(self.tx, id, function_id, c.t, p)?;
+                    }
                 }
-                return Ok(Some(self.tx.last_insert_rowid()));
+                return Ok(Some(id));
             }
             if let Some(stored) = self.stored(env_id, slot, p)? {
                 self.merge_into(env_id, slot, stored, p)?;
@@ -826,9 +834,20 @@ impl Writer<'_> {
             (None, Some(new)) => {
                 self.stats.completed += 1;
                 self.deltas.count(function_id, env_id, &new);
+                if new.outcome != Outcome::Success {
+                    self.errors.occur(self.tx, id, function_id, t, &merged)?;
+                }
             }
-            (Some(old), Some(new)) if old != new => {
-                self.deltas.change(function_id, env_id, &old, &new);
+            (Some(old), Some(new)) => {
+                // The fingerprint depends on the outcome and the error (the REPORT and the
+                // function are fixed once counted).
+                let failed = old.outcome != Outcome::Success || new.outcome != Outcome::Success;
+                if failed && (old.outcome != new.outcome || old_part.error != merged.error) {
+                    self.errors.changed(self.tx, id, function_id, t, &merged)?;
+                }
+                if old != new {
+                    self.deltas.change(function_id, env_id, &old, &new);
+                }
             }
             _ => {}
         }
@@ -902,6 +921,7 @@ impl Writer<'_> {
     /// Write the batch's spans and its rollup, environment and function deltas, each row once.
     fn flush(&mut self) -> Result<(), StoreError> {
         self.spans.write(self.tx)?;
+        self.errors.flush(self.tx)?;
         let hours = std::mem::take(&mut self.deltas.hours);
         let mut days: FxHashMap<(i64, i64), Rollup> = FxHashMap::default();
         for ((function_id, hour), delta) in hours {

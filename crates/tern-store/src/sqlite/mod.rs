@@ -5,6 +5,8 @@
 //! * `rollup`: what one invocation contributes to its function's hourly and daily rollups.
 //! * `row`: invocation rows to and from `InvocationPart`.
 //! * `ingest`: the write path. `query`: the read paths.
+//! * `errors`: error groups at ingest; `error_query`: reading them.
+//! * `alerts`: incidents and the notification outbox.
 //! * `checkpoint`: the background WAL checkpointer. `fx`: a fast hasher for in-memory maps.
 //!
 //! Durability: WAL journal with `synchronous = FULL`, and each `ingest` call is one
@@ -23,8 +25,11 @@
 //! * A part with no function name gets one from its log group or stream (`unknown` if
 //!   neither names it); NaN metrics are stored as absent.
 
+mod alerts;
 mod checkpoint;
 mod codec;
+mod error_query;
+mod errors;
 mod fx;
 mod ingest;
 mod query;
@@ -43,8 +48,10 @@ use fx::FxHashMap;
 pub use schema::SCHEMA_VERSION;
 
 use crate::{
-    Checkpoint, EnvironmentRow, FunctionMeta, FunctionStats, IngestBatch, IngestStats,
-    InvocationQuery, InvocationRow, Retention, RetentionStats, Store, StoreError, TimeRange,
+    Checkpoint, EnvironmentRow, ErrorGroup, ErrorOccurrence, ErrorQuery, ErrorStatus, FunctionMeta,
+    FunctionStats, Incident, IncidentApplied, IncidentChange, IncidentQuery, IngestBatch,
+    IngestStats, InvocationQuery, InvocationRow, OccurrenceCursor, OutboxEntry, OutboxItem,
+    OutboxMark, Retention, RetentionStats, Store, StoreError, TimeRange,
 };
 use tern_core::model::LogLine;
 
@@ -218,5 +225,73 @@ impl Store for SqliteStore {
         // Deleted rows may have been the only users of cached ids; ids stay valid (functions
         // and environments are never deleted), so the cache is kept.
         result
+    }
+
+    fn error_groups(&self, q: &ErrorQuery) -> Result<Vec<ErrorGroup>, StoreError> {
+        error_query::error_groups(&self.conn, q)
+    }
+
+    fn error_group(&self, id: &str, now_ms: Option<i64>) -> Result<Option<ErrorGroup>, StoreError> {
+        error_query::error_group(&self.conn, id, now_ms)
+    }
+
+    fn error_series(
+        &self,
+        id: &str,
+        range: TimeRange,
+        bucket_ms: i64,
+    ) -> Result<Vec<(i64, u64)>, StoreError> {
+        error_query::error_series(&self.conn, id, range, bucket_ms)
+    }
+
+    fn error_samples(&self, id: &str, limit: usize) -> Result<Vec<InvocationRow>, StoreError> {
+        error_query::error_samples(&self.conn, id, limit)
+    }
+
+    fn set_error_status(
+        &mut self,
+        id: &str,
+        status: ErrorStatus,
+        muted_until_ms: Option<i64>,
+        now_ms: i64,
+    ) -> Result<bool, StoreError> {
+        errors::set_status(&self.conn, id, status, muted_until_ms, now_ms)
+    }
+
+    fn error_occurrences_since(
+        &self,
+        after: OccurrenceCursor,
+        limit: usize,
+    ) -> Result<Vec<ErrorOccurrence>, StoreError> {
+        error_query::occurrences_since(&self.conn, after, limit)
+    }
+
+    fn apply_incident(
+        &mut self,
+        change: &IncidentChange,
+        notify: &dyn Fn(&Incident) -> Vec<OutboxItem>,
+    ) -> Result<IncidentApplied, StoreError> {
+        alerts::apply_incident(&mut self.conn, change, notify)
+    }
+
+    fn incidents(&self, q: &IncidentQuery) -> Result<Vec<Incident>, StoreError> {
+        alerts::incidents(&self.conn, q)
+    }
+
+    fn enqueue(
+        &mut self,
+        items: &[OutboxItem],
+        now_ms: i64,
+        checkpoint: Option<&Checkpoint>,
+    ) -> Result<u64, StoreError> {
+        alerts::enqueue(&mut self.conn, items, now_ms, checkpoint)
+    }
+
+    fn outbox_due(&self, now_ms: i64, limit: usize) -> Result<Vec<OutboxEntry>, StoreError> {
+        alerts::outbox_due(&self.conn, now_ms, limit)
+    }
+
+    fn outbox_mark(&mut self, id: i64, mark: &OutboxMark, now_ms: i64) -> Result<bool, StoreError> {
+        alerts::outbox_mark(&self.conn, id, mark, now_ms)
     }
 }

@@ -448,14 +448,22 @@ pub(crate) fn invocations(
     }
     newest.sort_unstable_by(|x, y| y.cmp(x));
     newest.truncate(limit);
+    invocation_rows(conn, newest.into_iter().map(|(_, id)| id))
+}
+
+/// The invocations with these row ids, in the order given (ids not stored are skipped).
+pub(crate) fn invocation_rows(
+    conn: &Connection,
+    ids: impl IntoIterator<Item = i64>,
+) -> Result<Vec<InvocationRow>, StoreError> {
     let sql = format!(
         "SELECT f.name, e.log_group, e.log_stream, i.request_id, {PART_COLUMNS} \
          FROM invocations i JOIN environments e ON e.id = i.env_id \
          JOIN functions f ON f.id = i.function_id WHERE i.id = ?1"
     );
     let mut stmt = conn.prepare_cached(&sql).db()?;
-    let mut out = Vec::with_capacity(newest.len());
-    for (_, id) in newest {
+    let mut out = Vec::new();
+    for id in ids {
         let mut rows = stmt.query([id]).db()?;
         if let Some(r) = rows.next().db()? {
             out.push(invocation_row(r)?);
@@ -540,7 +548,7 @@ fn newest_by_spans(
 }
 
 /// Ids of the named functions (unknown names are skipped), or of every function.
-fn function_ids(conn: &Connection, names: &[String]) -> Result<Vec<i64>, StoreError> {
+pub(crate) fn function_ids(conn: &Connection, names: &[String]) -> Result<Vec<i64>, StoreError> {
     let mut ids = Vec::new();
     if names.is_empty() {
         let mut stmt = conn.prepare_cached("SELECT id FROM functions").db()?;

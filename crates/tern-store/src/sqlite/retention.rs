@@ -5,6 +5,9 @@
 //! cutoff goes with its rows; a span that straddles it keeps its newer rows and its entry
 //! (its `min_t` then understates, which only widens searches, never misses a row).
 //!
+//! Error occurrences go with their invocations (same row ids, same `t`); error groups keep
+//! their totals and lifecycle, and their hourly counts go with the rollups.
+//!
 //! Environments keep their counters: they describe the environment's whole life, and an
 //! environment row costs little.
 
@@ -49,6 +52,12 @@ pub(crate) fn apply(conn: &mut Connection, r: Retention) -> Result<RetentionStat
                     .db()?
                     .execute([min_id, max_id])
                     .db()? as u64;
+                tx.prepare_cached(
+                    "DELETE FROM error_occurrences WHERE invocation_id BETWEEN ?1 AND ?2",
+                )
+                .db()?
+                .execute([min_id, max_id])
+                .db()?;
                 tx.prepare_cached("DELETE FROM spans WHERE function_id = ?1 AND min_id = ?2")
                     .db()?
                     .execute([function_id, min_id])
@@ -59,6 +68,13 @@ pub(crate) fn apply(conn: &mut Connection, r: Retention) -> Result<RetentionStat
                     .db()?
                     .execute([min_id, max_id, cutoff])
                     .db()? as u64;
+                tx.prepare_cached(
+                    "DELETE FROM error_occurrences \
+                     WHERE invocation_id BETWEEN ?1 AND ?2 AND t < ?3",
+                )
+                .db()?
+                .execute([min_id, max_id, cutoff])
+                .db()?;
             }
         }
         stats.stream_chunks = tx
@@ -85,6 +101,13 @@ pub(crate) fn apply(conn: &mut Connection, r: Retention) -> Result<RetentionStat
             .execute(
                 "DELETE FROM rollup_day WHERE bucket_ms <= ?1",
                 [floor_to(cutoff, DAY_MS) - DAY_MS],
+            )
+            .db()? as u64;
+        // Error groups stay (their lifecycle and totals); their old hours go with the rollups.
+        stats.rollup_rows += tx
+            .execute(
+                "DELETE FROM error_hours WHERE bucket_ms <= ?1",
+                [floor_to(cutoff, HOUR_MS) - HOUR_MS],
             )
             .db()? as u64;
     }

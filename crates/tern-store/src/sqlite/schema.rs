@@ -14,7 +14,7 @@ use crate::StoreError;
 pub(crate) const APPLICATION_ID: i64 = 0x5445_524E;
 
 /// One script per schema version: `MIGRATIONS[i]` takes version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[V1, V2];
+const MIGRATIONS: &[&str] = &[V1, V2, V3];
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -187,6 +187,98 @@ CREATE TABLE checkpoints (
     value TEXT NOT NULL,
     updated_ms INTEGER NOT NULL
 ) WITHOUT ROWID;
+";
+
+/// Version 3: error groups, alert incidents and the notification outbox (issue 4).
+///
+/// * `error_groups`: one row per fingerprint. `id` *is* the fingerprint hash (the `u64` of
+///   `tern_core::fingerprint`, stored as the `i64` with the same bits), so ingest knows a
+///   group's key without a lookup and needs no second unique index. `outcome` is
+///   `Outcome::code` of the first occurrence; `message` and `error_type` are the latest
+///   occurrence's; `frames` are the hashed frames joined by `\n`. `count` is every occurrence
+///   ever stored (raw retention does not lower it). `status` is `open`, `resolved` or `muted`
+///   as last set (an expired mute is read as open). `event_seq`/`event` are the ingest
+///   sequence and kind (`new`, `regression`) of the group's latest alertable event.
+/// * `error_occurrences`: one row per failed, complete invocation (keyed by its row id) and
+///   the group it counts in; `t` is the invocation's `t`; `seq` the ingest sequence that
+///   stored or last moved it. Deleted with its invocation by raw retention.
+/// * `error_hours`: occurrences per group and UTC hour (the timeline); rollup retention
+///   deletes old hours.
+/// * `settings.error_seq`: the ingest sequence, bumped by each batch that stores occurrences.
+/// * `incidents`: alert incidents; the partial unique index allows one open incident per
+///   (policy, subject).
+/// * `outbox`: notifications to send, queued in the transaction of the change they report.
+const V3: &str = "
+CREATE TABLE error_groups (
+    id INTEGER PRIMARY KEY,
+    version INTEGER NOT NULL,
+    function_id INTEGER NOT NULL,
+    basis TEXT NOT NULL,
+    outcome INTEGER NOT NULL,
+    error_type TEXT,
+    title TEXT NOT NULL,
+    message TEXT,
+    culprit TEXT,
+    frames TEXT,
+    first_ms INTEGER NOT NULL,
+    last_ms INTEGER NOT NULL,
+    count INTEGER NOT NULL,
+    status TEXT NOT NULL DEFAULT 'open',
+    status_ms INTEGER,
+    muted_until_ms INTEGER,
+    resolved_ms INTEGER,
+    regressions INTEGER NOT NULL DEFAULT 0,
+    regressed_ms INTEGER,
+    event_seq INTEGER NOT NULL,
+    event TEXT NOT NULL
+);
+CREATE INDEX error_groups_function ON error_groups (function_id, last_ms);
+CREATE INDEX error_groups_event ON error_groups (event_seq);
+
+CREATE TABLE error_occurrences (
+    invocation_id INTEGER PRIMARY KEY,
+    group_id INTEGER NOT NULL,
+    t INTEGER NOT NULL,
+    seq INTEGER NOT NULL
+);
+CREATE INDEX error_occurrences_group ON error_occurrences (group_id, t);
+CREATE INDEX error_occurrences_seq ON error_occurrences (seq);
+
+CREATE TABLE error_hours (
+    group_id INTEGER NOT NULL,
+    bucket_ms INTEGER NOT NULL,
+    count INTEGER NOT NULL,
+    PRIMARY KEY (group_id, bucket_ms)
+) WITHOUT ROWID;
+
+CREATE TABLE incidents (
+    id INTEGER PRIMARY KEY,
+    policy TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    state TEXT NOT NULL,
+    opened_ms INTEGER NOT NULL,
+    last_firing_ms INTEGER NOT NULL,
+    resolved_ms INTEGER,
+    value REAL,
+    threshold REAL,
+    detail TEXT
+);
+CREATE UNIQUE INDEX incidents_open ON incidents (policy, subject) WHERE state = 'open';
+CREATE INDEX incidents_opened ON incidents (opened_ms);
+
+CREATE TABLE outbox (
+    id INTEGER PRIMARY KEY,
+    dedupe_key TEXT NOT NULL UNIQUE,
+    channel TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    created_ms INTEGER NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_ms INTEGER NOT NULL,
+    state TEXT NOT NULL,
+    last_error TEXT,
+    sent_ms INTEGER
+);
+CREATE INDEX outbox_due ON outbox (state, next_attempt_ms);
 ";
 
 fn open_err(path: &str, message: impl std::fmt::Display) -> StoreError {
