@@ -44,6 +44,11 @@ pub enum Command {
     Simulate(SimulateArgs),
     /// Simulate a fleet, ingest it into a fresh database and print the report.
     Demo(DemoArgs),
+    /// Run the daemon: Firehose and CloudWatch push endpoints, the JSON API, /metrics,
+    /// retention.
+    Serve(ServeArgs),
+    /// Print a new random token and its `sha256:` hash for tern.toml.
+    Token,
 }
 
 #[derive(Debug, Args)]
@@ -161,6 +166,10 @@ pub struct SimulateArgs {
     /// Scale: average invocations per function per day (default: a realistic mix).
     #[arg(long)]
     pub invocations_per_day: Option<u64>,
+    /// Output format: jsonl, subscription (gzipped CloudWatch Logs subscription payloads,
+    /// as Firehose delivers them) or filter-log-events. Default: jsonl.
+    #[arg(long, default_value = "jsonl")]
+    pub format: String,
 }
 
 #[derive(Debug, Args)]
@@ -174,4 +183,18 @@ pub struct DemoArgs {
     pub days: u32,
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// tern.toml (see the README); flags override it.
+    #[arg(long, env = "TERN_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// The SQLite database (default: store.path of the config, else tern.db).
+    #[arg(long, env = "TERN_DB")]
+    pub db: Option<PathBuf>,
+    /// Address and port to listen on, e.g. 127.0.0.1:8080 (port 0 picks a free port; the
+    /// bound address is printed as `listening on ADDR`).
+    #[arg(long)]
+    pub listen: Option<String>,
 }

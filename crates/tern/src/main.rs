@@ -10,12 +10,13 @@ use std::process::ExitCode;
 use clap::Parser;
 
 mod cli;
-#[allow(dead_code)] // Read by `tern serve` and `tern pull` (issue 3, in progress).
+#[allow(dead_code)] // Parts are read by `tern pull` (issue 3, in progress).
 mod config;
 mod demo;
 mod ingest;
 mod invocations;
 mod report;
+mod serve;
 mod simulate;
 mod source;
 mod text;
@@ -47,6 +48,14 @@ fn run(cli: Cli) -> anyhow::Result<String> {
                     days: args.days,
                     seed: args.seed,
                     invocations_per_day: args.invocations_per_day,
+                    formats: vec![simulate::OutputFormat::parse(&args.format).ok_or_else(
+                        || {
+                            anyhow::anyhow!(
+                                "--format {:?}: use jsonl, subscription or filter-log-events",
+                                args.format
+                            )
+                        },
+                    )?],
                     ..simulate::SimOptions::default()
                 },
                 &args.out,
@@ -62,6 +71,8 @@ fn run(cli: Cli) -> anyhow::Result<String> {
             Ok(String::new())
         }
         Command::Demo(args) => demo::run(args),
+        Command::Serve(args) => serve::command(args),
+        Command::Token => Ok(serve::token_command()),
     }
 }
 
