@@ -64,6 +64,7 @@ async fn accept(state: &AppState, headers: &HeaderMap, body: Body) -> Result<Acc
         .map_err(|e| match e {
             BodyError::TooLarge(m) => ApiError::TooLarge(m),
             BodyError::Malformed(m) => ApiError::BadRequest(m),
+            BodyError::Timeout(m) => ApiError::Timeout(m),
         })?;
     m.bytes.fetch_add(raw.len() as u64, Ordering::Relaxed);
     m.records.fetch_add(1, Ordering::Relaxed);

@@ -15,6 +15,8 @@ pub enum ApiError {
     TooLarge(String),
     /// Try again later (the store writer is busy or stopping).
     Unavailable(String),
+    /// The request body arrived too slowly.
+    Timeout(String),
     Internal(anyhow::Error),
 }
 
@@ -31,6 +33,7 @@ impl ApiError {
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Timeout(_) => StatusCode::REQUEST_TIMEOUT,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -49,7 +52,8 @@ impl IntoResponse for ApiError {
             ApiError::BadRequest(m)
             | ApiError::NotFound(m)
             | ApiError::TooLarge(m)
-            | ApiError::Unavailable(m) => m.as_str(),
+            | ApiError::Unavailable(m)
+            | ApiError::Timeout(m) => m.as_str(),
             ApiError::Unauthorized(m) => m,
             ApiError::Internal(e) => {
                 tracing::error!(error = %format!("{e:#}"), "Internal error answering a request.");

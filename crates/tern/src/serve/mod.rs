@@ -270,10 +270,18 @@ pub async fn run(
             })
             .await
     });
-    shutdown.await;
+    let mut served = served;
+    let early = tokio::select! {
+        _ = shutdown => None,
+        r = &mut served => Some(r),
+    };
     eprintln!("shutting down: finishing requests in flight");
     let _ = stop_tx.send(true);
-    match served.await {
+    let result = match early {
+        Some(r) => r,
+        None => served.await,
+    };
+    match result {
         Ok(Ok(())) => {}
         Ok(Err(e)) => tracing::error!(error = %e, "The HTTP server failed."),
         Err(e) => tracing::error!(error = %e, "The HTTP server task failed."),

@@ -14,7 +14,13 @@ use crate::writer::WriteError;
 pub enum BodyError {
     TooLarge(String),
     Malformed(String),
+    /// The body did not arrive within [`BODY_TIMEOUT`] (a stalled or hostile client must not
+    /// hold a decoding slot).
+    Timeout(String),
 }
+
+/// How long a client may take to send its body once it holds a decoding slot.
+pub const BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// Read the body, refusing more than `limit` bytes (by `Content-Length` before reading, and
 /// while reading for chunked bodies).
@@ -34,7 +40,14 @@ pub async fn read_body(
             )));
         }
     }
-    match axum::body::to_bytes(body, limit).await {
+    let read = tokio::time::timeout(BODY_TIMEOUT, axum::body::to_bytes(body, limit)).await;
+    let Ok(read) = read else {
+        return Err(BodyError::Timeout(format!(
+            "the body did not arrive within {} s",
+            BODY_TIMEOUT.as_secs()
+        )));
+    };
+    match read {
         Ok(b) => Ok(b.to_vec()),
         Err(e) => {
             // `to_bytes` reports the limit as an error whose source is `LengthLimitError`.

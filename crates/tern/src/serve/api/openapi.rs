@@ -96,6 +96,7 @@ pub fn spec() -> Value {
             "400": {"description": "Malformed; errorMessage names the record", "content": {"application/json": {"schema": firehose_body}}},
             "401": {"description": "No access key", "content": {"application/json": {"schema": firehose_body}}},
             "403": {"description": "Wrong access key", "content": {"application/json": {"schema": firehose_body}}},
+            "408": {"description": "The body did not arrive within 60 s", "content": {"application/json": {"schema": firehose_body}}},
             "413": {"description": "Body or inflated size over the limit", "content": {"application/json": {"schema": firehose_body}}},
             "503": {"description": "Store busy; retry", "content": {"application/json": {"schema": firehose_body}}}}}},
         "/ingest/cloudwatch": {"post": {"summary": "One CloudWatch Logs subscription payload (JSON, gzip, base64 of gzip, or a Lambda awslogs event)", "security": [{"ingestKey": []}],

@@ -19,6 +19,8 @@ pub enum FirehoseError {
     TooLarge(String),
     /// The store writer's queue is full, or it is shutting down.
     Busy(String),
+    /// The body arrived too slowly.
+    Timeout(String),
     /// A store failure; the details are logged, not sent.
     Internal,
 }
@@ -33,6 +35,7 @@ impl FirehoseError {
             }
             FirehoseError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             FirehoseError::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
+            FirehoseError::Timeout(_) => StatusCode::REQUEST_TIMEOUT,
             FirehoseError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -42,9 +45,10 @@ impl FirehoseError {
             FirehoseError::MissingKey => "missing X-Amz-Firehose-Access-Key header".into(),
             FirehoseError::BadKey => "X-Amz-Firehose-Access-Key is not a valid ingest key".into(),
             FirehoseError::MissingRequestId => "missing X-Amz-Firehose-Request-Id header".into(),
-            FirehoseError::Malformed(m) | FirehoseError::TooLarge(m) | FirehoseError::Busy(m) => {
-                m.clone()
-            }
+            FirehoseError::Malformed(m)
+            | FirehoseError::TooLarge(m)
+            | FirehoseError::Busy(m)
+            | FirehoseError::Timeout(m) => m.clone(),
             FirehoseError::Internal => "internal error while storing; retry".into(),
         }
     }

@@ -104,6 +104,7 @@ async fn accept(
         .map_err(|e| match e {
             BodyError::TooLarge(m) => FirehoseError::TooLarge(m),
             BodyError::Malformed(m) => FirehoseError::Malformed(m),
+            BodyError::Timeout(m) => FirehoseError::Timeout(m),
         })?;
     m.bytes.fetch_add(raw.len() as u64, Ordering::Relaxed);
     let decoded = tokio::task::spawn_blocking(move || {
