@@ -408,6 +408,15 @@ impl Assembler {
                 let handler_error = unhandled_error.is_some();
                 match target(st, app.request_id.as_deref(), ts) {
                     Some(i) => {
+                        // A line naming an unfinished invocation while none is open: its
+                        // START came earlier (another Firehose request, another batch), so it
+                        // is the open one; its following lines without a request id (a
+                        // Python traceback) are its own, not the next invocation's.
+                        if st.current.is_none() && !st.parts[i].is_complete() {
+                            if let Some(rid) = app.request_id.as_deref().filter(|r| !r.is_empty()) {
+                                st.current = Some(rid.to_string());
+                            }
+                        }
                         let p = &mut st.parts[i];
                         p.signals.handler_error |= handler_error;
                         p.signals.oom_signature |= app.oom;
@@ -575,6 +584,43 @@ mod tests {
         assert_eq!(first.parts[0].function, "fn");
         let out = a.finish();
         assert!(out.parts.is_empty());
+    }
+
+    /// Firehose splits a stream anywhere: a batch can start in the middle of an invocation.
+    /// Its Python traceback (no request id) belongs to it, not to the next START (found by
+    /// `tern serve`'s crash test, issue 3).
+    #[test]
+    fn batch_starting_mid_invocation_keeps_its_traceback() {
+        let mut a = Assembler::new();
+        a.push(ev(
+            "s",
+            10,
+            "[INFO]\t2026-11-01T12:45:12.333Z\tr1\tworking\n",
+        ));
+        a.push(ev(
+            "s",
+            20,
+            "[ERROR] TypeError: 'NoneType' object is not subscriptable\nTraceback (most recent call last):\n  File \"/var/task/app.py\", line 31, in lambda_handler",
+        ));
+        a.push(ev("s", 20, "END RequestId: r1\n"));
+        a.push(ev(
+            "s",
+            20,
+            "REPORT RequestId: r1\tDuration: 19.07 ms\tBilled Duration: 20 ms\tMemory Size: 128 MB\tMax Memory Used: 50 MB\t\n",
+        ));
+        a.push(ev("s", 30, "START RequestId: r2 Version: $LATEST\n"));
+        a.push(ev("s", 31, "END RequestId: r2\n"));
+        a.push(ev(
+            "s",
+            31,
+            "REPORT RequestId: r2\tDuration: 1.00 ms\tBilled Duration: 1 ms\tMemory Size: 128 MB\tMax Memory Used: 50 MB\t\n",
+        ));
+        let out = a.finish();
+        let part = |rid: &str| out.parts.iter().find(|p| p.request_id == rid).unwrap();
+        assert!(part("r1").error.is_some(), "the traceback is r1's");
+        assert_eq!(part("r1").log_lines.len(), 4);
+        assert!(part("r2").error.is_none());
+        assert_eq!(part("r2").outcome(), Outcome::Success);
     }
 
     #[test]

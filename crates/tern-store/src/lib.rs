@@ -725,3 +725,143 @@ pub trait Store: Send {
 
 /// Most buckets one [`Store::series`] call returns.
 pub const MAX_SERIES_BUCKETS: i64 = 10_000;
+
+/// Inside `impl Store for Wrapper { … }`: every `Store` method except `ingest`, forwarded to
+/// the field `$inner` (a test wrapper that changes how ingest behaves writes only that).
+#[macro_export]
+macro_rules! forward_store_except_ingest {
+    ($inner:ident) => {
+        fn functions(&self) -> Result<Vec<$crate::FunctionMeta>, $crate::StoreError> {
+            self.$inner.functions()
+        }
+        fn function_stats(
+            &self,
+            functions: &[String],
+            range: $crate::TimeRange,
+        ) -> Result<Vec<$crate::FunctionStats>, $crate::StoreError> {
+            self.$inner.function_stats(functions, range)
+        }
+        fn invocations(
+            &self,
+            q: &$crate::InvocationQuery,
+        ) -> Result<Vec<$crate::InvocationRow>, $crate::StoreError> {
+            self.$inner.invocations(q)
+        }
+        fn invocation_logs(
+            &self,
+            log_group: &str,
+            log_stream: &str,
+            request_id: &str,
+        ) -> Result<Vec<tern_core::model::LogLine>, $crate::StoreError> {
+            self.$inner
+                .invocation_logs(log_group, log_stream, request_id)
+        }
+        fn environments(
+            &self,
+            function: &str,
+        ) -> Result<Vec<$crate::EnvironmentRow>, $crate::StoreError> {
+            self.$inner.environments(function)
+        }
+        fn time_bounds(&self) -> Result<Option<(i64, i64)>, $crate::StoreError> {
+            self.$inner.time_bounds()
+        }
+        fn checkpoints(&self, prefix: &str) -> Result<Vec<$crate::Checkpoint>, $crate::StoreError> {
+            self.$inner.checkpoints(prefix)
+        }
+        fn series(
+            &self,
+            function: &str,
+            range: $crate::TimeRange,
+            bucket_ms: i64,
+        ) -> Result<Vec<(i64, $crate::FunctionStats)>, $crate::StoreError> {
+            self.$inner.series(function, range, bucket_ms)
+        }
+        fn apply_retention(
+            &mut self,
+            r: $crate::Retention,
+        ) -> Result<$crate::RetentionStats, $crate::StoreError> {
+            self.$inner.apply_retention(r)
+        }
+        fn error_groups(
+            &self,
+            q: &$crate::ErrorQuery,
+        ) -> Result<Vec<$crate::ErrorGroup>, $crate::StoreError> {
+            self.$inner.error_groups(q)
+        }
+        fn error_group(
+            &self,
+            id: &str,
+            now_ms: Option<i64>,
+        ) -> Result<Option<$crate::ErrorGroup>, $crate::StoreError> {
+            self.$inner.error_group(id, now_ms)
+        }
+        fn error_series(
+            &self,
+            id: &str,
+            range: $crate::TimeRange,
+            bucket_ms: i64,
+        ) -> Result<Vec<(i64, u64)>, $crate::StoreError> {
+            self.$inner.error_series(id, range, bucket_ms)
+        }
+        fn error_samples(
+            &self,
+            id: &str,
+            limit: usize,
+        ) -> Result<Vec<$crate::InvocationRow>, $crate::StoreError> {
+            self.$inner.error_samples(id, limit)
+        }
+        fn set_error_status(
+            &mut self,
+            id: &str,
+            status: $crate::ErrorStatus,
+            muted_until_ms: Option<i64>,
+            now_ms: i64,
+        ) -> Result<bool, $crate::StoreError> {
+            self.$inner
+                .set_error_status(id, status, muted_until_ms, now_ms)
+        }
+        fn error_occurrences_since(
+            &self,
+            after: $crate::OccurrenceCursor,
+            limit: usize,
+        ) -> Result<Vec<$crate::ErrorOccurrence>, $crate::StoreError> {
+            self.$inner.error_occurrences_since(after, limit)
+        }
+        fn apply_incident(
+            &mut self,
+            change: &$crate::IncidentChange,
+            notify: &dyn Fn(&$crate::Incident) -> Vec<$crate::OutboxItem>,
+        ) -> Result<$crate::IncidentApplied, $crate::StoreError> {
+            self.$inner.apply_incident(change, notify)
+        }
+        fn incidents(
+            &self,
+            q: &$crate::IncidentQuery,
+        ) -> Result<Vec<$crate::Incident>, $crate::StoreError> {
+            self.$inner.incidents(q)
+        }
+        fn enqueue(
+            &mut self,
+            items: &[$crate::OutboxItem],
+            now_ms: i64,
+            checkpoint: Option<&$crate::Checkpoint>,
+        ) -> Result<u64, $crate::StoreError> {
+            self.$inner.enqueue(items, now_ms, checkpoint)
+        }
+        fn outbox_due(
+            &self,
+            now_ms: i64,
+            limit: usize,
+        ) -> Result<Vec<$crate::OutboxEntry>, $crate::StoreError> {
+            self.$inner.outbox_due(now_ms, limit)
+        }
+        fn outbox_mark(
+            &mut self,
+            id: i64,
+            mark: &$crate::OutboxMark,
+            now_ms: i64,
+        ) -> Result<bool, $crate::StoreError> {
+            self.$inner.outbox_mark(id, mark, now_ms)
+        }
+    };
+}

@@ -5,13 +5,11 @@
 use std::path::Path;
 
 use rusqlite::Connection;
-use tern_core::model::{InvocationPart, LogLine};
+use tern_core::model::InvocationPart;
 use tern_store::conformance::{invocation, T0};
 use tern_store::{
-    Checkpoint, EnvironmentRow, ErrorGroup, ErrorOccurrence, ErrorQuery, ErrorStatus, FunctionMeta,
-    FunctionStats, Incident, IncidentApplied, IncidentChange, IncidentQuery, IngestBatch,
-    IngestStats, InvocationQuery, InvocationRow, OccurrenceCursor, OutboxEntry, OutboxItem,
-    OutboxMark, Retention, RetentionStats, SqliteStore, Store, StoreError, TimeRange,
+    ErrorQuery, IngestBatch, IngestStats, InvocationQuery, SqliteStore, Store, StoreError,
+    TimeRange,
 };
 
 /// A file-backed store in its own temporary directory, removed on drop.
@@ -35,98 +33,7 @@ impl Store for TempStore {
     fn ingest(&mut self, batch: &IngestBatch) -> Result<IngestStats, StoreError> {
         self.store.ingest(batch)
     }
-    fn functions(&self) -> Result<Vec<FunctionMeta>, StoreError> {
-        self.store.functions()
-    }
-    fn function_stats(
-        &self,
-        functions: &[String],
-        range: TimeRange,
-    ) -> Result<Vec<FunctionStats>, StoreError> {
-        self.store.function_stats(functions, range)
-    }
-    fn invocations(&self, q: &InvocationQuery) -> Result<Vec<InvocationRow>, StoreError> {
-        self.store.invocations(q)
-    }
-    fn invocation_logs(
-        &self,
-        log_group: &str,
-        log_stream: &str,
-        request_id: &str,
-    ) -> Result<Vec<LogLine>, StoreError> {
-        self.store
-            .invocation_logs(log_group, log_stream, request_id)
-    }
-    fn environments(&self, function: &str) -> Result<Vec<EnvironmentRow>, StoreError> {
-        self.store.environments(function)
-    }
-    fn time_bounds(&self) -> Result<Option<(i64, i64)>, StoreError> {
-        self.store.time_bounds()
-    }
-    fn checkpoints(&self, prefix: &str) -> Result<Vec<Checkpoint>, StoreError> {
-        self.store.checkpoints(prefix)
-    }
-    fn apply_retention(&mut self, r: Retention) -> Result<RetentionStats, StoreError> {
-        self.store.apply_retention(r)
-    }
-    fn error_groups(&self, q: &ErrorQuery) -> Result<Vec<ErrorGroup>, StoreError> {
-        self.store.error_groups(q)
-    }
-    fn error_group(&self, id: &str, now_ms: Option<i64>) -> Result<Option<ErrorGroup>, StoreError> {
-        self.store.error_group(id, now_ms)
-    }
-    fn error_series(
-        &self,
-        id: &str,
-        range: TimeRange,
-        bucket_ms: i64,
-    ) -> Result<Vec<(i64, u64)>, StoreError> {
-        self.store.error_series(id, range, bucket_ms)
-    }
-    fn error_samples(&self, id: &str, limit: usize) -> Result<Vec<InvocationRow>, StoreError> {
-        self.store.error_samples(id, limit)
-    }
-    fn set_error_status(
-        &mut self,
-        id: &str,
-        status: ErrorStatus,
-        muted_until_ms: Option<i64>,
-        now_ms: i64,
-    ) -> Result<bool, StoreError> {
-        self.store
-            .set_error_status(id, status, muted_until_ms, now_ms)
-    }
-    fn error_occurrences_since(
-        &self,
-        after: OccurrenceCursor,
-        limit: usize,
-    ) -> Result<Vec<ErrorOccurrence>, StoreError> {
-        self.store.error_occurrences_since(after, limit)
-    }
-    fn apply_incident(
-        &mut self,
-        change: &IncidentChange,
-        notify: &dyn Fn(&Incident) -> Vec<OutboxItem>,
-    ) -> Result<IncidentApplied, StoreError> {
-        self.store.apply_incident(change, notify)
-    }
-    fn incidents(&self, q: &IncidentQuery) -> Result<Vec<Incident>, StoreError> {
-        self.store.incidents(q)
-    }
-    fn enqueue(
-        &mut self,
-        items: &[OutboxItem],
-        now_ms: i64,
-        checkpoint: Option<&Checkpoint>,
-    ) -> Result<u64, StoreError> {
-        self.store.enqueue(items, now_ms, checkpoint)
-    }
-    fn outbox_due(&self, now_ms: i64, limit: usize) -> Result<Vec<OutboxEntry>, StoreError> {
-        self.store.outbox_due(now_ms, limit)
-    }
-    fn outbox_mark(&mut self, id: i64, mark: &OutboxMark, now_ms: i64) -> Result<bool, StoreError> {
-        self.store.outbox_mark(id, mark, now_ms)
-    }
+    tern_store::forward_store_except_ingest!(store);
 }
 
 tern_store::conformance_tests!(file_backed, temp_store);

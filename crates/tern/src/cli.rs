@@ -52,6 +52,11 @@ pub enum Command {
     Setup(SetupCommand),
     /// Error groups: list them, show one, or resolve, mute and reopen it.
     Errors(ErrorsArgs),
+    /// Run the daemon: Firehose and CloudWatch push endpoints, the JSON API, /metrics,
+    /// retention.
+    Serve(ServeArgs),
+    /// Print a new random token and its `sha256:` hash for tern.toml.
+    Token,
 }
 
 #[derive(Debug, Args)]
@@ -173,6 +178,10 @@ pub struct SimulateArgs {
     /// 2026-11-01T00:00:00Z, fixed so output is reproducible).
     #[arg(long)]
     pub start: Option<String>,
+    /// Output format: jsonl, subscription (gzipped CloudWatch Logs subscription payloads,
+    /// as Firehose delivers them) or filter-log-events. Default: jsonl.
+    #[arg(long, default_value = "jsonl")]
+    pub format: String,
 }
 
 #[derive(Debug, Args)]
@@ -342,4 +351,18 @@ pub struct ErrorShowArgs {
     pub format: TableOrJson,
     /// The group id (16 hex digits, from `tern errors`).
     pub id: String,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// tern.toml (see the README); flags override it.
+    #[arg(long, env = "TERN_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// The SQLite database (default: store.path of the config, else tern.db).
+    #[arg(long, env = "TERN_DB")]
+    pub db: Option<PathBuf>,
+    /// Address and port to listen on, e.g. 127.0.0.1:8080 (port 0 picks a free port; the
+    /// bound address is printed as `listening on ADDR`).
+    #[arg(long)]
+    pub listen: Option<String>,
 }

@@ -30,8 +30,9 @@ struct JsonError<'a> {
     stack: &'a [String],
 }
 
+/// The JSON shape of one invocation (`tern invocations --format json`, and the API).
 #[derive(Serialize)]
-struct JsonInvocation<'a> {
+pub(crate) struct JsonInvocation<'a> {
     function: &'a str,
     request_id: &'a str,
     log_group: &'a str,
@@ -57,12 +58,15 @@ struct JsonInvocation<'a> {
 }
 
 #[derive(Serialize)]
-struct JsonLine<'a> {
-    timestamp: String,
-    message: &'a str,
+pub(crate) struct JsonLine<'a> {
+    pub(crate) timestamp: String,
+    pub(crate) message: &'a str,
 }
 
-fn json_row<'a>(r: &'a InvocationRow, logs: Option<Vec<JsonLine<'a>>>) -> JsonInvocation<'a> {
+pub(crate) fn json_row<'a>(
+    r: &'a InvocationRow,
+    logs: Option<Vec<JsonLine<'a>>>,
+) -> JsonInvocation<'a> {
     JsonInvocation {
         function: &r.function,
         request_id: &r.request_id,

@@ -14,7 +14,7 @@ use clap::Parser;
 mod alert;
 mod aws;
 mod cli;
-#[allow(dead_code)] // Parts are read by `tern serve` (issue 3, in progress).
+#[allow(dead_code)] // Some settings are read by later issues' features.
 mod config;
 mod demo;
 mod errors;
@@ -22,6 +22,7 @@ mod ingest;
 mod invocations;
 mod pull;
 mod report;
+mod serve;
 mod simulate;
 mod source;
 mod text;
@@ -57,7 +58,14 @@ fn run(cli: Cli) -> anyhow::Result<String> {
                         Some(s) => simulate_start(s)?,
                         None => simulate::DEFAULT_START_MS,
                     },
-                    ..simulate::SimOptions::default()
+                    formats: vec![simulate::OutputFormat::parse(&args.format).ok_or_else(
+                        || {
+                            anyhow::anyhow!(
+                                "--format {:?}: use jsonl, subscription or filter-log-events",
+                                args.format
+                            )
+                        },
+                    )?],
                 },
                 &args.out,
             )?;
@@ -75,6 +83,8 @@ fn run(cli: Cli) -> anyhow::Result<String> {
         Command::Pull(args) => pull::run(args),
         Command::Setup(cli::SetupCommand::Subscriptions(args)) => aws::subscriptions::run(args),
         Command::Errors(args) => errors::run(args),
+        Command::Serve(args) => serve::command(args),
+        Command::Token => Ok(serve::token_command()),
     }
 }
 

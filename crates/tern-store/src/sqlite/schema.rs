@@ -315,7 +315,13 @@ fn check_file(path: &Path, shown: &str) -> Result<(), StoreError> {
     let pages = u64::from(u32::from_be_bytes([
         header[28], header[29], header[30], header[31],
     ]));
-    if change_counter == valid_for && pages > 0 && len < pages * page_size {
+    // While a WAL has frames, a checkpoint may be copying them into the main file: page 1
+    // (with the new page count) is written before the pages that extend the file, so a
+    // reader opening alongside a live writer would see a "truncated" file that is not.
+    let mut wal = path.as_os_str().to_owned();
+    wal.push("-wal");
+    let wal_active = std::fs::metadata(&wal).is_ok_and(|m| m.len() > 0);
+    if !wal_active && change_counter == valid_for && pages > 0 && len < pages * page_size {
         return Err(open_err(
             shown,
             format!(

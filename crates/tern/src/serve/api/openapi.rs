@@ -1,0 +1,132 @@
+//! `GET /api/v1/openapi.json`: a hand-written OpenAPI 3.0 document for every route. A test
+//! checks it lists exactly the routes of `router()`.
+
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use serde_json::{json, Value};
+
+/// The document (no auth: it describes, it reveals nothing).
+pub async fn document() -> Response {
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        spec().to_string(),
+    )
+        .into_response()
+}
+
+fn range_params() -> Vec<Value> {
+    vec![
+        json!({"name": "since", "in": "query", "schema": {"type": "string"}, "example": "7d",
+               "description": "Only the last span of time (30m, 24h, 7d). Not with from/to."}),
+        json!({"name": "from", "in": "query", "schema": {"type": "string"},
+               "description": "Start, inclusive: RFC 3339, a date (2026-11-01) or epoch ms."}),
+        json!({"name": "to", "in": "query", "schema": {"type": "string"},
+               "description": "End, exclusive; same forms as from."}),
+    ]
+}
+
+fn error_responses(extra: &[(&str, &str)]) -> Value {
+    let mut m = serde_json::Map::new();
+    m.insert(
+        "401".into(),
+        json!({"description": "Missing or invalid token", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}),
+    );
+    for (code, what) in extra {
+        m.insert(
+            (*code).into(),
+            json!({"description": what, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}),
+        );
+    }
+    Value::Object(m)
+}
+
+fn merge(mut a: Value, b: Value) -> Value {
+    if let (Some(a), Value::Object(b)) = (a.as_object_mut(), b) {
+        a.extend(b);
+    }
+    a
+}
+
+pub fn spec() -> Value {
+    let bearer = json!([{"bearer": []}]);
+    let firehose_body = json!({"$ref": "#/components/schemas/FirehoseResponse"});
+    json!({
+      "openapi": "3.0.3",
+      "info": {
+        "title": "Tern",
+        "version": env!("CARGO_PKG_VERSION"),
+        "description": "Lambda monitoring from CloudWatch logs: push ingest (Firehose, CloudWatch subscription payloads) and the query API. API routes take `Authorization: Bearer <API token>`; ingest routes take an ingest key."
+      },
+      "components": {
+        "securitySchemes": {
+          "bearer": {"type": "http", "scheme": "bearer", "description": "An API token (auth.api_tokens, TERN_API_TOKEN, or <db>.api-token)."},
+          "firehoseKey": {"type": "apiKey", "in": "header", "name": "X-Amz-Firehose-Access-Key"},
+          "ingestKey": {"type": "apiKey", "in": "header", "name": "X-Tern-Ingest-Key", "description": "Or `Authorization: Bearer <ingest key>`."}
+        },
+        "schemas": {
+          "Error": {"type": "object", "required": ["error"], "properties": {"error": {"type": "string"}}},
+          "FirehoseRequest": {"type": "object", "required": ["requestId", "records"], "properties": {
+            "requestId": {"type": "string"}, "timestamp": {"type": "integer", "format": "int64"},
+            "records": {"type": "array", "maxItems": 10000, "items": {"type": "object", "required": ["data"], "properties": {"data": {"type": "string", "format": "byte", "description": "base64 of a (gzipped) CloudWatch Logs subscription payload"}}}}}},
+          "FirehoseResponse": {"type": "object", "required": ["requestId", "timestamp"], "properties": {
+            "requestId": {"type": "string"}, "timestamp": {"type": "integer", "format": "int64"}, "errorMessage": {"type": "string"}}},
+          "Report": {"type": "object", "description": "Same document as `tern report --format json`: from, to, observed_hours, free_tier, totals, functions[], quick_wins[]."},
+          "Invocation": {"type": "object", "description": "Same shape as `tern invocations --format json`; with `logs` [{timestamp, message}] in the log view.",
+            "properties": {"function": {"type": "string"}, "request_id": {"type": "string"}, "log_group": {"type": "string"}, "log_stream": {"type": "string"}, "outcome": {"type": "string"}, "cold_start": {"type": "boolean"}, "duration_ms": {"type": "number", "nullable": true}}},
+          "Series": {"type": "object", "properties": {
+            "function": {"type": "string"}, "from": {"type": "string"}, "to": {"type": "string"}, "bucket_seconds": {"type": "integer"},
+            "points": {"type": "array", "items": {"type": "object", "properties": {
+              "start": {"type": "string"}, "start_ms": {"type": "integer"}, "invocations": {"type": "integer"}, "errors": {"type": "integer"},
+              "cold_starts": {"type": "integer"}, "duration_ms": {"type": "object", "nullable": true, "properties": {"p50": {"type": "number"}, "p95": {"type": "number"}, "p99": {"type": "number"}}},
+              "max_memory_used_mb": {"type": "integer", "nullable": true}, "memory_size_mb": {"type": "integer", "nullable": true},
+              "billed_duration_ms": {"type": "number"}, "gb_seconds": {"type": "number"}, "cost_usd": {"type": "number"}}}}}}
+        }
+      },
+      "paths": {
+        "/healthz": {"get": {"summary": "Liveness (no auth)", "security": [],
+          "responses": {"200": {"description": "ok"}}}},
+        "/metrics": {"get": {"summary": "Prometheus metrics (API token)", "security": bearer,
+          "responses": merge(json!({"200": {"description": "Prometheus text format", "content": {"text/plain": {}}}}), error_responses(&[]))}},
+        "/ingest/firehose": {"post": {"summary": "Amazon Data Firehose HTTP endpoint delivery (protocol 1.0)", "security": [{"firehoseKey": []}],
+          "description": "Records are base64 of gzipped subscription payloads; CONTROL_MESSAGEs are acknowledged and dropped. 200 only once stored. A request whose records are partly unreadable stores the readable ones and answers 200 (the rest are logged and counted); 400 only when no record is usable. `Content-Encoding: gzip` bodies are accepted.",
+          "parameters": [{"name": "X-Amz-Firehose-Request-Id", "in": "header", "required": true, "schema": {"type": "string"}}],
+          "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/FirehoseRequest"}}}},
+          "responses": {
+            "200": {"description": "Stored", "content": {"application/json": {"schema": firehose_body}}},
+            "400": {"description": "Malformed; errorMessage names the record", "content": {"application/json": {"schema": firehose_body}}},
+            "401": {"description": "No access key", "content": {"application/json": {"schema": firehose_body}}},
+            "403": {"description": "Wrong access key", "content": {"application/json": {"schema": firehose_body}}},
+            "408": {"description": "The body did not arrive within 60 s", "content": {"application/json": {"schema": firehose_body}}},
+            "413": {"description": "Body or inflated size over the limit", "content": {"application/json": {"schema": firehose_body}}},
+            "503": {"description": "Store busy; retry", "content": {"application/json": {"schema": firehose_body}}}}}},
+        "/ingest/cloudwatch": {"post": {"summary": "One CloudWatch Logs subscription payload (JSON, gzip, base64 of gzip, or a Lambda awslogs event)", "security": [{"ingestKey": []}],
+          "requestBody": {"required": true, "content": {"application/json": {}, "application/octet-stream": {}}},
+          "responses": merge(json!({"200": {"description": "Stored: {events, control_messages, invocations_new}"}}), error_responses(&[("400", "Not a subscription payload"), ("413", "Too large"), ("503", "Store busy; retry")]))}},
+        "/api/v1/openapi.json": {"get": {"summary": "This document", "security": [], "responses": {"200": {"description": "OpenAPI 3 document"}}}},
+        "/api/v1/functions": {"get": {"summary": "Functions with stats, cost and quick wins (as `tern report --format json`)", "security": bearer,
+          "parameters": range_params().into_iter().chain([
+            json!({"name": "function", "in": "query", "schema": {"type": "string"}, "description": "Glob over function names"}),
+            json!({"name": "free_tier", "in": "query", "schema": {"type": "boolean"}})]).collect::<Vec<_>>(),
+          "responses": merge(json!({"200": {"description": "The report", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Report"}}}}}), error_responses(&[("400", "Bad parameter")]))}},
+        "/api/v1/functions/{name}/series": {"get": {"summary": "One function per time bucket", "security": bearer,
+          "parameters": range_params().into_iter().chain([
+            json!({"name": "name", "in": "path", "required": true, "schema": {"type": "string"}}),
+            json!({"name": "bucket", "in": "query", "schema": {"type": "string", "default": "1h"}, "description": "Bucket width (at least 1m; at most 10,000 buckets)"})]).collect::<Vec<_>>(),
+          "responses": merge(json!({"200": {"description": "The series", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Series"}}}}}), error_responses(&[("400", "Bad parameter"), ("404", "No such function")]))}},
+        "/api/v1/invocations": {"get": {"summary": "Invocations, newest first", "security": bearer,
+          "parameters": range_params().into_iter().chain([
+            json!({"name": "function", "in": "query", "schema": {"type": "string"}, "description": "Glob over function names"}),
+            json!({"name": "outcome", "in": "query", "schema": {"type": "string", "enum": ["success", "error", "timeout", "out_of_memory", "crash", "init_error"]}}),
+            json!({"name": "cold", "in": "query", "schema": {"type": "boolean"}}),
+            json!({"name": "request_id", "in": "query", "schema": {"type": "string"}}),
+            json!({"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 50}})]).collect::<Vec<_>>(),
+          "responses": merge(json!({"200": {"description": "Invocations", "content": {"application/json": {"schema": {"type": "array", "items": {"$ref": "#/components/schemas/Invocation"}}}}}}), error_responses(&[("400", "Bad parameter")]))}},
+        "/api/v1/invocations/logs": {"get": {"summary": "One invocation with its log lines. Query parameters, as log groups contain slashes.", "security": bearer,
+          "parameters": [
+            {"name": "log_group", "in": "query", "required": true, "schema": {"type": "string"}},
+            {"name": "log_stream", "in": "query", "required": true, "schema": {"type": "string"}},
+            {"name": "request_id", "in": "query", "required": true, "schema": {"type": "string"}}],
+          "responses": merge(json!({"200": {"description": "The invocation with `logs`", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Invocation"}}}}}), error_responses(&[("400", "Missing parameter"), ("404", "No such invocation")]))}}
+      }
+    })
+}

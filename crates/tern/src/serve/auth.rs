@@ -1,0 +1,90 @@
+//! Auth extractors. Tokens are hashed (SHA-256) and compared in constant time against the
+//! configured hashes ([`TokenHash::matches_any`]); neither tokens nor hashes are logged.
+//!
+//! - [`ApiToken`]: `Authorization: Bearer <token>`, for `/api/v1/*` and `/metrics`.
+//! - [`IngestKey`]: `X-Tern-Ingest-Key: <key>` or `Authorization: Bearer <key>`, for
+//!   `/ingest/cloudwatch`. (Firehose sends its key in `X-Amz-Firehose-Access-Key` and wants
+//!   errors in its own shape; its handler checks that itself with [`key_matches`].)
+
+use std::sync::atomic::Ordering;
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::HeaderMap;
+
+use super::error::ApiError;
+use super::state::AppState;
+use crate::config::TokenHash;
+
+/// Longest token or key looked at (Firehose allows 4096-byte keys).
+const MAX_TOKEN: usize = 4096;
+
+pub const INGEST_KEY_HEADER: &str = "x-tern-ingest-key";
+
+/// Proof that the request carried a valid API token.
+pub struct ApiToken;
+
+/// Proof that the request carried a valid ingest key.
+pub struct IngestKey;
+
+/// The bearer token of `Authorization`, if any.
+pub fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let v = headers
+        .get(axum::http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?;
+    let (scheme, token) = v.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+}
+
+/// Whether `token` is one of `hashes` (constant time; oversized tokens never match).
+pub fn key_matches(hashes: &[TokenHash], token: &str) -> bool {
+    token.len() <= MAX_TOKEN && !token.is_empty() && TokenHash::matches_any(hashes, token)
+}
+
+impl FromRequestParts<AppState> for ApiToken {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        state.metrics.api_requests.fetch_add(1, Ordering::Relaxed);
+        match bearer(&parts.headers) {
+            None => {
+                state.metrics.auth_failures.fetch_add(1, Ordering::Relaxed);
+                Err(ApiError::Unauthorized(
+                    "missing API token: send `Authorization: Bearer <token>`",
+                ))
+            }
+            Some(t) if key_matches(&state.api_tokens, t) => Ok(ApiToken),
+            Some(_) => {
+                state.metrics.auth_failures.fetch_add(1, Ordering::Relaxed);
+                Err(ApiError::Unauthorized("the API token is not valid"))
+            }
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for IngestKey {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let key = parts
+            .headers
+            .get(INGEST_KEY_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+            .or_else(|| bearer(&parts.headers));
+        match key {
+            Some(k) if key_matches(&state.ingest_keys, k) => Ok(IngestKey),
+            Some(_) => {
+                state.metrics.auth_failures.fetch_add(1, Ordering::Relaxed);
+                Err(ApiError::Unauthorized("the ingest key is not valid"))
+            }
+            None => {
+                state.metrics.auth_failures.fetch_add(1, Ordering::Relaxed);
+                Err(ApiError::Unauthorized(
+                    "missing ingest key: send `X-Tern-Ingest-Key: <key>` or `Authorization: Bearer <key>`",
+                ))
+            }
+        }
+    }
+}

@@ -1,0 +1,341 @@
+//! `tern serve`: the push endpoints, the JSON API, `/metrics`, retention, and (wired in by
+//! the lead) the AWS pull loop, in one process over one SQLite database.
+//!
+//! Module map: [`router`] (every route), [`firehose`] and [`cloudwatch`] (push), [`api`]
+//! (queries, `/healthz`, `/metrics`, OpenAPI), [`auth`] (extractors), [`error`] (the one
+//! `ApiError`), [`push`] and [`payload`] (bounded body reading and decoding), [`state`],
+//! [`metrics`].
+//!
+//! **Architecture Invariant:** one store writer (the [`Writer`] thread) does every write;
+//! a push is answered 200 only after its transaction committed; on SIGTERM/SIGINT the
+//! server stops accepting, finishes in-flight requests, then the writer drains its queue, so
+//! nothing acknowledged is lost. Memory is bounded: at most `decoding` requests are read and
+//! decoded at once (each capped by `server.max_body_mb` / `server.max_decompressed_mb`) and
+//! at most `server.ingest_queue` batches wait for the writer; beyond that pushes get 503.
+
+pub mod api;
+pub mod auth;
+pub mod cloudwatch;
+pub mod error;
+pub mod firehose;
+pub mod metrics;
+pub mod payload;
+pub mod push;
+pub mod router;
+pub mod state;
+
+use std::future::Future;
+use std::io::Write as _;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+use tern_store::{Retention, SqliteStore};
+use tokio::sync::{watch, Semaphore};
+
+use crate::cli::ServeArgs;
+use crate::config::{Config, TokenHash};
+use crate::writer::{Writer, WriterHandle};
+use state::{AppState, ExtraMetrics, Inner, Limits, ReadPool};
+
+/// Read-only connections for API queries.
+const READ_CONNECTIONS: usize = 4;
+
+/// A background task the server runs alongside HTTP: started with a writer handle and a
+/// shutdown signal (turns `true` on SIGTERM/SIGINT); it must return soon after the signal.
+/// The server waits for it before draining the writer, so whatever it wrote is kept.
+pub type Task = Box<
+    dyn FnOnce(WriterHandle, watch::Receiver<bool>) -> Pin<Box<dyn Future<Output = ()> + Send>>
+        + Send,
+>;
+
+/// What the caller adds to the server: the AWS pull loop and its metrics.
+#[derive(Default)]
+pub struct Extras {
+    pub tasks: Vec<Task>,
+    /// Appends Prometheus text to `/metrics` (e.g. lag per log group).
+    pub metrics: Option<ExtraMetrics>,
+}
+
+/// Validated settings of one `tern serve` run.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub db: PathBuf,
+    pub listen: SocketAddr,
+    pub config: Config,
+}
+
+impl Settings {
+    /// Resolve flags over the file over the defaults, then tokens (config hashes, env
+    /// `TERN_API_TOKEN`/`TERN_INGEST_KEY`, else a generated token file beside the database).
+    pub fn from_args(args: &ServeArgs) -> Result<Settings> {
+        let mut config = match &args.config {
+            Some(p) => Config::load(p)?,
+            None => Config::default(),
+        };
+        let db = match (&args.db, &config.store_path) {
+            (Some(db), _) => db.clone(),
+            (None, Some(p)) => p.clone(),
+            (None, None) => PathBuf::from(crate::cli::DEFAULT_DB),
+        };
+        let listen = match &args.listen {
+            Some(l) => crate::config::parse_listen(l).context("--listen")?,
+            None => config.server.listen,
+        };
+        add_env_token(&mut config.auth.api_tokens, "TERN_API_TOKEN")?;
+        add_env_token(&mut config.auth.ingest_keys, "TERN_INGEST_KEY")?;
+        Ok(Settings { db, listen, config })
+    }
+}
+
+fn add_env_token(hashes: &mut Vec<TokenHash>, var: &str) -> Result<()> {
+    match std::env::var(var) {
+        Ok(t) if t.trim().is_empty() => bail!("{var} is set but empty"),
+        Ok(t) => hashes.push(TokenHash::of(t.trim())),
+        Err(std::env::VarError::NotUnicode(_)) => bail!("{var} is not UTF-8"),
+        Err(std::env::VarError::NotPresent) => {}
+    }
+    Ok(())
+}
+
+/// A new random token: 32 random bytes, hex.
+pub fn new_token() -> String {
+    use rand::RngCore;
+    let mut b = [0u8; 32];
+    // ThreadRng: a CSPRNG (ChaCha) seeded from the OS.
+    rand::rng().fill_bytes(&mut b);
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// `tern token`: a token and the line for tern.toml.
+pub fn token_command() -> String {
+    let t = new_token();
+    format!(
+        "token:  {t}\nhash:   {}\n\nGive the token to the client (Authorization: Bearer …, or the Firehose access key);\n\
+         put the hash in tern.toml under [auth] api_tokens or ingest_keys.\n",
+        TokenHash::of(&t).render()
+    )
+}
+
+/// `<db>.<suffix>`: read the token there, or create it (mode 0600). Returns its hash.
+fn token_file(db: &Path, suffix: &str, what: &str) -> Result<TokenHash> {
+    let mut name = db.as_os_str().to_owned();
+    name.push(format!(".{suffix}"));
+    let path = PathBuf::from(name);
+    match std::fs::read_to_string(&path) {
+        Ok(t) if !t.trim().is_empty() => {
+            eprintln!("{what}: using the token in {}", path.display());
+            return Ok(TokenHash::of(t.trim()));
+        }
+        Ok(_) => bail!("{} is empty; delete it to get a new token", path.display()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
+    }
+    let t = new_token();
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut f = opts
+        .open(&path)
+        .with_context(|| format!("creating {}", path.display()))?;
+    f.write_all(format!("{t}\n").as_bytes())
+        .and_then(|()| f.sync_all())
+        .with_context(|| format!("writing {}", path.display()))?;
+    eprintln!(
+        "{what}: none configured; created a random one in {} (mode 0600)",
+        path.display()
+    );
+    Ok(TokenHash::of(&t))
+}
+
+/// `tern serve` from the command line: no extras (the lead adds the pull loop here).
+pub fn command(args: ServeArgs) -> Result<String> {
+    let settings = Settings::from_args(&args)?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    // ── AWS pull loop: the lead plugs it in here, as `Extras { tasks: vec![pull_task], metrics:
+    // Some(pull_metrics) }`, built from `settings.config.accounts` / `settings.config.pull`.
+    let extras = Extras::default();
+    rt.block_on(run(settings, extras, shutdown_signal()))?;
+    Ok(String::new())
+}
+
+/// SIGTERM or SIGINT.
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "Cannot watch SIGTERM; only Ctrl-C stops the server.");
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// Build the shared state over an opened writer (for `run` and the in-process tests).
+pub fn state(
+    settings: &Settings,
+    writer: WriterHandle,
+    reads: Vec<SqliteStore>,
+    extra_metrics: Option<ExtraMetrics>,
+) -> AppState {
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    AppState(Arc::new(Inner {
+        limits: Limits {
+            max_body_bytes: settings.config.server.max_body_bytes,
+            max_decompressed_bytes: settings.config.server.max_decompressed_bytes,
+        },
+        api_tokens: settings.config.auth.api_tokens.clone(),
+        ingest_keys: settings.config.auth.ingest_keys.clone(),
+        writer,
+        reads: ReadPool::new(reads),
+        decoding: Semaphore::new(cores.max(2)),
+        metrics: metrics::Metrics::default(),
+        extra_metrics,
+    }))
+}
+
+/// Serve until `shutdown` completes, then shut down gracefully.
+pub async fn run(
+    mut settings: Settings,
+    extras: Extras,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<()> {
+    if settings.config.auth.api_tokens.is_empty() {
+        let h = token_file(&settings.db, "api-token", "API token")?;
+        settings.config.auth.api_tokens.push(h);
+    }
+    if settings.config.auth.ingest_keys.is_empty() {
+        let h = token_file(&settings.db, "ingest-key", "ingest key")?;
+        settings.config.auth.ingest_keys.push(h);
+    }
+    let store = SqliteStore::open(&settings.db)
+        .with_context(|| format!("opening database {}", settings.db.display()))?;
+    let mut reads = Vec::with_capacity(READ_CONNECTIONS);
+    for _ in 0..READ_CONNECTIONS {
+        reads.push(
+            SqliteStore::open_read_only(&settings.db)
+                .with_context(|| format!("opening database {} to read", settings.db.display()))?,
+        );
+    }
+    let listener = tokio::net::TcpListener::bind(settings.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", settings.listen))?;
+    let addr = listener.local_addr().context("reading the bound address")?;
+    let (writer, handle) = Writer::spawn(store, settings.config.server.ingest_queue);
+    let app_state = state(&settings, handle.clone(), reads, extras.metrics);
+    let (stop_tx, stop_rx) = watch::channel(false);
+
+    let mut background = Vec::new();
+    background.push(tokio::spawn(retention_loop(
+        app_state.clone(),
+        settings.config.retention,
+        stop_rx.clone(),
+    )));
+    for task in extras.tasks {
+        background.push(tokio::spawn(task(handle.clone(), stop_rx.clone())));
+    }
+    drop(handle);
+
+    eprintln!("listening on {addr}");
+    tracing::info!(address = %addr, db = %settings.db.display(), "Serving.");
+    let mut http_stop = stop_rx.clone();
+    let app = router::router(app_state);
+    let served = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = http_stop.wait_for(|s| *s).await;
+            })
+            .await
+    });
+    let mut served = served;
+    let early = tokio::select! {
+        _ = shutdown => None,
+        r = &mut served => Some(r),
+    };
+    eprintln!("shutting down: finishing requests in flight");
+    let _ = stop_tx.send(true);
+    let result = match early {
+        Some(r) => r,
+        None => served.await,
+    };
+    match result {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => tracing::error!(error = %e, "The HTTP server failed."),
+        Err(e) => tracing::error!(error = %e, "The HTTP server task failed."),
+    }
+    for t in background {
+        if let Err(e) = t.await {
+            tracing::error!(error = %e, "A background task failed.");
+        }
+    }
+    // Every handle is gone now (the router and its state were dropped with the server):
+    // the writer drains its queue and stops.
+    tokio::task::spawn_blocking(move || writer.join())
+        .await
+        .context("waiting for the store writer")?;
+    eprintln!("stopped: everything accepted is stored");
+    Ok(())
+}
+
+async fn retention_loop(
+    state: AppState,
+    r: crate::config::Retention,
+    mut stop: watch::Receiver<bool>,
+) {
+    if r.raw.is_none() && r.rollups.is_none() {
+        return;
+    }
+    let mut tick = tokio::time::interval(r.interval.max(Duration::from_secs(1)));
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = stop.wait_for(|s| *s) => return,
+        }
+        let now = crate::timeutil::now_ms();
+        let cut = |d: Option<Duration>| d.map(|d| now - d.as_millis() as i64);
+        let job = Retention {
+            raw_before_ms: cut(r.raw),
+            rollups_before_ms: cut(r.rollups),
+        };
+        match state.writer.retention(job).await {
+            Ok(s) => {
+                let m = &state.metrics;
+                m.retention_runs.fetch_add(1, Ordering::Relaxed);
+                m.retention_deleted_invocations
+                    .fetch_add(s.invocations, Ordering::Relaxed);
+                tracing::info!(
+                    invocations = s.invocations,
+                    rollup_rows = s.rollup_rows,
+                    "Retention applied."
+                );
+            }
+            Err(e) => tracing::warn!(error = %e, "Retention failed."),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,39 @@
+//! Every route of `tern serve`, in one place.
+//!
+//! [`routes`] is the table `router()` is built from; the OpenAPI document is checked
+//! against it in a test, both ways.
+
+use axum::routing::{get, post, MethodRouter};
+use axum::Router;
+
+use super::api::{functions, invocations, openapi, system};
+use super::state::AppState;
+use super::{cloudwatch, firehose};
+
+/// (method, path, handler). Paths use axum's `{param}` syntax, which is OpenAPI's too.
+pub fn routes() -> Vec<(&'static str, &'static str, MethodRouter<AppState>)> {
+    vec![
+        ("get", "/healthz", get(system::health)),
+        ("get", "/metrics", get(system::metrics)),
+        ("post", "/ingest/firehose", post(firehose::ingest)),
+        ("post", "/ingest/cloudwatch", post(cloudwatch::ingest)),
+        ("get", "/api/v1/openapi.json", get(openapi::document)),
+        ("get", "/api/v1/functions", get(functions::list)),
+        (
+            "get",
+            "/api/v1/functions/{name}/series",
+            get(functions::series),
+        ),
+        ("get", "/api/v1/invocations", get(invocations::list)),
+        ("get", "/api/v1/invocations/logs", get(invocations::logs)),
+    ]
+}
+
+pub fn router(state: AppState) -> Router {
+    routes()
+        .into_iter()
+        .fold(Router::new(), |r, (_, path, handler)| {
+            r.route(path, handler)
+        })
+        .with_state(state)
+}

@@ -1,0 +1,973 @@
+//! In-process tests of every route: `router().oneshot(request)` against a real SQLite store
+//! in a temporary directory (axum `examples/testing`). The real-socket and real-binary tests
+//! are in `tests/serve.rs`.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::Write as _;
+use std::sync::atomic::Ordering;
+use std::sync::Mutex;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use axum::Router;
+use base64::Engine as _;
+use serde_json::Value;
+use tern_store::{
+    IngestBatch, IngestStats, InvocationQuery, SqliteStore, Store, StoreError, TimeRange,
+};
+use tower::ServiceExt as _;
+
+use super::state::AppState;
+use super::{router, Settings};
+use crate::config::{Config, TokenHash};
+use crate::writer::{Writer, WriterHandle};
+
+const API: &str = "api-secret";
+const KEY: &str = "ingest-secret";
+/// 2026-11-20T00:00:00Z.
+const T: i64 = 1_795_132_800_000;
+
+struct Server {
+    _dir: tempfile::TempDir,
+    app: Router,
+    state: AppState,
+    writer: Option<Writer>,
+    db: std::path::PathBuf,
+}
+
+impl Server {
+    fn new() -> Server {
+        Server::with(|_| {})
+    }
+
+    fn with(tweak: impl FnOnce(&mut Config)) -> Server {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("t.db");
+        let store = SqliteStore::open(&db).unwrap();
+        let (writer, handle) = Writer::spawn(store, 4);
+        Server::build(dir, db, writer, handle, tweak)
+    }
+
+    fn build(
+        dir: tempfile::TempDir,
+        db: std::path::PathBuf,
+        writer: Writer,
+        handle: WriterHandle,
+        tweak: impl FnOnce(&mut Config),
+    ) -> Server {
+        let mut config = Config::default();
+        config.auth.api_tokens = vec![TokenHash::of(API)];
+        config.auth.ingest_keys = vec![TokenHash::of(KEY)];
+        tweak(&mut config);
+        let settings = Settings {
+            db: db.clone(),
+            listen: config.server.listen,
+            config,
+        };
+        let reads = (0..2)
+            .map(|_| SqliteStore::open_read_only(&db).unwrap())
+            .collect();
+        let state = super::state(&settings, handle, reads, None);
+        Server {
+            _dir: dir,
+            app: router::router(state.clone()),
+            state,
+            writer: Some(writer),
+            db,
+        }
+    }
+
+    async fn send(&self, req: Request<Body>) -> (StatusCode, String, Option<String>) {
+        let resp = self.app.clone().oneshot(req).await.unwrap();
+        let status = resp.status();
+        let ctype = resp
+            .headers()
+            .get("content-type")
+            .map(|v| v.to_str().unwrap().to_string());
+        let body = axum::body::to_bytes(resp.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        (status, String::from_utf8_lossy(&body).into_owned(), ctype)
+    }
+
+    async fn get(&self, uri: &str) -> (StatusCode, Value) {
+        let req = Request::get(uri)
+            .header("authorization", format!("Bearer {API}"))
+            .body(Body::empty())
+            .unwrap();
+        let (s, body, _) = self.send(req).await;
+        (
+            s,
+            serde_json::from_str(&body).unwrap_or(Value::String(body)),
+        )
+    }
+
+    async fn firehose(&self, body: Vec<u8>, rid: &str) -> (StatusCode, Value) {
+        let req = firehose_request(body, rid, Some(KEY), false);
+        let (s, body, ctype) = self.send(req).await;
+        assert_eq!(ctype.as_deref(), Some("application/json"), "{body}");
+        let v: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(v["requestId"], rid, "requestId echoed: {body}");
+        assert!(v["timestamp"].as_i64().unwrap() > 0, "{body}");
+        (s, v)
+    }
+
+    fn store(&self) -> SqliteStore {
+        SqliteStore::open_read_only(&self.db).unwrap()
+    }
+
+    fn invocation_count(&self) -> usize {
+        self.store()
+            .invocations(&InvocationQuery {
+                limit: 1_000_000,
+                ..Default::default()
+            })
+            .unwrap()
+            .len()
+    }
+
+    /// Drop the router and state, then let the writer drain.
+    fn stop(mut self) {
+        let w = self.writer.take().unwrap();
+        drop(self.app);
+        drop(self.state);
+        w.join();
+    }
+}
+
+fn firehose_request(body: Vec<u8>, rid: &str, key: Option<&str>, gzip: bool) -> Request<Body> {
+    let mut b = Request::post("/ingest/firehose")
+        .header("content-type", "application/json")
+        .header("x-amz-firehose-protocol-version", "1.0")
+        .header("x-amz-firehose-request-id", rid)
+        .header(
+            "x-amz-firehose-source-arn",
+            "arn:aws:firehose:us-east-1:123456789012:deliverystream/tern",
+        );
+    if let Some(k) = key {
+        b = b.header("x-amz-firehose-access-key", k);
+    }
+    let body = if gzip {
+        b = b.header("content-encoding", "gzip");
+        gz(&body)
+    } else {
+        body
+    };
+    b.body(Body::from(body)).unwrap()
+}
+
+fn gz(data: &[u8]) -> Vec<u8> {
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    e.write_all(data).unwrap();
+    e.finish().unwrap()
+}
+
+fn b64(data: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(data)
+}
+
+/// A subscription DATA_MESSAGE with `n` complete invocations of `function`, ids from `first`.
+fn payload(function: &str, stream: &str, first: usize, n: usize) -> String {
+    let mut events = Vec::new();
+    for i in first..first + n {
+        let rid = format!("00000000-0000-4000-8000-{i:012}");
+        let t = T + i as i64 * 1000;
+        let cold = if i == first {
+            "\tInit Duration: 150.00 ms"
+        } else {
+            ""
+        };
+        for (k, msg) in [
+            format!("START RequestId: {rid} Version: $LATEST\n"),
+            format!("{}\t{rid}\tINFO\thandling {i}\n", crate::timeutil::rfc3339_ms(t + 1)),
+            format!("END RequestId: {rid}\n"),
+            format!(
+                "REPORT RequestId: {rid}\tDuration: 12.50 ms\tBilled Duration: 13 ms\tMemory Size: 128 MB\tMax Memory Used: 40 MB{cold}\t\n"
+            ),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            events.push(serde_json::json!({
+                "id": format!("{:056}", i * 10 + k),
+                "timestamp": t + k as i64,
+                "message": msg,
+            }));
+        }
+    }
+    serde_json::json!({
+        "messageType": "DATA_MESSAGE",
+        "owner": "123456789012",
+        "logGroup": format!("/aws/lambda/{function}"),
+        "logStream": stream,
+        "subscriptionFilters": ["tern"],
+        "logEvents": events,
+        // AWS added this field in 2025; never refuse unknown fields (vector#23262).
+        "policyLevel": "ACCOUNT_LEVEL_POLICY",
+    })
+    .to_string()
+}
+
+const STREAM: &str = "2026/11/20/[$LATEST]0123456789abcdef0123456789abcdef";
+
+fn control() -> String {
+    r#"{"messageType":"CONTROL_MESSAGE","owner":"CloudwatchLogs","logGroup":"","logStream":"","subscriptionFilters":[],"logEvents":[{"id":"","timestamp":1680683189085,"message":"CWL CONTROL MESSAGE: Checking health of destination Firehose."}]}"#.to_string()
+}
+
+fn body_of(records: &[String]) -> Vec<u8> {
+    serde_json::json!({
+        "requestId": "ignored-body-id",
+        "timestamp": T,
+        "records": records.iter().map(|d| serde_json::json!({"data": d})).collect::<Vec<_>>(),
+    })
+    .to_string()
+    .into_bytes()
+}
+
+/// A record as Firehose sends a subscription payload: base64 of gzip.
+fn record(payload: &str) -> String {
+    b64(&gz(payload.as_bytes()))
+}
+
+fn range_all() -> &'static str {
+    "from=2026-11-01&to=2026-12-01"
+}
+
+#[tokio::test]
+async fn firehose_stores_answers_per_spec_and_a_replay_stores_nothing_twice() {
+    let s = Server::new();
+    let body = body_of(&[
+        record(&control()),
+        record(&payload("orders", STREAM, 0, 3)),
+        record(&payload("billing", STREAM, 100, 2)),
+    ]);
+    let (status, v) = s.firehose(body.clone(), "req-1").await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    assert!(v.get("errorMessage").is_none(), "{v}");
+    assert_eq!(s.invocation_count(), 5);
+    let lines = |st: &SqliteStore| {
+        st.invocation_logs(
+            "/aws/lambda/orders",
+            STREAM,
+            "00000000-0000-4000-8000-000000000001",
+        )
+        .unwrap()
+        .len()
+    };
+    let before = lines(&s.store());
+    assert_eq!(before, 4);
+    // Firehose retries with the same request id and the same records.
+    let (status, _) = s.firehose(body, "req-1").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        s.invocation_count(),
+        5,
+        "a replay stores no invocation twice"
+    );
+    assert_eq!(lines(&s.store()), before, "a replay stores no line twice");
+    let m = &s.state.metrics.firehose;
+    assert_eq!(m.control_messages.load(Ordering::Relaxed), 2);
+    assert_eq!(m.records.load(Ordering::Relaxed), 6);
+    assert_eq!(s.state.writer.metrics.inserted.load(Ordering::Relaxed), 5);
+    s.stop();
+}
+
+#[tokio::test]
+async fn firehose_gzip_body_plain_json_records_and_control_only() {
+    let s = Server::new();
+    let req = firehose_request(
+        body_of(&[record(&payload("f", STREAM, 0, 2))]),
+        "gz",
+        Some(KEY),
+        true,
+    );
+    let (status, body, _) = s.send(req).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    // Firehose's decompression processor delivers payloads already inflated.
+    let (status, v) = s
+        .firehose(
+            body_of(&[b64(payload("f", STREAM, 10, 1).as_bytes())]),
+            "plain",
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    let (status, v) = s.firehose(body_of(&[record(&control())]), "ctl").await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "control messages are acknowledged: {v}"
+    );
+    let (status, v) = s.firehose(body_of(&[]), "empty").await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    assert_eq!(s.invocation_count(), 3);
+    s.stop();
+}
+
+#[tokio::test]
+async fn firehose_refuses_missing_and_wrong_keys() {
+    let s = Server::new();
+    let body = body_of(&[record(&payload("f", STREAM, 0, 1))]);
+    for (key, status, needle) in [
+        (
+            None,
+            StatusCode::UNAUTHORIZED,
+            "missing X-Amz-Firehose-Access-Key",
+        ),
+        (
+            Some("wrong"),
+            StatusCode::FORBIDDEN,
+            "not a valid ingest key",
+        ),
+        (Some(API), StatusCode::FORBIDDEN, "not a valid ingest key"),
+        (Some(""), StatusCode::FORBIDDEN, "not a valid ingest key"),
+    ] {
+        let (got, body, _) = s
+            .send(firehose_request(body.clone(), "r", key, false))
+            .await;
+        assert_eq!(got, status, "{key:?}: {body}");
+        let v: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(v["requestId"], "r");
+        assert!(
+            v["errorMessage"].as_str().unwrap().contains(needle),
+            "{body}"
+        );
+    }
+    assert_eq!(s.invocation_count(), 0);
+    s.stop();
+}
+
+#[tokio::test]
+async fn firehose_malformed_requests_get_400_naming_the_problem() {
+    let s = Server::new();
+    let good = record(&payload("f", STREAM, 0, 1));
+    let gzipped = gz(payload("f", STREAM, 5, 3).as_bytes());
+    let truncated = b64(&gzipped[..gzipped.len() / 2]);
+    let mut corrupt = gzipped.clone();
+    let mid = corrupt.len() / 2;
+    corrupt[mid] ^= 0xff;
+    corrupt[mid + 1] ^= 0x55;
+    let cases: Vec<(Vec<u8>, &str)> = vec![
+        (b"not json".to_vec(), "not a Firehose request"),
+        (b"{\"records\": \"x\"}".to_vec(), "not a Firehose request"),
+        (
+            b"{\"records\": [{\"data\": 5}]}".to_vec(),
+            "not a Firehose request",
+        ),
+        (
+            b"{\"requestId\": \"x\"}".to_vec(),
+            "missing field `records`",
+        ),
+        (b"{\"records\": [".to_vec(), "not a Firehose request"),
+        (
+            body_of(&["@@@not base64@@@".into()]),
+            "records[0]: `data` is not base64",
+        ),
+        (
+            body_of(&[b64(b"\x1f\x8bnot really gzip")]),
+            "records[0]: gzip stream is corrupt",
+        ),
+        (
+            body_of(&[truncated]),
+            "records[0]: gzip stream is truncated",
+        ),
+        (body_of(&[b64(&corrupt)]), "records[0]"),
+        (body_of(&[record("{\"logEvents\": 5}")]), "records[0]"),
+        (
+            body_of(&[record("hello")]),
+            "records[0]: not a recognized Lambda log format",
+        ),
+        (
+            body_of(&[String::new()]),
+            "records[0]: the payload is empty",
+        ),
+    ];
+    for (body, needle) in cases {
+        let shown = String::from_utf8_lossy(&body[..body.len().min(80)]).into_owned();
+        let (status, v) = s.firehose(body, "bad").await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{shown}: {v}");
+        let msg = v["errorMessage"].as_str().unwrap();
+        assert!(msg.contains(needle), "{shown}: {msg:?} lacks {needle:?}");
+    }
+    // Firehose always sends a request id; without one the request is refused.
+    let mut req = firehose_request(body_of(&[good]), "x", Some(KEY), false);
+    req.headers_mut().remove("x-amz-firehose-request-id");
+    let (status, body, _) = s.send(req).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body.contains("missing X-Amz-Firehose-Request-Id"), "{body}");
+    // Other protocol versions and encodings.
+    let mut req = firehose_request(body_of(&[]), "v", Some(KEY), false);
+    req.headers_mut()
+        .insert("x-amz-firehose-protocol-version", "2.0".parse().unwrap());
+    assert_eq!(s.send(req).await.0, StatusCode::BAD_REQUEST);
+    let mut req = firehose_request(body_of(&[]), "e", Some(KEY), false);
+    req.headers_mut()
+        .insert("content-encoding", "br".parse().unwrap());
+    let (status, body, _) = s.send(req).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body.contains("Content-Encoding"), "{body}");
+    // A body claiming gzip that is not.
+    let mut req = firehose_request(b"{}".to_vec(), "g", Some(KEY), false);
+    req.headers_mut()
+        .insert("content-encoding", "gzip".parse().unwrap());
+    let (status, body, _) = s.send(req).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(s.invocation_count(), 0);
+    s.stop();
+}
+
+#[tokio::test]
+async fn firehose_stores_good_records_around_bad_ones() {
+    let s = Server::new();
+    let body = body_of(&[
+        record(&payload("f", STREAM, 0, 2)),
+        "!!!".into(),
+        record("{\"oops\": true"),
+        record(&payload("f", STREAM, 10, 2)),
+    ]);
+    let (status, v) = s.firehose(body, "mixed").await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    assert_eq!(
+        s.invocation_count(),
+        4,
+        "good records around bad ones are kept"
+    );
+    assert_eq!(
+        s.state.metrics.firehose.bad_records.load(Ordering::Relaxed),
+        2
+    );
+    s.stop();
+}
+
+/// Deflate `zeros` bytes of zeros once and repeat the member: a few hundred KB of body that
+/// inflates to `zeros * copies`.
+fn bomb(zeros: usize, copies: usize) -> Vec<u8> {
+    let member = gz(&vec![0u8; zeros]);
+    member.repeat(copies)
+}
+
+#[tokio::test]
+async fn gzip_bombs_get_413_and_the_server_lives_on() {
+    let s = Server::with(|c| {
+        c.server.max_body_bytes = 1 << 20;
+        c.server.max_decompressed_bytes = 8 << 20;
+    });
+    // In a record: 64 MB of zeros in a 64 KB record.
+    let (status, v) = s
+        .firehose(body_of(&[b64(&bomb(1 << 20, 64))]), "bomb")
+        .await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{v}");
+    assert!(
+        v["errorMessage"].as_str().unwrap().contains("records[0]"),
+        "{v}"
+    );
+    // Many small records that together exceed the request budget.
+    let each = b64(&gz(&vec![b' '; 1 << 20]));
+    let (status, _) = s.firehose(body_of(&vec![each; 12]), "many").await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    // As the body's Content-Encoding.
+    let mut req = firehose_request(Vec::new(), "body-bomb", Some(KEY), false);
+    req.headers_mut()
+        .insert("content-encoding", "gzip".parse().unwrap());
+    *req.body_mut() = Body::from(bomb(1 << 20, 64));
+    let (status, body, _) = s.send(req).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
+    // Over the body limit as sent.
+    let (status, v) = s.firehose(vec![b' '; 2 << 20], "big").await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{v}");
+    assert!(
+        v["errorMessage"]
+            .as_str()
+            .unwrap()
+            .contains("over the limit"),
+        "{v}"
+    );
+    // A bomb on the raw CloudWatch endpoint.
+    let req = Request::post("/ingest/cloudwatch")
+        .header("x-tern-ingest-key", KEY)
+        .body(Body::from(bomb(1 << 20, 64)))
+        .unwrap();
+    assert_eq!(s.send(req).await.0, StatusCode::PAYLOAD_TOO_LARGE);
+    // Still serving.
+    let (status, v) = s
+        .firehose(body_of(&[record(&payload("f", STREAM, 0, 1))]), "after")
+        .await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    assert_eq!(s.invocation_count(), 1);
+    s.stop();
+}
+
+#[tokio::test]
+async fn ten_thousand_records_are_accepted_and_more_refused() {
+    let s = Server::new();
+    let records: Vec<String> = (0..10_000)
+        .map(|i| record(&payload("f", STREAM, i, 1)))
+        .collect();
+    let (status, v) = s.firehose(body_of(&records), "10k").await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    assert_eq!(s.invocation_count(), 10_000);
+    let mut more = records;
+    more.push(record(&control()));
+    let (status, v) = s.firehose(body_of(&more), "10k+1").await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{v}");
+    assert!(v["errorMessage"]
+        .as_str()
+        .unwrap()
+        .contains("at most 10000"));
+    s.stop();
+}
+
+/// A store whose writes wait until the test lets them through, to fill the writer queue
+/// deterministically.
+struct Gated {
+    inner: SqliteStore,
+    gate: Mutex<std::sync::mpsc::Receiver<()>>,
+}
+
+impl Store for Gated {
+    fn ingest(&mut self, b: &IngestBatch) -> Result<IngestStats, StoreError> {
+        let _ = self.gate.lock().unwrap().recv();
+        self.inner.ingest(b)
+    }
+    tern_store::forward_store_except_ingest!(inner);
+}
+
+#[tokio::test]
+async fn a_full_writer_queue_answers_503_and_accepted_requests_are_stored() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("t.db");
+    let (open, gate) = std::sync::mpsc::channel();
+    let store = Gated {
+        inner: SqliteStore::open(&db).unwrap(),
+        gate: Mutex::new(gate),
+    };
+    let (writer, handle) = Writer::spawn(store, 1);
+    let metrics = handle.metrics.clone();
+    let s = std::sync::Arc::new(Server::build(dir, db, writer, handle, |_| {}));
+    let wait_queued = |n: u64| {
+        let m = metrics.clone();
+        async move {
+            while m.queued.load(Ordering::Relaxed) < n {
+                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+            }
+        }
+    };
+    let mut accepted = Vec::new();
+    for i in 0..2 {
+        let s2 = s.clone();
+        accepted.push(tokio::spawn(async move {
+            s2.firehose(body_of(&[record(&payload("f", STREAM, i * 10, 2))]), "a")
+                .await
+        }));
+        // The first is taken by the (blocked) writer, the second fills the queue of one.
+        wait_queued(i as u64 + 1).await;
+    }
+    let (status, v) = s
+        .firehose(body_of(&[record(&payload("f", STREAM, 50, 2))]), "busy")
+        .await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{v}");
+    assert!(v["errorMessage"].as_str().unwrap().contains("retry"), "{v}");
+    open.send(()).unwrap();
+    open.send(()).unwrap();
+    for a in accepted {
+        assert_eq!(a.await.unwrap().0, StatusCode::OK);
+    }
+    assert_eq!(s.invocation_count(), 4);
+    let text = s.get("/metrics").await.1;
+    let text = text.as_str().unwrap();
+    assert!(
+        text.contains("tern_ingest_requests_total{endpoint=\"firehose\",status=\"503\"} 1"),
+        "{text}"
+    );
+    assert!(
+        text.contains("tern_store_busy_rejections_total 1"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn cloudwatch_endpoint_takes_every_payload_shape() {
+    let s = Server::new();
+    let p = |i| payload("cw", STREAM, i, 1);
+    let awslogs = serde_json::json!({"awslogs": {"data": record(&p(3))}}).to_string();
+    let bodies: Vec<(Vec<u8>, Option<&str>)> = vec![
+        (p(0).into_bytes(), None),
+        (gz(p(1).as_bytes()), None),
+        (record(&p(2)).into_bytes(), None),
+        (awslogs.into_bytes(), None),
+        (p(4).into_bytes(), Some("gzip")),
+    ];
+    for (i, (body, enc)) in bodies.into_iter().enumerate() {
+        let mut b = Request::post("/ingest/cloudwatch");
+        b = if i % 2 == 0 {
+            b.header("x-tern-ingest-key", KEY)
+        } else {
+            b.header("authorization", format!("Bearer {KEY}"))
+        };
+        let body = if let Some(e) = enc {
+            b = b.header("content-encoding", e);
+            gz(&body)
+        } else {
+            body
+        };
+        let (status, text, _) = s.send(b.body(Body::from(body)).unwrap()).await;
+        assert_eq!(status, StatusCode::OK, "shape {i}: {text}");
+        let v: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(v["events"], 4, "shape {i}: {text}");
+        assert_eq!(v["invocations_new"], 1, "shape {i}: {text}");
+    }
+    assert_eq!(s.invocation_count(), 5);
+    let send = |key: Option<&str>, body: &str| {
+        let mut b = Request::post("/ingest/cloudwatch");
+        if let Some(k) = key {
+            b = b.header("x-tern-ingest-key", k);
+        }
+        b.body(Body::from(body.to_string())).unwrap()
+    };
+    let (status, text, _) = s.send(send(None, &p(9))).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{text}");
+    assert!(text.contains("missing ingest key"), "{text}");
+    let (status, _, _) = s.send(send(Some(API), &p(9))).await;
+    assert_eq!(
+        status,
+        StatusCode::UNAUTHORIZED,
+        "an API token is not an ingest key"
+    );
+    let (status, text, _) = s.send(send(Some(KEY), "garbage")).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(text.contains("not a subscription payload"), "{text}");
+    let (status, text, _) = s.send(send(Some(KEY), &control())).await;
+    assert_eq!(status, StatusCode::OK, "{text}");
+    assert!(text.contains("\"control_messages\":1"), "{text}");
+    s.stop();
+}
+
+async fn seeded() -> Server {
+    let s = Server::new();
+    let mut errpayload: Value = serde_json::from_str(&payload("billing", STREAM, 200, 1)).unwrap();
+    // Make billing's one invocation a timeout.
+    let ev = &mut errpayload["logEvents"][3]["message"];
+    *ev = Value::String(ev.as_str().unwrap().replace("\t\n", "\tStatus: timeout\n"));
+    let body = body_of(&[
+        record(&payload("orders", STREAM, 0, 30)),
+        record(&errpayload.to_string()),
+    ]);
+    assert_eq!(s.firehose(body, "seed").await.0, StatusCode::OK);
+    s
+}
+
+#[tokio::test]
+async fn functions_answer_what_the_report_answers() {
+    let s = seeded().await;
+    let (status, v) = s.get(&format!("/api/v1/functions?{}", range_all())).await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    // The same document `tern report --format json` prints for this range.
+    let store = s.store();
+    let names = crate::report::select_functions(&store, None).unwrap();
+    let range = TimeRange {
+        from_ms: Some(crate::timeutil::parse_instant("2026-11-01").unwrap()),
+        to_ms: Some(crate::timeutil::parse_instant("2026-12-01").unwrap()),
+    };
+    let cli: Value = serde_json::from_str(
+        &crate::report::build(&store, &names, range, Default::default())
+            .unwrap()
+            .to_json()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(v, cli);
+    let orders = v["functions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["function"] == "orders")
+        .unwrap();
+    assert_eq!(orders["invocations"], 30);
+    assert_eq!(orders["cold_starts"], 1);
+    assert!(orders["cost_usd"].as_f64().unwrap() > 0.0);
+    let (_, v) = s
+        .get(&format!("/api/v1/functions?{}&function=bill*", range_all()))
+        .await;
+    assert_eq!(v["functions"].as_array().unwrap().len(), 1);
+    assert_eq!(v["functions"][0]["timeouts"], 1);
+    for (q, needle) in [
+        ("since=soon", "since \"soon\""),
+        ("since=1d&from=2026-11-01", "not both"),
+        ("from=yesterday", "from \"yesterday\""),
+        ("from=2026-11-02&to=2026-11-01", "after"),
+        ("function=[", "not a valid glob"),
+        ("free_tier=maybe", "free_tier"),
+    ] {
+        let (status, v) = s.get(&format!("/api/v1/functions?{q}")).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{q}: {v}");
+        let e = v["error"].as_str().unwrap();
+        assert!(e.contains(needle), "{q}: {e:?} lacks {needle:?}");
+    }
+    s.stop();
+}
+
+#[tokio::test]
+async fn series_buckets_a_function() {
+    let s = seeded().await;
+    // Invocations are one second apart from T; hour buckets over the day of T.
+    let (status, v) = s
+        .get("/api/v1/functions/orders/series?from=2026-11-20&to=2026-11-21&bucket=1h")
+        .await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    let points = v["points"].as_array().unwrap();
+    assert_eq!(points.len(), 24);
+    assert_eq!(v["bucket_seconds"], 3600);
+    let total: u64 = points
+        .iter()
+        .map(|p| p["invocations"].as_u64().unwrap())
+        .sum();
+    assert_eq!(total, 30);
+    let first = &points[0];
+    assert_eq!(first["invocations"], 30);
+    assert_eq!(first["cold_starts"], 1);
+    assert_eq!(first["max_memory_used_mb"], 40);
+    assert!(first["duration_ms"]["p99"].as_f64().unwrap() >= 12.0);
+    assert!(first["cost_usd"].as_f64().unwrap() > 0.0);
+    assert!(points[1]["duration_ms"].is_null());
+    assert_eq!(points[1]["invocations"], 0);
+    for (q, status, needle) in [
+        (
+            "nope/series?since=1d",
+            StatusCode::NOT_FOUND,
+            "no stored function",
+        ),
+        (
+            "orders/series?since=1d&bucket=fast",
+            StatusCode::BAD_REQUEST,
+            "bucket=\"fast\"",
+        ),
+        (
+            "orders/series?since=1d&bucket=10s",
+            StatusCode::BAD_REQUEST,
+            "at least 1m",
+        ),
+        (
+            "orders/series?since=365d&bucket=1m",
+            StatusCode::BAD_REQUEST,
+            "at most 10000",
+        ),
+        ("orders/series", StatusCode::BAD_REQUEST, "needs a start"),
+    ] {
+        let (got, v) = s.get(&format!("/api/v1/functions/{q}")).await;
+        assert_eq!(got, status, "{q}: {v}");
+        let e = v["error"].as_str().unwrap();
+        assert!(e.contains(needle), "{q}: {e:?} lacks {needle:?}");
+    }
+    s.stop();
+}
+
+#[tokio::test]
+async fn invocations_filter_and_logs_by_query_parameters() {
+    let s = seeded().await;
+    let (status, v) = s
+        .get(&format!("/api/v1/invocations?{}&limit=5", range_all()))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    assert_eq!(v.as_array().unwrap().len(), 5);
+    let (_, v) = s.get("/api/v1/invocations?outcome=timeout").await;
+    assert_eq!(v.as_array().unwrap().len(), 1);
+    assert_eq!(v[0]["function"], "billing");
+    let (_, v) = s.get("/api/v1/invocations?cold=true&function=orders").await;
+    assert_eq!(v.as_array().unwrap().len(), 1);
+    let (_, v) = s.get("/api/v1/invocations?function=nomatch*").await;
+    assert_eq!(v, serde_json::json!([]));
+    let rid = "00000000-0000-4000-8000-000000000007";
+    let (_, v) = s
+        .get(&format!("/api/v1/invocations?request_id={rid}"))
+        .await;
+    assert_eq!(v[0]["request_id"], rid);
+    for (q, needle) in [
+        ("outcome=bad", "outcome=\"bad\""),
+        ("limit=0", "limit=\"0\""),
+        ("limit=many", "limit"),
+        ("cold=yes", "cold=\"yes\""),
+        ("since=x", "since"),
+    ] {
+        let (status, v) = s.get(&format!("/api/v1/invocations?{q}")).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{q}: {v}");
+        assert!(v["error"].as_str().unwrap().contains(needle), "{q}: {v}");
+    }
+    // Log groups have slashes and streams have brackets and dollars: query parameters.
+    let enc = |x: &str| {
+        x.bytes()
+            .map(|b| {
+                if b.is_ascii_alphanumeric() || b"-_.".contains(&b) {
+                    (b as char).to_string()
+                } else {
+                    format!("%{b:02X}")
+                }
+            })
+            .collect::<String>()
+    };
+    let uri = format!(
+        "/api/v1/invocations/logs?log_group={}&log_stream={}&request_id={rid}",
+        enc("/aws/lambda/orders"),
+        enc(STREAM)
+    );
+    let (status, v) = s.get(&uri).await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    let logs = v["logs"].as_array().unwrap();
+    assert_eq!(logs.len(), 4);
+    assert!(logs[1]["message"].as_str().unwrap().contains("handling 7"));
+    let (status, v) = s.get(&uri.replace("000000000007", "999999999999")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{v}");
+    let (status, v) = s.get("/api/v1/invocations/logs?log_group=x").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(v["error"].as_str().unwrap().contains("log_stream"), "{v}");
+    s.stop();
+}
+
+#[tokio::test]
+async fn api_needs_a_token_healthz_does_not() {
+    let s = Server::new();
+    for uri in [
+        "/api/v1/functions",
+        "/api/v1/functions/f/series?since=1d",
+        "/api/v1/invocations",
+        "/api/v1/invocations/logs?log_group=a&log_stream=b&request_id=c",
+        "/metrics",
+    ] {
+        for auth in [
+            None,
+            Some("Bearer wrong"),
+            Some(&format!("Bearer {KEY}")[..]),
+            Some("Basic abc"),
+        ] {
+            let mut b = Request::get(uri);
+            if let Some(a) = auth {
+                b = b.header("authorization", a);
+            }
+            let (status, body, ctype) = s.send(b.body(Body::empty()).unwrap()).await;
+            assert_eq!(status, StatusCode::UNAUTHORIZED, "{uri} {auth:?}: {body}");
+            assert_eq!(ctype.as_deref(), Some("application/json"));
+            let v: Value = serde_json::from_str(&body).unwrap();
+            assert!(v["error"].as_str().unwrap().contains("token"), "{body}");
+        }
+    }
+    let (status, body, _) = s
+        .send(Request::get("/healthz").body(Body::empty()).unwrap())
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(body.contains("ok"));
+    let (status, v) = s.get("/metrics").await;
+    assert_eq!(status, StatusCode::OK);
+    let text = v.as_str().unwrap();
+    assert!(text.contains("tern_auth_failures_total 20"), "{text}");
+    assert!(
+        text.contains("# TYPE tern_store_queue_depth gauge"),
+        "{text}"
+    );
+    s.stop();
+}
+
+#[tokio::test]
+async fn extra_metrics_are_appended() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("t.db");
+    let (writer, handle) = Writer::spawn(SqliteStore::open(&db).unwrap(), 2);
+    let mut config = Config::default();
+    config.auth.api_tokens = vec![TokenHash::of(API)];
+    let settings = Settings {
+        db: db.clone(),
+        listen: config.server.listen,
+        config,
+    };
+    let extra: super::state::ExtraMetrics = std::sync::Arc::new(|out: &mut String| {
+        out.push_str("tern_pull_lag_seconds{log_group=\"/aws/lambda/f\"} 3\n");
+    });
+    let state = super::state(
+        &settings,
+        handle,
+        vec![SqliteStore::open_read_only(&db).unwrap()],
+        Some(extra),
+    );
+    let app = router::router(state);
+    let resp = app
+        .oneshot(
+            Request::get("/metrics")
+                .header("authorization", format!("Bearer {API}"))
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    let body = axum::body::to_bytes(resp.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    assert!(String::from_utf8_lossy(&body).contains("tern_pull_lag_seconds"));
+    writer.join();
+}
+
+#[tokio::test]
+async fn openapi_lists_exactly_the_routes() {
+    let s = Server::new();
+    let (status, body, _) = s
+        .send(
+            Request::get("/api/v1/openapi.json")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let doc: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(doc["openapi"], "3.0.3");
+    let mut documented: Vec<(String, String)> = Vec::new();
+    for (path, ops) in doc["paths"].as_object().unwrap() {
+        for method in ops.as_object().unwrap().keys() {
+            documented.push((method.clone(), path.clone()));
+        }
+    }
+    let mut routed: Vec<(String, String)> = router::routes()
+        .into_iter()
+        .map(|(m, p, _)| (m.to_string(), p.to_string()))
+        .collect();
+    documented.sort();
+    routed.sort();
+    assert_eq!(documented, routed);
+    // And each documented path answers (not 404/405) with its method.
+    for (method, path) in routed {
+        let uri = path.replace("{name}", "f");
+        let req = Request::builder()
+            .method(method.to_uppercase().as_str())
+            .uri(&uri)
+            .body(Body::empty())
+            .unwrap();
+        let status = s.send(req).await.0;
+        assert!(
+            status != StatusCode::NOT_FOUND && status != StatusCode::METHOD_NOT_ALLOWED,
+            "{method} {uri}: {status}"
+        );
+    }
+    s.stop();
+}
+
+#[test]
+fn token_files_are_private_and_reused() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("x.db");
+    let a = super::token_file(&db, "api-token", "API token").unwrap();
+    let path = dir.path().join("x.db.api-token");
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert_eq!(text.trim().len(), 64);
+    assert_eq!(TokenHash::of(text.trim()), a);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    let b = super::token_file(&db, "api-token", "API token").unwrap();
+    assert_eq!(a, b, "reused on restart");
+    let out = super::token_command();
+    let token = out
+        .lines()
+        .next()
+        .unwrap()
+        .trim_start_matches("token:")
+        .trim();
+    assert!(out.contains(&TokenHash::of(token).render()), "{out}");
+}
