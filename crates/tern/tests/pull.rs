@@ -840,3 +840,111 @@ fn follow_keeps_polling_and_sigterm_stops_it_cleanly() {
     assert!(err.contains("stopping after the batch in hand"), "{err}");
     assert_eq!(stored(&db), 4);
 }
+
+/// Issue 3: `tern serve` with `[[accounts]]` runs the inventory and the pull loop itself, and
+/// what it pulls is served by the API; its pull figures are on `/metrics`.
+#[test]
+fn serve_pulls_configured_accounts_and_serves_the_data() {
+    use std::io::BufRead as _;
+    let Some(url) = moto_or_skip("serve_pulls") else {
+        return;
+    };
+    let aws = Aws::new(&url);
+    let pfx = prefix("s");
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("tern.db");
+    let f = format!("{pfx}-served");
+    aws.create_function(&f, "nodejs22.x", "arm64", 15, 512);
+    let g = format!("/aws/lambda/{f}");
+    aws.create_log_group(&g);
+    let t0 = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+        - 1_800_000;
+    aws.put(
+        &g,
+        "2026/11/27/[$LATEST]00112233445566778899aabbccddeeff",
+        invocations(t0, 5),
+    );
+    let config = dir.path().join("tern.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[pull]\nsince = \"2h\"\npoll = \"1s\"\n\n[inventory]\nrefresh = \"10s\"\n\n\
+             [[accounts]]\nname = \"moto\"\nregions = [\"us-east-1\"]\nendpoint_url = \"{url}\"\n\
+             functions = [\"{pfx}-*\"]\n"
+        ),
+    )
+    .unwrap();
+    let mut child = tern()
+        .args(["serve", "--listen", "127.0.0.1:0", "--config"])
+        .arg(&config)
+        .arg("--db")
+        .arg(&db)
+        .env("TERN_API_TOKEN", "pull-test-token")
+        .env("TERN_INGEST_KEY", "pull-test-key")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
+    let addr = loop {
+        let line = lines
+            .next()
+            .expect("tern serve exited before listening")
+            .unwrap();
+        if let Some(a) = line.strip_prefix("listening on ") {
+            break a.trim().to_string();
+        }
+    };
+    // Keep draining stderr so the server never blocks on a full pipe.
+    let rest = std::thread::spawn(move || lines.map_while(Result::ok).collect::<Vec<_>>());
+    let get = |path: &str| -> Value {
+        let body = ureq::get(&format!("http://{addr}{path}"))
+            .header("Authorization", "Bearer pull-test-token")
+            .call()
+            .unwrap()
+            .into_body()
+            .read_to_string()
+            .unwrap();
+        serde_json::from_str(&body).unwrap()
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(40);
+    let served = loop {
+        let v = get(&format!("/api/v1/functions?since=1d&function={pfx}-*"));
+        let row = v["functions"]
+            .as_array()
+            .and_then(|fs| fs.iter().find(|r| r["function"] == f.as_str()).cloned());
+        if let Some(row) = row.filter(|r| r["invocations"] == 5) {
+            break row;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the daemon did not pull 5 invocations within 40 s: {v:#}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(300));
+    };
+    // The inventory ran first: architecture and timeout come from ListFunctions.
+    assert_eq!(served["architecture"], "arm64");
+    assert_eq!(n(&served["timeout_ms"]), 15_000);
+    let metrics = ureq::get(&format!("http://{addr}/metrics"))
+        .header("Authorization", "Bearer pull-test-token")
+        .call()
+        .unwrap()
+        .into_body()
+        .read_to_string()
+        .unwrap();
+    assert!(
+        metrics.contains("tern_pull_requests_total{account=\"moto\",region=\"us-east-1\"}"),
+        "{metrics}"
+    );
+    assert!(metrics.contains(&format!("log_group=\"{g}\"")), "{metrics}");
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let exit = child.wait().unwrap();
+    let log = rest.join().unwrap().join("\n");
+    assert!(exit.success(), "{exit}: {log}");
+}

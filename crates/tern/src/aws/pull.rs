@@ -176,7 +176,6 @@ async fn run_with(
 /// region until `shutdown` turns true (the batch in hand is finished and stored first).
 /// Returns at once when the config has no `[[accounts]]` or `pull.enabled = false` (the
 /// inventory then does not run either).
-#[allow(dead_code)] // Called by `tern serve`.
 pub async fn run_live(
     cfg: &Config,
     writer: WriterHandle,

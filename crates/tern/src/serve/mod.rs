@@ -156,16 +156,38 @@ fn token_file(db: &Path, suffix: &str, what: &str) -> Result<TokenHash> {
     Ok(TokenHash::of(&t))
 }
 
-/// `tern serve` from the command line: no extras (the lead adds the pull loop here).
+/// The AWS side of the daemon: inventory refresh and the pull loops for every configured
+/// account and region (nothing when the config has no `[[accounts]]` or `pull.enabled` is
+/// false), with its Prometheus figures (requests, throttles, lag per log group) on `/metrics`.
+fn pull_extras(config: &Config) -> Extras {
+    let metrics = Arc::new(crate::aws::metrics::PullMetrics::new());
+    let config = config.clone();
+    let task_metrics = metrics.clone();
+    let task: Task = Box::new(move |writer, shutdown| {
+        Box::pin(async move {
+            if let Err(e) =
+                crate::aws::pull::run_live(&config, writer, task_metrics, shutdown).await
+            {
+                tracing::error!(error = %format!("{e:#}"), "The AWS pull loop stopped.");
+            }
+        })
+    });
+    Extras {
+        tasks: vec![task],
+        metrics: Some(Arc::new(move |out: &mut String| {
+            metrics.render_prometheus(out)
+        })),
+    }
+}
+
+/// `tern serve` from the command line.
 pub fn command(args: ServeArgs) -> Result<String> {
     let settings = Settings::from_args(&args)?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("starting the async runtime")?;
-    // ── AWS pull loop: the lead plugs it in here, as `Extras { tasks: vec![pull_task], metrics:
-    // Some(pull_metrics) }`, built from `settings.config.accounts` / `settings.config.pull`.
-    let extras = Extras::default();
+    let extras = pull_extras(&settings.config);
     rt.block_on(run(settings, extras, shutdown_signal()))?;
     Ok(String::new())
 }
