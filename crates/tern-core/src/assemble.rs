@@ -74,6 +74,8 @@ struct StreamState {
     function: String,
     /// Request id of the invocation between its START and its END/REPORT.
     current: Option<String>,
+    /// Request id of the latest START seen in this stream.
+    started: Option<String>,
     parts: Vec<InvocationPart>,
     pending_lines: Vec<LogLine>,
     pending: PendingInit,
@@ -209,6 +211,7 @@ impl Assembler {
                     log_stream: ev.log_stream.clone(),
                     function,
                     current: None,
+                    started: None,
                     parts: Vec::new(),
                     pending_lines: Vec::new(),
                     pending: PendingInit::default(),
@@ -264,6 +267,7 @@ impl Assembler {
                     }
                 }
                 let i = st.part_index(&start.request_id);
+                st.started = Some(start.request_id.clone());
                 st.current = Some(start.request_id);
                 let pending = std::mem::take(&mut st.pending);
                 let lines = std::mem::take(&mut st.pending_lines);
@@ -284,6 +288,7 @@ impl Assembler {
                     st.current = None;
                 }
                 let i = st.part_index_owned(request_id);
+                adopt_pending(st, i);
                 let p = &mut st.parts[i];
                 p.end_ms = Some(ts);
                 if p.start_ms.is_none() {
@@ -297,6 +302,7 @@ impl Assembler {
                     st.current = None;
                 }
                 let i = st.part_index_owned(request_id);
+                adopt_pending(st, i);
                 st.parts[i].log_lines.push(raw);
             }
             Line::InitStart(init) => {
@@ -415,6 +421,7 @@ impl Assembler {
                         if st.current.is_none() && !st.parts[i].is_complete() {
                             if let Some(rid) = app.request_id.as_deref().filter(|r| !r.is_empty()) {
                                 st.current = Some(rid.to_string());
+                                adopt_pending(st, i);
                             }
                         }
                         let p = &mut st.parts[i];
@@ -537,6 +544,43 @@ fn push_pending_line(st: &mut StreamState, line: LogLine) {
     st.pending_lines.push(line);
 }
 
+/// Lines of an invocation whose START this assembler never saw (the input began in its
+/// middle: another Firehose request, another batch, another pull window) wait as pending
+/// lines until one of its own lines, END or REPORT names it. An environment runs one
+/// invocation at a time, so those earlier lines without a request id (a Python traceback,
+/// `print` output) are its own: they move into it, with the error evidence they carry.
+/// Pending init facts mean the lines precede a new environment's first START instead, and
+/// are left for it.
+fn adopt_pending(st: &mut StreamState, i: usize) {
+    let p = &st.parts[i];
+    let started_here = st.started.as_deref() == Some(p.request_id.as_str());
+    let init = &st.pending;
+    let init_facts = init.runtime_version.is_some()
+        || init.suppressed
+        || init.restored
+        || init.failed
+        || init.init_report_ms.is_some();
+    if started_here || init_facts || st.pending_lines.is_empty() || p.is_complete() {
+        return;
+    }
+    let lines = std::mem::take(&mut st.pending_lines);
+    let pending = std::mem::take(&mut st.pending);
+    let p = &mut st.parts[i];
+    p.signals.merge(&pending.signals);
+    if p.error.is_none() {
+        p.error = pending.error;
+    }
+    if let Some(first) = lines.first() {
+        p.start_ms = Some(
+            p.start_ms
+                .map_or(first.timestamp_ms, |s| s.min(first.timestamp_ms)),
+        );
+    }
+    let mut all = lines;
+    all.append(&mut p.log_lines);
+    p.log_lines = all;
+}
+
 fn apply_pending(p: &mut InvocationPart, pending: PendingInit) {
     if pending.runtime_version.is_some() {
         p.runtime_version = pending.runtime_version;
@@ -621,6 +665,60 @@ mod tests {
         assert_eq!(part("r1").log_lines.len(), 4);
         assert!(part("r2").error.is_none());
         assert_eq!(part("r2").outcome(), Outcome::Success);
+    }
+
+    /// A batch that starts with the traceback itself (no line of the invocation before it
+    /// names its request id): END and REPORT come next, so the traceback is that
+    /// invocation's, and the invocation is an error (issue 3: pushed data under-counted
+    /// Python errors when Firehose split an invocation there).
+    #[test]
+    fn batch_starting_with_a_traceback_gives_it_to_the_invocation_that_ends_next() {
+        let mut a = Assembler::new();
+        a.push(ev(
+            "s",
+            20,
+            "[ERROR] KeyError: 'user_id'\nTraceback (most recent call last):\n  File \"/var/task/app.py\", line 12, in handler\n    return event['user_id']\n",
+        ));
+        a.push(ev("s", 21, "print output without a request id\n"));
+        a.push(ev("s", 22, "END RequestId: r1\n"));
+        a.push(ev(
+            "s",
+            22,
+            "REPORT RequestId: r1\tDuration: 12.00 ms\tBilled Duration: 12 ms\tMemory Size: 128 MB\tMax Memory Used: 50 MB\t\n",
+        ));
+        a.push(ev("s", 30, "START RequestId: r2 Version: $LATEST\n"));
+        a.push(ev("s", 31, "END RequestId: r2\n"));
+        a.push(ev(
+            "s",
+            31,
+            "REPORT RequestId: r2\tDuration: 1.00 ms\tBilled Duration: 1 ms\tMemory Size: 128 MB\tMax Memory Used: 50 MB\t\n",
+        ));
+        let out = a.finish();
+        assert!(out.orphans.is_empty(), "{:?}", out.orphans);
+        let part = |rid: &str| out.parts.iter().find(|p| p.request_id == rid).unwrap();
+        assert_eq!(part("r1").outcome(), Outcome::Error);
+        assert_eq!(part("r1").error.as_ref().unwrap().error_type, "KeyError");
+        assert_eq!(part("r1").log_lines.len(), 4);
+        assert_eq!(part("r1").log_lines[0].timestamp_ms, 20);
+        assert_eq!(part("r2").outcome(), Outcome::Success);
+    }
+
+    /// Init lines of a new environment wait for its first START, not for a REPORT.
+    #[test]
+    fn init_lines_still_wait_for_the_next_start() {
+        let mut a = Assembler::new();
+        a.push(ev("s", 1, "INIT_START Runtime Version: python:3.13.v20\tRuntime Version ARN: arn:aws:lambda:us-east-1::runtime:abc\n"));
+        a.push(ev("s", 2, "START RequestId: r1 Version: $LATEST\n"));
+        a.push(ev("s", 3, "END RequestId: r1\n"));
+        a.push(ev(
+            "s",
+            3,
+            "REPORT RequestId: r1\tDuration: 1.00 ms\tBilled Duration: 1 ms\tMemory Size: 128 MB\tMax Memory Used: 50 MB\tInit Duration: 100.00 ms\t\n",
+        ));
+        let out = a.finish();
+        assert_eq!(out.parts.len(), 1);
+        assert_eq!(out.parts[0].log_lines.len(), 4);
+        assert!(out.parts[0].runtime_version.is_some());
     }
 
     #[test]

@@ -8,6 +8,9 @@
 //!   bounded memory: at most `queue` batches wait, plus the one being written).
 //!
 //! A reply comes only after the transaction committed, so "200 OK" means durably stored.
+//! Pushes (`try_write`) that wait in the queue together are written in one transaction (group
+//! commit, up to 64 batches or 65,536 parts): a burst of small Firehose requests pays one
+//! commit and one rollup update instead of one each.
 //! Dropping every handle lets the thread finish the queued jobs and exit; [`Writer::join`]
 //! waits for that (graceful shutdown loses nothing that was accepted).
 
@@ -40,11 +43,64 @@ impl std::fmt::Display for WriteError {
     }
 }
 
+/// Whether an ingest job may share its transaction with others queued behind it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Combine {
+    /// Pushes: the reply only says "stored"; its stats are those of the whole group.
+    Yes,
+    /// Pullers and file ingest read the stats of their own batch.
+    No,
+}
+
+/// Most pushes one group commit takes, and the parts after which it stops taking more.
+const MAX_GROUP_JOBS: usize = 64;
+const MAX_GROUP_PARTS: usize = 65_536;
+
+type IngestReply = oneshot::Sender<Result<IngestStats, WriteError>>;
+
+fn combine(group: Vec<(IngestBatch, IngestReply)>) -> (IngestBatch, Vec<IngestReply>) {
+    let mut replies = Vec::with_capacity(group.len());
+    let mut all = IngestBatch::default();
+    for (b, r) in group {
+        replies.push(r);
+        if all.is_empty() {
+            all = b;
+            continue;
+        }
+        all.parts.extend(b.parts);
+        all.stream_lines.extend(b.stream_lines);
+        all.functions.extend(b.functions);
+        all.checkpoints.extend(b.checkpoints);
+    }
+    (all, replies)
+}
+
+fn ingest<S: Store>(
+    store: &mut S,
+    batch: &IngestBatch,
+    m: &WriterMetrics,
+) -> Result<IngestStats, WriteError> {
+    let started = std::time::Instant::now();
+    let r = store.ingest(batch);
+    m.write_micros
+        .fetch_add(started.elapsed().as_micros() as u64, Ordering::Relaxed);
+    m.batches.fetch_add(1, Ordering::Relaxed);
+    match &r {
+        Ok(s) => {
+            m.parts
+                .fetch_add(batch.parts.len() as u64, Ordering::Relaxed);
+            m.inserted.fetch_add(s.inserted, Ordering::Relaxed);
+        }
+        Err(e) => {
+            m.failed_batches.fetch_add(1, Ordering::Relaxed);
+            tracing::error!(error = %e, "Failed to store a batch.");
+        }
+    }
+    r.map_err(|e| WriteError::Store(e.to_string()))
+}
+
 enum Job {
-    Ingest(
-        IngestBatch,
-        oneshot::Sender<Result<IngestStats, WriteError>>,
-    ),
+    Ingest(IngestBatch, IngestReply, Combine),
     Retention(
         Retention,
         oneshot::Sender<Result<RetentionStats, WriteError>>,
@@ -86,28 +142,40 @@ impl Writer {
         let thread = std::thread::Builder::new()
             .name("tern-writer".into())
             .spawn(move || {
-                while let Some(job) = rx.blocking_recv() {
+                let mut next = None;
+                while let Some(job) = next.take().or_else(|| rx.blocking_recv()) {
                     match job {
-                        Job::Ingest(batch, reply) => {
-                            let started = std::time::Instant::now();
-                            let r = store.ingest(&batch);
-                            m.write_micros
-                                .fetch_add(started.elapsed().as_micros() as u64, Ordering::Relaxed);
-                            m.batches.fetch_add(1, Ordering::Relaxed);
-                            match &r {
-                                Ok(s) => {
-                                    m.parts
-                                        .fetch_add(batch.parts.len() as u64, Ordering::Relaxed);
-                                    m.inserted.fetch_add(s.inserted, Ordering::Relaxed);
-                                }
-                                Err(e) => {
-                                    m.failed_batches.fetch_add(1, Ordering::Relaxed);
-                                    tracing::error!(error = %e, "Failed to store a batch.");
+                        Job::Ingest(batch, reply, Combine::Yes) => {
+                            // Group commit: pushes already waiting join this transaction, so
+                            // a burst of small requests costs one commit, not one each.
+                            let mut group = vec![(batch, reply)];
+                            let mut parts = group[0].0.parts.len();
+                            while group.len() < MAX_GROUP_JOBS && parts < MAX_GROUP_PARTS {
+                                match rx.try_recv() {
+                                    Ok(Job::Ingest(b, r, Combine::Yes)) => {
+                                        parts += b.parts.len();
+                                        group.push((b, r));
+                                    }
+                                    Ok(other) => {
+                                        next = Some(other);
+                                        break;
+                                    }
+                                    Err(_) => break,
                                 }
                             }
+                            let (batch, replies) = combine(group);
+                            let r = ingest(&mut store, &batch, &m);
+                            drop(batch);
+                            for reply in replies {
+                                m.queued.fetch_sub(1, Ordering::Relaxed);
+                                let _ = reply.send(r.clone());
+                            }
+                        }
+                        Job::Ingest(batch, reply, Combine::No) => {
+                            let r = ingest(&mut store, &batch, &m);
                             drop(batch);
                             m.queued.fetch_sub(1, Ordering::Relaxed);
-                            let _ = reply.send(r.map_err(|e| WriteError::Store(e.to_string())));
+                            let _ = reply.send(r);
                         }
                         Job::Retention(r, reply) => {
                             let out = store.apply_retention(r);
@@ -142,18 +210,25 @@ impl WriterHandle {
     pub async fn write(&self, batch: IngestBatch) -> Result<IngestStats, WriteError> {
         let (reply, done) = oneshot::channel();
         self.metrics.queued.fetch_add(1, Ordering::Relaxed);
-        if self.tx.send(Job::Ingest(batch, reply)).await.is_err() {
+        if self
+            .tx
+            .send(Job::Ingest(batch, reply, Combine::No))
+            .await
+            .is_err()
+        {
             self.metrics.queued.fetch_sub(1, Ordering::Relaxed);
             return Err(WriteError::Closed);
         }
         done.await.unwrap_or(Err(WriteError::Closed))
     }
 
-    /// Store a batch if the queue has room, else fail at once with `Busy`.
+    /// Store a batch if the queue has room, else fail at once with `Busy`. Batches waiting
+    /// together may share one transaction (group commit); the stats returned are then those
+    /// of the whole transaction, not of this batch alone.
     pub async fn try_write(&self, batch: IngestBatch) -> Result<IngestStats, WriteError> {
         let (reply, done) = oneshot::channel();
         self.metrics.queued.fetch_add(1, Ordering::Relaxed);
-        match self.tx.try_send(Job::Ingest(batch, reply)) {
+        match self.tx.try_send(Job::Ingest(batch, reply, Combine::Yes)) {
             Ok(()) => done.await.unwrap_or(Err(WriteError::Closed)),
             Err(e) => {
                 self.metrics.queued.fetch_sub(1, Ordering::Relaxed);

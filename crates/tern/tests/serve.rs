@@ -131,14 +131,11 @@ fn get(agent: &ureq::Agent, url: &str) -> (u16, String) {
     )
 }
 
-/// Per-function figures of a report document against the simulator's truth.
-///
-/// `exact_errors: false` allows fewer errors than the truth, never more. Known limitation
-/// (issue 3): each Firehose request is assembled on its own, so a line without a request id
-/// (Python's `[ERROR]` traceback) that lands in a different request than every other line
-/// of its invocation is stored as an unattributed stream line: it shows in the invocation's
-/// log view, but does not make the invocation an error.
-fn check_against_truth(report: &Value, truth: &Value, exact_errors: bool) {
+/// Per-function figures of a report document against the simulator's truth. Errors are
+/// exact too: each Firehose request is assembled on its own, and a request that begins inside
+/// an invocation (with its Python traceback, which names no request id) gives those lines to
+/// the invocation that ends next in the stream (`assemble::adopt_pending`).
+fn check_against_truth(report: &Value, truth: &Value) {
     let functions = report["functions"].as_array().unwrap();
     let truth_fns = truth["functions"].as_array().unwrap();
     assert_eq!(functions.len(), truth_fns.len(), "function count");
@@ -148,14 +145,7 @@ fn check_against_truth(report: &Value, truth: &Value, exact_errors: bool) {
             .iter()
             .find(|f| f["function"] == name)
             .unwrap_or_else(|| panic!("{name} missing"));
-        if exact_errors {
-            assert_eq!(f["errors"], t["errors"], "{name} errors");
-        } else {
-            assert!(
-                f["errors"].as_u64() <= t["errors"].as_u64(),
-                "{name} errors"
-            );
-        }
+        assert_eq!(f["errors"], t["errors"], "{name} errors");
         for (got, want) in [
             ("invocations", "invocations"),
             ("cold_starts", "cold_starts"),
@@ -230,8 +220,8 @@ fn logs_of(db: &Path, rid: &str) -> Value {
 fn check_exactly_once(pushed: &Path, reference: &Path, truth: &Value) {
     let (rows, report) = snapshot(pushed);
     let (ref_rows, ref_report) = snapshot(reference);
-    check_against_truth(&ref_report, truth, true);
-    check_against_truth(&report, truth, true);
+    check_against_truth(&ref_report, truth);
+    check_against_truth(&report, truth);
     assert_eq!(
         rows.len() as u64,
         truth["totals"]["invocations"].as_u64().unwrap(),
@@ -306,7 +296,7 @@ fn firehose_over_a_socket_matches_the_truth_and_the_api_matches_the_cli() {
     );
     assert_eq!(status, 200, "{api}");
     let api: Value = serde_json::from_str(&api).unwrap();
-    check_against_truth(&api, &c.truth, false);
+    check_against_truth(&api, &c.truth);
     let (status, metrics) = get(&agent, &serve.url("/metrics"));
     assert_eq!(status, 200);
     assert!(
