@@ -446,3 +446,97 @@ fn sigkill_mid_stream_then_resending_stores_every_event_exactly_once() {
 fn sigterm_during_ingest_loses_nothing_acknowledged() {
     interrupt_and_recover(false);
 }
+
+/// Retention runs in the daemon (at start, then every `retention.interval`): invocations and
+/// raw lines older than `retention.raw` go, rollups stay, and old data pushed afterwards is
+/// not counted twice.
+#[test]
+fn the_daemon_applies_retention() {
+    let c = corpus(3, 2, 21, 200);
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("tern.db");
+    // The simulated window starts 2026-11-01: weeks old by now, so all of it is past 7 days.
+    run(
+        tern()
+            .args(["ingest", "--quiet", "--db"])
+            .arg(&db)
+            .arg(&c.logs),
+        "ingest",
+    );
+    let count = |db: &Path| -> usize {
+        let out = run(
+            tern()
+                .args([
+                    "invocations",
+                    "--format",
+                    "json",
+                    "--limit",
+                    "100000",
+                    "--db",
+                ])
+                .arg(db),
+            "invocations",
+        );
+        serde_json::from_str::<Value>(&out)
+            .unwrap()
+            .as_array()
+            .map_or(0, Vec::len)
+    };
+    let total = c.truth["totals"]["invocations"].as_u64().unwrap();
+    assert_eq!(count(&db) as u64, total);
+    let config = dir.path().join("tern.toml");
+    std::fs::write(
+        &config,
+        "[retention]\nraw = \"7d\"\nrollups = \"forever\"\n",
+    )
+    .unwrap();
+    let s = Serve::start(&tern_bin(), &db, Some(&config));
+    let agent = fh::agent();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let (_, m) = get(&agent, &s.url("/metrics"));
+        if m.lines()
+            .any(|l| l.starts_with("tern_retention_runs_total") && !l.ends_with(" 0"))
+        {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "retention never ran:\n{m}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    // Old data pushed again after retention is dropped, not counted a second time.
+    for (i, body) in c.bodies.iter().enumerate() {
+        fh::post_until_ok(
+            &agent,
+            &s.url("/ingest/firehose"),
+            body,
+            &format!("old-{i}"),
+            false,
+        );
+    }
+    let (status, api) = get(
+        &agent,
+        &s.url(&format!("/api/v1/functions?{}", "from=2026-10-01")),
+    );
+    assert_eq!(status, 200, "{api}");
+    let api: Value = serde_json::from_str(&api).unwrap();
+    assert_eq!(
+        api["totals"]["invocations"].as_u64(),
+        Some(total),
+        "{api:#}"
+    );
+    s.terminate();
+    assert_eq!(
+        count(&db),
+        0,
+        "raw invocations older than 7 days are deleted"
+    );
+    let report: Value = serde_json::from_str(&run(
+        tern().args(["report", "--format", "json", "--db"]).arg(&db),
+        "report",
+    ))
+    .unwrap();
+    assert_eq!(report["totals"]["invocations"].as_u64(), Some(total));
+}
