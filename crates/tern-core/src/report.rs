@@ -48,6 +48,20 @@ pub struct FunctionReport {
     pub exact_prices: bool,
 }
 
+/// The statistics of a sketch of durations; `None` when it is empty.
+pub fn dist_of(s: &crate::sketch::Sketch) -> Option<Dist> {
+    if s.count() == 0 {
+        return None;
+    }
+    Some(Dist {
+        avg: s.mean().unwrap_or(0.0),
+        p50: s.quantile(0.5).unwrap_or(0.0),
+        p95: s.quantile(0.95).unwrap_or(0.0),
+        p99: s.quantile(0.99).unwrap_or(0.0),
+        max: s.max().unwrap_or(0.0),
+    })
+}
+
 impl FunctionReport {
     pub fn error_rate(&self) -> f64 {
         if self.invocations == 0 {

@@ -602,25 +602,7 @@ pub trait Store: Send {
         range: TimeRange,
         bucket_ms: i64,
     ) -> Result<Vec<(i64, FunctionStats)>, StoreError> {
-        let (from, to) = match (range.from_ms, range.to_ms) {
-            (Some(f), Some(t)) if f < t => (f, t),
-            _ => {
-                return Err(StoreError::Backend(
-                    "a series needs a bounded, non-empty range".into(),
-                ))
-            }
-        };
-        if bucket_ms <= 0 {
-            return Err(StoreError::Backend(format!(
-                "bucket of {bucket_ms} ms is not positive"
-            )));
-        }
-        let buckets = (to - from - 1) / bucket_ms + 1;
-        if buckets > MAX_SERIES_BUCKETS {
-            return Err(StoreError::Backend(format!(
-                "{buckets} buckets requested; at most {MAX_SERIES_BUCKETS} per series"
-            )));
-        }
+        let (from, to, buckets) = series_buckets(range, bucket_ms)?;
         let names = [function.to_string()];
         let mut out = Vec::with_capacity(buckets as usize);
         let mut start = from;
@@ -725,6 +707,31 @@ pub trait Store: Send {
 
 /// Most buckets one [`Store::series`] call returns.
 pub const MAX_SERIES_BUCKETS: i64 = 10_000;
+
+/// A series' range and bucket checked: `(from, to, number of buckets)`, or an error for an
+/// unbounded or empty range, a bucket that is not positive, or too many buckets.
+pub fn series_buckets(range: TimeRange, bucket_ms: i64) -> Result<(i64, i64, i64), StoreError> {
+    let (from, to) = match (range.from_ms, range.to_ms) {
+        (Some(f), Some(t)) if f < t => (f, t),
+        _ => {
+            return Err(StoreError::Backend(
+                "a series needs a bounded, non-empty range".into(),
+            ))
+        }
+    };
+    if bucket_ms <= 0 {
+        return Err(StoreError::Backend(format!(
+            "bucket of {bucket_ms} ms is not positive"
+        )));
+    }
+    let buckets = (to - from - 1) / bucket_ms + 1;
+    if buckets > MAX_SERIES_BUCKETS {
+        return Err(StoreError::Backend(format!(
+            "{buckets} buckets requested; at most {MAX_SERIES_BUCKETS} per series"
+        )));
+    }
+    Ok((from, to, buckets))
+}
 
 /// Inside `impl Store for Wrapper { … }`: every `Store` method except `ingest`, forwarded to
 /// the field `$inner` (a test wrapper that changes how ingest behaves writes only that).

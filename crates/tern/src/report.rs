@@ -47,17 +47,25 @@ pub struct Report {
     pub free_tier: bool,
 }
 
-fn dist(s: &Sketch) -> Option<Dist> {
-    if s.count() == 0 {
-        return None;
-    }
-    Some(Dist {
-        avg: s.mean().unwrap_or(0.0),
-        p50: s.quantile(0.5).unwrap_or(0.0),
-        p95: s.quantile(0.95).unwrap_or(0.0),
-        p99: s.quantile(0.99).unwrap_or(0.0),
-        max: s.max().unwrap_or(0.0),
-    })
+/// A function's usage by month, in its region and architecture (x86_64 and us-east-1 when
+/// unknown), ready for `cost::price_usage`.
+pub fn usage_of(s: &FunctionStats) -> Vec<Usage> {
+    let region = s
+        .meta
+        .region
+        .clone()
+        .unwrap_or_else(|| cost::DEFAULT_REGION.to_string());
+    let arch = s.meta.arch.unwrap_or(Arch::X86_64);
+    s.months
+        .iter()
+        .map(|m| Usage {
+            region: region.clone(),
+            arch,
+            month: m.month,
+            requests: m.requests,
+            gb_seconds: m.gb_seconds,
+        })
+        .collect()
 }
 
 /// Build the report from the store.
@@ -90,20 +98,8 @@ pub fn build(
     let mut usage = Vec::new();
     let mut owner = Vec::new();
     for (i, s) in stats.iter().enumerate() {
-        let region = s
-            .meta
-            .region
-            .clone()
-            .unwrap_or_else(|| cost::DEFAULT_REGION.to_string());
-        let arch = s.meta.arch.unwrap_or(Arch::X86_64);
-        for m in &s.months {
-            usage.push(Usage {
-                region: region.clone(),
-                arch,
-                month: m.month,
-                requests: m.requests,
-                gb_seconds: m.gb_seconds,
-            });
+        for u in usage_of(s) {
+            usage.push(u);
             owner.push(i);
         }
     }
@@ -136,7 +132,7 @@ pub fn build(
 const DAY_MS: i64 = 86_400_000;
 
 fn to_report(s: &FunctionStats, cost_usd: f64, exact: bool, projection_ms: i64) -> FunctionReport {
-    let duration = dist(&s.duration);
+    let duration = dist_of(&s.duration);
     let timeouts = s.outcome(Outcome::Timeout);
     // A timed-out invocation ran until the limit: with timeouts seen, the longest duration is
     // the timeout (rounded to the nearest second, as timeouts are configured in seconds).
@@ -163,7 +159,7 @@ fn to_report(s: &FunctionStats, cost_usd: f64, exact: bool, projection_ms: i64) 
         cold_starts: s.cold_starts,
         environments: s.environments,
         duration_ms: duration,
-        init_duration_ms: dist(&s.init),
+        init_duration_ms: dist_of(&s.init),
         billed_duration_ms: s.billed_duration_ms,
         gb_seconds: s.gb_seconds,
         memory_size_mb: s.memory_size_mb.or(s.meta.memory_size_mb),

@@ -7,7 +7,6 @@
 
 use super::policy::{Aggregation, Metric, MetricPolicy};
 use crate::report::{Dist, FunctionReport};
-use crate::sketch::Sketch;
 
 /// The least history the spike metric needs before it gives a verdict. With less, a function
 /// whose daily peak has simply not been seen yet would look like a spike.
@@ -99,19 +98,8 @@ impl From<&FunctionReport> for WindowStats {
     }
 }
 
-/// The duration statistics of a sketch; `None` when it is empty.
-pub fn dist_of(s: &Sketch) -> Option<Dist> {
-    if s.count() == 0 {
-        return None;
-    }
-    Some(Dist {
-        avg: s.mean().unwrap_or(0.0),
-        p50: s.quantile(0.5).unwrap_or(0.0),
-        p95: s.quantile(0.95).unwrap_or(0.0),
-        p99: s.quantile(0.99).unwrap_or(0.0),
-        max: s.max().unwrap_or(0.0),
-    })
-}
+/// The duration statistics of a sketch (see [`crate::report::dist_of`]).
+pub use crate::report::dist_of;
 
 /// Why a policy could not give a verdict.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

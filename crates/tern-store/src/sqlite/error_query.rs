@@ -15,7 +15,7 @@ use super::rollup::{ceil_to, floor_to, HOUR_MS};
 use super::Db;
 use crate::{
     ErrorEvent, ErrorGroup, ErrorOccurrence, ErrorQuery, ErrorStatus, InvocationRow,
-    OccurrenceCursor, StoreError, TimeRange, MAX_SERIES_BUCKETS,
+    OccurrenceCursor, StoreError, TimeRange,
 };
 
 const DEFAULT_LIMIT: usize = 100;
@@ -212,25 +212,7 @@ pub(crate) fn error_series(
     range: TimeRange,
     bucket_ms: i64,
 ) -> Result<Vec<(i64, u64)>, StoreError> {
-    let (from, to) = match (range.from_ms, range.to_ms) {
-        (Some(f), Some(t)) if f < t => (f, t),
-        _ => {
-            return Err(StoreError::Backend(
-                "a series needs a bounded, non-empty range".into(),
-            ))
-        }
-    };
-    if bucket_ms <= 0 {
-        return Err(StoreError::Backend(format!(
-            "bucket of {bucket_ms} ms is not positive"
-        )));
-    }
-    let buckets = (to - from - 1) / bucket_ms + 1;
-    if buckets > MAX_SERIES_BUCKETS {
-        return Err(StoreError::Backend(format!(
-            "{buckets} buckets requested; at most {MAX_SERIES_BUCKETS} per series"
-        )));
-    }
+    let (from, to, buckets) = crate::series_buckets(range, bucket_ms)?;
     let mut out: Vec<(i64, u64)> = (0..buckets).map(|i| (from + i * bucket_ms, 0)).collect();
     let Some(hash) = parse_id(id) else {
         return Ok(out);

@@ -162,23 +162,7 @@ pub async fn series(
 }
 
 fn point(start: i64, s: &FunctionStats) -> Point {
-    let region = s
-        .meta
-        .region
-        .clone()
-        .unwrap_or_else(|| cost::DEFAULT_REGION.to_string());
-    let arch = s.meta.arch.unwrap_or(Arch::X86_64);
-    let usage: Vec<Usage> = s
-        .months
-        .iter()
-        .map(|m| Usage {
-            region: region.clone(),
-            arch,
-            month: m.month,
-            requests: m.requests,
-            gb_seconds: m.gb_seconds,
-        })
-        .collect();
+    let usage = crate::report::usage_of(s);
     let cost_usd = cost::price_usage(&usage, CostOptions::default())
         .iter()
         .map(|c| c.total())
