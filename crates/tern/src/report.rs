@@ -9,8 +9,7 @@ use globset::{Glob, GlobMatcher};
 use serde::Serialize;
 use tern_core::cost::{self, CostOptions, Usage};
 use tern_core::model::{Arch, Outcome};
-use tern_core::report::{quick_wins, Dist, FunctionReport, QuickWin, WinKind, WinRules};
-use tern_core::sketch::Sketch;
+use tern_core::report::{dist_of, quick_wins, FunctionReport, QuickWin, WinKind, WinRules};
 use tern_store::{FunctionStats, Store, TimeRange};
 
 use crate::cli::{Format, ReportArgs};
