@@ -8,7 +8,6 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use tern_core::cost::{self, CostOptions};
-use tern_core::model::Arch;
 use tern_store::{FunctionStats, Store, TimeRange, MAX_SERIES_BUCKETS};
 
 use super::{query, RangeQuery};
