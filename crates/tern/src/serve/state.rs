@@ -35,6 +35,9 @@ pub struct Inner {
     pub decoding: Semaphore,
     pub metrics: Metrics,
     pub extra_metrics: Option<ExtraMetrics>,
+    /// Channels and policies, for the alerting API.
+    #[allow(dead_code)] // Read by the alerting API (next commit).
+    pub alerts: Arc<crate::alert::rules::AlertConfig>,
 }
 
 impl std::ops::Deref for AppState {
