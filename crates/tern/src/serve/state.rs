@@ -36,7 +36,6 @@ pub struct Inner {
     pub metrics: Metrics,
     pub extra_metrics: Option<ExtraMetrics>,
     /// Channels and policies, for the alerting API.
-    #[allow(dead_code)] // Read by the alerting API (next commit).
     pub alerts: Arc<crate::alert::rules::AlertConfig>,
 }
 
