@@ -132,7 +132,7 @@ pub async fn list(
     let cfg = state.alerts.clone();
     let rules = state
         .reads
-        .with(move |s| Ok(crate::alert::engine::rules_now(s, &cfg)?))
+        .with(move |s| crate::alert::engine::rules_now(s, &cfg))
         .await?;
     Ok(Json(JsonPolicy::all(&rules)))
 }
