@@ -677,3 +677,200 @@ window = "2m"
     assert_eq!(rows["gone"], ("failed".to_string(), 1));
     assert_eq!(rows["flaky"], ("sent".to_string(), 2));
 }
+
+fn tern() -> Command {
+    let mut c = Command::new(tern_bin());
+    c.env_remove("TERN_DB").env_remove("TERN_CONFIG");
+    c
+}
+
+#[test]
+fn alerts_test_dry_runs_a_builtin_over_a_simulated_fleet() {
+    let s = Setup::new();
+    let logs = s.dir.path().join("logs");
+    let out = tern()
+        .args(["simulate", "--out"])
+        .arg(&logs)
+        .args([
+            "--functions",
+            "12",
+            "--days",
+            "2",
+            "--seed",
+            "5",
+            "--start",
+            "3d",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let truth: Value =
+        serde_json::from_str(&std::fs::read_to_string(logs.join(".truth.json")).unwrap()).unwrap();
+    let out = tern()
+        .arg("ingest")
+        .arg("--db")
+        .arg(s.db())
+        .arg(&logs)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let out = tern()
+        .args([
+            "alerts",
+            "test",
+            "builtin.error_rate",
+            "--format",
+            "json",
+            "--db",
+        ])
+        .arg(s.db())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["policy"]["name"], "builtin.error_rate");
+    let incidents = v["incidents"].as_array().unwrap();
+    assert!(!incidents.is_empty(), "{v}");
+    for i in incidents {
+        let name = i["function"].as_str().unwrap();
+        let t = truth["functions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["name"] == name)
+            .unwrap();
+        assert!(
+            t["errors"].as_u64().unwrap() > 0,
+            "{name} never failed: {i}"
+        );
+        assert!(i["worst_value"].as_f64().unwrap() > 0.01, "{i}");
+        assert_eq!(i["threshold"], 0.01);
+    }
+    let table = tern()
+        .args(["alerts", "test", "builtin.error_rate", "--db"])
+        .arg(s.db())
+        .output()
+        .unwrap();
+    let text = String::from_utf8(table.stdout).unwrap();
+    assert!(
+        text.contains(&format!("{} would-be incident(s)", incidents.len())),
+        "{text}"
+    );
+
+    let out = tern()
+        .args(["alerts", "test", "builtin.eror_rate", "--db"])
+        .arg(s.db())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("no metric policy named \"builtin.eror_rate\"")
+            && err.contains("builtin.error_rate"),
+        "{err}"
+    );
+}
+
+#[test]
+fn send_test_reports_the_delivery_or_the_classified_error() {
+    let s = Setup::new();
+    let ok = Receiver::start(&[200]);
+    let gone = Receiver::start(&[410]);
+    let config = s.config(&format!(
+        "{}{}",
+        webhook("hook", &ok.url("/tern")),
+        webhook("gone", &gone.url("/tern"))
+    ));
+    let out = tern()
+        .args(["alerts", "send-test", "--channel", "hook", "--config"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "delivered to hook (webhook): HTTP 200\n"
+    );
+    let r = ok.wait_for(1, Duration::from_secs(5), None);
+    verify(&r[0].headers, &r[0].raw).unwrap();
+    assert_eq!(r[0].body["kind"], "test");
+    let out = tern()
+        .args(["alerts", "send-test", "--channel", "gone", "--config"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("HTTP 410") && err.contains("permanent"),
+        "{err}"
+    );
+    assert!(!err.contains(SECRET), "{err}");
+    let out = tern()
+        .args(["alerts", "send-test", "--channel", "nope", "--config"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("channels: hook, gone"));
+}
+
+#[test]
+fn demo_shows_grouped_errors_and_would_be_alerts() {
+    let s = Setup::new();
+    let out = tern()
+        .args([
+            "demo",
+            "--functions",
+            "12",
+            "--days",
+            "1",
+            "--seed",
+            "2",
+            "--db",
+        ])
+        .arg(s.db())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    let errors = text.find("Errors: ").expect("an error section");
+    let alerts = text.find("Would-be alerts").expect("an alerts section");
+    assert!(errors < alerts, "{text}");
+    // Every built-in metric policy has a line, and something would have fired.
+    for p in [
+        "builtin.timeout_or_oom",
+        "builtin.error_rate",
+        "builtin.near_timeout",
+        "builtin.invocation_spike",
+        "builtin.memory",
+    ] {
+        assert!(text[alerts..].contains(p), "{p}: {text}");
+    }
+    assert!(text[alerts..].contains("incident(s) on"), "{text}");
+    let group_lines = text[errors..alerts]
+        .lines()
+        .filter(|l| l.trim_end().ends_with(')'))
+        .count();
+    assert!(group_lines >= 3, "{text}");
+}

@@ -45,14 +45,6 @@ impl AlertMetrics {
         }
     }
 
-    pub fn channel(&self, channel: &str) -> ChannelCounts {
-        self.channels
-            .lock()
-            .ok()
-            .and_then(|m| m.get(channel).copied())
-            .unwrap_or_default()
-    }
-
     pub fn render(&self, out: &mut String) {
         let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
         for (name, kind, help, v) in [

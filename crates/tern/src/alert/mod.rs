@@ -9,7 +9,10 @@
 //!   between ticks; [`metrics`]: its `/metrics` figures;
 //! - [`channels`]: the transports.
 
+// Also compiled on its own by tests/channels.rs, which uses helpers the binary does not.
+#[allow(dead_code, unused_imports)]
 pub mod channels;
+pub mod dry;
 pub mod engine;
 pub mod metrics;
 pub mod notify;
