@@ -328,10 +328,10 @@ pub fn plan_metric(store: &dyn Store, cfg: &AlertConfig, now: i64) -> Result<Met
     let first_data = store.time_bounds()?.map(|(lo, _)| lo);
     let mut plan = MetricPlan::default();
     let mut by_window: HashMap<i64, HashMap<String, FunctionStats>> = HashMap::new();
-    let mut active: HashSet<&str> = HashSet::new();
+    // (policy, function) pairs evaluated this tick.
+    let mut evaluated: HashSet<(String, String)> = HashSet::new();
     for rule in rules.metric.iter().filter(|r| r.policy.enabled) {
         let p = &rule.policy;
-        active.insert(&p.name);
         let window_start = now - p.window_ms;
         if let std::collections::hash_map::Entry::Vacant(slot) = by_window.entry(p.window_ms) {
             let range = TimeRange {
@@ -359,6 +359,7 @@ pub fn plan_metric(store: &dyn Store, cfg: &AlertConfig, now: i64) -> Result<Met
             let eval = evaluate(p, &w);
             plan.evaluations += 1;
             let key = (p.name.clone(), meta.function.clone());
+            evaluated.insert(key.clone());
             let open_incident = open_by
                 .get(&(p.name.as_str(), meta.function.as_str()))
                 .copied();
@@ -415,7 +416,12 @@ pub fn plan_metric(store: &dyn Store, cfg: &AlertConfig, now: i64) -> Result<Met
                     reason: None,
                 });
             }
-            if stored.as_ref() != Some(&next) {
+            // Nothing stored and nothing to store: most pairs, most of the time.
+            let unchanged = match &stored {
+                Some(s) => *s == next,
+                None => next == IncidentState::default(),
+            };
+            if !unchanged {
                 plan.states.push(Checkpoint {
                     key: state_key(&p.name, &meta.function),
                     value: encode_state(&next),
@@ -424,17 +430,18 @@ pub fn plan_metric(store: &dyn Store, cfg: &AlertConfig, now: i64) -> Result<Met
             }
         }
     }
-    // Incidents of policies no longer in force (deleted, disabled, switched off) resolve.
+    // Incidents no longer evaluated resolve as withdrawn: the policy was deleted, disabled or
+    // switched off, or no longer targets the function.
     let all_metric: HashMap<&str, &Rule<MetricPolicy>> = rules
         .metric
         .iter()
         .map(|r| (r.policy.name.as_str(), r))
         .collect();
     for i in &open {
-        if active.contains(i.policy.as_str()) {
+        let key = (i.policy.clone(), i.subject.clone());
+        if evaluated.contains(&key) {
             continue;
         }
-        let key = (i.policy.clone(), i.subject.clone());
         let prev = reconcile(states.remove(&key), Some(i), cfg);
         let (next, _) = withdraw(prev.as_ref(), now);
         let (policy, channels) = match all_metric.get(i.policy.as_str()) {

@@ -29,8 +29,9 @@ const POLL: Duration = Duration::from_millis(250);
 const BATCH: usize = 50;
 /// Deliveries in flight at once.
 const CONCURRENCY: usize = 4;
-/// Most outbox entries counted for the depth gauge.
-const DEPTH_CAP: usize = 100_000;
+/// Most outbox entries counted for the depth gauge, and how often (in rounds) it is counted.
+const DEPTH_CAP: usize = 10_000;
+const DEPTH_EVERY: u64 = 4;
 
 /// The backoff before retry number `attempts` (1 after the first failure): `retry_base`
 /// doubling, at most an hour. With the default base of 30 s this is `retry_delay_ms`.
@@ -83,11 +84,22 @@ pub async fn run(
     let ctx = Arc::new(SendContext::new(cfg.send_timeout)?);
     let mut tick = tokio::time::interval(POLL);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut rounds: u64 = 0;
     loop {
         tokio::select! {
             _ = tick.tick() => {}
             _ = shutdown.wait_for(|s| *s) => return Ok(()),
         }
+        if rounds.is_multiple_of(DEPTH_EVERY) {
+            match reader
+                .with(|s| Ok(s.outbox_due(i64::MAX, DEPTH_CAP)?.len()))
+                .await
+            {
+                Ok(n) => metrics.outbox_depth.store(n as u64, Ordering::Relaxed),
+                Err(e) => tracing::warn!(error = %format!("{e:#}"), "Cannot count the outbox."),
+            }
+        }
+        rounds += 1;
         if let Err(e) = round(&cfg, &reader, &writer, &metrics, &ctx).await {
             metrics.engine_errors.fetch_add(1, Ordering::Relaxed);
             tracing::warn!(error = %format!("{e:#}"), "Notification delivery round failed.");
@@ -104,15 +116,7 @@ pub async fn round(
     ctx: &Arc<SendContext>,
 ) -> Result<usize> {
     let now = crate::timeutil::now_ms();
-    let (due, depth) = reader
-        .with(move |s| {
-            Ok((
-                s.outbox_due(now, BATCH)?,
-                s.outbox_due(i64::MAX, DEPTH_CAP)?.len(),
-            ))
-        })
-        .await?;
-    metrics.outbox_depth.store(depth as u64, Ordering::Relaxed);
+    let due = reader.with(move |s| Ok(s.outbox_due(now, BATCH)?)).await?;
     if due.is_empty() {
         return Ok(0);
     }
