@@ -57,6 +57,9 @@ pub enum Command {
     Serve(ServeArgs),
     /// Print a new random token and its `sha256:` hash for tern.toml.
     Token,
+    /// Alert policies: dry-run one over stored data, list them, list incidents, send a test
+    /// notification.
+    Alerts(AlertsArgs),
 }
 
 #[derive(Debug, Args)]
@@ -365,4 +368,79 @@ pub struct ServeArgs {
     /// bound address is printed as `listening on ADDR`).
     #[arg(long)]
     pub listen: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct AlertsArgs {
+    #[command(subcommand)]
+    pub action: AlertsAction,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AlertsAction {
+    /// Dry-run a metric policy (built-in, config or API) over stored data: what would have
+    /// fired, when, and how badly.
+    Test(AlertsTestArgs),
+    /// The policies in force, with where they come from (builtin, config, api).
+    List(AlertsListArgs),
+    /// Incidents, newest first.
+    Incidents(AlertsIncidentsArgs),
+    /// Send a test notification to one channel now; prints the delivery or the error.
+    SendTest(AlertsSendTestArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct AlertsTestArgs {
+    /// The policy name, e.g. builtin.error_rate.
+    pub rule: String,
+    /// tern.toml ([alerts], [[policies]]).
+    #[arg(long, env = "TERN_CONFIG")]
+    pub config: Option<PathBuf>,
+    #[arg(long, env = "TERN_DB", default_value = DEFAULT_DB)]
+    pub db: PathBuf,
+    /// The range to walk (default: the last 7 days).
+    #[command(flatten)]
+    pub range: RangeArgs,
+    /// Only functions whose name matches this glob.
+    #[arg(long)]
+    pub function: Option<String>,
+    #[arg(long, value_enum, default_value_t = TableOrJson::Table)]
+    pub format: TableOrJson,
+}
+
+#[derive(Debug, Args)]
+pub struct AlertsListArgs {
+    /// tern.toml ([alerts], [[policies]], [[error_policies]]).
+    #[arg(long, env = "TERN_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// The database holding API-managed policies (skipped if it does not exist).
+    #[arg(long, env = "TERN_DB", default_value = DEFAULT_DB)]
+    pub db: PathBuf,
+    #[arg(long, value_enum, default_value_t = TableOrJson::Table)]
+    pub format: TableOrJson,
+}
+
+#[derive(Debug, Args)]
+pub struct AlertsIncidentsArgs {
+    #[arg(long, env = "TERN_DB", default_value = DEFAULT_DB)]
+    pub db: PathBuf,
+    /// `open` or `resolved`.
+    #[arg(long)]
+    pub state: Option<String>,
+    /// Only this policy.
+    #[arg(long)]
+    pub policy: Option<String>,
+    #[arg(long, default_value_t = 50)]
+    pub limit: usize,
+    #[arg(long, value_enum, default_value_t = TableOrJson::Table)]
+    pub format: TableOrJson,
+}
+
+#[derive(Debug, Args)]
+pub struct AlertsSendTestArgs {
+    /// The channel's name in [[channels]].
+    #[arg(long)]
+    pub channel: String,
+    #[arg(long, env = "TERN_CONFIG")]
+    pub config: Option<PathBuf>,
 }

@@ -36,6 +36,9 @@ use globset::{Glob, GlobSet, GlobSetBuilder};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
+use crate::alert::channels::{parse_channels, RawChannel};
+use crate::alert::rules::{self, AlertConfig, RawAlerts, RawErrorPolicy, RawPolicy};
+
 /// The whole validated configuration. `Config::default()` is what `tern serve` runs with when
 /// there is no file: serve the database, accept pushes, pull nothing.
 #[derive(Debug, Clone)]
@@ -49,6 +52,8 @@ pub struct Config {
     pub inventory: Inventory,
     pub pull: Pull,
     pub accounts: Vec<Account>,
+    /// `[alerts]`, `[[channels]]`, `[[policies]]`, `[[error_policies]]`.
+    pub alerts: AlertConfig,
 }
 
 #[derive(Debug, Clone)]
@@ -222,6 +227,7 @@ impl Default for Config {
                 functions: Globs::all(),
             },
             accounts: Vec::new(),
+            alerts: AlertConfig::default(),
         }
     }
 }
@@ -246,6 +252,14 @@ struct RawConfig {
     pull: RawPull,
     #[serde(default)]
     accounts: Vec<RawAccount>,
+    #[serde(default)]
+    alerts: RawAlerts,
+    #[serde(default)]
+    channels: Vec<RawChannel>,
+    #[serde(default)]
+    policies: Vec<RawPolicy>,
+    #[serde(default)]
+    error_policies: Vec<RawErrorPolicy>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -473,6 +487,8 @@ impl Config {
                 functions,
             });
         }
+        let channels = parse_channels(&raw.channels)?;
+        let alerts = rules::parse(&raw.alerts, channels, &raw.policies, &raw.error_policies)?;
         Ok(Config {
             source: None,
             store_path: raw.store.path,
@@ -482,6 +498,7 @@ impl Config {
             inventory,
             pull,
             accounts,
+            alerts,
         })
     }
 }
@@ -648,10 +665,113 @@ functions = ["*"]
             ),
             ("[[accounts]]\nregions = [\"us-east-1\"]", "missing field `name`"),
             ("not toml at all [", "TOML"),
+            ("[alerts]\nevaluate_every = \"0s\"", "alerts.evaluate_every"),
+            ("[alerts]\nevaluate_evry = \"1m\"", "unknown field `evaluate_evry`"),
+            ("[alerts]\ndisable_builtin = [\"builtin.memroy\"]", "alerts.disable_builtin[0]"),
+            ("[alerts]\ndefault_channels = [\"ops\"]", "alerts.default_channels[0]"),
+            ("[alerts]\ndashboard_url = \"tern.example.com\"", "alerts.dashboard_url"),
+            ("[alerts]\nresolve_after = \"10ms\"", "alerts.resolve_after"),
+            ("[alerts]\nmax_attempts = 0", "alerts.max_attempts"),
+            ("[[channels]]\nname = \"x\"\ntype = \"pager\"", "channels[0].type"),
+            ("[[policies]]\nname = \"p\"\nthreshold = 1", "policies[0].metric"),
+            ("[[policies]]\nname = \"p\"\nmetric = \"latency\"\nthreshold = 1", "policies[0].metric"),
+            ("[[policies]]\nname = \"p\"\nmetric = \"errors\"", "policies[0].threshold"),
+            (
+                "[[policies]]\nname = \"p\"\nmetric = \"errors\"\nthreshold = 1\naggregation = \"p99\"",
+                "policies[0]: aggregation p99",
+            ),
+            (
+                "[[policies]]\nname = \"p\"\nmetric = \"errors\"\nthreshold = 1\ncomparison = \"=\"",
+                "policies[0].comparison",
+            ),
+            (
+                "[[policies]]\nname = \"p\"\nmetric = \"errors\"\nthreshold = 1\nwindow = \"soon\"",
+                "policies[0].window",
+            ),
+            (
+                "[[policies]]\nname = \"p\"\nmetric = \"errors\"\nthreshold = 1\nchannels = [\"ops\"]",
+                "policies[0].channels[0]",
+            ),
+            (
+                "[[policies]]\nname = \"builtin.x\"\nmetric = \"errors\"\nthreshold = 1",
+                "reserved",
+            ),
+            (
+                "[[policies]]\nname = \"p\"\nmetric = \"errors\"\nthreshold = 1\nseverity = \"huge\"",
+                "policies[0].severity",
+            ),
+            (
+                "[[policies]]\nname = \"p\"\nmetric = \"errors\"\nthreshold = 1\n[[error_policies]]\nname = \"p\"\non = \"new\"",
+                "error_policies[0].name",
+            ),
+            ("[[error_policies]]\nname = \"e\"\non = \"sometimes\"", "error_policies[0].on"),
+            ("[[error_policies]]\nname = \"e\"\non = \"new\"\ncooldown = \"x\"", "error_policies[0].cooldown"),
+            ("[[error_policies]]\nname = \"e\"\non = \"new\"\nfoo = 1", "unknown field `foo`"),
         ] {
             let e = err(text);
             assert!(e.contains(needle), "{text:?}: {e:?} lacks {needle:?}");
         }
+    }
+
+    #[test]
+    fn alerts_example_parses() {
+        let c = Config::parse(
+            r#"
+[alerts]
+evaluate_every = "1s"
+disable_builtin = ["builtin.memory"]
+default_channels = ["ops-slack"]
+dashboard_url = "https://tern.example.com/"
+resolve_after = "2s"
+resolve_after_evals = 2
+retry_base = "200ms"
+[[channels]]
+name = "ops-slack"
+type = "slack"
+webhook_url = "https://hooks.slack.com/services/T/B/x"
+[[channels]]
+name = "pager"
+type = "webhook"
+url = "https://example.com/h"
+secret = "0123456789abcdef0123"
+[[policies]]
+name = "checkout-errors"
+functions = ["checkout-*"]
+tags = { team = "pay" }
+metric = "error_rate"
+comparison = ">="
+threshold = 0.05
+window = "10m"
+min_invocations = 20
+severity = "critical"
+channels = ["pager"]
+[[error_policies]]
+name = "every"
+on = "every"
+cooldown = "30m"
+"#,
+        )
+        .unwrap();
+        let a = &c.alerts;
+        assert_eq!(a.evaluate_every, Duration::from_secs(1));
+        assert_eq!(a.dashboard_url.as_deref(), Some("https://tern.example.com"));
+        assert_eq!(a.damping.resolve_after_ms, 2000);
+        assert_eq!(a.damping.resolve_after_evals, 2);
+        assert_eq!(a.retry_base, Duration::from_millis(200));
+        assert_eq!(a.policies[0].channels, ["pager"]);
+        assert_eq!(a.policies[0].policy.window_ms, 600_000);
+        assert_eq!(
+            a.policies[0].policy.target.tags,
+            [("team".to_string(), "pay".to_string())]
+        );
+        assert_eq!(a.error_policies[0].channels, ["ops-slack"]);
+        assert_eq!(a.error_policies[0].policy.cooldown_ms, 1_800_000);
+        let (rules, _) = crate::alert::rules::Rules::effective(a, &[]);
+        let memory = rules.find_metric("builtin.memory").unwrap();
+        assert!(!memory.policy.enabled);
+        // Secrets stay out of Debug.
+        assert!(!format!("{c:?}").contains("0123456789abcdef0123"));
+        assert!(!format!("{c:?}").contains("services/T/B/x"));
     }
 
     #[test]

@@ -1,11 +1,17 @@
 //! `tern demo`: simulate a fleet, ingest it into a fresh database, print the report and say
 //! what to run next.
 
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
 use std::path::Path;
 
 use anyhow::{Context, Result};
+use tern_core::alert::{builtin_policies, Damping};
 use tern_core::cost::CostOptions;
-use tern_store::TimeRange;
+use tern_store::{ErrorQuery, Store, TimeRange};
+
+use crate::alert::dry;
+use crate::text::printable;
 
 use crate::cli::DemoArgs;
 use crate::ingest::{self, Settings};
@@ -61,18 +67,108 @@ pub fn run(args: DemoArgs) -> Result<String> {
     let mut out = String::new();
     out.push('\n');
     out.push_str(&rep.to_table());
+    out.push_str(&top_errors(&store)?);
+    out.push_str(&would_be_alerts(&store)?);
     let dbs = shell_quote(&db);
     out.push_str(&format!(
         "\nNext:\n  tern report --db {dbs} --format json        # the same, for scripts\n  \
          tern report --db {dbs} --function '{}*'   # one family of functions\n  \
          tern invocations --db {dbs} --outcome timeout   # what timed out\n  \
          tern invocations --db {dbs} REQUEST_ID   # one invocation with its logs\n  \
+         tern errors --db {dbs}   # every error group; `tern errors show ID` for one\n  \
+         tern alerts test builtin.error_rate --db {dbs} --from 2000-01-01   # one policy's dry run\n  \
          tern ingest --db {dbs} PATH...   # your own exported logs\n",
         functions
             .first()
             .map(|f| f.chars().take(4).collect::<String>())
             .unwrap_or_default()
     ));
+    Ok(out)
+}
+
+/// How many error groups to show.
+const TOP_ERRORS: usize = 5;
+
+/// The biggest error groups of the fleet.
+fn top_errors(store: &dyn Store) -> Result<String> {
+    let mut groups = store.error_groups(&ErrorQuery {
+        limit: usize::MAX,
+        ..ErrorQuery::default()
+    })?;
+    let mut out = String::new();
+    let total: u64 = groups.iter().map(|g| g.count).sum();
+    let _ = writeln!(
+        out,
+        "\nErrors: {} failed invocations in {} groups. The biggest:",
+        report::group(total),
+        groups.len()
+    );
+    groups.sort_by(|a, b| b.count.cmp(&a.count).then(a.id.cmp(&b.id)));
+    for g in groups.iter().take(TOP_ERRORS) {
+        let title: String = printable(&g.title).chars().take(70).collect();
+        let _ = writeln!(
+            out,
+            "  {:>7}  {:<24}  {title}  ({})",
+            report::group(g.count),
+            printable(&g.function),
+            g.id
+        );
+    }
+    Ok(out)
+}
+
+/// The built-in policies dry-run over the simulated days: who would have been paged for what.
+fn would_be_alerts(store: &dyn Store) -> Result<String> {
+    let mut out = String::new();
+    let Some((lo, hi)) = store.time_bounds()? else {
+        return Ok(out);
+    };
+    let policies = builtin_policies();
+    let functions = store.functions()?;
+    let runs = dry::run(
+        store,
+        &policies,
+        &functions,
+        lo,
+        hi + 1,
+        &Damping::default(),
+    )?;
+    let _ = writeln!(
+        out,
+        "\nWould-be alerts: the built-in policies over the simulated days (a dry run):"
+    );
+    for (i, p) in policies.iter().enumerate() {
+        let mut per_fn: BTreeMap<&str, usize> = BTreeMap::new();
+        for r in runs
+            .iter()
+            .filter(|r| r.policy == i && !r.run.incidents.is_empty())
+        {
+            per_fn.insert(&r.function, r.run.incidents.len());
+        }
+        let incidents: usize = per_fn.values().sum();
+        let mut busiest: Vec<(&str, usize)> = per_fn.iter().map(|(f, n)| (*f, *n)).collect();
+        busiest.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+        let names: Vec<String> = busiest
+            .iter()
+            .take(4)
+            .map(|(f, n)| format!("{} ({n})", printable(f)))
+            .collect();
+        let more = if busiest.len() > 4 {
+            format!(", and {} more", busiest.len() - 4)
+        } else {
+            String::new()
+        };
+        let _ = writeln!(
+            out,
+            "  {:<26}  {:>4} incident(s) on {:>2} function(s){}{}{}",
+            p.name,
+            incidents,
+            per_fn.len(),
+            if names.is_empty() { "" } else { ": " },
+            names.join(", "),
+            more
+        );
+    }
     Ok(out)
 }
 

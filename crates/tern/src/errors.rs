@@ -64,7 +64,7 @@ fn status(s: ErrorStatusArg) -> ErrorStatus {
 }
 
 /// A group id as typed: 16 hex digits, any case.
-fn check_id(id: &str) -> Result<String> {
+pub fn check_id(id: &str) -> Result<String> {
     if tern_core::fingerprint::parse_id(id.trim()).is_none() {
         bail!("{id:?} is not an error group id (16 hex digits, as `tern errors` lists them)");
     }
@@ -172,10 +172,7 @@ fn list(args: &ErrorsArgs) -> Result<String> {
         groups.truncate(limit);
     }
     match args.format.unwrap_or(TableOrJson::Table) {
-        TableOrJson::Json => {
-            let v: Vec<_> = groups.iter().map(|g| json_group(g, false)).collect();
-            Ok(serde_json::to_string_pretty(&v)? + "\n")
-        }
+        TableOrJson::Json => groups_json(&groups),
         TableOrJson::Table => Ok(table(&groups)),
     }
 }
@@ -287,6 +284,64 @@ fn sparkline(series: &[(i64, u64)]) -> String {
         .collect()
 }
 
+/// One group as `tern errors --format json` lists it.
+pub fn group_json(g: &ErrorGroup) -> Result<String> {
+    Ok(serde_json::to_string_pretty(&json_group(g, false))? + "\n")
+}
+
+/// The JSON of `tern errors --format json` (and `GET /api/v1/errors`).
+pub fn groups_json(groups: &[ErrorGroup]) -> Result<String> {
+    let v: Vec<_> = groups.iter().map(|g| json_group(g, false)).collect();
+    Ok(serde_json::to_string_pretty(&v)? + "\n")
+}
+
+/// The JSON of `tern errors show --format json` (and `GET /api/v1/errors/{id}`): the group,
+/// its timeline, and up to `samples` sample invocations with their logs.
+pub fn show_json(store: &dyn Store, g: &ErrorGroup, samples: usize) -> Result<String> {
+    let (bucket, series) = timeline(store, g)?;
+    let samples: Vec<InvocationRow> = if samples == 0 {
+        Vec::new()
+    } else {
+        store.error_samples(&g.id, samples)?
+    };
+    let mut logs = Vec::with_capacity(samples.len());
+    for s in &samples {
+        logs.push(store.invocation_logs(&s.log_group, &s.log_stream, &s.request_id)?);
+    }
+    let v = JsonShow {
+        group: json_group(g, true),
+        timeline_bucket_ms: bucket,
+        timeline: series
+            .iter()
+            .map(|&(start, count)| JsonBucket {
+                start: rfc3339_ms(start),
+                count,
+            })
+            .collect(),
+        samples: samples
+            .iter()
+            .zip(&logs)
+            .map(|(s, lines)| JsonSample {
+                function: &s.function,
+                request_id: &s.request_id,
+                log_group: &s.log_group,
+                log_stream: &s.log_stream,
+                time: s.end_ms.or(s.start_ms).map(rfc3339_ms),
+                outcome: s.outcome.as_str(),
+                duration_ms: s.duration_ms,
+                logs: lines
+                    .iter()
+                    .map(|l| JsonLine {
+                        timestamp: rfc3339_ms(l.timestamp_ms),
+                        message: &l.message,
+                    })
+                    .collect(),
+            })
+            .collect(),
+    };
+    Ok(serde_json::to_string_pretty(&v)? + "\n")
+}
+
 /// `tern errors show ID`.
 fn show(db: &Path, args: &ErrorShowArgs) -> Result<String> {
     let id = check_id(&args.id)?;
@@ -306,40 +361,7 @@ fn show(db: &Path, args: &ErrorShowArgs) -> Result<String> {
         logs.push(store.invocation_logs(&s.log_group, &s.log_stream, &s.request_id)?);
     }
     match args.format {
-        TableOrJson::Json => {
-            let v = JsonShow {
-                group: json_group(&g, true),
-                timeline_bucket_ms: bucket,
-                timeline: series
-                    .iter()
-                    .map(|&(start, count)| JsonBucket {
-                        start: rfc3339_ms(start),
-                        count,
-                    })
-                    .collect(),
-                samples: samples
-                    .iter()
-                    .zip(&logs)
-                    .map(|(s, lines)| JsonSample {
-                        function: &s.function,
-                        request_id: &s.request_id,
-                        log_group: &s.log_group,
-                        log_stream: &s.log_stream,
-                        time: s.end_ms.or(s.start_ms).map(rfc3339_ms),
-                        outcome: s.outcome.as_str(),
-                        duration_ms: s.duration_ms,
-                        logs: lines
-                            .iter()
-                            .map(|l| JsonLine {
-                                timestamp: rfc3339_ms(l.timestamp_ms),
-                                message: &l.message,
-                            })
-                            .collect(),
-                    })
-                    .collect(),
-            };
-            Ok(serde_json::to_string_pretty(&v)? + "\n")
-        }
+        TableOrJson::Json => show_json(&store, &g, args.samples),
         TableOrJson::Table => {
             let mut out = String::new();
             let mut field = |k: &str, v: &str| {

@@ -9,9 +9,8 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-#[allow(dead_code, unused_imports)]
-// Used by the alert engine and `tern alerts send-test` (issue 4, in progress).
 mod alert;
+mod alerts;
 mod aws;
 mod cli;
 #[allow(dead_code)] // Some settings are read by later issues' features.
@@ -85,6 +84,7 @@ fn run(cli: Cli) -> anyhow::Result<String> {
         Command::Errors(args) => errors::run(args),
         Command::Serve(args) => serve::command(args),
         Command::Token => Ok(serve::token_command()),
+        Command::Alerts(args) => alerts::run(args),
     }
 }
 

@@ -130,6 +130,32 @@ pub fn build(
 
 const DAY_MS: i64 = 86_400_000;
 
+/// One function's figures on their own (priced alone, no monthly projection worth reading):
+/// what an alert policy window is evaluated on.
+pub fn function_report(s: &FunctionStats) -> FunctionReport {
+    let region = s
+        .meta
+        .region
+        .clone()
+        .unwrap_or_else(|| cost::DEFAULT_REGION.to_string());
+    let arch = s.meta.arch.unwrap_or(Arch::X86_64);
+    let usage: Vec<Usage> = s
+        .months
+        .iter()
+        .map(|m| Usage {
+            region: region.clone(),
+            arch,
+            month: m.month,
+            requests: m.requests,
+            gb_seconds: m.gb_seconds,
+        })
+        .collect();
+    let charges = cost::price_usage(&usage, CostOptions::default());
+    let cost_usd = charges.iter().map(|c| c.total()).sum::<f64>() + 0.0;
+    let exact = charges.iter().all(|c| c.exact_region);
+    to_report(s, cost_usd, exact, DAY_MS)
+}
+
 fn to_report(s: &FunctionStats, cost_usd: f64, exact: bool, projection_ms: i64) -> FunctionReport {
     let duration = dist_of(&s.duration);
     let timeouts = s.outcome(Outcome::Timeout);

@@ -107,7 +107,13 @@ enum Job {
     ),
     /// Read checkpoints (a puller resuming), in order with the writes before it.
     Checkpoints(String, oneshot::Sender<Result<Vec<Checkpoint>, WriteError>>),
+    /// Any other store call (the alert engine's incidents, outbox marks, error status): the
+    /// closure runs on the writer thread and sends its own reply.
+    With(StoreJob),
 }
+
+/// A closure run on the writer thread with the store.
+type StoreJob = Box<dyn FnOnce(&mut dyn Store) + Send>;
 
 /// Counters for `/metrics`.
 #[derive(Debug, Default)]
@@ -190,6 +196,10 @@ impl Writer {
                             m.queued.fetch_sub(1, Ordering::Relaxed);
                             let _ = reply.send(out.map_err(|e| WriteError::Store(e.to_string())));
                         }
+                        Job::With(f) => {
+                            f(&mut store);
+                            m.queued.fetch_sub(1, Ordering::Relaxed);
+                        }
                     }
                 }
             })
@@ -269,6 +279,26 @@ impl WriterHandle {
             return Err(WriteError::Closed);
         }
         done.await.unwrap_or(Err(WriteError::Closed))
+    }
+
+    /// Run `f` on the writer thread, in order with the jobs before it, and return what it
+    /// returns. For store writes that are not ingest (incidents, the outbox, error status):
+    /// one generic job instead of one job kind per call. Keep `f` short: ingest waits.
+    pub async fn with_store<R, F>(&self, f: F) -> Result<R, WriteError>
+    where
+        R: Send + 'static,
+        F: FnOnce(&mut dyn Store) -> R + Send + 'static,
+    {
+        let (reply, done) = oneshot::channel();
+        let job = Job::With(Box::new(move |store: &mut dyn Store| {
+            let _ = reply.send(f(store));
+        }));
+        self.metrics.queued.fetch_add(1, Ordering::Relaxed);
+        if self.tx.send(job).await.is_err() {
+            self.metrics.queued.fetch_sub(1, Ordering::Relaxed);
+            return Err(WriteError::Closed);
+        }
+        done.await.map_err(|_| WriteError::Closed)
     }
 }
 

@@ -12,6 +12,8 @@ pub enum ApiError {
     /// No token, or a wrong one.
     Unauthorized(&'static str),
     NotFound(String),
+    /// The request conflicts with the server's state (e.g. a read-only policy).
+    Conflict(String),
     TooLarge(String),
     /// Try again later (the store writer is busy or stopping).
     Unavailable(String),
@@ -31,6 +33,7 @@ impl ApiError {
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Timeout(_) => StatusCode::REQUEST_TIMEOUT,
@@ -51,6 +54,7 @@ impl IntoResponse for ApiError {
         let message = match &self {
             ApiError::BadRequest(m)
             | ApiError::NotFound(m)
+            | ApiError::Conflict(m)
             | ApiError::TooLarge(m)
             | ApiError::Unavailable(m)
             | ApiError::Timeout(m) => m.as_str(),

@@ -61,6 +61,21 @@ pub struct Extras {
     pub metrics: Option<ExtraMetrics>,
 }
 
+impl Extras {
+    /// Both sets of tasks, both metrics.
+    pub fn merge(mut self, other: Extras) -> Extras {
+        self.tasks.extend(other.tasks);
+        self.metrics = match (self.metrics, other.metrics) {
+            (Some(a), Some(b)) => Some(Arc::new(move |out: &mut String| {
+                a(out);
+                b(out);
+            })),
+            (a, b) => a.or(b),
+        };
+        self
+    }
+}
+
 /// Validated settings of one `tern serve` run.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -187,7 +202,10 @@ pub fn command(args: ServeArgs) -> Result<String> {
         .enable_all()
         .build()
         .context("starting the async runtime")?;
-    let extras = pull_extras(&settings.config);
+    let extras = pull_extras(&settings.config).merge(crate::alert::engine::extras(
+        &settings.config.alerts,
+        &settings.db,
+    ));
     rt.block_on(run(settings, extras, shutdown_signal()))?;
     Ok(String::new())
 }
@@ -236,6 +254,7 @@ pub fn state(
         decoding: Semaphore::new(cores.max(2)),
         metrics: metrics::Metrics::default(),
         extra_metrics,
+        alerts: Arc::new(settings.config.alerts.clone()),
     }))
 }
 

@@ -3,10 +3,10 @@
 //! [`routes`] is the table `router()` is built from; the OpenAPI document is checked
 //! against it in a test, both ways.
 
-use axum::routing::{get, post, MethodRouter};
+use axum::routing::{delete, get, post, MethodRouter};
 use axum::Router;
 
-use super::api::{functions, invocations, openapi, system};
+use super::api::{errors, functions, incidents, invocations, openapi, policies, system};
 use super::state::AppState;
 use super::{cloudwatch, firehose};
 
@@ -26,6 +26,21 @@ pub fn routes() -> Vec<(&'static str, &'static str, MethodRouter<AppState>)> {
         ),
         ("get", "/api/v1/invocations", get(invocations::list)),
         ("get", "/api/v1/invocations/logs", get(invocations::logs)),
+        ("get", "/api/v1/errors", get(errors::list)),
+        ("get", "/api/v1/errors/{id}", get(errors::show)),
+        (
+            "post",
+            "/api/v1/errors/{id}/status",
+            post(errors::set_status),
+        ),
+        ("get", "/api/v1/incidents", get(incidents::list)),
+        ("get", "/api/v1/policies", get(policies::list)),
+        ("post", "/api/v1/policies", post(policies::create)),
+        (
+            "delete",
+            "/api/v1/policies/{name}",
+            delete(policies::delete),
+        ),
     ]
 }
 

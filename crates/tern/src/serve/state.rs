@@ -35,6 +35,8 @@ pub struct Inner {
     pub decoding: Semaphore,
     pub metrics: Metrics,
     pub extra_metrics: Option<ExtraMetrics>,
+    /// Channels and policies, for the alerting API.
+    pub alerts: Arc<crate::alert::rules::AlertConfig>,
 }
 
 impl std::ops::Deref for AppState {

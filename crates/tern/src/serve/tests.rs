@@ -930,7 +930,9 @@ async fn openapi_lists_exactly_the_routes() {
     assert_eq!(documented, routed);
     // And each documented path answers (not 404/405) with its method.
     for (method, path) in routed {
-        let uri = path.replace("{name}", "f");
+        let uri = path
+            .replace("{name}", "f")
+            .replace("{id}", "0123456789abcdef");
         let req = Request::builder()
             .method(method.to_uppercase().as_str())
             .uri(&uri)
@@ -970,4 +972,258 @@ fn token_files_are_private_and_reused() {
         .trim_start_matches("token:")
         .trim();
     assert!(out.contains(&TokenHash::of(token).render()), "{out}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Alerting API: errors, incidents, policies.
+
+fn alerting_config(c: &mut Config) {
+    c.alerts = Config::parse(
+        r#"
+[[channels]]
+name = "hook"
+type = "webhook"
+url = "http://127.0.0.1:9/hook"
+secret = "0123456789abcdef0123"
+[[policies]]
+name = "from-config"
+metric = "errors"
+threshold = 1
+"#,
+    )
+    .unwrap()
+    .alerts;
+}
+
+async fn send_json(s: &Server, method: &str, uri: &str, body: &str) -> (StatusCode, Value) {
+    let req = Request::builder()
+        .method(method)
+        .uri(uri)
+        .header("authorization", format!("Bearer {API}"))
+        .header("content-type", "application/json")
+        .body(Body::from(body.to_string()))
+        .unwrap();
+    let (status, body, _) = s.send(req).await;
+    (
+        status,
+        serde_json::from_str(&body).unwrap_or(Value::String(body)),
+    )
+}
+
+#[tokio::test]
+async fn every_alerting_route_needs_a_token() {
+    let s = Server::with(alerting_config);
+    for (method, path, _) in router::routes() {
+        if !path.starts_with("/api/v1/") || path.ends_with("openapi.json") {
+            continue;
+        }
+        let uri = path
+            .replace("{name}", "f")
+            .replace("{id}", "0123456789abcdef");
+        let req = Request::builder()
+            .method(method.to_uppercase().as_str())
+            .uri(&uri)
+            .header("content-type", "application/json")
+            .body(Body::from("{}"))
+            .unwrap();
+        let (status, body, _) = s.send(req).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{method} {uri}: {body}");
+    }
+    s.stop();
+}
+
+#[tokio::test]
+async fn errors_list_show_and_change_status() {
+    let s = Server::with(alerting_config);
+    let mut p = tern_store::conformance::invocation("checkout", 1, "e-1", T, 12.0, 256);
+    p.signals.handler_error = true;
+    p.error = Some(tern_core::model::ErrorInfo {
+        error_type: "TypeError".into(),
+        message: "Cannot read properties of undefined (reading 'id')".into(),
+        stack: vec!["    at Runtime.handler (file:///var/task/index.mjs:27:31)".into()],
+    });
+    s.state
+        .writer
+        .write(IngestBatch {
+            parts: vec![p],
+            ..IngestBatch::default()
+        })
+        .await
+        .unwrap();
+    let (st, list) = s.get(&format!("/api/v1/errors?{}", range_all())).await;
+    assert_eq!(st, StatusCode::OK, "{list}");
+    assert_eq!(list.as_array().unwrap().len(), 1);
+    let id = list[0]["id"].as_str().unwrap().to_string();
+    assert_eq!(list[0]["function"], "checkout");
+    assert_eq!(list[0]["status"], "open");
+    let (st, none) = s.get("/api/v1/errors?function=nothing*").await;
+    assert_eq!((st, none.as_array().unwrap().len()), (StatusCode::OK, 0));
+    let (st, e) = s.get("/api/v1/errors?status=gone").await;
+    assert_eq!(st, StatusCode::BAD_REQUEST, "{e}");
+
+    let (st, one) = s.get(&format!("/api/v1/errors/{id}")).await;
+    assert_eq!(st, StatusCode::OK, "{one}");
+    assert_eq!(one["id"], id.as_str());
+    assert_eq!(one["samples"][0]["request_id"], "e-1");
+    assert!(!one["timeline"].as_array().unwrap().is_empty());
+    assert_eq!(s.get("/api/v1/errors/xyz").await.0, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        s.get("/api/v1/errors/0123456789abcdef").await.0,
+        StatusCode::NOT_FOUND
+    );
+
+    let uri = format!("/api/v1/errors/{id}/status");
+    let (st, g) = send_json(&s, "POST", &uri, r#"{"status":"resolved"}"#).await;
+    assert_eq!(
+        (st, g["status"].as_str()),
+        (StatusCode::OK, Some("resolved"))
+    );
+    let (st, g) = send_json(&s, "POST", &uri, r#"{"status":"muted","muted_for":"7d"}"#).await;
+    assert_eq!((st, g["status"].as_str()), (StatusCode::OK, Some("muted")));
+    assert!(g["muted_until"].is_string(), "{g}");
+    for (body, needle) in [
+        (r#"{"status":"closed"}"#, "status"),
+        (r#"{"status":"open","muted_for":"1d"}"#, "muted_for"),
+        (r#"{"status":"muted","muted_for":"soon"}"#, "muted_for"),
+        (r#"{"state":"open"}"#, "bad body"),
+    ] {
+        let (st, e) = send_json(&s, "POST", &uri, body).await;
+        assert_eq!(st, StatusCode::BAD_REQUEST, "{body}: {e}");
+        assert!(e["error"].as_str().unwrap().contains(needle), "{body}: {e}");
+    }
+    let (st, _) = send_json(
+        &s,
+        "POST",
+        "/api/v1/errors/0123456789abcdef/status",
+        r#"{"status":"open"}"#,
+    )
+    .await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+    s.stop();
+}
+
+#[tokio::test]
+async fn incidents_are_listed_by_state() {
+    let s = Server::with(alerting_config);
+    s.state
+        .writer
+        .with_store(|store: &mut dyn Store| {
+            store.apply_incident(
+                &tern_store::IncidentChange::Firing {
+                    policy: "from-config".into(),
+                    subject: "checkout".into(),
+                    at_ms: T,
+                    value: Some(3.0),
+                    threshold: Some(1.0),
+                    detail: None,
+                },
+                &|_| Vec::new(),
+            )
+        })
+        .await
+        .unwrap()
+        .unwrap();
+    let (st, open) = s.get("/api/v1/incidents?state=open").await;
+    assert_eq!(st, StatusCode::OK, "{open}");
+    assert_eq!(open[0]["function"], "checkout");
+    assert_eq!(open[0]["policy"], "from-config");
+    assert_eq!(open[0]["value"], 3.0);
+    let (_, resolved) = s.get("/api/v1/incidents?state=resolved").await;
+    assert!(resolved.as_array().unwrap().is_empty());
+    assert_eq!(
+        s.get("/api/v1/incidents?state=maybe").await.0,
+        StatusCode::BAD_REQUEST
+    );
+    s.stop();
+}
+
+#[tokio::test]
+async fn policies_crud_validates_like_the_config() {
+    let s = Server::with(alerting_config);
+    let (st, all) = s.get("/api/v1/policies").await;
+    assert_eq!(st, StatusCode::OK);
+    let source_of = |all: &Value, name: &str| {
+        all.as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == name)
+            .map(|p| p["source"].as_str().unwrap().to_string())
+    };
+    assert_eq!(
+        source_of(&all, "builtin.error_rate").as_deref(),
+        Some("builtin")
+    );
+    assert_eq!(source_of(&all, "from-config").as_deref(), Some("config"));
+
+    let body = r#"{"type":"metric","name":"slow-checkout","functions":["checkout"],"metric":"duration","aggregation":"p95","threshold":800,"window":"10m","channels":["hook"]}"#;
+    let (st, p) = send_json(&s, "POST", "/api/v1/policies", body).await;
+    assert_eq!(st, StatusCode::CREATED, "{p}");
+    assert_eq!(
+        (p["source"].as_str(), p["window_seconds"].as_f64()),
+        (Some("api"), Some(600.0))
+    );
+    let (st, _) = send_json(&s, "POST", "/api/v1/policies", body).await;
+    assert_eq!(st, StatusCode::OK, "replaced");
+    let err_body = r#"{"type":"error","name":"pay-errors","functions":["pay-*"],"on":"every","cooldown":"30m"}"#;
+    assert_eq!(
+        send_json(&s, "POST", "/api/v1/policies", err_body).await.0,
+        StatusCode::CREATED
+    );
+    let (_, all) = s.get("/api/v1/policies").await;
+    assert_eq!(source_of(&all, "slow-checkout").as_deref(), Some("api"));
+    assert_eq!(source_of(&all, "pay-errors").as_deref(), Some("api"));
+
+    for (body, status, needle) in [
+        (
+            r#"{"type":"metric","name":"x","metric":"errors","threshold":1,"channels":["nope"]}"#,
+            StatusCode::BAD_REQUEST,
+            "policy.channels[0]",
+        ),
+        (
+            r#"{"type":"metric","name":"x","metric":"latency","threshold":1}"#,
+            StatusCode::BAD_REQUEST,
+            "policy.metric",
+        ),
+        (
+            r#"{"type":"metric","name":"x","metric":"errors","threshold":1,"aggregation":"p99"}"#,
+            StatusCode::BAD_REQUEST,
+            "aggregation p99",
+        ),
+        (
+            r#"{"type":"metric","name":"x","metric":"errors","threshold":1,"windw":"5m"}"#,
+            StatusCode::BAD_REQUEST,
+            "windw",
+        ),
+        (
+            r#"{"type":"error","name":"x","on":"sometimes"}"#,
+            StatusCode::BAD_REQUEST,
+            "policy.on",
+        ),
+        (
+            r#"{"type":"metric","name":"builtin.error_rate","metric":"errors","threshold":1}"#,
+            StatusCode::BAD_REQUEST,
+            "reserved",
+        ),
+        (
+            r#"{"type":"metric","name":"from-config","metric":"errors","threshold":2}"#,
+            StatusCode::CONFLICT,
+            "read-only",
+        ),
+    ] {
+        let (st, e) = send_json(&s, "POST", "/api/v1/policies", body).await;
+        assert_eq!(st, status, "{body}: {e}");
+        assert!(e["error"].as_str().unwrap().contains(needle), "{body}: {e}");
+    }
+
+    let (st, _) = send_json(&s, "DELETE", "/api/v1/policies/slow-checkout", "").await;
+    assert_eq!(st, StatusCode::NO_CONTENT);
+    let (st, _) = send_json(&s, "DELETE", "/api/v1/policies/slow-checkout", "").await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+    let (st, e) = send_json(&s, "DELETE", "/api/v1/policies/builtin.memory", "").await;
+    assert_eq!(st, StatusCode::CONFLICT, "{e}");
+    let (st, _) = send_json(&s, "DELETE", "/api/v1/policies/from-config", "").await;
+    assert_eq!(st, StatusCode::CONFLICT);
+    let (_, all) = s.get("/api/v1/policies").await;
+    assert_eq!(source_of(&all, "slow-checkout"), None);
+    s.stop();
 }

@@ -114,7 +114,19 @@ pub struct Serve {
 impl Serve {
     /// Start `tern serve` on a free loopback port with the test token and key.
     pub fn start(tern: &Path, db: &Path, config: Option<&Path>) -> Serve {
+        Serve::start_with_env(tern, db, config, &[])
+    }
+
+    /// As [`Serve::start`], with extra environment variables (test hooks such as
+    /// `TERN_FAULT`).
+    pub fn start_with_env(
+        tern: &Path,
+        db: &Path,
+        config: Option<&Path>,
+        env: &[(&str, &str)],
+    ) -> Serve {
         let mut c = Command::new(tern);
+        c.envs(env.iter().copied());
         c.arg("serve")
             .arg("--db")
             .arg(db)
@@ -192,6 +204,25 @@ impl Serve {
                 started.elapsed() < Duration::from_secs(60),
                 "tern serve did not stop after SIGTERM"
             );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Wait for the process to exit by itself; its status and stderr.
+    pub fn wait_exit(mut self, within: Duration) -> (std::process::ExitStatus, String) {
+        let started = Instant::now();
+        loop {
+            if let Some(st) = self.child.try_wait().unwrap() {
+                std::thread::sleep(Duration::from_millis(100));
+                return (st, self.stderr.lock().unwrap().clone());
+            }
+            if started.elapsed() > within {
+                let _ = self.child.kill();
+                panic!(
+                    "tern serve did not exit within {within:?}; stderr:\n{}",
+                    self.stderr.lock().unwrap()
+                );
+            }
             std::thread::sleep(Duration::from_millis(20));
         }
     }

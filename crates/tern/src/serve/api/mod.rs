@@ -4,9 +4,12 @@
 //! here or reused from the CLI's JSON output (`tern report --format json`,
 //! `tern invocations --format json`), so the API and the CLI answer alike.
 
+pub mod errors;
 pub mod functions;
+pub mod incidents;
 pub mod invocations;
 pub mod openapi;
+pub mod policies;
 pub mod system;
 
 use axum::extract::rejection::QueryRejection;

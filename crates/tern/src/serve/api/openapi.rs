@@ -47,7 +47,87 @@ fn merge(mut a: Value, b: Value) -> Value {
     a
 }
 
+/// The document, with the alerting part (a second `json!`: one would hit the macro
+/// recursion limit).
 pub fn spec() -> Value {
+    let mut doc = base();
+    let (schemas, paths) = (alerting_schemas(), alerting_paths());
+    if let (Some(s), Value::Object(add)) = (doc["components"]["schemas"].as_object_mut(), schemas) {
+        s.extend(add);
+    }
+    if let (Some(p), Value::Object(add)) = (doc["paths"].as_object_mut(), paths) {
+        p.extend(add);
+    }
+    doc
+}
+
+fn alerting_schemas() -> Value {
+    json!({
+          "ErrorGroup": {"type": "object", "description": "Same shape as `tern errors --format json`.", "properties": {
+            "id": {"type": "string", "description": "16 hex digits"}, "function": {"type": "string"}, "title": {"type": "string"},
+            "error_type": {"type": "string", "nullable": true}, "message": {"type": "string", "nullable": true}, "culprit": {"type": "string", "nullable": true},
+            "basis": {"type": "string"}, "outcome": {"type": "string"}, "grouping_version": {"type": "integer"}, "count": {"type": "integer"}, "count_in_range": {"type": "integer"},
+            "first_seen": {"type": "string"}, "last_seen": {"type": "string"}, "status": {"type": "string", "enum": ["open", "resolved", "muted"]},
+            "status_changed": {"type": "string", "nullable": true}, "muted_until": {"type": "string", "nullable": true}, "resolved_at": {"type": "string", "nullable": true},
+            "regressions": {"type": "integer"}, "regressed_at": {"type": "string", "nullable": true}}},
+          "ErrorGroupDetail": {"type": "object", "description": "Same shape as `tern errors show --format json`: the group plus frames, timeline_bucket_ms, timeline [{start, count}] and samples (invocations with logs)."},
+          "ErrorStatusChange": {"type": "object", "required": ["status"], "properties": {
+            "status": {"type": "string", "enum": ["open", "resolved", "muted"]},
+            "muted_for": {"type": "string", "example": "7d", "description": "Only with muted; default: until reopened."}}},
+          "Incident": {"type": "object", "properties": {
+            "id": {"type": "integer"}, "policy": {"type": "string"}, "function": {"type": "string"}, "state": {"type": "string", "enum": ["open", "resolved"]},
+            "opened_at": {"type": "string"}, "last_firing_at": {"type": "string"}, "resolved_at": {"type": "string", "nullable": true},
+            "value": {"type": "number", "nullable": true}, "threshold": {"type": "number", "nullable": true}, "detail": {"type": "string", "nullable": true}}},
+          "Policy": {"type": "object", "description": "A policy in force. Metric policies carry metric, aggregation, comparison, threshold, window_seconds, min_invocations; error policies carry on and cooldown_seconds.", "properties": {
+            "name": {"type": "string"}, "type": {"type": "string", "enum": ["metric", "error"]}, "source": {"type": "string", "enum": ["builtin", "config", "api"]},
+            "enabled": {"type": "boolean"}, "severity": {"type": "string"}, "channels": {"type": "array", "items": {"type": "string"}},
+            "target": {"type": "object", "properties": {"functions": {"type": "array", "items": {"type": "string"}}, "tags": {"type": "object"}, "accounts": {"type": "array", "items": {"type": "string"}}, "regions": {"type": "array", "items": {"type": "string"}}}},
+            "metric": {"type": "string"}, "aggregation": {"type": "string"}, "comparison": {"type": "string"}, "threshold": {"type": "number"}, "window_seconds": {"type": "number"}, "min_invocations": {"type": "integer"},
+            "on": {"type": "string", "enum": ["new_group", "regression", "every_occurrence"]}, "cooldown_seconds": {"type": "number"}}},
+          "PolicyInput": {"type": "object", "required": ["type", "name"], "description": "The keys of a [[policies]] (type metric) or [[error_policies]] (type error) entry of tern.toml, validated the same way. Unknown keys are errors.", "properties": {
+            "type": {"type": "string", "enum": ["metric", "error"]}, "name": {"type": "string"}, "functions": {"type": "array", "items": {"type": "string"}}, "tags": {"type": "object"},
+            "accounts": {"type": "array", "items": {"type": "string"}}, "regions": {"type": "array", "items": {"type": "string"}},
+            "metric": {"type": "string"}, "aggregation": {"type": "string"}, "comparison": {"type": "string"}, "threshold": {"type": "number"}, "window": {"type": "string", "example": "5m"}, "min_invocations": {"type": "integer"},
+            "on": {"type": "string", "enum": ["new", "regression", "every"]}, "cooldown": {"type": "string", "example": "1h"},
+            "severity": {"type": "string", "enum": ["info", "warning", "critical"]}, "channels": {"type": "array", "items": {"type": "string"}}, "enabled": {"type": "boolean"}}}
+    })
+}
+
+fn alerting_paths() -> Value {
+    let bearer = json!([{"bearer": []}]);
+    json!({
+        "/api/v1/errors": {"get": {"summary": "Error groups, latest occurrence first (as `tern errors --format json`)", "security": bearer,
+          "parameters": range_params().into_iter().chain([
+            json!({"name": "function", "in": "query", "schema": {"type": "string"}, "description": "Glob over function names"}),
+            json!({"name": "status", "in": "query", "schema": {"type": "string", "enum": ["open", "resolved", "muted"]}}),
+            json!({"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 50}})]).collect::<Vec<_>>(),
+          "responses": merge(json!({"200": {"description": "Groups", "content": {"application/json": {"schema": {"type": "array", "items": {"$ref": "#/components/schemas/ErrorGroup"}}}}}}), error_responses(&[("400", "Bad parameter")]))}},
+        "/api/v1/errors/{id}": {"get": {"summary": "One error group with its stack, timeline and samples", "security": bearer,
+          "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string"}}],
+          "responses": merge(json!({"200": {"description": "The group", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorGroupDetail"}}}}}), error_responses(&[("400", "Not a group id"), ("404", "No such group")]))}},
+        "/api/v1/errors/{id}/status": {"post": {"summary": "Resolve, mute (optionally for a while) or reopen a group", "security": bearer,
+          "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string"}}],
+          "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorStatusChange"}}}},
+          "responses": merge(json!({"200": {"description": "The group as it is now", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorGroup"}}}}}), error_responses(&[("400", "Bad id or body"), ("404", "No such group")]))}},
+        "/api/v1/incidents": {"get": {"summary": "Alert incidents, newest first", "security": bearer,
+          "parameters": [
+            {"name": "state", "in": "query", "schema": {"type": "string", "enum": ["open", "resolved"]}},
+            {"name": "policy", "in": "query", "schema": {"type": "string"}},
+            {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}}],
+          "responses": merge(json!({"200": {"description": "Incidents", "content": {"application/json": {"schema": {"type": "array", "items": {"$ref": "#/components/schemas/Incident"}}}}}}), error_responses(&[("400", "Bad parameter")]))}},
+        "/api/v1/policies": {
+          "get": {"summary": "Every alert policy in force: built-in, from tern.toml, and API-managed", "security": bearer,
+            "responses": merge(json!({"200": {"description": "Policies", "content": {"application/json": {"schema": {"type": "array", "items": {"$ref": "#/components/schemas/Policy"}}}}}}), error_responses(&[]))},
+          "post": {"summary": "Create or replace an API-managed policy", "security": bearer,
+            "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/PolicyInput"}}}},
+            "responses": merge(json!({"201": {"description": "Created", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Policy"}}}}, "200": {"description": "Replaced", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Policy"}}}}}), error_responses(&[("400", "Invalid policy; the message names the key"), ("409", "A built-in or config policy has this name")]))}},
+        "/api/v1/policies/{name}": {"delete": {"summary": "Delete an API-managed policy (its open incidents resolve as withdrawn)", "security": bearer,
+          "parameters": [{"name": "name", "in": "path", "required": true, "schema": {"type": "string"}}],
+          "responses": merge(json!({"204": {"description": "Deleted"}}), error_responses(&[("404", "No such API policy"), ("409", "Built-in or config policy: read-only")]))}}
+    })
+}
+
+fn base() -> Value {
     let bearer = json!([{"bearer": []}]);
     let firehose_body = json!({"$ref": "#/components/schemas/FirehoseResponse"});
     json!({

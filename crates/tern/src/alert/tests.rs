@@ -1,0 +1,282 @@
+//! The engine's decisions against a real (in-memory) store: incidents open once, resolve
+//! after the clear period, survive a lost state; error policies notify new groups once,
+//! respect cooldowns and mutes, and see regressions.
+#![allow(clippy::unwrap_used)]
+
+use tern_core::model::{ErrorInfo, InvocationPart};
+use tern_store::conformance::invocation;
+use tern_store::{
+    ErrorQuery, ErrorStatus, IncidentQuery, IncidentState, IngestBatch, SqliteStore, Store,
+};
+
+use super::engine::{apply_metric, plan_errors, plan_metric, rules_now, Fault};
+use super::notify::Envelope;
+use super::rules::AlertConfig;
+use super::state::ErrorReader;
+use crate::config::Config;
+
+const NOW: i64 = 1_790_000_000_000;
+const MIN: i64 = 60_000;
+
+fn config(extra: &str) -> AlertConfig {
+    Config::parse(&format!(
+        r#"
+[alerts]
+evaluate_every = "1s"
+resolve_after = "2m"
+resolve_after_evals = 2
+disable_builtin = ["builtin.near_timeout", "builtin.memory", "builtin.error_rate"]
+dashboard_url = "https://tern.example.com"
+[[channels]]
+name = "hook"
+type = "webhook"
+url = "http://127.0.0.1:9/hook"
+secret = "0123456789abcdef0123"
+[[channels]]
+name = "other"
+type = "webhook"
+url = "http://127.0.0.1:9/other"
+secret = "0123456789abcdef0123"
+{extra}
+"#
+    ))
+    .unwrap()
+    .alerts
+}
+
+fn timeout(function: &str, rid: &str, start: i64) -> InvocationPart {
+    let mut p = invocation(function, 1, rid, start, 3000.0, 256);
+    p.signals.timeout_line = true;
+    p
+}
+
+fn failed(function: &str, rid: &str, start: i64, key: &str) -> InvocationPart {
+    let mut p = invocation(function, 2, rid, start, 120.0, 256);
+    p.signals.handler_error = true;
+    p.error = Some(ErrorInfo {
+        error_type: "KeyError".into(),
+        message: format!("'{key}'"),
+        stack: vec![
+            "File \"/var/task/lambda_function.py\", line 36, in lambda_handler".into(),
+            "File \"/var/task/orders.py\", line 12, in load".into(),
+        ],
+    });
+    p
+}
+
+fn ingest(store: &mut SqliteStore, parts: Vec<InvocationPart>) {
+    store
+        .ingest(&IngestBatch {
+            parts,
+            ..IngestBatch::default()
+        })
+        .unwrap();
+}
+
+fn tick(store: &mut SqliteStore, cfg: &AlertConfig, now: i64, save_state: bool) {
+    let mut plan = plan_metric(store, cfg, now).unwrap();
+    if !save_state {
+        plan.states.clear();
+    }
+    apply_metric(store, &plan, cfg.dashboard_url.as_deref(), Fault::None).unwrap();
+}
+
+fn outbox(store: &SqliteStore) -> Vec<(String, String)> {
+    store
+        .outbox_due(i64::MAX, 1000)
+        .unwrap()
+        .into_iter()
+        .map(|e| (e.dedupe_key, e.channel))
+        .collect()
+}
+
+#[test]
+fn a_metric_incident_opens_once_and_resolves_after_the_clear_period() {
+    let cfg = config(
+        r#"
+[[policies]]
+name = "checkout-errors"
+functions = ["checkout"]
+metric = "errors"
+comparison = ">="
+threshold = 1
+window = "10m"
+channels = ["hook", "other"]
+"#,
+    );
+    let mut store = SqliteStore::open_in_memory().unwrap();
+    ingest(
+        &mut store,
+        vec![
+            timeout("checkout", "t-1", NOW - 2 * MIN),
+            invocation("checkout", 3, "ok-1", NOW - 3 * MIN, 10.0, 256),
+            invocation("orders", 3, "ok-2", NOW - 3 * MIN, 10.0, 256),
+        ],
+    );
+    tick(&mut store, &cfg, NOW, true);
+    let open = store
+        .incidents(&IncidentQuery {
+            state: Some(IncidentState::Open),
+            ..IncidentQuery::default()
+        })
+        .unwrap();
+    // The policy and the built-in timeout_or_oom both fire on checkout, nothing on orders.
+    let mut policies: Vec<&str> = open.iter().map(|i| i.policy.as_str()).collect();
+    policies.sort();
+    assert_eq!(policies, ["builtin.timeout_or_oom", "checkout-errors"]);
+    assert!(open.iter().all(|i| i.subject == "checkout"));
+    let id = open
+        .iter()
+        .find(|i| i.policy == "checkout-errors")
+        .unwrap()
+        .id;
+    let keys = outbox(&store);
+    assert!(keys.contains(&(format!("incident:{id}:opened@hook"), "hook".into())));
+    assert!(keys.contains(&(format!("incident:{id}:opened@other"), "other".into())));
+    let built_in = open
+        .iter()
+        .find(|i| i.policy != "checkout-errors")
+        .unwrap()
+        .id;
+    // Built-ins go to the default channels: every channel.
+    assert_eq!(keys.len(), 4, "{keys:?}");
+    let payload = &store.outbox_due(i64::MAX, 10).unwrap()[0].payload;
+    let n = Envelope::parse(payload).unwrap();
+    assert_eq!(n.function.as_deref(), Some("checkout"));
+    assert_eq!(
+        n.dashboard_url.as_deref(),
+        Some("https://tern.example.com/functions/checkout")
+    );
+    assert!(n.value.is_some() && n.threshold.is_some(), "{n:?}");
+
+    // Still firing: no new notification. Then the state is lost (a crash before it was
+    // saved): the open incident in the store is adopted, nothing is notified twice.
+    tick(&mut store, &cfg, NOW + MIN, true);
+    tick(&mut store, &cfg, NOW + 2 * MIN, false);
+    assert_eq!(outbox(&store).len(), 4);
+
+    // The timeout leaves the 10-minute window at NOW + 8m; two OK evaluations spanning the
+    // 2-minute clear period resolve it.
+    for m in [9, 10] {
+        tick(&mut store, &cfg, NOW + m * MIN, true);
+        assert_eq!(outbox(&store).len(), 4, "at +{m}m");
+    }
+    tick(&mut store, &cfg, NOW + 11 * MIN, true);
+    let keys = outbox(&store);
+    assert!(keys.contains(&(format!("incident:{id}:resolved@hook"), "hook".into())));
+    // The built-in's 5-minute window cleared earlier; both are resolved now.
+    assert!(keys
+        .iter()
+        .any(|(k, _)| k == &format!("incident:{built_in}:resolved@hook")));
+    assert_eq!(keys.len(), 8, "{keys:?}");
+    assert!(store
+        .incidents(&IncidentQuery {
+            state: Some(IncidentState::Open),
+            ..IncidentQuery::default()
+        })
+        .unwrap()
+        .is_empty());
+}
+
+#[test]
+fn a_removed_policy_withdraws_its_incident() {
+    let with = config(
+        "[[policies]]\nname = \"p\"\nmetric = \"invocations\"\nthreshold = 0\nmin_invocations = 1\n",
+    );
+    let without = config("");
+    let mut store = SqliteStore::open_in_memory().unwrap();
+    ingest(
+        &mut store,
+        vec![invocation("f", 1, "a", NOW - MIN, 10.0, 256)],
+    );
+    tick(&mut store, &with, NOW, true);
+    assert_eq!(outbox(&store).len(), 2);
+    tick(&mut store, &without, NOW + MIN, true);
+    let keys = outbox(&store);
+    assert_eq!(keys.len(), 4, "{keys:?}");
+    assert!(keys[2].0.contains(":resolved@"));
+}
+
+fn error_round(store: &mut SqliteStore, cfg: &AlertConfig, now: i64) -> Vec<String> {
+    let reader = store
+        .checkpoints("alert/errors")
+        .unwrap()
+        .first()
+        .and_then(|c| ErrorReader::decode(&c.value))
+        .unwrap_or_default();
+    let rules = rules_now(store, cfg).unwrap();
+    let plan = plan_errors(store, cfg, &rules, reader, now).unwrap();
+    let cp = tern_store::Checkpoint {
+        key: "alert/errors".into(),
+        value: plan.reader.encode(),
+        updated_ms: now,
+    };
+    store.enqueue(&plan.items, now, Some(&cp)).unwrap();
+    plan.items.into_iter().map(|i| i.dedupe_key).collect()
+}
+
+#[test]
+fn error_policies_notify_new_groups_once_with_cooldowns_mutes_and_regressions() {
+    let cfg = config(
+        r#"
+[[error_policies]]
+name = "every"
+functions = ["checkout"]
+on = "every"
+cooldown = "1h"
+channels = ["hook"]
+"#,
+    );
+    let mut store = SqliteStore::open_in_memory().unwrap();
+    ingest(&mut store, vec![failed("checkout", "e-1", NOW - MIN, "a")]);
+    let sent = error_round(&mut store, &cfg, NOW);
+    let g = store
+        .error_groups(&ErrorQuery::default())
+        .unwrap()
+        .remove(0);
+    let mut sent_sorted = sent.clone();
+    sent_sorted.sort();
+    assert_eq!(
+        sent_sorted,
+        [
+            format!("error:{}:new:builtin.new_error@hook", g.id),
+            format!("error:{}:new:builtin.new_error@other", g.id),
+            format!("error:{}:new:every@hook", g.id),
+        ]
+    );
+    // Nothing new: nothing sent. A second occurrence inside the cooldown: nothing either.
+    assert!(error_round(&mut store, &cfg, NOW + MIN).is_empty());
+    ingest(&mut store, vec![failed("checkout", "e-2", NOW, "b")]);
+    assert!(error_round(&mut store, &cfg, NOW + 2 * MIN).is_empty());
+    // After the cooldown, `every` notifies again.
+    ingest(
+        &mut store,
+        vec![failed("checkout", "e-3", NOW + 61 * MIN, "c")],
+    );
+    assert_eq!(
+        error_round(&mut store, &cfg, NOW + 62 * MIN).len(),
+        1,
+        "after the cooldown"
+    );
+    // Resolved, then it recurs: a regression for the built-in (the `every` policy is
+    // cooling down again).
+    store
+        .set_error_status(&g.id, ErrorStatus::Resolved, None, NOW + 63 * MIN)
+        .unwrap();
+    ingest(
+        &mut store,
+        vec![failed("checkout", "e-4", NOW + 64 * MIN, "d")],
+    );
+    let sent = error_round(&mut store, &cfg, NOW + 65 * MIN);
+    assert_eq!(sent.len(), 2, "{sent:?}");
+    assert!(sent.iter().all(|k| k.contains(":regression:")), "{sent:?}");
+    // Muted: silence, whatever happens.
+    store
+        .set_error_status(&g.id, ErrorStatus::Muted, None, NOW + 66 * MIN)
+        .unwrap();
+    ingest(
+        &mut store,
+        vec![failed("checkout", "e-5", NOW + 200 * MIN, "e")],
+    );
+    assert!(error_round(&mut store, &cfg, NOW + 201 * MIN).is_empty());
+}
