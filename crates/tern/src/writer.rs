@@ -338,6 +338,67 @@ mod tests {
         assert_eq!(store.invocations(&q).unwrap().len(), 20);
     }
 
+    /// Pushes waiting together share one transaction; each gets its answer only after it.
+    #[tokio::test]
+    async fn waiting_pushes_share_one_transaction() {
+        let (writer, handle) = Writer::spawn(SqliteStore::open_in_memory().unwrap(), 64);
+        // Hold the writer busy with a pull-style write while pushes queue up behind it.
+        let parts = (0..20_000)
+            .map(|k| {
+                invocation(
+                    "slow",
+                    k % 50,
+                    &format!("s{k}"),
+                    T0 + i64::from(k),
+                    5.0,
+                    128,
+                )
+            })
+            .collect();
+        let first = {
+            let h = handle.clone();
+            tokio::spawn(async move {
+                h.write(IngestBatch {
+                    parts,
+                    ..Default::default()
+                })
+                .await
+            })
+        };
+        let mut pushes = Vec::new();
+        for i in 0..32 {
+            let h = handle.clone();
+            pushes.push(tokio::spawn(async move {
+                h.try_write(IngestBatch {
+                    parts: vec![invocation(
+                        "f",
+                        1,
+                        &format!("p{i}"),
+                        T0 + i64::from(i),
+                        5.0,
+                        128,
+                    )],
+                    ..Default::default()
+                })
+                .await
+            }));
+        }
+        assert_eq!(first.await.unwrap().unwrap().inserted, 20_000);
+        for p in pushes {
+            assert!(p.await.unwrap().is_ok());
+        }
+        let m = &handle.metrics;
+        assert_eq!(m.inserted.load(Ordering::Relaxed), 20_032);
+        let batches = m.batches.load(Ordering::Relaxed);
+        assert!(
+            batches < 33,
+            "32 waiting pushes took {} transactions",
+            batches - 1
+        );
+        drop(handle);
+        writer.join();
+    }
+
     #[tokio::test]
     async fn try_write_reports_busy_when_full() {
         let (writer, handle) = Writer::spawn(SqliteStore::open_in_memory().unwrap(), 1);
@@ -358,17 +419,24 @@ mod tests {
             }));
         }
         let mut busy = 0;
-        let mut stored = 0;
+        let mut accepted = 0;
         for w in waits {
             match w.await.unwrap() {
-                Ok(s) => stored += s.inserted,
+                // Group commit: the stats are those of the transaction the batch shared.
+                Ok(s) => {
+                    assert!(s.inserted >= 200);
+                    accepted += 1;
+                }
                 Err(WriteError::Busy) => busy += 1,
                 Err(e) => panic!("{e}"),
             }
         }
         assert!(busy > 0, "a queue of one never filled");
-        assert_eq!(stored, (200 - busy) * 200);
-        assert_eq!(handle.metrics.busy_rejections.load(Ordering::Relaxed), busy);
+        assert_eq!(accepted + busy, 200);
+        let m = &handle.metrics;
+        assert_eq!(m.inserted.load(Ordering::Relaxed), accepted * 200);
+        assert_eq!(m.busy_rejections.load(Ordering::Relaxed), busy);
+        assert!(m.batches.load(Ordering::Relaxed) <= accepted);
         drop(handle);
         writer.join();
     }
