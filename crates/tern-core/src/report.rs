@@ -62,6 +62,15 @@ pub fn dist_of(s: &crate::sketch::Sketch) -> Option<Dist> {
     })
 }
 
+/// `1 invocation`, `2 invocations`.
+pub fn count(n: u64, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
 impl FunctionReport {
     pub fn error_rate(&self) -> f64 {
         if self.invocations == 0 {
@@ -181,8 +190,8 @@ pub fn quick_wins(
             kind: WinKind::MostInvocations,
             function: f.function.clone(),
             detail: format!(
-                "{} invocations, ${:.6} each on average: shaving its duration pays most here",
-                f.invocations,
+                "{}, ${:.6} each on average: shaving its duration pays most here",
+                count(f.invocations, "invocation"),
                 f.cost_per_invocation()
             ),
             monthly_usd: f.monthly_cost_usd,
@@ -209,8 +218,8 @@ pub fn quick_wins(
             kind: WinKind::MostErrors,
             function: f.function.clone(),
             detail: format!(
-                "{} failed invocations ({:.1}%): {}; the figure is what they cost",
-                f.errors,
+                "{} ({:.1}%): {}; the figure is what they cost",
+                count(f.errors, "failed invocation"),
                 f.error_rate() * 100.0,
                 kinds.join(", ")
             ),
@@ -268,9 +277,9 @@ pub fn quick_wins(
             kind: WinKind::LongInvocations,
             function: f.function.clone(),
             detail: format!(
-                "{} invocations ran over {:.0} s (max {:.1} s), costing at least the figure \
+                "{} ran over {:.0} s (max {:.1} s), costing at least the figure \
                  shown: consider splitting the work, Step Functions, or async processing",
-                f.over_20s,
+                count(f.over_20s, "invocation"),
                 rules.long_invocation_ms / 1000.0,
                 f.duration_ms.map_or(0.0, |d| d.max) / 1000.0
             ),
