@@ -53,16 +53,19 @@ fn main() {
         let mut dec = Decoder::new(DecodeOptions::default());
         let mut asm = Assembler::new();
         let mut pending = 0usize;
+        // One buffer of decoded events, drained into the assembler and reused (as
+        // `tern ingest` reuses its chunk).
+        let mut out = Decoded::default();
         for (path, input) in paths.iter().zip(&inputs) {
-            let mut out = Decoded::default();
             dec.begin_source(&path.to_string_lossy(), None);
             dec.decode_auto(input, &mut out);
             dec.end_source(&mut out);
             events += out.events.len();
             pending += out.events.len();
-            for ev in out.events {
+            for ev in out.events.drain(..) {
                 asm.push(ev);
             }
+            out.diagnostics.clear();
             if pending >= BATCH_EVENTS {
                 parts += black_box(asm.drain()).parts.len();
                 pending = 0;
