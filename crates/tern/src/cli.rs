@@ -40,6 +40,9 @@ pub enum Command {
     Report(ReportArgs),
     /// List invocations, or show one invocation's log lines.
     Invocations(InvocationsArgs),
+    /// Delete old data now (what `tern serve` does on its retention schedule): invocations and
+    /// raw log lines, and optionally rollups, older than the given ages.
+    Prune(PruneArgs),
     /// Write a realistic simulated Lambda fleet in real CloudWatch formats.
     Simulate(SimulateArgs),
     /// Simulate a fleet, ingest it into a fresh database and print the report.
@@ -138,6 +141,19 @@ pub enum OutcomeArg {
     Crash,
     #[value(alias = "init_error")]
     InitError,
+}
+
+#[derive(Debug, Args)]
+pub struct PruneArgs {
+    #[command(flatten)]
+    pub db: DbArg,
+    /// Delete invocations and raw log lines older than this, e.g. 30d.
+    #[arg(long)]
+    pub raw_older_than: Option<String>,
+    /// Delete hourly and daily statistics older than this, e.g. 400d (must not be shorter
+    /// than --raw-older-than).
+    #[arg(long)]
+    pub rollups_older_than: Option<String>,
 }
 
 #[derive(Debug, Args)]

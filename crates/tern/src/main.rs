@@ -46,6 +46,7 @@ fn run(cli: Cli) -> anyhow::Result<String> {
         }
         Command::Report(args) => report::run(args),
         Command::Invocations(args) => invocations::run(args),
+        Command::Prune(args) => prune(args),
         Command::Simulate(args) => {
             let summary = simulate::simulate(
                 &simulate::SimOptions {
@@ -86,6 +87,42 @@ fn run(cli: Cli) -> anyhow::Result<String> {
         Command::Token => Ok(serve::token_command()),
         Command::Alerts(args) => alerts::run(args),
     }
+}
+
+/// `tern prune`: retention on demand.
+fn prune(args: cli::PruneArgs) -> anyhow::Result<String> {
+    use anyhow::{bail, Context};
+    use tern_store::Store;
+    let age = |v: &Option<String>, flag: &str| -> anyhow::Result<Option<std::time::Duration>> {
+        v.as_deref()
+            .map(|s| config::parse_duration(s, flag))
+            .transpose()
+    };
+    let raw = age(&args.raw_older_than, "--raw-older-than")?;
+    let rollups = age(&args.rollups_older_than, "--rollups-older-than")?;
+    match (raw, rollups) {
+        (None, None) => bail!("say what to delete: --raw-older-than AGE and/or --rollups-older-than AGE"),
+        (Some(r), Some(u)) if u < r => bail!(
+            "--rollups-older-than is shorter than --raw-older-than: statistics must outlive the raw \
+             data they summarize"
+        ),
+        _ => {}
+    }
+    if !args.db.db.exists() {
+        bail!("{} does not exist", args.db.db.display());
+    }
+    let mut store = tern_store::SqliteStore::open(&args.db.db)
+        .with_context(|| format!("opening {}", args.db.db.display()))?;
+    let now = timeutil::now_ms();
+    let cut = |d: Option<std::time::Duration>| d.map(|d| now - d.as_millis() as i64);
+    let stats = store.apply_retention(tern_store::Retention {
+        raw_before_ms: cut(raw),
+        rollups_before_ms: cut(rollups),
+    })?;
+    Ok(format!(
+        "deleted {} invocations, {} chunks of unattributed lines and {} rollup rows\n",
+        stats.invocations, stats.stream_chunks, stats.rollup_rows
+    ))
 }
 
 /// `tern simulate --start`: an instant, or a span before now (`3d`: three days ago).

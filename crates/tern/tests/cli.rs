@@ -554,3 +554,88 @@ fn concurrent_ingests_on_a_new_database() {
         fleet.truth["totals"]["invocations"]
     );
 }
+
+/// `tern prune`: retention on demand. Old invocations go, statistics stay (and are not counted
+/// twice when the same old files are ingested again); bad ages are clear errors.
+#[test]
+fn prune_deletes_old_raw_data_and_keeps_statistics() {
+    let f = simulate(3, 2, 31);
+    ok(ingest(&f.db, &[&f.logs], &[]), "ingest");
+    let total = f.truth["totals"]["invocations"].as_u64().unwrap();
+    let listed = |db: &Path| -> usize {
+        let out = ok(
+            tern()
+                .args([
+                    "invocations",
+                    "--format",
+                    "json",
+                    "--limit",
+                    "100000",
+                    "--db",
+                ])
+                .arg(db)
+                .output()
+                .unwrap(),
+            "invocations",
+        );
+        serde_json::from_slice::<Value>(&out.stdout)
+            .unwrap()
+            .as_array()
+            .map_or(0, Vec::len)
+    };
+    assert_eq!(listed(&f.db) as u64, total);
+    // The simulated days are in November 2026, weeks before any clock this test runs on.
+    let out = ok(
+        tern()
+            .args(["prune", "--raw-older-than", "7d", "--db"])
+            .arg(&f.db)
+            .output()
+            .unwrap(),
+        "prune",
+    );
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        said.contains(&format!("deleted {total} invocations")),
+        "{said}"
+    );
+    assert_eq!(listed(&f.db), 0);
+    let r = report_json(&f.db, &[]);
+    assert_eq!(r["totals"]["invocations"].as_u64(), Some(total));
+    // Ingesting the old files again adds nothing: older parts are dropped.
+    ok(ingest(&f.db, &[&f.logs], &[]), "re-ingest");
+    assert_eq!(listed(&f.db), 0);
+    assert_eq!(
+        report_json(&f.db, &[])["totals"]["invocations"].as_u64(),
+        Some(total)
+    );
+    for (args, needle) in [
+        (vec!["prune"], "say what to delete"),
+        (
+            vec!["prune", "--raw-older-than", "soon"],
+            "--raw-older-than",
+        ),
+        (
+            vec![
+                "prune",
+                "--raw-older-than",
+                "30d",
+                "--rollups-older-than",
+                "7d",
+            ],
+            "must outlive",
+        ),
+    ] {
+        let out = tern().args(&args).arg("--db").arg(&f.db).output().unwrap();
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(needle), "{args:?}: {err}");
+    }
+    let missing = f.db.with_file_name("missing.db");
+    let out = tern()
+        .args(["prune", "--raw-older-than", "1d", "--db"])
+        .arg(&missing)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(!missing.exists(), "prune never creates a database");
+}
