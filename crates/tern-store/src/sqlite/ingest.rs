@@ -210,11 +210,15 @@ struct Deltas {
 }
 
 impl Deltas {
-    fn count(&mut self, function_id: i64, env_id: i64, c: &Contribution) {
-        self.hours
+    /// Count a completed invocation, with `volume`: lines stored with it in its hour (one
+    /// lookup for both).
+    fn count(&mut self, function_id: i64, env_id: i64, c: &Contribution, volume: Volume) {
+        let hour = self
+            .hours
             .entry((function_id, floor_to(c.t, HOUR_MS)))
-            .or_default()
-            .add(c);
+            .or_default();
+        hour.add(c);
+        hour.add_volume(volume);
         let env = self.envs.entry(env_id).or_default();
         env.invocations += 1;
         env.cold_starts += i64::from(c.cold);
@@ -769,13 +773,15 @@ impl Writer<'_> {
             if self.insert.raw_execute().db()? == 1 {
                 self.stats.inserted += 1;
                 let id = self.tx.last_insert_rowid();
-                self.deltas.volume(function_id, o.row.t, o.row.volume);
+                // The new row's lines count in the hour of its time (`c.t` is `row.t`).
                 if let Some(c) = &o.contribution {
                     self.stats.completed += 1;
-                    self.deltas.count(function_id, env_id, c);
+                    self.deltas.count(function_id, env_id, c, o.row.volume);
                     if c.outcome != Outcome::Success {
                         self.errors.occur(self.tx, id, function_id, c.t, p)?;
                     }
+                } else {
+                    self.deltas.volume(function_id, o.row.t, o.row.volume);
                 }
                 return Ok(Some(id));
             }
@@ -891,7 +897,8 @@ impl Writer<'_> {
         match (old, new) {
             (None, Some(new)) => {
                 self.stats.completed += 1;
-                self.deltas.count(function_id, env_id, &new);
+                self.deltas
+                    .count(function_id, env_id, &new, Volume::default());
                 if new.outcome != Outcome::Success {
                     self.errors.occur(self.tx, id, function_id, t, &merged)?;
                 }
