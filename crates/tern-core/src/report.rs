@@ -46,6 +46,10 @@ pub struct FunctionReport {
     pub monthly_cost_usd: f64,
     /// False when the region's prices were not in the table.
     pub exact_prices: bool,
+    /// Log lines stored in the range (see the store's `FunctionStats::log_lines`).
+    pub log_lines: u64,
+    /// The UTF-8 bytes of their messages.
+    pub log_bytes: u64,
 }
 
 /// The statistics of a sketch of durations; `None` when it is empty.

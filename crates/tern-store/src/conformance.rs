@@ -65,6 +65,10 @@ macro_rules! conformance_tests {
                 $crate::conformance::log_lines_dedupe($make());
             }
             #[test]
+            fn log_volume() {
+                $crate::conformance::log_volume($make());
+            }
+            #[test]
             fn incomplete_not_counted() {
                 $crate::conformance::incomplete_not_counted($make());
             }
@@ -156,6 +160,7 @@ pub fn run_all<S: Store>(make: impl Fn() -> S) {
     rollups_match_rows(make());
     unaligned_ranges_are_exact(make());
     log_lines_dedupe(make());
+    log_volume(make());
     incomplete_not_counted(make());
     environments(make());
     function_meta_updates(make());
@@ -412,6 +417,12 @@ fn assert_stats_eq(a: &[FunctionStats], b: &[FunctionStats], what: &str) {
             assert!(close(m.gb_seconds, n.gb_seconds), "{what}: month GB-s");
         }
         assert_eq!(x.environments, y.environments, "{what}: environments");
+        assert_eq!(
+            (x.log_lines, x.log_bytes),
+            (y.log_lines, y.log_bytes),
+            "{what}: log volume of {}",
+            x.function
+        );
     }
 }
 
@@ -819,16 +830,199 @@ pub fn log_lines_dedupe<S: Store>(mut store: S) {
         .is_empty());
 }
 
+/// `n` lines of `len` bytes each (the message repeats `ch`), one a millisecond from `ts`, with
+/// event ids `tag-0`, `tag-1`, …
+fn sized_lines(tag: &str, ts: i64, n: usize, ch: char, len: usize) -> Vec<LogLine> {
+    let message: String = std::iter::repeat_n(ch, len / ch.len_utf8()).collect();
+    assert_eq!(message.len(), len);
+    (0..n)
+        .map(|k| line(ts + k as i64, &message, Some(format!("{tag}-{k}"))))
+        .collect()
+}
+
+fn volume_of<S: Store>(store: &S, function: &str, from_ms: i64, to_ms: i64) -> (u64, u64) {
+    let range = TimeRange {
+        from_ms: Some(from_ms),
+        to_ms: Some(to_ms),
+    };
+    store
+        .function_stats(&[function.to_string()], range)
+        .unwrap()
+        .first()
+        .map_or((0, 0), |s| (s.log_lines, s.log_bytes))
+}
+
+/// Log volume: every stored line counts once (re-ingest and duplicates add nothing), in the
+/// hour of its invocation's time (REPORT, else start), or for stream lines the hour of their
+/// chunk's first line; lines of incomplete invocations count too; bytes are UTF-8 message
+/// bytes; unaligned ranges are exact.
+pub fn log_volume<S: Store>(mut store: S) {
+    // a: complete, 3 lines of 10 bytes; reports at T0 + 1h10m.
+    let mut a = invocation("alpha", 1, "req-a", T0 + HOUR + 10 * MIN - 100, 100.0, 128);
+    a.log_lines = sized_lines("a", T0 + HOUR + 10 * MIN - 100, 3, 'a', 10);
+    // b: starts in hour 1 and reports in hour 2; its START part comes first, then the REPORT
+    // part repeating one line: 4 distinct lines, 7 + 6 + 5 + 8 bytes.
+    let mut b = invocation("alpha", 2, "req-b", T0 + 2 * HOUR - 500, 1000.0, 128);
+    let (b1, b2) = (
+        line(T0 + 2 * HOUR - 500, "b-start", Some("b-0".into())),
+        line(T0 + 2 * HOUR - 499, "b-work", Some("b-1".into())),
+    );
+    let mut b_start = b.clone();
+    b_start.end_ms = None;
+    b_start.report = None;
+    b_start.log_lines = vec![b1, b2.clone()];
+    b.log_lines = vec![
+        b2,
+        line(T0 + 2 * HOUR + 500, "b-end", Some("b-2".into())),
+        line(T0 + 2 * HOUR + 500, "b-report", Some("b-3".into())),
+    ];
+    b.start_ms = None;
+    // c: never completes: 2 lines of 6 bytes (3 characters each) at T0 + 3h5m.
+    let mut c = invocation("alpha", 3, "req-c", T0 + 3 * HOUR + 5 * MIN, 50.0, 128);
+    c.end_ms = None;
+    c.report = None;
+    c.log_lines = sized_lines("c", T0 + 3 * HOUR + 5 * MIN, 2, 'ü', 6);
+    // z: beta's one line of 2 bytes.
+    let mut z = invocation("beta", 1, "req-z", T0 + 30 * MIN, 10.0, 128);
+    z.log_lines = sized_lines("z", T0 + 30 * MIN, 1, 'z', 2);
+    let chunk = StreamLines {
+        function: "alpha".into(),
+        log_group: group("alpha"),
+        log_stream: stream(9),
+        lines: vec![
+            line(T0 + 3 * HOUR + 30 * MIN, "init-1", Some("s-1".into())),
+            line(T0 + 4 * HOUR + 1, "init-2", Some("s-2".into())),
+        ],
+    };
+    let mut chunk_again = chunk.clone();
+    chunk_again
+        .lines
+        .push(line(T0 + 5 * HOUR + 7 * MIN, "late", Some("s-3".into())));
+
+    let everything = IngestBatch {
+        parts: vec![a.clone(), b_start.clone(), c.clone(), z.clone()],
+        stream_lines: vec![chunk.clone()],
+        ..Default::default()
+    };
+    store.ingest(&everything).unwrap();
+    assert_eq!(
+        volume_of(&store, "alpha", T0, T0 + DAY),
+        (3 + 2 + 2 + 2, 30 + 13 + 12 + 12)
+    );
+    // b's START part counted in its start hour; the REPORT moves all its lines to hour 2.
+    assert_eq!(
+        volume_of(&store, "alpha", T0 + HOUR, T0 + 2 * HOUR),
+        (5, 43)
+    );
+    store.ingest(&batch(vec![b.clone()])).unwrap();
+    // a learns one more line (and repeats one) in its own hour.
+    let mut a_more = a.clone();
+    a_more.report = None;
+    a_more.end_ms = None;
+    a_more.log_lines = vec![
+        a.log_lines[0].clone(),
+        line(T0 + HOUR + 10 * MIN - 50, "late-a", Some("a-9".into())),
+    ];
+    store.ingest(&batch(vec![a_more.clone()])).unwrap();
+    store
+        .ingest(&IngestBatch {
+            stream_lines: vec![chunk_again.clone()],
+            ..Default::default()
+        })
+        .unwrap();
+    // Totals: a 4/36, b 4/26, c 2/12, chunk 2/12, late stream line 1/4.
+    let total = (13, 90);
+    let check = |store: &S, what: &str| {
+        let cases: [(i64, i64, (u64, u64)); 11] = [
+            (T0 - DAY, T0 + DAY + 1, total),
+            (T0, T0 + DAY, total),
+            (T0 + HOUR, T0 + 2 * HOUR, (4, 36)),
+            // a's REPORT time, to the millisecond.
+            (T0 + HOUR + 10 * MIN, T0 + HOUR + 10 * MIN + 1, (4, 36)),
+            (T0 + HOUR + 10 * MIN + 1, T0 + 2 * HOUR + 500, (0, 0)),
+            // b at its REPORT time, c at its start (unaligned at both ends).
+            (T0 + 2 * HOUR + 500, T0 + 3 * HOUR + 6 * MIN, (6, 38)),
+            (T0 + 3 * HOUR + 20 * MIN, T0 + 3 * HOUR + 40 * MIN, (2, 12)),
+            // The chunk's second line is in hour 4, but the chunk counts in hour 3.
+            (T0 + 4 * HOUR, T0 + 5 * HOUR, (0, 0)),
+            (T0 + 3 * HOUR, T0 + 6 * HOUR, (5, 28)),
+            (T0 + 5 * HOUR + 7 * MIN, T0 + 5 * HOUR + 8 * MIN, (1, 4)),
+            (T0 + 6 * HOUR, T0 + 2 * DAY, (0, 0)),
+        ];
+        for (from, to, want) in cases {
+            assert_eq!(
+                volume_of(store, "alpha", from, to),
+                want,
+                "{what}: [{}, {}) from T0",
+                from - T0,
+                to - T0
+            );
+        }
+        assert_eq!(volume_of(store, "beta", T0, T0 + HOUR), (1, 2), "{what}");
+        assert_eq!(
+            volume_of(store, "beta", T0 + HOUR, T0 + DAY),
+            (0, 0),
+            "{what}"
+        );
+        // Hourly series: a, b, then c and the chunk.
+        let series = store
+            .series(
+                "alpha",
+                TimeRange {
+                    from_ms: Some(T0 + HOUR),
+                    to_ms: Some(T0 + 4 * HOUR),
+                },
+                HOUR,
+            )
+            .unwrap();
+        let lines: Vec<u64> = series.iter().map(|(_, s)| s.log_lines).collect();
+        assert_eq!(lines, vec![4, 4, 4], "{what}");
+        // A function that only logged in range (c has no REPORT) is listed, with no invocation.
+        let listed = store
+            .function_stats(
+                &[],
+                TimeRange {
+                    from_ms: Some(T0 + 3 * HOUR),
+                    to_ms: Some(T0 + 3 * HOUR + 10 * MIN),
+                },
+            )
+            .unwrap();
+        assert_eq!(listed.len(), 1, "{what}");
+        assert_eq!(
+            (
+                listed[0].function.as_str(),
+                listed[0].invocations,
+                listed[0].log_lines
+            ),
+            ("alpha", 0, 2),
+            "{what}"
+        );
+    };
+    check(&store, "ingested");
+    // Everything again, in one batch and piece by piece: nothing new.
+    store.ingest(&everything).unwrap();
+    let again = IngestBatch {
+        parts: vec![b, a_more, b_start, a, c, z],
+        stream_lines: vec![chunk_again, chunk],
+        ..Default::default()
+    };
+    store.ingest(&again).unwrap();
+    check(&store, "re-ingested");
+}
+
 /// An invocation without its REPORT is listed (incomplete) but not counted.
 pub fn incomplete_not_counted<S: Store>(mut store: S) {
     let whole = invocation("alpha", 1, "req-open", T0 + MIN, 100.0, 128);
     let [start, _, _] = split(&whole);
     let s = store.ingest(&batch(vec![start])).unwrap();
     assert_eq!((s.inserted, s.completed), (1, 0));
-    assert!(store
-        .function_stats(&[], TimeRange::all())
-        .unwrap()
-        .is_empty());
+    // Listed for the lines it stored, with no invocation counted.
+    let listed = store.function_stats(&[], TimeRange::all()).unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(
+        (listed[0].invocations, listed[0].errors, listed[0].log_lines),
+        (0, 0, 2)
+    );
     let named = store
         .function_stats(&["alpha".to_string()], TimeRange::all())
         .unwrap();

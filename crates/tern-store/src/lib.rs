@@ -213,6 +213,13 @@ pub struct FunctionStats {
     pub environments: u64,
     pub first_ms: Option<i64>,
     pub last_ms: Option<i64>,
+    /// Log lines stored in the range, of invocations complete or not and unattributed stream
+    /// lines, each counted once however often it was ingested. An invocation's lines belong
+    /// to the range by the invocation's time (REPORT time, else start, else its first line);
+    /// a chunk of stream lines by the time of its first line.
+    pub log_lines: u64,
+    /// The UTF-8 bytes of those lines' messages.
+    pub log_bytes: u64,
 }
 
 impl FunctionStats {

@@ -236,6 +236,59 @@ fn one_batch_is_one_transaction() {
     assert_eq!(mode, "wal");
 }
 
+/// Undoes migration 4 (log volume).
+const DOWN_TO_V3: &str = "DROP INDEX stream_lines_min;
+    ALTER TABLE rollup_hour DROP COLUMN log_lines; ALTER TABLE rollup_hour DROP COLUMN log_bytes;
+    ALTER TABLE rollup_day DROP COLUMN log_lines; ALTER TABLE rollup_day DROP COLUMN log_bytes;
+    ALTER TABLE invocations DROP COLUMN log_lines; ALTER TABLE invocations DROP COLUMN log_bytes;
+    ALTER TABLE stream_lines DROP COLUMN log_lines; ALTER TABLE stream_lines DROP COLUMN log_bytes;
+    PRAGMA user_version = 3;";
+
+/// A version-3 database (before log volume) is migrated on open. Its rows count no lines (no
+/// backfill); lines stored after that count, and an old invocation that learns something
+/// counts all its lines from then on, so rollups and rows keep agreeing.
+#[test]
+fn migrates_a_version_3_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tern.db");
+    ingest_some(&path);
+    Connection::open(&path)
+        .unwrap()
+        .execute_batch(DOWN_TO_V3)
+        .unwrap();
+    let mut store = SqliteStore::open(&path).unwrap();
+    let volume = |store: &SqliteStore, range: TimeRange| {
+        let s = store.function_stats(&[], range).unwrap();
+        (s[0].invocations, s[0].log_lines)
+    };
+    assert_eq!(volume(&store, TimeRange::all()), (50, 0));
+    let old = some_parts()[0].clone();
+    let lines_of_old = old.log_lines.len() as u64;
+    let mut more = old.clone();
+    more.report = None;
+    more.log_lines = vec![tern_core::model::LogLine {
+        timestamp_ms: old.start_ms.unwrap() + 2,
+        message: "one more".into(),
+        event_id: Some("x-1".into()),
+    }];
+    let new = invocation("alpha", 1, "after-upgrade", T0 + 3_600_000, 12.5, 256);
+    let lines_of_new = new.log_lines.len() as u64;
+    store
+        .ingest(&IngestBatch {
+            parts: vec![more, new],
+            ..Default::default()
+        })
+        .unwrap();
+    let want = (51, lines_of_old + 1 + lines_of_new);
+    assert_eq!(volume(&store, TimeRange::all()), want);
+    // The partial hours (rows) agree with the rollups: every invocation is in one.
+    let unaligned = TimeRange {
+        from_ms: Some(T0 + 1),
+        to_ms: Some(T0 + 3_600_000 + 14),
+    };
+    assert_eq!(volume(&store, unaligned), want);
+}
+
 /// A version-2 database (before error groups, issue 4) is migrated on open and groups the
 /// failures ingested after that.
 #[test]
@@ -245,6 +298,7 @@ fn migrates_a_version_2_database() {
     ingest_some(&path);
     {
         let conn = Connection::open(&path).unwrap();
+        conn.execute_batch(DOWN_TO_V3).unwrap();
         conn.execute_batch(
             "DROP TABLE error_groups; DROP TABLE error_occurrences; DROP TABLE error_hours;
              DROP TABLE incidents; DROP TABLE outbox; PRAGMA user_version = 2;",

@@ -195,6 +195,8 @@ fn to_report(s: &FunctionStats, cost_usd: f64, exact: bool, projection_ms: i64) 
         cost_usd,
         monthly_cost_usd: cost::monthly(cost_usd, projection_ms),
         exact_prices: exact,
+        log_lines: s.log_lines,
+        log_bytes: s.log_bytes,
     }
 }
 
@@ -245,6 +247,11 @@ struct JsonFunction<'a> {
     cost_usd: f64,
     monthly_cost_usd: f64,
     exact_prices: bool,
+    /// Log lines stored in the range (of invocations by their time, unattributed stream
+    /// lines by their chunk's first line), each once however often ingested.
+    log_lines: u64,
+    /// The UTF-8 bytes of those lines' messages.
+    log_bytes: u64,
 }
 
 #[derive(Serialize)]
@@ -264,6 +271,8 @@ struct JsonTotals {
     cold_starts: u64,
     cost_usd: f64,
     monthly_cost_usd: f64,
+    log_lines: u64,
+    log_bytes: u64,
 }
 
 #[derive(Serialize)]
@@ -316,6 +325,8 @@ fn json_fn(f: &FunctionReport) -> JsonFunction<'_> {
         cost_usd: f.cost_usd,
         monthly_cost_usd: f.monthly_cost_usd,
         exact_prices: f.exact_prices,
+        log_lines: f.log_lines,
+        log_bytes: f.log_bytes,
     }
 }
 
@@ -333,6 +344,8 @@ impl Report {
                 .map(|f| f.monthly_cost_usd)
                 .sum::<f64>()
                 + 0.0,
+            log_lines: self.functions.iter().map(|f| f.log_lines).sum(),
+            log_bytes: self.functions.iter().map(|f| f.log_bytes).sum(),
         }
     }
 
@@ -386,6 +399,9 @@ impl Report {
             "max_memory_used_mb",
             "cost_usd",
             "monthly_cost_usd",
+            // Columns are only added, at the end.
+            "log_lines",
+            "log_bytes",
         ])?;
         let opt = |v: Option<f64>| v.map(|v| format!("{v:.3}")).unwrap_or_default();
         for f in &self.functions {
@@ -417,6 +433,8 @@ impl Report {
                 // Full precision: scripts sum these.
                 f.cost_usd.to_string(),
                 f.monthly_cost_usd.to_string(),
+                f.log_lines.to_string(),
+                f.log_bytes.to_string(),
             ])?;
         }
         let bytes = w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?;

@@ -226,6 +226,63 @@ fn report_matches_simulated_truth_and_reingest_changes_nothing() {
     assert_eq!(report_json(&fleet.db, &[]), report);
 }
 
+/// Log volume: every distinct event the simulator wrote is one stored log line of its
+/// function, with its message's bytes, however often it is ingested.
+#[test]
+fn report_log_volume_counts_every_event_once() {
+    let fleet = simulate(6, 1, 13);
+    // (lines, bytes) per function, over distinct event ids, from the generated files.
+    let mut want: std::collections::BTreeMap<String, (u64, u64)> = Default::default();
+    let mut seen = std::collections::HashSet::new();
+    let mut files = vec![fleet.logs.clone()];
+    while let Some(p) = files.pop() {
+        if p.is_dir() {
+            files.extend(std::fs::read_dir(&p).unwrap().map(|e| e.unwrap().path()));
+            continue;
+        }
+        if p.extension().is_none_or(|e| e != "jsonl") {
+            continue;
+        }
+        for l in std::fs::read_to_string(&p).unwrap().lines() {
+            let e: Value = serde_json::from_str(l).unwrap();
+            if !seen.insert(e["eventId"].as_str().unwrap().to_string()) {
+                continue;
+            }
+            let group = e["logGroupName"].as_str().unwrap();
+            let function = group.strip_prefix("/aws/lambda/").unwrap().to_string();
+            let w = want.entry(function).or_default();
+            w.0 += 1;
+            w.1 += e["message"].as_str().unwrap().len() as u64;
+        }
+    }
+    assert!(!want.is_empty(), "the simulator wrote events");
+    ok(ingest(&fleet.db, &[&fleet.logs], &[]), "ingest");
+    let got = |report: &Value| -> std::collections::BTreeMap<String, (u64, u64)> {
+        report["functions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| {
+                let n = |k: &str| f[k].as_u64().unwrap();
+                (
+                    f["function"].as_str().unwrap().to_string(),
+                    (n("log_lines"), n("log_bytes")),
+                )
+            })
+            .collect()
+    };
+    let report = report_json(&fleet.db, &[]);
+    assert_eq!(got(&report), want);
+    let lines: u64 = want.values().map(|v| v.0).sum();
+    assert_eq!(report["totals"]["log_lines"].as_u64().unwrap(), lines);
+    ok(ingest(&fleet.db, &[&fleet.logs], &[]), "re-ingest");
+    assert_eq!(
+        got(&report_json(&fleet.db, &[])),
+        want,
+        "re-ingest adds no line"
+    );
+}
+
 #[test]
 fn table_csv_filters_and_invocation_view() {
     let fleet = simulate(8, 1, 3);

@@ -78,7 +78,8 @@ impl WindowStats {
 
 impl From<&FunctionReport> for WindowStats {
     /// A report over the policy window; the timeout is the configured one, else the one
-    /// inferred from timed-out invocations.
+    /// inferred from timed-out invocations. A report carries log volume, so log-volume
+    /// metrics evaluate on it.
     fn from(r: &FunctionReport) -> WindowStats {
         WindowStats {
             invocations: r.invocations,
@@ -91,8 +92,8 @@ impl From<&FunctionReport> for WindowStats {
             memory_size_mb: r.memory_size_mb,
             timeout_ms: r.timeout_ms.or(r.inferred_timeout_ms),
             cost_usd: r.cost_usd,
-            log_lines: None,
-            log_bytes: None,
+            log_lines: Some(r.log_lines),
+            log_bytes: Some(r.log_bytes),
             history: None,
         }
     }

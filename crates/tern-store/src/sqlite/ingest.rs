@@ -10,6 +10,13 @@
 //! buckets it was counted in. Its bucket time `t` (REPORT time, else start) is frozen once it
 //! is counted, so the difference always lands in the right bucket.
 //!
+//! Log volume (lines and message bytes) is counted from what is stored: the fast path counts
+//! all the new row's lines, the merge path the difference between the merged row's lines and
+//! the stored row's (the merge deduplicates), and a stream chunk what is left after its
+//! dedupe. An invocation's lines count in the hour of its `t`; when a merge moves `t`, the
+//! row's lines move with it. Rows keep their own counts, which the partial hours of a query
+//! read.
+//!
 //! Known limits, both for parts no Lambda log produces: a REPORT part without a REPORT time
 //! is bucketed by its own start, whichever part came first; and an init duration that changes
 //! after it was counted (a sketch cannot forget a value) keeps its first value in the init
@@ -31,7 +38,7 @@ use super::codec::{self, request_hash, MAX_PROBES};
 use super::errors;
 use super::fx::FxHashMap;
 use super::rollup::{
-    decode_sketch, encode_sketch, floor_to, Contribution, Rollup, DAY_MS, HOUR_MS,
+    decode_sketch, encode_sketch, floor_to, Contribution, Rollup, Volume, DAY_MS, HOUR_MS,
 };
 use super::row::{self, RowKeys, RowValues, PART_COLUMNS};
 use super::{Db, Ids, Scratch};
@@ -165,22 +172,23 @@ fn prepare(parts: &[InvocationPart], scratch: &mut Scratch) -> PreparedParts {
     out
 }
 
-/// Bound by `RowValues::bind` (`?1`…`?30`).
+/// Bound by `RowValues::bind` (`?1`…`?32`).
 const INSERT_SQL: &str = "INSERT INTO invocations (env_id, request_id, function_id, t, start_ms, \
     end_ms, complete, outcome, cold, cold_flag, signals, version, duration_ms, billed_ms, \
     memory_mb, max_memory_mb, init_ms, restore_ms, billed_restore_ms, status, report_error_type, \
     xray_trace_id, report_format, error_type, error_message, error_stack, runtime_version, \
-    init_report_ms, lines, rid_hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, \
-    ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30) \
-    ON CONFLICT (env_id, rid_hash) DO NOTHING";
-/// Bound by `RowValues::bind` (`?1`…`?30`), plus the row id as `?31`.
+    init_report_ms, lines, rid_hash, log_lines, log_bytes) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, \
+    ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, \
+    ?27, ?28, ?29, ?30, ?31, ?32) ON CONFLICT (env_id, rid_hash) DO NOTHING";
+/// Bound by `RowValues::bind` (`?1`…`?32`), plus the row id as `?33`.
 const UPDATE_SQL: &str = "UPDATE invocations SET function_id = ?3, t = ?4, start_ms = ?5, \
     end_ms = ?6, complete = ?7, outcome = ?8, cold = ?9, cold_flag = ?10, signals = ?11, \
     version = ?12, duration_ms = ?13, billed_ms = ?14, memory_mb = ?15, max_memory_mb = ?16, \
     init_ms = ?17, restore_ms = ?18, billed_restore_ms = ?19, status = ?20, \
     report_error_type = ?21, xray_trace_id = ?22, report_format = ?23, error_type = ?24, \
     error_message = ?25, error_stack = ?26, runtime_version = ?27, init_report_ms = ?28, \
-    lines = ?29 WHERE id = ?31 AND env_id = ?1 AND request_id = ?2 AND rid_hash = ?30";
+    lines = ?29, log_lines = ?31, log_bytes = ?32 \
+    WHERE id = ?33 AND env_id = ?1 AND request_id = ?2 AND rid_hash = ?30";
 
 #[derive(Default)]
 struct EnvDelta {
@@ -202,11 +210,15 @@ struct Deltas {
 }
 
 impl Deltas {
-    fn count(&mut self, function_id: i64, env_id: i64, c: &Contribution) {
-        self.hours
+    /// Count a completed invocation, with `volume`: lines stored with it in its hour (one
+    /// lookup for both).
+    fn count(&mut self, function_id: i64, env_id: i64, c: &Contribution, volume: Volume) {
+        let hour = self
+            .hours
             .entry((function_id, floor_to(c.t, HOUR_MS)))
-            .or_default()
-            .add(c);
+            .or_default();
+        hour.add(c);
+        hour.add_volume(volume);
         let env = self.envs.entry(env_id).or_default();
         env.invocations += 1;
         env.cold_starts += i64::from(c.cold);
@@ -227,6 +239,43 @@ impl Deltas {
             .change(old, new);
         let env = self.envs.entry(env_id).or_default();
         env.cold_starts += i64::from(new.cold) - i64::from(old.cold);
+    }
+
+    /// Lines stored (negative: taken out) in the hour of `t`.
+    fn volume(&mut self, function_id: i64, t: i64, v: Volume) {
+        if !v.is_zero() {
+            self.hours
+                .entry((function_id, floor_to(t, HOUR_MS)))
+                .or_default()
+                .add_volume(v);
+        }
+    }
+
+    /// A stored invocation's lines went from `old` in the hour of `old_t` to `new` in the hour
+    /// of `new_t` (its time moves until it is counted).
+    fn move_volume(
+        &mut self,
+        function_id: i64,
+        (old_t, old): (i64, Volume),
+        (new_t, new): (i64, Volume),
+    ) {
+        if floor_to(old_t, HOUR_MS) == floor_to(new_t, HOUR_MS) {
+            let diff = Volume {
+                lines: new.lines - old.lines,
+                bytes: new.bytes - old.bytes,
+            };
+            self.volume(function_id, new_t, diff);
+        } else {
+            self.volume(
+                function_id,
+                old_t,
+                Volume {
+                    lines: -old.lines,
+                    bytes: -old.bytes,
+                },
+            );
+            self.volume(function_id, new_t, new);
+        }
     }
 
     fn runtime_version(&mut self, env_id: i64, v: &str) {
@@ -517,6 +566,9 @@ struct Stored {
     function_id: i64,
     t: i64,
     part: InvocationPart,
+    /// The volume counted for it in the rollups (its row's; zero for rows stored before log
+    /// volume was recorded, whose lines then count in full on their next change).
+    volume: Volume,
 }
 
 impl Writer<'_> {
@@ -721,12 +773,15 @@ impl Writer<'_> {
             if self.insert.raw_execute().db()? == 1 {
                 self.stats.inserted += 1;
                 let id = self.tx.last_insert_rowid();
+                // The new row's lines count in the hour of its time (`c.t` is `row.t`).
                 if let Some(c) = &o.contribution {
                     self.stats.completed += 1;
-                    self.deltas.count(function_id, env_id, c);
+                    self.deltas.count(function_id, env_id, c, o.row.volume);
                     if c.outcome != Outcome::Success {
                         self.errors.occur(self.tx, id, function_id, c.t, p)?;
                     }
+                } else {
+                    self.deltas.volume(function_id, o.row.t, o.row.volume);
                 }
                 return Ok(Some(id));
             }
@@ -749,8 +804,8 @@ impl Writer<'_> {
         p: &InvocationPart,
     ) -> Result<Option<Stored>, StoreError> {
         let sql = format!(
-            "SELECT i.id, i.function_id, i.t, i.request_id, {PART_COLUMNS}, i.lines \
-             FROM invocations i WHERE i.env_id = ?1 AND i.rid_hash = ?2"
+            "SELECT i.id, i.function_id, i.t, i.request_id, {PART_COLUMNS}, i.lines, \
+             i.log_lines, i.log_bytes FROM invocations i WHERE i.env_id = ?1 AND i.rid_hash = ?2"
         );
         let mut stmt = self.tx.prepare_cached(&sql).db()?;
         let mut rows = stmt.query(params![env_id, slot]).db()?;
@@ -778,6 +833,10 @@ impl Writer<'_> {
             function_id: r.get(1).db()?,
             t: r.get(2).db()?,
             part,
+            volume: Volume {
+                lines: r.get(5 + row::PART_COLUMN_COUNT).db()?,
+                bytes: r.get(6 + row::PART_COLUMN_COUNT).db()?,
+            },
         }))
     }
 
@@ -794,6 +853,7 @@ impl Writer<'_> {
             function_id,
             t: stored_t,
             part: mut old_part,
+            volume: old_volume,
         } = stored;
         old_part.function = self.function_name_of(function_id)?;
         let mut merged = old_part.clone();
@@ -810,7 +870,7 @@ impl Writer<'_> {
             time_of(&merged)
         };
         let new = Contribution::of(&merged, t);
-        {
+        let volume = {
             let Scratch { enc, one, .. } = &mut *self.scratch;
             one.clear();
             let keys = RowKeys {
@@ -823,9 +883,13 @@ impl Writer<'_> {
             let values = RowValues::new(&merged, keys, judged, one, enc);
             let mut stmt = self.tx.prepare_cached(UPDATE_SQL).db()?;
             values.bind(&mut stmt, one)?;
-            stmt.raw_bind_parameter(31, id).db()?;
+            stmt.raw_bind_parameter(33, id).db()?;
             stmt.raw_execute().db()?;
-        }
+            values.volume
+        };
+        // Only the lines the merge added are new (the merge deduplicates lines already stored).
+        self.deltas
+            .move_volume(function_id, (stored_t, old_volume), (t, volume));
         self.stats.merged += 1;
         if t != stored_t {
             self.spans.widen(self.tx, function_id, id, t)?;
@@ -833,7 +897,8 @@ impl Writer<'_> {
         match (old, new) {
             (None, Some(new)) => {
                 self.stats.completed += 1;
-                self.deltas.count(function_id, env_id, &new);
+                self.deltas
+                    .count(function_id, env_id, &new, Volume::default());
                 if new.outcome != Outcome::Success {
                     self.errors.occur(self.tx, id, function_id, t, &merged)?;
                 }
@@ -905,16 +970,27 @@ impl Writer<'_> {
         ) else {
             return Ok(());
         };
+        let volume = Volume::of(&lines);
         let Scratch { enc, blob, .. } = &mut *self.scratch;
         blob.clear();
         codec::encode_lines(&lines, enc, blob);
         self.tx
             .prepare_cached(
-                "INSERT INTO stream_lines (env_id, min_ms, max_ms, lines) VALUES (?1, ?2, ?3, ?4)",
+                "INSERT INTO stream_lines (env_id, min_ms, max_ms, lines, log_lines, log_bytes) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             )
             .db()?
-            .execute(params![env_id, lo, hi, &blob[..]])
+            .execute(params![
+                env_id,
+                lo,
+                hi,
+                &blob[..],
+                volume.lines,
+                volume.bytes
+            ])
             .db()?;
+        // A chunk's lines count in the hour of its first line.
+        self.deltas.volume(function_id, lo, volume);
         Ok(())
     }
 
@@ -980,7 +1056,7 @@ fn write_rollup(
     let select = format!(
         "SELECT n_success, n_error, n_timeout, n_out_of_memory, n_crash, n_init_error, \
          cold_starts, over_20s, billed_ms, gb_seconds, max_memory_used_mb, first_ms, last_ms, \
-         latest_memory_mb, latest_memory_ms, duration, init \
+         latest_memory_mb, latest_memory_ms, log_lines, log_bytes, duration, init \
          FROM {table} WHERE function_id = ?1 AND bucket_ms = ?2"
     );
     let mut stmt = tx.prepare_cached(&select).db()?;
@@ -1003,8 +1079,8 @@ fn write_rollup(
                     .map_err(|e| StoreError::Corrupt(format!("{what} sketch: {e}")))?;
                 Ok(encode_sketch(&s))
             };
-            let duration = sketch(15, &delta.duration, "duration")?;
-            let init = sketch(16, &delta.init, "init")?;
+            let duration = sketch(17, &delta.duration, "duration")?;
+            let init = sketch(18, &delta.init, "init")?;
             stored.merge_scalars(delta);
             (stored, duration, init)
         }
@@ -1015,8 +1091,8 @@ fn write_rollup(
         "INSERT OR REPLACE INTO {table} (function_id, bucket_ms, n_success, n_error, n_timeout, \
          n_out_of_memory, n_crash, n_init_error, cold_starts, over_20s, billed_ms, gb_seconds, \
          max_memory_used_mb, first_ms, last_ms, latest_memory_mb, latest_memory_ms, duration, \
-         init) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, \
-         ?17, ?18, ?19)"
+         init, log_lines, log_bytes) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, \
+         ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)"
     );
     let o = &merged.outcomes;
     tx.prepare_cached(&upsert)
@@ -1041,6 +1117,8 @@ fn write_rollup(
             merged.latest_memory.map(|m| m.0),
             duration,
             init,
+            merged.log_lines,
+            merged.log_bytes,
         ])
         .db()?;
     Ok(())

@@ -15,7 +15,11 @@
 //! Answers worth knowing (the `Store` docs leave them open):
 //! * `function_stats` with named functions returns an entry for every named function the store
 //!   knows (zeroes when it has no data in range) and skips unknown names; with no names it
-//!   returns the functions with completed invocations in range.
+//!   returns the functions with completed invocations or stored log lines in range.
+//! * `FunctionStats::log_lines`/`log_bytes` are exact for any range: whole days and hours come
+//!   from the rollups, partial hours from per-row counts (no log blob is decoded). Lines count
+//!   by their invocation's `t` (which moves, with its lines, until the REPORT freezes it) and
+//!   stream-line chunks by their first line. Rows stored before schema 4 count no lines.
 //! * `FunctionStats::environments` counts the function's environments whose first..last
 //!   completed invocation overlaps the range: exact for unbounded ranges, an upper bound
 //!   otherwise (an environment that served invocations only before and after the range counts).

@@ -14,7 +14,7 @@ use tern_core::model::{normalize_lines, LogLine, Outcome};
 
 use super::codec::{self, request_hash, MAX_PROBES};
 use super::rollup::{
-    ceil_to, decode_sketch, floor_to, month_of, Contribution, Rollup, DAY_MS, HOUR_MS,
+    ceil_to, decode_sketch, floor_to, month_of, Contribution, Rollup, Volume, DAY_MS, HOUR_MS,
 };
 use super::row::{self, PART_COLUMNS};
 use super::Db;
@@ -91,7 +91,8 @@ pub(crate) fn functions(conn: &Connection) -> Result<Vec<FunctionMeta>, StoreErr
 }
 
 /// The scalar columns of a rollup row, from `base`: six outcome counts, cold starts, over 20 s,
-/// billed ms, GB-s, max memory used, first, last, latest memory and its time.
+/// billed ms, GB-s, max memory used, first, last, latest memory and its time, log lines and
+/// log bytes.
 pub(crate) fn read_rollup_scalars(r: &Row<'_>, base: usize) -> Result<Rollup, StoreError> {
     let mut out = Rollup::default();
     for (i, o) in out.outcomes.iter_mut().enumerate() {
@@ -107,6 +108,8 @@ pub(crate) fn read_rollup_scalars(r: &Row<'_>, base: usize) -> Result<Rollup, St
     let mem: Option<i64> = r.get(base + 13).db()?;
     let mem_t: Option<i64> = r.get(base + 14).db()?;
     out.latest_memory = mem_t.zip(u32_opt(mem));
+    out.log_lines = r.get(base + 15).db()?;
+    out.log_bytes = r.get(base + 16).db()?;
     Ok(out)
 }
 
@@ -195,7 +198,8 @@ impl Acc {
         let sql = format!(
             "SELECT bucket_ms, n_success, n_error, n_timeout, n_out_of_memory, n_crash, \
              n_init_error, cold_starts, over_20s, billed_ms, gb_seconds, max_memory_used_mb, \
-             first_ms, last_ms, latest_memory_mb, latest_memory_ms, duration, init \
+             first_ms, last_ms, latest_memory_mb, latest_memory_ms, log_lines, log_bytes, \
+             duration, init \
              FROM {table} WHERE function_id = ?1 AND bucket_ms >= ?2 AND bucket_ms < ?3"
         );
         let mut stmt = conn.prepare_cached(&sql).db()?;
@@ -204,10 +208,10 @@ impl Acc {
             let bucket: i64 = r.get(0).db()?;
             let mut b = read_rollup_scalars(r, 1)?;
             self.month(bucket, b.invocations(), b.gb_seconds);
-            if let Some(d) = blob(r, 16, "duration sketch")? {
+            if let Some(d) = blob(r, 18, "duration sketch")? {
                 b.duration = decode_sketch(Some(d), "duration")?;
             }
-            if let Some(i) = blob(r, 17, "init sketch")? {
+            if let Some(i) = blob(r, 19, "init sketch")? {
                 b.init = decode_sketch(Some(i), "init")?;
             }
             self.rollup.merge(&b)?;
@@ -215,8 +219,9 @@ impl Acc {
         Ok(())
     }
 
-    /// The partial hours at the edges: counted invocations, straight from their rows (found
-    /// through the spans of the function that overlap the interval).
+    /// The partial hours at the edges: counted invocations and the log volume of every stored
+    /// one, straight from their rows (found through the spans of the function that overlap
+    /// the interval), and the log volume of the stream-line chunks that begin in it.
     fn raw(
         &mut self,
         conn: &Connection,
@@ -227,6 +232,19 @@ impl Acc {
         for (min_id, max_id) in spans_overlapping(conn, function_id, (lo, hi), width)? {
             self.raw_rows(conn, (min_id, max_id), (lo, hi))?;
         }
+        // Chunks by time first (few per hour, all functions), then their environment's
+        // function; the join order is forced, as the per-function order would probe every
+        // environment the function ever had.
+        let (lines, bytes): (i64, i64) = conn
+            .prepare_cached(
+                "SELECT COALESCE(SUM(s.log_lines), 0), COALESCE(SUM(s.log_bytes), 0) \
+                 FROM stream_lines s CROSS JOIN environments e ON e.id = s.env_id \
+                 WHERE s.min_ms >= ?2 AND s.min_ms < ?3 AND e.function_id = ?1",
+            )
+            .db()?
+            .query_row(params![function_id, lo, hi], |r| Ok((r.get(0)?, r.get(1)?)))
+            .db()?;
+        self.rollup.add_volume(Volume { lines, bytes });
         Ok(())
     }
 
@@ -239,12 +257,20 @@ impl Acc {
         let mut stmt = conn
             .prepare_cached(
                 "SELECT t, outcome, cold, duration_ms, billed_ms, billed_restore_ms, memory_mb, \
-                 max_memory_mb, init_ms, restore_ms, init_report_ms FROM invocations \
-                 WHERE id >= ?1 AND id <= ?2 AND t >= ?3 AND t < ?4 AND complete = 1",
+                 max_memory_mb, init_ms, restore_ms, init_report_ms, complete, log_lines, \
+                 log_bytes FROM invocations WHERE id >= ?1 AND id <= ?2 AND t >= ?3 AND t < ?4",
             )
             .db()?;
         let mut rows = stmt.query(params![min_id, max_id, lo, hi]).db()?;
         while let Some(r) = rows.next().db()? {
+            // Every stored invocation's lines count; only complete ones count as invocations.
+            self.rollup.add_volume(Volume {
+                lines: r.get(12).db()?,
+                bytes: r.get(13).db()?,
+            });
+            if !r.get::<_, bool>(11).db()? {
+                continue;
+            }
             let cold: bool = r.get(2).db()?;
             let code: i64 = r.get(1).db()?;
             let outcome = u8::try_from(code)
@@ -338,8 +364,10 @@ pub(crate) fn function_stats(
         }
         let r = acc.rollup;
         let invocations = r.invocations();
-        // Functions an inventory listed are reported even without invocations.
-        if wanted.is_empty() && invocations <= 0 && meta.inventory_ms.is_none() {
+        // Functions an inventory listed are reported even without invocations, and so are
+        // functions that logged in range without completing an invocation.
+        if wanted.is_empty() && invocations <= 0 && r.log_lines <= 0 && meta.inventory_ms.is_none()
+        {
             continue;
         }
         // Approximation: environments whose first..last counted invocation overlaps the
@@ -380,6 +408,8 @@ pub(crate) fn function_stats(
             environments: count(environments),
             first_ms: r.first_ms,
             last_ms: r.last_ms,
+            log_lines: count(r.log_lines),
+            log_bytes: count(r.log_bytes),
         });
     }
     Ok(out)

@@ -104,6 +104,9 @@ pub(crate) struct Rollup {
     pub latest_memory: Option<(i64, u32)>,
     pub duration: Sketch,
     pub init: Sketch,
+    /// Log lines stored in the bucket and their message bytes (see `schema::V4`).
+    pub log_lines: i64,
+    pub log_bytes: i64,
 }
 
 fn min_opt<T: Ord>(a: Option<T>, b: Option<T>) -> Option<T> {
@@ -179,6 +182,14 @@ impl Rollup {
         self.first_ms = min_opt(self.first_ms, o.first_ms);
         self.last_ms = max_opt(self.last_ms, o.last_ms);
         self.latest_memory = max_opt(self.latest_memory, o.latest_memory);
+        self.log_lines += o.log_lines;
+        self.log_bytes += o.log_bytes;
+    }
+
+    /// Lines stored (or, negative, lines moved out of the bucket).
+    pub fn add_volume(&mut self, v: Volume) {
+        self.log_lines += v.lines;
+        self.log_bytes += v.bytes;
     }
 
     pub fn merge(&mut self, o: &Rollup) -> Result<(), StoreError> {
@@ -190,6 +201,26 @@ impl Rollup {
             .merge(&o.init)
             .map_err(|e| StoreError::Corrupt(format!("init sketch: {e}")))?;
         Ok(())
+    }
+}
+
+/// Log volume: a number of lines and their message bytes (UTF-8).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct Volume {
+    pub lines: i64,
+    pub bytes: i64,
+}
+
+impl Volume {
+    pub fn of(lines: &[tern_core::model::LogLine]) -> Volume {
+        Volume {
+            lines: lines.len() as i64,
+            bytes: lines.iter().map(|l| l.message.len() as i64).sum(),
+        }
+    }
+
+    pub fn is_zero(self) -> bool {
+        self.lines == 0 && self.bytes == 0
     }
 }
 

@@ -10,6 +10,7 @@ use tern_core::model::{
 };
 
 use super::codec;
+use super::rollup::Volume;
 use super::Db;
 use crate::StoreError;
 
@@ -107,6 +108,8 @@ pub(crate) struct RowValues {
     error_stack: Option<Span>,
     runtime_version: Option<Span>,
     lines: Span,
+    /// The log volume of `lines`.
+    pub volume: Volume,
 }
 
 /// The keys of a row, resolved by the writer.
@@ -167,15 +170,16 @@ impl RowValues {
             error_stack: e.map(|e| arena.push(&codec::encode_stack(&e.stack))),
             runtime_version: arena.push_opt(p.runtime_version.as_deref()),
             lines: arena.push_lines(&p.log_lines, enc),
+            volume: Volume::of(&p.log_lines),
         }
     }
 
-    /// Bind `?1`…`?30` of an INSERT or UPDATE of an invocation, in this order: env_id,
+    /// Bind `?1`…`?32` of an INSERT or UPDATE of an invocation, in this order: env_id,
     /// request_id, function_id, t, start_ms, end_ms, complete, outcome, cold, cold_flag,
     /// signals, version, duration_ms, billed_ms, memory_mb, max_memory_mb, init_ms,
     /// restore_ms, billed_restore_ms, status, report_error_type, xray_trace_id,
     /// report_format, error_type, error_message, error_stack, runtime_version,
-    /// init_report_ms, lines, rid_hash.
+    /// init_report_ms, lines, rid_hash, log_lines, log_bytes.
     pub(crate) fn bind(&self, stmt: &mut Statement<'_>, arena: &Arena) -> Result<(), StoreError> {
         let text = |s: Option<Span>| s.map(|s| ToSqlOutput::Borrowed(ValueRef::Text(arena.get(s))));
         let blob = |s: Option<Span>| s.map(|s| ToSqlOutput::Borrowed(ValueRef::Blob(arena.get(s))));
@@ -212,6 +216,8 @@ impl RowValues {
         stmt.raw_bind_parameter(28, self.init_report_ms).db()?;
         stmt.raw_bind_parameter(29, blob(Some(self.lines))).db()?;
         stmt.raw_bind_parameter(30, self.rid_hash).db()?;
+        stmt.raw_bind_parameter(31, self.volume.lines).db()?;
+        stmt.raw_bind_parameter(32, self.volume.bytes).db()?;
         Ok(())
     }
 }

@@ -14,7 +14,7 @@ use crate::StoreError;
 pub(crate) const APPLICATION_ID: i64 = 0x5445_524E;
 
 /// One script per schema version: `MIGRATIONS[i]` takes version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[V1, V2, V3];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4];
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -279,6 +279,29 @@ CREATE TABLE outbox (
     sent_ms INTEGER
 );
 CREATE INDEX outbox_due ON outbox (state, next_attempt_ms);
+";
+
+/// Version 4: log volume (issue 4's log-volume alert metric).
+///
+/// * `rollup_hour`, `rollup_day`: `log_lines` and `log_bytes` (UTF-8 bytes of the messages)
+///   of the log lines stored in the bucket. An invocation's lines count in the bucket of its
+///   time `t`, stream lines in the bucket of their chunk's first line.
+/// * `invocations`, `stream_lines`: the same two figures per row, so that the partial hours
+///   at a range's edges are counted exactly without decoding log blobs.
+/// * `stream_lines_min`: finds the chunks of those partial hours by time.
+///
+/// Rows stored before version 4 count zero lines: log volume is recorded from the upgrade on
+/// (there is no backfill, so rollups and rows agree).
+const V4: &str = "
+ALTER TABLE rollup_hour ADD COLUMN log_lines INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE rollup_hour ADD COLUMN log_bytes INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE rollup_day ADD COLUMN log_lines INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE rollup_day ADD COLUMN log_bytes INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE invocations ADD COLUMN log_lines INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE invocations ADD COLUMN log_bytes INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE stream_lines ADD COLUMN log_lines INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE stream_lines ADD COLUMN log_bytes INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX stream_lines_min ON stream_lines (min_ms);
 ";
 
 fn open_err(path: &str, message: impl std::fmt::Display) -> StoreError {

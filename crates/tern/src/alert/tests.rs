@@ -197,6 +197,97 @@ fn a_removed_policy_withdraws_its_incident() {
     assert!(keys[2].0.contains(":resolved@"));
 }
 
+/// A log-volume policy evaluates on the stored log lines of the window: it fires on the
+/// function that logged more than the threshold, counting the lines of an invocation still
+/// running (no REPORT yet), and not on the quiet one.
+#[test]
+fn a_log_lines_policy_fires_on_the_noisy_function() {
+    let cfg = config(
+        r#"
+[[policies]]
+name = "chatty"
+metric = "log_lines"
+comparison = ">"
+threshold = 10
+window = "5m"
+min_invocations = 0
+channels = ["hook"]
+"#,
+    );
+    let mut store = SqliteStore::open_in_memory().unwrap();
+    // Four lines per invocation: noisy logs 12 in the window, quiet 4, and stuck (START and
+    // 20 lines, no REPORT) 22.
+    let mut parts: Vec<InvocationPart> = (0..3)
+        .map(|i| {
+            invocation(
+                "noisy",
+                1,
+                &format!("n-{i}"),
+                NOW - (i + 1) * MIN,
+                10.0,
+                256,
+            )
+        })
+        .collect();
+    parts.push(invocation("quiet", 1, "q-1", NOW - MIN, 10.0, 256));
+    // Outside the window: not counted.
+    parts.push(invocation("quiet", 1, "q-0", NOW - 20 * MIN, 10.0, 256));
+    let mut stuck = invocation("stuck", 1, "s-1", NOW - 2 * MIN, 10.0, 256);
+    stuck.report = None;
+    stuck.end_ms = None;
+    stuck.log_lines.truncate(2);
+    for k in 0..20 {
+        stuck.log_lines.push(tern_core::model::LogLine {
+            timestamp_ms: NOW - 2 * MIN + 10 + k,
+            message: format!("still going {k}"),
+            event_id: Some(format!("s-line-{k}")),
+        });
+    }
+    parts.push(stuck);
+    ingest(&mut store, parts);
+    tick(&mut store, &cfg, NOW, true);
+    let mut fired: Vec<(String, Option<f64>)> = store
+        .incidents(&IncidentQuery {
+            state: Some(IncidentState::Open),
+            policy: Some("chatty".into()),
+            ..IncidentQuery::default()
+        })
+        .unwrap()
+        .into_iter()
+        .map(|i| (i.subject, i.value))
+        .collect();
+    fired.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(
+        fired,
+        [
+            ("noisy".to_string(), Some(12.0)),
+            ("stuck".to_string(), Some(22.0))
+        ]
+    );
+    // Re-ingesting the same lines adds nothing: still 12, not 24.
+    ingest(
+        &mut store,
+        (0..3)
+            .map(|i| {
+                invocation(
+                    "noisy",
+                    1,
+                    &format!("n-{i}"),
+                    NOW - (i + 1) * MIN,
+                    10.0,
+                    256,
+                )
+            })
+            .collect(),
+    );
+    let window = tern_store::TimeRange {
+        from_ms: Some(NOW - 5 * MIN),
+        to_ms: Some(NOW),
+    };
+    let stats = store.function_stats(&["noisy".into()], window).unwrap();
+    assert_eq!(stats[0].log_lines, 12);
+}
+
 fn error_round(store: &mut SqliteStore, cfg: &AlertConfig, now: i64) -> Vec<String> {
     let reader = store
         .checkpoints("alert/errors")

@@ -683,6 +683,16 @@ async fn functions_answer_what_the_report_answers() {
         .unwrap();
     assert_eq!(orders["invocations"], 30);
     assert_eq!(orders["cold_starts"], 1);
+    // Four log events per invocation, each stored once.
+    assert_eq!(orders["log_lines"], 120);
+    assert!(orders["log_bytes"].as_u64().unwrap() > 120 * 10);
+    let lines: u64 = v["functions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["log_lines"].as_u64().unwrap())
+        .sum();
+    assert_eq!(v["totals"]["log_lines"], lines);
     assert!(orders["cost_usd"].as_f64().unwrap() > 0.0);
     let (_, v) = s
         .get(&format!("/api/v1/functions?{}&function=bill*", range_all()))
@@ -725,6 +735,9 @@ async fn series_buckets_a_function() {
     assert_eq!(first["invocations"], 30);
     assert_eq!(first["cold_starts"], 1);
     assert_eq!(first["max_memory_used_mb"], 40);
+    assert_eq!(first["log_lines"], 120);
+    assert!(first["log_bytes"].as_u64().unwrap() > 0);
+    assert_eq!(points[1]["log_lines"], 0);
     assert!(first["duration_ms"]["p99"].as_f64().unwrap() >= 12.0);
     assert!(first["cost_usd"].as_f64().unwrap() > 0.0);
     assert!(points[1]["duration_ms"].is_null());

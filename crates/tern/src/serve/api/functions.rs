@@ -87,6 +87,8 @@ pub struct Point {
     billed_duration_ms: f64,
     gb_seconds: f64,
     cost_usd: f64,
+    log_lines: u64,
+    log_bytes: u64,
 }
 
 #[derive(Serialize)]
@@ -184,5 +186,7 @@ fn point(start: i64, s: &FunctionStats) -> Point {
         billed_duration_ms: s.billed_duration_ms,
         gb_seconds: s.gb_seconds,
         cost_usd,
+        log_lines: s.log_lines,
+        log_bytes: s.log_bytes,
     }
 }

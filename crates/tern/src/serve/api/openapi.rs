@@ -150,7 +150,7 @@ fn base() -> Value {
             "records": {"type": "array", "maxItems": 10000, "items": {"type": "object", "required": ["data"], "properties": {"data": {"type": "string", "format": "byte", "description": "base64 of a (gzipped) CloudWatch Logs subscription payload"}}}}}},
           "FirehoseResponse": {"type": "object", "required": ["requestId", "timestamp"], "properties": {
             "requestId": {"type": "string"}, "timestamp": {"type": "integer", "format": "int64"}, "errorMessage": {"type": "string"}}},
-          "Report": {"type": "object", "description": "Same document as `tern report --format json`: from, to, observed_hours, free_tier, totals, functions[], quick_wins[]."},
+          "Report": {"type": "object", "description": "Same document as `tern report --format json`: from, to, observed_hours, free_tier, totals, functions[], quick_wins[]. Functions and totals carry log_lines and log_bytes (log volume stored in the range)."},
           "Invocation": {"type": "object", "description": "Same shape as `tern invocations --format json`; with `logs` [{timestamp, message}] in the log view.",
             "properties": {"function": {"type": "string"}, "request_id": {"type": "string"}, "log_group": {"type": "string"}, "log_stream": {"type": "string"}, "outcome": {"type": "string"}, "cold_start": {"type": "boolean"}, "duration_ms": {"type": "number", "nullable": true}}},
           "Series": {"type": "object", "properties": {
@@ -159,7 +159,9 @@ fn base() -> Value {
               "start": {"type": "string"}, "start_ms": {"type": "integer"}, "invocations": {"type": "integer"}, "errors": {"type": "integer"},
               "cold_starts": {"type": "integer"}, "duration_ms": {"type": "object", "nullable": true, "properties": {"p50": {"type": "number"}, "p95": {"type": "number"}, "p99": {"type": "number"}}},
               "max_memory_used_mb": {"type": "integer", "nullable": true}, "memory_size_mb": {"type": "integer", "nullable": true},
-              "billed_duration_ms": {"type": "number"}, "gb_seconds": {"type": "number"}, "cost_usd": {"type": "number"}}}}}}
+              "billed_duration_ms": {"type": "number"}, "gb_seconds": {"type": "number"}, "cost_usd": {"type": "number"},
+              "log_lines": {"type": "integer", "description": "Log lines stored in the bucket (an invocation's by its time, unattributed stream lines by their chunk's first line)"},
+              "log_bytes": {"type": "integer", "description": "UTF-8 bytes of those lines' messages"}}}}}}
         }
       },
       "paths": {
