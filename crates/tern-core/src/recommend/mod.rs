@@ -710,6 +710,15 @@ pub fn recommend(input: &FunctionInput, settings: &Settings) -> Result<Recommend
             ),
         ));
     }
+    for g in all_groups.iter().filter(|g| g.samples < 30) {
+        evidence.push(ev(
+            "few_samples",
+            format!(
+                "only {} warm successful invocations at {} MB: its percentiles are rough",
+                g.samples, g.memory_mb
+            ),
+        ));
+    }
     let switches = in_version
         .windows(2)
         .filter(|w| w[0].memory_mb != w[1].memory_mb)
