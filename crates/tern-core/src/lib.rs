@@ -11,6 +11,7 @@ pub mod fingerprint;
 pub mod input;
 pub mod model;
 pub mod parse;
+pub mod recommend;
 pub mod report;
 pub mod sketch;
 pub mod time;

@@ -63,6 +63,9 @@ pub enum Command {
     /// Alert policies: dry-run one over stored data, list them, list incidents, send a test
     /// notification.
     Alerts(AlertsArgs),
+    /// Memory recommendations from the logs: natural experiments where a function ran at
+    /// several sizes, bounds where it ran at one; cost, speed or balanced.
+    Recommend(RecommendArgs),
 }
 
 #[derive(Debug, Args)]
@@ -459,4 +462,36 @@ pub struct AlertsSendTestArgs {
     pub channel: String,
     #[arg(long, env = "TERN_CONFIG")]
     pub config: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct RecommendArgs {
+    #[command(flatten)]
+    pub db: DbArg,
+    /// Only functions whose name matches this glob (e.g. 'orders-*').
+    #[arg(long)]
+    pub function: Option<String>,
+    /// What to optimise: the monthly cost, the p95 duration, or a weighted balance.
+    #[arg(long, value_enum, default_value_t = StrategyArg::Balanced)]
+    pub strategy: StrategyArg,
+    /// Balanced only: weight of cost against duration (0 = speed only, 1 = cost only).
+    #[arg(long, default_value_t = 0.5)]
+    pub weight: f64,
+    #[command(flatten)]
+    pub range: RangeArgs,
+    #[arg(long, value_enum, default_value_t = RecommendFormat::Table)]
+    pub format: RecommendFormat,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum StrategyArg {
+    Cost,
+    Speed,
+    Balanced,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum RecommendFormat {
+    Table,
+    Json,
 }

@@ -20,6 +20,7 @@ mod errors;
 mod ingest;
 mod invocations;
 mod pull;
+mod recommend;
 mod report;
 mod serve;
 mod simulate;
@@ -86,6 +87,7 @@ fn run(cli: Cli) -> anyhow::Result<String> {
         Command::Serve(args) => serve::command(args),
         Command::Token => Ok(serve::token_command()),
         Command::Alerts(args) => alerts::run(args),
+        Command::Recommend(args) => recommend::run(args),
     }
 }
 

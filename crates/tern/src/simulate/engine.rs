@@ -831,6 +831,7 @@ impl Run<'_> {
                 .collect(),
             events: u64::from(self.seq),
             files,
+            duration_model: super::truth::duration_truth(spec),
         }
     }
 }

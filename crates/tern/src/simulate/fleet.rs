@@ -794,12 +794,17 @@ fn scenario(
             s.arch = Arch::Arm64;
             s.timeout_s = 15;
             s.traffic = Traffic::Diurnal { peak_hour: 20.0 };
-            s.periods = vec![period(start, "$LATEST", 1536)];
+            // A configuration change down to 768 MB and back: a natural experiment.
+            s.periods = vec![
+                period(start, "$LATEST", 1536),
+                change(at(0.35), "$LATEST", 768, ChangeKind::MemoryChange, false),
+                change(at(0.7), "$LATEST", 1536, ChangeKind::MemoryChange, false),
+            ];
             s.perf = Perf {
                 io_ms: 20.0,
                 cpu_ms: 180.0,
                 sigma: 0.3,
-                work_mb: 90.0,
+                work_mb: 80.0,
                 leak_mb: 0.0,
             };
             s.faults = Faults {
@@ -807,7 +812,7 @@ fn scenario(
                 timeout: 0.003,
                 ..Faults::default()
             };
-            s.scenarios = vec!["cpu_bound", "timeouts"];
+            s.scenarios = vec!["cpu_bound", "timeouts", "memory_change"];
             (s, 0.3)
         }
     };

@@ -1,0 +1,163 @@
+//! `tern recommend` end to end (issue 5): simulate a fleet whose true duration curves are in
+//! `.truth.json`, ingest it, and check the recommendations against the truth.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+fn tern() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_tern"));
+    c.env_remove("TERN_DB");
+    c
+}
+
+fn ok(out: Output, what: &str) -> Output {
+    assert!(
+        out.status.success(),
+        "{what} failed: {}\nstderr:\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+fn recommend(db: &Path, strategy: &str) -> Value {
+    let out = ok(
+        tern()
+            .args([
+                "recommend",
+                "--format",
+                "json",
+                "--strategy",
+                strategy,
+                "--db",
+            ])
+            .arg(db)
+            .output()
+            .unwrap(),
+        "recommend",
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// Issue 5 "Done means": natural experiments on simulated functions with known curves find
+/// the true optimum; single sizes are estimates whose bounds bracket the truth; the floor
+/// holds; the savings add up in the cost engine's terms.
+#[test]
+fn recommendations_match_the_simulated_truth() {
+    let dir = tempfile::tempdir().unwrap();
+    let logs = dir.path().join("logs");
+    ok(
+        tern()
+            .args(["simulate", "--functions", "20", "--days", "7", "--out"])
+            .arg(&logs)
+            .output()
+            .unwrap(),
+        "simulate",
+    );
+    let truth: Value =
+        serde_json::from_str(&std::fs::read_to_string(logs.join(".truth.json")).unwrap()).unwrap();
+    let fns = truth["functions"].as_array().unwrap();
+    let db = dir.path().join("tern.db");
+    let mut ingest = tern();
+    ingest.arg("ingest").arg("--db").arg(&db).arg("--quiet");
+    for f in fns.iter().filter(|f| f["architecture"] == "arm64") {
+        ingest.arg(format!("--arch={}=arm64", f["name"].as_str().unwrap()));
+    }
+    ok(ingest.arg(&logs).output().unwrap(), "ingest");
+
+    let truth_of = |name: &str| fns.iter().find(|f| f["name"] == name).unwrap();
+    let mut experiments = 0;
+    let mut bracketed = 0;
+    for (strategy, key) in [
+        ("cost", "cost"),
+        ("speed", "speed"),
+        ("balanced", "balanced"),
+    ] {
+        let out = recommend(&db, strategy);
+        let recs = out["functions"].as_array().unwrap();
+        assert!(recs.len() >= 15, "{out:#}");
+        let mut total = 0.0;
+        for r in recs {
+            let name = r["function"].as_str().unwrap();
+            let t = truth_of(name);
+            let model = &t["duration_model"];
+            let rec_mb = r["recommended_memory_mb"].as_u64().unwrap();
+            total += r["monthly_saving_usd"].as_f64().unwrap();
+            // The floor holds, and is in the curve.
+            assert!(
+                rec_mb >= r["floor"]["memory_mb"].as_u64().unwrap(),
+                "{name}"
+            );
+            let sizes = t["memory_sizes_mb"].as_array().unwrap();
+            let one_version = t["versions"].as_array().unwrap().len() == 1;
+            if r["method"] == "natural_experiment" {
+                assert!(sizes.len() >= 2, "{name}");
+                if one_version {
+                    experiments += 1;
+                    assert_eq!(
+                        rec_mb,
+                        model["optimum"][key].as_u64().unwrap(),
+                        "{name} {strategy}: {:#}\ntruth {:#}",
+                        r["curve"],
+                        model["curve"]
+                    );
+                }
+            } else {
+                assert_eq!(r["confidence"], "estimated", "{name}");
+                let cur_mb = r["current_memory_mb"].as_u64();
+                let samples = r["observed"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .find(|g| g["memory_mb"].as_u64() == cur_mb)
+                    .map_or(0, |g| g["warm_successful"].as_u64().unwrap());
+                if samples < 200 {
+                    // A handful of warm invocations is no estimate of a percentile.
+                    continue;
+                }
+                bracketed += 1;
+                // The true p50 lies within the single-size bounds (5% for sampling error),
+                // up to one vCPU (the model's cap) where the truth is defined.
+                for p in r["curve"].as_array().unwrap() {
+                    let m = p["memory_mb"].as_u64().unwrap();
+                    let tp = model["curve"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .find(|c| c["memory_mb"].as_u64() == Some(m))
+                        .unwrap();
+                    let b = &p["bounds"]["p50_ms"];
+                    let (lo, hi) = (b[0].as_f64().unwrap(), b[1].as_f64().unwrap());
+                    let want = tp["p50_ms"].as_f64().unwrap();
+                    // Cold starts and faults are excluded from the observed quantiles, but
+                    // the observed size is itself a sample: allow 10%.
+                    assert!(
+                        want >= lo * 0.9 && want <= hi * 1.1,
+                        "{name} at {m} MB: true p50 {want} outside [{lo}, {hi}]"
+                    );
+                }
+            }
+            // The saving is the cost difference between the two points of the curve.
+            let cur = r["curve"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|p| p["current"] == true)
+                .unwrap();
+            let saving = cur["monthly_cost_usd"].as_f64().unwrap()
+                - r["recommended"]["monthly_cost_usd"].as_f64().unwrap();
+            assert!((saving - r["monthly_saving_usd"].as_f64().unwrap()).abs() < 1e-12);
+        }
+        let listed = out["total_monthly_saving_usd"].as_f64().unwrap();
+        assert!((listed - total).abs() <= 1e-9 * total.abs().max(1.0));
+    }
+    // image-resizer (512 → 1024 MB) and fraud-scorer (1536 → 768 → 1536 MB) at least.
+    assert!(
+        experiments >= 6,
+        "{experiments} natural experiments checked"
+    );
+    assert!(bracketed >= 20, "{bracketed} single-size functions checked");
+}
