@@ -247,7 +247,8 @@ fn migrates_a_version_2_database() {
         let conn = Connection::open(&path).unwrap();
         conn.execute_batch(
             "DROP TABLE error_groups; DROP TABLE error_occurrences; DROP TABLE error_hours;
-             DROP TABLE incidents; DROP TABLE outbox; PRAGMA user_version = 2;",
+             DROP TABLE incidents; DROP TABLE outbox;
+             DROP TABLE tuning_runs; DROP TABLE tuning_points; PRAGMA user_version = 2;",
         )
         .unwrap();
     }
@@ -266,5 +267,42 @@ fn migrates_a_version_2_database() {
     assert_eq!(
         store.function_stats(&[], TimeRange::all()).unwrap()[0].invocations,
         51
+    );
+}
+
+/// A database from before power tuning (issue 5) gains the tuning tables on open.
+#[test]
+fn migrates_a_database_without_tuning_tables() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tern.db");
+    ingest_some(&path);
+    {
+        let conn = Connection::open(&path).unwrap();
+        conn.execute_batch(&format!(
+            "DROP TABLE tuning_runs; DROP TABLE tuning_points; PRAGMA user_version = {};",
+            tern_store::sqlite::SCHEMA_VERSION - 1
+        ))
+        .unwrap();
+    }
+    let mut store = SqliteStore::open(&path).unwrap();
+    let run = tern_store::TuningRun {
+        function: "alpha".into(),
+        region: "us-east-1".into(),
+        started_ms: T0,
+        finished_ms: T0 + 1,
+        original_memory_mb: 256,
+        original_arch: tern_store::Arch::X86_64,
+        invocations_per_size: 10,
+        cold_starts_only: false,
+        payload: "none".into(),
+        complete: true,
+        applied_memory_mb: None,
+        points: Vec::new(),
+    };
+    store.store_tuning_run(&run).unwrap();
+    assert_eq!(store.tuning_runs("alpha").unwrap(), vec![run]);
+    assert_eq!(
+        store.function_stats(&[], TimeRange::all()).unwrap()[0].invocations,
+        50
     );
 }
