@@ -60,6 +60,9 @@ pub enum Command {
     /// Alert policies: dry-run one over stored data, list them, list incidents, send a test
     /// notification.
     Alerts(AlertsArgs),
+    /// Active power tuning: invoke a function at each memory size, report percentiles, cost
+    /// and the optimum per strategy, and restore its configuration (issue 5).
+    Tune(crate::tune::args::TuneArgs),
 }
 
 #[derive(Debug, Args)]
