@@ -310,6 +310,27 @@ fn a_failing_size_is_reported_and_the_other_sizes_are_still_measured() {
     assert_eq!(doc["optimum"]["cost"]["memory_mb"], 128);
     assert_eq!(doc["optimum"]["speed"]["memory_mb"], 512);
     assert_restored(&fake);
+
+    // The table says the same.
+    let out = tern(&fake, &dir.path().join("tern.db"))
+        .args(["--memory", "128,256,512", "--invocations", "5"])
+        .arg(FUNCTION)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let table = String::from_utf8(out.stdout).unwrap();
+    let row = table
+        .lines()
+        .find(|l| l.trim_start().starts_with("256 "))
+        .unwrap();
+    assert!(row.contains("FunctionError Unhandled"), "{row}");
+    assert!(table.contains("optimum for cost: 128 MB x86_64"), "{table}");
+    assert!(
+        table.contains("optimum for speed: 512 MB x86_64"),
+        "{table}"
+    );
+    assert!(table.contains("configuration restored"), "{table}");
+    assert_restored(&fake);
 }
 
 #[test]
@@ -348,6 +369,10 @@ fn sigint_mid_run_still_restores_the_original_configuration() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "an interrupted run must not exit 0");
     assert!(stderr.contains("interrupted"), "{stderr}");
+    // The partial results are printed, marked as such.
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("INTERRUPTED, partial results"), "{stdout}");
+    assert!(stdout.contains("configuration restored"), "{stdout}");
     assert_restored(&fake);
     fake.with(|s| {
         assert!(
@@ -490,4 +515,74 @@ fn cold_starts_only_uses_a_new_environment_per_invocation_and_restores_variables
         );
         assert!(s.invokes.values().all(|n| *n == 1));
     });
+}
+
+#[test]
+fn arch_comparison_tunes_the_twin_deployment_and_restores_both() {
+    let fake = FakeLambda::start_with(
+        FUNCTION,
+        1024,
+        &[("MODE", "prod")],
+        model(),
+        Some("orders-api-arm"),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    // Without a twin, nothing is changed: Lambda switches architecture only with new code.
+    let out = tern(&fake, &dir.path().join("tern.db"))
+        .args(["--arch", "x86_64,arm64"])
+        .arg(FUNCTION)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--arch-twin"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(fake.mutating_calls().is_empty());
+
+    let out = tern(&fake, &dir.path().join("tern.db"))
+        .args([
+            "--format",
+            "json",
+            "--arch",
+            "x86_64,arm64",
+            "--arch-twin",
+            "orders-api-arm",
+        ])
+        .args(["--memory", "512,1024", "--invocations", "3"])
+        .arg(FUNCTION)
+        .output()
+        .unwrap();
+    let doc = json_of(&out);
+    let sizes = doc["sizes"].as_array().unwrap();
+    let archs: Vec<(&str, u64)> = sizes
+        .iter()
+        .map(|s| {
+            (
+                s["arch"].as_str().unwrap(),
+                s["memory_mb"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        archs,
+        vec![
+            ("x86_64", 512),
+            ("x86_64", 1024),
+            ("arm64", 512),
+            ("arm64", 1024)
+        ]
+    );
+    // Same durations (the fake's model), arm64's lower price: arm64 is the cheaper.
+    assert_eq!(doc["optimum"]["cost"]["arch"], "arm64");
+    let x86 = sizes[0]["cost_per_invocation_usd"].as_f64().unwrap();
+    let arm = sizes[2]["cost_per_invocation_usd"].as_f64().unwrap();
+    assert!(arm < x86, "{arm} vs {x86}");
+    assert_restored(&fake);
+    let twin = fake.twin.as_ref().unwrap().lock().unwrap();
+    assert_eq!(twin.latest.as_ref().unwrap().memory_mb, 1024);
+    assert_eq!(twin.memory_history.last(), Some(&1024));
+    assert_eq!(twin.invokes_by_memory.values().sum::<u32>(), 6);
+    assert!(twin.versions.is_empty());
 }

@@ -86,26 +86,49 @@ pub struct State {
 pub struct FakeLambda {
     pub addr: SocketAddr,
     pub state: Arc<Mutex<State>>,
+    /// A second function (`--arch-twin`), on arm64, when started with one.
+    pub twin: Option<Arc<Mutex<State>>>,
+}
+
+fn function(name: &str, memory_mb: u32, env: &[(&str, &str)], arch: &str) -> Arc<Mutex<State>> {
+    Arc::new(Mutex::new(State {
+        name: name.to_string(),
+        latest: Some(Config {
+            memory_mb,
+            env: env
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            arch: arch.into(),
+            description: String::new(),
+        }),
+        memory_history: vec![memory_mb],
+        next_version: 1,
+        ..State::default()
+    }))
 }
 
 impl FakeLambda {
     pub fn start(name: &str, memory_mb: u32, env: &[(&str, &str)], model: Model) -> FakeLambda {
-        let state = Arc::new(Mutex::new(State {
-            name: name.to_string(),
-            latest: Some(Config {
-                memory_mb,
-                env: env
-                    .iter()
-                    .map(|(k, v)| (k.to_string(), v.to_string()))
-                    .collect(),
-                arch: "x86_64".into(),
-                description: String::new(),
-            }),
-            memory_history: vec![memory_mb],
-            next_version: 1,
-            ..State::default()
-        }));
-        let shared = state.clone();
+        Self::start_with(name, memory_mb, env, model, None)
+    }
+
+    /// With a twin function `twin` on arm64 (same memory and variables).
+    pub fn start_with(
+        name: &str,
+        memory_mb: u32,
+        env: &[(&str, &str)],
+        model: Model,
+        twin: Option<&str>,
+    ) -> FakeLambda {
+        let state = function(name, memory_mb, env, "x86_64");
+        let twin = twin.map(|t| function(t, memory_mb, env, "arm64"));
+        let functions: Arc<Vec<Arc<Mutex<State>>>> = Arc::new(
+            [Some(state.clone()), twin.clone()]
+                .into_iter()
+                .flatten()
+                .collect(),
+        );
         let model = Arc::new(model);
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
@@ -116,8 +139,8 @@ impl FakeLambda {
                 .unwrap();
             rt.block_on(async move {
                 let handler = move |method: Method, uri: Uri, headers: HeaderMap, body: Bytes| {
-                    let (state, model) = (shared.clone(), model.clone());
-                    async move { handle(state, model, method, uri, headers, body).await }
+                    let (functions, model) = (functions.clone(), model.clone());
+                    async move { handle(functions, model, method, uri, headers, body).await }
                 };
                 let app = axum::Router::new().route("/{*path}", axum::routing::any(handler));
                 let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -126,7 +149,7 @@ impl FakeLambda {
             });
         });
         let addr = rx.recv_timeout(Duration::from_secs(10)).unwrap();
-        FakeLambda { addr, state }
+        FakeLambda { addr, state, twin }
     }
 
     pub fn url(&self) -> String {
@@ -187,7 +210,7 @@ fn qualifier(uri: &Uri) -> Option<String> {
 }
 
 async fn handle(
-    state: Arc<Mutex<State>>,
+    functions: Arc<Vec<Arc<Mutex<State>>>>,
     model: Arc<Model>,
     method: Method,
     uri: Uri,
@@ -195,7 +218,13 @@ async fn handle(
     body: Bytes,
 ) -> Response {
     let is_invoke = uri.path().ends_with("/invocations");
-    let r = answer(&state, &model, method, uri, headers, body);
+    // The function the path names (the first one when none matches: it answers 404).
+    let named = uri.path().split('/').nth(3).unwrap_or("").to_string();
+    let state = functions
+        .iter()
+        .find(|f| f.lock().unwrap().name == named)
+        .unwrap_or(&functions[0]);
+    let r = answer(state, &model, method, uri, headers, body);
     if is_invoke {
         tokio::time::sleep(model.invoke_delay).await;
     }
