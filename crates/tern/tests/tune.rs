@@ -29,6 +29,7 @@ fn model() -> Model {
         noise: 0.02,
         init_ms: 150.0,
         fail_at_mb: None,
+        update_fail_at_mb: None,
         invoke_delay: Duration::ZERO,
     }
 }
@@ -585,4 +586,38 @@ fn arch_comparison_tunes_the_twin_deployment_and_restores_both() {
     assert_eq!(twin.memory_history.last(), Some(&1024));
     assert_eq!(twin.invokes_by_memory.values().sum::<u32>(), 6);
     assert!(twin.versions.is_empty());
+}
+
+#[test]
+fn a_failed_configuration_update_is_reported_and_mended_by_the_restore() {
+    let fake = start(Model {
+        update_fail_at_mb: Some(3008),
+        ..model()
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let out = tern(&fake, &dir.path().join("tern.db"))
+        .args([
+            "--format",
+            "json",
+            "--memory",
+            "512,3008",
+            "--invocations",
+            "2",
+        ])
+        .arg(FUNCTION)
+        .output()
+        .unwrap();
+    let doc = json_of(&out);
+    let failed = size(&doc, 3008);
+    assert_eq!(failed["invocations"], 0);
+    let err = failed["error"].as_str().unwrap();
+    assert!(
+        err.contains("update failed") && err.contains("EniLimitExceeded"),
+        "{err}"
+    );
+    assert_eq!(size(&doc, 512)["invocations"], 2);
+    assert_eq!(doc["restored"], true);
+    // The update to 3008 MB failed (LastUpdateStatus Failed); the restore still set 1024 MB.
+    assert_restored(&fake);
+    fake.with(|s| assert!(!s.update_failed));
 }

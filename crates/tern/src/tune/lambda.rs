@@ -101,9 +101,10 @@ impl Lambda {
         .map_err(|e| anyhow!("GetFunctionConfiguration {name}: {}", retry::describe(&e)))
     }
 
-    /// The function's current configuration, once no update is in progress.
+    /// The function's current configuration, once no update is in progress. An earlier
+    /// update that failed does not matter here (the restore must still work after one).
     pub async fn settled_config(&self, name: &str) -> Result<FunctionConfig> {
-        self.wait_updated(name).await?;
+        self.wait(name, None, false).await?;
         let o = self.config(name, None).await?;
         FunctionConfig::from_output(name, &o)
     }
@@ -111,21 +112,25 @@ impl Lambda {
     /// Poll until `LastUpdateStatus` is no longer `InProgress` (and `State` no longer
     /// `Pending`). A `Failed` update is an error carrying AWS's reason.
     pub async fn wait_updated(&self, name: &str) -> Result<()> {
-        self.wait(name, None).await
+        self.wait(name, None, true).await
     }
 
     /// Poll a published version until it is `Active`.
     pub async fn wait_version(&self, name: &str, version: &str) -> Result<()> {
-        self.wait(name, Some(version)).await
+        self.wait(name, Some(version), true).await
     }
 
-    async fn wait(&self, name: &str, qualifier: Option<&str>) -> Result<()> {
+    /// Poll until nothing is in progress; `strict`: a `Failed` update or state is an error.
+    async fn wait(&self, name: &str, qualifier: Option<&str>, strict: bool) -> Result<()> {
         let started = tokio::time::Instant::now();
         let mut interval = POLL_FIRST;
         loop {
             let o = self.config(name, qualifier).await?;
             let updating = matches!(o.last_update_status(), Some(LastUpdateStatus::InProgress));
             let pending = matches!(o.state(), Some(State::Pending));
+            if !strict && !updating && !pending {
+                return Ok(());
+            }
             if let Some(LastUpdateStatus::Failed) = o.last_update_status() {
                 bail!(
                     "{name}: the update failed: {}",
@@ -188,7 +193,8 @@ impl Lambda {
                         && aws_sdk_lambda::error::ProvideErrorMetadata::code(&e)
                             == Some("ResourceConflictException") =>
                 {
-                    self.wait_updated(name).await?;
+                    // Someone else's update (or one cancelled by Ctrl-C): wait it out.
+                    self.wait(name, None, false).await?;
                 }
                 Err(e) => bail!(
                     "UpdateFunctionConfiguration {name} (MemorySize {memory_mb}): {}",

@@ -37,6 +37,9 @@ pub struct Model {
     pub init_ms: f64,
     /// Every invoke at this memory size fails with `X-Amz-Function-Error: Unhandled`.
     pub fail_at_mb: Option<u32>,
+    /// An update to this memory size ends with `LastUpdateStatus: Failed` (the size stays
+    /// set until the next update, so the restore has to mend it).
+    pub update_fail_at_mb: Option<u32>,
     /// Each invoke takes this long to answer (for interrupting a run).
     pub invoke_delay: Duration,
 }
@@ -69,6 +72,8 @@ pub struct State {
     pub latest: Option<Config>,
     /// Polls left while an update is in progress.
     pub in_progress: u32,
+    /// The last update failed.
+    pub update_failed: bool,
     pub versions: BTreeMap<u32, Config>,
     pub next_version: u32,
     pub deleted: Vec<u32>,
@@ -184,6 +189,15 @@ fn error(status: u16, kind: &str, message: &str) -> Response {
 }
 
 fn config_json(name: &str, c: &Config, version: &str, updating: bool) -> Value {
+    config_json_status(
+        name,
+        c,
+        version,
+        if updating { "InProgress" } else { "Successful" },
+    )
+}
+
+fn config_json_status(name: &str, c: &Config, version: &str, status: &str) -> Value {
     json!({
         "FunctionName": name,
         "FunctionArn": format!("arn:aws:lambda:us-east-1:123456789012:function:{name}:{version}"),
@@ -196,7 +210,8 @@ fn config_json(name: &str, c: &Config, version: &str, updating: bool) -> Value {
         "Architectures": [c.arch],
         "Environment": { "Variables": c.env },
         "State": "Active",
-        "LastUpdateStatus": if updating { "InProgress" } else { "Successful" },
+        "LastUpdateStatus": status,
+        "LastUpdateStatusReason": if status == "Failed" { "EniLimitExceeded: injected" } else { "" },
         // An unknown field, as AWS adds them: the SDK must ignore it.
         "SomethingNew": {"x": 1}
     })
@@ -261,10 +276,16 @@ fn answer(
             let fname = s.name.clone();
             match q.as_deref() {
                 None | Some("$LATEST") => {
-                    let updating = s.in_progress > 0;
+                    let status = if s.in_progress > 0 {
+                        "InProgress"
+                    } else if s.update_failed {
+                        "Failed"
+                    } else {
+                        "Successful"
+                    };
                     s.in_progress = s.in_progress.saturating_sub(1);
                     let c = s.latest.clone().unwrap();
-                    axum::Json(config_json(&fname, &c, "$LATEST", updating)).into_response()
+                    axum::Json(config_json_status(&fname, &c, "$LATEST", status)).into_response()
                 }
                 Some(v) => match v.parse::<u32>().ok().and_then(|v| s.versions.get(&v)) {
                     Some(c) => axum::Json(config_json(&fname, c, v, false)).into_response(),
@@ -299,6 +320,7 @@ fn answer(
             let c = c.clone();
             s.memory_history.push(c.memory_mb);
             s.in_progress = 1;
+            s.update_failed = model.update_fail_at_mb == Some(c.memory_mb);
             let fname = s.name.clone();
             axum::Json(config_json(&fname, &c, "$LATEST", true)).into_response()
         }
