@@ -621,3 +621,22 @@ fn a_failed_configuration_update_is_reported_and_mended_by_the_restore() {
     assert_restored(&fake);
     fake.with(|s| assert!(!s.update_failed));
 }
+
+#[test]
+fn parallel_bounds_the_invokes_in_flight() {
+    let fake = start(Model {
+        invoke_delay: Duration::from_millis(150),
+        ..model()
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let out = tern(&fake, &dir.path().join("tern.db"))
+        .args(["--format", "json", "--memory", "512", "--invocations", "8"])
+        .args(["--parallel", "3"])
+        .arg(FUNCTION)
+        .output()
+        .unwrap();
+    let doc = json_of(&out);
+    assert_eq!(size(&doc, 512)["invocations"], 8);
+    fake.with(|s| assert_eq!(s.max_in_flight, 3, "never more than --parallel at once"));
+    assert_restored(&fake);
+}

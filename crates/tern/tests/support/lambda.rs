@@ -74,6 +74,9 @@ pub struct State {
     pub in_progress: u32,
     /// The last update failed.
     pub update_failed: bool,
+    /// Invokes being answered now, and the most at once.
+    pub in_flight: u32,
+    pub max_in_flight: u32,
     pub versions: BTreeMap<u32, Config>,
     pub next_version: u32,
     pub deleted: Vec<u32>,
@@ -241,7 +244,13 @@ async fn handle(
         .unwrap_or(&functions[0]);
     let r = answer(state, &model, method, uri, headers, body);
     if is_invoke {
+        {
+            let mut s = state.lock().unwrap();
+            s.in_flight += 1;
+            s.max_in_flight = s.max_in_flight.max(s.in_flight);
+        }
         tokio::time::sleep(model.invoke_delay).await;
+        state.lock().unwrap().in_flight -= 1;
     }
     r
 }
