@@ -26,7 +26,7 @@ use crate::{
     retry_delay_ms, Arch, Checkpoint, ErrorEvent, ErrorQuery, ErrorStatus, FunctionMeta,
     FunctionStats, Incident, IncidentApplied, IncidentChange, IncidentQuery, IncidentState,
     IngestBatch, InvocationQuery, InvocationRow, OccurrenceCursor, OutboxItem, OutboxMark,
-    OutboxState, Retention, Store, StreamLines, TimeRange,
+    OutboxState, Retention, Store, StreamLines, TimeRange, TuningPoint, TuningRun,
 };
 
 /// 2026-03-01T00:00:00Z.
@@ -136,6 +136,10 @@ macro_rules! conformance_tests {
             fn outbox_delivery() {
                 $crate::conformance::outbox_delivery($make());
             }
+            #[test]
+            fn tuning_runs_round_trip() {
+                $crate::conformance::tuning_runs_round_trip($make());
+            }
 
             proptest::proptest! {
                 #![proptest_config(proptest::prelude::ProptestConfig::with_cases(24))]
@@ -178,6 +182,7 @@ pub fn run_all<S: Store>(make: impl Fn() -> S) {
     incidents_one_open_per_subject(make());
     incident_and_notifications_are_atomic(make());
     outbox_delivery(make());
+    tuning_runs_round_trip(make());
     for seed in 0..8 {
         split_invariance(&make, seed, 1 + seed as usize % 5);
     }
@@ -2372,4 +2377,110 @@ pub fn outbox_delivery<S: Store>(mut store: S) {
         ),
         (30_000, 60_000, 120_000, 3_600_000)
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Power tuning (issue 5)
+
+fn tuning_point(memory_mb: u32, arch: Arch, p50: f64) -> TuningPoint {
+    TuningPoint {
+        memory_mb,
+        arch,
+        invocations: 10,
+        errors: 0,
+        cold_starts: 1,
+        p50_ms: Some(p50),
+        p95_ms: Some(p50 * 1.2),
+        p99_ms: Some(p50 * 1.3),
+        trimmed_mean_ms: Some(p50 * 1.01),
+        billed_mean_ms: Some((p50 * 1.01).ceil()),
+        init_p50_ms: Some(180.5),
+        max_memory_used_mb: Some(90),
+        cost_usd: Some(1.234_567_890_123e-6),
+        error: None,
+    }
+}
+
+/// Runs come back as stored (every field, floats exact), newest first, only the asked
+/// function's; storing a run again replaces it; a failed size keeps its error and no durations.
+pub fn tuning_runs_round_trip<S: Store>(mut store: S) {
+    assert!(store.tuning_runs("orders").unwrap().is_empty());
+    let failed = TuningPoint {
+        invocations: 0,
+        errors: 10,
+        cold_starts: 0,
+        p50_ms: None,
+        p95_ms: None,
+        p99_ms: None,
+        trimmed_mean_ms: None,
+        billed_mean_ms: None,
+        init_p50_ms: None,
+        max_memory_used_mb: Some(128),
+        cost_usd: None,
+        error: Some("Unhandled: Runtime.OutOfMemory".into()),
+        ..tuning_point(128, Arch::X86_64, 0.0)
+    };
+    let older = TuningRun {
+        function: "orders".into(),
+        region: "us-east-1".into(),
+        started_ms: T0,
+        finished_ms: T0 + 5 * MIN,
+        original_memory_mb: 512,
+        original_arch: Arch::X86_64,
+        invocations_per_size: 10,
+        cold_starts_only: false,
+        payload: "event.json".into(),
+        complete: true,
+        applied_memory_mb: Some(1024),
+        // Stored out of order: read back sorted by (arch, memory).
+        points: vec![
+            tuning_point(1024, Arch::X86_64, 210.25),
+            tuning_point(512, Arch::Arm64, 400.5),
+            failed.clone(),
+            tuning_point(256, Arch::X86_64, 811.125),
+        ],
+    };
+    let newer = TuningRun {
+        started_ms: T0 + DAY,
+        finished_ms: T0 + DAY + MIN,
+        cold_starts_only: true,
+        complete: false,
+        applied_memory_mb: None,
+        payload: "none".into(),
+        points: vec![tuning_point(2048, Arch::X86_64, 99.0)],
+        ..older.clone()
+    };
+    let other = TuningRun {
+        function: "billing".into(),
+        ..older.clone()
+    };
+    store.store_tuning_run(&older).unwrap();
+    store.store_tuning_run(&newer).unwrap();
+    store.store_tuning_run(&other).unwrap();
+    let mut sorted = older.clone();
+    sorted.points = vec![
+        failed,
+        tuning_point(256, Arch::X86_64, 811.125),
+        tuning_point(1024, Arch::X86_64, 210.25),
+        tuning_point(512, Arch::Arm64, 400.5),
+    ];
+    assert_eq!(
+        store.tuning_runs("orders").unwrap(),
+        vec![newer.clone(), sorted.clone()]
+    );
+    assert_eq!(store.tuning_runs("billing").unwrap().len(), 1);
+    assert!(store.tuning_runs("unknown").unwrap().is_empty());
+    // The same run again (a retried write) replaces it, points included.
+    let mut again = newer.clone();
+    again.complete = true;
+    again.points = vec![tuning_point(3008, Arch::X86_64, 80.0)];
+    store.store_tuning_run(&again).unwrap();
+    assert_eq!(store.tuning_runs("orders").unwrap(), vec![again, sorted]);
+    // A run without a function is refused.
+    assert!(store
+        .store_tuning_run(&TuningRun {
+            function: String::new(),
+            ..older
+        })
+        .is_err());
 }

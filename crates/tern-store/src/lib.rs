@@ -562,6 +562,60 @@ pub struct IncidentQuery {
     pub limit: usize,
 }
 
+/// One `tern tune` run: a function invoked at several memory sizes (and architectures), with
+/// what was measured at each. Keyed by (function, started_ms): storing a run again replaces it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TuningRun {
+    pub function: String,
+    /// The region whose prices `cost_usd` uses.
+    pub region: String,
+    pub started_ms: i64,
+    pub finished_ms: i64,
+    /// The configuration found before tuning (and restored after it).
+    pub original_memory_mb: u32,
+    pub original_arch: Arch,
+    /// Invocations planned per memory size.
+    pub invocations_per_size: u32,
+    /// Every measured invocation was forced onto a new execution environment.
+    pub cold_starts_only: bool,
+    /// What was sent: `none`, a file name, or `weighted:FILE`.
+    pub payload: String,
+    /// False when the run was interrupted: some sizes may be missing.
+    pub complete: bool,
+    /// The memory size `--apply` set, if any.
+    pub applied_memory_mb: Option<u32>,
+    /// Sorted by (arch, memory): x86_64 first, then arm64.
+    pub points: Vec<TuningPoint>,
+}
+
+/// What one memory size (and architecture) measured. Durations are the REPORT's `Duration`
+/// of the invocations that succeeded; they are `None` when none did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TuningPoint {
+    pub memory_mb: u32,
+    pub arch: Arch,
+    /// Successful invocations measured.
+    pub invocations: u32,
+    /// Invocations that failed (function error, throttled out, no REPORT).
+    pub errors: u32,
+    /// Measured invocations with an `Init Duration`.
+    pub cold_starts: u32,
+    pub p50_ms: Option<f64>,
+    pub p95_ms: Option<f64>,
+    pub p99_ms: Option<f64>,
+    /// Mean without the top and bottom 10%.
+    pub trimmed_mean_ms: Option<f64>,
+    /// Mean of `Billed Duration` without the top and bottom 10%.
+    pub billed_mean_ms: Option<f64>,
+    pub init_p50_ms: Option<f64>,
+    pub max_memory_used_mb: Option<u32>,
+    /// Cost of one invocation (cost engine: GB-s at the region's first-tier price plus the
+    /// request fee), from `billed_mean_ms`.
+    pub cost_usd: Option<f64>,
+    /// Why the size failed, or the first invocation error.
+    pub error: Option<String>,
+}
+
 /// The storage boundary. Implementations must be safe to call from one thread at a time;
 /// the binary owns one store per process.
 pub trait Store: Send {
@@ -710,6 +764,14 @@ pub trait Store: Send {
     /// Record a delivery attempt of entry `id` at `now_ms`. `false` if there is no such
     /// pending entry (already sent or failed: a second sender's mark is ignored).
     fn outbox_mark(&mut self, id: i64, mark: &OutboxMark, now_ms: i64) -> Result<bool, StoreError>;
+    // --- Power tuning (issue 5, `tern tune`).
+
+    /// Store a tuning run with its points in one transaction; a run with the same
+    /// (function, started_ms) is replaced.
+    fn store_tuning_run(&mut self, run: &TuningRun) -> Result<(), StoreError>;
+
+    /// The function's tuning runs, newest first, each with its points sorted by (arch, memory).
+    fn tuning_runs(&self, function: &str) -> Result<Vec<TuningRun>, StoreError>;
 }
 
 /// Most buckets one [`Store::series`] call returns.
@@ -876,6 +938,15 @@ macro_rules! forward_store_except_ingest {
             now_ms: i64,
         ) -> Result<bool, $crate::StoreError> {
             self.$inner.outbox_mark(id, mark, now_ms)
+        }
+        fn store_tuning_run(&mut self, run: &$crate::TuningRun) -> Result<(), $crate::StoreError> {
+            self.$inner.store_tuning_run(run)
+        }
+        fn tuning_runs(
+            &self,
+            function: &str,
+        ) -> Result<Vec<$crate::TuningRun>, $crate::StoreError> {
+            self.$inner.tuning_runs(function)
         }
     };
 }

@@ -236,7 +236,11 @@ fn one_batch_is_one_transaction() {
     assert_eq!(mode, "wal");
 }
 
-/// Undoes migration 4 (log volume).
+/// Undo version 5 (power tuning): a version-4 database.
+const DOWN_TO_V4: &str =
+    "DROP TABLE tuning_runs; DROP TABLE tuning_points; PRAGMA user_version = 4;";
+
+/// Undo version 4 (log volume) on a version-4 database.
 const DOWN_TO_V3: &str = "DROP INDEX stream_lines_min;
     ALTER TABLE rollup_hour DROP COLUMN log_lines; ALTER TABLE rollup_hour DROP COLUMN log_bytes;
     ALTER TABLE rollup_day DROP COLUMN log_lines; ALTER TABLE rollup_day DROP COLUMN log_bytes;
@@ -252,10 +256,10 @@ fn migrates_a_version_3_database() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("tern.db");
     ingest_some(&path);
-    Connection::open(&path)
-        .unwrap()
-        .execute_batch(DOWN_TO_V3)
-        .unwrap();
+    let conn = Connection::open(&path).unwrap();
+    conn.execute_batch(DOWN_TO_V4).unwrap();
+    conn.execute_batch(DOWN_TO_V3).unwrap();
+    drop(conn);
     let mut store = SqliteStore::open(&path).unwrap();
     let volume = |store: &SqliteStore, range: TimeRange| {
         let s = store.function_stats(&[], range).unwrap();
@@ -298,6 +302,7 @@ fn migrates_a_version_2_database() {
     ingest_some(&path);
     {
         let conn = Connection::open(&path).unwrap();
+        conn.execute_batch(DOWN_TO_V4).unwrap();
         conn.execute_batch(DOWN_TO_V3).unwrap();
         conn.execute_batch(
             "DROP TABLE error_groups; DROP TABLE error_occurrences; DROP TABLE error_hours;
@@ -320,5 +325,38 @@ fn migrates_a_version_2_database() {
     assert_eq!(
         store.function_stats(&[], TimeRange::all()).unwrap()[0].invocations,
         51
+    );
+}
+
+/// A database from before power tuning (issue 5) gains the tuning tables on open.
+#[test]
+fn migrates_a_database_without_tuning_tables() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tern.db");
+    ingest_some(&path);
+    {
+        let conn = Connection::open(&path).unwrap();
+        conn.execute_batch(DOWN_TO_V4).unwrap();
+    }
+    let mut store = SqliteStore::open(&path).unwrap();
+    let run = tern_store::TuningRun {
+        function: "alpha".into(),
+        region: "us-east-1".into(),
+        started_ms: T0,
+        finished_ms: T0 + 1,
+        original_memory_mb: 256,
+        original_arch: tern_store::Arch::X86_64,
+        invocations_per_size: 10,
+        cold_starts_only: false,
+        payload: "none".into(),
+        complete: true,
+        applied_memory_mb: None,
+        points: Vec::new(),
+    };
+    store.store_tuning_run(&run).unwrap();
+    assert_eq!(store.tuning_runs("alpha").unwrap(), vec![run]);
+    assert_eq!(
+        store.function_stats(&[], TimeRange::all()).unwrap()[0].invocations,
+        50
     );
 }

@@ -66,6 +66,9 @@ pub enum Command {
     /// Memory recommendations from the logs: natural experiments where a function ran at
     /// several sizes, bounds where it ran at one; cost, speed or balanced.
     Recommend(RecommendArgs),
+    /// Active power tuning: invoke a function at each memory size, report percentiles, cost
+    /// and the optimum per strategy, and restore its configuration (issue 5).
+    Tune(crate::tune::args::TuneArgs),
 }
 
 #[derive(Debug, Args)]

@@ -27,6 +27,7 @@ mod simulate;
 mod source;
 mod text;
 mod timeutil;
+mod tune;
 #[allow(dead_code)] // Used by `tern serve` and `tern pull` (issue 3, in progress).
 mod writer;
 
@@ -88,6 +89,7 @@ fn run(cli: Cli) -> anyhow::Result<String> {
         Command::Token => Ok(serve::token_command()),
         Command::Alerts(args) => alerts::run(args),
         Command::Recommend(args) => recommend::run(args),
+        Command::Tune(args) => tune::run(args),
     }
 }
 

@@ -7,6 +7,7 @@
 //! * `ingest`: the write path. `query`: the read paths.
 //! * `errors`: error groups at ingest; `error_query`: reading them.
 //! * `alerts`: incidents and the notification outbox.
+//! * `tuning`: power-tuning runs and their points (`tern tune`).
 //! * `checkpoint`: the background WAL checkpointer. `fx`: a fast hasher for in-memory maps.
 //!
 //! Durability: WAL journal with `synchronous = FULL`, and each `ingest` call is one
@@ -41,6 +42,7 @@ mod retention;
 mod rollup;
 mod row;
 mod schema;
+mod tuning;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -55,7 +57,7 @@ use crate::{
     Checkpoint, EnvironmentRow, ErrorGroup, ErrorOccurrence, ErrorQuery, ErrorStatus, FunctionMeta,
     FunctionStats, Incident, IncidentApplied, IncidentChange, IncidentQuery, IngestBatch,
     IngestStats, InvocationQuery, InvocationRow, OccurrenceCursor, OutboxEntry, OutboxItem,
-    OutboxMark, Retention, RetentionStats, Store, StoreError, TimeRange,
+    OutboxMark, Retention, RetentionStats, Store, StoreError, TimeRange, TuningRun,
 };
 use tern_core::model::LogLine;
 
@@ -297,5 +299,13 @@ impl Store for SqliteStore {
 
     fn outbox_mark(&mut self, id: i64, mark: &OutboxMark, now_ms: i64) -> Result<bool, StoreError> {
         alerts::outbox_mark(&self.conn, id, mark, now_ms)
+    }
+
+    fn store_tuning_run(&mut self, run: &TuningRun) -> Result<(), StoreError> {
+        tuning::store_run(&mut self.conn, run)
+    }
+
+    fn tuning_runs(&self, function: &str) -> Result<Vec<TuningRun>, StoreError> {
+        tuning::runs(&self.conn, function)
     }
 }

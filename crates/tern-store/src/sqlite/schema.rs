@@ -14,7 +14,7 @@ use crate::StoreError;
 pub(crate) const APPLICATION_ID: i64 = 0x5445_524E;
 
 /// One script per schema version: `MIGRATIONS[i]` takes version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[V1, V2, V3, V4];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5];
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -302,6 +302,48 @@ ALTER TABLE invocations ADD COLUMN log_bytes INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE stream_lines ADD COLUMN log_lines INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE stream_lines ADD COLUMN log_bytes INTEGER NOT NULL DEFAULT 0;
 CREATE INDEX stream_lines_min ON stream_lines (min_ms);
+";
+
+/// Version 5: power-tuning results (issue 5, `tern tune`).
+///
+/// * `tuning_runs`: one row per run, unique by (function, started_ms). The function is named
+///   by text, not `functions.id`: a function can be tuned before any of its logs arrive.
+/// * `tuning_points`: one row per (run, arch, memory); NULL durations when nothing succeeded.
+const V5: &str = "
+CREATE TABLE tuning_runs (
+    id INTEGER PRIMARY KEY,
+    function TEXT NOT NULL,
+    region TEXT NOT NULL,
+    started_ms INTEGER NOT NULL,
+    finished_ms INTEGER NOT NULL,
+    original_memory_mb INTEGER NOT NULL,
+    original_arch TEXT NOT NULL,
+    invocations_per_size INTEGER NOT NULL,
+    cold_starts_only INTEGER NOT NULL,
+    payload TEXT NOT NULL,
+    complete INTEGER NOT NULL,
+    applied_memory_mb INTEGER,
+    UNIQUE (function, started_ms)
+);
+
+CREATE TABLE tuning_points (
+    run_id INTEGER NOT NULL,
+    arch TEXT NOT NULL,
+    memory_mb INTEGER NOT NULL,
+    invocations INTEGER NOT NULL,
+    errors INTEGER NOT NULL,
+    cold_starts INTEGER NOT NULL,
+    p50_ms REAL,
+    p95_ms REAL,
+    p99_ms REAL,
+    trimmed_mean_ms REAL,
+    billed_mean_ms REAL,
+    init_p50_ms REAL,
+    max_memory_used_mb INTEGER,
+    cost_usd REAL,
+    error TEXT,
+    PRIMARY KEY (run_id, arch, memory_mb)
+) WITHOUT ROWID;
 ";
 
 fn open_err(path: &str, message: impl std::fmt::Display) -> StoreError {
