@@ -124,7 +124,7 @@ pub fn build(
             runtime: meta.runtime.clone(),
             monthly_invocations: cost::monthly(rows.len() as f64, span_ms),
             observations,
-            measured: Vec::new(),
+            measured: measured_points(&store.tuning_runs(&meta.function)?),
         };
         match recommend::recommend(&input, settings) {
             Ok(r) => recs.push(r),
@@ -522,4 +522,98 @@ fn table(out: &WireOutput) -> String {
         let _ = writeln!(s, "skipped {}: {}", k.function, k.reason);
     }
     s
+}
+
+/// Active tuning results (`tern tune`) as measured evidence: the points of the newest complete
+/// run that measured something. A run interrupted part-way is not used: its sizes were not all
+/// measured under the same conditions.
+fn measured_points(runs: &[tern_store::TuningRun]) -> Vec<recommend::MeasuredPoint> {
+    let Some(run) = runs.iter().find(|r| r.complete) else {
+        return Vec::new();
+    };
+    run.points
+        .iter()
+        .filter(|p| p.invocations > 0)
+        .filter_map(|p| {
+            Some(recommend::MeasuredPoint {
+                memory_mb: p.memory_mb,
+                arch: p.arch,
+                p50: p.p50_ms?,
+                p95: p.p95_ms?,
+                p99: p.p99_ms?,
+                mean: p.trimmed_mean_ms?,
+                invocations: u64::from(p.invocations),
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use tern_store::{TuningPoint, TuningRun};
+
+    fn point(memory_mb: u32, p50: Option<f64>, invocations: u32) -> TuningPoint {
+        TuningPoint {
+            memory_mb,
+            arch: Arch::X86_64,
+            invocations,
+            errors: 0,
+            cold_starts: 0,
+            p50_ms: p50,
+            p95_ms: p50.map(|v| v * 1.2),
+            p99_ms: p50.map(|v| v * 1.5),
+            trimmed_mean_ms: p50,
+            billed_mean_ms: p50,
+            init_p50_ms: None,
+            max_memory_used_mb: Some(80),
+            cost_usd: Some(1e-6),
+            error: None,
+        }
+    }
+
+    fn run(started_ms: i64, complete: bool, points: Vec<TuningPoint>) -> TuningRun {
+        TuningRun {
+            function: "f".into(),
+            region: "us-east-1".into(),
+            started_ms,
+            finished_ms: started_ms + 1,
+            original_memory_mb: 512,
+            original_arch: Arch::X86_64,
+            invocations_per_size: 10,
+            cold_starts_only: false,
+            payload: "none".into(),
+            complete,
+            applied_memory_mb: None,
+            points,
+        }
+    }
+
+    /// Issue 5: tuning results feed `tern recommend` as measured evidence: the newest complete
+    /// run, only sizes that measured something.
+    #[test]
+    fn the_newest_complete_tuning_run_is_measured_evidence() {
+        let runs = vec![
+            // Newest first, as the store returns them: an interrupted run is passed over.
+            run(3, false, vec![point(128, Some(900.0), 10)]),
+            run(
+                2,
+                true,
+                vec![
+                    point(256, Some(400.0), 10),
+                    point(512, None, 0),
+                    point(1024, Some(120.0), 10),
+                ],
+            ),
+            run(1, true, vec![point(2048, Some(60.0), 10)]),
+        ];
+        let got = measured_points(&runs);
+        let sizes: Vec<u32> = got.iter().map(|p| p.memory_mb).collect();
+        assert_eq!(sizes, [256, 1024]);
+        assert_eq!(got[0].p50, 400.0);
+        assert_eq!(got[0].invocations, 10);
+        assert!(measured_points(&[]).is_empty());
+        assert!(measured_points(&runs[..1]).is_empty());
+    }
 }
