@@ -236,6 +236,37 @@ fn one_batch_is_one_transaction() {
     assert_eq!(mode, "wal");
 }
 
+/// A version-3 database (before log group retention, issue 5) gains the column on open and
+/// keeps its functions.
+#[test]
+fn migrates_a_version_3_database_to_log_retention() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tern.db");
+    ingest_some(&path);
+    {
+        let conn = Connection::open(&path).unwrap();
+        conn.execute_batch(
+            "ALTER TABLE functions DROP COLUMN log_retention_days; PRAGMA user_version = 3;",
+        )
+        .unwrap();
+    }
+    let mut store = SqliteStore::open(&path).unwrap();
+    let before = store.functions().unwrap();
+    assert!(!before.is_empty());
+    assert!(before.iter().all(|f| f.log_retention_days.is_none()));
+    store
+        .ingest(&IngestBatch {
+            functions: vec![tern_store::FunctionMeta {
+                function: before[0].function.clone(),
+                log_retention_days: Some(30),
+                ..Default::default()
+            }],
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(store.functions().unwrap()[0].log_retention_days, Some(30));
+}
+
 /// A version-2 database (before error groups, issue 4) is migrated on open and groups the
 /// failures ingested after that.
 #[test]
@@ -247,7 +278,8 @@ fn migrates_a_version_2_database() {
         let conn = Connection::open(&path).unwrap();
         conn.execute_batch(
             "DROP TABLE error_groups; DROP TABLE error_occurrences; DROP TABLE error_hours;
-             DROP TABLE incidents; DROP TABLE outbox; PRAGMA user_version = 2;",
+             DROP TABLE incidents; DROP TABLE outbox;
+             ALTER TABLE functions DROP COLUMN log_retention_days; PRAGMA user_version = 2;",
         )
         .unwrap();
     }
