@@ -18,6 +18,7 @@ mod config;
 mod demo;
 mod errors;
 mod ingest;
+mod insights;
 mod invocations;
 mod pull;
 mod report;
@@ -85,6 +86,7 @@ fn run(cli: Cli) -> anyhow::Result<String> {
         Command::Serve(args) => serve::command(args),
         Command::Token => Ok(serve::token_command()),
         Command::Alerts(args) => alerts::run(args),
+        Command::Insights(args) => insights::run(args),
     }
 }
 

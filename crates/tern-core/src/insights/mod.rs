@@ -13,7 +13,7 @@
 //! | `errors.rate_high` | error rate ≥ 1% (critical ≥ 10%), ≥ 10 invocations | Datadog "Errors" / "High errors" |
 //! | `cold_start.rate_high` | cold starts ≥ 1% of invocations, ≥ 50 invocations | Datadog "Cold starts" |
 //! | `container.low_reuse` | ≤ 2 invocations per execution environment, ≥ 50 invocations | Dashbird "re-use containers" |
-//! | `container.init_repeated` | warm p50 ≥ 80% of init p50, init p50 ≥ 100 ms, ≥ 50 invocations | issue 5 |
+//! | `container.init_repeated` | warm p50 within 80–125% of init p50, init p50 ≥ 100 ms, ≥ 50 invocations: warm invocations gain little from reuse | issue 5 |
 //! | `arch.arm64_savings` | x86_64 and the same GB-s at arm64 prices saves ≥ $1/month | CloudBurn LAMBDA-1 |
 //! | `runtime.deprecated` | the runtime is deprecated, or will be within 180 days | [`runtimes`] table; lumigo-CLI |
 //! | `logging.cost_high` | CloudWatch Logs ingestion ≥ 100% of the compute cost | issue 5; reference §6 tiers |
@@ -141,8 +141,10 @@ pub struct Thresholds {
     pub cold_start_rate: f64,
     /// Low reuse at or below this many invocations per execution environment.
     pub low_reuse_invocations_per_environment: f64,
-    /// Warm p50 ≥ this × init p50 …
+    /// Warm p50 between this × init p50 …
     pub init_repeated_ratio: f64,
+    /// … and this × init p50 (close to it: a much longer handler is just long work) …
+    pub init_repeated_max_ratio: f64,
     /// … with init p50 at least this (ms).
     pub init_repeated_min_init_ms: f64,
     pub arm64_min_monthly_saving_usd: f64,
@@ -175,6 +177,7 @@ impl Default for Thresholds {
             cold_start_rate: 0.01,
             low_reuse_invocations_per_environment: 2.0,
             init_repeated_ratio: 0.8,
+            init_repeated_max_ratio: 1.25,
             init_repeated_min_init_ms: 100.0,
             arm64_min_monthly_saving_usd: 1.0,
             runtime_soon_days: 180,
@@ -242,8 +245,11 @@ pub enum Value {
 pub enum Effect {
     /// The change saves this much per 30-day month.
     MonthlySaving(f64),
-    /// The finding costs this much per 30-day month (or the suggested change would).
+    /// The finding costs this much per 30-day month.
     MonthlyCost(f64),
+    /// The suggested change would cost this much per 30-day month (provisioned concurrency,
+    /// more memory). Not a ranking figure.
+    ChangeMonthlyCost(f64),
     /// One runaway invocation can cost up to this.
     RunawayExposure(f64),
     /// A one-off cost (the excess invocations of a spike).

@@ -107,7 +107,8 @@ fn monthly_gb_s(f: &FunctionFacts, gb_s: f64) -> f64 {
 fn over_provisioned(f: &FunctionFacts, t: &Thresholds) -> Option<Insight> {
     let r = &f.report;
     let (size, used) = (r.memory_size_mb?, r.max_memory_used_mb?);
-    if r.invocations < t.min_invocations || size == 0 {
+    // An out-of-memory invocation may not report what it used: never suggest less then.
+    if r.invocations < t.min_invocations || size == 0 || r.out_of_memory > 0 {
         return None;
     }
     if f64::from(used) > f64::from(size) * t.over_provisioned_ratio {
@@ -186,7 +187,8 @@ fn under_provisioned(f: &FunctionFacts, t: &Thresholds) -> Option<Insight> {
         "suggested_memory_mb",
         Value::Count(suggested.into()),
     );
-    i.effects.push(Effect::MonthlyCost((then - now).max(0.0)));
+    i.effects
+        .push(Effect::ChangeMonthlyCost((then - now).max(0.0)));
     Some(i)
 }
 
@@ -413,7 +415,7 @@ fn cold_starts(f: &FunctionFacts, t: &Thresholds) -> Option<Insight> {
         "provisioned_concurrency",
         Value::Count(concurrency.into()),
     );
-    i.effects.push(Effect::MonthlyCost(pc));
+    i.effects.push(Effect::ChangeMonthlyCost(pc));
     Some(i)
 }
 
@@ -468,7 +470,7 @@ fn init_repeated(f: &FunctionFacts, t: &Thresholds) -> Option<Insight> {
     if r.invocations < t.min_invocations || init.p50 < t.init_repeated_min_init_ms {
         return None;
     }
-    if d.p50 < t.init_repeated_ratio * init.p50 {
+    if d.p50 < t.init_repeated_ratio * init.p50 || d.p50 > t.init_repeated_max_ratio * init.p50 {
         return None;
     }
     let mut i = insight(
