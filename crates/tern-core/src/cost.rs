@@ -238,6 +238,69 @@ pub fn monthly(cost: f64, observed_ms: i64) -> f64 {
     cost * (30.0 * 86_400_000.0) / observed_ms as f64
 }
 
+// ---- Beyond invocations: provisioned concurrency and CloudWatch Logs (issue 5, insights) ----
+
+/// Provisioned concurrency, per GB-second of configured concurrency (us-east-1, list price):
+/// x86_64 $0.0000041667, arm64 $0.0000033334 (reference/peers-and-pricing.md §6; the arm64
+/// figure is marked unverified there). The free tier does not apply.
+pub fn provisioned_concurrency_usd_per_gb_s(arch: Arch) -> f64 {
+    match arch {
+        Arch::X86_64 => 0.000_004_166_7,
+        Arch::Arm64 => 0.000_003_333_4,
+    }
+}
+
+/// What keeping `concurrency` environments of `memory_mb` provisioned costs for a 30-day
+/// month (the concurrency charge only: invocations on them still pay requests and a reduced
+/// duration rate).
+pub fn provisioned_concurrency_monthly(concurrency: u32, memory_mb: f64, arch: Arch) -> f64 {
+    let seconds = 30.0 * 86_400.0;
+    f64::from(concurrency)
+        * (memory_mb.max(0.0) / 1024.0)
+        * seconds
+        * provisioned_concurrency_usd_per_gb_s(arch)
+}
+
+/// Bytes in the GB CloudWatch Logs bills by (binary, as AWS bills data volumes).
+pub const LOG_GB: f64 = 1024.0 * 1024.0 * 1024.0;
+
+/// CloudWatch Logs ingestion of Lambda logs (vended logs, Standard class, since May 2025), per
+/// month: first 10 TB $0.50/GB, next 20 TB $0.25/GB, next 20 TB $0.10/GB, beyond $0.05/GB
+/// (reference/peers-and-pricing.md §6; tier boundaries inferred there from Duckbill's worked
+/// example). The 5 GB free tier is not subtracted.
+const LOG_INGEST_TIERS: &[Tier] = &[
+    Tier {
+        up_to_gb_s: 10.0 * 1024.0,
+        usd_per_gb_s: 0.50,
+    },
+    Tier {
+        up_to_gb_s: 30.0 * 1024.0,
+        usd_per_gb_s: 0.25,
+    },
+    Tier {
+        up_to_gb_s: 50.0 * 1024.0,
+        usd_per_gb_s: 0.10,
+    },
+    Tier {
+        up_to_gb_s: f64::INFINITY,
+        usd_per_gb_s: 0.05,
+    },
+];
+
+/// The ingestion charge for `bytes` of Lambda logs in one month, walking the tiers.
+pub fn log_ingestion_monthly(bytes: f64) -> f64 {
+    let list = PriceList {
+        region: DEFAULT_REGION,
+        arch: Arch::X86_64,
+        usd_per_million_requests: 0.0,
+        tiers: LOG_INGEST_TIERS,
+    };
+    list.duration_charge(bytes.max(0.0) / LOG_GB)
+}
+
+/// CloudWatch Logs storage, per GB-month ($0.03, reference/peers-and-pricing.md §6).
+pub const LOG_STORAGE_USD_PER_GB_MONTH: f64 = 0.03;
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -344,6 +407,25 @@ mod tests {
     fn monthly_projection() {
         assert!(close(monthly(1.0, 86_400_000), 30.0));
         assert_eq!(monthly(1.0, 0), 0.0);
+    }
+
+    /// Duckbill's worked example (reference §6): 60 TB of Lambda logs in a month costs
+    /// 10×0.5 + 20×0.25 + 20×0.10 + 10×0.05 = 12.5 per GB-of-a-TB, i.e. $12,500 for decimal
+    /// TB; in the binary units we bill by, 12.5 × 1,024 = $12,800 (instead of $30,720 flat).
+    #[test]
+    fn log_ingestion_tiers() {
+        let tb = 1024.0 * LOG_GB;
+        assert!(close(log_ingestion_monthly(60.0 * tb), 12_800.0));
+        assert!(close(log_ingestion_monthly(LOG_GB), 0.50));
+        assert_eq!(log_ingestion_monthly(-5.0), 0.0);
+    }
+
+    #[test]
+    fn provisioned_concurrency_month() {
+        // One 1 GB environment for 30 days: 2,592,000 GB-s × $0.0000041667.
+        let c = provisioned_concurrency_monthly(1, 1024.0, Arch::X86_64);
+        assert!(close(c, 2_592_000.0 * 0.000_004_166_7));
+        assert!(provisioned_concurrency_monthly(1, 1024.0, Arch::Arm64) < c);
     }
 
     proptest! {

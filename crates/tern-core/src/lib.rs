@@ -9,6 +9,7 @@ pub mod assemble;
 pub mod cost;
 pub mod fingerprint;
 pub mod input;
+pub mod insights;
 pub mod model;
 pub mod parse;
 pub mod recommend;

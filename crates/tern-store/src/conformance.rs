@@ -1375,6 +1375,7 @@ pub fn inventory_meta<S: Store>(mut store: S) {
             ("empty".into(), String::new()),
         ]),
         inventory_ms: Some(T0),
+        log_retention_days: Some(14),
     };
     store
         .ingest(&IngestBatch {
@@ -1399,6 +1400,23 @@ pub fn inventory_meta<S: Store>(mut store: S) {
     assert_eq!(got.memory_size_mb, Some(2048));
     assert_eq!(got.inventory_ms, Some(T0));
     assert_eq!(got.tags, full.tags);
+    assert_eq!(
+        got.log_retention_days,
+        Some(14),
+        "unknown retention keeps the stored one"
+    );
+    // Retention removed in AWS (the group never expires) is stored as 0, not as unknown.
+    store
+        .ingest(&IngestBatch {
+            functions: vec![FunctionMeta {
+                function: "orders".into(),
+                log_retention_days: Some(0),
+                ..Default::default()
+            }],
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(store.functions().unwrap()[0].log_retention_days, Some(0));
     store
         .ingest(&IngestBatch {
             functions: vec![FunctionMeta {

@@ -62,6 +62,10 @@ pub struct FunctionMeta {
     /// When an inventory last listed the function (epoch ms). Functions listed by an
     /// inventory are reported even when they have no invocations.
     pub inventory_ms: Option<i64>,
+    /// Retention of the function's log group in days (DescribeLogGroups `retentionInDays`).
+    /// `Some(0)`: the group exists and never expires (AWS leaves `retentionInDays` out);
+    /// `None`: unknown (no inventory, or the group was not found), and a stored value is kept.
+    pub log_retention_days: Option<u32>,
 }
 
 /// A named position of a live source (a log group's pull progress, for example), stored in

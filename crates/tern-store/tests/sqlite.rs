@@ -236,7 +236,11 @@ fn one_batch_is_one_transaction() {
     assert_eq!(mode, "wal");
 }
 
-/// Undo version 5 (power tuning): a version-4 database.
+/// Undo version 6 (log group retention): a version-5 database.
+const DOWN_TO_V5: &str =
+    "ALTER TABLE functions DROP COLUMN log_retention_days; PRAGMA user_version = 5;";
+
+/// Undo version 5 (power tuning) on a version-5 database.
 const DOWN_TO_V4: &str =
     "DROP TABLE tuning_runs; DROP TABLE tuning_points; PRAGMA user_version = 4;";
 
@@ -257,6 +261,7 @@ fn migrates_a_version_3_database() {
     let path = dir.path().join("tern.db");
     ingest_some(&path);
     let conn = Connection::open(&path).unwrap();
+    conn.execute_batch(DOWN_TO_V5).unwrap();
     conn.execute_batch(DOWN_TO_V4).unwrap();
     conn.execute_batch(DOWN_TO_V3).unwrap();
     drop(conn);
@@ -293,6 +298,34 @@ fn migrates_a_version_3_database() {
     assert_eq!(volume(&store, unaligned), want);
 }
 
+/// A version-5 database (before log group retention, issue 5) gains the column on open and
+/// keeps its functions.
+#[test]
+fn migrates_a_version_5_database_to_log_retention() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tern.db");
+    ingest_some(&path);
+    {
+        let conn = Connection::open(&path).unwrap();
+        conn.execute_batch(DOWN_TO_V5).unwrap();
+    }
+    let mut store = SqliteStore::open(&path).unwrap();
+    let before = store.functions().unwrap();
+    assert!(!before.is_empty());
+    assert!(before.iter().all(|f| f.log_retention_days.is_none()));
+    store
+        .ingest(&IngestBatch {
+            functions: vec![tern_store::FunctionMeta {
+                function: before[0].function.clone(),
+                log_retention_days: Some(30),
+                ..Default::default()
+            }],
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(store.functions().unwrap()[0].log_retention_days, Some(30));
+}
+
 /// A version-2 database (before error groups, issue 4) is migrated on open and groups the
 /// failures ingested after that.
 #[test]
@@ -302,6 +335,7 @@ fn migrates_a_version_2_database() {
     ingest_some(&path);
     {
         let conn = Connection::open(&path).unwrap();
+        conn.execute_batch(DOWN_TO_V5).unwrap();
         conn.execute_batch(DOWN_TO_V4).unwrap();
         conn.execute_batch(DOWN_TO_V3).unwrap();
         conn.execute_batch(
@@ -336,6 +370,7 @@ fn migrates_a_database_without_tuning_tables() {
     ingest_some(&path);
     {
         let conn = Connection::open(&path).unwrap();
+        conn.execute_batch(DOWN_TO_V5).unwrap();
         conn.execute_batch(DOWN_TO_V4).unwrap();
     }
     let mut store = SqliteStore::open(&path).unwrap();

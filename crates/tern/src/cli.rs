@@ -69,6 +69,35 @@ pub enum Command {
     /// Active power tuning: invoke a function at each memory size, report percentiles, cost
     /// and the optimum per strategy, and restore its configuration (issue 5).
     Tune(crate::tune::args::TuneArgs),
+    /// Insights: the rule catalogue (memory, timeouts, errors, cold starts, reuse, arm64,
+    /// runtimes, logging, spikes, inactive functions, log retention) with evidence and
+    /// dollar or latency effects.
+    Insights(InsightsArgs),
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum InsightsFormat {
+    Table,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct InsightsArgs {
+    #[command(flatten)]
+    pub db: DbArg,
+    /// Only functions whose name matches this glob (e.g. 'orders-*').
+    #[arg(long)]
+    pub function: Option<String>,
+    #[command(flatten)]
+    pub range: RangeArgs,
+    /// Only this rule (e.g. memory.over_provisioned); repeatable, or comma-separated.
+    #[arg(long, value_name = "ID")]
+    pub rule: Vec<String>,
+    /// Only insights at least this severe: info, warning or critical.
+    #[arg(long, value_name = "SEVERITY")]
+    pub min_severity: Option<String>,
+    #[arg(long, value_enum, default_value_t = InsightsFormat::Table)]
+    pub format: InsightsFormat,
 }
 
 #[derive(Debug, Args)]

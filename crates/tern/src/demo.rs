@@ -67,6 +67,7 @@ pub fn run(args: DemoArgs) -> Result<String> {
     let mut out = String::new();
     out.push('\n');
     out.push_str(&rep.to_table());
+    out.push_str(&top_savings(&rep));
     out.push_str(&top_errors(&store)?);
     out.push_str(&would_be_alerts(&store)?);
     let dbs = shell_quote(&db);
@@ -76,6 +77,7 @@ pub fn run(args: DemoArgs) -> Result<String> {
          tern invocations --db {dbs} --outcome timeout   # what timed out\n  \
          tern invocations --db {dbs} REQUEST_ID   # one invocation with its logs\n  \
          tern errors --db {dbs}   # every error group; `tern errors show ID` for one\n  \
+         tern insights --db {dbs} --min-severity warning   # what to change, with evidence\n  \
          tern alerts test builtin.error_rate --db {dbs} --from 2000-01-01   # one policy's dry run\n  \
          tern ingest --db {dbs} PATH...   # your own exported logs\n",
         functions
@@ -84,6 +86,38 @@ pub fn run(args: DemoArgs) -> Result<String> {
             .unwrap_or_default()
     ));
     Ok(out)
+}
+
+/// How many savings to show.
+const TOP_SAVINGS: usize = 5;
+
+/// The insights worth the most money per month.
+fn top_savings(rep: &report::Report) -> String {
+    let mut with_saving: Vec<(&tern_core::insights::Insight, f64)> = rep
+        .insights
+        .iter()
+        .filter_map(|i| i.monthly_saving().filter(|v| *v > 0.0).map(|v| (i, v)))
+        .collect();
+    with_saving.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.function.cmp(&b.0.function)));
+    let mut out = String::new();
+    let total: f64 = with_saving.iter().map(|(_, v)| v).sum();
+    let _ = writeln!(
+        out,
+        "\nTop savings: {} insight(s) worth {}/month together. The biggest:",
+        with_saving.len(),
+        report::usd(total)
+    );
+    for (i, v) in with_saving.iter().take(TOP_SAVINGS) {
+        let _ = writeln!(
+            out,
+            "  {:>9}/mo  {:<24}  {:<24}  {}",
+            report::usd(*v),
+            i.rule.as_str(),
+            printable(&i.function),
+            printable(&i.summary)
+        );
+    }
+    out
 }
 
 /// How many error groups to show.

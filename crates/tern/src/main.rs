@@ -18,6 +18,7 @@ mod config;
 mod demo;
 mod errors;
 mod ingest;
+mod insights;
 mod invocations;
 mod pull;
 mod recommend;
@@ -90,6 +91,7 @@ fn run(cli: Cli) -> anyhow::Result<String> {
         Command::Alerts(args) => alerts::run(args),
         Command::Recommend(args) => recommend::run(args),
         Command::Tune(args) => tune::run(args),
+        Command::Insights(args) => insights::run(args),
     }
 }
 

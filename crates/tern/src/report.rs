@@ -8,6 +8,7 @@ use anyhow::{Context, Result};
 use globset::{Glob, GlobMatcher};
 use serde::Serialize;
 use tern_core::cost::{self, CostOptions, Usage};
+use tern_core::insights::Insight;
 use tern_core::model::{Arch, Outcome};
 use tern_core::report::{dist_of, quick_wins, FunctionReport, QuickWin, WinKind, WinRules};
 use tern_store::{FunctionStats, Store, TimeRange};
@@ -43,6 +44,8 @@ pub struct Report {
     pub observed_ms: i64,
     pub functions: Vec<FunctionReport>,
     pub wins: Vec<QuickWin>,
+    /// The insight catalogue's findings, most severe first.
+    pub insights: Vec<Insight>,
     pub free_tier: bool,
 }
 
@@ -67,12 +70,24 @@ pub fn usage_of(s: &FunctionStats) -> Vec<Usage> {
         .collect()
 }
 
-/// Build the report from the store.
+/// Build the report from the store, as of now.
 pub fn build(
     store: &dyn Store,
     functions: &[String],
     range: TimeRange,
     opts: CostOptions,
+) -> Result<Report> {
+    build_at(store, functions, range, opts, timeutil::now_ms())
+}
+
+/// Build the report from the store; `now_ms` is what insights about time (inactivity, runtime
+/// deprecation) are measured against.
+pub fn build_at(
+    store: &dyn Store,
+    functions: &[String],
+    range: TimeRange,
+    opts: CostOptions,
+    now_ms: i64,
 ) -> Result<Report> {
     let stats = if functions.is_empty() {
         Vec::new()
@@ -119,11 +134,14 @@ pub fn build(
         .map(|(i, s)| to_report(s, cost_by_fn[i], exact_by_fn[i], projection_ms))
         .collect();
     let wins = quick_wins(&reports, projection_ms, WinRules::default());
+    let facts = crate::insights::gather(store, &stats, &reports, range, projection_ms)?;
+    let insights = crate::insights::evaluate(&facts, now_ms);
     Ok(Report {
         range,
         observed_ms,
         functions: reports,
         wins,
+        insights,
         free_tier: opts.free_tier,
     })
 }
@@ -284,6 +302,7 @@ struct JsonReport<'a> {
     totals: JsonTotals,
     functions: Vec<JsonFunction<'a>>,
     quick_wins: Vec<JsonWin<'a>>,
+    insights: Vec<crate::insights::JsonInsight>,
 }
 
 fn json_fn(f: &FunctionReport) -> JsonFunction<'_> {
@@ -367,6 +386,11 @@ impl Report {
                     monthly_usd: w.monthly_usd,
                     suggested_memory_mb: w.suggested_memory_mb,
                 })
+                .collect(),
+            insights: self
+                .insights
+                .iter()
+                .map(crate::insights::json_insight)
                 .collect(),
         };
         let mut s = serde_json::to_string_pretty(&r)?;
@@ -585,6 +609,15 @@ impl Report {
                 let _ = writeln!(out, "    … and {hidden} more (see --format json)");
             }
         }
+        if !self.insights.is_empty() {
+            let _ = writeln!(
+                out,
+                "\nInsights ({}; dollar figures per 30-day month at the observed rate)",
+                self.insights.len()
+            );
+            let all: Vec<&Insight> = self.insights.iter().collect();
+            out.push_str(&crate::insights::table(&all, TABLE_INSIGHTS));
+        }
         out
     }
 
@@ -596,6 +629,9 @@ impl Report {
         }
     }
 }
+
+/// Insights shown in the report table; `tern insights` and JSON have them all.
+const TABLE_INSIGHTS: usize = 15;
 
 /// Quick wins of one kind shown in the table; JSON has them all.
 const TABLE_WINS_PER_KIND: usize = 5;
@@ -748,5 +784,128 @@ mod tests {
         assert_eq!(json["functions"][1]["invocations"], 0);
         assert_eq!(json["functions"][1]["error_rate"], 0.0);
         assert!(report.to_csv().unwrap().contains("idle"));
+        // Issue 5: the inventory lists "idle" and it was never invoked.
+        let inactive = json["insights"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["rule"] == "function.inactive")
+            .unwrap();
+        assert_eq!(inactive["function"], "idle");
+        assert_eq!(inactive["severity"], "info");
+        assert!(table.contains("function.inactive"), "{table}");
+    }
+
+    /// The report JSON is a contract: fields are only ever added. These are the fields before
+    /// issue 5, which added `insights`.
+    #[test]
+    fn report_json_keeps_every_field() {
+        use tern_store::conformance::{invocation, T0};
+        use tern_store::{IngestBatch, SqliteStore};
+        let mut store = SqliteStore::open_in_memory().unwrap();
+        let mut parts: Vec<_> = (0..60)
+            .map(|i| invocation("busy", 1, &format!("r{i}"), T0 + i, 10.0, 1024))
+            .collect();
+        let mut oom = invocation("crashy", 2, "oom", T0, 10.0, 256);
+        oom.signals.oom_signature = true;
+        parts.push(oom);
+        store
+            .ingest(&IngestBatch {
+                parts,
+                ..Default::default()
+            })
+            .unwrap();
+        let names = select_functions(&store, None).unwrap();
+        let report = build(&store, &names, TimeRange::all(), CostOptions::default()).unwrap();
+        let json: serde_json::Value = serde_json::from_str(&report.to_json().unwrap()).unwrap();
+        let keys = |v: &serde_json::Value| -> Vec<String> {
+            let mut k: Vec<String> = v.as_object().unwrap().keys().cloned().collect();
+            k.sort();
+            k
+        };
+        let top = keys(&json);
+        for k in [
+            "from",
+            "to",
+            "observed_hours",
+            "free_tier",
+            "totals",
+            "functions",
+            "quick_wins",
+            "insights",
+        ] {
+            assert!(top.contains(&k.to_string()), "{k} missing: {top:?}");
+        }
+        let f = keys(&json["functions"][0]);
+        for k in [
+            "function",
+            "region",
+            "architecture",
+            "invocations",
+            "errors",
+            "error_rate",
+            "timeouts",
+            "out_of_memory",
+            "crashes",
+            "init_errors",
+            "handler_errors",
+            "cold_starts",
+            "cold_start_rate",
+            "environments",
+            "duration_ms",
+            "init_duration_ms",
+            "billed_duration_ms",
+            "gb_seconds",
+            "memory_size_mb",
+            "max_memory_used_mb",
+            "invocations_over_20s",
+            "timeout_ms",
+            "inferred_timeout_ms",
+            "cost_usd",
+            "monthly_cost_usd",
+            "exact_prices",
+        ] {
+            assert!(f.contains(&k.to_string()), "{k} missing: {f:?}");
+        }
+        for k in [
+            "invocations",
+            "errors",
+            "cold_starts",
+            "cost_usd",
+            "monthly_cost_usd",
+        ] {
+            assert!(json["totals"].get(k).is_some(), "totals.{k}");
+        }
+        let w = keys(&json["quick_wins"][0]);
+        for k in ["kind", "function", "detail", "monthly_usd"] {
+            assert!(w.contains(&k.to_string()), "{k} missing: {w:?}");
+        }
+        // The OOM and the over-provisioned memory (at most 262 MB of 1024 MB) are insights,
+        // with the wire shape of `tern insights`.
+        let insights = json["insights"].as_array().unwrap();
+        let oom = insights
+            .iter()
+            .find(|i| i["rule"] == "memory.out_of_memory")
+            .unwrap();
+        assert_eq!(
+            keys(oom),
+            [
+                "effects",
+                "evidence",
+                "function",
+                "monthly_saving_usd",
+                "rule",
+                "severity",
+                "suggestion",
+                "summary",
+                "title"
+            ]
+        );
+        assert_eq!(oom["effects"][0]["kind"], "monthly_cost");
+        let over = insights
+            .iter()
+            .find(|i| i["rule"] == "memory.over_provisioned")
+            .unwrap();
+        assert!(over["monthly_saving_usd"].as_f64().unwrap() > 0.0, "{over}");
     }
 }

@@ -200,6 +200,18 @@ impl Aws {
             .unwrap();
     }
 
+    fn put_retention(&self, group: &str, days: i32) {
+        self.rt
+            .block_on(
+                self.logs
+                    .put_retention_policy()
+                    .log_group_name(group)
+                    .retention_in_days(days)
+                    .send(),
+            )
+            .unwrap();
+    }
+
     fn delete_log_group(&self, group: &str) {
         self.rt
             .block_on(self.logs.delete_log_group().log_group_name(group).send())
@@ -440,6 +452,18 @@ fn pull_matches_truth_resumes_without_duplicates_and_lists_idle_functions() {
     put_sim(&aws, &first, true);
     let idle = format!("{pfx}-idle");
     aws.create_function(&idle, "python3.12", "arm64", 42, 256);
+    // Issue 5: one log group keeps 14 days; the others never expire.
+    let groups: Vec<(String, String)> = first.truth["functions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            let name = f["name"].as_str().unwrap().to_string();
+            let group = format!("/aws/lambda/{name}");
+            (name, group)
+        })
+        .collect();
+    aws.put_retention(&groups[0].1, 14);
 
     let out = ok(
         pull(
@@ -471,6 +495,38 @@ fn pull_matches_truth_resumes_without_duplicates_and_lists_idle_functions() {
         stderr(&out).contains("do not exist"),
         "the idle function has no log group: {}",
         stderr(&out)
+    );
+
+    // The inventory read the retention: insights name the groups that never expire, and the
+    // function that never ran.
+    let out = ok(
+        tern()
+            .args(["insights", "--format", "json", "--function", &glob, "--db"])
+            .arg(&db)
+            .args(["--rule", "logs.no_retention,function.inactive"])
+            .output()
+            .unwrap(),
+        "insights",
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let named = |rule: &str| -> Vec<String> {
+        let mut f: Vec<String> = v["insights"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|i| i["rule"] == rule)
+            .map(|i| i["function"].as_str().unwrap().to_string())
+            .collect();
+        f.sort();
+        f
+    };
+    let mut never: Vec<String> = groups[1..].iter().map(|(f, _)| f.clone()).collect();
+    never.sort();
+    assert_eq!(named("logs.no_retention"), never, "{v:#}");
+    assert_eq!(
+        named("function.inactive"),
+        std::slice::from_ref(&idle),
+        "{v:#}"
     );
 
     // Pulling again stores nothing new and changes nothing.

@@ -669,8 +669,8 @@ impl Writer<'_> {
             .prepare_cached(
                 "INSERT INTO functions (name, region, arch, timeout_ms, runtime, memory_mb, \
                    account, function_arn, ephemeral_mb, log_group, log_format, last_modified, \
-                   tags, inventory_ms) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14) \
+                   tags, inventory_ms, log_retention_days) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15) \
                  ON CONFLICT (name) DO UPDATE SET \
                    region = COALESCE(excluded.region, region), \
                    arch = COALESCE(excluded.arch, arch), \
@@ -684,6 +684,7 @@ impl Writer<'_> {
                    log_format = COALESCE(excluded.log_format, log_format), \
                    last_modified = COALESCE(excluded.last_modified, last_modified), \
                    tags = COALESCE(excluded.tags, tags), \
+                   log_retention_days = COALESCE(excluded.log_retention_days, log_retention_days), \
                    inventory_ms = MAX(COALESCE(excluded.inventory_ms, inventory_ms), \
                                       COALESCE(inventory_ms, excluded.inventory_ms))",
             )
@@ -703,6 +704,7 @@ impl Writer<'_> {
                 m.last_modified,
                 m.tags.as_deref().map(codec::encode_tags),
                 m.inventory_ms,
+                m.log_retention_days,
             ])
             .db()?;
         Ok(())

@@ -51,13 +51,14 @@ fn function_meta(r: &Row<'_>, base: usize) -> Result<FunctionMeta, StoreError> {
             .db()?
             .map(|t| codec::decode_tags(&t)),
         inventory_ms: r.get(base + 13).db()?,
+        log_retention_days: u32_opt(r.get(base + 14).db()?),
     })
 }
 
 /// Function columns for `function_meta`: the configured memory wins over the latest seen.
 const META_COLUMNS: &str = "name, region, arch, timeout_ms, runtime, \
     COALESCE(memory_mb, seen_memory_mb), account, function_arn, ephemeral_mb, log_group, \
-    log_format, last_modified, tags, inventory_ms";
+    log_format, last_modified, tags, inventory_ms, log_retention_days";
 
 pub(crate) fn checkpoints(conn: &Connection, prefix: &str) -> Result<Vec<Checkpoint>, StoreError> {
     // A range scan on the key: every key starting with `prefix` sorts in [prefix, prefix + U+10FFFF).

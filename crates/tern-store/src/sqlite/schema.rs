@@ -14,7 +14,7 @@ use crate::StoreError;
 pub(crate) const APPLICATION_ID: i64 = 0x5445_524E;
 
 /// One script per schema version: `MIGRATIONS[i]` takes version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6];
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -187,6 +187,13 @@ CREATE TABLE checkpoints (
     value TEXT NOT NULL,
     updated_ms INTEGER NOT NULL
 ) WITHOUT ROWID;
+";
+
+/// Version 6 (issue 5, insights): the retention of a function's log group, from the
+/// inventory's DescribeLogGroups. `0` is a group that never expires; NULL is unknown. (Version 4
+/// is another branch's; the lead orders the two at merge.)
+const V6: &str = "
+ALTER TABLE functions ADD COLUMN log_retention_days INTEGER;
 ";
 
 /// Version 3: error groups, alert incidents and the notification outbox (issue 4).

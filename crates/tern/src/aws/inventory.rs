@@ -3,8 +3,10 @@
 //!
 //! ListFunctions, every page (following `NextMarker`), then ListTags per function with bounded
 //! concurrency. Each function becomes a [`FunctionMeta`] with `inventory_ms` set, so the report
-//! lists it even when it has no invocations.
+//! lists it even when it has no invocations. DescribeLogGroups gives each log group's retention
+//! (the `logs.no_retention` insight).
 
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
 use anyhow::{bail, Result};
@@ -87,7 +89,83 @@ pub fn to_meta(
         last_modified: fc.last_modified().map(str::to_string),
         tags,
         inventory_ms: Some(now_ms),
+        log_retention_days: None,
     })
+}
+
+/// A log group's retention in days; `0` when it never expires (AWS leaves `retentionInDays`
+/// out).
+pub fn retention_days(g: &aws_sdk_cloudwatchlogs::types::LogGroup) -> u32 {
+    g.retention_in_days()
+        .and_then(|d| u32::try_from(d).ok())
+        .unwrap_or(0)
+}
+
+/// Pages of DescribeLogGroups before we stop (50 groups a page).
+const MAX_GROUP_PAGES: usize = 2_000;
+
+/// The retention of each of `groups` that exists: one paged DescribeLogGroups over
+/// `/aws/lambda/`, plus one call per custom group outside it. A group that is not listed is
+/// left out (unknown). A failure is a warning: retention is a nicety, not the inventory.
+pub async fn log_retention(
+    clients: &Clients,
+    target: &Target,
+    metrics: &PullMetrics,
+    groups: &BTreeSet<String>,
+) -> HashMap<String, u32> {
+    let mut out = HashMap::new();
+    let mut prefixes: Vec<String> = Vec::new();
+    if groups.iter().any(|g| g.starts_with("/aws/lambda/")) {
+        prefixes.push("/aws/lambda/".into());
+    }
+    prefixes.extend(
+        groups
+            .iter()
+            .filter(|g| !g.starts_with("/aws/lambda/"))
+            .cloned(),
+    );
+    for prefix in prefixes {
+        let mut token: Option<String> = None;
+        for _ in 0..MAX_GROUP_PAGES {
+            let page = retry::call(
+                || {
+                    metrics.count(&target.account, &target.region, |c| c.requests += 1);
+                    clients
+                        .logs
+                        .describe_log_groups()
+                        .log_group_name_prefix(prefix.clone())
+                        .set_next_token(token.clone())
+                        .send()
+                },
+                retry_counter(metrics, target),
+            )
+            .await;
+            let page = match page {
+                Ok(p) => p,
+                Err(e) => {
+                    metrics.count(&target.account, &target.region, |c| c.errors += 1);
+                    warn!(
+                        account = %target.account,
+                        region = %target.region,
+                        prefix = %prefix,
+                        error = %retry::describe(&e),
+                        "Failed to describe log groups; their retention stays unknown."
+                    );
+                    break;
+                }
+            };
+            for g in page.log_groups() {
+                if let Some(name) = g.log_group_name().filter(|n| groups.contains(*n)) {
+                    out.insert(name.to_string(), retention_days(g));
+                }
+            }
+            match page.next_token.filter(|t| !t.is_empty()) {
+                Some(t) if token.as_deref() != Some(t.as_str()) => token = Some(t),
+                _ => break,
+            }
+        }
+    }
+    out
 }
 
 fn retry_counter<'a>(metrics: &'a PullMetrics, target: &'a Target) -> impl FnMut(Class) + 'a {
@@ -219,6 +297,11 @@ pub async fn inventory(
             ),
         }
     }
+    let groups: BTreeSet<String> = metas.iter().filter_map(|m| m.log_group.clone()).collect();
+    let retention = log_retention(clients, target, metrics, &groups).await;
+    for m in &mut metas {
+        m.log_retention_days = m.log_group.as_ref().and_then(|g| retention.get(g).copied());
+    }
     metas.sort_by(|a, b| a.function.cmp(&b.function));
     Ok(metas)
 }
@@ -288,6 +371,7 @@ mod tests {
                     ("team".into(), "a".into())
                 ]),
                 inventory_ms: Some(42),
+                log_retention_days: None,
             }
         );
     }
@@ -354,6 +438,16 @@ mod tests {
                 } else {
                     Response::json(200, r#"{"Tags":{"z":"1","a":"2"}}"#)
                 }
+            } else if req.header("x-amz-target") == Some("Logs_20140328.DescribeLogGroups") {
+                // /custom/a keeps 14 days, /custom/b never expires, /custom/c does not exist.
+                let body = if req.body.contains("/custom/a") {
+                    r#"{"logGroups":[{"logGroupName":"/custom/a","retentionInDays":14},{"logGroupName":"/custom/ab"}]}"#
+                } else if req.body.contains("/custom/b") {
+                    r#"{"logGroups":[{"logGroupName":"/custom/b","storedBytes":5}]}"#
+                } else {
+                    r#"{"logGroups":[]}"#
+                };
+                Response::json(200, body)
             } else {
                 Response::error(404, "UnknownOperationException", "?")
             }
@@ -364,6 +458,8 @@ mod tests {
         let metas = inventory(&clients, &target(), &metrics, |_| true)
             .await
             .unwrap();
+        let retention: Vec<_> = metas.iter().map(|m| m.log_retention_days).collect();
+        assert_eq!(retention, [Some(14), Some(0), None]);
         let names: Vec<_> = metas.iter().map(|m| m.function.as_str()).collect();
         assert_eq!(names, ["a", "b", "c"]);
         assert_eq!(metas[0].log_group.as_deref(), Some("/custom/a"));
@@ -375,8 +471,14 @@ mod tests {
         );
         assert_eq!(metas[1].tags, None, "tags unreadable: keep the stored ones");
         let t = metrics.totals();
-        assert_eq!(t.requests, 5, "two pages and three ListTags");
-        assert!(fake.requests().iter().all(|r| r.method == "GET"));
+        assert_eq!(
+            t.requests, 8,
+            "two pages, three ListTags, three DescribeLogGroups"
+        );
+        assert!(fake
+            .requests()
+            .iter()
+            .all(|r| r.method == "GET" || r.header("x-amz-target").is_some()));
         assert_eq!(t.errors, 1);
     }
 

@@ -674,6 +674,9 @@ mod tests {
                 )
             } else if req.path.starts_with("/2017-03-31/tags/") {
                 Response::json(200, r#"{"Tags":{}}"#)
+            } else if req.target() == "DescribeLogGroups" {
+                // The inventory reads log group retention.
+                Response::json(200, r#"{"logGroups":[]}"#)
             } else if req.target() == "FilterLogEvents" {
                 let i = {
                     let mut n = n.lock().unwrap();
@@ -759,8 +762,8 @@ mod tests {
         assert_eq!(t.throttles, 2);
         assert_eq!(t.events, 3);
         assert_eq!(t.invocations, 1);
-        // Five FilterLogEvents plus ListFunctions and ListTags.
-        assert_eq!(t.requests, 7);
+        // Five FilterLogEvents plus ListFunctions, ListTags and DescribeLogGroups.
+        assert_eq!(t.requests, 8);
         let tokens: Vec<_> = p
             .filter_bodies
             .iter()

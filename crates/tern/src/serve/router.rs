@@ -6,7 +6,7 @@
 use axum::routing::{delete, get, post, MethodRouter};
 use axum::Router;
 
-use super::api::{errors, functions, incidents, invocations, openapi, policies, system};
+use super::api::{errors, functions, incidents, insights, invocations, openapi, policies, system};
 use super::state::AppState;
 use super::{cloudwatch, firehose};
 
@@ -34,6 +34,7 @@ pub fn routes() -> Vec<(&'static str, &'static str, MethodRouter<AppState>)> {
             post(errors::set_status),
         ),
         ("get", "/api/v1/incidents", get(incidents::list)),
+        ("get", "/api/v1/insights", get(insights::list)),
         ("get", "/api/v1/policies", get(policies::list)),
         ("post", "/api/v1/policies", post(policies::create)),
         (

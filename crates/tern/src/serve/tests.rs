@@ -1023,6 +1023,66 @@ async fn send_json(s: &Server, method: &str, uri: &str, body: &str) -> (StatusCo
     )
 }
 
+/// Issue 5: the insights route answers what `tern insights --format json` answers, filters by
+/// rule and severity, and needs a token.
+#[tokio::test]
+async fn insights_answer_what_the_cli_answers() {
+    let s = seeded().await;
+    // One out-of-memory invocation, and an inventory function whose log group never expires.
+    let mut p = tern_store::conformance::invocation("resizer", 1, "oom-1", T, 900.0, 256);
+    p.signals.oom_signature = true;
+    s.state
+        .writer
+        .write(IngestBatch {
+            parts: vec![p],
+            functions: vec![tern_store::FunctionMeta {
+                function: "idle".into(),
+                inventory_ms: Some(T),
+                log_retention_days: Some(0),
+                ..Default::default()
+            }],
+            ..IngestBatch::default()
+        })
+        .await
+        .unwrap();
+    let req = Request::get(format!("/api/v1/insights?{}", range_all()))
+        .body(Body::empty())
+        .unwrap();
+    assert_eq!(s.send(req).await.0, StatusCode::UNAUTHORIZED);
+    let (status, v) = s.get(&format!("/api/v1/insights?{}", range_all())).await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    let all = v["insights"].as_array().unwrap();
+    let has = |rule: &str, function: &str| {
+        all.iter()
+            .any(|i| i["rule"] == rule && i["function"] == function)
+    };
+    assert!(has("memory.out_of_memory", "resizer"), "{v}");
+    assert!(has("logs.no_retention", "idle"), "{v}");
+    assert!(has("function.inactive", "idle"), "{v}");
+    let (_, report) = s.get(&format!("/api/v1/functions?{}", range_all())).await;
+    assert_eq!(report["insights"], v["insights"]);
+    let (_, only) = s
+        .get(&format!(
+            "/api/v1/insights?{}&rule=memory.out_of_memory,logs.no_retention&min_severity=critical",
+            range_all()
+        ))
+        .await;
+    let only = only["insights"].as_array().unwrap();
+    assert_eq!(only.len(), 1, "{only:?}");
+    assert_eq!(only[0]["rule"], "memory.out_of_memory");
+    assert_eq!(only[0]["severity"], "critical");
+    for (q, needle) in [
+        ("rule=memory.nope", "unknown rule"),
+        ("min_severity=loud", "unknown severity"),
+        ("function=[", "not a valid glob"),
+    ] {
+        let (status, v) = s.get(&format!("/api/v1/insights?{q}")).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{q}: {v}");
+        assert!(v["error"].as_str().unwrap().contains(needle), "{q}: {v}");
+    }
+    s.stop();
+}
+
 #[tokio::test]
 async fn every_alerting_route_needs_a_token() {
     let s = Server::with(alerting_config);

@@ -7,6 +7,7 @@
 pub mod errors;
 pub mod functions;
 pub mod incidents;
+pub mod insights;
 pub mod invocations;
 pub mod openapi;
 pub mod policies;

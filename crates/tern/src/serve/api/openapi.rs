@@ -51,14 +51,49 @@ fn merge(mut a: Value, b: Value) -> Value {
 /// recursion limit).
 pub fn spec() -> Value {
     let mut doc = base();
-    let (schemas, paths) = (alerting_schemas(), alerting_paths());
-    if let (Some(s), Value::Object(add)) = (doc["components"]["schemas"].as_object_mut(), schemas) {
-        s.extend(add);
-    }
-    if let (Some(p), Value::Object(add)) = (doc["paths"].as_object_mut(), paths) {
-        p.extend(add);
+    for (schemas, paths) in [
+        (alerting_schemas(), alerting_paths()),
+        (insights_schemas(), insights_paths()),
+    ] {
+        if let (Some(s), Value::Object(add)) =
+            (doc["components"]["schemas"].as_object_mut(), schemas)
+        {
+            s.extend(add);
+        }
+        if let (Some(p), Value::Object(add)) = (doc["paths"].as_object_mut(), paths) {
+            p.extend(add);
+        }
     }
     doc
+}
+
+fn insights_schemas() -> Value {
+    json!({
+      "Insights": {"type": "object", "description": "Same document as `tern insights --format json`.", "properties": {
+        "from": {"type": "string", "nullable": true}, "to": {"type": "string", "nullable": true},
+        "insights": {"type": "array", "items": {"$ref": "#/components/schemas/Insight"}}}},
+      "Insight": {"type": "object", "description": "One finding of the rule catalogue (also in the report's `insights`).", "properties": {
+        "rule": {"type": "string", "example": "memory.over_provisioned"}, "title": {"type": "string"},
+        "severity": {"type": "string", "enum": ["info", "warning", "critical"]}, "function": {"type": "string"},
+        "summary": {"type": "string"}, "suggestion": {"type": "string"},
+        "evidence": {"type": "object", "description": "Rule-specific key/values (numbers or strings)."},
+        "effects": {"type": "array", "items": {"type": "object", "properties": {
+          "kind": {"type": "string", "enum": ["monthly_saving", "monthly_cost", "change_monthly_cost", "runaway_exposure", "one_off_cost", "latency"]},
+          "usd": {"type": "number"}, "ms": {"type": "number"}}}},
+        "monthly_saving_usd": {"type": "number", "nullable": true}}}
+    })
+}
+
+fn insights_paths() -> Value {
+    let bearer = json!([{"bearer": []}]);
+    json!({
+        "/api/v1/insights": {"get": {"summary": "Insights: the rule catalogue's findings, most severe first (as `tern insights --format json`)", "security": bearer,
+          "parameters": range_params().into_iter().chain([
+            json!({"name": "function", "in": "query", "schema": {"type": "string"}, "description": "Glob over function names"}),
+            json!({"name": "rule", "in": "query", "schema": {"type": "string"}, "description": "Rule ids, comma-separated"}),
+            json!({"name": "min_severity", "in": "query", "schema": {"type": "string", "enum": ["info", "warning", "critical"]}})]).collect::<Vec<_>>(),
+          "responses": merge(json!({"200": {"description": "The insights", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Insights"}}}}}), error_responses(&[("400", "Bad parameter")]))}}
+    })
 }
 
 fn alerting_schemas() -> Value {
@@ -150,7 +185,7 @@ fn base() -> Value {
             "records": {"type": "array", "maxItems": 10000, "items": {"type": "object", "required": ["data"], "properties": {"data": {"type": "string", "format": "byte", "description": "base64 of a (gzipped) CloudWatch Logs subscription payload"}}}}}},
           "FirehoseResponse": {"type": "object", "required": ["requestId", "timestamp"], "properties": {
             "requestId": {"type": "string"}, "timestamp": {"type": "integer", "format": "int64"}, "errorMessage": {"type": "string"}}},
-          "Report": {"type": "object", "description": "Same document as `tern report --format json`: from, to, observed_hours, free_tier, totals, functions[], quick_wins[]. Functions and totals carry log_lines and log_bytes (log volume stored in the range)."},
+          "Report": {"type": "object", "description": "Same document as `tern report --format json`: from, to, observed_hours, free_tier, totals, functions[], quick_wins[], insights[] (see Insight). Functions and totals carry log_lines and log_bytes (log volume stored in the range)."},
           "Invocation": {"type": "object", "description": "Same shape as `tern invocations --format json`; with `logs` [{timestamp, message}] in the log view.",
             "properties": {"function": {"type": "string"}, "request_id": {"type": "string"}, "log_group": {"type": "string"}, "log_stream": {"type": "string"}, "outcome": {"type": "string"}, "cold_start": {"type": "boolean"}, "duration_ms": {"type": "number", "nullable": true}}},
           "Series": {"type": "object", "properties": {

@@ -1,0 +1,357 @@
+//! `tern insights`: the insight catalogue (`tern_core::insights`) over stored data. The store
+//! gives each function's [`FunctionFacts`]; the core decides. `tern report` and
+//! `GET /api/v1/insights` show the same insights, in the same wire shape.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+
+use anyhow::{bail, Result};
+use serde::Serialize;
+use tern_core::cost::CostOptions;
+use tern_core::insights::{
+    self, runtimes, Context, Effect, FunctionFacts, Insight, Reuse, RuleId, Severity, Spike,
+    Thresholds, Value,
+};
+use tern_core::report::FunctionReport;
+use tern_store::{FunctionStats, Store, TimeRange};
+
+use crate::cli::InsightsArgs;
+use crate::report::{self, usd};
+use crate::timeutil::{self, rfc3339_ms};
+
+/// Spike buckets: an hour (the alert engine watches 5 minutes live; over days of history an
+/// hour keeps the number of queries small).
+const SPIKE_BUCKET_MS: i64 = 3_600_000;
+/// The spike scan looks at most this far back from the end of the range.
+const SPIKE_SCAN_MS: i64 = 14 * 86_400_000;
+
+/// The facts of every reported function. `stats` are the range's statistics of the same
+/// functions as `reports` (matched by name).
+pub fn gather(
+    store: &dyn Store,
+    stats: &[FunctionStats],
+    reports: &[FunctionReport],
+    range: TimeRange,
+    projection_ms: i64,
+) -> Result<Vec<FunctionFacts>> {
+    let by_name: HashMap<&str, &FunctionStats> =
+        stats.iter().map(|s| (s.function.as_str(), s)).collect();
+    let names: Vec<String> = reports.iter().map(|r| r.function.clone()).collect();
+    // The latest invocation ever, for inactivity.
+    let all_time: HashMap<String, Option<i64>> = if names.is_empty() {
+        HashMap::new()
+    } else {
+        store
+            .function_stats(&names, TimeRange::all())?
+            .into_iter()
+            .map(|s| (s.function, s.last_ms))
+            .collect()
+    };
+    let bounds = store.time_bounds()?;
+    let mut out = Vec::with_capacity(reports.len());
+    for r in reports {
+        let Some(s) = by_name.get(r.function.as_str()) else {
+            continue;
+        };
+        let envs = store.environments(&r.function)?;
+        let in_range: Vec<_> = envs
+            .iter()
+            .filter(|e| e.invocations > 0 && e.last_ms.is_some_and(|t| range.contains(t)))
+            .collect();
+        let reuse = (!in_range.is_empty()).then(|| {
+            let mut lifetimes: Vec<f64> = in_range
+                .iter()
+                .map(|e| match (e.first_ms, e.last_ms) {
+                    (Some(a), Some(b)) => (b - a).max(0) as f64,
+                    _ => 0.0,
+                })
+                .collect();
+            lifetimes.sort_by(f64::total_cmp);
+            Reuse {
+                environments: in_range.len() as u64,
+                invocations_per_environment: in_range.iter().map(|e| e.invocations).sum::<u64>()
+                    as f64
+                    / in_range.len() as f64,
+                median_lifetime_ms: lifetimes[lifetimes.len() / 2],
+            }
+        });
+        let runtime = s.meta.runtime.clone().or_else(|| {
+            envs.iter()
+                .filter_map(|e| e.runtime_version.as_deref())
+                .find_map(runtimes::id_from_runtime_version)
+        });
+        out.push(FunctionFacts {
+            report: r.clone(),
+            usage: report::usage_of(s),
+            projection_ms,
+            duration_p999_ms: s.duration.quantile(0.999),
+            reuse,
+            runtime,
+            // Bytes of log messages stored in the range (`FunctionStats::log_bytes`). Rows
+            // stored before log volume was recorded count zero, which reads as "no data".
+            log_bytes: (s.log_bytes > 0).then_some(s.log_bytes),
+            log_retention_days: s.meta.log_retention_days,
+            listed_by_inventory: s.meta.inventory_ms.is_some(),
+            last_invocation_ms: all_time.get(&r.function).copied().flatten(),
+            spike: spike(store, &r.function, range, bounds, r.invocations)?,
+        });
+    }
+    Ok(out)
+}
+
+/// The biggest hourly spike of the range (its last 14 days, within the stored data).
+fn spike(
+    store: &dyn Store,
+    function: &str,
+    range: TimeRange,
+    bounds: Option<(i64, i64)>,
+    invocations: u64,
+) -> Result<Option<Spike>> {
+    let t = Thresholds::default();
+    // A spike needs at least one bucket over the minimum: skip the queries otherwise.
+    let min_per_bucket = t.spike_min_invocations_per_5min * (SPIKE_BUCKET_MS / 300_000) as u64;
+    let Some((lo, hi)) = bounds else {
+        return Ok(None);
+    };
+    if invocations < min_per_bucket {
+        return Ok(None);
+    }
+    let to = range.to_ms.map_or(hi + 1, |t| t.min(hi + 1));
+    let from = range
+        .from_ms
+        .map_or(lo, |f| f.max(lo))
+        .max(to - SPIKE_SCAN_MS);
+    let from = from - from.rem_euclid(SPIKE_BUCKET_MS);
+    if from >= to {
+        return Ok(None);
+    }
+    let series = store.series(
+        function,
+        TimeRange {
+            from_ms: Some(from),
+            to_ms: Some(to),
+        },
+        SPIKE_BUCKET_MS,
+    )?;
+    let counts: Vec<u64> = series.iter().map(|(_, s)| s.invocations).collect();
+    Ok(insights::find_spike(&counts, SPIKE_BUCKET_MS, from, &t))
+}
+
+/// Run the catalogue at `now_ms` with the default thresholds.
+pub fn evaluate(facts: &[FunctionFacts], now_ms: i64) -> Vec<Insight> {
+    insights::evaluate(
+        facts,
+        &Context {
+            now_ms,
+            thresholds: Thresholds::default(),
+        },
+    )
+}
+
+/// Which insights to show.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    pub rules: Vec<RuleId>,
+    pub min_severity: Option<Severity>,
+}
+
+impl Filter {
+    /// From what the user typed: rule ids and a severity name.
+    pub fn parse(rules: &[String], min_severity: Option<&str>) -> Result<Filter> {
+        let mut out = Filter::default();
+        for r in rules
+            .iter()
+            .flat_map(|r| r.split(','))
+            .filter(|r| !r.trim().is_empty())
+        {
+            match RuleId::parse(r) {
+                Some(id) => out.rules.push(id),
+                None => bail!(
+                    "unknown rule {r:?}; the rules are: {}",
+                    RuleId::ALL.map(|r| r.as_str()).join(", ")
+                ),
+            }
+        }
+        if let Some(s) = min_severity {
+            match Severity::parse(s) {
+                Some(s) => out.min_severity = Some(s),
+                None => bail!("unknown severity {s:?}; use info, warning or critical"),
+            }
+        }
+        Ok(out)
+    }
+
+    pub fn keep(&self, i: &Insight) -> bool {
+        (self.rules.is_empty() || self.rules.contains(&i.rule))
+            && self.min_severity.is_none_or(|m| i.severity >= m)
+    }
+}
+
+// ---- Wire types (report JSON, `tern insights --format json`, the API) ----
+
+#[derive(Serialize)]
+pub struct JsonEffect {
+    /// `monthly_saving`, `monthly_cost` (what the finding costs), `change_monthly_cost`
+    /// (what the suggested change would cost), `runaway_exposure` (per invocation),
+    /// `one_off_cost` or `latency`.
+    kind: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    usd: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ms: Option<f64>,
+}
+
+#[derive(Serialize)]
+pub struct JsonInsight {
+    rule: &'static str,
+    title: &'static str,
+    severity: &'static str,
+    function: String,
+    summary: String,
+    suggestion: String,
+    evidence: serde_json::Map<String, serde_json::Value>,
+    effects: Vec<JsonEffect>,
+    /// The monthly saving, when acting on it saves money.
+    monthly_saving_usd: Option<f64>,
+}
+
+pub fn json_insight(i: &Insight) -> JsonInsight {
+    let evidence = i
+        .evidence
+        .iter()
+        .map(|(k, v)| {
+            let v = match v {
+                Value::Count(n) => serde_json::Value::from(*n),
+                Value::Number(x) => serde_json::Value::from(*x),
+                Value::Text(s) => serde_json::Value::from(s.as_str()),
+            };
+            ((*k).to_string(), v)
+        })
+        .collect();
+    let effects = i
+        .effects
+        .iter()
+        .map(|e| {
+            let (kind, usd, ms) = match *e {
+                Effect::MonthlySaving(v) => ("monthly_saving", Some(v), None),
+                Effect::MonthlyCost(v) => ("monthly_cost", Some(v), None),
+                Effect::ChangeMonthlyCost(v) => ("change_monthly_cost", Some(v), None),
+                Effect::RunawayExposure(v) => ("runaway_exposure", Some(v), None),
+                Effect::OneOffCost(v) => ("one_off_cost", Some(v), None),
+                Effect::LatencyMs(v) => ("latency", None, Some(v)),
+            };
+            JsonEffect { kind, usd, ms }
+        })
+        .collect();
+    JsonInsight {
+        rule: i.rule.as_str(),
+        title: i.rule.title(),
+        severity: i.severity.as_str(),
+        function: i.function.clone(),
+        summary: i.summary.clone(),
+        suggestion: i.suggestion.clone(),
+        evidence,
+        effects,
+        monthly_saving_usd: i.monthly_saving(),
+    }
+}
+
+#[derive(Serialize)]
+struct JsonInsights {
+    from: Option<String>,
+    to: Option<String>,
+    insights: Vec<JsonInsight>,
+}
+
+/// The `tern insights --format json` document (and the API's).
+pub fn to_json(range: TimeRange, insights: &[&Insight]) -> Result<String> {
+    let doc = JsonInsights {
+        from: range.from_ms.map(rfc3339_ms),
+        to: range.to_ms.map(rfc3339_ms),
+        insights: insights.iter().map(|i| json_insight(i)).collect(),
+    };
+    let mut s = serde_json::to_string_pretty(&doc)?;
+    s.push('\n');
+    Ok(s)
+}
+
+/// One line per insight: severity, rule, function, the dollar or latency effect, the summary.
+pub fn table(insights: &[&Insight], limit: usize) -> String {
+    let mut out = String::new();
+    for i in insights.iter().take(limit) {
+        let _ = writeln!(
+            out,
+            "  {:<8}  {:<24}  {:<28}  {:>16}  {}",
+            i.severity.as_str(),
+            i.rule.as_str(),
+            crate::text::printable(&i.function),
+            effect_label(i),
+            crate::text::printable(&i.summary)
+        );
+    }
+    if insights.len() > limit {
+        let _ = writeln!(
+            out,
+            "  … and {} more (see `tern insights`)",
+            insights.len() - limit
+        );
+    }
+    out
+}
+
+/// The headline effect: a saving, else a cost, else latency.
+pub fn effect_label(i: &Insight) -> String {
+    let pick = |f: fn(&Effect) -> Option<String>| i.effects.iter().find_map(f);
+    pick(|e| match e {
+        Effect::MonthlySaving(v) => Some(format!("save {}/mo", usd(*v))),
+        _ => None,
+    })
+    .or_else(|| {
+        pick(|e| match e {
+            Effect::MonthlyCost(v) => Some(format!("{}/mo", usd(*v))),
+            Effect::RunawayExposure(v) => Some(format!("≤ {}/runaway", usd(*v))),
+            Effect::OneOffCost(v) => Some(format!("{} once", usd(*v))),
+            _ => None,
+        })
+    })
+    .or_else(|| {
+        pick(|e| match e {
+            Effect::LatencyMs(v) => Some(format!("{} latency", report::ms(*v))),
+            _ => None,
+        })
+    })
+    .or_else(|| {
+        pick(|e| match e {
+            Effect::ChangeMonthlyCost(v) => Some(format!("fix +{}/mo", usd(*v))),
+            _ => None,
+        })
+    })
+    .unwrap_or_else(|| "-".into())
+}
+
+/// `tern insights`.
+pub fn run(args: InsightsArgs) -> Result<String> {
+    let now = timeutil::now_ms();
+    let range = timeutil::resolve_range(&args.range, now)?;
+    let filter = Filter::parse(&args.rule, args.min_severity.as_deref())?;
+    let glob = report::function_matcher(args.function.as_deref())?;
+    let store = crate::ingest::open_store_read(&args.db.db)?;
+    let functions = report::select_functions(&store, glob.as_ref())?;
+    let rep = report::build_at(&store, &functions, range, CostOptions::default(), now)?;
+    let shown: Vec<&Insight> = rep.insights.iter().filter(|i| filter.keep(i)).collect();
+    match args.format {
+        crate::cli::InsightsFormat::Json => to_json(range, &shown),
+        crate::cli::InsightsFormat::Table => {
+            if shown.is_empty() {
+                return Ok("No insights: nothing crossed a threshold.\n".into());
+            }
+            let mut out = format!(
+                "{} insight(s); dollar figures per 30-day month at the observed rate\n\n",
+                shown.len()
+            );
+            out.push_str(&table(&shown, usize::MAX));
+            out.push_str("\nEach insight's evidence and suggestion: --format json\n");
+            Ok(out)
+        }
+    }
+}

@@ -1,0 +1,219 @@
+//! Issue 5 end to end through the real binary: simulate a fleet, ingest it, and check that
+//! `tern insights` finds what the simulator's ground truth (`truth.json`) says is there.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+fn tern() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_tern"));
+    c.env_remove("TERN_DB");
+    c
+}
+
+fn ok(out: Output, what: &str) -> Output {
+    assert!(
+        out.status.success(),
+        "{what} failed: {}\nstderr:\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// Simulate and ingest (with each function's real architecture); the truth and the database.
+fn fleet(dir: &Path, functions: usize, days: u32, seed: u64) -> (Value, std::path::PathBuf) {
+    let logs = dir.join("logs");
+    ok(
+        tern()
+            .args(["simulate", "--out"])
+            .arg(&logs)
+            .args([
+                "--functions",
+                &functions.to_string(),
+                "--days",
+                &days.to_string(),
+                "--seed",
+                &seed.to_string(),
+            ])
+            .output()
+            .unwrap(),
+        "simulate",
+    );
+    let truth: Value =
+        serde_json::from_str(&std::fs::read_to_string(logs.join(".truth.json")).unwrap()).unwrap();
+    let db = dir.join("tern.db");
+    let arch: Vec<String> = truth["functions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["architecture"] == "arm64")
+        .map(|f| format!("--arch={}=arm64", f["name"].as_str().unwrap()))
+        .collect();
+    ok(
+        tern()
+            .args(["ingest", "--quiet", "--db"])
+            .arg(&db)
+            .args(&arch)
+            .arg(&logs)
+            .output()
+            .unwrap(),
+        "ingest",
+    );
+    (truth, db)
+}
+
+fn insights(db: &Path, extra: &[&str]) -> Vec<Value> {
+    let out = ok(
+        tern()
+            .args(["insights", "--format", "json", "--db"])
+            .arg(db)
+            .args(extra)
+            .output()
+            .unwrap(),
+        "insights",
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    v["insights"].as_array().unwrap().clone()
+}
+
+fn n(v: &Value) -> u64 {
+    v.as_u64().unwrap()
+}
+
+/// The functions an insight of `rule` names.
+fn flagged(all: &[Value], rule: &str) -> BTreeSet<String> {
+    all.iter()
+        .filter(|i| i["rule"] == rule)
+        .map(|i| i["function"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// The truth's functions for which `pick` holds.
+fn truth_set(truth: &Value, pick: impl Fn(&Value) -> bool) -> BTreeSet<String> {
+    truth["functions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| pick(f))
+        .map(|f| f["name"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn simulated_fleet_insights_match_the_truth() {
+    let dir = tempfile::tempdir().unwrap();
+    let (truth, db) = fleet(dir.path(), 14, 2, 7);
+    let all = insights(&db, &[]);
+    assert!(!all.is_empty());
+
+    // Out of memory: exactly the functions the simulator made run out of memory.
+    let oom = truth_set(&truth, |f| n(&f["outcomes"]["out_of_memory"]) > 0);
+    assert!(!oom.is_empty(), "the fleet has OOMs");
+    assert_eq!(flagged(&all, "memory.out_of_memory"), oom);
+
+    // Error rate ≥ 1% with at least 10 invocations, exactly (counts are exact).
+    let errors = truth_set(&truth, |f| {
+        let inv = n(&f["invocations"]);
+        inv >= 10 && n(&f["errors"]) * 100 >= inv
+    });
+    assert!(!errors.is_empty());
+    assert_eq!(flagged(&all, "errors.rate_high"), errors);
+
+    // Cold starts ≥ 1% with at least 50 invocations, exactly.
+    let cold = truth_set(&truth, |f| {
+        let inv = n(&f["invocations"]);
+        inv >= 50 && n(&f["cold_starts"]) * 100 >= inv
+    });
+    assert!(!cold.is_empty());
+    assert_eq!(flagged(&all, "cold_start.rate_high"), cold);
+
+    // A timeout means the (inferred) timeout is reached: where timeouts are at least 1% of
+    // invocations, the p99 is at the timeout.
+    let timeouts = truth_set(&truth, |f| {
+        let t = n(&f["outcomes"]["timeout"]);
+        t > 0 && t * 100 >= n(&f["invocations"])
+    });
+    assert!(!timeouts.is_empty(), "the fleet has timeouts");
+    let close = flagged(&all, "timeout.too_close");
+    assert!(timeouts.is_subset(&close), "{timeouts:?} ⊄ {close:?}");
+
+    // arm64 savings only ever for x86_64 functions.
+    let x86 = truth_set(&truth, |f| f["architecture"] == "x86_64");
+    assert!(flagged(&all, "arch.arm64_savings").is_subset(&x86));
+
+    // Nothing from the inventory: the simulated fleet has none.
+    assert!(flagged(&all, "function.inactive").is_empty());
+    assert!(flagged(&all, "logs.no_retention").is_empty());
+
+    // Every insight is well formed; dollar effects are finite and not negative.
+    for i in &all {
+        assert!(["info", "warning", "critical"].contains(&i["severity"].as_str().unwrap()));
+        for e in i["effects"].as_array().unwrap() {
+            let v = e["usd"].as_f64().or(e["ms"].as_f64()).unwrap();
+            assert!(v.is_finite() && v >= 0.0, "{i}");
+        }
+    }
+
+    // Filters: one rule, and a minimum severity.
+    let only = insights(&db, &["--rule", "memory.out_of_memory"]);
+    assert_eq!(only.len(), oom.len());
+    let critical = insights(&db, &["--min-severity", "critical"]);
+    assert!(critical.iter().all(|i| i["severity"] == "critical"));
+    assert!(critical.len() < all.len());
+    let one = oom.iter().next().unwrap();
+    let for_one = insights(&db, &["--function", one]);
+    assert!(for_one.iter().all(|i| i["function"] == one.as_str()));
+
+    // The table says the same, and bad input is a clear error.
+    let table = ok(
+        tern().args(["insights", "--db"]).arg(&db).output().unwrap(),
+        "insights table",
+    );
+    let table = String::from_utf8(table.stdout).unwrap();
+    assert!(table.contains("memory.out_of_memory"), "{table}");
+    let bad = tern()
+        .args(["insights", "--rule", "memory.nope", "--db"])
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("unknown rule"));
+}
+
+#[test]
+fn demo_prints_insights_with_savings() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = ok(
+        tern()
+            .args([
+                "demo",
+                "--functions",
+                "12",
+                "--days",
+                "1",
+                "--seed",
+                "2",
+                "--db",
+            ])
+            .arg(dir.path().join("demo.db"))
+            .output()
+            .unwrap(),
+        "demo",
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    let insights = text.find("\nInsights (").expect("an insights section");
+    let savings = text.find("\nTop savings: ").expect("a savings section");
+    assert!(insights < savings, "{text}");
+    // At least one saving with a dollar figure per month.
+    let lines: Vec<&str> = text[savings..]
+        .lines()
+        .skip(2)
+        .take_while(|l| l.starts_with("  "))
+        .collect();
+    assert!(!lines.is_empty(), "{text}");
+    assert!(lines.iter().all(|l| l.contains("/mo")), "{text}");
+}
