@@ -68,6 +68,7 @@ pub fn run(args: DemoArgs) -> Result<String> {
     out.push('\n');
     out.push_str(&rep.to_table());
     out.push_str(&top_savings(&rep));
+    out.push_str(&top_recommendations(&store)?);
     out.push_str(&top_errors(&store)?);
     out.push_str(&would_be_alerts(&store)?);
     let dbs = shell_quote(&db);
@@ -78,6 +79,7 @@ pub fn run(args: DemoArgs) -> Result<String> {
          tern invocations --db {dbs} REQUEST_ID   # one invocation with its logs\n  \
          tern errors --db {dbs}   # every error group; `tern errors show ID` for one\n  \
          tern insights --db {dbs} --min-severity warning   # what to change, with evidence\n  \
+         tern recommend --db {dbs} --strategy balanced   # memory sizes, with the curve\n  \
          tern alerts test builtin.error_rate --db {dbs} --from 2000-01-01   # one policy's dry run\n  \
          tern ingest --db {dbs} PATH...   # your own exported logs\n",
         functions
@@ -118,6 +120,47 @@ fn top_savings(rep: &report::Report) -> String {
         );
     }
     out
+}
+
+/// How many memory recommendations to show.
+const TOP_RECOMMENDATIONS: usize = 5;
+
+/// The memory changes worth the most under the default strategy, each with its confidence
+/// (`measured` where the function ran at several sizes, else `estimated`).
+fn top_recommendations(store: &dyn Store) -> Result<String> {
+    let settings = tern_core::recommend::Settings::default();
+    let out = crate::recommend::build(store, None, TimeRange::all(), &settings)?;
+    let mut recs: Vec<_> = out
+        .functions
+        .iter()
+        .filter(|r| r.monthly_saving_usd > 0.0 && r.recommended_memory_mb != r.current_memory_mb)
+        .collect();
+    recs.sort_by(|a, b| {
+        b.monthly_saving_usd
+            .total_cmp(&a.monthly_saving_usd)
+            .then_with(|| a.function.cmp(&b.function))
+    });
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "\nMemory recommendations ({} strategy): {} function(s) worth {}/month together. The biggest:",
+        out.strategy,
+        recs.len(),
+        report::usd(recs.iter().map(|r| r.monthly_saving_usd).sum())
+    );
+    for r in recs.iter().take(TOP_RECOMMENDATIONS) {
+        let _ = writeln!(
+            s,
+            "  {:>9}/mo  {:<24}  {:>5} MB -> {:>5} MB  ({}, {})",
+            report::usd(r.monthly_saving_usd),
+            printable(&r.function),
+            r.current_memory_mb,
+            r.recommended_memory_mb,
+            r.confidence,
+            r.method
+        );
+    }
+    Ok(s)
 }
 
 /// How many error groups to show.
