@@ -8,6 +8,7 @@ pub mod alert;
 pub mod assemble;
 pub mod cost;
 pub mod fingerprint;
+pub mod impact;
 pub mod input;
 pub mod insights;
 pub mod model;

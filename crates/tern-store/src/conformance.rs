@@ -140,6 +140,10 @@ macro_rules! conformance_tests {
             fn tuning_runs_round_trip() {
                 $crate::conformance::tuning_runs_round_trip($make());
             }
+            #[test]
+            fn markers_round_trip() {
+                $crate::conformance::markers_round_trip($make());
+            }
 
             proptest::proptest! {
                 #![proptest_config(proptest::prelude::ProptestConfig::with_cases(24))]
@@ -183,6 +187,7 @@ pub fn run_all<S: Store>(make: impl Fn() -> S) {
     incident_and_notifications_are_atomic(make());
     outbox_delivery(make());
     tuning_runs_round_trip(make());
+    markers_round_trip(make());
     for seed in 0..8 {
         split_invariance(&make, seed, 1 + seed as usize % 5);
     }
@@ -2501,4 +2506,36 @@ pub fn tuning_runs_round_trip<S: Store>(mut store: S) {
             ..older
         })
         .is_err());
+}
+
+/// Issue 8: markers come back by function, in time order (ties by id), with the ids the
+/// store assigned; empty names and notes are refused.
+pub fn markers_round_trip<S: Store>(mut store: S) {
+    assert!(store.markers(None).unwrap().is_empty());
+    let mk = |function: &str, at_ms: i64, note: &str| crate::Marker {
+        id: 0,
+        function: function.into(),
+        at_ms,
+        note: note.into(),
+        created_ms: T0 + DAY,
+    };
+    let late = store
+        .add_marker(&mk("orders", T0 + 2 * MIN, "deployed v42"))
+        .unwrap();
+    let early = store.add_marker(&mk("orders", T0, "deployed v41")).unwrap();
+    let other = store
+        .add_marker(&mk("billing", T0 + MIN, "config"))
+        .unwrap();
+    let tie = store.add_marker(&mk("orders", T0, "flag on")).unwrap();
+    assert!(late.id < early.id && early.id < other.id && other.id < tie.id);
+    assert_eq!(late.note, "deployed v42");
+    assert_eq!(
+        store.markers(Some("orders")).unwrap(),
+        vec![early.clone(), tie.clone(), late.clone()]
+    );
+    assert_eq!(store.markers(Some("nothing")).unwrap(), vec![]);
+    assert_eq!(store.markers(None).unwrap(), vec![early, tie, other, late]);
+    assert!(store.add_marker(&mk("", T0, "x")).is_err());
+    assert!(store.add_marker(&mk("orders", T0, "  ")).is_err());
+    assert_eq!(store.markers(Some("orders")).unwrap().len(), 3);
 }

@@ -620,6 +620,20 @@ pub struct TuningPoint {
     pub error: Option<String>,
 }
 
+/// An operator's note that something changed (issue 8: `tern mark`, `POST /api/v1/markers`),
+/// for example a deploy a CI pipeline records.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Marker {
+    /// Assigned by the store, increasing.
+    pub id: i64,
+    pub function: String,
+    /// When the change happened, epoch ms.
+    pub at_ms: i64,
+    pub note: String,
+    /// When it was recorded, epoch ms.
+    pub created_ms: i64,
+}
+
 /// The storage boundary. Implementations must be safe to call from one thread at a time;
 /// the binary owns one store per process.
 pub trait Store: Send {
@@ -776,6 +790,15 @@ pub trait Store: Send {
 
     /// The function's tuning runs, newest first, each with its points sorted by (arch, memory).
     fn tuning_runs(&self, function: &str) -> Result<Vec<TuningRun>, StoreError>;
+
+    // --- Change markers (issue 8).
+
+    /// Store a marker (its `id` is ignored) and return it with the id assigned. The function
+    /// and note must not be empty.
+    fn add_marker(&mut self, marker: &Marker) -> Result<Marker, StoreError>;
+
+    /// Markers of one function (`None`: of every function), by time, then id.
+    fn markers(&self, function: Option<&str>) -> Result<Vec<Marker>, StoreError>;
 }
 
 /// Most buckets one [`Store::series`] call returns.
@@ -951,6 +974,18 @@ macro_rules! forward_store_except_ingest {
             function: &str,
         ) -> Result<Vec<$crate::TuningRun>, $crate::StoreError> {
             self.$inner.tuning_runs(function)
+        }
+        fn add_marker(
+            &mut self,
+            marker: &$crate::Marker,
+        ) -> Result<$crate::Marker, $crate::StoreError> {
+            self.$inner.add_marker(marker)
+        }
+        fn markers(
+            &self,
+            function: Option<&str>,
+        ) -> Result<Vec<$crate::Marker>, $crate::StoreError> {
+            self.$inner.markers(function)
         }
     };
 }

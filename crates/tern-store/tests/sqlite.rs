@@ -236,13 +236,46 @@ fn one_batch_is_one_transaction() {
     assert_eq!(mode, "wal");
 }
 
-/// Undo version 6 (log group retention): a version-5 database.
+/// Undo version 7 (change markers): a version-6 database.
+const DOWN_TO_V6: &str = "DROP TABLE markers; PRAGMA user_version = 6;";
+
+/// Undo versions 7 and 6 (markers, log group retention): a version-5 database.
 const DOWN_TO_V5: &str =
-    "ALTER TABLE functions DROP COLUMN log_retention_days; PRAGMA user_version = 5;";
+    "DROP TABLE markers; ALTER TABLE functions DROP COLUMN log_retention_days; \
+     PRAGMA user_version = 5;";
 
 /// Undo version 5 (power tuning) on a version-5 database.
 const DOWN_TO_V4: &str =
     "DROP TABLE tuning_runs; DROP TABLE tuning_points; PRAGMA user_version = 4;";
+
+/// A database from before change markers (issue 8) gains the markers table on open, and its
+/// data is untouched.
+#[test]
+fn migrates_a_database_without_markers() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tern.db");
+    ingest_some(&path);
+    {
+        let conn = Connection::open(&path).unwrap();
+        conn.execute_batch(DOWN_TO_V6).unwrap();
+    }
+    let mut store = SqliteStore::open(&path).unwrap();
+    assert!(store.markers(None).unwrap().is_empty());
+    let m = store
+        .add_marker(&tern_store::Marker {
+            id: 0,
+            function: "alpha".into(),
+            at_ms: T0,
+            note: "deployed v2".into(),
+            created_ms: T0,
+        })
+        .unwrap();
+    assert_eq!(store.markers(Some("alpha")).unwrap(), vec![m]);
+    assert_eq!(
+        store.function_stats(&[], TimeRange::all()).unwrap()[0].invocations,
+        50
+    );
+}
 
 /// Undo version 4 (log volume) on a version-4 database.
 const DOWN_TO_V3: &str = "DROP INDEX stream_lines_min;

@@ -73,6 +73,12 @@ pub enum Command {
     /// runtimes, logging, spikes, inactive functions, log retention) with evidence and
     /// dollar or latency effects.
     Insights(InsightsArgs),
+    /// What a deploy or configuration change did: duration percentiles, cost, errors, cold
+    /// starts, init and memory before and after, each with a verdict (issue 8).
+    Compare(crate::compare::CompareArgs),
+    /// Record that a function changed (a deploy, a flag), e.g. `tern mark orders "deployed
+    /// v42"`; `tern compare` offers it as a change point.
+    Mark(crate::compare::MarkArgs),
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -236,6 +242,11 @@ pub struct SimulateArgs {
     /// as Firehose delivers them) or filter-log-events. Default: jsonl.
     #[arg(long, default_value = "jsonl")]
     pub format: String,
+    /// Also write four functions with injected changes of known size (a +40% regression at
+    /// a version bump, a memory increase that halves duration, an error-rate jump, and a
+    /// runtime update with no effect), recorded in `.truth.json` (see `tern compare`).
+    #[arg(long)]
+    pub impact: bool,
 }
 
 #[derive(Debug, Args)]

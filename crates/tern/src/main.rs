@@ -13,6 +13,7 @@ mod alert;
 mod alerts;
 mod aws;
 mod cli;
+mod compare;
 #[allow(dead_code)] // Some settings are read by later issues' features.
 mod config;
 mod demo;
@@ -69,6 +70,7 @@ fn run(cli: Cli) -> anyhow::Result<String> {
                             )
                         },
                     )?],
+                    impact: args.impact,
                 },
                 &args.out,
             )?;
@@ -92,6 +94,8 @@ fn run(cli: Cli) -> anyhow::Result<String> {
         Command::Recommend(args) => recommend::run(args),
         Command::Tune(args) => tune::run(args),
         Command::Insights(args) => insights::run(args),
+        Command::Compare(args) => compare::run(args),
+        Command::Mark(args) => compare::mark(args),
     }
 }
 

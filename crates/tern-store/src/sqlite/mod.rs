@@ -8,6 +8,7 @@
 //! * `errors`: error groups at ingest; `error_query`: reading them.
 //! * `alerts`: incidents and the notification outbox.
 //! * `tuning`: power-tuning runs and their points (`tern tune`).
+//! * `markers`: operators' change markers (`tern mark`).
 //! * `checkpoint`: the background WAL checkpointer. `fx`: a fast hasher for in-memory maps.
 //!
 //! Durability: WAL journal with `synchronous = FULL`, and each `ingest` call is one
@@ -37,6 +38,7 @@ mod error_query;
 mod errors;
 mod fx;
 mod ingest;
+mod markers;
 mod query;
 mod retention;
 mod rollup;
@@ -56,7 +58,7 @@ pub use schema::SCHEMA_VERSION;
 use crate::{
     Checkpoint, EnvironmentRow, ErrorGroup, ErrorOccurrence, ErrorQuery, ErrorStatus, FunctionMeta,
     FunctionStats, Incident, IncidentApplied, IncidentChange, IncidentQuery, IngestBatch,
-    IngestStats, InvocationQuery, InvocationRow, OccurrenceCursor, OutboxEntry, OutboxItem,
+    IngestStats, InvocationQuery, InvocationRow, Marker, OccurrenceCursor, OutboxEntry, OutboxItem,
     OutboxMark, Retention, RetentionStats, Store, StoreError, TimeRange, TuningRun,
 };
 use tern_core::model::LogLine;
@@ -307,5 +309,13 @@ impl Store for SqliteStore {
 
     fn tuning_runs(&self, function: &str) -> Result<Vec<TuningRun>, StoreError> {
         tuning::runs(&self.conn, function)
+    }
+
+    fn add_marker(&mut self, marker: &Marker) -> Result<Marker, StoreError> {
+        markers::add(&self.conn, marker)
+    }
+
+    fn markers(&self, function: Option<&str>) -> Result<Vec<Marker>, StoreError> {
+        markers::list(&self.conn, function)
     }
 }

@@ -14,7 +14,7 @@ use crate::StoreError;
 pub(crate) const APPLICATION_ID: i64 = 0x5445_524E;
 
 /// One script per schema version: `MIGRATIONS[i]` takes version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7];
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -442,6 +442,23 @@ pub(crate) fn open_file(path: &Path) -> Result<Connection, StoreError> {
     init(&conn, &shown)?;
     Ok(conn)
 }
+
+/// Version 7 (named for its place in the merge order; the next entry in this branch):
+/// change markers (issue 8, `tern mark`, `POST /api/v1/markers`).
+///
+/// * `markers`: one row per marker. The function is named by text, not `functions.id`: a
+///   CI pipeline can mark a deploy before any of the function's logs arrive.
+/// * `markers_function`: a function's markers by time.
+const V7: &str = "
+CREATE TABLE markers (
+    id INTEGER PRIMARY KEY,
+    function TEXT NOT NULL,
+    at_ms INTEGER NOT NULL,
+    note TEXT NOT NULL,
+    created_ms INTEGER NOT NULL
+);
+CREATE INDEX markers_function ON markers (function, at_ms);
+";
 
 /// Apply the missing migrations under one write lock. The version is read again once the lock
 /// is held: two processes opening a new database at once must not both create the schema.

@@ -6,7 +6,9 @@
 use axum::routing::{delete, get, post, MethodRouter};
 use axum::Router;
 
-use super::api::{errors, functions, incidents, insights, invocations, openapi, policies, system};
+use super::api::{
+    changes, errors, functions, incidents, insights, invocations, openapi, policies, system,
+};
 use super::state::AppState;
 use super::{cloudwatch, firehose};
 
@@ -24,6 +26,13 @@ pub fn routes() -> Vec<(&'static str, &'static str, MethodRouter<AppState>)> {
             "/api/v1/functions/{name}/series",
             get(functions::series),
         ),
+        (
+            "get",
+            "/api/v1/functions/{name}/changes",
+            get(changes::list),
+        ),
+        ("get", "/api/v1/markers", get(changes::list_markers)),
+        ("post", "/api/v1/markers", post(changes::create_marker)),
         ("get", "/api/v1/invocations", get(invocations::list)),
         ("get", "/api/v1/invocations/logs", get(invocations::logs)),
         ("get", "/api/v1/errors", get(errors::list)),

@@ -1300,3 +1300,60 @@ async fn policies_crud_validates_like_the_config() {
     assert_eq!(source_of(&all, "slow-checkout"), None);
     s.stop();
 }
+
+/// Issue 8: markers round trip over the API, bad bodies are 400, and a function's changes
+/// come with their comparison ("not enough data" for a handful of invocations).
+#[tokio::test]
+async fn markers_and_changes() {
+    let s = seeded().await;
+    let body = format!(
+        r#"{{"function": "orders", "note": "deployed v42", "at": "{}"}}"#,
+        T + 60_000
+    );
+    let (status, m) = send_json(&s, "POST", "/api/v1/markers", &body).await;
+    assert_eq!(status, StatusCode::CREATED, "{m}");
+    assert_eq!(
+        (m["id"].as_i64(), m["change_id"].as_str()),
+        (Some(1), Some("marker-1"))
+    );
+    assert_eq!(m["at_ms"].as_i64(), Some(T + 60_000));
+    let (status, _) = send_json(
+        &s,
+        "POST",
+        "/api/v1/markers",
+        r#"{"function": "billing", "note": "flag"}"#,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+    for bad in [
+        r#"{"function": "orders"}"#,
+        r#"{"function": "", "note": "x"}"#,
+        r#"{"function": "orders", "note": "x", "at": "yesterday-ish"}"#,
+        "not json",
+    ] {
+        let (status, err) = send_json(&s, "POST", "/api/v1/markers", bad).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}: {err}");
+        assert!(err["error"].is_string(), "{err}");
+    }
+    let (status, list) = s.get("/api/v1/markers?function=orders").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(list.as_array().unwrap().len(), 1);
+    assert_eq!(list[0]["note"], "deployed v42");
+    let (_, all) = s.get("/api/v1/markers").await;
+    assert_eq!(all.as_array().unwrap().len(), 2);
+
+    let (status, changes) = s.get("/api/v1/functions/orders/changes").await;
+    assert_eq!(status, StatusCode::OK, "{changes}");
+    let c = &changes["changes"][0];
+    assert_eq!(c["change"]["id"], "marker-1");
+    assert_eq!(c["grouping"], "by_time");
+    assert_eq!(c["enough_data"], false);
+    assert!(c["metrics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|m| m["verdict"] == "not enough data"));
+    let (status, _) = s.get("/api/v1/functions/nope/changes").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    s.stop();
+}

@@ -344,7 +344,7 @@ impl Run<'_> {
                 _ => 1.1,
             };
         }
-        dur_ms = dur_ms.max(0.6);
+        dur_ms = (dur_ms * period.duration_factor).max(0.6);
         let base_mb = spec.runtime.base_memory_mb()
             + perf.work_mb * sample::uniform(&mut self.rng, 0.85, 1.05);
         self.envs[env_idx].leaked_mb += perf.leak_mb;
@@ -352,7 +352,7 @@ impl Run<'_> {
         let timeout_ms = spec.timeout_ms() as f64;
         let error_p = match spec.faults.incident {
             Some((from, to, p)) if t >= from && t < to => p,
-            _ => spec.faults.error,
+            _ => period.error_rate.unwrap_or(spec.faults.error),
         };
         // Every fault a function is configured with happens at least once early on, so even
         // a small fleet shows every shape.
@@ -827,6 +827,8 @@ impl Run<'_> {
                     version: p.version.clone(),
                     memory_mb: p.memory_mb,
                     broken: p.broken,
+                    duration_factor: p.duration_factor,
+                    error_rate: p.error_rate,
                 })
                 .collect(),
             events: u64::from(self.seq),

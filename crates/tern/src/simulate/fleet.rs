@@ -148,6 +148,11 @@ pub struct Period {
     /// init error.
     pub broken: bool,
     pub kind: ChangeKind,
+    /// Handler durations of this period are multiplied by this (an injected regression or
+    /// speed-up of known size; 1.0 for none).
+    pub duration_factor: f64,
+    /// The handler error probability of this period, instead of `Faults::error`.
+    pub error_rate: Option<f64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -322,6 +327,10 @@ pub fn build(opts: &SimOptions) -> Vec<FunctionSpec> {
     }
     dedupe_names(&mut fleet);
     assign_rates(&mut fleet, &popularity, opts);
+    if opts.impact {
+        let n = fleet.len();
+        fleet.extend(impact_functions(n, start, &at));
+    }
     for spec in &mut fleet {
         spec.output = output_format(spec.index, &opts.formats);
         if spec.custom_group {
@@ -422,6 +431,8 @@ fn period(from_ms: i64, version: &str, memory_mb: u32) -> Period {
         memory_mb,
         broken: false,
         kind: ChangeKind::Initial,
+        duration_factor: 1.0,
+        error_rate: None,
     }
 }
 
@@ -432,6 +443,8 @@ fn change(from_ms: i64, version: &str, memory_mb: u32, kind: ChangeKind, broken:
         memory_mb,
         broken,
         kind,
+        duration_factor: 1.0,
+        error_rate: None,
     }
 }
 
@@ -466,6 +479,76 @@ fn base(index: usize, name: &str, runtime: Runtime) -> FunctionSpec {
         scenarios: Vec::new(),
         output: OutputFormat::JsonLines,
     }
+}
+
+/// Invocations per day of each change-impact function: enough for every verdict.
+pub const IMPACT_RATE_PER_DAY: f64 = 2880.0;
+
+/// Issue 8: functions with injected changes of known size, appended after the fleet (so the
+/// rest of the fleet is the same with or without them). Each changes once, at mid-window:
+/// - `impact-regression`: version 1 → 2, durations +40%;
+/// - `impact-memory`: a CPU-bound function, 512 → 1024 MB, durations about halve;
+/// - `impact-errors`: version 5 → 6, handler errors 0.5% → 6% (diurnal traffic);
+/// - `impact-steady`: no change of its own, only the fleet's runtime update (no effect).
+fn impact_functions(first: usize, start: i64, at: &dyn Fn(f64) -> i64) -> Vec<FunctionSpec> {
+    let quiet = Faults {
+        error: 0.005,
+        ..Faults::default()
+    };
+    let mut out = Vec::new();
+
+    let mut s = base(first, "impact-regression", Runtime::Python);
+    s.periods = vec![
+        period(start, "1", 512),
+        Period {
+            duration_factor: 1.4,
+            ..change(at(0.5), "2", 512, ChangeKind::Deploy, false)
+        },
+    ];
+    s.faults = quiet.clone();
+    s.scenarios = vec!["impact_regression", "published_version", "deploy"];
+    out.push(s);
+
+    let mut s = base(first + 1, "impact-memory", Runtime::Python);
+    s.periods = vec![
+        period(start, "$LATEST", 512),
+        change(at(0.5), "$LATEST", 1024, ChangeKind::MemoryChange, false),
+    ];
+    s.perf = Perf {
+        io_ms: 4.0,
+        cpu_ms: 60.0,
+        sigma: 0.3,
+        work_mb: 30.0,
+        leak_mb: 0.0,
+    };
+    s.faults = quiet.clone();
+    s.scenarios = vec!["impact_memory", "memory_change", "cpu_bound"];
+    out.push(s);
+
+    let mut s = base(first + 2, "impact-errors", Runtime::Node);
+    s.traffic = Traffic::Diurnal { peak_hour: 14.0 };
+    s.periods = vec![
+        period(start, "5", 256),
+        Period {
+            error_rate: Some(0.06),
+            ..change(at(0.5), "6", 256, ChangeKind::Deploy, false)
+        },
+    ];
+    s.faults = quiet.clone();
+    s.scenarios = vec!["impact_errors", "published_version", "deploy", "errors"];
+    out.push(s);
+
+    let mut s = base(first + 3, "impact-steady", Runtime::Go);
+    s.periods = vec![period(start, "$LATEST", 256)];
+    s.faults = quiet;
+    s.scenarios = vec!["impact_runtime_update"];
+    out.push(s);
+
+    for s in &mut out {
+        s.rate_per_day = IMPACT_RATE_PER_DAY;
+        s.log_group = format!("/aws/lambda/{}", s.name);
+    }
+    out
 }
 
 /// The hand-written functions. Returns the spec and its desired popularity.

@@ -96,6 +96,8 @@ pub struct SimOptions {
     /// tenth function (the `j`-th listed format gets functions whose index ends in `j`).
     /// Empty means JSON lines only.
     pub formats: Vec<OutputFormat>,
+    /// Append the change-impact functions (issue 8, see `fleet::impact_functions`).
+    pub impact: bool,
 }
 
 impl Default for SimOptions {
@@ -109,6 +111,7 @@ impl Default for SimOptions {
             start_ms: DEFAULT_START_MS,
             invocations_per_day: None,
             formats: vec![OutputFormat::JsonLines],
+            impact: false,
         }
     }
 }
@@ -156,10 +159,11 @@ pub fn simulate(opts: &SimOptions, out_dir: &Path) -> Result<SimSummary> {
         sample::splitmix64(opts.seed ^ 0xACC0) % 900_000_000_000 + 100_000_000_000
     );
     let window = i64::from(opts.days) * tern_core::time::MS_PER_DAY;
+    let runtime_patch_ms = opts.start_ms + window * 11 / 20;
     let ctx = engine::FleetCtx {
         opts,
         account: &account,
-        runtime_patch_ms: opts.start_ms + window * 11 / 20,
+        runtime_patch_ms,
     };
     let mut writer = output::Writer::new(out_dir, &account, opts.seed, fleet.len());
     let mut functions = Vec::with_capacity(fleet.len());
@@ -196,6 +200,7 @@ pub fn simulate(opts: &SimOptions, out_dir: &Path) -> Result<SimSummary> {
         days: opts.days,
         account_id: account.clone(),
         region: fleet::REGION,
+        runtime_patch_ms,
         totals,
         functions,
     };

@@ -24,6 +24,7 @@ fn small(seed: u64) -> SimOptions {
             OutputFormat::Subscription,
             OutputFormat::FilterLogEvents,
         ],
+        impact: false,
     }
 }
 

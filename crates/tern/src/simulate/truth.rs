@@ -48,6 +48,9 @@ pub struct Truth {
     pub days: u32,
     pub account_id: String,
     pub region: &'static str,
+    /// Environments created from this time on run the patched runtime version (a runtime
+    /// update with no effect on performance).
+    pub runtime_patch_ms: i64,
     pub totals: Totals,
     pub functions: Vec<FunctionTruth>,
 }
@@ -133,6 +136,10 @@ pub struct ChangeTruth {
     /// The deployed code fails to initialize (every invocation until the next change is an
     /// init error).
     pub broken: bool,
+    /// Injected: handler durations from this change on are multiplied by this (issue 8).
+    pub duration_factor: f64,
+    /// Injected: the handler error probability from this change on, when it changed.
+    pub error_rate: Option<f64>,
 }
 
 /// How a function's warm, successful invocations really behave at any memory size (cold

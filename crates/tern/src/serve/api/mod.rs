@@ -4,6 +4,7 @@
 //! here or reused from the CLI's JSON output (`tern report --format json`,
 //! `tern invocations --format json`), so the API and the CLI answer alike.
 
+pub mod changes;
 pub mod errors;
 pub mod functions;
 pub mod incidents;

@@ -54,6 +54,7 @@ pub fn spec() -> Value {
     for (schemas, paths) in [
         (alerting_schemas(), alerting_paths()),
         (insights_schemas(), insights_paths()),
+        (impact_schemas(), impact_paths()),
     ] {
         if let (Some(s), Value::Object(add)) =
             (doc["components"]["schemas"].as_object_mut(), schemas)
@@ -93,6 +94,38 @@ fn insights_paths() -> Value {
             json!({"name": "rule", "in": "query", "schema": {"type": "string"}, "description": "Rule ids, comma-separated"}),
             json!({"name": "min_severity", "in": "query", "schema": {"type": "string", "enum": ["info", "warning", "critical"]}})]).collect::<Vec<_>>(),
           "responses": merge(json!({"200": {"description": "The insights", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Insights"}}}}}), error_responses(&[("400", "Bad parameter")]))}}
+    })
+}
+
+/// Change impact (issue 8): markers and a function's changes.
+fn impact_schemas() -> Value {
+    json!({
+          "MarkerInput": {"type": "object", "required": ["function", "note"], "properties": {
+            "function": {"type": "string"}, "note": {"type": "string", "example": "deployed v42"},
+            "at": {"type": "string", "description": "RFC 3339, a date or epoch ms; default now"}}},
+          "Marker": {"type": "object", "properties": {
+            "id": {"type": "integer"}, "change_id": {"type": "string", "example": "marker-1"},
+            "function": {"type": "string"}, "at": {"type": "string"}, "at_ms": {"type": "integer"},
+            "note": {"type": "string"}, "created": {"type": "string"}}},
+          "Changes": {"type": "object", "properties": {
+            "function": {"type": "string"},
+            "changes": {"type": "array", "items": {"type": "object", "description": "As `tern compare --format json`: change, grouping, before, after, hours_of_day, confidence, multiple_comparisons, metrics (name, before, after, before_ci, after_ci, change, change_ci, p_value, test, verdict: better | worse | no significant change | not enough data)"}}}}
+    })
+}
+
+fn impact_paths() -> Value {
+    let bearer = json!([{"bearer": []}]);
+    json!({
+        "/api/v1/functions/{name}/changes": {"get": {"summary": "The function's most recent changes (version, memory size, runtime version, LastModified, markers; at most 20, newest first), each with its before/after comparison as `tern compare --format json`", "security": bearer,
+          "parameters": [{"name": "name", "in": "path", "required": true, "schema": {"type": "string"}}],
+          "responses": merge(json!({"200": {"description": "Changes with impact", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Changes"}}}}}), error_responses(&[("404", "No such function")]))}},
+        "/api/v1/markers": {
+          "get": {"summary": "Change markers, by time", "security": bearer,
+            "parameters": [{"name": "function", "in": "query", "schema": {"type": "string"}, "description": "Exact function name (default: every function)"}],
+            "responses": merge(json!({"200": {"description": "Markers", "content": {"application/json": {"schema": {"type": "array", "items": {"$ref": "#/components/schemas/Marker"}}}}}}), error_responses(&[("400", "Bad parameter")]))},
+          "post": {"summary": "Record that a function changed (a deploy); `tern compare --change marker-<id>` compares around it", "security": bearer,
+            "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/MarkerInput"}}}},
+            "responses": merge(json!({"201": {"description": "Stored", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Marker"}}}}}), error_responses(&[("400", "Missing function or note, or a bad time")]))}}
     })
 }
 

@@ -1,0 +1,606 @@
+//! `tern compare`: what a deploy or configuration change did (issue 8).
+//!
+//! Reads one function's invocations, finds its change points ([`tern_core::impact::detect`],
+//! plus the inventory's `LastModified` and operator markers), cuts equal windows around the
+//! chosen change and hands both sides to [`tern_core::impact::compare`]. The JSON has its own
+//! wire types below; fields are only ever added.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+
+use anyhow::{bail, Context as _, Result};
+use serde::Serialize;
+use tern_core::cost;
+use tern_core::impact::{self, Attribute, Change, Comparison, HourGuard, Sample, Settings};
+use tern_core::model::{Arch, Outcome};
+use tern_store::{InvocationQuery, Store, TimeRange};
+
+use crate::timeutil;
+
+/// Newest invocations read for one function (as `tern recommend`).
+pub const MAX_INVOCATIONS: usize = 200_000;
+/// Longest window on each side of a change.
+pub const MAX_WINDOW_MS: i64 = 7 * impact::DAY_MS;
+
+#[derive(Debug, clap::Args)]
+pub struct CompareArgs {
+    #[command(flatten)]
+    pub db: crate::cli::DbArg,
+    /// The function.
+    pub function: String,
+    /// The change to compare around (an id from --list). Default: the latest change.
+    #[arg(long, conflicts_with_all = ["before", "after"])]
+    pub change: Option<String>,
+    /// Compare two time ranges instead, each FROM..TO (RFC 3339, a date or epoch ms). The
+    /// longer is cut to the length of the shorter, at the end away from the other.
+    #[arg(long, requires = "after")]
+    pub before: Option<String>,
+    #[arg(long, requires = "before")]
+    pub after: Option<String>,
+    /// List the function's changes instead of comparing.
+    #[arg(long)]
+    pub list: bool,
+    /// Family-wise confidence of the verdicts.
+    #[arg(long, default_value_t = 0.95)]
+    pub confidence: f64,
+    #[arg(long, value_enum, default_value_t = crate::cli::RecommendFormat::Table)]
+    pub format: crate::cli::RecommendFormat,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct MarkArgs {
+    #[command(flatten)]
+    pub db: crate::cli::DbArg,
+    pub function: String,
+    /// What changed, e.g. "deployed v42".
+    pub note: String,
+    /// When (RFC 3339, a date or epoch ms). Default: now.
+    #[arg(long)]
+    pub at: Option<String>,
+}
+
+pub fn mark(args: MarkArgs) -> Result<String> {
+    let now = timeutil::now_ms();
+    let at_ms = match &args.at {
+        Some(s) => timeutil::parse_instant(s).with_context(|| format!("--at {s:?}"))?,
+        None => now,
+    };
+    if args.function.trim().is_empty() || args.note.trim().is_empty() {
+        bail!("a marker needs a function name and a note");
+    }
+    let mut store = crate::ingest::open_store(&args.db.db)?;
+    let m = store.add_marker(&tern_store::Marker {
+        id: 0,
+        function: args.function.clone(),
+        at_ms,
+        note: args.note.clone(),
+        created_ms: now,
+    })?;
+    Ok(format!(
+        "marked {} at {}: {} (change marker-{})\n",
+        m.function,
+        timeutil::rfc3339_ms(m.at_ms),
+        m.note,
+        m.id
+    ))
+}
+
+pub fn run(args: CompareArgs) -> Result<String> {
+    if !(0.5..1.0).contains(&args.confidence) {
+        bail!(
+            "--confidence {} must be at least 0.5 and below 1",
+            args.confidence
+        );
+    }
+    let store = crate::ingest::open_store_read(&args.db.db)?;
+    let data = load(&store, &args.function)?;
+    let json = args.format == crate::cli::RecommendFormat::Json;
+    if args.list {
+        let list: Vec<WireChange> = data.changes.iter().map(wire_change).collect();
+        return if json {
+            pretty(&list)
+        } else {
+            Ok(list_table(&args.function, &list))
+        };
+    }
+    let settings = Settings {
+        alpha: 1.0 - args.confidence,
+        arch: data.arch,
+        ..Settings::default()
+    };
+    let out = match (&args.before, &args.after, &args.change) {
+        (Some(b), Some(a), _) => {
+            let (b, a) = equalize(parse_range(b, "--before")?, parse_range(a, "--after")?)?;
+            compare_ranges(&data, b, a, &settings)
+        }
+        (_, _, Some(id)) => {
+            let Some(change) = data.changes.iter().find(|c| &c.id == id) else {
+                bail!(
+                    "no change {id:?} for function {}: `tern compare {} --list` shows them",
+                    args.function,
+                    args.function
+                );
+            };
+            compare_change(&data, change, &settings)
+        }
+        _ => {
+            let Some(change) = data.changes.last() else {
+                bail!(
+                    "no changes found for {}: compare time ranges with --before and --after",
+                    args.function
+                );
+            };
+            compare_change(&data, change, &settings)
+        }
+    };
+    if json {
+        pretty(&out)
+    } else {
+        Ok(table(&out))
+    }
+}
+
+fn pretty<T: Serialize>(v: &T) -> Result<String> {
+    let mut s = serde_json::to_string_pretty(v)?;
+    s.push('\n');
+    Ok(s)
+}
+
+/// `FROM..TO`.
+fn parse_range(s: &str, flag: &str) -> Result<(i64, i64)> {
+    let Some((f, t)) = s.split_once("..") else {
+        bail!("{flag} {s:?}: expected FROM..TO");
+    };
+    let f = timeutil::parse_instant(f.trim()).with_context(|| format!("{flag} {s:?}"))?;
+    let t = timeutil::parse_instant(t.trim()).with_context(|| format!("{flag} {s:?}"))?;
+    if t <= f {
+        bail!("{flag} {s:?}: the end must be after the start");
+    }
+    Ok((f, t))
+}
+
+/// Equal traffic windows: cut the longer range to the shorter's length, keeping the part
+/// nearest the other range.
+fn equalize(b: (i64, i64), a: (i64, i64)) -> Result<((i64, i64), (i64, i64))> {
+    if a.0 < b.1 {
+        bail!("--after must start at or after the end of --before");
+    }
+    let w = (b.1 - b.0).min(a.1 - a.0);
+    Ok(((b.1 - w, b.1), (a.0, a.0 + w)))
+}
+
+/// One function's invocations and changes.
+pub struct FunctionData {
+    pub function: String,
+    pub samples: Vec<Sample>,
+    pub changes: Vec<Change>,
+    pub arch: Arch,
+    pub region: String,
+    pub first_ms: i64,
+    pub end_ms: i64,
+}
+
+/// Read a function's invocations (oldest first), fill each one's runtime version from its
+/// environment, and find its changes: detected, `LastModified` within the data, and markers.
+pub fn load(store: &dyn Store, function: &str) -> Result<FunctionData> {
+    let meta = store
+        .functions()?
+        .into_iter()
+        .find(|m| m.function == function);
+    let Some(meta) = meta else {
+        bail!("no function named {function:?} in the store");
+    };
+    let runtime: HashMap<String, String> = store
+        .environments(function)?
+        .into_iter()
+        .filter_map(|e| Some((e.log_stream, e.runtime_version?)))
+        .collect();
+    let mut rows = store.invocations(&InvocationQuery {
+        functions: vec![function.to_string()],
+        range: TimeRange::all(),
+        limit: MAX_INVOCATIONS,
+        ..InvocationQuery::default()
+    })?;
+    rows.reverse();
+    let samples: Vec<Sample> = rows
+        .into_iter()
+        .filter(|r| r.complete)
+        .filter_map(|r| {
+            let duration_ms = r.duration_ms?;
+            Some(Sample {
+                at_ms: r.end_ms.or(r.start_ms)?,
+                runtime_version: r
+                    .runtime_version
+                    .clone()
+                    .or_else(|| runtime.get(&r.log_stream).cloned()),
+                version: r.version,
+                memory_mb: r.memory_size_mb,
+                duration_ms,
+                billed_ms: r.billed_duration_ms.unwrap_or(duration_ms),
+                cold: r.cold_start,
+                init_ms: r.init_duration_ms,
+                failed: r.outcome != Outcome::Success,
+                max_memory_mb: r.max_memory_used_mb,
+            })
+        })
+        .collect();
+    let mut samples = samples;
+    samples.sort_by_key(|s| s.at_ms);
+    let first_ms = samples.first().map_or(0, |s| s.at_ms);
+    let end_ms = samples.last().map_or(0, |s| s.at_ms + 1);
+    let mut changes = impact::detect(&samples);
+    if let Some(at) = meta
+        .last_modified
+        .as_deref()
+        .and_then(|s| timeutil::parse_instant(s).ok())
+    {
+        if at > first_ms && at < end_ms {
+            changes.push(Change {
+                id: format!("configuration-{at}"),
+                attribute: Attribute::Configuration,
+                at_ms: at,
+                from: None,
+                to: None,
+                note: Some("LastModified (inventory)".into()),
+            });
+        }
+    }
+    for m in store.markers(Some(function))? {
+        changes.push(Change {
+            id: format!("marker-{}", m.id),
+            attribute: Attribute::Marker,
+            at_ms: m.at_ms,
+            from: None,
+            to: None,
+            note: Some(m.note),
+        });
+    }
+    changes.sort_by(|a, b| a.at_ms.cmp(&b.at_ms).then(a.attribute.cmp(&b.attribute)));
+    Ok(FunctionData {
+        function: function.to_string(),
+        arch: meta.arch.unwrap_or(Arch::X86_64),
+        region: meta
+            .region
+            .unwrap_or_else(|| cost::DEFAULT_REGION.to_string()),
+        samples,
+        changes,
+        first_ms,
+        end_ms,
+    })
+}
+
+/// Invocations per month at the traffic of `window` (every invocation in it, whatever its
+/// version).
+fn monthly_traffic(data: &FunctionData, (f, t): (i64, i64)) -> f64 {
+    let n = data
+        .samples
+        .iter()
+        .filter(|s| s.at_ms >= f && s.at_ms < t)
+        .count();
+    cost::monthly(n as f64, (t - f).max(1))
+}
+
+pub fn compare_change(data: &FunctionData, change: &Change, s: &Settings) -> WireCompare {
+    let (b, a) = impact::windows(change.at_ms, data.first_ms, data.end_ms, MAX_WINDOW_MS);
+    let (sb, sa) = impact::sides(&data.samples, change, b, a);
+    let c = impact::compare(&sb, &sa, monthly_traffic(data, a), &data.region, s);
+    let others = data
+        .changes
+        .iter()
+        .filter(|o| o.id != change.id && o.at_ms >= b.0 && o.at_ms < a.1)
+        .map(|o| o.id.clone())
+        .collect();
+    wire(data, Some(change), b, a, &c, others)
+}
+
+pub fn compare_ranges(
+    data: &FunctionData,
+    b: (i64, i64),
+    a: (i64, i64),
+    s: &Settings,
+) -> WireCompare {
+    let within = |x: &Sample, (f, t): (i64, i64)| x.at_ms >= f && x.at_ms < t;
+    let sb: Vec<&Sample> = data.samples.iter().filter(|x| within(x, b)).collect();
+    let sa: Vec<&Sample> = data.samples.iter().filter(|x| within(x, a)).collect();
+    let c = impact::compare(&sb, &sa, monthly_traffic(data, a), &data.region, s);
+    let others = data
+        .changes
+        .iter()
+        .filter(|o| o.at_ms >= b.0 && o.at_ms < a.1)
+        .map(|o| o.id.clone())
+        .collect();
+    wire(data, None, b, a, &c, others)
+}
+
+// --- Wire types (JSON contract: only add fields).
+
+#[derive(Debug, Clone, Serialize)]
+pub struct WireChange {
+    pub id: String,
+    /// `version`, `memory_size`, `runtime_version`, `configuration` or `marker`.
+    pub attribute: &'static str,
+    pub at: String,
+    pub at_ms: i64,
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub note: Option<String>,
+}
+
+pub fn wire_change(c: &Change) -> WireChange {
+    WireChange {
+        id: c.id.clone(),
+        attribute: c.attribute.as_str(),
+        at: timeutil::rfc3339_ms(c.at_ms),
+        at_ms: c.at_ms,
+        from: c.from.clone(),
+        to: c.to.clone(),
+        note: c.note.clone(),
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct WireSide {
+    pub from: String,
+    pub to: String,
+    pub from_ms: i64,
+    pub to_ms: i64,
+    /// Invocations compared (after the like-hours restriction).
+    pub invocations: usize,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct WireMetric {
+    pub name: &'static str,
+    pub unit: &'static str,
+    pub before: Option<f64>,
+    pub after: Option<f64>,
+    pub before_ci: Option<[f64; 2]>,
+    pub after_ci: Option<[f64; 2]>,
+    /// Relative change, (after - before) / before.
+    pub change: Option<f64>,
+    pub change_ci: Option<[f64; 2]>,
+    pub p_value: Option<f64>,
+    pub test: &'static str,
+    /// `better`, `worse`, `no significant change` or `not enough data`.
+    pub verdict: &'static str,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct WireCompare {
+    pub function: String,
+    /// The change compared around; absent for explicit ranges.
+    pub change: Option<WireChange>,
+    /// `by_value`: the sides are the invocations under the old and the new value (a rollout
+    /// that mixes versions is split by version); `by_time`: everything in each window.
+    pub grouping: &'static str,
+    pub before: WireSide,
+    pub after: WireSide,
+    pub equal_windows: bool,
+    /// What the diurnal guard did, in words.
+    pub hours_of_day: String,
+    /// The hours of day (UTC) both sides were restricted to, when they were.
+    pub hours: Option<Vec<u8>>,
+    pub like_hours: bool,
+    pub confidence: f64,
+    pub per_metric_confidence: f64,
+    pub multiple_comparisons: String,
+    pub method: &'static str,
+    pub enough_data: bool,
+    pub min_samples: usize,
+    pub min_effect: f64,
+    /// Invocations per month at the after window's traffic.
+    pub monthly_invocations: f64,
+    pub monthly_cost_before_usd: Option<f64>,
+    pub monthly_cost_after_usd: Option<f64>,
+    pub metrics: Vec<WireMetric>,
+    /// Other changes inside the windows (possible confounders).
+    pub other_changes: Vec<String>,
+}
+
+const METHOD: &str = "duration, init and memory quantiles: exact distribution-free \
+order-statistic confidence intervals per side (no bootstrap), a difference is significant when \
+the intervals are disjoint; error and cold-start rates: two-proportion z test, Fisher's exact \
+test below 5 expected; billed duration and cost per invocation: Welch's test on the means";
+
+fn wire(
+    data: &FunctionData,
+    change: Option<&Change>,
+    b: (i64, i64),
+    a: (i64, i64),
+    c: &Comparison,
+    other_changes: Vec<String>,
+) -> WireCompare {
+    let side = |(f, t): (i64, i64), n: usize| WireSide {
+        from: timeutil::rfc3339_ms(f),
+        to: timeutil::rfc3339_ms(t),
+        from_ms: f,
+        to_ms: t,
+        invocations: n,
+    };
+    let s = Settings::default();
+    let pair = |p: Option<(f64, f64)>| p.map(|(x, y)| [x, y]);
+    WireCompare {
+        function: data.function.clone(),
+        change: change.map(wire_change),
+        grouping: if change.is_some_and(|c| c.attribute.grouped()) {
+            "by_value"
+        } else {
+            "by_time"
+        },
+        before: side(b, c.before_n),
+        after: side(a, c.after_n),
+        equal_windows: b.1 - b.0 == a.1 - a.0,
+        hours_of_day: c.hours.describe(),
+        hours: match &c.hours {
+            HourGuard::Restricted(h) => Some(h.clone()),
+            _ => None,
+        },
+        like_hours: c.hours != HourGuard::CouldNot,
+        confidence: c.confidence,
+        per_metric_confidence: 1.0 - c.metric_alpha,
+        multiple_comparisons: format!(
+            "Bonferroni over {} metrics: each at {:.2}%",
+            impact::METRICS,
+            100.0 * (1.0 - c.metric_alpha)
+        ),
+        method: METHOD,
+        enough_data: c.enough_data,
+        min_samples: s.min_samples,
+        min_effect: s.min_effect,
+        monthly_invocations: monthly_traffic(data, a),
+        monthly_cost_before_usd: c.monthly_cost_before,
+        monthly_cost_after_usd: c.monthly_cost_after,
+        metrics: c
+            .metrics
+            .iter()
+            .map(|m| WireMetric {
+                name: m.name,
+                unit: m.unit,
+                before: m.before,
+                after: m.after,
+                before_ci: pair(m.before_ci),
+                after_ci: pair(m.after_ci),
+                change: m.change.filter(|x| x.is_finite()),
+                change_ci: pair(m.change_ci),
+                p_value: m.p_value,
+                test: m.test,
+                verdict: m.verdict.as_str(),
+            })
+            .collect(),
+        other_changes,
+    }
+}
+
+fn list_table(function: &str, list: &[WireChange]) -> String {
+    let mut out = String::new();
+    if list.is_empty() {
+        let _ = writeln!(out, "No changes found for {function}.");
+        return out;
+    }
+    let _ = writeln!(out, "{:<34} {:<16} {:<24} CHANGE", "ID", "WHAT", "AT (UTC)");
+    for c in list {
+        let what = match (&c.from, &c.to, &c.note) {
+            (Some(f), Some(t), _) => format!("{f} → {t}"),
+            (_, _, Some(n)) => n.clone(),
+            _ => String::new(),
+        };
+        let _ = writeln!(
+            out,
+            "{:<34} {:<16} {:<24} {what}",
+            c.id,
+            c.attribute,
+            timeutil::format_ms(c.at_ms)
+        );
+    }
+    out
+}
+
+fn num(v: Option<f64>, unit: &str) -> String {
+    match v {
+        None => "-".into(),
+        Some(x) if unit == "ratio" => format!("{:.2}%", 100.0 * x),
+        Some(x) if unit == "usd" => format!("${x:.8}"),
+        Some(x) => format!("{x:.1}"),
+    }
+}
+
+pub fn table(c: &WireCompare) -> String {
+    let mut out = String::new();
+    match &c.change {
+        Some(ch) => {
+            let _ = writeln!(
+                out,
+                "{}: {} {} → {} at {} ({})",
+                c.function,
+                ch.attribute,
+                ch.from.as_deref().unwrap_or("?"),
+                ch.to.as_deref().or(ch.note.as_deref()).unwrap_or("?"),
+                timeutil::format_ms(ch.at_ms),
+                ch.id
+            );
+        }
+        None => {
+            let _ = writeln!(out, "{}: two time ranges", c.function);
+        }
+    }
+    let _ = writeln!(
+        out,
+        "before {} .. {} ({} invocations), after {} .. {} ({} invocations), {}",
+        c.before.from,
+        c.before.to,
+        c.before.invocations,
+        c.after.from,
+        c.after.to,
+        c.after.invocations,
+        if c.grouping == "by_value" {
+            "grouped by value"
+        } else {
+            "by time"
+        }
+    );
+    let _ = writeln!(out, "hours of day: {}", c.hours_of_day);
+    let _ = writeln!(
+        out,
+        "{:.0}% confidence ({})",
+        100.0 * c.confidence,
+        c.multiple_comparisons
+    );
+    if !c.other_changes.is_empty() {
+        let _ = writeln!(
+            out,
+            "other changes in the windows: {}",
+            c.other_changes.join(", ")
+        );
+    }
+    let _ = writeln!(out);
+    let _ = writeln!(
+        out,
+        "{:<22} {:>14} {:>14} {:>9}  VERDICT",
+        "METRIC", "BEFORE", "AFTER", "CHANGE"
+    );
+    for m in &c.metrics {
+        let change = m
+            .change
+            .map_or("-".into(), |x| format!("{:+.1}%", 100.0 * x));
+        let _ = writeln!(
+            out,
+            "{:<22} {:>14} {:>14} {:>9}  {}",
+            m.name,
+            num(m.before, m.unit),
+            num(m.after, m.unit),
+            change,
+            m.verdict
+        );
+    }
+    if let (Some(b), Some(a)) = (c.monthly_cost_before_usd, c.monthly_cost_after_usd) {
+        let _ = writeln!(
+            out,
+            "\ncost per month at current traffic ({:.0} invocations): ${b:.2} before, ${a:.2} after",
+            c.monthly_invocations
+        );
+    }
+    if !c.enough_data {
+        let _ = writeln!(
+            out,
+            "not enough data: each side needs at least {} invocations",
+            c.min_samples
+        );
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn ranges_parse_and_equalize() {
+        let b = parse_range("1000..5000", "--before").unwrap();
+        let a = parse_range("6000..8000", "--after").unwrap();
+        assert_eq!(equalize(b, a).unwrap(), ((3000, 5000), (6000, 8000)));
+        assert!(parse_range("5000..1000", "--before").is_err());
+        assert!(parse_range("5000", "--before").is_err());
+        assert!(equalize(a, b).is_err());
+    }
+}
