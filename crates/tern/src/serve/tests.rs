@@ -668,7 +668,7 @@ async fn functions_answer_what_the_report_answers() {
         to_ms: Some(crate::timeutil::parse_instant("2026-12-01").unwrap()),
     };
     let cli: Value = serde_json::from_str(
-        &crate::report::build(&store, &names, range, Default::default())
+        &crate::report::build(&store, &names, range, &Default::default())
             .unwrap()
             .to_json()
             .unwrap(),
