@@ -25,6 +25,13 @@
 //! name = "prod"
 //! profile = "prod"
 //! regions = ["us-east-1", "eu-west-1"]
+//!
+//! [insights]
+//! # Any field of `tern_core::insights::Thresholds` (times as durations, without the unit
+//! # suffix), and rule ids to turn off.
+//! error_rate_warning = 0.05
+//! inactive = "60d"
+//! disable = ["memory.over_provisioned"]
 //! ```
 
 use std::net::SocketAddr;
