@@ -104,6 +104,10 @@ pub struct InsightsArgs {
     pub min_severity: Option<String>,
     #[arg(long, value_enum, default_value_t = InsightsFormat::Table)]
     pub format: InsightsFormat,
+    /// tern.toml: its [insights] thresholds and disabled rules apply (the rest is validated,
+    /// unused here).
+    #[arg(long, env = "TERN_CONFIG")]
+    pub config: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -170,6 +174,10 @@ pub struct ReportArgs {
     /// Subtract the monthly free tier (1M requests and 400,000 GB-s) from the cost.
     #[arg(long)]
     pub free_tier: bool,
+    /// tern.toml: its [insights] thresholds and disabled rules apply (the rest is validated,
+    /// unused here).
+    #[arg(long, env = "TERN_CONFIG")]
+    pub config: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]

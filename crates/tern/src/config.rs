@@ -25,6 +25,13 @@
 //! name = "prod"
 //! profile = "prod"
 //! regions = ["us-east-1", "eu-west-1"]
+//!
+//! [insights]
+//! # Any field of `tern_core::insights::Thresholds` (times as durations, without the unit
+//! # suffix), and rule ids to turn off.
+//! error_rate_warning = 0.05
+//! inactive = "60d"
+//! disable = ["memory.over_provisioned"]
 //! ```
 
 use std::net::SocketAddr;
@@ -38,6 +45,9 @@ use sha2::{Digest, Sha256};
 
 use crate::alert::channels::{parse_channels, RawChannel};
 use crate::alert::rules::{self, AlertConfig, RawAlerts, RawErrorPolicy, RawPolicy};
+use tern_core::insights::{RuleId, Thresholds};
+
+use crate::insights::InsightSettings;
 
 /// The whole validated configuration. `Config::default()` is what `tern serve` runs with when
 /// there is no file: serve the database, accept pushes, pull nothing.
@@ -54,6 +64,8 @@ pub struct Config {
     pub accounts: Vec<Account>,
     /// `[alerts]`, `[[channels]]`, `[[policies]]`, `[[error_policies]]`.
     pub alerts: AlertConfig,
+    /// `[insights]`: the catalogue's thresholds and the rules turned off.
+    pub insights: InsightSettings,
 }
 
 #[derive(Debug, Clone)]
@@ -228,6 +240,7 @@ impl Default for Config {
             },
             accounts: Vec::new(),
             alerts: AlertConfig::default(),
+            insights: InsightSettings::default(),
         }
     }
 }
@@ -260,6 +273,8 @@ struct RawConfig {
     policies: Vec<RawPolicy>,
     #[serde(default)]
     error_policies: Vec<RawErrorPolicy>,
+    #[serde(default)]
+    insights: RawInsights,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -319,6 +334,37 @@ struct RawAccount {
     regions: Vec<String>,
     endpoint_url: Option<String>,
     functions: Option<Vec<String>>,
+}
+
+/// `[insights]`: every key optional, named as the [`Thresholds`] field (times without their
+/// unit suffix, written as durations).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawInsights {
+    min_invocations: Option<u64>,
+    over_provisioned_ratio: Option<f64>,
+    memory_headroom: Option<f64>,
+    under_provisioned_ratio: Option<f64>,
+    near_timeout_ratio: Option<f64>,
+    generous_timeout_factor: Option<f64>,
+    generous_timeout_min: Option<String>,
+    error_rate_warning: Option<f64>,
+    error_rate_critical: Option<f64>,
+    error_min_invocations: Option<u64>,
+    cold_start_rate: Option<f64>,
+    low_reuse_invocations_per_environment: Option<f64>,
+    init_repeated_ratio: Option<f64>,
+    init_repeated_max_ratio: Option<f64>,
+    init_repeated_min_init: Option<String>,
+    arm64_min_monthly_saving_usd: Option<f64>,
+    runtime_soon: Option<String>,
+    logging_cost_ratio: Option<f64>,
+    spike_factor: Option<f64>,
+    spike_min_invocations_per_5min: Option<u64>,
+    spike_lookback: Option<String>,
+    inactive: Option<String>,
+    #[serde(default)]
+    disable: Vec<String>,
 }
 
 /// Largest config file read (a config is a few KB; this guards against pointing at a log).
@@ -489,6 +535,7 @@ impl Config {
         }
         let channels = parse_channels(&raw.channels)?;
         let alerts = rules::parse(&raw.alerts, channels, &raw.policies, &raw.error_policies)?;
+        let insights = parse_insights(&raw.insights)?;
         Ok(Config {
             source: None,
             store_path: raw.store.path,
@@ -499,8 +546,228 @@ impl Config {
             pull,
             accounts,
             alerts,
+            insights,
         })
     }
+}
+
+/// The `[insights]` settings of the file at `path` (the whole file is validated); the
+/// defaults without one. For `tern report` and `tern insights`.
+pub fn load_insights(path: Option<&Path>) -> Result<InsightSettings> {
+    Ok(match path {
+        Some(p) => Config::load(p)?.insights,
+        None => InsightSettings::default(),
+    })
+}
+
+/// Validate `[insights]` over the default thresholds. Every error names the key.
+fn parse_insights(raw: &RawInsights) -> Result<InsightSettings> {
+    let d = Thresholds::default();
+    // A fraction of something: (0, 1].
+    let fraction = |v: Option<f64>, default: f64, key: &str| -> Result<f64> {
+        match v {
+            None => Ok(default),
+            Some(x) if x > 0.0 && x <= 1.0 => Ok(x),
+            Some(x) => bail!("insights.{key} = {x}: a fraction, use a number in (0, 1]"),
+        }
+    };
+    // A multiplier of at least 1 (and something finite).
+    let factor = |v: Option<f64>, default: f64, key: &str| -> Result<f64> {
+        match v {
+            None => Ok(default),
+            Some(x) if (1.0..=1e6).contains(&x) => Ok(x),
+            Some(x) => bail!("insights.{key} = {x}: a factor, use a number from 1 to 1000000"),
+        }
+    };
+    let count = |v: Option<u64>, default: u64, key: &str| -> Result<u64> {
+        match v {
+            None => Ok(default),
+            Some(n @ 1..=1_000_000_000) => Ok(n),
+            Some(n) => bail!("insights.{key} = {n}: a count, use 1 to 1000000000"),
+        }
+    };
+    // A duration between `min` and `max`, in ms.
+    let time = |v: Option<&str>,
+                default_ms: i64,
+                key: &str,
+                min: Duration,
+                max: Duration|
+     -> Result<i64> {
+        let Some(s) = v else {
+            return Ok(default_ms);
+        };
+        let full = format!("insights.{key}");
+        let t = parse_duration(s, &full)?;
+        if t < min || t > max {
+            bail!(
+                "{full} = {s:?}: use {} to {}",
+                humantime::format_duration(min),
+                humantime::format_duration(max)
+            );
+        }
+        i64::try_from(t.as_millis()).map_err(|_| anyhow!("{full} = {s:?} is too long"))
+    };
+    const DAY: Duration = Duration::from_secs(86_400);
+    const DAY_MS: i64 = 86_400_000;
+    // A time in whole days.
+    let days = |v: Option<&str>, default_days: i64, key: &str, min: Duration| -> Result<i64> {
+        let ms = time(v, default_days * DAY_MS, key, min, 3_650 * DAY)?;
+        if ms % DAY_MS != 0 {
+            bail!(
+                "insights.{key} = {:?}: use whole days, e.g. \"30d\"",
+                v.unwrap_or_default()
+            );
+        }
+        Ok(ms / DAY_MS)
+    };
+    let mut t = Thresholds {
+        min_invocations: count(raw.min_invocations, d.min_invocations, "min_invocations")?,
+        over_provisioned_ratio: fraction(
+            raw.over_provisioned_ratio,
+            d.over_provisioned_ratio,
+            "over_provisioned_ratio",
+        )?,
+        memory_headroom: match raw.memory_headroom {
+            None => d.memory_headroom,
+            Some(x) if (0.0..=1.0).contains(&x) => x,
+            Some(x) => bail!(
+                "insights.memory_headroom = {x}: the share kept above the max memory used, \
+                 use a number in [0, 1]"
+            ),
+        },
+        under_provisioned_ratio: fraction(
+            raw.under_provisioned_ratio,
+            d.under_provisioned_ratio,
+            "under_provisioned_ratio",
+        )?,
+        near_timeout_ratio: fraction(
+            raw.near_timeout_ratio,
+            d.near_timeout_ratio,
+            "near_timeout_ratio",
+        )?,
+        generous_timeout_factor: factor(
+            raw.generous_timeout_factor,
+            d.generous_timeout_factor,
+            "generous_timeout_factor",
+        )?,
+        generous_timeout_min_ms: time(
+            raw.generous_timeout_min.as_deref(),
+            d.generous_timeout_min_ms as i64,
+            "generous_timeout_min",
+            Duration::ZERO,
+            // Lambda's longest timeout: a higher bound could never fire.
+            Duration::from_secs(900),
+        )? as u64,
+        error_rate_warning: fraction(
+            raw.error_rate_warning,
+            d.error_rate_warning,
+            "error_rate_warning",
+        )?,
+        error_rate_critical: fraction(
+            raw.error_rate_critical,
+            d.error_rate_critical,
+            "error_rate_critical",
+        )?,
+        error_min_invocations: count(
+            raw.error_min_invocations,
+            d.error_min_invocations,
+            "error_min_invocations",
+        )?,
+        cold_start_rate: fraction(raw.cold_start_rate, d.cold_start_rate, "cold_start_rate")?,
+        low_reuse_invocations_per_environment: factor(
+            raw.low_reuse_invocations_per_environment,
+            d.low_reuse_invocations_per_environment,
+            "low_reuse_invocations_per_environment",
+        )?,
+        init_repeated_ratio: fraction(
+            raw.init_repeated_ratio,
+            d.init_repeated_ratio,
+            "init_repeated_ratio",
+        )?,
+        init_repeated_max_ratio: factor(
+            raw.init_repeated_max_ratio,
+            d.init_repeated_max_ratio,
+            "init_repeated_max_ratio",
+        )?,
+        init_repeated_min_init_ms: time(
+            raw.init_repeated_min_init.as_deref(),
+            d.init_repeated_min_init_ms as i64,
+            "init_repeated_min_init",
+            Duration::ZERO,
+            Duration::from_secs(900),
+        )? as f64,
+        arm64_min_monthly_saving_usd: match raw.arm64_min_monthly_saving_usd {
+            None => d.arm64_min_monthly_saving_usd,
+            Some(x) if (0.0..=1e9).contains(&x) => x,
+            Some(x) => {
+                bail!("insights.arm64_min_monthly_saving_usd = {x}: dollars a month, use 0 or more")
+            }
+        },
+        runtime_soon_days: days(
+            raw.runtime_soon.as_deref(),
+            d.runtime_soon_days,
+            "runtime_soon",
+            Duration::ZERO,
+        )?,
+        logging_cost_ratio: match raw.logging_cost_ratio {
+            None => d.logging_cost_ratio,
+            Some(x) if x > 0.0 && x <= 1e6 => x,
+            Some(x) => bail!(
+                "insights.logging_cost_ratio = {x}: log ingestion as a multiple of the compute \
+                 cost, use a number above 0"
+            ),
+        },
+        spike_factor: factor(raw.spike_factor, d.spike_factor, "spike_factor")?,
+        spike_min_invocations_per_5min: count(
+            raw.spike_min_invocations_per_5min,
+            d.spike_min_invocations_per_5min,
+            "spike_min_invocations_per_5min",
+        )?,
+        // Spikes are found in hourly buckets over at most the last 14 days.
+        spike_lookback_ms: time(
+            raw.spike_lookback.as_deref(),
+            d.spike_lookback_ms,
+            "spike_lookback",
+            Duration::from_secs(3_600),
+            14 * DAY,
+        )?,
+        inactive_days: days(raw.inactive.as_deref(), d.inactive_days, "inactive", DAY)?,
+    };
+    // A warning raised above the default critical bound, with no critical bound given, lifts
+    // it: every insight at or over the warning is then critical.
+    if raw.error_rate_critical.is_none() {
+        t.error_rate_critical = t.error_rate_critical.max(t.error_rate_warning);
+    }
+    if t.error_rate_critical < t.error_rate_warning {
+        bail!(
+            "insights.error_rate_critical ({}) is below insights.error_rate_warning ({})",
+            t.error_rate_critical,
+            t.error_rate_warning
+        );
+    }
+    if t.under_provisioned_ratio <= t.over_provisioned_ratio {
+        bail!(
+            "insights.under_provisioned_ratio ({}) must be above insights.over_provisioned_ratio \
+             ({}): a function cannot be both",
+            t.under_provisioned_ratio,
+            t.over_provisioned_ratio
+        );
+    }
+    let mut disabled = Vec::new();
+    for (i, id) in raw.disable.iter().enumerate() {
+        match RuleId::parse(id) {
+            Some(r) if !disabled.contains(&r) => disabled.push(r),
+            Some(_) => {}
+            None => bail!(
+                "insights.disable[{i}] = {id:?} is not a rule; the rules are: {}",
+                RuleId::ALL.map(|r| r.as_str()).join(", ")
+            ),
+        }
+    }
+    Ok(InsightSettings {
+        thresholds: t,
+        disabled,
+    })
 }
 
 pub fn parse_listen(s: &str) -> Result<SocketAddr> {
@@ -707,10 +974,154 @@ functions = ["*"]
             ("[[error_policies]]\nname = \"e\"\non = \"sometimes\"", "error_policies[0].on"),
             ("[[error_policies]]\nname = \"e\"\non = \"new\"\ncooldown = \"x\"", "error_policies[0].cooldown"),
             ("[[error_policies]]\nname = \"e\"\non = \"new\"\nfoo = 1", "unknown field `foo`"),
+            ("[insights]\nerror_rate_warning = 1.5", "insights.error_rate_warning"),
+            ("[insights]\nerror_rate_warning = 0", "insights.error_rate_warning"),
+            ("[insights]\nerror_rate_warning = nan", "insights.error_rate_warning"),
+            ("[insights]\ncold_start_rate = -0.01", "insights.cold_start_rate"),
+            ("[insights]\nover_provisioned_ratio = 2", "insights.over_provisioned_ratio"),
+            ("[insights]\nnear_timeout_ratio = 0", "insights.near_timeout_ratio"),
+            ("[insights]\ninit_repeated_ratio = 1.1", "insights.init_repeated_ratio"),
+            ("[insights]\nspike_factor = 0.5", "insights.spike_factor"),
+            ("[insights]\ngenerous_timeout_factor = inf", "insights.generous_timeout_factor"),
+            ("[insights]\ninit_repeated_max_ratio = 0.9", "insights.init_repeated_max_ratio"),
+            (
+                "[insights]\nlow_reuse_invocations_per_environment = 0.5",
+                "insights.low_reuse_invocations_per_environment",
+            ),
+            ("[insights]\nmin_invocations = 0", "insights.min_invocations"),
+            ("[insights]\nerror_min_invocations = 0", "insights.error_min_invocations"),
+            (
+                "[insights]\nspike_min_invocations_per_5min = 0",
+                "insights.spike_min_invocations_per_5min",
+            ),
+            ("[insights]\nmemory_headroom = -0.1", "insights.memory_headroom"),
+            ("[insights]\nlogging_cost_ratio = 0", "insights.logging_cost_ratio"),
+            (
+                "[insights]\narm64_min_monthly_saving_usd = -1",
+                "insights.arm64_min_monthly_saving_usd",
+            ),
+            ("[insights]\ninactive = \"12h\"", "insights.inactive"),
+            ("[insights]\ninactive = \"36h\"", "whole days"),
+            ("[insights]\nruntime_soon = \"soon\"", "insights.runtime_soon"),
+            ("[insights]\nspike_lookback = \"10m\"", "insights.spike_lookback"),
+            ("[insights]\nspike_lookback = \"30d\"", "insights.spike_lookback"),
+            ("[insights]\ngenerous_timeout_min = \"1h\"", "insights.generous_timeout_min"),
+            ("[insights]\ninit_repeated_min_init = \"x\"", "insights.init_repeated_min_init"),
+            (
+                "[insights]\nerror_rate_warning = 0.2\nerror_rate_critical = 0.1",
+                "insights.error_rate_critical",
+            ),
+            ("[insights]\nunder_provisioned_ratio = 0.4", "insights.under_provisioned_ratio"),
+            (
+                "[insights]\ndisable = [\"memory.over_provisioned\", \"memroy.out_of_memory\"]",
+                "insights.disable[1]",
+            ),
+            ("[insights]\nerror_rate = 0.5", "unknown field `error_rate`"),
+            ("[insights]\ninactive_days = 30", "unknown field `inactive_days`"),
+            ("[insights]\ninactive = 30", "inactive"),
         ] {
             let e = err(text);
             assert!(e.contains(needle), "{text:?}: {e:?} lacks {needle:?}");
         }
+    }
+
+    #[test]
+    fn insights_section_parses() {
+        assert_eq!(
+            Config::parse("").unwrap().insights,
+            InsightSettings::default()
+        );
+        assert_eq!(
+            Config::parse("[insights]").unwrap().insights,
+            InsightSettings::default()
+        );
+        let c = Config::parse(
+            r#"
+[insights]
+min_invocations = 20
+over_provisioned_ratio = 0.4
+memory_headroom = 0
+under_provisioned_ratio = 0.9
+near_timeout_ratio = 0.8
+generous_timeout_factor = 5
+generous_timeout_min = "1m"
+error_rate_warning = 0.05
+error_rate_critical = 0.05
+error_min_invocations = 100
+cold_start_rate = 0.02
+low_reuse_invocations_per_environment = 3
+init_repeated_ratio = 0.7
+init_repeated_max_ratio = 1.5
+init_repeated_min_init = "250ms"
+arm64_min_monthly_saving_usd = 0
+runtime_soon = "90d"
+logging_cost_ratio = 0.5
+spike_factor = 2
+spike_min_invocations_per_5min = 50
+spike_lookback = "24h"
+inactive = "14d"
+disable = ["memory.over_provisioned", "logs.no_retention", "memory.over_provisioned"]
+"#,
+        )
+        .unwrap();
+        let t = c.insights.thresholds;
+        assert_eq!(
+            t,
+            Thresholds {
+                min_invocations: 20,
+                over_provisioned_ratio: 0.4,
+                memory_headroom: 0.0,
+                under_provisioned_ratio: 0.9,
+                near_timeout_ratio: 0.8,
+                generous_timeout_factor: 5.0,
+                generous_timeout_min_ms: 60_000,
+                error_rate_warning: 0.05,
+                error_rate_critical: 0.05,
+                error_min_invocations: 100,
+                cold_start_rate: 0.02,
+                low_reuse_invocations_per_environment: 3.0,
+                init_repeated_ratio: 0.7,
+                init_repeated_max_ratio: 1.5,
+                init_repeated_min_init_ms: 250.0,
+                arm64_min_monthly_saving_usd: 0.0,
+                runtime_soon_days: 90,
+                logging_cost_ratio: 0.5,
+                spike_factor: 2.0,
+                spike_min_invocations_per_5min: 50,
+                spike_lookback_ms: 86_400_000,
+                inactive_days: 14,
+            }
+        );
+        assert_eq!(
+            c.insights.disabled,
+            [RuleId::MemoryOverProvisioned, RuleId::LogsNoRetention]
+        );
+        assert!(!c.insights.is_enabled(RuleId::LogsNoRetention));
+        assert!(c.insights.is_enabled(RuleId::ErrorRateHigh));
+        // One key leaves the others at their defaults.
+        let one = Config::parse("[insights]\nerror_rate_warning = 0.5")
+            .unwrap()
+            .insights;
+        assert_eq!(one.thresholds.error_rate_warning, 0.5);
+        // … except the critical bound, lifted to the warning one.
+        assert_eq!(one.thresholds.error_rate_critical, 0.5);
+        assert_eq!(
+            Thresholds {
+                error_rate_warning: Thresholds::default().error_rate_warning,
+                error_rate_critical: Thresholds::default().error_rate_critical,
+                ..one.thresholds
+            },
+            Thresholds::default()
+        );
+        assert!(one.disabled.is_empty());
+        // Bounds are inclusive: 1 is a valid fraction and factor.
+        let edge = Config::parse(
+            "[insights]\nerror_rate_warning = 1\nerror_rate_critical = 1\nspike_factor = 1",
+        )
+        .unwrap()
+        .insights;
+        assert_eq!(edge.thresholds.error_rate_critical, 1.0);
+        assert_eq!(edge.thresholds.spike_factor, 1.0);
     }
 
     #[test]

@@ -7,7 +7,6 @@ use std::path::Path;
 
 use anyhow::{Context, Result};
 use tern_core::alert::{builtin_policies, Damping};
-use tern_core::cost::CostOptions;
 use tern_store::{ErrorQuery, Store, TimeRange};
 
 use crate::alert::dry;
@@ -63,7 +62,12 @@ pub fn run(args: DemoArgs) -> Result<String> {
     eprint!("{}", summary.render());
     let store = ingest::open_store_read(&db)?;
     let functions = report::select_functions(&store, None)?;
-    let rep = report::build(&store, &functions, TimeRange::all(), CostOptions::default())?;
+    let rep = report::build(
+        &store,
+        &functions,
+        TimeRange::all(),
+        &report::Options::default(),
+    )?;
     let mut out = String::new();
     out.push('\n');
     out.push_str(&rep.to_table());

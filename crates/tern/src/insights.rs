@@ -33,6 +33,7 @@ pub fn gather(
     reports: &[FunctionReport],
     range: TimeRange,
     projection_ms: i64,
+    settings: &InsightSettings,
 ) -> Result<Vec<FunctionFacts>> {
     let by_name: HashMap<&str, &FunctionStats> =
         stats.iter().map(|s| (s.function.as_str(), s)).collect();
@@ -93,7 +94,18 @@ pub fn gather(
             log_retention_days: s.meta.log_retention_days,
             listed_by_inventory: s.meta.inventory_ms.is_some(),
             last_invocation_ms: all_time.get(&r.function).copied().flatten(),
-            spike: spike(store, &r.function, range, bounds, r.invocations)?,
+            spike: if settings.is_enabled(RuleId::InvocationSpike) {
+                spike(
+                    store,
+                    &r.function,
+                    range,
+                    bounds,
+                    r.invocations,
+                    &settings.thresholds,
+                )?
+            } else {
+                None
+            },
         });
     }
     Ok(out)
@@ -106,8 +118,8 @@ fn spike(
     range: TimeRange,
     bounds: Option<(i64, i64)>,
     invocations: u64,
+    t: &Thresholds,
 ) -> Result<Option<Spike>> {
-    let t = Thresholds::default();
     // A spike needs at least one bucket over the minimum: skip the queries otherwise.
     let min_per_bucket = t.spike_min_invocations_per_5min * (SPIKE_BUCKET_MS / 300_000) as u64;
     let Some((lo, hi)) = bounds else {
@@ -134,18 +146,35 @@ fn spike(
         SPIKE_BUCKET_MS,
     )?;
     let counts: Vec<u64> = series.iter().map(|(_, s)| s.invocations).collect();
-    Ok(insights::find_spike(&counts, SPIKE_BUCKET_MS, from, &t))
+    Ok(insights::find_spike(&counts, SPIKE_BUCKET_MS, from, t))
 }
 
-/// Run the catalogue at `now_ms` with the default thresholds.
-pub fn evaluate(facts: &[FunctionFacts], now_ms: i64) -> Vec<Insight> {
-    insights::evaluate(
+/// The `[insights]` settings of `tern.toml`: the catalogue's thresholds and the rules turned
+/// off. The default is every rule at the documented thresholds.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct InsightSettings {
+    pub thresholds: Thresholds,
+    /// Rules that never produce an insight.
+    pub disabled: Vec<RuleId>,
+}
+
+impl InsightSettings {
+    pub fn is_enabled(&self, rule: RuleId) -> bool {
+        !self.disabled.contains(&rule)
+    }
+}
+
+/// Run the catalogue at `now_ms` with `settings`' thresholds, leaving out disabled rules.
+pub fn evaluate(facts: &[FunctionFacts], now_ms: i64, settings: &InsightSettings) -> Vec<Insight> {
+    let mut out = insights::evaluate(
         facts,
         &Context {
             now_ms,
-            thresholds: Thresholds::default(),
+            thresholds: settings.thresholds,
         },
-    )
+    );
+    out.retain(|i| settings.is_enabled(i.rule));
+    out
 }
 
 /// Which insights to show.
@@ -335,9 +364,13 @@ pub fn run(args: InsightsArgs) -> Result<String> {
     let range = timeutil::resolve_range(&args.range, now)?;
     let filter = Filter::parse(&args.rule, args.min_severity.as_deref())?;
     let glob = report::function_matcher(args.function.as_deref())?;
+    let opts = report::Options {
+        cost: CostOptions::default(),
+        insights: crate::config::load_insights(args.config.as_deref())?,
+    };
     let store = crate::ingest::open_store_read(&args.db.db)?;
     let functions = report::select_functions(&store, glob.as_ref())?;
-    let rep = report::build_at(&store, &functions, range, CostOptions::default(), now)?;
+    let rep = report::build_at(&store, &functions, range, &opts, now)?;
     let shown: Vec<&Insight> = rep.insights.iter().filter(|i| filter.keep(i)).collect();
     match args.format {
         crate::cli::InsightsFormat::Json => to_json(range, &shown),

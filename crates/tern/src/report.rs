@@ -14,6 +14,7 @@ use tern_core::report::{dist_of, quick_wins, FunctionReport, QuickWin, WinKind, 
 use tern_store::{FunctionStats, Store, TimeRange};
 
 use crate::cli::{Format, ReportArgs};
+use crate::insights::InsightSettings;
 use crate::timeutil::{self, rfc3339_ms};
 
 /// A compiled `--function` glob.
@@ -70,12 +71,20 @@ pub fn usage_of(s: &FunctionStats) -> Vec<Usage> {
         .collect()
 }
 
+/// How a report is priced and which insights it shows.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    pub cost: CostOptions,
+    /// `[insights]` of `tern.toml`.
+    pub insights: InsightSettings,
+}
+
 /// Build the report from the store, as of now.
 pub fn build(
     store: &dyn Store,
     functions: &[String],
     range: TimeRange,
-    opts: CostOptions,
+    opts: &Options,
 ) -> Result<Report> {
     build_at(store, functions, range, opts, timeutil::now_ms())
 }
@@ -86,7 +95,7 @@ pub fn build_at(
     store: &dyn Store,
     functions: &[String],
     range: TimeRange,
-    opts: CostOptions,
+    opts: &Options,
     now_ms: i64,
 ) -> Result<Report> {
     let stats = if functions.is_empty() {
@@ -117,7 +126,7 @@ pub fn build_at(
             owner.push(i);
         }
     }
-    let charges = cost::price_usage(&usage, opts);
+    let charges = cost::price_usage(&usage, opts.cost);
     let mut cost_by_fn = vec![0.0; stats.len()];
     let mut exact_by_fn = vec![true; stats.len()];
     for (c, &i) in charges.iter().zip(&owner) {
@@ -133,16 +142,31 @@ pub fn build_at(
         .filter(|(_, s)| s.invocations > 0 || s.meta.inventory_ms.is_some())
         .map(|(i, s)| to_report(s, cost_by_fn[i], exact_by_fn[i], projection_ms))
         .collect();
-    let wins = quick_wins(&reports, projection_ms, WinRules::default());
-    let facts = crate::insights::gather(store, &stats, &reports, range, projection_ms)?;
-    let insights = crate::insights::evaluate(&facts, now_ms);
+    // The quick wins share their bounds with the insight rules of the same name.
+    let t = &opts.insights.thresholds;
+    let win_rules = WinRules {
+        over_provisioned_ratio: t.over_provisioned_ratio,
+        memory_headroom: t.memory_headroom,
+        near_timeout_ratio: t.near_timeout_ratio,
+        ..WinRules::default()
+    };
+    let wins = quick_wins(&reports, projection_ms, win_rules);
+    let facts = crate::insights::gather(
+        store,
+        &stats,
+        &reports,
+        range,
+        projection_ms,
+        &opts.insights,
+    )?;
+    let insights = crate::insights::evaluate(&facts, now_ms, &opts.insights);
     Ok(Report {
         range,
         observed_ms,
         functions: reports,
         wins,
         insights,
-        free_tier: opts.free_tier,
+        free_tier: opts.cost.free_tier,
     })
 }
 
@@ -706,16 +730,15 @@ pub fn usd(v: f64) -> String {
 pub fn run(args: ReportArgs) -> Result<String> {
     let range = timeutil::resolve_range(&args.range, timeutil::now_ms())?;
     let glob = function_matcher(args.function.as_deref())?;
-    let store = crate::ingest::open_store_read(&args.db.db)?;
-    let functions = select_functions(&store, glob.as_ref())?;
-    let report = build(
-        &store,
-        &functions,
-        range,
-        CostOptions {
+    let opts = Options {
+        cost: CostOptions {
             free_tier: args.free_tier,
         },
-    )?;
+        insights: crate::config::load_insights(args.config.as_deref())?,
+    };
+    let store = crate::ingest::open_store_read(&args.db.db)?;
+    let functions = select_functions(&store, glob.as_ref())?;
+    let report = build(&store, &functions, range, &opts)?;
     report.render(args.format)
 }
 
@@ -765,7 +788,7 @@ mod tests {
             from_ms: Some(T0 - 1000),
             to_ms: Some(T0 + 1000),
         };
-        let report = build(&store, &names, range, CostOptions::default()).unwrap();
+        let report = build(&store, &names, range, &Options::default()).unwrap();
         let listed: Vec<(&str, u64)> = report
             .functions
             .iter()
@@ -816,7 +839,7 @@ mod tests {
             })
             .unwrap();
         let names = select_functions(&store, None).unwrap();
-        let report = build(&store, &names, TimeRange::all(), CostOptions::default()).unwrap();
+        let report = build(&store, &names, TimeRange::all(), &Options::default()).unwrap();
         let json: serde_json::Value = serde_json::from_str(&report.to_json().unwrap()).unwrap();
         let keys = |v: &serde_json::Value| -> Vec<String> {
             let mut k: Vec<String> = v.as_object().unwrap().keys().cloned().collect();

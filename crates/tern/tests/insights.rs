@@ -217,3 +217,106 @@ fn demo_prints_insights_with_savings() {
     assert!(!lines.is_empty(), "{text}");
     assert!(lines.iter().all(|l| l.contains("/mo")), "{text}");
 }
+
+/// `[insights]` of tern.toml through `--config` / `TERN_CONFIG`: a raised error-rate bound
+/// keeps exactly the functions at or above it, a disabled rule never appears, the rest is
+/// unchanged, and `tern report` shows the same.
+#[test]
+fn config_thresholds_and_disabled_rules_apply() {
+    let dir = tempfile::tempdir().unwrap();
+    let (truth, db) = fleet(dir.path(), 14, 2, 7);
+    let defaults = insights(&db, &[]);
+    let rate = |f: &Value| n(&f["errors"]) as f64 / n(&f["invocations"]) as f64;
+
+    // A bound halfway between two of the flagged functions' error rates.
+    let mut rates: Vec<f64> = truth["functions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| n(&f["invocations"]) >= 10 && n(&f["errors"]) * 100 >= n(&f["invocations"]))
+        .map(rate)
+        .collect();
+    rates.sort_by(f64::total_cmp);
+    rates.dedup();
+    assert!(
+        rates.len() >= 2,
+        "the fleet needs two distinct error rates: {rates:?}"
+    );
+    let bound = (rates[rates.len() / 2 - 1] + rates[rates.len() / 2]) / 2.0;
+    let above = truth_set(&truth, |f| n(&f["invocations"]) >= 10 && rate(f) >= bound);
+    let below = truth_set(&truth, |f| {
+        n(&f["invocations"]) >= 10
+            && n(&f["errors"]) * 100 >= n(&f["invocations"])
+            && rate(f) < bound
+    });
+    assert!(
+        !above.is_empty() && !below.is_empty(),
+        "{bound}: {above:?} {below:?}"
+    );
+    assert_eq!(
+        flagged(&defaults, "errors.rate_high"),
+        above.union(&below).cloned().collect()
+    );
+    assert!(!flagged(&defaults, "memory.out_of_memory").is_empty());
+
+    let config = dir.path().join("tern.toml");
+    std::fs::write(
+        &config,
+        format!("[insights]\nerror_rate_warning = {bound}\ndisable = [\"memory.out_of_memory\"]\n"),
+    )
+    .unwrap();
+    let tuned = insights(&db, &["--config", config.to_str().unwrap()]);
+    assert_eq!(flagged(&tuned, "errors.rate_high"), above);
+    assert!(flagged(&tuned, "memory.out_of_memory").is_empty());
+    assert!(tuned.iter().all(|i| i["rule"] != "memory.out_of_memory"));
+    for rule in [
+        "cold_start.rate_high",
+        "timeout.too_close",
+        "arch.arm64_savings",
+    ] {
+        assert_eq!(flagged(&tuned, rule), flagged(&defaults, rule), "{rule}");
+    }
+    // Critical from the default 10%, or from the warning bound when that is higher.
+    for i in tuned.iter().filter(|i| i["rule"] == "errors.rate_high") {
+        let r = i["evidence"]["error_rate"].as_f64().unwrap();
+        let want = if r >= bound.max(0.10) {
+            "critical"
+        } else {
+            "warning"
+        };
+        assert_eq!(i["severity"], want, "{i}");
+    }
+
+    // `tern report` reads the same settings, here from TERN_CONFIG.
+    let out = ok(
+        tern()
+            .env("TERN_CONFIG", &config)
+            .args(["report", "--format", "json", "--db"])
+            .arg(&db)
+            .output()
+            .unwrap(),
+        "report",
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let in_report = report["insights"].as_array().unwrap();
+    assert_eq!(flagged(in_report, "errors.rate_high"), above);
+    assert!(flagged(in_report, "memory.out_of_memory").is_empty());
+
+    // A bad [insights] key is an error naming it, for both commands.
+    std::fs::write(&config, "[insights]\ndisable = [\"memory.nope\"]\n").unwrap();
+    for cmd in ["insights", "report"] {
+        let bad = tern()
+            .args([cmd, "--config"])
+            .arg(&config)
+            .arg("--db")
+            .arg(&db)
+            .output()
+            .unwrap();
+        assert!(!bad.status.success());
+        let stderr = String::from_utf8_lossy(&bad.stderr);
+        assert!(
+            stderr.contains("insights.disable[0]") && stderr.contains("tern.toml"),
+            "{cmd}: {stderr}"
+        );
+    }
+}

@@ -31,7 +31,7 @@ pub fn evaluate(facts: &[FunctionFacts], ctx: &Context) -> Vec<Insight> {
             arm64(f, t),
             runtime(f, ctx),
             logging(f, t),
-            spike(f),
+            spike(f, t),
             inactive(f, ctx),
             no_retention(f),
         ];
@@ -658,7 +658,7 @@ pub fn find_spike(counts: &[u64], bucket_ms: i64, start_ms: i64, t: &Thresholds)
     best
 }
 
-fn spike(f: &FunctionFacts) -> Option<Insight> {
+fn spike(f: &FunctionFacts, t: &Thresholds) -> Option<Insight> {
     let s = f.spike?;
     let excess = s.invocations.saturating_sub(s.baseline_peak);
     let mut i = insight(
@@ -670,7 +670,7 @@ fn spike(f: &FunctionFacts) -> Option<Insight> {
             s.invocations,
             s.bucket_ms / 60_000,
             s.baseline_peak,
-            crate::alert::SPIKE_LOOKBACK_MS / 3_600_000
+            t.spike_lookback_ms / 3_600_000
         ),
         "check for a recursive trigger (a function writing to its own source queue or bucket), \
          a retry storm or a runaway client; the figure is what the excess invocations cost"

@@ -255,6 +255,7 @@ pub fn state(
         metrics: metrics::Metrics::default(),
         extra_metrics,
         alerts: Arc::new(settings.config.alerts.clone()),
+        insights: settings.config.insights.clone(),
     }))
 }
 

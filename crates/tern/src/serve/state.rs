@@ -37,6 +37,8 @@ pub struct Inner {
     pub extra_metrics: Option<ExtraMetrics>,
     /// Channels and policies, for the alerting API.
     pub alerts: Arc<crate::alert::rules::AlertConfig>,
+    /// `[insights]`: thresholds and disabled rules for the report and insights routes.
+    pub insights: crate::insights::InsightSettings,
 }
 
 impl std::ops::Deref for AppState {

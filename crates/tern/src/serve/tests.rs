@@ -642,7 +642,11 @@ async fn cloudwatch_endpoint_takes_every_payload_shape() {
 }
 
 async fn seeded() -> Server {
-    let s = Server::new();
+    seeded_with(|_| {}).await
+}
+
+async fn seeded_with(tweak: impl FnOnce(&mut Config)) -> Server {
+    let s = Server::with(tweak);
     let mut errpayload: Value = serde_json::from_str(&payload("billing", STREAM, 200, 1)).unwrap();
     // Make billing's one invocation a timeout.
     let ev = &mut errpayload["logEvents"][3]["message"];
@@ -668,7 +672,7 @@ async fn functions_answer_what_the_report_answers() {
         to_ms: Some(crate::timeutil::parse_instant("2026-12-01").unwrap()),
     };
     let cli: Value = serde_json::from_str(
-        &crate::report::build(&store, &names, range, Default::default())
+        &crate::report::build(&store, &names, range, &Default::default())
             .unwrap()
             .to_json()
             .unwrap(),
@@ -1080,6 +1084,77 @@ async fn insights_answer_what_the_cli_answers() {
         assert_eq!(status, StatusCode::BAD_REQUEST, "{q}: {v}");
         assert!(v["error"].as_str().unwrap().contains(needle), "{q}: {v}");
     }
+    s.stop();
+}
+
+/// Issue 5: `[insights]` of the serve config sets the thresholds and disabled rules of
+/// `/api/v1/insights` and `/api/v1/functions`.
+#[tokio::test]
+async fn insights_follow_the_serve_config() {
+    async fn run(s: &Server) -> (Vec<Value>, Value) {
+        s.state
+            .writer
+            .write(IngestBatch {
+                functions: vec![tern_store::FunctionMeta {
+                    function: "idle".into(),
+                    inventory_ms: Some(T),
+                    log_retention_days: Some(0),
+                    ..Default::default()
+                }],
+                ..IngestBatch::default()
+            })
+            .await
+            .unwrap();
+        let (status, v) = s.get(&format!("/api/v1/insights?{}", range_all())).await;
+        assert_eq!(status, StatusCode::OK, "{v}");
+        let (status, report) = s.get(&format!("/api/v1/functions?{}", range_all())).await;
+        assert_eq!(status, StatusCode::OK, "{report}");
+        assert_eq!(report["insights"], v["insights"]);
+        (v["insights"].as_array().unwrap().clone(), report)
+    }
+    let has = |all: &[Value], rule: &str, function: &str| {
+        all.iter()
+            .any(|i| i["rule"] == rule && i["function"] == function)
+    };
+
+    // Defaults: billing's one failed invocation is under the 10 invocations an error rate
+    // needs; the idle function's log group never expires.
+    let s = seeded().await;
+    let (all, _) = run(&s).await;
+    assert!(!has(&all, "errors.rate_high", "billing"), "{all:?}");
+    assert!(has(&all, "logs.no_retention", "idle"), "{all:?}");
+    assert!(has(&all, "function.inactive", "idle"), "{all:?}");
+    s.stop();
+
+    let s = seeded_with(|c| {
+        c.insights = Config::parse(
+            "[insights]\nerror_min_invocations = 1\ndisable = [\"logs.no_retention\"]",
+        )
+        .unwrap()
+        .insights;
+    })
+    .await;
+    let (all, report) = run(&s).await;
+    assert!(has(&all, "errors.rate_high", "billing"), "{all:?}");
+    assert!(
+        all.iter().all(|i| i["rule"] != "logs.no_retention"),
+        "{all:?}"
+    );
+    assert!(has(&all, "function.inactive", "idle"), "{all:?}");
+    // Filtering by a disabled rule finds nothing (it is not an error: the rule exists).
+    let (status, only) = s
+        .get(&format!(
+            "/api/v1/insights?{}&rule=logs.no_retention",
+            range_all()
+        ))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{only}");
+    assert_eq!(only["insights"], Value::Array(Vec::new()));
+    assert!(report["functions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|f| f["function"] == "billing"));
     s.stop();
 }
 

@@ -49,11 +49,15 @@ pub async fn list(
     let free_tier = flag(q.free_tier.as_deref(), "free_tier")?;
     let glob = report::function_matcher(q.function.as_deref())
         .map_err(|e| ApiError::BadRequest(format!("{e:#}").replace("--", "")))?;
+    let opts = report::Options {
+        cost: CostOptions { free_tier },
+        insights: state.insights.clone(),
+    };
     let json = state
         .reads
         .with(move |store| {
             let functions = report::select_functions(store, glob.as_ref())?;
-            report::build(store, &functions, range, CostOptions { free_tier })?.to_json()
+            report::build(store, &functions, range, &opts)?.to_json()
         })
         .await?;
     Ok(([(header::CONTENT_TYPE, "application/json")], json).into_response())

@@ -42,11 +42,15 @@ pub async fn list(
         .map_err(|e| ApiError::BadRequest(format!("{e:#}")))?;
     let glob = report::function_matcher(q.function.as_deref())
         .map_err(|e| ApiError::BadRequest(format!("{e:#}").replace("--", "")))?;
+    let opts = report::Options {
+        cost: CostOptions::default(),
+        insights: state.insights.clone(),
+    };
     let json = state
         .reads
         .with(move |store| {
             let functions = report::select_functions(store, glob.as_ref())?;
-            let rep = report::build_at(store, &functions, range, CostOptions::default(), now)?;
+            let rep = report::build_at(store, &functions, range, &opts, now)?;
             let shown: Vec<&Insight> = rep.insights.iter().filter(|i| filter.keep(i)).collect();
             insights::to_json(range, &shown)
         })
