@@ -23,6 +23,7 @@ pub mod payload;
 pub mod push;
 pub mod router;
 pub mod state;
+pub mod ui;
 
 use std::future::Future;
 use std::io::Write as _;
@@ -255,6 +256,8 @@ pub fn state(
         metrics: metrics::Metrics::default(),
         extra_metrics,
         alerts: Arc::new(settings.config.alerts.clone()),
+        sessions: ui::session::Sessions::default(),
+        secure_cookies: !settings.listen.ip().is_loopback(),
     }))
 }
 

@@ -37,6 +37,10 @@ pub struct Inner {
     pub extra_metrics: Option<ExtraMetrics>,
     /// Channels and policies, for the alerting API.
     pub alerts: Arc<crate::alert::rules::AlertConfig>,
+    /// Dashboard sessions (cookie id → CSRF token, expiry).
+    pub sessions: super::ui::session::Sessions,
+    /// Mark session cookies `Secure` (the server listens beyond loopback).
+    pub secure_cookies: bool,
 }
 
 impl std::ops::Deref for AppState {
