@@ -34,8 +34,8 @@ use super::error::ApiError;
 use super::state::AppState;
 use crate::timeutil::now_ms;
 
-const INDEX: &str = include_str!("assets/index.html");
-const APP_JS: &str = include_str!("assets/app.js");
+pub const INDEX: &str = include_str!("assets/index.html");
+pub const APP_JS: &str = include_str!("assets/app.js");
 const APP_CSS: &str = include_str!("assets/app.css");
 
 /// No inline script or style, no other origin, no framing.
