@@ -618,3 +618,85 @@ fn dashboard_in_headless_chromium() {
     );
     d.open(&server.url(&format!("/#/functions{all}")), "login");
 }
+
+/// `tern demo` says how to see the dashboard; `tern demo --serve` serves it over days that
+/// end now (so "last 24 hours" has data), with a token it prints, until SIGTERM.
+#[test]
+fn demo_prints_and_serves_the_dashboard() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = tern()
+        .args(["demo", "--functions", "6", "--days", "1", "--db"])
+        .arg(dir.path().join("a.db"))
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("Dashboard: `tern demo --serve`"), "{text}");
+    assert!(text.contains("http://127.0.0.1:8080/"), "{text}");
+
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = Killed(
+        tern()
+            .args(["demo", "--serve", "--functions", "6", "--days", "1"])
+            .args(["--listen", &format!("127.0.0.1:{port}"), "--db"])
+            .arg(dir.path().join("b.db"))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    use std::io::BufRead as _;
+    let mut lines = std::io::BufReader::new(child.0.stdout.take().unwrap()).lines();
+    let mut token = None;
+    let mut url = None;
+    while let Some(Ok(line)) = lines.next() {
+        if let Some(u) = line.strip_prefix("Dashboard: http://") {
+            url = Some(format!("http://{}", u.trim()));
+        }
+        if line.contains("Log in with this API token") {
+            token = lines
+                .next()
+                .and_then(|l| l.ok())
+                .map(|l| l.trim().to_string());
+            break;
+        }
+    }
+    let (url, token) = (url.expect("a URL"), token.expect("a token"));
+    assert_eq!(url, format!("http://127.0.0.1:{port}/"));
+    let agent = firehose::agent();
+    let started = Instant::now();
+    let cookie = loop {
+        let r = agent
+            .post(&format!("{url}ui/login"))
+            .header("Content-Type", "application/json")
+            .send(json!({ "token": token }).to_string().as_bytes());
+        if let Ok(r) = r {
+            assert_eq!(r.status().as_u16(), 200);
+            let set = r.headers()["set-cookie"].to_str().unwrap().to_string();
+            break set.split(';').next().unwrap().to_string();
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "demo never served"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let mut r = agent
+        .get(&format!("{url}api/v1/functions?since=24h"))
+        .header("Cookie", &cookie)
+        .call()
+        .unwrap();
+    let v: Value = serde_json::from_str(&r.body_mut().read_to_string().unwrap()).unwrap();
+    assert!(v["totals"]["invocations"].as_u64().unwrap() > 0, "{v}");
+    let ok = Command::new("kill")
+        .args(["-TERM", &child.0.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    let st = child.0.wait().unwrap();
+    assert!(st.success(), "demo --serve exited with {st}");
+}
