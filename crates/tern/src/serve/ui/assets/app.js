@@ -127,7 +127,7 @@
   }
 
   // ---- charts (hand-written SVG) ------------------------------------------------------
-  const W = 600, H = 180, PL = 48, PR = 8, PT = 8, PB = 20;
+  const W = 600, H = 190, PL = 62, PR = 8, PT = 8, PB = 20;
   const charts = [];
   // series: [{name, cls, values}], xs: epoch ms, unit: key of UNITS, hline: {value, label}
   function chart(title, xs, series, unit, hline) {
@@ -141,7 +141,7 @@
     const n = xs.length;
     const x = (i) => PL + (n <= 1 ? 0 : (i * (W - PL - PR)) / (n - 1));
     const y = (v) => PT + (H - PT - PB) * (1 - v / max);
-    let svg = '<svg viewBox="0 0 ' + W + ' ' + H + '" preserveAspectRatio="none" data-chart="' + id + '" role="img" aria-label="' + esc(title) + '">';
+    let svg = '<svg viewBox="0 0 ' + W + ' ' + H + '" data-chart="' + id + '" role="img" aria-label="' + esc(title) + '">';
     for (let k = 0; k <= 2; k++) {
       const v = (max / 1.08) * k / 2, yy = y(v).toFixed(1);
       svg += '<line class="grid" x1="' + PL + '" x2="' + (W - PR) + '" y1="' + yy + '" y2="' + yy + '"/>';
@@ -187,18 +187,6 @@
     tip.hidden = false;
     tip.style.left = Math.min(ev.clientX + 12, window.innerWidth - 220) + 'px';
     tip.style.top = (ev.clientY + 12) + 'px';
-  }
-  function spark(values) {
-    const n = values.length;
-    if (!n) return '';
-    const max = Math.max(1, ...values);
-    const w = 90, h = 18;
-    let bars = '';
-    values.forEach((v, i) => {
-      const bh = (v / max) * h;
-      bars += '<rect class="bar s2" x="' + ((i * w) / n).toFixed(1) + '" y="' + (h - bh).toFixed(1) + '" width="' + Math.max(1, w / n - 0.5).toFixed(1) + '" height="' + bh.toFixed(1) + '"/>';
-    });
-    return '<svg class="spark" viewBox="0 0 ' + w + ' ' + h + '" preserveAspectRatio="none">' + bars + '</svg>';
   }
   function memBar(used, size) {
     if (!used || !size) return '';
