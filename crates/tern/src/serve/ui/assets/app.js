@@ -202,23 +202,55 @@
       '</tr></thead><tbody>' + (rowsHtml || '<tr><td colspan="' + cols.length + '" class="muted">None.</td></tr>') + '</tbody></table></div>';
   }
 
+  // The window just before the chosen one, of the same length (none for "all").
+  function previousWindow(rp) {
+    let from, to;
+    const since = rp.get('since');
+    if (since) {
+      const m = /^(\d+)([hd])$/.exec(since);
+      if (!m) return null;
+      to = Date.now();
+      from = to - (+m[1]) * (m[2] === 'h' ? 3600e3 : 86400e3);
+    } else if (rp.get('from') && rp.get('to')) {
+      from = Date.parse(rp.get('from')); to = Date.parse(rp.get('to'));
+    } else {
+      return null;
+    }
+    if (!(to > from)) return null;
+    const p = new URLSearchParams();
+    p.set('from', new Date(from - (to - from)).toISOString());
+    p.set('to', new Date(from).toISOString());
+    return p;
+  }
+  function trend(now, before) {
+    if (before == null) return '';
+    if (!before) return now ? ' <span class="trend up">new</span>' : '';
+    const d = (now - before) / before;
+    if (Math.abs(d) < 0.005) return ' <span class="trend">±0%</span>';
+    return ' <span class="trend ' + (d > 0 ? 'up' : 'down') + '">' + (d > 0 ? '▲ ' : '▼ ') + Math.abs(d * 100).toFixed(0) + '%</span>';
+  }
+
   async function overview(r) {
     const rp = rangeParams(r.params);
     const ep = new URLSearchParams(rp); ep.set('limit', '200');
-    const [rep, incidents, groups] = await Promise.all([
+    const prev = previousWindow(rp);
+    const [rep, incidents, groups, before] = await Promise.all([
       api('/api/v1/functions' + q(rp)),
       api('/api/v1/incidents?state=open&limit=20'),
       api('/api/v1/errors' + q(ep)),
+      prev ? api('/api/v1/functions' + q(prev)) : Promise.resolve(null),
     ]);
     const t = rep.totals;
+    const b = before ? before.totals : {};
+    const tr = (k) => trend(t[k], before ? b[k] : null);
     const newest = groups.slice().sort((a, b) => (b.first_seen > a.first_seen ? 1 : -1)).slice(0, 10);
     const wins = rep.quick_wins.slice().sort((a, b) => b.monthly_usd - a.monthly_usd);
     const saving = wins.reduce((s, w) => s + (w.monthly_usd || 0), 0);
     let h = '<h1>Fleet overview</h1><div class="cards">' +
-      stat('Invocations', num(t.invocations), 'invocations') +
-      stat('Errors', num(t.errors) + ' <span class="muted">(' + pct(t.invocations ? t.errors / t.invocations : 0) + ')</span>', 'errors') +
-      stat('Cost', usd(t.cost_usd) + ' <span class="muted">≈ ' + usd(t.monthly_cost_usd) + '/mo</span>', 'cost') +
-      stat('Cold starts', num(t.cold_starts), 'cold_starts') +
+      stat('Invocations', num(t.invocations), 'invocations', tr('invocations')) +
+      stat('Errors', num(t.errors) + ' <span class="muted">(' + pct(t.invocations ? t.errors / t.invocations : 0) + ')</span>', 'errors', tr('errors')) +
+      stat('Cost', usd(t.cost_usd) + ' <span class="muted">≈ ' + usd(t.monthly_cost_usd) + '/mo</span>', 'cost', tr('cost_usd')) +
+      stat('Cold starts', num(t.cold_starts), 'cold_starts', tr('cold_starts')) +
       stat('Functions', num(rep.functions.length), 'functions') +
       stat('Quick-win savings', usd(saving) + '/mo', 'savings') + '</div>';
     h += '<div class="grid2"><div><h2>Quick wins</h2>' + table(['Function', 'Kind', 'Detail', { t: 'Saving/mo', n: 1 }],
@@ -232,7 +264,8 @@
     h += '<p class="muted">Refreshes every 30 s. Data covers ' + rep.observed_hours.toFixed(1) + ' h.</p>';
     return { html: h, refresh: 30000 };
   }
-  const stat = (k, v, id) => '<div class="card stat" data-stat="' + id + '"><div class="k">' + esc(k) + '</div><div class="v">' + v + '</div></div>';
+  const stat = (k, v, id, t) => '<div class="card stat" data-stat="' + id + '"><div class="k">' + esc(k) + '</div><div class="v">' + v + '</div>' +
+    (t ? '<div class="t">' + t + ' <span class="muted">vs the previous period</span></div>' : '') + '</div>';
 
   // Functions table: the data is fetched once per range; sorting and filtering re-render the
   // body from memory as one HTML string (no per-row listeners: one delegated click handler).
