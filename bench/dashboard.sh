@@ -20,11 +20,12 @@ trap 'kill -TERM $SERVER; wait $SERVER || true; rm -f "$CFG"' EXIT
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.1; done
 B="http://127.0.0.1:$PORT"
 H=(-H "Authorization: Bearer $TOKEN")
-FN=$(curl -s "${H[@]}" "$B/api/v1/inventory" | python3 -c 'import json,sys; print(json.load(sys.stdin)["functions"][0]["function"])')
+# FN, LO and HI may be given (a binary older than /api/v1/inventory).
+FN=${FN:-$(curl -s "${H[@]}" "$B/api/v1/inventory" | python3 -c 'import json,sys; print(json.load(sys.stdin)["functions"][0]["function"])')}
 GROUP=$(curl -s "${H[@]}" "$B/api/v1/errors?limit=1" | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["id"])')
 INV=$(curl -s "${H[@]}" "$B/api/v1/invocations?function=$FN&limit=1" | python3 -c 'import json,sys,urllib.parse as u; r=json.load(sys.stdin)[0]; print(u.urlencode({"log_group":r["log_group"],"log_stream":r["log_stream"],"request_id":r["request_id"]}))')
-LO=$(curl -s "${H[@]}" "$B/api/v1/inventory" | python3 -c 'import json,sys; print(json.load(sys.stdin)["data_from_ms"])')
-HI=$(curl -s "${H[@]}" "$B/api/v1/inventory" | python3 -c 'import json,sys; print(json.load(sys.stdin)["data_to_ms"]+1)')
+LO=${LO:-$(curl -s "${H[@]}" "$B/api/v1/inventory" | python3 -c 'import json,sys; print(json.load(sys.stdin)["data_from_ms"])')}
+HI=${HI:-$(curl -s "${H[@]}" "$B/api/v1/inventory" | python3 -c 'import json,sys; print(json.load(sys.stdin)["data_to_ms"]+1)')}
 R="from=$LO&to=$HI"
 time_it() {
     local page="$1" path="$2" t=() size
