@@ -499,7 +499,7 @@
       '<div class="actions"><button data-status="resolved" class="primary">Resolve</button><button data-status="muted">Mute</button><button data-status="open">Reopen</button></div>' +
       '<p id="group-msg" class="muted"></p></div>';
     const xs = g.timeline.map((b) => Date.parse(b.start));
-    h += '<h2>Timeline</h2>' + chart('Occurrences per ' + ms(g.timeline_bucket_ms), xs, [{ name: 'occurrences', cls: 's2', values: counts }], 'count');
+    h += '<h2>Timeline</h2><div class="grid2">' + chart('Occurrences per ' + ms(g.timeline_bucket_ms), xs, [{ name: 'occurrences', cls: 's2', values: counts }], 'count') + '</div>';
     if (g.frames && g.frames.length) h += '<h2>Stack</h2><pre class="logs">' + esc(g.frames.join('\n')) + '</pre>';
     h += '<h2>Samples</h2>';
     for (const s of g.samples) {
