@@ -268,6 +268,13 @@ pub struct DemoArgs {
     pub days: u32,
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// Then serve the web dashboard over the simulated fleet until Ctrl-C. The simulated days
+    /// end now (instead of at a fixed date), so the dashboard's "last 24 hours" has data.
+    #[arg(long)]
+    pub serve: bool,
+    /// Where the dashboard listens with --serve.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen: String,
 }
 
 /// Which AWS accounts and regions to talk to.

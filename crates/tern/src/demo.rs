@@ -35,15 +35,22 @@ pub fn run(args: DemoArgs) -> Result<String> {
         args.seed,
         logs.display()
     );
-    let sim = simulate::simulate(
-        &SimOptions {
-            functions: args.functions,
-            days: args.days,
-            seed: args.seed,
-            ..SimOptions::default()
-        },
-        &logs,
-    )?;
+    let mut sim_options = SimOptions {
+        functions: args.functions,
+        days: args.days,
+        seed: args.seed,
+        ..SimOptions::default()
+    };
+    let listen = if args.serve {
+        // Days that end this hour, so every range of the dashboard's picker has data.
+        const HOUR_MS: i64 = 3_600_000;
+        let end = crate::timeutil::now_ms() / HOUR_MS * HOUR_MS;
+        sim_options.start_ms = end - i64::from(args.days) * 24 * HOUR_MS;
+        Some(crate::config::parse_listen(&args.listen).context("--listen")?)
+    } else {
+        None
+    };
+    let sim = simulate::simulate(&sim_options, &logs)?;
     eprintln!(
         "  wrote {} events ({} invocations) in {} files",
         sim.events, sim.invocations, sim.files
@@ -91,7 +98,50 @@ pub fn run(args: DemoArgs) -> Result<String> {
             .map(|f| f.chars().take(4).collect::<String>())
             .unwrap_or_default()
     ));
-    Ok(out)
+    match listen {
+        None => {
+            out.push_str(&format!(
+                "\nDashboard: `tern demo --serve` serves it over a simulated fleet; or run\n  \
+                 tern serve --db {dbs}\n\
+                 and open http://127.0.0.1:8080/, logging in with the API token it keeps in {dbs}.api-token\n"
+            ));
+            Ok(out)
+        }
+        Some(addr) => {
+            print!("{out}");
+            serve_dashboard(db, addr)?;
+            Ok(String::new())
+        }
+    }
+}
+
+/// `tern demo --serve`: the dashboard over the demo database until Ctrl-C, with a fresh API
+/// token printed for logging in. Retention is off (the simulated days are kept whole); the
+/// alert engine runs with the built-in policies, so incidents appear as in production.
+fn serve_dashboard(db: std::path::PathBuf, listen: std::net::SocketAddr) -> Result<()> {
+    use crate::config::{Config, TokenHash};
+    let token = crate::serve::new_token();
+    let mut config = Config::default();
+    config.auth.api_tokens = vec![TokenHash::of(&token)];
+    config.auth.ingest_keys = vec![TokenHash::of(&crate::serve::new_token())];
+    config.retention.raw = None;
+    config.retention.rollups = None;
+    let extras = crate::alert::engine::extras(&config.alerts, &db);
+    let settings = crate::serve::Settings { db, listen, config };
+    println!(
+        "\nDashboard: http://{listen}/\n  Log in with this API token (valid while this demo runs):\n  {token}\n  Ctrl-C stops the server.\n"
+    );
+    use std::io::Write as _;
+    let _ = std::io::stdout().flush();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    rt.block_on(crate::serve::run(
+        settings,
+        extras,
+        crate::serve::shutdown_signal(),
+    ))
 }
 
 /// How many savings to show.

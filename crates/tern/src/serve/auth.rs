@@ -1,7 +1,9 @@
 //! Auth extractors. Tokens are hashed (SHA-256) and compared in constant time against the
 //! configured hashes ([`TokenHash::matches_any`]); neither tokens nor hashes are logged.
 //!
-//! - [`ApiToken`]: `Authorization: Bearer <token>`, for `/api/v1/*` and `/metrics`.
+//! - [`ApiToken`]: `Authorization: Bearer <token>`, for `/api/v1/*` and `/metrics`; or the
+//!   dashboard's session cookie, with its CSRF token in `X-Tern-CSRF` on anything but
+//!   GET/HEAD (see [`ui::session`](super::ui::session)).
 //! - [`IngestKey`]: `X-Tern-Ingest-Key: <key>` or `Authorization: Bearer <key>`, for
 //!   `/ingest/cloudwatch`. (Firehose sends its key in `X-Amz-Firehose-Access-Key` and wants
 //!   errors in its own shape; its handler checks that itself with [`key_matches`].)
@@ -10,10 +12,11 @@ use std::sync::atomic::Ordering;
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, Method};
 
 use super::error::ApiError;
 use super::state::AppState;
+use super::ui::{self, session};
 use crate::config::TokenHash;
 
 /// Longest token or key looked at (Firehose allows 4096-byte keys).
@@ -48,6 +51,7 @@ impl FromRequestParts<AppState> for ApiToken {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         state.metrics.api_requests.fetch_add(1, Ordering::Relaxed);
         match bearer(&parts.headers) {
+            None if session::cookie_value(&parts.headers).is_some() => session_auth(parts, state),
             None => {
                 state.metrics.auth_failures.fetch_add(1, Ordering::Relaxed);
                 Err(ApiError::Unauthorized(
@@ -61,6 +65,35 @@ impl FromRequestParts<AppState> for ApiToken {
             }
         }
     }
+}
+
+/// A request with the session cookie and no bearer token.
+fn session_auth(parts: &Parts, state: &AppState) -> Result<ApiToken, ApiError> {
+    let now = crate::timeutil::now_ms();
+    let id = session::cookie_value(&parts.headers).unwrap_or("");
+    let fail = |e: ApiError| {
+        state.metrics.auth_failures.fetch_add(1, Ordering::Relaxed);
+        Err(e)
+    };
+    if state.sessions.csrf(id, now).is_none() {
+        return fail(ApiError::Unauthorized(
+            "the session has expired or ended: log in again",
+        ));
+    }
+    if parts.method == Method::GET || parts.method == Method::HEAD {
+        return Ok(ApiToken);
+    }
+    let csrf = parts
+        .headers
+        .get(session::CSRF_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if ui::cross_origin(&parts.headers) || !state.sessions.check_csrf(id, csrf, now) {
+        return fail(ApiError::Forbidden(
+            "missing or wrong CSRF token (X-Tern-CSRF) for a cookie-authenticated change",
+        ));
+    }
+    Ok(ApiToken)
 }
 
 impl FromRequestParts<AppState> for IngestKey {

@@ -11,6 +11,9 @@ pub enum ApiError {
     BadRequest(String),
     /// No token, or a wrong one.
     Unauthorized(&'static str),
+    /// Authenticated, but the request may not do this (a missing CSRF token, a cross-site
+    /// origin).
+    Forbidden(&'static str),
     NotFound(String),
     /// The request conflicts with the server's state (e.g. a read-only policy).
     Conflict(String),
@@ -32,6 +35,7 @@ impl ApiError {
         match self {
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
@@ -58,7 +62,7 @@ impl IntoResponse for ApiError {
             | ApiError::TooLarge(m)
             | ApiError::Unavailable(m)
             | ApiError::Timeout(m) => m.as_str(),
-            ApiError::Unauthorized(m) => m,
+            ApiError::Unauthorized(m) | ApiError::Forbidden(m) => m,
             ApiError::Internal(e) => {
                 tracing::error!(error = %format!("{e:#}"), "Internal error answering a request.");
                 "internal error; see the server log"

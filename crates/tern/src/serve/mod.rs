@@ -23,6 +23,7 @@ pub mod payload;
 pub mod push;
 pub mod router;
 pub mod state;
+pub mod ui;
 
 use std::future::Future;
 use std::io::Write as _;
@@ -211,7 +212,7 @@ pub fn command(args: ServeArgs) -> Result<String> {
 }
 
 /// SIGTERM or SIGINT.
-async fn shutdown_signal() {
+pub(crate) async fn shutdown_signal() {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};
@@ -256,6 +257,8 @@ pub fn state(
         extra_metrics,
         alerts: Arc::new(settings.config.alerts.clone()),
         insights: settings.config.insights.clone(),
+        sessions: ui::session::Sessions::default(),
+        secure_cookies: !settings.listen.ip().is_loopback(),
     }))
 }
 

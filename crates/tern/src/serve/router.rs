@@ -10,7 +10,7 @@ use super::api::{
     changes, errors, functions, incidents, insights, invocations, openapi, policies, system,
 };
 use super::state::AppState;
-use super::{cloudwatch, firehose};
+use super::{cloudwatch, firehose, ui};
 
 /// (method, path, handler). Paths use axum's `{param}` syntax, which is OpenAPI's too.
 pub fn routes() -> Vec<(&'static str, &'static str, MethodRouter<AppState>)> {
@@ -20,7 +20,14 @@ pub fn routes() -> Vec<(&'static str, &'static str, MethodRouter<AppState>)> {
         ("post", "/ingest/firehose", post(firehose::ingest)),
         ("post", "/ingest/cloudwatch", post(cloudwatch::ingest)),
         ("get", "/api/v1/openapi.json", get(openapi::document)),
+        ("get", "/", get(ui::index)),
+        ("get", "/ui/app.js", get(ui::script)),
+        ("get", "/ui/app.css", get(ui::style)),
+        ("post", "/ui/login", post(ui::login)),
+        ("get", "/ui/session", get(ui::current)),
+        ("post", "/ui/logout", post(ui::logout)),
         ("get", "/api/v1/functions", get(functions::list)),
+        ("get", "/api/v1/inventory", get(functions::inventory)),
         (
             "get",
             "/api/v1/functions/{name}/series",

@@ -39,6 +39,10 @@ pub struct Inner {
     pub alerts: Arc<crate::alert::rules::AlertConfig>,
     /// `[insights]`: thresholds and disabled rules for the report and insights routes.
     pub insights: crate::insights::InsightSettings,
+    /// Dashboard sessions (cookie id → CSRF token, expiry).
+    pub sessions: super::ui::session::Sessions,
+    /// Mark session cookies `Secure` (the server listens beyond loopback).
+    pub secure_cookies: bool,
 }
 
 impl std::ops::Deref for AppState {

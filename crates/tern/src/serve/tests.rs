@@ -1432,3 +1432,192 @@ async fn markers_and_changes() {
     assert_eq!(status, StatusCode::NOT_FOUND);
     s.stop();
 }
+
+// ---------------------------------------------------------------------------------------------
+// Dashboard (issue 6): assets, sessions, CSRF.
+
+/// Status, headers and body of one request.
+async fn exchange(s: &Server, req: Request<Body>) -> (StatusCode, axum::http::HeaderMap, String) {
+    let resp = s.app.clone().oneshot(req).await.unwrap();
+    let status = resp.status();
+    let headers = resp.headers().clone();
+    let body = axum::body::to_bytes(resp.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    (status, headers, String::from_utf8_lossy(&body).into_owned())
+}
+
+fn login_request(token: &str) -> Request<Body> {
+    Request::post("/ui/login")
+        .header("content-type", "application/json")
+        .header("host", "tern.test")
+        .body(Body::from(
+            serde_json::json!({ "token": token }).to_string(),
+        ))
+        .unwrap()
+}
+
+/// Log in; the `Cookie` header value and the CSRF token.
+async fn dashboard_login(s: &Server) -> (String, String, String) {
+    let (status, headers, body) = exchange(s, login_request(API)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let set = headers["set-cookie"].to_str().unwrap().to_string();
+    let cookie = set.split(';').next().unwrap().to_string();
+    let csrf = serde_json::from_str::<Value>(&body).unwrap()["csrf"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    (cookie, csrf, set)
+}
+
+#[tokio::test]
+async fn dashboard_assets_are_embedded_with_a_strict_csp() {
+    let s = Server::new();
+    for (path, ctype) in [
+        ("/", "text/html"),
+        ("/ui/app.js", "text/javascript"),
+        ("/ui/app.css", "text/css"),
+    ] {
+        let (status, headers, body) =
+            exchange(&s, Request::get(path).body(Body::empty()).unwrap()).await;
+        assert_eq!(status, StatusCode::OK, "{path}");
+        assert!(headers["content-type"].to_str().unwrap().starts_with(ctype));
+        let csp = headers["content-security-policy"].to_str().unwrap();
+        assert!(csp.starts_with("default-src 'self'"), "{csp}");
+        assert!(!csp.contains("unsafe-inline") && !csp.contains("unsafe-eval"));
+        assert_eq!(headers["x-content-type-options"], "nosniff");
+        // Nothing is fetched from another origin (the CSP would block it anyway).
+        assert!(
+            !body.contains("http://") && !body.contains("https://"),
+            "{path} names another origin"
+        );
+        // Unchanged assets revalidate to 304.
+        let etag = headers["etag"].clone();
+        let (status, _, _) = exchange(
+            &s,
+            Request::get(path)
+                .header("if-none-match", etag)
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(status, StatusCode::NOT_MODIFIED, "{path}");
+    }
+    // No inline script or style in the page.
+    let html = super::ui::INDEX;
+    assert_eq!(
+        html.matches("<script").count(),
+        html.matches("<script src=").count()
+    );
+    assert!(!html.contains("style=") && !html.contains("<style"));
+    assert!(!super::ui::APP_JS.contains("style=\""));
+    s.stop();
+}
+
+#[tokio::test]
+async fn dashboard_sessions_need_csrf_for_changes() {
+    let s = Server::new();
+    // A wrong token opens nothing.
+    let (status, headers, _) = exchange(&s, login_request("wrong")).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(headers.get("set-cookie").is_none());
+    // Cross-site login is refused.
+    let mut req = login_request(API);
+    req.headers_mut()
+        .insert("origin", "https://evil.example".parse().unwrap());
+    assert_eq!(exchange(&s, req).await.0, StatusCode::FORBIDDEN);
+
+    let (cookie, csrf, set) = dashboard_login(&s).await;
+    assert!(
+        set.contains("HttpOnly") && set.contains("SameSite=Strict"),
+        "{set}"
+    );
+    assert!(!set.contains("Secure"), "loopback: no Secure flag: {set}");
+    assert_eq!(cookie.len(), "tern_session=".len() + 64);
+
+    // Reads with the cookie alone.
+    let get = |uri: &str| {
+        Request::get(uri)
+            .header("cookie", &cookie)
+            .body(Body::empty())
+            .unwrap()
+    };
+    assert_eq!(
+        exchange(&s, get("/api/v1/functions")).await.0,
+        StatusCode::OK
+    );
+    let (_, _, body) = exchange(&s, get("/ui/session")).await;
+    assert_eq!(serde_json::from_str::<Value>(&body).unwrap()["csrf"], csrf);
+
+    // Changes need the CSRF token, from the same origin.
+    let change = |csrf: Option<&str>, origin: Option<&str>| {
+        let mut b = Request::post("/api/v1/errors/0123456789abcdef/status")
+            .header("cookie", &cookie)
+            .header("host", "tern.test")
+            .header("content-type", "application/json");
+        if let Some(c) = csrf {
+            b = b.header("x-tern-csrf", c);
+        }
+        if let Some(o) = origin {
+            b = b.header("origin", o);
+        }
+        b.body(Body::from(r#"{"status":"resolved"}"#)).unwrap()
+    };
+    assert_eq!(
+        exchange(&s, change(None, None)).await.0,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        exchange(&s, change(Some("0".repeat(64).as_str()), None))
+            .await
+            .0,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        exchange(&s, change(Some(&csrf), Some("http://evil.example")))
+            .await
+            .0,
+        StatusCode::FORBIDDEN
+    );
+    // Past auth: the group does not exist.
+    assert_eq!(
+        exchange(&s, change(Some(&csrf), Some("http://tern.test")))
+            .await
+            .0,
+        StatusCode::NOT_FOUND
+    );
+
+    // Logout needs the token too, then the cookie is dead.
+    let logout = |csrf: Option<&str>| {
+        let mut b = Request::post("/ui/logout").header("cookie", &cookie);
+        if let Some(c) = csrf {
+            b = b.header("x-tern-csrf", c);
+        }
+        b.body(Body::empty()).unwrap()
+    };
+    assert_eq!(exchange(&s, logout(None)).await.0, StatusCode::FORBIDDEN);
+    let (status, headers, _) = exchange(&s, logout(Some(&csrf))).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert!(headers["set-cookie"]
+        .to_str()
+        .unwrap()
+        .contains("Max-Age=0"));
+    assert_eq!(
+        exchange(&s, get("/api/v1/functions")).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    let (_, _, body) = exchange(&s, get("/ui/session")).await;
+    assert_eq!(
+        serde_json::from_str::<Value>(&body).unwrap()["csrf"],
+        Value::Null
+    );
+    s.stop();
+}
+
+#[tokio::test]
+async fn dashboard_cookie_is_secure_off_loopback() {
+    let s = Server::with(|c| c.server.listen = "0.0.0.0:8080".parse().unwrap());
+    let (_, _, set) = dashboard_login(&s).await;
+    assert!(set.ends_with("; Secure"), "{set}");
+    s.stop();
+}

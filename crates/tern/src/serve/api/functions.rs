@@ -194,3 +194,57 @@ fn point(start: i64, s: &FunctionStats) -> Point {
         log_bytes: s.log_bytes,
     }
 }
+
+/// One function's stored metadata (from logs and, when pulled, the AWS inventory).
+#[derive(Serialize)]
+pub struct JsonMeta {
+    function: String,
+    region: Option<String>,
+    account: Option<String>,
+    architecture: Option<&'static str>,
+    runtime: Option<String>,
+    memory_size_mb: Option<u32>,
+    timeout_ms: Option<u64>,
+    tags: std::collections::BTreeMap<String, String>,
+}
+
+#[derive(Serialize)]
+pub struct Inventory {
+    /// The first and last stored event (null when the store is empty).
+    data_from: Option<String>,
+    data_to: Option<String>,
+    data_from_ms: Option<i64>,
+    data_to_ms: Option<i64>,
+    functions: Vec<JsonMeta>,
+}
+
+/// `GET /api/v1/inventory`: every stored function's metadata (runtime, account, tags …, for
+/// filtering the dashboard's table) and the time span of the stored data.
+pub async fn inventory(
+    State(state): State<AppState>,
+    _auth: ApiToken,
+) -> Result<Json<Inventory>, ApiError> {
+    let (bounds, metas) = state
+        .reads
+        .with(|store| Ok((store.time_bounds()?, store.functions()?)))
+        .await?;
+    Ok(Json(Inventory {
+        data_from: bounds.map(|(lo, _)| rfc3339_ms(lo)),
+        data_to: bounds.map(|(_, hi)| rfc3339_ms(hi)),
+        data_from_ms: bounds.map(|(lo, _)| lo),
+        data_to_ms: bounds.map(|(_, hi)| hi),
+        functions: metas
+            .into_iter()
+            .map(|m| JsonMeta {
+                function: m.function,
+                region: m.region,
+                account: m.account,
+                architecture: m.arch.map(|a| a.as_str()),
+                runtime: m.runtime,
+                memory_size_mb: m.memory_size_mb,
+                timeout_ms: m.timeout_ms,
+                tags: m.tags.unwrap_or_default().into_iter().collect(),
+            })
+            .collect(),
+    }))
+}

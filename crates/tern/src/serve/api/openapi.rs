@@ -139,6 +139,7 @@ fn alerting_schemas() -> Value {
             "status_changed": {"type": "string", "nullable": true}, "muted_until": {"type": "string", "nullable": true}, "resolved_at": {"type": "string", "nullable": true},
             "regressions": {"type": "integer"}, "regressed_at": {"type": "string", "nullable": true}}},
           "ErrorGroupDetail": {"type": "object", "description": "Same shape as `tern errors show --format json`: the group plus frames, timeline_bucket_ms, timeline [{start, count}] and samples (invocations with logs)."},
+          "Session": {"type": "object", "required": ["csrf"], "properties": {"csrf": {"type": "string", "nullable": true, "description": "Send as X-Tern-CSRF on cookie-authenticated POST/DELETE"}}},
           "ErrorStatusChange": {"type": "object", "required": ["status"], "properties": {
             "status": {"type": "string", "enum": ["open", "resolved", "muted"]},
             "muted_for": {"type": "string", "example": "7d", "description": "Only with muted; default: until reopened."}}},
@@ -189,6 +190,16 @@ fn alerting_paths() -> Value {
           "post": {"summary": "Create or replace an API-managed policy", "security": bearer,
             "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/PolicyInput"}}}},
             "responses": merge(json!({"201": {"description": "Created", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Policy"}}}}, "200": {"description": "Replaced", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Policy"}}}}}), error_responses(&[("400", "Invalid policy; the message names the key"), ("409", "A built-in or config policy has this name")]))}},
+        "/": {"get": {"summary": "The web dashboard (HTML; strict CSP, no inline script)", "security": [], "responses": {"200": {"description": "The page", "content": {"text/html": {}}}}}},
+        "/ui/app.js": {"get": {"summary": "The dashboard's script", "security": [], "responses": {"200": {"description": "JavaScript", "content": {"text/javascript": {}}}}}},
+        "/ui/app.css": {"get": {"summary": "The dashboard's stylesheet", "security": [], "responses": {"200": {"description": "CSS", "content": {"text/css": {}}}}}},
+        "/ui/login": {"post": {"summary": "Open a dashboard session with an API token: sets an HttpOnly, SameSite=Strict cookie (Secure off loopback) and answers the session's CSRF token. Cookie-authenticated API requests other than GET must send it in X-Tern-CSRF.", "security": [],
+          "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["token"], "properties": {"token": {"type": "string"}}}}}},
+          "responses": merge(json!({"200": {"description": "Logged in", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Session"}}}}}), error_responses(&[("400", "Bad body"), ("403", "Cross-origin request")]))}},
+        "/ui/session": {"get": {"summary": "The CSRF token of the cookie's session (null when not logged in)", "security": [],
+          "responses": {"200": {"description": "The session", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Session"}}}}}}},
+        "/ui/logout": {"post": {"summary": "End the cookie's session (needs X-Tern-CSRF)", "security": [],
+          "responses": merge(json!({"204": {"description": "Logged out"}}), error_responses(&[("403", "Missing or wrong CSRF token")]))}},
         "/api/v1/policies/{name}": {"delete": {"summary": "Delete an API-managed policy (its open incidents resolve as withdrawn)", "security": bearer,
           "parameters": [{"name": "name", "in": "path", "required": true, "schema": {"type": "string"}}],
           "responses": merge(json!({"204": {"description": "Deleted"}}), error_responses(&[("404", "No such API policy"), ("409", "Built-in or config policy: read-only")]))}}
@@ -221,6 +232,14 @@ fn base() -> Value {
           "Report": {"type": "object", "description": "Same document as `tern report --format json`: from, to, observed_hours, free_tier, totals, functions[], quick_wins[], insights[] (see Insight). Functions and totals carry log_lines and log_bytes (log volume stored in the range)."},
           "Invocation": {"type": "object", "description": "Same shape as `tern invocations --format json`; with `logs` [{timestamp, message}] in the log view.",
             "properties": {"function": {"type": "string"}, "request_id": {"type": "string"}, "log_group": {"type": "string"}, "log_stream": {"type": "string"}, "outcome": {"type": "string"}, "cold_start": {"type": "boolean"}, "duration_ms": {"type": "number", "nullable": true}}},
+          "Inventory": {"type": "object", "properties": {
+            "data_from": {"type": "string", "nullable": true}, "data_to": {"type": "string", "nullable": true},
+            "data_from_ms": {"type": "integer", "nullable": true}, "data_to_ms": {"type": "integer", "nullable": true},
+            "functions": {"type": "array", "items": {"type": "object", "properties": {
+              "function": {"type": "string"}, "region": {"type": "string", "nullable": true}, "account": {"type": "string", "nullable": true},
+              "architecture": {"type": "string", "nullable": true}, "runtime": {"type": "string", "nullable": true},
+              "memory_size_mb": {"type": "integer", "nullable": true}, "timeout_ms": {"type": "integer", "nullable": true},
+              "tags": {"type": "object", "additionalProperties": {"type": "string"}}}}}}},
           "Series": {"type": "object", "properties": {
             "function": {"type": "string"}, "from": {"type": "string"}, "to": {"type": "string"}, "bucket_seconds": {"type": "integer"},
             "points": {"type": "array", "items": {"type": "object", "properties": {
@@ -252,6 +271,8 @@ fn base() -> Value {
         "/ingest/cloudwatch": {"post": {"summary": "One CloudWatch Logs subscription payload (JSON, gzip, base64 of gzip, or a Lambda awslogs event)", "security": [{"ingestKey": []}],
           "requestBody": {"required": true, "content": {"application/json": {}, "application/octet-stream": {}}},
           "responses": merge(json!({"200": {"description": "Stored: {events, control_messages, invocations_new}"}}), error_responses(&[("400", "Not a subscription payload"), ("413", "Too large"), ("503", "Store busy; retry")]))}},
+        "/api/v1/inventory": {"get": {"summary": "Every stored function's metadata (region, account, architecture, runtime, memory, timeout, tags) and the span of stored data", "security": bearer,
+          "responses": merge(json!({"200": {"description": "Inventory", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Inventory"}}}}}), error_responses(&[]))}},
         "/api/v1/openapi.json": {"get": {"summary": "This document", "security": [], "responses": {"200": {"description": "OpenAPI 3 document"}}}},
         "/api/v1/functions": {"get": {"summary": "Functions with stats, cost and quick wins (as `tern report --format json`)", "security": bearer,
           "parameters": range_params().into_iter().chain([
