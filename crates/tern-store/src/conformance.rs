@@ -1534,6 +1534,32 @@ pub fn series_buckets<S: Store>(mut store: S) {
     assert!(series.iter().any(|(_, s)| s.invocations == 0));
     let whole = store.function_stats(&["alpha".into()], range).unwrap();
     assert_eq!(total, whole[0].invocations);
+    // Whole-hour buckets (a backend may read them in one pass): each equals its own range's
+    // stats, field by field, with a partial last bucket at the edge.
+    for (to, bucket) in [(T0 + 7 * HOUR, HOUR), (T0 + 7 * HOUR + 20 * MIN, 2 * HOUR)] {
+        let aligned = TimeRange {
+            from_ms: Some(T0),
+            to_ms: Some(to),
+        };
+        for (start, got) in store.series("alpha", aligned, bucket).unwrap() {
+            let own = TimeRange {
+                from_ms: Some(start),
+                to_ms: Some((start + bucket).min(to)),
+            };
+            let want = store
+                .function_stats(&["alpha".into()], own)
+                .unwrap()
+                .into_iter()
+                .next()
+                .unwrap_or_default();
+            assert_eq!(got.invocations, want.invocations, "bucket at {start}");
+            assert_eq!(got.errors, want.errors);
+            assert_eq!(got.duration.count(), want.duration.count());
+            assert_eq!(got.max_memory_used_mb, want.max_memory_used_mb);
+            assert_eq!(got.log_lines, want.log_lines);
+            assert!((got.billed_duration_ms - want.billed_duration_ms).abs() < 1e-6);
+        }
+    }
     // Unknown function: all buckets, all zero.
     let none = store.series("nope", range, HOUR).unwrap();
     assert_eq!(none.len(), 7);

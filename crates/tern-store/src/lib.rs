@@ -681,28 +681,7 @@ pub trait Store: Send {
         range: TimeRange,
         bucket_ms: i64,
     ) -> Result<Vec<(i64, FunctionStats)>, StoreError> {
-        let (from, to, buckets) = series_buckets(range, bucket_ms)?;
-        let names = [function.to_string()];
-        let mut out = Vec::with_capacity(buckets as usize);
-        let mut start = from;
-        while start < to {
-            let end = start.saturating_add(bucket_ms).min(to);
-            let r = TimeRange {
-                from_ms: Some(start),
-                to_ms: Some(end),
-            };
-            let stats = self
-                .function_stats(&names, r)?
-                .into_iter()
-                .next()
-                .unwrap_or_else(|| FunctionStats {
-                    function: function.to_string(),
-                    ..FunctionStats::default()
-                });
-            out.push((start, stats));
-            start = end;
-        }
-        Ok(out)
+        series_by_stats(self, function, range, bucket_ms)
     }
 
     /// Delete data older than the cutoffs, and remember the raw cutoff so that older parts
@@ -799,6 +778,38 @@ pub trait Store: Send {
 
     /// Markers of one function (`None`: of every function), by time, then id.
     fn markers(&self, function: Option<&str>) -> Result<Vec<Marker>, StoreError>;
+}
+
+/// [`Store::series`] by asking `function_stats` for every bucket: correct for any backend and
+/// any alignment; backends override `series` with something faster where they can.
+pub fn series_by_stats<S: Store + ?Sized>(
+    store: &S,
+    function: &str,
+    range: TimeRange,
+    bucket_ms: i64,
+) -> Result<Vec<(i64, FunctionStats)>, StoreError> {
+    let (from, to, buckets) = series_buckets(range, bucket_ms)?;
+    let names = [function.to_string()];
+    let mut out = Vec::with_capacity(buckets as usize);
+    let mut start = from;
+    while start < to {
+        let end = start.saturating_add(bucket_ms).min(to);
+        let r = TimeRange {
+            from_ms: Some(start),
+            to_ms: Some(end),
+        };
+        let stats = store
+            .function_stats(&names, r)?
+            .into_iter()
+            .next()
+            .unwrap_or_else(|| FunctionStats {
+                function: function.to_string(),
+                ..FunctionStats::default()
+            });
+        out.push((start, stats));
+        start = end;
+    }
+    Ok(out)
 }
 
 /// Most buckets one [`Store::series`] call returns.

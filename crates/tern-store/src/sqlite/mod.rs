@@ -228,6 +228,18 @@ impl Store for SqliteStore {
         query::checkpoints(&self.conn, prefix)
     }
 
+    fn series(
+        &self,
+        function: &str,
+        range: TimeRange,
+        bucket_ms: i64,
+    ) -> Result<Vec<(i64, FunctionStats)>, StoreError> {
+        match query::series(&self.conn, function, range, bucket_ms)? {
+            Some(s) => Ok(s),
+            None => crate::series_by_stats(self, function, range, bucket_ms),
+        }
+    }
+
     fn apply_retention(&mut self, r: Retention) -> Result<RetentionStats, StoreError> {
         let result = retention::apply(&mut self.conn, r);
         // Deleted rows may have been the only users of cached ids; ids stay valid (functions

@@ -206,18 +206,23 @@ impl Acc {
         let mut stmt = conn.prepare_cached(&sql).db()?;
         let mut rows = stmt.query(params![function_id, lo, hi]).db()?;
         while let Some(r) = rows.next().db()? {
-            let bucket: i64 = r.get(0).db()?;
-            let mut b = read_rollup_scalars(r, 1)?;
-            self.month(bucket, b.invocations(), b.gb_seconds);
-            if let Some(d) = blob(r, 18, "duration sketch")? {
-                b.duration = decode_sketch(Some(d), "duration")?;
-            }
-            if let Some(i) = blob(r, 19, "init sketch")? {
-                b.init = decode_sketch(Some(i), "init")?;
-            }
-            self.rollup.merge(&b)?;
+            self.fold_row(r)?;
         }
         Ok(())
+    }
+
+    /// Add one rollup row (the columns of `ROLLUP_SELECT`, bucket first).
+    fn fold_row(&mut self, r: &Row<'_>) -> Result<(), StoreError> {
+        let bucket: i64 = r.get(0).db()?;
+        let mut b = read_rollup_scalars(r, 1)?;
+        self.month(bucket, b.invocations(), b.gb_seconds);
+        if let Some(d) = blob(r, 18, "duration sketch")? {
+            b.duration = decode_sketch(Some(d), "duration")?;
+        }
+        if let Some(i) = blob(r, 19, "init sketch")? {
+            b.init = decode_sketch(Some(i), "init")?;
+        }
+        self.rollup.merge(&b)
     }
 
     /// The partial hours at the edges: counted invocations and the log volume of every stored
@@ -334,15 +339,27 @@ pub(crate) fn function_stats(
     range: TimeRange,
 ) -> Result<Vec<FunctionStats>, StoreError> {
     let wanted: HashSet<&str> = functions.iter().map(String::as_str).collect();
-    let selected = {
+    let selected = if wanted.is_empty() {
         let sql = format!("SELECT id, {META_COLUMNS} FROM functions ORDER BY name");
         let mut stmt = conn.prepare_cached(&sql).db()?;
         let mut rows = stmt.query([]).db()?;
         let mut out = Vec::new();
         while let Some(r) = rows.next().db()? {
-            let meta = function_meta(r, 1)?;
-            if wanted.is_empty() || wanted.contains(meta.function.as_str()) {
-                out.push((r.get::<_, i64>(0).db()?, meta));
+            out.push((r.get::<_, i64>(0).db()?, function_meta(r, 1)?));
+        }
+        out
+    } else {
+        // Named functions: look each up by its unique name (a series asks for one function
+        // per bucket; reading every function's row each time made it O(fleet) per bucket).
+        let mut names: Vec<&str> = wanted.iter().copied().collect();
+        names.sort_unstable();
+        let sql = format!("SELECT id, {META_COLUMNS} FROM functions WHERE name = ?1");
+        let mut stmt = conn.prepare_cached(&sql).db()?;
+        let mut out = Vec::with_capacity(names.len());
+        for name in names {
+            let mut rows = stmt.query([name]).db()?;
+            if let Some(r) = rows.next().db()? {
+                out.push((r.get::<_, i64>(0).db()?, function_meta(r, 1)?));
             }
         }
         out
@@ -363,7 +380,7 @@ pub(crate) fn function_stats(
         for &span in &plan.raw {
             acc.raw(conn, function_id, span, width)?;
         }
-        let r = acc.rollup;
+        let r = &acc.rollup;
         let invocations = r.invocations();
         // Functions an inventory listed are reported even without invocations, and so are
         // functions that logged in range without completing an invocation.
@@ -381,39 +398,113 @@ pub(crate) fn function_stats(
             .db()?
             .query_row(params![function_id, lo, hi], |row| row.get(0))
             .db()?;
-        let outcomes = r.outcomes.map(count);
-        out.push(FunctionStats {
-            function: meta.function.clone(),
-            meta,
-            invocations: count(invocations),
-            errors: count(invocations - r.outcomes[Outcome::Success.code() as usize]),
-            outcomes,
-            cold_starts: count(r.cold_starts),
-            duration: r.duration,
-            init: r.init,
-            billed_duration_ms: r.billed_ms,
-            gb_seconds: r.gb_seconds,
-            months: acc
-                .months
-                .into_iter()
-                .filter(|(_, (n, _))| *n > 0)
-                .map(|(month, (n, gb))| MonthUsage {
-                    month,
-                    requests: count(n),
-                    gb_seconds: gb,
-                })
-                .collect(),
-            memory_size_mb: r.latest_memory.map(|m| m.1),
-            max_memory_used_mb: r.max_memory_used_mb,
-            over_20s: count(r.over_20s),
-            environments: count(environments),
-            first_ms: r.first_ms,
-            last_ms: r.last_ms,
-            log_lines: count(r.log_lines),
-            log_bytes: count(r.log_bytes),
-        });
+        out.push(stats_from(acc, meta, environments));
     }
     Ok(out)
+}
+
+/// A function's statistics from its accumulated rollups.
+fn stats_from(acc: Acc, meta: FunctionMeta, environments: i64) -> FunctionStats {
+    let r = &acc.rollup;
+    let invocations = r.invocations();
+    let outcomes = r.outcomes.map(count);
+    FunctionStats {
+        function: meta.function.clone(),
+        meta,
+        invocations: count(invocations),
+        errors: count(invocations - r.outcomes[Outcome::Success.code() as usize]),
+        outcomes,
+        cold_starts: count(r.cold_starts),
+        duration: r.duration.clone(),
+        init: r.init.clone(),
+        billed_duration_ms: r.billed_ms,
+        gb_seconds: r.gb_seconds,
+        months: acc
+            .months
+            .into_iter()
+            .filter(|(_, (n, _))| *n > 0)
+            .map(|(month, (n, gb))| MonthUsage {
+                month,
+                requests: count(n),
+                gb_seconds: gb,
+            })
+            .collect(),
+        memory_size_mb: r.latest_memory.map(|m| m.1),
+        max_memory_used_mb: r.max_memory_used_mb,
+        over_20s: count(r.over_20s),
+        environments: count(environments),
+        first_ms: r.first_ms,
+        last_ms: r.last_ms,
+        log_lines: count(r.log_lines),
+        log_bytes: count(r.log_bytes),
+    }
+}
+
+/// `Store::series` for whole-hour buckets: one query reads the function's hourly rollups
+/// over the range and each row is folded into its bucket. Buckets that are not whole hours
+/// (a range edge) are asked of `function_stats`. Series entries carry no environment count.
+/// `None` for an unknown function (the caller's default gives zero buckets).
+pub(crate) fn series(
+    conn: &Connection,
+    function: &str,
+    range: TimeRange,
+    bucket_ms: i64,
+) -> Result<Option<Vec<(i64, FunctionStats)>>, StoreError> {
+    let (from, to, n) = crate::series_buckets(range, bucket_ms)?;
+    let sql = format!("SELECT id, {META_COLUMNS} FROM functions WHERE name = ?1");
+    let found = {
+        let mut stmt = conn.prepare_cached(&sql).db()?;
+        let mut rows = stmt.query([function]).db()?;
+        match rows.next().db()? {
+            Some(r) => Some((r.get::<_, i64>(0).db()?, function_meta(r, 1)?)),
+            None => None,
+        }
+    };
+    let Some((function_id, meta)) = found else {
+        return Ok(None);
+    };
+    let n = usize::try_from(n).unwrap_or(0);
+    let starts: Vec<i64> = (0..n).map(|i| from + i as i64 * bucket_ms).collect();
+    let whole = |start: i64| {
+        let end = start.saturating_add(bucket_ms).min(to);
+        start % HOUR_MS == 0 && end % HOUR_MS == 0
+    };
+    let mut accs: Vec<Acc> = (0..n).map(|_| Acc::default()).collect();
+    {
+        let sql = "SELECT bucket_ms, n_success, n_error, n_timeout, n_out_of_memory, n_crash, \
+             n_init_error, cold_starts, over_20s, billed_ms, gb_seconds, max_memory_used_mb, \
+             first_ms, last_ms, latest_memory_mb, latest_memory_ms, log_lines, log_bytes, \
+             duration, init \
+             FROM rollup_hour WHERE function_id = ?1 AND bucket_ms >= ?2 AND bucket_ms < ?3";
+        let mut stmt = conn.prepare_cached(sql).db()?;
+        let mut rows = stmt.query(params![function_id, from, to]).db()?;
+        while let Some(r) = rows.next().db()? {
+            let bucket: i64 = r.get(0).db()?;
+            let i = usize::try_from((bucket - from) / bucket_ms).unwrap_or(usize::MAX);
+            if i < n && whole(starts[i]) && bucket + HOUR_MS <= (starts[i] + bucket_ms).min(to) {
+                accs[i].fold_row(r)?;
+            }
+        }
+    }
+    let names = [function.to_string()];
+    let mut out = Vec::with_capacity(n);
+    for (start, acc) in starts.into_iter().zip(accs) {
+        let stats = if whole(start) {
+            stats_from(acc, meta.clone(), 0)
+        } else {
+            let end = start.saturating_add(bucket_ms).min(to);
+            let r = TimeRange {
+                from_ms: Some(start),
+                to_ms: Some(end),
+            };
+            function_stats(conn, &names, r)?
+                .into_iter()
+                .next()
+                .unwrap_or_else(|| stats_from(Acc::default(), meta.clone(), 0))
+        };
+        out.push((start, stats));
+    }
+    Ok(Some(out))
 }
 
 /// Listing newest first, through the spans (the time index, see `schema`): spans are read
