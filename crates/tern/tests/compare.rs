@@ -4,25 +4,12 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::Path;
-use std::process::{Command, Output};
 
 use serde_json::Value;
 
-fn tern() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_tern"));
-    c.env_remove("TERN_DB");
-    c
-}
-
-fn ok(out: Output, what: &str) -> Output {
-    assert!(
-        out.status.success(),
-        "{what} failed: {}\nstderr:\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
+#[path = "support/bin.rs"]
+mod bin;
+use bin::{ok, tern};
 
 fn json(db: &Path, args: &[&str]) -> Value {
     let out = ok(

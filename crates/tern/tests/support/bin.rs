@@ -1,0 +1,21 @@
+//! The `tern` binary for end-to-end tests: a command without the user's `TERN_DB`, and a
+//! check that a run succeeded (its stderr in the failure message).
+#![allow(dead_code)]
+
+use std::process::{Command, Output};
+
+pub fn tern() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_tern"));
+    c.env_remove("TERN_DB");
+    c
+}
+
+pub fn ok(out: Output, what: &str) -> Output {
+    assert!(
+        out.status.success(),
+        "{what} failed: {}\nstderr:\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
