@@ -1,0 +1,62 @@
+//! Which store a process uses, chosen by `[store]` in tern.toml (issue 7).
+//!
+//! The embedded SQLite file is the zero-setup default. ClickHouse is for fleets that outgrow
+//! one machine; several stateless `tern serve` collectors can share one ClickHouse.
+
+use std::path::PathBuf;
+
+use crate::{SqliteStore, Store, StoreError};
+
+/// How to reach a ClickHouse server over its HTTP interface.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClickHouseConfig {
+    /// Base URL of the HTTP interface, `http://host:8123` or `https://host:8443`.
+    pub url: String,
+    /// Database holding Tern's tables; created when missing.
+    pub database: String,
+    /// User name (ClickHouse's default user is `default`).
+    pub user: String,
+    /// Password, if the user has one. Never logged.
+    pub password: Option<String>,
+    /// Extra PEM CA certificates for an `https` URL with a private CA.
+    pub ca_file: Option<PathBuf>,
+    /// Cluster name: DDL runs `ON CLUSTER`, tables are Replicated with Distributed fronts.
+    /// `None` is a single server.
+    pub cluster: Option<String>,
+}
+
+/// The store a process opens.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreBackend {
+    /// The embedded SQLite database at this path.
+    Sqlite(PathBuf),
+    /// A ClickHouse server.
+    ClickHouse(ClickHouseConfig),
+}
+
+impl StoreBackend {
+    /// Open the store for reading and writing; creates or migrates the schema.
+    pub fn open(&self) -> Result<Box<dyn Store>, StoreError> {
+        match self {
+            StoreBackend::Sqlite(path) => Ok(Box::new(SqliteStore::open(path)?)),
+            StoreBackend::ClickHouse(c) => Err(not_built(c)),
+        }
+    }
+
+    /// Open a handle for queries only (SQLite: a read-only connection; ClickHouse: the same
+    /// client, since the server handles concurrency).
+    pub fn open_read_only(&self) -> Result<Box<dyn Store>, StoreError> {
+        match self {
+            StoreBackend::Sqlite(path) => Ok(Box::new(SqliteStore::open_read_only(path)?)),
+            StoreBackend::ClickHouse(c) => Err(not_built(c)),
+        }
+    }
+}
+
+// Replaced by the ClickHouse backend when it lands (issue 7).
+fn not_built(c: &ClickHouseConfig) -> StoreError {
+    StoreError::Open {
+        path: c.url.clone(),
+        message: "the ClickHouse backend is not available in this build yet".into(),
+    }
+}
