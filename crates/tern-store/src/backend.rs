@@ -5,7 +5,7 @@
 
 use std::path::PathBuf;
 
-use crate::{SqliteStore, Store, StoreError};
+use crate::{ClickHouseStore, SqliteStore, Store, StoreError};
 
 /// How to reach a ClickHouse server over its HTTP interface.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,7 +39,7 @@ impl StoreBackend {
     pub fn open(&self) -> Result<Box<dyn Store>, StoreError> {
         match self {
             StoreBackend::Sqlite(path) => Ok(Box::new(SqliteStore::open(path)?)),
-            StoreBackend::ClickHouse(c) => Err(not_built(c)),
+            StoreBackend::ClickHouse(c) => Ok(Box::new(ClickHouseStore::open(c)?)),
         }
     }
 
@@ -48,15 +48,8 @@ impl StoreBackend {
     pub fn open_read_only(&self) -> Result<Box<dyn Store>, StoreError> {
         match self {
             StoreBackend::Sqlite(path) => Ok(Box::new(SqliteStore::open_read_only(path)?)),
-            StoreBackend::ClickHouse(c) => Err(not_built(c)),
+            StoreBackend::ClickHouse(c) => Ok(Box::new(ClickHouseStore::open_read_only(c)?)),
         }
     }
 }
 
-// Replaced by the ClickHouse backend when it lands (issue 7).
-fn not_built(c: &ClickHouseConfig) -> StoreError {
-    StoreError::Open {
-        path: c.url.clone(),
-        message: "the ClickHouse backend is not available in this build yet".into(),
-    }
-}

@@ -15,10 +15,12 @@ use tern_core::model::{ErrorInfo, InvocationPart, LogLine, Outcome};
 use tern_core::sketch::Sketch;
 
 pub mod backend;
+pub mod clickhouse;
 pub mod conformance;
 pub mod sqlite;
 
 pub use backend::{ClickHouseConfig, StoreBackend};
+pub use clickhouse::ClickHouseStore;
 pub use sqlite::SqliteStore;
 
 /// The errors a caller can act on. Backend-specific detail is in the message.

@@ -46,7 +46,7 @@ use crate::{FunctionMeta, IngestBatch, IngestStats, StoreError, StreamLines};
 
 /// Store `batch` in one transaction. `before_write` runs after the work that needs no
 /// database (encoding), just before the write transaction begins.
-pub(crate) fn ingest(
+pub(super) fn ingest(
     conn: &mut Connection,
     ids: &mut Ids,
     scratch: &mut Scratch,
@@ -302,7 +302,7 @@ struct Writer<'a> {
 }
 
 /// The time an invocation belongs to: its REPORT, else its start, else its first line.
-fn time_of(p: &InvocationPart) -> i64 {
+pub(crate) fn time_of(p: &InvocationPart) -> i64 {
     p.end_ms
         .or(p.start_ms)
         .or_else(|| p.log_lines.iter().map(|l| l.timestamp_ms).min())
@@ -355,7 +355,7 @@ fn has_nan(p: &InvocationPart) -> bool {
 /// The part as it will be stored, when that differs from the part given: with a function
 /// name, normalized lines, and no NaN (which SQLite stores as NULL, so the part would not
 /// read back equal and re-ingest would look like news).
-fn canonical(p: &InvocationPart) -> Option<InvocationPart> {
+pub(crate) fn canonical(p: &InvocationPart) -> Option<InvocationPart> {
     if !p.function.is_empty() && !has_nan(p) && lines_normalized(&p.log_lines) {
         return None;
     }

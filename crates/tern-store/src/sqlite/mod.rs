@@ -33,15 +33,15 @@
 
 mod alerts;
 mod checkpoint;
-mod codec;
+pub(crate) mod codec;
 mod error_query;
 mod errors;
 mod fx;
-mod ingest;
+pub(crate) mod ingest;
 mod markers;
 mod query;
 mod retention;
-mod rollup;
+pub(crate) mod rollup;
 mod row;
 mod schema;
 mod tuning;

@@ -1,0 +1,283 @@
+//! The write path: read the stored versions of a batch's invocations, merge the parts in
+//! (`InvocationPart::merge`, as the SQLite backend does), and write a new version of each
+//! invocation that learned something. Nothing is counted here: statistics are read from the
+//! latest versions, so writing a version twice (a retried batch) changes no count.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use serde_json::{Map, Value};
+use tern_core::model::{InvocationPart, LogLine};
+
+use super::rows::{self, lit, lits, Extra, PART_COLUMNS};
+use super::{errors, state, ClickHouseStore};
+use crate::sqlite::ingest::{canonical, time_of};
+use crate::{IngestBatch, IngestStats, StoreError, StreamLines};
+
+type Key = (Arc<str>, Arc<str>, String);
+
+/// Keys looked up per query.
+const LOOKUP_CHUNK: usize = 2000;
+
+struct Entry {
+    part: InvocationPart,
+    extra: Extra,
+    dirty: bool,
+    /// Whether the version read from the store (if any) had its REPORT.
+    was_complete: bool,
+}
+
+fn load(
+    s: &ClickHouseStore,
+    keys: &[&Key],
+    out: &mut HashMap<Key, Entry>,
+) -> Result<(), StoreError> {
+    for chunk in keys.chunks(LOOKUP_CHUNK) {
+        let groups: HashSet<&str> = chunk.iter().map(|k| &*k.0).collect();
+        let streams: HashSet<&str> = chunk.iter().map(|k| &*k.1).collect();
+        let ids: HashSet<&str> = chunk.iter().map(|k| k.2.as_str()).collect();
+        let rows = s.select(&format!(
+            "SELECT {PART_COLUMNS}, lines FROM invocations FINAL \
+             WHERE log_group IN ({}) AND log_stream IN ({}) AND request_id IN ({})",
+            lits(groups),
+            lits(streams),
+            lits(ids)
+        ))?;
+        for r in &rows {
+            let (part, extra) = rows::read_part(r, true)?;
+            let key = (
+                part.log_group.clone(),
+                part.log_stream.clone(),
+                part.request_id.clone(),
+            );
+            out.insert(
+                key,
+                Entry {
+                    was_complete: part.report.is_some(),
+                    part,
+                    extra,
+                    dirty: false,
+                },
+            );
+        }
+    }
+    Ok(())
+}
+
+pub(super) fn ingest(s: &mut ClickHouseStore, batch: &IngestBatch) -> Result<IngestStats, StoreError> {
+    let mut stats = IngestStats::default();
+    let cutoffs = s.cutoffs()?;
+    // Parts older than the raw cutoff would count again: drop them.
+    let mut parts: Vec<InvocationPart> = Vec::with_capacity(batch.parts.len());
+    for p in &batch.parts {
+        let p = canonical(p).unwrap_or_else(|| p.clone());
+        if cutoffs.raw.is_some_and(|c| time_of(&p) < c) {
+            stats.expired += 1;
+            continue;
+        }
+        parts.push(p);
+    }
+
+    let mut stored: HashMap<Key, Entry> = HashMap::new();
+    {
+        let mut keys: Vec<Key> = parts
+            .iter()
+            .map(|p| (p.log_group.clone(), p.log_stream.clone(), p.request_id.clone()))
+            .collect();
+        keys.sort();
+        keys.dedup();
+        let refs: Vec<&Key> = keys.iter().collect();
+        load(s, &refs, &mut stored)?;
+    }
+    let mut order: Vec<Key> = Vec::new();
+    for p in parts {
+        let key = (p.log_group.clone(), p.log_stream.clone(), p.request_id.clone());
+        match stored.get_mut(&key) {
+            Some(e) => {
+                let before_complete = e.part.report.is_some();
+                let mut merged = e.part.clone();
+                merged.merge(p);
+                if merged == e.part {
+                    stats.unchanged += 1;
+                } else {
+                    stats.merged += 1;
+                    if !before_complete && merged.report.is_some() {
+                        stats.completed += 1;
+                    }
+                    e.part = merged;
+                    if !e.dirty {
+                        order.push(key);
+                    }
+                    e.dirty = true;
+                }
+            }
+            None => {
+                stats.inserted += 1;
+                if p.report.is_some() {
+                    stats.completed += 1;
+                }
+                let t = time_of(&p);
+                stored.insert(
+                    key.clone(),
+                    Entry {
+                        part: p,
+                        extra: Extra {
+                            day_ms: t,
+                            t,
+                            group_key: None,
+                            occ_seq: 0,
+                            occ_pos: 0,
+                        },
+                        dirty: true,
+                        was_complete: false,
+                    },
+                );
+                order.push(key);
+            }
+        }
+    }
+
+    // Error groups: what each changed invocation now belongs to.
+    let mut groups = errors::Pending::load(s)?;
+    let mut rows: Vec<Map<String, Value>> = Vec::with_capacity(order.len());
+    let mut functions: HashSet<String> = HashSet::new();
+    for key in &order {
+        let Some(e) = stored.get_mut(key) else {
+            continue;
+        };
+        e.extra.t = time_of(&e.part);
+        let _ = e.was_complete;
+        groups.assign(s, &e.part, &mut e.extra)?;
+        functions.insert(e.part.function.clone());
+    }
+    for s_lines in &batch.stream_lines {
+        functions.insert(stream_function(s_lines));
+    }
+    for key in &order {
+        if let Some(e) = stored.get(key) {
+            let ver = s.ver();
+            rows.push(rows::part_row(&e.part, e.extra, ver));
+        }
+    }
+
+    // Functions: metadata given, and a row for every function seen.
+    let mut names: Vec<String> = functions.into_iter().collect();
+    names.extend(batch.functions.iter().map(|m| m.function.clone()));
+    names.sort();
+    names.dedup();
+    let mut fn_rows = Vec::new();
+    if !names.is_empty() {
+        let mut known: HashMap<String, crate::FunctionMeta> =
+            state::stored_functions(s, Some(&names))?
+                .into_iter()
+                .map(|m| (m.function.clone(), m))
+                .collect();
+        for m in &batch.functions {
+            let merged = state::merge_meta(known.remove(&m.function), m);
+            known.insert(m.function.clone(), merged.clone());
+            let ver = s.ver();
+            fn_rows.push(state::function_row(&merged, ver));
+        }
+        for n in &names {
+            if !known.contains_key(n) {
+                let m = crate::FunctionMeta {
+                    function: n.clone(),
+                    ..Default::default()
+                };
+                let ver = s.ver();
+                fn_rows.push(state::function_row(&m, ver));
+                known.insert(n.clone(), m);
+            }
+        }
+    }
+
+    let line_rows = stream_rows(s, &batch.stream_lines, cutoffs.raw)?;
+
+    // Group state first (new groups, regressions), then the data; checkpoints last, so a
+    // stored checkpoint always has its data.
+    groups.flush(s)?;
+    s.insert("functions", &fn_rows)?;
+    s.insert("invocations", &rows)?;
+    s.insert("stream_lines", &line_rows)?;
+    let cps = state::checkpoint_rows(s, &batch.checkpoints);
+    s.insert("checkpoints", &cps)?;
+    Ok(stats)
+}
+
+fn stream_function(s: &StreamLines) -> String {
+    if s.function.is_empty() {
+        tern_core::model::function_name(&s.log_group, &s.log_stream)
+            .unwrap_or_else(|| "unknown".to_string())
+    } else {
+        s.function.clone()
+    }
+}
+
+/// A line's identity within its stream and millisecond.
+fn line_id(l: &LogLine) -> String {
+    match &l.event_id {
+        Some(id) => format!("e:{id}"),
+        None => format!("m:{}", l.message),
+    }
+}
+
+/// Rows for stream lines not stored yet (a line keeps the chunk time it was first stored with).
+fn stream_rows(
+    s: &mut ClickHouseStore,
+    chunks: &[StreamLines],
+    cutoff: Option<i64>,
+) -> Result<Vec<Map<String, Value>>, StoreError> {
+    let mut out = Vec::new();
+    let mut batch_seen: HashSet<(Arc<str>, Arc<str>, i64, String)> = HashSet::new();
+    for c in chunks {
+        let lines: Vec<&LogLine> = c
+            .lines
+            .iter()
+            .filter(|l| cutoff.is_none_or(|x| l.timestamp_ms >= x))
+            .collect();
+        let (Some(lo), Some(hi)) = (
+            lines.iter().map(|l| l.timestamp_ms).min(),
+            lines.iter().map(|l| l.timestamp_ms).max(),
+        ) else {
+            continue;
+        };
+        let existing: HashSet<(i64, String)> = s
+            .select(&format!(
+                "SELECT ts, id FROM stream_lines FINAL WHERE log_group = {} AND log_stream = {} \
+                 AND ts >= {lo} AND ts <= {hi}",
+                lit(&c.log_group),
+                lit(&c.log_stream)
+            ))?
+            .iter()
+            .map(|r| Ok((r.i64("ts")?, r.str("id")?)))
+            .collect::<Result<_, StoreError>>()?;
+        let function = stream_function(c);
+        let chunk_t = lo;
+        for l in lines {
+            let id = line_id(l);
+            if existing.contains(&(l.timestamp_ms, id.clone()))
+                || !batch_seen.insert((
+                    c.log_group.clone(),
+                    c.log_stream.clone(),
+                    l.timestamp_ms,
+                    id.clone(),
+                ))
+            {
+                continue;
+            }
+            let ver = s.ver();
+            let mut m = Map::new();
+            m.insert("log_group".into(), Value::from(&*c.log_group));
+            m.insert("log_stream".into(), Value::from(&*c.log_stream));
+            m.insert("function".into(), Value::from(function.as_str()));
+            m.insert("day".into(), Value::from(rows::date_of(l.timestamp_ms)));
+            m.insert("ts".into(), Value::from(l.timestamp_ms));
+            m.insert("id".into(), Value::from(id));
+            m.insert("message".into(), Value::from(l.message.as_str()));
+            m.insert("chunk_t".into(), Value::from(chunk_t));
+            m.insert("ver".into(), Value::from(ver));
+            out.push(m);
+        }
+    }
+    Ok(out)
+}

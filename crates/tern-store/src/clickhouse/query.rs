@@ -1,0 +1,666 @@
+//! Statistics, listings and retention.
+//!
+//! Statistics are folded in Rust from the latest invocation versions (with the SQLite
+//! backend's `Contribution` and `Rollup`, so both backends count alike), plus the hourly
+//! rollup rows retention made of hours before its cutoff.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use base64::Engine;
+use serde_json::{Map, Value};
+use tern_core::model::{normalize_lines, LogLine, Outcome};
+
+use super::client::Row;
+use super::rows::{self, lit, lits, B64, PART_COLUMNS};
+use super::{ClickHouseStore, Cutoffs, META_COMPACTED, META_RAW_CUTOFF, META_ROLLUP_CUTOFF};
+use crate::sqlite::rollup::{
+    ceil_to, decode_sketch, floor_to, gb_seconds, month_of, Contribution, Rollup, DAY_MS, HOUR_MS,
+};
+use crate::{
+    series_buckets, EnvironmentRow, FunctionMeta, FunctionStats, InvocationQuery, InvocationRow,
+    MonthUsage, Retention, RetentionStats, StoreError, TimeRange,
+};
+
+const DEFAULT_LIMIT: usize = 100;
+
+/// One function's data over a range: per-hour rollups, environments, months.
+#[derive(Default)]
+struct Acc {
+    rollup: Rollup,
+    months: BTreeMap<u32, (i64, f64)>,
+    streams: HashSet<String>,
+}
+
+impl Acc {
+    fn add(&mut self, c: &Contribution, stream: &str) {
+        self.rollup.add(c);
+        let m = self.months.entry(month_of(c.t)).or_default();
+        m.0 += 1;
+        m.1 += gb_seconds(c.billed_ms, c.memory_mb);
+        self.streams.insert(stream.to_string());
+    }
+}
+
+/// Whether an hourly bucket starting at `h` survived rollup retention.
+fn bucket_kept(c: &Cutoffs, h: i64) -> bool {
+    c.rollups.is_none_or(|r| h.saturating_add(HOUR_MS) > r)
+}
+
+/// Data points of one range, before folding.
+enum Point {
+    Invocation {
+        function: String,
+        stream: String,
+        t: i64,
+        contribution: Option<Contribution>,
+        lines: i64,
+        bytes: i64,
+    },
+    Stream {
+        function: String,
+        t: i64,
+        lines: i64,
+        bytes: i64,
+    },
+    Hour {
+        function: String,
+        hour: i64,
+        rollup: Box<Rollup>,
+    },
+}
+
+fn range_sql(col: &str, from: Option<i64>, to: Option<i64>) -> String {
+    let mut parts = vec!["1".to_string()];
+    if let Some(f) = from {
+        parts.push(format!("{col} >= {f}"));
+    }
+    if let Some(t) = to {
+        parts.push(format!("{col} < {t}"));
+    }
+    parts.join(" AND ")
+}
+
+fn fn_filter(col: &str, functions: Option<&[String]>) -> String {
+    match functions {
+        Some(f) => format!("{col} IN ({})", lits(f.iter().map(String::as_str))),
+        None => "1".into(),
+    }
+}
+
+fn read_rollup(r: &Row) -> Result<Rollup, StoreError> {
+    let outcomes = match r.m_get("outcomes") {
+        Some(Value::Array(a)) if a.len() == 6 => {
+            let mut o = [0i64; 6];
+            for (slot, v) in o.iter_mut().zip(a) {
+                *slot = v
+                    .as_i64()
+                    .ok_or_else(|| StoreError::Corrupt("rollup outcome is not a count".into()))?;
+            }
+            o
+        }
+        _ => return Err(StoreError::Corrupt("rollup outcomes are not 6 counts".into())),
+    };
+    let sketch = |col: &str| -> Result<tern_core::sketch::Sketch, StoreError> {
+        let text = r.str(col)?;
+        if text.is_empty() {
+            return decode_sketch(None, col);
+        }
+        let b = B64
+            .decode(text)
+            .map_err(|e| StoreError::Corrupt(format!("{col} sketch is not base64: {e}")))?;
+        decode_sketch(Some(&b), col)
+    };
+    Ok(Rollup {
+        outcomes,
+        cold_starts: r.i64("cold_starts")?,
+        over_20s: r.i64("over_20s")?,
+        billed_ms: r.f64("billed_ms")?,
+        gb_seconds: r.f64("gb_seconds")?,
+        max_memory_used_mb: r.opt_u32("max_memory_mb")?,
+        first_ms: r.opt_i64("first_ms")?,
+        last_ms: r.opt_i64("last_ms")?,
+        latest_memory: r
+            .opt_i64("latest_memory_t")?
+            .zip(r.opt_u32("latest_memory_mb")?),
+        duration: sketch("duration")?,
+        init: sketch("init")?,
+        log_lines: r.i64("log_lines")?,
+        log_bytes: r.i64("log_bytes")?,
+    })
+}
+
+/// Everything that counts in `[from, to)` for `functions` (all when `None`).
+fn points(
+    s: &ClickHouseStore,
+    functions: Option<&[String]>,
+    from: Option<i64>,
+    to: Option<i64>,
+) -> Result<Vec<Point>, StoreError> {
+    let c = s.cutoffs()?;
+    let mut out = Vec::new();
+    // Raw rows from the compaction watermark on (earlier hours are in `rollups`).
+    let raw_from = match (from, c.compacted) {
+        (Some(f), Some(w)) => Some(f.max(w)),
+        (f, w) => f.or(w),
+    };
+    let rows = s.select(&format!(
+        "SELECT {PART_COLUMNS} FROM invocations FINAL WHERE {} AND {}",
+        range_sql("t", raw_from, to),
+        fn_filter("function", functions)
+    ))?;
+    for r in &rows {
+        let (part, extra) = rows::read_part(r, false)?;
+        if !bucket_kept(&c, floor_to(extra.t, HOUR_MS)) {
+            continue;
+        }
+        out.push(Point::Invocation {
+            contribution: Contribution::of(&part, extra.t),
+            function: part.function,
+            stream: part.log_stream.to_string(),
+            t: extra.t,
+            lines: r.i64("log_lines")?,
+            bytes: r.i64("log_bytes")?,
+        });
+    }
+    let rows = s.select(&format!(
+        "SELECT function, chunk_t, count() AS n, sum(length(message)) AS b FROM stream_lines FINAL \
+         WHERE {} AND {} GROUP BY function, chunk_t",
+        range_sql("chunk_t", raw_from, to),
+        fn_filter("function", functions)
+    ))?;
+    for r in &rows {
+        let t = r.i64("chunk_t")?;
+        if !bucket_kept(&c, floor_to(t, HOUR_MS)) {
+            continue;
+        }
+        out.push(Point::Stream {
+            function: r.str("function")?,
+            t,
+            lines: r.i64("n")?,
+            bytes: r.i64("b")?,
+        });
+    }
+    if let Some(w) = c.compacted {
+        // Whole compacted hours inside the range.
+        let lo = from.map(|f| ceil_to(f, HOUR_MS));
+        let rows = s.select(&format!(
+            "SELECT * FROM rollups FINAL WHERE hour < {w} AND {} AND {}",
+            range_sql("hour", lo, None),
+            fn_filter("function", functions)
+        ))?;
+        for r in &rows {
+            let hour = r.i64("hour")?;
+            if to.is_some_and(|t| hour + HOUR_MS > t) || !bucket_kept(&c, hour) {
+                continue;
+            }
+            out.push(Point::Hour {
+                function: r.str("function")?,
+                hour,
+                rollup: Box::new(read_rollup(r)?),
+            });
+        }
+    }
+    Ok(out)
+}
+
+impl Row {
+    pub(crate) fn m_get(&self, col: &str) -> Option<&Value> {
+        self.map().get(col)
+    }
+}
+
+fn fold(acc: &mut Acc, p: &Point) -> Result<(), StoreError> {
+    match p {
+        Point::Invocation {
+            stream,
+            contribution,
+            lines,
+            bytes,
+            ..
+        } => {
+            if let Some(c) = contribution {
+                acc.add(c, stream);
+            }
+            acc.rollup.log_lines += lines;
+            acc.rollup.log_bytes += bytes;
+        }
+        Point::Stream { lines, bytes, .. } => {
+            acc.rollup.log_lines += lines;
+            acc.rollup.log_bytes += bytes;
+        }
+        Point::Hour { hour, rollup, .. } => {
+            acc.rollup.merge(rollup)?;
+            let m = acc.months.entry(month_of(*hour)).or_default();
+            m.0 += rollup.invocations();
+            m.1 += rollup.gb_seconds;
+        }
+    }
+    Ok(())
+}
+
+fn function_of(p: &Point) -> &str {
+    match p {
+        Point::Invocation { function, .. }
+        | Point::Stream { function, .. }
+        | Point::Hour { function, .. } => function,
+    }
+}
+
+fn time_of_point(p: &Point) -> i64 {
+    match p {
+        Point::Invocation { t, .. } | Point::Stream { t, .. } => *t,
+        Point::Hour { hour, .. } => *hour,
+    }
+}
+
+fn count(v: i64) -> u64 {
+    u64::try_from(v).unwrap_or(0)
+}
+
+fn stats_from(acc: Acc, meta: FunctionMeta) -> FunctionStats {
+    let r = &acc.rollup;
+    let invocations = r.invocations();
+    FunctionStats {
+        function: meta.function.clone(),
+        meta,
+        invocations: count(invocations),
+        errors: count(invocations - r.outcomes[Outcome::Success.code() as usize]),
+        outcomes: r.outcomes.map(count),
+        cold_starts: count(r.cold_starts),
+        duration: r.duration.clone(),
+        init: r.init.clone(),
+        billed_duration_ms: r.billed_ms,
+        gb_seconds: r.gb_seconds,
+        months: acc
+            .months
+            .into_iter()
+            .filter(|(_, (n, _))| *n > 0)
+            .map(|(month, (n, gb))| MonthUsage {
+                month,
+                requests: count(n),
+                gb_seconds: gb,
+            })
+            .collect(),
+        memory_size_mb: r.latest_memory.map(|m| m.1),
+        max_memory_used_mb: r.max_memory_used_mb,
+        over_20s: count(r.over_20s),
+        environments: acc.streams.len() as u64,
+        first_ms: r.first_ms,
+        last_ms: r.last_ms,
+        log_lines: count(r.log_lines),
+        log_bytes: count(r.log_bytes),
+    }
+}
+
+/// The Memory Size of each function's latest completed invocation.
+pub(super) fn seen_memory(
+    s: &ClickHouseStore,
+    functions: Option<&[String]>,
+) -> Result<HashMap<String, u32>, StoreError> {
+    let rows = s.select(&format!(
+        "SELECT function, argMax(memory_mb, t) AS m FROM invocations FINAL \
+         WHERE complete = 1 AND memory_mb IS NOT NULL AND {} GROUP BY function",
+        fn_filter("function", functions)
+    ))?;
+    let mut out = HashMap::new();
+    for r in &rows {
+        if let Some(m) = r.opt_u32("m")? {
+            out.insert(r.str("function")?, m);
+        }
+    }
+    let rows = s.select(&format!(
+        "SELECT function, argMax(latest_memory_mb, latest_memory_t) AS m FROM rollups FINAL \
+         WHERE latest_memory_mb IS NOT NULL AND {} GROUP BY function",
+        fn_filter("function", functions)
+    ))?;
+    for r in &rows {
+        if let Some(m) = r.opt_u32("m")? {
+            out.entry(r.str("function")?).or_insert(m);
+        }
+    }
+    Ok(out)
+}
+
+fn metas(
+    s: &ClickHouseStore,
+    names: &[String],
+) -> Result<HashMap<String, FunctionMeta>, StoreError> {
+    let seen = seen_memory(s, Some(names))?;
+    Ok(super::state::stored_functions(s, Some(names))?
+        .into_iter()
+        .map(|mut m| {
+            if m.memory_size_mb.is_none() {
+                m.memory_size_mb = seen.get(&m.function).copied();
+            }
+            (m.function.clone(), m)
+        })
+        .collect())
+}
+
+pub(super) fn function_stats(
+    s: &ClickHouseStore,
+    functions: &[String],
+    range: TimeRange,
+) -> Result<Vec<FunctionStats>, StoreError> {
+    let named = (!functions.is_empty()).then_some(functions);
+    let pts = points(s, named, range.from_ms, range.to_ms)?;
+    let mut accs: BTreeMap<String, Acc> = BTreeMap::new();
+    for p in &pts {
+        fold(accs.entry(function_of(p).to_string()).or_default(), p)?;
+    }
+    let names: Vec<String> = match named {
+        Some(n) => n.to_vec(),
+        None => accs
+            .iter()
+            .filter(|(_, a)| a.rollup.invocations() > 0 || a.rollup.log_lines > 0)
+            .map(|(n, _)| n.clone())
+            .collect(),
+    };
+    let mut metas = metas(s, &names)?;
+    let mut out = Vec::new();
+    let mut sorted = names;
+    sorted.sort();
+    sorted.dedup();
+    for n in sorted {
+        // Named functions the store does not know are skipped.
+        let Some(meta) = metas.remove(&n) else {
+            continue;
+        };
+        let acc = accs.remove(&n).unwrap_or_default();
+        out.push(stats_from(acc, meta));
+    }
+    Ok(out)
+}
+
+pub(super) fn series(
+    s: &ClickHouseStore,
+    function: &str,
+    range: TimeRange,
+    bucket_ms: i64,
+) -> Result<Vec<(i64, FunctionStats)>, StoreError> {
+    let (from, to, n) = series_buckets(range, bucket_ms)?;
+    let names = [function.to_string()];
+    let meta = metas(s, &names)?.remove(function);
+    let pts = points(s, Some(&names), Some(from), Some(to))?;
+    let mut accs: Vec<Acc> = (0..n).map(|_| Acc::default()).collect();
+    for p in &pts {
+        let t = time_of_point(p);
+        let i = (t - from).div_euclid(bucket_ms);
+        // A compacted hour that straddles two buckets cannot be split: it goes where it starts,
+        // as a partial bucket of the SQLite backend does.
+        if let Some(acc) = usize::try_from(i).ok().and_then(|i| accs.get_mut(i)) {
+            fold(acc, p)?;
+        }
+    }
+    Ok(accs
+        .into_iter()
+        .enumerate()
+        .map(|(i, acc)| {
+            let start = from + i as i64 * bucket_ms;
+            let meta = meta.clone().unwrap_or_else(|| FunctionMeta {
+                function: function.to_string(),
+                ..FunctionMeta::default()
+            });
+            let mut st = stats_from(acc, meta);
+            st.environments = 0;
+            (start, st)
+        })
+        .collect())
+}
+
+fn visible(c: &Cutoffs) -> String {
+    match c.raw {
+        Some(r) => format!("t >= {r}"),
+        None => "1".into(),
+    }
+}
+
+pub(super) fn invocations(
+    s: &ClickHouseStore,
+    q: &InvocationQuery,
+) -> Result<Vec<InvocationRow>, StoreError> {
+    let c = s.cutoffs()?;
+    let mut filter = vec![visible(&c), range_sql("t", q.range.from_ms, q.range.to_ms)];
+    if !q.functions.is_empty() {
+        filter.push(fn_filter("function", Some(&q.functions)));
+    }
+    if let Some(o) = q.outcome {
+        filter.push(format!("outcome = {}", o.code()));
+    }
+    if let Some(cold) = q.cold {
+        filter.push(format!("cold = {}", u8::from(cold)));
+    }
+    if let Some(r) = &q.request_id {
+        filter.push(format!("request_id = {}", lit(r)));
+    }
+    let limit = if q.limit == 0 { DEFAULT_LIMIT } else { q.limit };
+    let rows = s.select(&format!(
+        "SELECT {PART_COLUMNS} FROM invocations FINAL WHERE {} \
+         ORDER BY t DESC, log_group DESC, log_stream DESC, request_id DESC LIMIT {limit}",
+        filter.join(" AND ")
+    ))?;
+    rows.iter()
+        .map(|r| Ok(rows::invocation_row(rows::read_part(r, false)?.0)))
+        .collect()
+}
+
+pub(super) fn invocation_logs(
+    s: &ClickHouseStore,
+    log_group: &str,
+    log_stream: &str,
+    request_id: &str,
+) -> Result<Vec<LogLine>, StoreError> {
+    let c = s.cutoffs()?;
+    let rows = s.select(&format!(
+        "SELECT start_ms, end_ms, lines FROM invocations FINAL WHERE log_group = {} \
+         AND log_stream = {} AND request_id = {} AND {}",
+        lit(log_group),
+        lit(log_stream),
+        lit(request_id),
+        visible(&c)
+    ))?;
+    let Some(r) = rows.first() else {
+        return Ok(Vec::new());
+    };
+    let mut lines = rows::read_lines(&r.str("lines")?)?;
+    let own_lo = lines.iter().map(|l| l.timestamp_ms).min();
+    let own_hi = lines.iter().map(|l| l.timestamp_ms).max();
+    let lo = r.opt_i64("start_ms")?.or(own_lo);
+    let hi = r.opt_i64("end_ms")?.or(own_hi).or(lo);
+    if let (Some(lo), Some(hi)) = (lo, hi) {
+        let more = s.select(&format!(
+            "SELECT ts, id, message FROM stream_lines FINAL WHERE log_group = {} \
+             AND log_stream = {} AND ts >= {lo} AND ts <= {hi} AND {}",
+            lit(log_group),
+            lit(log_stream),
+            c.raw.map_or("1".into(), |x| format!("ts >= {x}"))
+        ))?;
+        for m in &more {
+            let id = m.str("id")?;
+            lines.push(LogLine {
+                timestamp_ms: m.i64("ts")?,
+                message: m.str("message")?,
+                event_id: id.strip_prefix("e:").map(str::to_string),
+            });
+        }
+    }
+    normalize_lines(&mut lines);
+    Ok(lines)
+}
+
+pub(super) fn environments(
+    s: &ClickHouseStore,
+    function: &str,
+) -> Result<Vec<EnvironmentRow>, StoreError> {
+    let rows = s.select(&format!(
+        "SELECT log_stream, count() AS n, sum(cold) AS c, min(t) AS lo, max(t) AS hi, \
+         argMax(runtime_version, t) AS rv FROM invocations FINAL \
+         WHERE function = {} AND complete = 1 GROUP BY log_group, log_stream \
+         ORDER BY n DESC, log_stream, log_group",
+        lit(function)
+    ))?;
+    rows.iter()
+        .map(|r| {
+            Ok(EnvironmentRow {
+                function: function.to_string(),
+                log_stream: r.str("log_stream")?,
+                invocations: r.u64("n")?,
+                cold_starts: r.u64("c")?,
+                first_ms: r.opt_i64("lo")?,
+                last_ms: r.opt_i64("hi")?,
+                runtime_version: r.opt_str("rv")?,
+            })
+        })
+        .collect()
+}
+
+pub(super) fn time_bounds(s: &ClickHouseStore) -> Result<Option<(i64, i64)>, StoreError> {
+    let pts = points(s, None, None, None)?;
+    let mut lo: Option<i64> = None;
+    let mut hi: Option<i64> = None;
+    for p in &pts {
+        let (a, b) = match p {
+            Point::Invocation {
+                contribution: Some(c),
+                ..
+            } => (Some(c.t), Some(c.t)),
+            Point::Hour { rollup, .. } => (rollup.first_ms, rollup.last_ms),
+            _ => (None, None),
+        };
+        lo = match (lo, a) {
+            (Some(x), Some(y)) => Some(x.min(y)),
+            (x, y) => x.or(y),
+        };
+        hi = match (hi, b) {
+            (Some(x), Some(y)) => Some(x.max(y)),
+            (x, y) => x.or(y),
+        };
+    }
+    Ok(lo.zip(hi))
+}
+
+fn rollup_row(function: &str, hour: i64, r: &Rollup, ver: u64) -> Map<String, Value> {
+    let sketch = |s: &tern_core::sketch::Sketch| {
+        if s.count() == 0 {
+            String::new()
+        } else {
+            B64.encode(s.encode())
+        }
+    };
+    let opt = |v: Option<i64>| v.map_or(Value::Null, Value::from);
+    let mut m = Map::new();
+    m.insert("function".into(), function.into());
+    m.insert("hour".into(), hour.into());
+    m.insert("day".into(), rows::date_of(hour).into());
+    m.insert("outcomes".into(), Value::from(r.outcomes.to_vec()));
+    m.insert("cold_starts".into(), r.cold_starts.into());
+    m.insert("over_20s".into(), r.over_20s.into());
+    m.insert("billed_ms".into(), r.billed_ms.into());
+    m.insert("gb_seconds".into(), r.gb_seconds.into());
+    m.insert(
+        "max_memory_mb".into(),
+        opt(r.max_memory_used_mb.map(i64::from)),
+    );
+    m.insert("first_ms".into(), opt(r.first_ms));
+    m.insert("last_ms".into(), opt(r.last_ms));
+    m.insert("latest_memory_t".into(), opt(r.latest_memory.map(|x| x.0)));
+    m.insert(
+        "latest_memory_mb".into(),
+        opt(r.latest_memory.map(|x| i64::from(x.1))),
+    );
+    m.insert("duration".into(), sketch(&r.duration).into());
+    m.insert("init".into(), sketch(&r.init).into());
+    m.insert("log_lines".into(), r.log_lines.into());
+    m.insert("log_bytes".into(), r.log_bytes.into());
+    m.insert("ver".into(), ver.into());
+    m
+}
+
+/// Partition ids (YYYYMMDD) of `table` whose whole day ends at or before `before`.
+fn old_partitions(s: &ClickHouseStore, table: &str, before: i64) -> Result<Vec<u32>, StoreError> {
+    let rows = s.select(&format!(
+        "SELECT DISTINCT partition FROM system.parts WHERE database = {} AND table = {} AND active",
+        lit(s.db()),
+        lit(&s.layout.data_table(table))
+    ))?;
+    let limit = rows::partition_of(floor_to(before, DAY_MS) - DAY_MS);
+    let mut out = Vec::new();
+    for r in &rows {
+        let p = r.str("partition")?;
+        if let Ok(id) = p.trim_matches('\'').parse::<u32>() {
+            if id < limit {
+                out.push(id);
+            }
+        }
+    }
+    Ok(out)
+}
+
+pub(super) fn apply_retention(
+    s: &mut ClickHouseStore,
+    r: Retention,
+) -> Result<RetentionStats, StoreError> {
+    let c = s.cutoffs()?;
+    let mut stats = RetentionStats::default();
+    if let Some(cut) = r.raw_before_ms.filter(|&x| c.raw.is_none_or(|old| x > old)) {
+        let lo = c.raw.map_or("1".into(), |o| format!("t >= {o}"));
+        let n = s.select(&format!(
+            "SELECT count() AS n FROM invocations FINAL WHERE {lo} AND t < {cut}"
+        ))?;
+        stats.invocations = n.first().map(|r| r.u64("n")).transpose()?.unwrap_or(0);
+        let lo = c.raw.map_or("1".into(), |o| format!("ts >= {o}"));
+        let n = s.select(&format!(
+            "SELECT count() AS n FROM (SELECT DISTINCT log_group, log_stream, chunk_t FROM \
+             stream_lines FINAL WHERE {lo} AND ts < {cut})"
+        ))?;
+        stats.stream_chunks = n.first().map(|r| r.u64("n")).transpose()?.unwrap_or(0);
+        // Fold the hours before the cutoff into rollups (idempotent: same rows every time),
+        // then move the watermark, then forget the raw data.
+        let w = floor_to(cut, HOUR_MS);
+        if c.compacted.is_none_or(|old| w > old) {
+            let pts = points(s, None, c.compacted, Some(w))?;
+            let mut hours: BTreeMap<(String, i64), Acc> = BTreeMap::new();
+            for p in &pts {
+                if let Point::Hour { .. } = p {
+                    continue;
+                }
+                let key = (
+                    function_of(p).to_string(),
+                    floor_to(time_of_point(p), HOUR_MS),
+                );
+                fold(hours.entry(key).or_default(), p)?;
+            }
+            let mut out = Vec::new();
+            for ((f, h), acc) in &hours {
+                let ver = s.ver();
+                out.push(rollup_row(f, *h, &acc.rollup, ver));
+            }
+            s.insert("rollups", &out)?;
+            super::errors::compact(s, c.compacted, w)?;
+            s.set_meta(META_COMPACTED, &w.to_string())?;
+        }
+        s.set_meta(META_RAW_CUTOFF, &cut.to_string())?;
+        for table in ["invocations", "stream_lines"] {
+            for p in old_partitions(s, table, w)? {
+                s.client.exec(None, &s.layout.drop_partition(table, p))?;
+            }
+        }
+    }
+    if let Some(cut) = r
+        .rollups_before_ms
+        .filter(|&x| c.rollups.is_none_or(|old| x > old))
+    {
+        let lo = c
+            .rollups
+            .map_or("1".into(), |o| format!("hour + {HOUR_MS} > {o}"));
+        let n = s.select(&format!(
+            "SELECT count() AS n FROM rollups FINAL WHERE {lo} AND hour + {HOUR_MS} <= {cut}"
+        ))?;
+        stats.rollup_rows = n.first().map(|r| r.u64("n")).transpose()?.unwrap_or(0);
+        s.set_meta(META_ROLLUP_CUTOFF, &cut.to_string())?;
+        for p in old_partitions(s, "rollups", cut)? {
+            s.client.exec(None, &s.layout.drop_partition("rollups", p))?;
+        }
+    }
+    Ok(stats)
+}

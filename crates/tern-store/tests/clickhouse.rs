@@ -1,0 +1,325 @@
+//! The ClickHouse backend: the conformance suite against a real ClickHouse 18.16 server
+//! (`TERN_TEST_CLICKHOUSE_URL`, started by `.ci/clickhouse.sh`) and against current ClickHouse
+//! embedded by chdb behind `.ci/chdb_server.py` (`TERN_TEST_CHDB_URL`, `.ci/chdb.sh`); and what
+//! is particular to ClickHouse: schema versions, hostile server answers.
+//!
+//! Each test works in its own fresh database, dropped afterwards, so tests run in parallel.
+//! Without the service a test says so on stderr and passes, unless `TERN_REQUIRE_SERVICES=1`.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use tern_store::{ClickHouseConfig, ClickHouseStore, IngestBatch, IngestStats, Store, StoreError};
+
+static NEXT: AtomicU64 = AtomicU64::new(0);
+
+fn service(var: &str) -> Option<String> {
+    match std::env::var(var) {
+        Ok(u) if !u.is_empty() => Some(u),
+        _ => {
+            if std::env::var("TERN_REQUIRE_SERVICES").as_deref() == Ok("1") {
+                panic!("{var} is not set and TERN_REQUIRE_SERVICES=1");
+            }
+            eprintln!("SKIPPED: {var} is not set (run .ci/run, or see README: Testing)");
+            None
+        }
+    }
+}
+
+fn config(url: &str, database: &str) -> ClickHouseConfig {
+    ClickHouseConfig {
+        url: url.to_string(),
+        database: database.to_string(),
+        user: "default".into(),
+        password: None,
+        ca_file: None,
+        cluster: None,
+    }
+}
+
+/// A store in a fresh database, dropped with it.
+struct TempDb {
+    store: ClickHouseStore,
+    url: String,
+    name: String,
+}
+
+fn fresh_name() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!(
+        "tern_test_{}_{}_{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed),
+        nanos % 1_000_000_000
+    )
+}
+
+fn temp_db(url: &str) -> TempDb {
+    let name = fresh_name();
+    let store = ClickHouseStore::open(&config(url, &name)).unwrap();
+    TempDb {
+        store,
+        url: url.to_string(),
+        name,
+    }
+}
+
+fn drop_database(url: &str, name: &str) {
+    let _ = ureq::post(url).send(format!("DROP DATABASE IF EXISTS {name}"));
+}
+
+impl Drop for TempDb {
+    fn drop(&mut self) {
+        drop_database(&self.url, &self.name);
+    }
+}
+
+impl Store for TempDb {
+    fn ingest(&mut self, batch: &IngestBatch) -> Result<IngestStats, StoreError> {
+        self.store.ingest(batch)
+    }
+    tern_store::forward_store_except_ingest!(store);
+}
+
+macro_rules! conformance_on {
+    ($server:ident, $var:expr, [$($case:ident),*], [$($multi:ident),*]) => {
+        mod $server {
+            use super::*;
+            $(
+                #[test]
+                fn $case() {
+                    let Some(url) = service($var) else { return };
+                    tern_store::conformance::$case(temp_db(&url));
+                }
+            )*
+            $(
+                #[test]
+                fn $multi() {
+                    let Some(url) = service($var) else { return };
+                    tern_store::conformance::$multi(|| temp_db(&url));
+                }
+            )*
+            #[test]
+            fn split_invariance() {
+                let Some(url) = service($var) else { return };
+                for seed in 0..6u64 {
+                    tern_store::conformance::split_invariance(
+                        || temp_db(&url),
+                        seed,
+                        1 + seed as usize % 5,
+                    );
+                }
+            }
+            #[test]
+            fn refuses_a_newer_schema() {
+                let Some(url) = service($var) else { return };
+                let db = temp_db(&url);
+                let bump = format!(
+                    "INSERT INTO {}.meta (key, value, ver) VALUES ('schema_version', '999', 18446744073709551615)",
+                    db.name
+                );
+                ureq::post(&url).send(bump).unwrap();
+                match ClickHouseStore::open(&config(&url, &db.name)) {
+                    Err(StoreError::SchemaTooNew { found, supported }) => {
+                        assert_eq!(found, 999);
+                        assert_eq!(supported, tern_store::clickhouse::SCHEMA_VERSION);
+                    }
+                    other => panic!("expected SchemaTooNew, got {other:?}"),
+                }
+                assert!(matches!(
+                    ClickHouseStore::open_read_only(&config(&url, &db.name)),
+                    Err(StoreError::SchemaTooNew { .. })
+                ));
+            }
+            #[test]
+            fn read_only_needs_a_tern_database() {
+                let Some(url) = service($var) else { return };
+                let name = fresh_name();
+                let e = ClickHouseStore::open_read_only(&config(&url, &name)).unwrap_err();
+                assert!(matches!(e, StoreError::Open { .. }), "{e}");
+                assert!(e.to_string().contains(&name), "{e}");
+            }
+            #[test]
+            fn server_errors_name_the_query() {
+                let Some(url) = service($var) else { return };
+                let db = temp_db(&url);
+                drop_database(&url, &db.name);
+                let e = db.store.functions().unwrap_err().to_string();
+                assert!(e.contains("ClickHouse answered HTTP"), "{e}");
+                assert!(e.contains("SELECT"), "{e}");
+            }
+        }
+    };
+}
+
+macro_rules! both_servers {
+    ($($args:tt)*) => {
+        conformance_on!(clickhouse_18_16, "TERN_TEST_CLICKHOUSE_URL", $($args)*);
+        conformance_on!(clickhouse_current_chdb, "TERN_TEST_CHDB_URL", $($args)*);
+    };
+}
+
+both_servers!(
+    [
+        idempotent_reingest,
+        rollups_match_rows,
+        unaligned_ranges_are_exact,
+        log_lines_dedupe,
+        log_volume,
+        incomplete_not_counted,
+        environments,
+        function_meta_updates,
+        months,
+        invocation_queries,
+        cold_start_learned_after_report,
+        billing_and_memory,
+        inventory_meta,
+        checkpoints_travel_with_data,
+        series_buckets,
+        retention,
+        error_grouping,
+        error_lifecycle,
+        error_retention,
+        incidents_one_open_per_subject,
+        incident_and_notifications_are_atomic,
+        outbox_delivery,
+        tuning_runs_round_trip,
+        markers_round_trip
+    ],
+    [split_parts_in_any_order]
+);
+
+// --- Hostile servers: a local socket that answers one request with canned bytes.
+
+/// Serve `answers` (one per connection, in order) on 127.0.0.1; returns the URL.
+fn fake_server(answers: Vec<Vec<u8>>) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for answer in answers {
+            let Ok((mut sock, _)) = listener.accept() else {
+                return;
+            };
+            // Read the request head and body (enough for our small queries).
+            let mut buf = [0u8; 65536];
+            let mut got = Vec::new();
+            loop {
+                let n = sock.read(&mut buf).unwrap_or(0);
+                got.extend_from_slice(&buf[..n]);
+                let text = String::from_utf8_lossy(&got);
+                if let Some(end) = text.find("\r\n\r\n") {
+                    let len = text
+                        .lines()
+                        .find_map(|l| {
+                            l.to_ascii_lowercase()
+                                .strip_prefix("content-length:")
+                                .map(|v| v.trim().parse::<usize>().unwrap_or(0))
+                        })
+                        .unwrap_or(0);
+                    if got.len() >= end + 4 + len {
+                        break;
+                    }
+                }
+                if n == 0 {
+                    break;
+                }
+            }
+            let _ = sock.write_all(&answer);
+        }
+    });
+    url
+}
+
+fn http(status: &str, body: &str) -> Vec<u8> {
+    format!(
+        "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
+}
+
+/// A server that accepts every statement of `open` (the DDL, then the schema check finds
+/// version 1) and answers the next request with `last`.
+fn opened_then(last: Vec<u8>) -> ClickHouseStore {
+    let ddl = tern_store::clickhouse::ddl_statement_count();
+    let mut answers: Vec<Vec<u8>> = (0..ddl).map(|_| http("200 OK", "")).collect();
+    answers.push(http(
+        "200 OK",
+        "{\"key\":\"schema_version\",\"value\":\"1\"}\n",
+    ));
+    answers.push(last);
+    let url = fake_server(answers);
+    ClickHouseStore::open(&config(&url, "tern")).unwrap()
+}
+
+#[test]
+fn connection_refused_is_a_clear_open_error() {
+    let port = {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let e = ClickHouseStore::open(&config(&format!("http://127.0.0.1:{port}"), "tern"))
+        .unwrap_err();
+    assert!(matches!(e, StoreError::Open { .. }), "{e}");
+    let text = e.to_string();
+    assert!(text.contains("unreachable"), "{text}");
+    assert!(text.contains(&format!("127.0.0.1:{port}")), "{text}");
+}
+
+#[test]
+fn an_exception_is_an_error_with_its_text() {
+    let store = opened_then(http(
+        "500 Internal Server Error",
+        "Code: 60, e.displayText() = DB::Exception: Table tern.functions doesn't exist., e.what() = DB::Exception\n",
+    ));
+    let e = store.functions().unwrap_err().to_string();
+    assert!(e.contains("HTTP 500"), "{e}");
+    assert!(e.contains("Table tern.functions doesn't exist"), "{e}");
+}
+
+#[test]
+fn a_truncated_row_is_corrupt_not_a_panic() {
+    let store = opened_then(http(
+        "200 OK",
+        "{\"name\":\"alpha\",\"region\":null}\n{\"name\":\"be",
+    ));
+    let e = store.functions().unwrap_err();
+    assert!(matches!(e, StoreError::Corrupt(_)), "{e}");
+    assert!(e.to_string().contains("row 2"), "{e}");
+}
+
+#[test]
+fn an_unexpected_column_set_is_corrupt() {
+    let store = opened_then(http("200 OK", "{\"surprise\":1}\n"));
+    let e = store.functions().unwrap_err();
+    assert!(matches!(e, StoreError::Corrupt(_)), "{e}");
+    assert!(e.to_string().contains("no column name"), "{e}");
+}
+
+#[test]
+fn an_exception_after_streaming_began_is_an_error() {
+    let store = opened_then(http(
+        "200 OK",
+        "{\"name\":\"alpha\"}\nCode: 241, e.displayText() = DB::Exception: Memory limit exceeded\n",
+    ));
+    let e = store.functions().unwrap_err().to_string();
+    assert!(e.contains("Memory limit exceeded"), "{e}");
+}
+
+#[test]
+fn a_bad_url_is_an_open_error() {
+    let e = ClickHouseStore::open(&config("localhost:8123", "tern")).unwrap_err();
+    assert!(e.to_string().contains("http://"), "{e}");
+    let mut c = config("http://127.0.0.1:1", "");
+    let e = ClickHouseStore::open(&c).unwrap_err();
+    assert!(e.to_string().contains("database name is empty"), "{e}");
+    c.database = "tern".into();
+    c.ca_file = Some("/nonexistent/ca.pem".into());
+    let e = ClickHouseStore::open(&c).unwrap_err();
+    assert!(e.to_string().contains("/nonexistent/ca.pem"), "{e}");
+}
