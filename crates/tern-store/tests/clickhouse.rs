@@ -263,8 +263,8 @@ fn connection_refused_is_a_clear_open_error() {
         let l = TcpListener::bind("127.0.0.1:0").unwrap();
         l.local_addr().unwrap().port()
     };
-    let e = ClickHouseStore::open(&config(&format!("http://127.0.0.1:{port}"), "tern"))
-        .unwrap_err();
+    let e =
+        ClickHouseStore::open(&config(&format!("http://127.0.0.1:{port}"), "tern")).unwrap_err();
     assert!(matches!(e, StoreError::Open { .. }), "{e}");
     let text = e.to_string();
     assert!(text.contains("unreachable"), "{text}");

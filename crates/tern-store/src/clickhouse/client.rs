@@ -121,10 +121,7 @@ impl Client {
 
     /// POST `body` to the server; the response body on success.
     fn post(&self, url: &str, body: &[u8], what: &str) -> Result<String, StoreError> {
-        let mut req = self
-            .agent
-            .post(url)
-            .header("X-ClickHouse-User", &self.user);
+        let mut req = self.agent.post(url).header("X-ClickHouse-User", &self.user);
         if let Some(p) = &self.password {
             req = req.header("X-ClickHouse-Key", p);
         }
@@ -351,6 +348,7 @@ impl Row {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 
@@ -360,7 +358,11 @@ mod tests {
         assert_eq!(rows[0].i64("a").unwrap(), 1);
         assert_eq!(rows[0].str("b").unwrap(), "x");
         assert_eq!(rows[0].opt_i64("c").unwrap(), None);
-        assert_eq!(rows[1].i64("a").unwrap(), 7, "quoted 64-bit integers read too");
+        assert_eq!(
+            rows[1].i64("a").unwrap(),
+            7,
+            "quoted 64-bit integers read too"
+        );
         let e = rows[1].str("b").unwrap_err().to_string();
         assert!(e.contains("no column b"), "{e}");
         let e = rows[0].i64("b").unwrap_err().to_string();

@@ -12,7 +12,7 @@ use tern_core::fingerprint::{fingerprint_invocation, format_id, parse_id, GROUPI
 use tern_core::model::{InvocationPart, Outcome};
 
 use super::client::Row;
-use super::rows::{self, lit, Extra, PART_COLUMNS};
+use super::rows::{self, Extra, PART_COLUMNS};
 use super::{ClickHouseStore, META_ERROR_SEQ};
 use crate::sqlite::rollup::{floor_to, HOUR_MS};
 use crate::{
@@ -228,11 +228,11 @@ impl Pending {
                     g.regressed_ms = Some(t);
                     g.event = ErrorEvent::Regression;
                     g.event_seq = self.seq;
-                } else if g.status == ErrorStatus::Muted
-                    && g.muted_until_ms.is_some_and(|u| t >= u)
+                } else if g.status == ErrorStatus::Muted && g.muted_until_ms.is_some_and(|u| t >= u)
                 {
                     g.status = ErrorStatus::Open;
                     g.status_ms = g.muted_until_ms;
+                    g.muted_until_ms = None;
                 } else {
                     return Ok(());
                 }
@@ -309,12 +309,15 @@ fn live(
     Ok(out)
 }
 
-/// Compacted occurrences per group: (count, first hour, last hour), within `range`.
+/// Compacted occurrences of a group: count, first and last occurrence time.
+type Compacted = (u64, i64, i64);
+
+/// Compacted occurrences per group within `range`.
 fn compacted(
     s: &ClickHouseStore,
     key: Option<i64>,
     range: TimeRange,
-) -> Result<HashMap<i64, (u64, i64, i64, Option<i64>, Option<i64>)>, StoreError> {
+) -> Result<HashMap<i64, Compacted>, StoreError> {
     let mut filter = vec!["1".to_string()];
     if let Some(k) = key {
         filter.push(format!("key = {k}"));
@@ -327,16 +330,12 @@ fn compacted(
     }
     let rows = s.select(&format!(
         "SELECT key, sum(count) AS n, min(hour) AS lo, max(hour) AS hi, \
-         min(first_t) AS ft, max(last_t) AS lt FROM (SELECT key, hour, count, \
-         toInt64(0) AS first_t, toInt64(0) AS last_t FROM error_hours FINAL WHERE {}) GROUP BY key",
+         min(first_t) AS ft, max(last_t) AS lt FROM error_hours FINAL WHERE {} GROUP BY key",
         filter.join(" AND ")
     ))?;
     let mut out = HashMap::new();
     for r in &rows {
-        out.insert(
-            r.i64("key")?,
-            (r.u64("n")?, r.i64("lo")?, r.i64("hi")?, None, None),
-        );
+        out.insert(r.i64("key")?, (r.u64("n")?, r.i64("ft")?, r.i64("lt")?));
     }
     Ok(out)
 }
@@ -344,7 +343,7 @@ fn compacted(
 fn group_of(
     g: &GroupState,
     all: Option<&Live>,
-    old: Option<&(u64, i64, i64, Option<i64>, Option<i64>)>,
+    old: Option<&Compacted>,
     now_ms: Option<i64>,
 ) -> Option<ErrorGroup> {
     let n = all.map_or(0, |l| l.count) + old.map_or(0, |o| o.0);
@@ -424,8 +423,8 @@ pub(super) fn error_groups(
             continue;
         }
         if bounded {
-            let n = in_live.get(&g.key).map_or(0, |l| l.count)
-                + in_old.get(&g.key).map_or(0, |o| o.0);
+            let n =
+                in_live.get(&g.key).map_or(0, |l| l.count) + in_old.get(&g.key).map_or(0, |o| o.0);
             if n == 0 {
                 continue;
             }
@@ -489,6 +488,9 @@ pub(super) fn error_series(
         }
     }
     for (h, k) in hours {
+        if c.rollups.is_some_and(|r| h.saturating_add(HOUR_MS) <= r) {
+            continue;
+        }
         // An hour's occurrences land in the bucket holding the hour's start.
         let start = h.max(from);
         if start >= to {
@@ -593,7 +595,8 @@ pub(super) fn compact(
 ) -> Result<(), StoreError> {
     let lo = from.map_or("1".into(), |f| format!("t >= {f}"));
     let rows = s.select(&format!(
-        "SELECT group_key, intDiv(t, {HOUR_MS}) * {HOUR_MS} AS hour, count() AS n \
+        "SELECT group_key, intDiv(t, {HOUR_MS}) * {HOUR_MS} AS hour, count() AS n, \
+         min(t) AS lo, max(t) AS hi \
          FROM invocations FINAL WHERE group_key IS NOT NULL AND complete = 1 AND {lo} \
          AND t < {to} GROUP BY group_key, hour"
     ))?;
@@ -606,10 +609,11 @@ pub(super) fn compact(
         m.insert("hour".into(), hour.into());
         m.insert("day".into(), rows::date_of(hour).into());
         m.insert("count".into(), r.i64("n")?.into());
+        m.insert("first_t".into(), r.i64("lo")?.into());
+        m.insert("last_t".into(), r.i64("hi")?.into());
         m.insert("ver".into(), ver.into());
         out.push(m);
     }
     s.insert("error_hours", &out)?;
-    let _ = lit;
     Ok(())
 }

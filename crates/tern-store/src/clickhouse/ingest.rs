@@ -64,7 +64,10 @@ fn load(
     Ok(())
 }
 
-pub(super) fn ingest(s: &mut ClickHouseStore, batch: &IngestBatch) -> Result<IngestStats, StoreError> {
+pub(super) fn ingest(
+    s: &mut ClickHouseStore,
+    batch: &IngestBatch,
+) -> Result<IngestStats, StoreError> {
     let mut stats = IngestStats::default();
     let cutoffs = s.cutoffs()?;
     // Parts older than the raw cutoff would count again: drop them.
@@ -82,7 +85,13 @@ pub(super) fn ingest(s: &mut ClickHouseStore, batch: &IngestBatch) -> Result<Ing
     {
         let mut keys: Vec<Key> = parts
             .iter()
-            .map(|p| (p.log_group.clone(), p.log_stream.clone(), p.request_id.clone()))
+            .map(|p| {
+                (
+                    p.log_group.clone(),
+                    p.log_stream.clone(),
+                    p.request_id.clone(),
+                )
+            })
             .collect();
         keys.sort();
         keys.dedup();
@@ -91,7 +100,11 @@ pub(super) fn ingest(s: &mut ClickHouseStore, batch: &IngestBatch) -> Result<Ing
     }
     let mut order: Vec<Key> = Vec::new();
     for p in parts {
-        let key = (p.log_group.clone(), p.log_stream.clone(), p.request_id.clone());
+        let key = (
+            p.log_group.clone(),
+            p.log_stream.clone(),
+            p.request_id.clone(),
+        );
         match stored.get_mut(&key) {
             Some(e) => {
                 let before_complete = e.part.report.is_some();
@@ -252,19 +265,24 @@ fn stream_rows(
             .map(|r| Ok((r.i64("ts")?, r.str("id")?)))
             .collect::<Result<_, StoreError>>()?;
         let function = stream_function(c);
-        let chunk_t = lo;
-        for l in lines {
-            let id = line_id(l);
-            if existing.contains(&(l.timestamp_ms, id.clone()))
-                || !batch_seen.insert((
-                    c.log_group.clone(),
-                    c.log_stream.clone(),
-                    l.timestamp_ms,
-                    id.clone(),
-                ))
-            {
-                continue;
-            }
+        let new: Vec<(&LogLine, String)> = lines
+            .into_iter()
+            .map(|l| (l, line_id(l)))
+            .filter(|(l, id)| {
+                !existing.contains(&(l.timestamp_ms, id.clone()))
+                    && batch_seen.insert((
+                        c.log_group.clone(),
+                        c.log_stream.clone(),
+                        l.timestamp_ms,
+                        id.clone(),
+                    ))
+            })
+            .collect();
+        // The lines stored now are one chunk: it counts at its first line.
+        let Some(chunk_t) = new.iter().map(|(l, _)| l.timestamp_ms).min() else {
+            continue;
+        };
+        for (l, id) in new {
             let ver = s.ver();
             let mut m = Map::new();
             m.insert("log_group".into(), Value::from(&*c.log_group));

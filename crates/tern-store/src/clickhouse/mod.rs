@@ -126,12 +126,13 @@ impl ClickHouseStore {
         if c.database.is_empty() {
             return Err(open_err(c, "the database name is empty"));
         }
-        let pem = match &c.ca_file {
-            Some(p) => Some(std::fs::read(p).map_err(|e| {
-                open_err(c, format!("cannot read CA file {}: {e}", p.display()))
-            })?),
-            None => None,
-        };
+        let pem =
+            match &c.ca_file {
+                Some(p) => Some(std::fs::read(p).map_err(|e| {
+                    open_err(c, format!("cannot read CA file {}: {e}", p.display()))
+                })?),
+                None => None,
+            };
         let client = Client::new(
             &c.url,
             &c.user,

@@ -98,7 +98,11 @@ fn read_rollup(r: &Row) -> Result<Rollup, StoreError> {
             }
             o
         }
-        _ => return Err(StoreError::Corrupt("rollup outcomes are not 6 counts".into())),
+        _ => {
+            return Err(StoreError::Corrupt(
+                "rollup outcomes are not 6 counts".into(),
+            ))
+        }
     };
     let sketch = |col: &str| -> Result<tern_core::sketch::Sketch, StoreError> {
         let text = r.str(col)?;
@@ -493,9 +497,11 @@ pub(super) fn environments(
     function: &str,
 ) -> Result<Vec<EnvironmentRow>, StoreError> {
     let rows = s.select(&format!(
-        "SELECT log_stream, count() AS n, sum(cold) AS c, min(t) AS lo, max(t) AS hi, \
+        "SELECT log_stream, sum(complete) AS n, sum(cold * complete) AS c, \
+         if(n > 0, minIf(t, complete = 1), NULL) AS lo, \
+         if(n > 0, maxIf(t, complete = 1), NULL) AS hi, \
          argMax(runtime_version, t) AS rv FROM invocations FINAL \
-         WHERE function = {} AND complete = 1 GROUP BY log_group, log_stream \
+         WHERE function = {} GROUP BY log_group, log_stream \
          ORDER BY n DESC, log_stream, log_group",
         lit(function)
     ))?;
@@ -659,7 +665,8 @@ pub(super) fn apply_retention(
         stats.rollup_rows = n.first().map(|r| r.u64("n")).transpose()?.unwrap_or(0);
         s.set_meta(META_ROLLUP_CUTOFF, &cut.to_string())?;
         for p in old_partitions(s, "rollups", cut)? {
-            s.client.exec(None, &s.layout.drop_partition("rollups", p))?;
+            s.client
+                .exec(None, &s.layout.drop_partition("rollups", p))?;
         }
     }
     Ok(stats)

@@ -115,8 +115,14 @@ pub(crate) fn part_row(p: &InvocationPart, x: Extra, ver: u64) -> Map<String, Va
         finite(r.and_then(|r| r.billed_restore_duration_ms)),
     );
     put("status", opt(r.and_then(|r| r.status.clone())));
-    put("report_error_type", opt(r.and_then(|r| r.error_type.clone())));
-    put("xray_trace_id", opt(r.and_then(|r| r.xray_trace_id.clone())));
+    put(
+        "report_error_type",
+        opt(r.and_then(|r| r.error_type.clone())),
+    );
+    put(
+        "xray_trace_id",
+        opt(r.and_then(|r| r.xray_trace_id.clone())),
+    );
     put(
         "report_format",
         Value::from(u8::from(r.is_some_and(|r| r.format == LogFormat::Json))),
@@ -133,7 +139,12 @@ pub(crate) fn part_row(p: &InvocationPart, x: Extra, ver: u64) -> Map<String, Va
     put("log_lines", Value::from(p.log_lines.len() as i64));
     put(
         "log_bytes",
-        Value::from(p.log_lines.iter().map(|l| l.message.len() as i64).sum::<i64>()),
+        Value::from(
+            p.log_lines
+                .iter()
+                .map(|l| l.message.len() as i64)
+                .sum::<i64>(),
+        ),
     );
     put("group_key", opt(x.group_key));
     put("occ_seq", Value::from(x.occ_seq));
@@ -268,6 +279,7 @@ pub(crate) fn invocation_row(p: InvocationPart) -> InvocationRow {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 

@@ -103,7 +103,8 @@ pub(crate) const TABLES: &[Table] = &[
     },
     Table {
         name: "error_hours",
-        columns: "key Int64, hour Int64, day Date, count Int64, ver UInt64",
+        columns: "key Int64, hour Int64, day Date, count Int64, first_t Int64, last_t Int64, \
+            ver UInt64",
         partition_by: Some("toYYYYMMDD(day)"),
         order_by: "(key, hour)",
         shard_by: "0",
@@ -239,6 +240,7 @@ impl Layout {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 
@@ -251,17 +253,30 @@ mod tests {
         assert_eq!(l.create_database(), "CREATE DATABASE IF NOT EXISTS `tern`");
         let ddl = l.create_tables();
         assert_eq!(ddl.len(), TABLES.len());
-        assert!(ddl.iter().all(|s| s.contains("ENGINE = ReplacingMergeTree(ver)")));
+        assert!(ddl
+            .iter()
+            .all(|s| s.contains("ENGINE = ReplacingMergeTree(ver)")));
         assert!(ddl.iter().all(|s| !s.contains("ON CLUSTER")));
-        let inv = ddl.iter().find(|s| s.contains("`tern`.invocations (")).unwrap();
-        assert!(inv.contains("PARTITION BY toYYYYMMDD(day) ORDER BY (log_group, log_stream, request_id)"));
+        let inv = ddl
+            .iter()
+            .find(|s| s.contains("`tern`.invocations ("))
+            .unwrap();
+        assert!(inv
+            .contains("PARTITION BY toYYYYMMDD(day) ORDER BY (log_group, log_stream, request_id)"));
         assert_eq!(
             l.drop_partition("invocations", 20260301),
             "ALTER TABLE `tern`.invocations DROP PARTITION 20260301"
         );
         // Nothing 18.16 lacks.
         for s in &ddl {
-            for missing in ["TTL", "CODEC", "LowCardinality", "DateTime64", "Map(", "JSON"] {
+            for missing in [
+                "TTL",
+                "CODEC",
+                "LowCardinality",
+                "DateTime64",
+                "Map(",
+                "JSON",
+            ] {
                 assert!(!s.contains(missing), "{missing} in {s}");
             }
         }
@@ -295,7 +310,10 @@ mod tests {
                 )),
                 "{local}"
             );
-            assert!(local.contains(&format!("ORDER BY {}", t.order_by)), "{local}");
+            assert!(
+                local.contains(&format!("ORDER BY {}", t.order_by)),
+                "{local}"
+            );
             assert_eq!(
                 front,
                 &format!(

@@ -37,7 +37,10 @@ fn finite(v: Option<f64>) -> Value {
 
 // --- checkpoints
 
-pub(super) fn checkpoint_rows(s: &mut ClickHouseStore, cps: &[Checkpoint]) -> Vec<Map<String, Value>> {
+pub(super) fn checkpoint_rows(
+    s: &mut ClickHouseStore,
+    cps: &[Checkpoint],
+) -> Vec<Map<String, Value>> {
     cps.iter()
         .map(|c| {
             obj(vec![
@@ -50,7 +53,10 @@ pub(super) fn checkpoint_rows(s: &mut ClickHouseStore, cps: &[Checkpoint]) -> Ve
         .collect()
 }
 
-pub(super) fn checkpoints(s: &ClickHouseStore, prefix: &str) -> Result<Vec<Checkpoint>, StoreError> {
+pub(super) fn checkpoints(
+    s: &ClickHouseStore,
+    prefix: &str,
+) -> Result<Vec<Checkpoint>, StoreError> {
     let rows = s.select(&format!(
         "SELECT key, value, updated_ms FROM checkpoints FINAL WHERE startsWith(key, {}) ORDER BY key",
         lit(prefix)
@@ -304,7 +310,10 @@ pub(super) fn apply_incident(
     Ok(applied)
 }
 
-pub(super) fn incidents(s: &ClickHouseStore, q: &IncidentQuery) -> Result<Vec<Incident>, StoreError> {
+pub(super) fn incidents(
+    s: &ClickHouseStore,
+    q: &IncidentQuery,
+) -> Result<Vec<Incident>, StoreError> {
     let mut filter = vec!["1".to_string()];
     if let Some(st) = q.state {
         filter.push(format!("state = {}", lit(st.as_str())));
@@ -584,6 +593,11 @@ fn parse_run(function: String, started_ms: i64, text: &str) -> Result<TuningRun,
 }
 
 pub(super) fn store_tuning_run(s: &mut ClickHouseStore, run: &TuningRun) -> Result<(), StoreError> {
+    if run.function.is_empty() {
+        return Err(StoreError::Backend(
+            "a tuning run needs a function name".into(),
+        ));
+    }
     let ver = s.ver();
     s.insert(
         "tuning_runs",
@@ -596,7 +610,10 @@ pub(super) fn store_tuning_run(s: &mut ClickHouseStore, run: &TuningRun) -> Resu
     )
 }
 
-pub(super) fn tuning_runs(s: &ClickHouseStore, function: &str) -> Result<Vec<TuningRun>, StoreError> {
+pub(super) fn tuning_runs(
+    s: &ClickHouseStore,
+    function: &str,
+) -> Result<Vec<TuningRun>, StoreError> {
     let rows = s.select(&format!(
         "SELECT function, started_ms, run FROM tuning_runs FINAL WHERE function = {} \
          ORDER BY started_ms DESC",
@@ -634,7 +651,10 @@ pub(super) fn add_marker(s: &mut ClickHouseStore, m: &Marker) -> Result<Marker, 
     Ok(out)
 }
 
-pub(super) fn markers(s: &ClickHouseStore, function: Option<&str>) -> Result<Vec<Marker>, StoreError> {
+pub(super) fn markers(
+    s: &ClickHouseStore,
+    function: Option<&str>,
+) -> Result<Vec<Marker>, StoreError> {
     let filter = function.map_or(String::new(), |f| format!("WHERE function = {}", lit(f)));
     let rows = s.select(&format!(
         "SELECT id, function, at_ms, note, created_ms FROM markers FINAL {filter} ORDER BY at_ms, id"
