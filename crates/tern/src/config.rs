@@ -7,7 +7,10 @@
 //!
 //! ```toml
 //! [store]
-//! path = "/var/lib/tern/tern.db"
+//! path = "/var/lib/tern/tern.db"   # or backend = "clickhouse", url = "http://…:8123", …
+//!
+//! [cluster]
+//! collectors = ["a", "b"]          # several `tern serve` sharing the store (issue 7)
 //!
 //! [server]
 //! listen = "127.0.0.1:8080"
