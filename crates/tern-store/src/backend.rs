@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use crate::{ClickHouseStore, SqliteStore, Store, StoreError};
 
 /// How to reach a ClickHouse server over its HTTP interface.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct ClickHouseConfig {
     /// Base URL of the HTTP interface, `http://host:8123` or `https://host:8443`.
     pub url: String,
@@ -23,6 +23,20 @@ pub struct ClickHouseConfig {
     /// Cluster name: DDL runs `ON CLUSTER`, tables are Replicated with Distributed fronts.
     /// `None` is a single server.
     pub cluster: Option<String>,
+}
+
+impl std::fmt::Debug for ClickHouseConfig {
+    /// Everything but the password, which shows only whether there is one.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClickHouseConfig")
+            .field("url", &self.url)
+            .field("database", &self.database)
+            .field("user", &self.user)
+            .field("password", &self.password.as_ref().map(|_| "<redacted>"))
+            .field("ca_file", &self.ca_file)
+            .field("cluster", &self.cluster)
+            .finish()
+    }
 }
 
 /// The store a process opens.
@@ -50,5 +64,26 @@ impl StoreBackend {
             StoreBackend::Sqlite(path) => Ok(Box::new(SqliteStore::open_read_only(path)?)),
             StoreBackend::ClickHouse(c) => Ok(Box::new(ClickHouseStore::open_read_only(c)?)),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_never_shows_the_password() {
+        let c = ClickHouseConfig {
+            url: "http://127.0.0.1:8123".into(),
+            database: "tern".into(),
+            user: "default".into(),
+            password: Some("s3cret-pw".into()),
+            ca_file: None,
+            cluster: None,
+        };
+        let shown = format!("{c:?} {:?}", StoreBackend::ClickHouse(c.clone()));
+        assert!(!shown.contains("s3cret-pw"), "{shown}");
+        assert!(shown.contains("<redacted>"), "{shown}");
+        assert!(shown.contains("127.0.0.1:8123"), "{shown}");
     }
 }

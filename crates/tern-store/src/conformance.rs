@@ -144,6 +144,22 @@ macro_rules! conformance_tests {
             fn markers_round_trip() {
                 $crate::conformance::markers_round_trip($make());
             }
+            #[test]
+            fn lease_expiry_and_renewal() {
+                $crate::conformance::lease_expiry_and_renewal($make());
+            }
+            #[test]
+            fn lease_takeover_and_release() {
+                $crate::conformance::lease_takeover_and_release($make());
+            }
+            #[test]
+            fn lease_never_two_holders() {
+                $crate::conformance::lease_never_two_holders($make());
+            }
+            #[test]
+            fn lease_bad_arguments() {
+                $crate::conformance::lease_bad_arguments($make());
+            }
 
             proptest::proptest! {
                 #![proptest_config(proptest::prelude::ProptestConfig::with_cases(24))]
@@ -188,6 +204,10 @@ pub fn run_all<S: Store>(make: impl Fn() -> S) {
     outbox_delivery(make());
     tuning_runs_round_trip(make());
     markers_round_trip(make());
+    lease_expiry_and_renewal(make());
+    lease_takeover_and_release(make());
+    lease_never_two_holders(make());
+    lease_bad_arguments(make());
     for seed in 0..8 {
         split_invariance(&make, seed, 1 + seed as usize % 5);
     }
@@ -2564,4 +2584,159 @@ pub fn markers_round_trip<S: Store>(mut store: S) {
     assert!(store.add_marker(&mk("", T0, "x")).is_err());
     assert!(store.add_marker(&mk("orders", T0, "  ")).is_err());
     assert_eq!(store.markers(Some("orders")).unwrap().len(), 3);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Leases (issue 7)
+
+fn holder_of<S: Store>(store: &S, name: &str, now: i64) -> Option<(String, i64)> {
+    let live = store.leases(name, now).unwrap();
+    let mine: Vec<_> = live.into_iter().filter(|l| l.name == name).collect();
+    assert!(mine.len() <= 1, "one holder per lease name, got {mine:?}");
+    mine.into_iter().next().map(|l| (l.holder, l.expires_ms))
+}
+
+/// A lease lasts its time to live and no longer; its holder renews it (even after expiry,
+/// when nobody took it meanwhile), and another holder cannot take it while it is live.
+pub fn lease_expiry_and_renewal<S: Store>(mut store: S) {
+    let ttl = 30_000;
+    assert_eq!(holder_of(&store, "alerts", T0), None);
+    assert!(store.try_lease("alerts", "a", T0, ttl).unwrap());
+    assert_eq!(
+        holder_of(&store, "alerts", T0),
+        Some(("a".into(), T0 + ttl))
+    );
+    // Live until the instant it expires, then gone.
+    assert!(holder_of(&store, "alerts", T0 + ttl - 1).is_some());
+    assert_eq!(holder_of(&store, "alerts", T0 + ttl), None);
+    // Renewal by the holder moves the expiry.
+    assert!(store.try_lease("alerts", "a", T0 + 10_000, ttl).unwrap());
+    assert_eq!(
+        holder_of(&store, "alerts", T0 + 10_000),
+        Some(("a".into(), T0 + 10_000 + ttl))
+    );
+    assert!(!store.try_lease("alerts", "b", T0 + ttl, ttl).unwrap());
+    assert_eq!(
+        holder_of(&store, "alerts", T0 + ttl),
+        Some(("a".into(), T0 + 10_000 + ttl))
+    );
+    // Expired and untaken: the old holder takes it again.
+    let later = T0 + 10 * ttl;
+    assert_eq!(holder_of(&store, "alerts", later), None);
+    assert!(store.try_lease("alerts", "a", later, ttl).unwrap());
+    assert_eq!(
+        holder_of(&store, "alerts", later),
+        Some(("a".into(), later + ttl))
+    );
+    // Other names are other leases; a prefix lists them by name.
+    assert!(store.try_lease("collector/b", "b", later, ttl).unwrap());
+    assert!(store.try_lease("collector/a", "a", later, ttl).unwrap());
+    let names: Vec<String> = store
+        .leases("collector/", later)
+        .unwrap()
+        .into_iter()
+        .map(|l| l.name)
+        .collect();
+    assert_eq!(names, ["collector/a", "collector/b"]);
+    assert_eq!(store.leases("", later).unwrap().len(), 3);
+}
+
+/// After expiry another holder takes the lease over, and the old holder can no longer renew
+/// it; releasing frees it at once, and only its holder can release it.
+pub fn lease_takeover_and_release<S: Store>(mut store: S) {
+    let ttl = 10_000;
+    assert!(store.try_lease("alerts", "a", T0, ttl).unwrap());
+    assert!(store.try_lease("alerts", "b", T0 + ttl, ttl).unwrap());
+    assert_eq!(
+        holder_of(&store, "alerts", T0 + ttl),
+        Some(("b".into(), T0 + 2 * ttl))
+    );
+    assert!(!store.try_lease("alerts", "a", T0 + ttl + 1, ttl).unwrap());
+    // Only the holder releases.
+    assert!(!store.release_lease("alerts", "a").unwrap());
+    assert_eq!(
+        holder_of(&store, "alerts", T0 + ttl + 1).map(|h| h.0),
+        Some("b".into())
+    );
+    assert!(store.release_lease("alerts", "b").unwrap());
+    assert_eq!(holder_of(&store, "alerts", T0 + ttl + 1), None);
+    assert!(!store.release_lease("alerts", "b").unwrap());
+    // Free at once: a takes it before b's old term would have ended.
+    assert!(store.try_lease("alerts", "a", T0 + ttl + 2, ttl).unwrap());
+    assert_eq!(
+        holder_of(&store, "alerts", T0 + ttl + 2).map(|h| h.0),
+        Some("a".into())
+    );
+    // Releasing an unknown lease is no error.
+    assert!(!store.release_lease("never-taken", "a").unwrap());
+}
+
+/// Holders taking turns at one lease over time, with clocks stepping through every boundary:
+/// at every instant at most one of them has been told it holds the lease, and the store
+/// names that one.
+pub fn lease_never_two_holders<S: Store>(mut store: S) {
+    let ttl = 1_000;
+    let holders = ["a", "b", "c"];
+    // Until when each holder was told it holds the lease.
+    let mut granted: HashMap<&str, i64> = HashMap::new();
+    let mut now = T0;
+    for step in 0..600u32 {
+        // Deterministic, uneven steps: some renew in time, some arrive after expiry.
+        now += i64::from((step * 7919) % 700);
+        let h = holders[(step as usize * 5 + step as usize / 3) % holders.len()];
+        if store.try_lease("alerts", h, now, ttl).unwrap() {
+            granted.insert(h, now + ttl);
+        } else {
+            // Refused: someone else's term is live now.
+            let (other, until) = holder_of(&store, "alerts", now).expect("refused, so held");
+            assert_ne!(other, h);
+            assert!(until > now);
+            granted.remove(h);
+        }
+        if step % 97 == 0 {
+            // Now and then the holder gives up early.
+            if let Some((holder, _)) = holder_of(&store, "alerts", now) {
+                if store.release_lease("alerts", &holder).unwrap() {
+                    granted.remove(holder.as_str());
+                }
+            }
+        }
+        let live: Vec<&&str> = granted
+            .iter()
+            .filter(|(_, until)| **until > now)
+            .map(|(h, _)| h)
+            .collect();
+        assert!(live.len() <= 1, "two holders at {now}: {live:?}");
+        let stored = holder_of(&store, "alerts", now).map(|x| x.0);
+        assert_eq!(
+            stored.as_deref(),
+            live.first().map(|h| **h),
+            "at step {step}"
+        );
+    }
+}
+
+/// Empty, over-long or control-character names and holders, and a time to live that is not
+/// positive, are errors naming what is wrong; nothing is stored.
+pub fn lease_bad_arguments<S: Store>(mut store: S) {
+    let long = "x".repeat(crate::MAX_LEASE_ID + 1);
+    for (name, holder, ttl) in [
+        ("", "a", 1_000),
+        ("alerts", "", 1_000),
+        (long.as_str(), "a", 1_000),
+        ("alerts", long.as_str(), 1_000),
+        ("alerts\n", "a", 1_000),
+        ("alerts", "a", 0),
+        ("alerts", "a", -5),
+    ] {
+        let e = store
+            .try_lease(name, holder, T0, ttl)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("lease"), "{e}");
+    }
+    assert!(store.release_lease("", "a").is_err());
+    assert!(store.leases("", T0).unwrap().is_empty());
+    // An expiry past the end of time saturates instead of wrapping.
+    assert!(store.try_lease("alerts", "a", i64::MAX - 5, 1_000).unwrap());
 }

@@ -638,6 +638,36 @@ pub struct Marker {
     pub created_ms: i64,
 }
 
+/// A lease (issue 7): `holder` may do the job `name` names until `expires_ms` (epoch ms).
+/// See [`Store::try_lease`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lease {
+    pub name: String,
+    pub holder: String,
+    pub expires_ms: i64,
+}
+
+/// Longest lease name or holder id, in bytes.
+pub const MAX_LEASE_ID: usize = 200;
+
+/// Check the arguments of a lease call, the same way for every backend: a name and a holder
+/// of 1 to [`MAX_LEASE_ID`] bytes without control characters, and a positive time to live.
+pub fn check_lease_args(name: &str, holder: &str, ttl_ms: i64) -> Result<(), StoreError> {
+    for (what, v) in [("lease name", name), ("lease holder", holder)] {
+        if v.is_empty() || v.len() > MAX_LEASE_ID || v.chars().any(char::is_control) {
+            return Err(StoreError::Backend(format!(
+                "{what} {v:?}: use 1 to {MAX_LEASE_ID} bytes without control characters"
+            )));
+        }
+    }
+    if ttl_ms <= 0 {
+        return Err(StoreError::Backend(format!(
+            "lease time to live of {ttl_ms} ms is not positive"
+        )));
+    }
+    Ok(())
+}
+
 /// The storage boundary. Implementations must be safe to call from one thread at a time;
 /// the binary owns one store per process.
 pub trait Store: Send {
@@ -782,6 +812,177 @@ pub trait Store: Send {
 
     /// Markers of one function (`None`: of every function), by time, then id.
     fn markers(&self, function: Option<&str>) -> Result<Vec<Marker>, StoreError>;
+
+    // --- Leases (issue 7): several `tern serve` collectors share one store; a lease says
+    // which of them does a once-per-fleet job (`alerts`: the evaluator, the outbox sender and
+    // retention) and which are alive (`collector/<id>`). Times are the caller's clock (epoch
+    // ms), so collectors' clocks must agree to well within a lease's time to live.
+
+    /// Take or renew the lease `name` for `holder` until `now_ms + ttl_ms`, if it is free at
+    /// `now_ms` (never taken, released, or expired: `expires_ms <= now_ms`) or already held
+    /// by `holder`; `true` then. `false` and no change when another holder's lease is live.
+    /// A renewal sets the expiry to `now_ms + ttl_ms` (it may move it earlier).
+    ///
+    /// Exclusivity: two holders never both get `true` for overlapping terms. A backend with
+    /// transactions makes the take one compare-and-set (SQLite: a conditional upsert). A
+    /// backend without them (ClickHouse) appends a claim row `(name, holder, expires_ms)`
+    /// only after seeing the lease free or its own, then reads back the winner: among the
+    /// claims live at `now_ms` for the term, the one with the smallest `(expires_ms,
+    /// holder)`, and answers whether that is `holder`. Claims that race in the same instant
+    /// can then both read themselves as winner until the next renewal re-reads; so the jobs
+    /// guarded by a lease must be safe to overlap briefly (they are: incidents are keyed by
+    /// policy and subject, notifications by key, and delivery is at least once).
+    ///
+    /// Errors: an empty or over-long name or holder, or `ttl_ms <= 0`
+    /// ([`check_lease_args`]).
+    fn try_lease(
+        &mut self,
+        name: &str,
+        holder: &str,
+        now_ms: i64,
+        ttl_ms: i64,
+    ) -> Result<bool, StoreError>;
+
+    /// Give the lease up if `holder` holds it (live or expired): it is free at once. `false`
+    /// (and no change) when another holder has it or nobody does.
+    fn release_lease(&mut self, name: &str, holder: &str) -> Result<bool, StoreError>;
+
+    /// The leases live at `now_ms` (`expires_ms > now_ms`) whose name starts with `prefix`
+    /// (empty: all), sorted by name, one per name (its current holder).
+    fn leases(&self, prefix: &str, now_ms: i64) -> Result<Vec<Lease>, StoreError>;
+}
+
+/// A boxed store is a store, so code generic over `S: Store` (the writer thread, the
+/// report) takes what [`StoreBackend::open`] returns.
+impl<S: Store + ?Sized> Store for Box<S> {
+    fn ingest(&mut self, batch: &IngestBatch) -> Result<IngestStats, StoreError> {
+        (**self).ingest(batch)
+    }
+    fn functions(&self) -> Result<Vec<FunctionMeta>, StoreError> {
+        (**self).functions()
+    }
+    fn function_stats(
+        &self,
+        functions: &[String],
+        range: TimeRange,
+    ) -> Result<Vec<FunctionStats>, StoreError> {
+        (**self).function_stats(functions, range)
+    }
+    fn invocations(&self, q: &InvocationQuery) -> Result<Vec<InvocationRow>, StoreError> {
+        (**self).invocations(q)
+    }
+    fn invocation_logs(
+        &self,
+        log_group: &str,
+        log_stream: &str,
+        request_id: &str,
+    ) -> Result<Vec<tern_core::model::LogLine>, StoreError> {
+        (**self).invocation_logs(log_group, log_stream, request_id)
+    }
+    fn environments(&self, function: &str) -> Result<Vec<EnvironmentRow>, StoreError> {
+        (**self).environments(function)
+    }
+    fn time_bounds(&self) -> Result<Option<(i64, i64)>, StoreError> {
+        (**self).time_bounds()
+    }
+    fn checkpoints(&self, prefix: &str) -> Result<Vec<Checkpoint>, StoreError> {
+        (**self).checkpoints(prefix)
+    }
+    fn series(
+        &self,
+        function: &str,
+        range: TimeRange,
+        bucket_ms: i64,
+    ) -> Result<Vec<(i64, FunctionStats)>, StoreError> {
+        (**self).series(function, range, bucket_ms)
+    }
+    fn apply_retention(&mut self, r: Retention) -> Result<RetentionStats, StoreError> {
+        (**self).apply_retention(r)
+    }
+    fn error_groups(&self, q: &ErrorQuery) -> Result<Vec<ErrorGroup>, StoreError> {
+        (**self).error_groups(q)
+    }
+    fn error_group(&self, id: &str, now_ms: Option<i64>) -> Result<Option<ErrorGroup>, StoreError> {
+        (**self).error_group(id, now_ms)
+    }
+    fn error_series(
+        &self,
+        id: &str,
+        range: TimeRange,
+        bucket_ms: i64,
+    ) -> Result<Vec<(i64, u64)>, StoreError> {
+        (**self).error_series(id, range, bucket_ms)
+    }
+    fn error_samples(&self, id: &str, limit: usize) -> Result<Vec<InvocationRow>, StoreError> {
+        (**self).error_samples(id, limit)
+    }
+    fn set_error_status(
+        &mut self,
+        id: &str,
+        status: ErrorStatus,
+        muted_until_ms: Option<i64>,
+        now_ms: i64,
+    ) -> Result<bool, StoreError> {
+        (**self).set_error_status(id, status, muted_until_ms, now_ms)
+    }
+    fn error_occurrences_since(
+        &self,
+        after: OccurrenceCursor,
+        limit: usize,
+    ) -> Result<Vec<ErrorOccurrence>, StoreError> {
+        (**self).error_occurrences_since(after, limit)
+    }
+    fn apply_incident(
+        &mut self,
+        change: &IncidentChange,
+        notify: &dyn Fn(&Incident) -> Vec<OutboxItem>,
+    ) -> Result<IncidentApplied, StoreError> {
+        (**self).apply_incident(change, notify)
+    }
+    fn incidents(&self, q: &IncidentQuery) -> Result<Vec<Incident>, StoreError> {
+        (**self).incidents(q)
+    }
+    fn enqueue(
+        &mut self,
+        items: &[OutboxItem],
+        now_ms: i64,
+        checkpoint: Option<&Checkpoint>,
+    ) -> Result<u64, StoreError> {
+        (**self).enqueue(items, now_ms, checkpoint)
+    }
+    fn outbox_due(&self, now_ms: i64, limit: usize) -> Result<Vec<OutboxEntry>, StoreError> {
+        (**self).outbox_due(now_ms, limit)
+    }
+    fn outbox_mark(&mut self, id: i64, mark: &OutboxMark, now_ms: i64) -> Result<bool, StoreError> {
+        (**self).outbox_mark(id, mark, now_ms)
+    }
+    fn store_tuning_run(&mut self, run: &TuningRun) -> Result<(), StoreError> {
+        (**self).store_tuning_run(run)
+    }
+    fn tuning_runs(&self, function: &str) -> Result<Vec<TuningRun>, StoreError> {
+        (**self).tuning_runs(function)
+    }
+    fn add_marker(&mut self, marker: &Marker) -> Result<Marker, StoreError> {
+        (**self).add_marker(marker)
+    }
+    fn markers(&self, function: Option<&str>) -> Result<Vec<Marker>, StoreError> {
+        (**self).markers(function)
+    }
+    fn try_lease(
+        &mut self,
+        name: &str,
+        holder: &str,
+        now_ms: i64,
+        ttl_ms: i64,
+    ) -> Result<bool, StoreError> {
+        (**self).try_lease(name, holder, now_ms, ttl_ms)
+    }
+    fn release_lease(&mut self, name: &str, holder: &str) -> Result<bool, StoreError> {
+        (**self).release_lease(name, holder)
+    }
+    fn leases(&self, prefix: &str, now_ms: i64) -> Result<Vec<Lease>, StoreError> {
+        (**self).leases(prefix, now_ms)
+    }
 }
 
 /// [`Store::series`] by asking `function_stats` for every bucket: correct for any backend and
@@ -1001,6 +1202,25 @@ macro_rules! forward_store_except_ingest {
             function: Option<&str>,
         ) -> Result<Vec<$crate::Marker>, $crate::StoreError> {
             self.$inner.markers(function)
+        }
+        fn try_lease(
+            &mut self,
+            name: &str,
+            holder: &str,
+            now_ms: i64,
+            ttl_ms: i64,
+        ) -> Result<bool, $crate::StoreError> {
+            self.$inner.try_lease(name, holder, now_ms, ttl_ms)
+        }
+        fn release_lease(&mut self, name: &str, holder: &str) -> Result<bool, $crate::StoreError> {
+            self.$inner.release_lease(name, holder)
+        }
+        fn leases(
+            &self,
+            prefix: &str,
+            now_ms: i64,
+        ) -> Result<Vec<$crate::Lease>, $crate::StoreError> {
+            self.$inner.leases(prefix, now_ms)
         }
     };
 }

@@ -189,7 +189,11 @@ both_servers!(
         incident_and_notifications_are_atomic,
         outbox_delivery,
         tuning_runs_round_trip,
-        markers_round_trip
+        markers_round_trip,
+        lease_expiry_and_renewal,
+        lease_takeover_and_release,
+        lease_never_two_holders,
+        lease_bad_arguments
     ],
     [split_parts_in_any_order]
 );

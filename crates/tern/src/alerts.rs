@@ -10,7 +10,7 @@ use std::path::Path;
 use anyhow::{anyhow, bail, Context, Result};
 use serde::Serialize;
 use tern_core::alert::MetricPolicy;
-use tern_store::{IncidentQuery, IncidentState, SqliteStore, Store, TimeRange};
+use tern_store::{IncidentQuery, IncidentState, Store, StoreBackend, TimeRange};
 
 use crate::alert::channels::{self, Kind, Notification, SendContext};
 use crate::alert::dry;
@@ -43,18 +43,18 @@ fn load_config(path: Option<&Path>) -> Result<AlertConfig> {
     })
 }
 
-fn open_db(path: &Path) -> Result<SqliteStore> {
-    if !path.exists() {
+fn open_db(backend: &StoreBackend) -> Result<Box<dyn Store>> {
+    if !crate::ingest::store_exists(backend) {
         bail!(
-            "no such database {} (create it with `tern ingest --db PATH …` or run `tern serve`)",
-            path.display()
+            "no such {} (create it with `tern ingest --db PATH …` or run `tern serve`)",
+            crate::config::describe(backend)
         );
     }
-    crate::ingest::open_store_read(path)
+    crate::ingest::open_store_read(backend)
 }
 
 /// The policies in force: built-ins, the config's, and the API's stored in the database.
-fn rules(store: Option<&SqliteStore>, cfg: &AlertConfig) -> Result<Rules> {
+fn rules(store: Option<&dyn Store>, cfg: &AlertConfig) -> Result<Rules> {
     match store {
         Some(s) => rules_now(s, cfg),
         None => Ok(Rules::effective(cfg, &[]).0),
@@ -111,8 +111,11 @@ pub fn describe(p: &MetricPolicy) -> String {
 
 fn test(a: &AlertsTestArgs) -> Result<String> {
     let cfg = load_config(a.config.as_deref())?;
-    let store = open_db(&a.db)?;
-    let rules = rules(Some(&store), &cfg)?;
+    let store = open_db(&crate::config::store_backend(
+        a.db.as_deref(),
+        a.config.as_deref(),
+    )?)?;
+    let rules = rules(Some(store.as_ref()), &cfg)?;
     let Some(rule) = rules.find_metric(&a.rule) else {
         if rules.error.iter().any(|r| r.policy.name == a.rule) {
             bail!(
@@ -283,12 +286,13 @@ fn dry_run_table(d: &JsonDryRun, p: &MetricPolicy) -> String {
 
 fn list(a: &AlertsListArgs) -> Result<String> {
     let cfg = load_config(a.config.as_deref())?;
-    let store = if a.db.exists() {
-        Some(crate::ingest::open_store_read(&a.db)?)
+    let backend = crate::config::store_backend(a.db.as_deref(), a.config.as_deref())?;
+    let store = if crate::ingest::store_exists(&backend) {
+        Some(crate::ingest::open_store_read(&backend)?)
     } else {
         None
     };
-    let rules = rules(store.as_ref(), &cfg)?;
+    let rules = rules(store.as_deref(), &cfg)?;
     let all = JsonPolicy::all(&rules);
     if a.format == TableOrJson::Json {
         return Ok(serde_json::to_string_pretty(&all)? + "\n");
@@ -350,7 +354,7 @@ fn channel_list(c: &[String]) -> String {
 }
 
 fn incidents(a: &AlertsIncidentsArgs) -> Result<String> {
-    let store = open_db(&a.db)?;
+    let store = open_db(&a.db.backend()?)?;
     let state = match a.state.as_deref() {
         None => None,
         Some(s) => Some(

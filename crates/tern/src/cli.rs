@@ -24,11 +24,33 @@ pub struct Cli {
     pub verbose: u8,
 }
 
-#[derive(Debug, Args, Clone)]
+/// Which store a command uses: `--db` names a SQLite file; otherwise `[store]` of the config
+/// (a SQLite path, or ClickHouse); otherwise `tern.db`.
+#[derive(Debug, Args, Clone, Default)]
 pub struct DbArg {
-    /// The SQLite database file (created if missing).
-    #[arg(long, env = "TERN_DB", default_value = DEFAULT_DB)]
-    pub db: PathBuf,
+    /// The SQLite database file (created if missing). Default: [store] of --config, else
+    /// tern.db.
+    #[arg(long, env = "TERN_DB")]
+    pub db: Option<PathBuf>,
+    /// tern.toml: its [store] picks the store (a SQLite file, or ClickHouse).
+    #[arg(long, env = "TERN_CONFIG")]
+    pub config: Option<PathBuf>,
+}
+
+impl DbArg {
+    /// The store these flags name (the config, if any, is read and validated whole).
+    pub fn backend(&self) -> anyhow::Result<tern_store::StoreBackend> {
+        crate::config::store_backend(self.db.as_deref(), self.config.as_deref())
+    }
+}
+
+/// `--db` alone, for commands whose `--config` comes with their AWS flags.
+#[derive(Debug, Args, Clone, Default)]
+pub struct DbPathArg {
+    /// The SQLite database file (created if missing). Default: [store] of --config, else
+    /// tern.db.
+    #[arg(long, env = "TERN_DB")]
+    pub db: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -104,10 +126,6 @@ pub struct InsightsArgs {
     pub min_severity: Option<String>,
     #[arg(long, value_enum, default_value_t = InsightsFormat::Table)]
     pub format: InsightsFormat,
-    /// tern.toml: its [insights] thresholds and disabled rules apply (the rest is validated,
-    /// unused here).
-    #[arg(long, env = "TERN_CONFIG")]
-    pub config: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -174,10 +192,6 @@ pub struct ReportArgs {
     /// Subtract the monthly free tier (1M requests and 400,000 GB-s) from the cost.
     #[arg(long)]
     pub free_tier: bool,
-    /// tern.toml: its [insights] thresholds and disabled rules apply (the rest is validated,
-    /// unused here).
-    #[arg(long, env = "TERN_CONFIG")]
-    pub config: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -298,7 +312,7 @@ pub struct AwsArgs {
 #[derive(Debug, Args)]
 pub struct PullArgs {
     #[command(flatten)]
-    pub db: DbArg,
+    pub db: DbPathArg,
     #[command(flatten)]
     pub aws: AwsArgs,
     /// Only functions whose name matches this glob; repeatable.
@@ -373,9 +387,12 @@ pub enum ErrorSort {
 pub struct ErrorsArgs {
     #[command(subcommand)]
     pub action: Option<ErrorsAction>,
-    /// The SQLite database file.
-    #[arg(long, global = true, env = "TERN_DB", default_value = DEFAULT_DB)]
-    pub db: PathBuf,
+    /// The SQLite database file. Default: [store] of --config, else tern.db.
+    #[arg(long, global = true, env = "TERN_DB")]
+    pub db: Option<PathBuf>,
+    /// tern.toml: its [store] picks the store (a SQLite file, or ClickHouse).
+    #[arg(long, global = true, env = "TERN_CONFIG")]
+    pub config: Option<PathBuf>,
     /// Only functions whose name matches this glob.
     #[arg(long)]
     pub function: Option<String>,
@@ -438,9 +455,12 @@ pub struct ServeArgs {
     /// tern.toml (see the README); flags override it.
     #[arg(long, env = "TERN_CONFIG")]
     pub config: Option<PathBuf>,
-    /// The SQLite database (default: store.path of the config, else tern.db).
+    /// The SQLite database (default: [store] of the config, else tern.db).
     #[arg(long, env = "TERN_DB")]
     pub db: Option<PathBuf>,
+    /// This collector's id among [cluster] collectors (overrides cluster.self).
+    #[arg(long, env = "TERN_COLLECTOR_ID")]
+    pub collector_id: Option<String>,
     /// Address and port to listen on, e.g. 127.0.0.1:8080 (port 0 picks a free port; the
     /// bound address is printed as `listening on ADDR`).
     #[arg(long)]
@@ -473,8 +493,9 @@ pub struct AlertsTestArgs {
     /// tern.toml ([alerts], [[policies]]).
     #[arg(long, env = "TERN_CONFIG")]
     pub config: Option<PathBuf>,
-    #[arg(long, env = "TERN_DB", default_value = DEFAULT_DB)]
-    pub db: PathBuf,
+    /// The SQLite database file. Default: [store] of --config, else tern.db.
+    #[arg(long, env = "TERN_DB")]
+    pub db: Option<PathBuf>,
     /// The range to walk (default: the last 7 days).
     #[command(flatten)]
     pub range: RangeArgs,
@@ -490,17 +511,18 @@ pub struct AlertsListArgs {
     /// tern.toml ([alerts], [[policies]], [[error_policies]]).
     #[arg(long, env = "TERN_CONFIG")]
     pub config: Option<PathBuf>,
-    /// The database holding API-managed policies (skipped if it does not exist).
-    #[arg(long, env = "TERN_DB", default_value = DEFAULT_DB)]
-    pub db: PathBuf,
+    /// The database holding API-managed policies (a SQLite file is skipped if it does not
+    /// exist). Default: [store] of --config, else tern.db.
+    #[arg(long, env = "TERN_DB")]
+    pub db: Option<PathBuf>,
     #[arg(long, value_enum, default_value_t = TableOrJson::Table)]
     pub format: TableOrJson,
 }
 
 #[derive(Debug, Args)]
 pub struct AlertsIncidentsArgs {
-    #[arg(long, env = "TERN_DB", default_value = DEFAULT_DB)]
-    pub db: PathBuf,
+    #[command(flatten)]
+    pub db: DbArg,
     /// `open` or `resolved`.
     #[arg(long)]
     pub state: Option<String>,

@@ -68,7 +68,7 @@ pub fn mark(args: MarkArgs) -> Result<String> {
     if args.function.trim().is_empty() || args.note.trim().is_empty() {
         bail!("a marker needs a function name and a note");
     }
-    let mut store = crate::ingest::open_store(&args.db.db)?;
+    let mut store = crate::ingest::open_store(&args.db.backend()?)?;
     let m = store.add_marker(&tern_store::Marker {
         id: 0,
         function: args.function.clone(),
@@ -92,7 +92,7 @@ pub fn run(args: CompareArgs) -> Result<String> {
             args.confidence
         );
     }
-    let store = crate::ingest::open_store_read(&args.db.db)?;
+    let store = crate::ingest::open_store_read(&args.db.backend()?)?;
     let data = load(&store, &args.function)?;
     let json = args.format == crate::cli::RecommendFormat::Json;
     if args.list {

@@ -7,7 +7,10 @@
 //!
 //! ```toml
 //! [store]
-//! path = "/var/lib/tern/tern.db"
+//! path = "/var/lib/tern/tern.db"   # or backend = "clickhouse", url = "http://…:8123", …
+//!
+//! [cluster]
+//! collectors = ["a", "b"]          # several `tern serve` sharing the store (issue 7)
 //!
 //! [server]
 //! listen = "127.0.0.1:8080"
@@ -48,6 +51,7 @@ use crate::alert::rules::{self, AlertConfig, RawAlerts, RawErrorPolicy, RawPolic
 use tern_core::insights::{RuleId, Thresholds};
 
 use crate::insights::InsightSettings;
+use tern_store::{ClickHouseConfig, StoreBackend};
 
 /// The whole validated configuration. `Config::default()` is what `tern serve` runs with when
 /// there is no file: serve the database, accept pushes, pull nothing.
@@ -55,7 +59,10 @@ use crate::insights::InsightSettings;
 pub struct Config {
     /// Where the file was read from (`None`: defaults only).
     pub source: Option<PathBuf>,
-    pub store_path: Option<PathBuf>,
+    /// `[store]`: which backend, and where.
+    pub store: StoreConfig,
+    /// `[cluster]`: the collectors sharing the store (empty: this process is alone).
+    pub cluster: Cluster,
     pub server: Server,
     pub auth: Auth,
     pub retention: Retention,
@@ -210,11 +217,97 @@ pub struct Account {
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 
+/// `[store]`, validated. `Debug` never prints the ClickHouse password.
+#[derive(Clone, PartialEq, Eq, Default)]
+pub enum StoreConfig {
+    /// The embedded SQLite file named by the command's `--db`, else `tern.db`.
+    #[default]
+    Sqlite,
+    /// The embedded SQLite file at `store.path` (`--db` overrides it).
+    SqlitePath(PathBuf),
+    ClickHouse(ClickHouseConfig),
+}
+
+impl std::fmt::Debug for StoreConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StoreConfig::Sqlite => f.write_str("Sqlite"),
+            StoreConfig::SqlitePath(p) => f.debug_tuple("SqlitePath").field(p).finish(),
+            StoreConfig::ClickHouse(c) => f
+                .debug_struct("ClickHouse")
+                .field("url", &c.url)
+                .field("database", &c.database)
+                .field("user", &c.user)
+                .field("password", &c.password.as_ref().map(|_| "<redacted>"))
+                .field("ca_file", &c.ca_file)
+                .field("cluster", &c.cluster)
+                .finish(),
+        }
+    }
+}
+
+impl StoreConfig {
+    /// The store a command opens: `--db` (or `TERN_DB`) names a SQLite file; otherwise
+    /// `[store]` decides (`path`, or ClickHouse); otherwise `tern.db`. `--db` with
+    /// `backend = "clickhouse"` is an error rather than a silent choice of one.
+    pub fn resolve(&self, db: Option<&Path>, source: Option<&Path>) -> Result<StoreBackend> {
+        match (self, db) {
+            (StoreConfig::ClickHouse(_), Some(db)) => bail!(
+                "--db {} (or TERN_DB) names a SQLite file, but {} sets store.backend = \"clickhouse\"; \
+                 drop one of them",
+                db.display(),
+                source.map_or_else(|| "the config".to_string(), |p| p.display().to_string())
+            ),
+            (StoreConfig::ClickHouse(c), None) => Ok(StoreBackend::ClickHouse(c.clone())),
+            (_, Some(db)) => Ok(StoreBackend::Sqlite(db.to_path_buf())),
+            (StoreConfig::SqlitePath(p), None) => Ok(StoreBackend::Sqlite(p.clone())),
+            (StoreConfig::Sqlite, None) => {
+                Ok(StoreBackend::Sqlite(PathBuf::from(crate::cli::DEFAULT_DB)))
+            }
+        }
+    }
+}
+
+/// `[cluster]` (issue 7): several `tern serve` collectors sharing one store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cluster {
+    /// Every collector's id, sorted; empty: no cluster.
+    pub collectors: Vec<String>,
+    /// This collector's id (`cluster.self`; `--collector-id` overrides it).
+    pub self_id: Option<String>,
+    /// How long a collector's leases last without renewal; renewed every third of it.
+    pub lease_ttl: Duration,
+}
+
+impl Default for Cluster {
+    fn default() -> Self {
+        Cluster {
+            collectors: Vec::new(),
+            self_id: None,
+            lease_ttl: Duration::from_secs(30),
+        }
+    }
+}
+
+/// A collector id: 1 to 64 letters, digits, '-', '_' or '.'.
+pub fn check_collector_id(id: &str) -> Result<()> {
+    if id.is_empty()
+        || id.len() > 64
+        || !id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+    {
+        bail!("{id:?}: a collector id is 1 to 64 letters, digits, '-', '_' or '.'");
+    }
+    Ok(())
+}
+
 impl Default for Config {
     fn default() -> Self {
         Config {
             source: None,
-            store_path: None,
+            store: StoreConfig::default(),
+            cluster: Cluster::default(),
             server: Server {
                 listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
                 max_body_bytes: 16 << 20,
@@ -275,12 +368,31 @@ struct RawConfig {
     error_policies: Vec<RawErrorPolicy>,
     #[serde(default)]
     insights: RawInsights,
+    cluster: Option<RawCluster>,
 }
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawStore {
+    backend: Option<String>,
     path: Option<PathBuf>,
+    url: Option<String>,
+    database: Option<String>,
+    user: Option<String>,
+    password: Option<String>,
+    password_env: Option<String>,
+    ca_file: Option<PathBuf>,
+    cluster: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCluster {
+    #[serde(default)]
+    collectors: Vec<String>,
+    #[serde(rename = "self")]
+    self_id: Option<String>,
+    lease_ttl: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -392,11 +504,21 @@ impl Config {
         Ok(c)
     }
 
-    /// Parse and validate config text.
+    /// Parse and validate config text (`store.password_env` is read from the environment).
     pub fn parse(text: &str) -> Result<Config> {
+        Config::parse_with_env(text, &|k| std::env::var(k).ok())
+    }
+
+    /// Parse and validate config text, reading environment variables through `env`.
+    pub fn parse_with_env(text: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<Config> {
         let raw: RawConfig =
             toml::from_str(text).map_err(|e| anyhow!("{}", e.to_string().trim_end()))?;
         let d = Config::default();
+        let store = parse_store(&raw.store, env)?;
+        let cluster = match &raw.cluster {
+            None => Cluster::default(),
+            Some(c) => parse_cluster(c)?,
+        };
         let server = Server {
             listen: match &raw.server.listen {
                 Some(l) => parse_listen(l).context("server.listen")?,
@@ -538,7 +660,8 @@ impl Config {
         let insights = parse_insights(&raw.insights)?;
         Ok(Config {
             source: None,
-            store_path: raw.store.path,
+            store,
+            cluster,
             server,
             auth,
             retention,
@@ -549,6 +672,215 @@ impl Config {
             insights,
         })
     }
+}
+
+/// The store a command uses, from `--db` and `--config` (read and validated whole); see
+/// [`StoreConfig::resolve`].
+pub fn store_backend(db: Option<&Path>, config: Option<&Path>) -> Result<StoreBackend> {
+    match config {
+        Some(p) => Config::load(p)?.store.resolve(db, Some(p)),
+        None => StoreConfig::default().resolve(db, None),
+    }
+}
+
+/// What a backend is, for messages: the SQLite path or the ClickHouse URL and database.
+pub fn describe(b: &StoreBackend) -> String {
+    match b {
+        StoreBackend::Sqlite(p) => format!("database {}", p.display()),
+        StoreBackend::ClickHouse(c) => format!("ClickHouse {} (database {})", c.url, c.database),
+    }
+}
+
+/// Validate `[store]`. Every error names the key.
+fn parse_store(raw: &RawStore, env: &dyn Fn(&str) -> Option<String>) -> Result<StoreConfig> {
+    let clickhouse_keys = [
+        ("url", raw.url.is_some()),
+        ("database", raw.database.is_some()),
+        ("user", raw.user.is_some()),
+        ("password", raw.password.is_some()),
+        ("password_env", raw.password_env.is_some()),
+        ("ca_file", raw.ca_file.is_some()),
+        ("cluster", raw.cluster.is_some()),
+    ];
+    match raw.backend.as_deref().unwrap_or("sqlite") {
+        "sqlite" => {
+            if let Some((k, _)) = clickhouse_keys.iter().find(|(_, set)| *set) {
+                bail!(
+                    "store.{k} is a ClickHouse setting, but store.backend is \"sqlite\" (the \
+                     default); set backend = \"clickhouse\" or remove it"
+                );
+            }
+            Ok(match &raw.path {
+                Some(p) if p.as_os_str().is_empty() => bail!("store.path is empty"),
+                Some(p) => StoreConfig::SqlitePath(p.clone()),
+                None => StoreConfig::Sqlite,
+            })
+        }
+        "clickhouse" => {
+            if raw.path.is_some() {
+                bail!(
+                    "store.path is the SQLite file, but store.backend is \"clickhouse\"; remove \
+                     it (ClickHouse is reached by store.url)"
+                );
+            }
+            let Some(url) = &raw.url else {
+                bail!(
+                    "store.url is missing: backend = \"clickhouse\" needs the server's HTTP \
+                     interface, e.g. \"http://127.0.0.1:8123\""
+                );
+            };
+            let https = check_clickhouse_url(url).context("store.url")?;
+            let name = |v: &Option<String>, key: &str, default: &str| -> Result<String> {
+                let v = v.as_deref().unwrap_or(default);
+                let ok = !v.is_empty()
+                    && v.len() <= 64
+                    && !v.as_bytes()[0].is_ascii_digit()
+                    && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+                if !ok {
+                    bail!("store.{key} = {v:?}: use 1 to 64 letters, digits and '_', not starting with a digit");
+                }
+                Ok(v.to_string())
+            };
+            let database = name(&raw.database, "database", "tern")?;
+            let user = match raw.user.as_deref() {
+                None => "default".to_string(),
+                Some(u) if u.is_empty() || u.len() > 128 || u.chars().any(char::is_control) => {
+                    bail!("store.user = {u:?}: use 1 to 128 characters without control characters")
+                }
+                Some(u) => u.to_string(),
+            };
+            let password = match (&raw.password, &raw.password_env) {
+                (Some(_), Some(_)) => bail!(
+                    "store.password and store.password_env are both set; keep one (password_env \
+                     keeps the secret out of the file)"
+                ),
+                (Some(p), None) => Some(p.clone()),
+                (None, Some(var)) => {
+                    if var.is_empty() {
+                        bail!("store.password_env is empty: name an environment variable");
+                    }
+                    match env(var) {
+                        Some(p) if !p.is_empty() => Some(p),
+                        Some(_) => bail!("store.password_env = {var:?}: {var} is set but empty"),
+                        None => bail!(
+                            "store.password_env = {var:?}: the environment variable {var} is not \
+                             set (or not UTF-8)"
+                        ),
+                    }
+                }
+                (None, None) => None,
+            };
+            if password
+                .as_deref()
+                .is_some_and(|p| p.chars().any(char::is_control))
+            {
+                bail!("store.password contains control characters");
+            }
+            let ca_file = match &raw.ca_file {
+                None => None,
+                Some(_) if !https => {
+                    bail!("store.ca_file applies to an https:// store.url only; the url is http://")
+                }
+                Some(p) => {
+                    let meta = std::fs::metadata(p).with_context(|| {
+                        format!(
+                            "store.ca_file = {:?}: cannot read it",
+                            p.display().to_string()
+                        )
+                    })?;
+                    if !meta.is_file() {
+                        bail!(
+                            "store.ca_file = {:?} is not a file",
+                            p.display().to_string()
+                        );
+                    }
+                    Some(p.clone())
+                }
+            };
+            let cluster = match &raw.cluster {
+                None => None,
+                Some(c) => Some(name(&Some(c.clone()), "cluster", "")?),
+            };
+            Ok(StoreConfig::ClickHouse(ClickHouseConfig {
+                url: url.trim_end_matches('/').to_string(),
+                database,
+                user,
+                password,
+                ca_file,
+                cluster,
+            }))
+        }
+        other => bail!("store.backend = {other:?}: use \"sqlite\" or \"clickhouse\""),
+    }
+}
+
+/// An http:// or https:// URL of a ClickHouse HTTP interface: a host, no credentials (they
+/// go in store.user and store.password), no path, query or fragment. Returns whether it is
+/// https.
+fn check_clickhouse_url(u: &str) -> Result<bool> {
+    let uri: http::Uri = u.parse().map_err(|e| anyhow!("{u:?} is not a URL: {e}"))?;
+    let https = match uri.scheme_str() {
+        Some("http") => false,
+        Some("https") => true,
+        _ => bail!("{u:?}: use an http:// or https:// URL, e.g. \"http://127.0.0.1:8123\""),
+    };
+    let Some(authority) = uri.authority() else {
+        bail!("{u:?} names no host");
+    };
+    if authority.as_str().contains('@') {
+        bail!("{u:?} carries credentials; put them in store.user and store.password_env");
+    }
+    if authority.host().is_empty() {
+        bail!("{u:?} names no host");
+    }
+    if uri
+        .path_and_query()
+        .is_some_and(|p| p.as_str() != "/" && !p.as_str().is_empty())
+    {
+        bail!("{u:?}: give the server's base URL, without a path or query");
+    }
+    Ok(https)
+}
+
+/// Validate `[cluster]`. Every error names the key.
+fn parse_cluster(raw: &RawCluster) -> Result<Cluster> {
+    if raw.collectors.is_empty() {
+        bail!("cluster.collectors is empty: list every collector's id, e.g. [\"a\", \"b\"]");
+    }
+    let mut collectors = Vec::new();
+    for (i, id) in raw.collectors.iter().enumerate() {
+        check_collector_id(id).with_context(|| format!("cluster.collectors[{i}]"))?;
+        if collectors.contains(id) {
+            bail!("cluster.collectors[{i}] = {id:?} is listed twice");
+        }
+        collectors.push(id.clone());
+    }
+    collectors.sort();
+    if let Some(me) = &raw.self_id {
+        check_collector_id(me).context("cluster.self")?;
+        if !collectors.contains(me) {
+            bail!(
+                "cluster.self = {me:?} is not in cluster.collectors ({})",
+                collectors.join(", ")
+            );
+        }
+    }
+    let lease_ttl = duration_or(
+        raw.lease_ttl.as_deref(),
+        Cluster::default().lease_ttl,
+        "cluster.lease_ttl",
+    )?;
+    if lease_ttl < Duration::from_secs(3) || lease_ttl > Duration::from_secs(600) {
+        bail!(
+            "cluster.lease_ttl = {:?}: use 3s to 10m",
+            raw.lease_ttl.as_deref().unwrap_or_default()
+        );
+    }
+    Ok(Cluster {
+        collectors,
+        self_id: raw.self_id.clone(),
+        lease_ttl,
+    })
 }
 
 /// The `[insights]` settings of the file at `path` (the whole file is validated); the
@@ -892,7 +1224,7 @@ functions = ["*"]
 "#
         ))
         .unwrap();
-        assert_eq!(c.store_path.as_deref(), Some(Path::new("/tmp/t.db")));
+        assert_eq!(c.store, StoreConfig::SqlitePath(PathBuf::from("/tmp/t.db")));
         assert_eq!(c.server.max_body_bytes, 8 << 20);
         assert!(TokenHash::matches_any(&c.auth.api_tokens, "secret"));
         assert!(!TokenHash::matches_any(&c.auth.api_tokens, "secreT"));
@@ -1212,5 +1544,244 @@ cooldown = "30m"
         assert!(TokenHash::parse(&"sha256:".repeat(2)).is_none());
         assert!(TokenHash::parse(&format!("sha256:{}", "é".repeat(32))).is_none());
         assert!(!TokenHash::matches_any(&[], "abc"));
+    }
+}
+
+/// `[store]` and `[cluster]` (issue 7).
+#[cfg(test)]
+mod store_tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn env(k: &str) -> Option<String> {
+        match k {
+            "CH_PASS" => Some("s3cret".into()),
+            "EMPTY" => Some(String::new()),
+            _ => None,
+        }
+    }
+
+    fn parse(text: &str) -> Result<Config> {
+        Config::parse_with_env(text, &env)
+    }
+
+    fn err(text: &str) -> String {
+        format!("{:#}", parse(text).unwrap_err())
+    }
+
+    #[test]
+    fn clickhouse_defaults_and_full() {
+        let c =
+            parse("[store]\nbackend = \"clickhouse\"\nurl = \"http://127.0.0.1:8123/\"").unwrap();
+        assert_eq!(
+            c.store,
+            StoreConfig::ClickHouse(ClickHouseConfig {
+                url: "http://127.0.0.1:8123".into(),
+                database: "tern".into(),
+                user: "default".into(),
+                password: None,
+                ca_file: None,
+                cluster: None,
+            })
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let ca = dir.path().join("ca.pem");
+        std::fs::write(&ca, "-----BEGIN CERTIFICATE-----\n").unwrap();
+        let c = parse(&format!(
+            "[store]\nbackend = \"clickhouse\"\nurl = \"https://ch.internal:8443\"\n\
+             database = \"lambda_2\"\nuser = \"tern\"\npassword_env = \"CH_PASS\"\n\
+             ca_file = {:?}\ncluster = \"main\"",
+            ca.display().to_string()
+        ))
+        .unwrap();
+        let StoreConfig::ClickHouse(ch) = &c.store else {
+            panic!("not ClickHouse: {:?}", c.store);
+        };
+        assert_eq!(ch.password.as_deref(), Some("s3cret"));
+        assert_eq!(ch.database, "lambda_2");
+        assert_eq!(ch.cluster.as_deref(), Some("main"));
+        assert_eq!(ch.ca_file.as_deref(), Some(ca.as_path()));
+        // The password never prints.
+        let shown = format!("{c:?}");
+        assert!(!shown.contains("s3cret"), "{shown}");
+        assert!(shown.contains("<redacted>"), "{shown}");
+        let c =
+            parse("[store]\nbackend = \"clickhouse\"\nurl = \"http://h:8123\"\npassword = \"p\"")
+                .unwrap();
+        assert!(!format!("{c:?}").contains("\"p\""));
+    }
+
+    #[test]
+    fn sqlite_is_the_default() {
+        assert_eq!(parse("").unwrap().store, StoreConfig::Sqlite);
+        assert_eq!(
+            parse("[store]\nbackend = \"sqlite\"\npath = \"/x/t.db\"")
+                .unwrap()
+                .store,
+            StoreConfig::SqlitePath(PathBuf::from("/x/t.db"))
+        );
+    }
+
+    #[test]
+    fn every_bad_store_key_is_named() {
+        let ch = "[store]\nbackend = \"clickhouse\"\n";
+        for (text, needle) in [
+            (
+                "[store]\nbackend = \"postgres\"".to_string(),
+                "store.backend = \"postgres\"",
+            ),
+            ("[store]\nbackend = 1".to_string(), "backend"),
+            (
+                "[store]\nurl = \"http://h:8123\"".to_string(),
+                "store.url is a ClickHouse setting",
+            ),
+            (
+                "[store]\npassword_env = \"X\"".to_string(),
+                "store.password_env is a ClickHouse",
+            ),
+            ("[store]\npath = \"\"".to_string(), "store.path is empty"),
+            ("[store]\nhost = \"h\"".to_string(), "unknown field `host`"),
+            (ch.to_string(), "store.url is missing"),
+            (format!("{ch}url = \"h:8123\""), "store.url"),
+            (format!("{ch}url = \"ftp://h\""), "http:// or https://"),
+            (format!("{ch}url = \"http://\""), "store.url"),
+            (format!("{ch}url = \"http://u:p@h:8123\""), "credentials"),
+            (
+                format!("{ch}url = \"http://h:8123/db?x=1\""),
+                "without a path",
+            ),
+            (
+                format!("{ch}url = \"http://h\"\npath = \"t.db\""),
+                "store.path is the SQLite file",
+            ),
+            (
+                format!("{ch}url = \"http://h\"\ndatabase = \"te-rn\""),
+                "store.database",
+            ),
+            (
+                format!("{ch}url = \"http://h\"\ndatabase = \"\""),
+                "store.database",
+            ),
+            (
+                format!("{ch}url = \"http://h\"\ndatabase = \"1x\""),
+                "store.database",
+            ),
+            (format!("{ch}url = \"http://h\"\nuser = \"\""), "store.user"),
+            (
+                format!("{ch}url = \"http://h\"\npassword = \"a\"\npassword_env = \"CH_PASS\""),
+                "both set",
+            ),
+            (
+                format!("{ch}url = \"http://h\"\npassword_env = \"NOPE\""),
+                "NOPE is not set",
+            ),
+            (
+                format!("{ch}url = \"http://h\"\npassword_env = \"EMPTY\""),
+                "EMPTY is set but empty",
+            ),
+            (
+                format!("{ch}url = \"http://h\"\npassword_env = \"\""),
+                "store.password_env is empty",
+            ),
+            (
+                format!("{ch}url = \"http://h\"\ncluster = \"a b\""),
+                "store.cluster",
+            ),
+            (
+                format!("{ch}url = \"http://h\"\nca_file = \"/x.pem\""),
+                "store.ca_file applies",
+            ),
+            (
+                format!("{ch}url = \"https://h\"\nca_file = \"/nonexistent/ca.pem\""),
+                "store.ca_file",
+            ),
+            (
+                format!("{ch}url = \"https://h\"\nca_file = \"/\""),
+                "not a file",
+            ),
+        ] {
+            let e = err(&text);
+            assert!(
+                e.contains(needle),
+                "{text:?}: {e:?} does not contain {needle:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn resolve_picks_one_store() {
+        let ch = parse("[store]\nbackend = \"clickhouse\"\nurl = \"http://h:8123\"").unwrap();
+        assert!(matches!(
+            ch.store.resolve(None, None).unwrap(),
+            StoreBackend::ClickHouse(_)
+        ));
+        let e = ch
+            .store
+            .resolve(Some(Path::new("x.db")), Some(Path::new("tern.toml")))
+            .unwrap_err();
+        assert!(format!("{e:#}").contains("drop one"), "{e:#}");
+        let at = StoreConfig::SqlitePath(PathBuf::from("/a.db"));
+        assert_eq!(
+            at.resolve(None, None).unwrap(),
+            StoreBackend::Sqlite(PathBuf::from("/a.db"))
+        );
+        assert_eq!(
+            at.resolve(Some(Path::new("/b.db")), None).unwrap(),
+            StoreBackend::Sqlite(PathBuf::from("/b.db"))
+        );
+        assert_eq!(
+            StoreConfig::Sqlite.resolve(None, None).unwrap(),
+            StoreBackend::Sqlite(PathBuf::from(crate::cli::DEFAULT_DB))
+        );
+    }
+
+    #[test]
+    fn cluster_parses_and_every_bad_key_is_named() {
+        let c = parse("[cluster]\ncollectors = [\"b\", \"a\"]\nself = \"a\"\nlease_ttl = \"15s\"")
+            .unwrap();
+        assert_eq!(c.cluster.collectors, ["a", "b"]);
+        assert_eq!(c.cluster.self_id.as_deref(), Some("a"));
+        assert_eq!(c.cluster.lease_ttl, Duration::from_secs(15));
+        assert!(parse("").unwrap().cluster.collectors.is_empty());
+        for (text, needle) in [
+            ("[cluster]", "cluster.collectors is empty"),
+            ("[cluster]\ncollectors = []", "cluster.collectors is empty"),
+            (
+                "[cluster]\ncollectors = [\"a\", \"a\"]",
+                "cluster.collectors[1]",
+            ),
+            ("[cluster]\ncollectors = [\"a/b\"]", "cluster.collectors[0]"),
+            ("[cluster]\ncollectors = [\"\"]", "cluster.collectors[0]"),
+            (
+                "[cluster]\ncollectors = [\"a\"]\nself = \"c\"",
+                "cluster.self = \"c\" is not in",
+            ),
+            (
+                "[cluster]\ncollectors = [\"a\"]\nself = \"a b\"",
+                "cluster.self",
+            ),
+            (
+                "[cluster]\ncollectors = [\"a\"]\nlease_ttl = \"1s\"",
+                "cluster.lease_ttl",
+            ),
+            (
+                "[cluster]\ncollectors = [\"a\"]\nlease_ttl = \"1h\"",
+                "cluster.lease_ttl",
+            ),
+            (
+                "[cluster]\ncollectors = [\"a\"]\nlease_ttl = \"soon\"",
+                "cluster.lease_ttl",
+            ),
+            (
+                "[cluster]\ncollectors = [\"a\"]\nmembers = 2",
+                "unknown field `members`",
+            ),
+        ] {
+            let e = err(text);
+            assert!(
+                e.contains(needle),
+                "{text:?}: {e:?} does not contain {needle:?}"
+            );
+        }
     }
 }

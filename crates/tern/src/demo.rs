@@ -55,8 +55,9 @@ pub fn run(args: DemoArgs) -> Result<String> {
         "  wrote {} events ({} invocations) in {} files",
         sim.events, sim.invocations, sim.files
     );
+    let backend = tern_store::StoreBackend::Sqlite(db.clone());
     let settings = Settings {
-        db: db.clone(),
+        store: backend.clone(),
         paths: vec![logs.clone()],
         source: SourceOptions::default(),
         region: None,
@@ -67,7 +68,7 @@ pub fn run(args: DemoArgs) -> Result<String> {
     };
     let summary = ingest::run(&settings)?;
     eprint!("{}", summary.render());
-    let store = ingest::open_store_read(&db)?;
+    let store = ingest::open_store_read(&backend)?;
     let functions = report::select_functions(&store, None)?;
     let rep = report::build(
         &store,
@@ -126,8 +127,15 @@ fn serve_dashboard(db: std::path::PathBuf, listen: std::net::SocketAddr) -> Resu
     config.auth.ingest_keys = vec![TokenHash::of(&crate::serve::new_token())];
     config.retention.raw = None;
     config.retention.rollups = None;
-    let extras = crate::alert::engine::extras(&config.alerts, &db);
-    let settings = crate::serve::Settings { db, listen, config };
+    let store = tern_store::StoreBackend::Sqlite(db);
+    let extras =
+        crate::alert::engine::extras(&config.alerts, &store, crate::cluster::Duty::default());
+    let settings = crate::serve::Settings {
+        store,
+        listen,
+        config,
+        collector_id: None,
+    };
     println!(
         "\nDashboard: http://{listen}/\n  Log in with this API token (valid while this demo runs):\n  {token}\n  Ctrl-C stops the server.\n"
     );

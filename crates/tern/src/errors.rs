@@ -4,11 +4,10 @@
 //! The JSON is a script contract like `tern report`'s: its own wire types, fields only added.
 
 use std::fmt::Write as _;
-use std::path::Path;
 
 use anyhow::{bail, Context, Result};
 use serde::Serialize;
-use tern_store::{ErrorGroup, ErrorQuery, ErrorStatus, InvocationRow, Store};
+use tern_store::{ErrorGroup, ErrorQuery, ErrorStatus, InvocationRow, Store, StoreBackend};
 
 use crate::cli::{
     ErrorMuteArgs, ErrorShowArgs, ErrorSort, ErrorStatusArg, ErrorsAction, ErrorsArgs, TableOrJson,
@@ -46,12 +45,13 @@ pub fn run(args: ErrorsArgs) -> Result<String> {
             );
         }
     }
+    let db = crate::config::store_backend(args.db.as_deref(), args.config.as_deref())?;
     match args.action {
-        None => list(&args),
-        Some(ErrorsAction::Show(a)) => show(&args.db, &a),
-        Some(ErrorsAction::Resolve(a)) => set(&args.db, &a.id, ErrorStatus::Resolved, None),
-        Some(ErrorsAction::Open(a)) => set(&args.db, &a.id, ErrorStatus::Open, None),
-        Some(ErrorsAction::Mute(a)) => mute(&args.db, &a),
+        None => list(&args, &db),
+        Some(ErrorsAction::Show(a)) => show(&db, &a),
+        Some(ErrorsAction::Resolve(a)) => set(&db, &a.id, ErrorStatus::Resolved, None),
+        Some(ErrorsAction::Open(a)) => set(&db, &a.id, ErrorStatus::Open, None),
+        Some(ErrorsAction::Mute(a)) => mute(&db, &a),
     }
 }
 
@@ -127,8 +127,8 @@ fn json_group(g: &ErrorGroup, detail: bool) -> JsonGroup<'_> {
 }
 
 /// `tern errors`.
-fn list(args: &ErrorsArgs) -> Result<String> {
-    let store = crate::ingest::open_store_read(&args.db)?;
+fn list(args: &ErrorsArgs, db: &StoreBackend) -> Result<String> {
+    let store = crate::ingest::open_store_read(db)?;
     let now = timeutil::now_ms();
     let range = timeutil::resolve_range(&args.range, now)?;
     let limit = args.limit.unwrap_or(50);
@@ -343,7 +343,7 @@ pub fn show_json(store: &dyn Store, g: &ErrorGroup, samples: usize) -> Result<St
 }
 
 /// `tern errors show ID`.
-fn show(db: &Path, args: &ErrorShowArgs) -> Result<String> {
+fn show(db: &StoreBackend, args: &ErrorShowArgs) -> Result<String> {
     let id = check_id(&args.id)?;
     let store = crate::ingest::open_store_read(db)?;
     let now = timeutil::now_ms();
@@ -448,17 +448,11 @@ fn show(db: &Path, args: &ErrorShowArgs) -> Result<String> {
 }
 
 /// Open an existing database for a lifecycle change (never creates one).
-fn open_existing(path: &Path) -> Result<tern_store::SqliteStore> {
-    if !path.exists() {
-        bail!(
-            "no such database {} (create it with `tern ingest --db PATH …`)",
-            path.display()
-        );
-    }
-    crate::ingest::open_store(path)
+fn open_existing(db: &StoreBackend) -> Result<Box<dyn Store>> {
+    crate::ingest::open_existing(db)
 }
 
-fn set(db: &Path, id: &str, to: ErrorStatus, until: Option<i64>) -> Result<String> {
+fn set(db: &StoreBackend, id: &str, to: ErrorStatus, until: Option<i64>) -> Result<String> {
     let id = check_id(id)?;
     let mut store = open_existing(db)?;
     let now = timeutil::now_ms();
@@ -476,7 +470,7 @@ fn set(db: &Path, id: &str, to: ErrorStatus, until: Option<i64>) -> Result<Strin
     ))
 }
 
-fn mute(db: &Path, args: &ErrorMuteArgs) -> Result<String> {
+fn mute(db: &StoreBackend, args: &ErrorMuteArgs) -> Result<String> {
     let until = args
         .duration
         .as_deref()

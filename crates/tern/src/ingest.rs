@@ -6,7 +6,7 @@
 
 use std::collections::BTreeSet;
 use std::io::IsTerminal;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::sync::Arc;
@@ -15,7 +15,7 @@ use std::time::Instant;
 use anyhow::{anyhow, bail, Context, Result};
 use tern_core::assemble::{Assembled, Assembler};
 use tern_core::model::{Arch, Diagnostic};
-use tern_store::{FunctionMeta, IngestBatch, IngestStats, SqliteStore, Store};
+use tern_store::{FunctionMeta, IngestBatch, IngestStats, Store, StoreBackend};
 
 use crate::cli::IngestArgs;
 use crate::source::{self, Chunk, SourceOptions};
@@ -28,7 +28,7 @@ const SHOWN_DIAGNOSTICS: usize = 20;
 /// Validated settings for one ingest run.
 #[derive(Debug, Clone)]
 pub struct Settings {
-    pub db: PathBuf,
+    pub store: StoreBackend,
     pub paths: Vec<PathBuf>,
     pub source: SourceOptions,
     pub region: Option<String>,
@@ -77,7 +77,7 @@ impl Settings {
             }
         }
         Ok(Settings {
-            db: args.db.db,
+            store: args.db.backend()?,
             paths: args.paths,
             source: SourceOptions {
                 log_group: args.log_group,
@@ -212,14 +212,38 @@ fn to_batch(a: Assembled, settings: &Settings, seen: &mut BTreeSet<String>) -> I
 }
 
 /// Open an existing database for reading.
-pub fn open_store_read(path: &Path) -> Result<SqliteStore> {
-    SqliteStore::open_read_only(path)
-        .with_context(|| format!("opening database {}", path.display()))
+pub fn open_store_read(backend: &StoreBackend) -> Result<Box<dyn Store>> {
+    backend
+        .open_read_only()
+        .with_context(|| format!("opening {}", crate::config::describe(backend)))
 }
 
-/// Open (or create) the database at `path`.
-pub fn open_store(path: &Path) -> Result<SqliteStore> {
-    SqliteStore::open(path).with_context(|| format!("opening database {}", path.display()))
+/// Whether the store is there to be read: a SQLite file exists; a ClickHouse server is
+/// assumed to (opening it says otherwise).
+pub fn store_exists(backend: &StoreBackend) -> bool {
+    match backend {
+        StoreBackend::Sqlite(p) => p.exists(),
+        StoreBackend::ClickHouse(_) => true,
+    }
+}
+
+/// Open an existing store for reading and writing: a SQLite file that does not exist is an
+/// error, not a new empty database (a typo in `--db` must not look like "no data").
+pub fn open_existing(backend: &StoreBackend) -> Result<Box<dyn Store>> {
+    if !store_exists(backend) {
+        anyhow::bail!(
+            "no such {} (create it with `tern ingest --db PATH …` or run `tern serve`)",
+            crate::config::describe(backend)
+        );
+    }
+    open_store(backend)
+}
+
+/// Open (or create) the store for reading and writing.
+pub fn open_store(backend: &StoreBackend) -> Result<Box<dyn Store>> {
+    backend
+        .open()
+        .with_context(|| format!("opening {}", crate::config::describe(backend)))
 }
 
 /// Run an ingest. Data is durable in the database when this returns Ok.
@@ -234,7 +258,7 @@ pub fn run(settings: &Settings) -> Result<Summary> {
     let mut store = if settings.dry_run {
         None
     } else {
-        Some(open_store(&settings.db)?)
+        Some(open_store(&settings.store)?)
     };
     let (tx, rx) = mpsc::sync_channel::<IngestBatch>(2);
     // Stored batches travel back to the reader to be freed there: memory freed on the thread

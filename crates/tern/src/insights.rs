@@ -366,9 +366,9 @@ pub fn run(args: InsightsArgs) -> Result<String> {
     let glob = report::function_matcher(args.function.as_deref())?;
     let opts = report::Options {
         cost: CostOptions::default(),
-        insights: crate::config::load_insights(args.config.as_deref())?,
+        insights: crate::config::load_insights(args.db.config.as_deref())?,
     };
-    let store = crate::ingest::open_store_read(&args.db.db)?;
+    let store = crate::ingest::open_store_read(&args.db.backend()?)?;
     let functions = report::select_functions(&store, glob.as_ref())?;
     let rep = report::build_at(&store, &functions, range, &opts, now)?;
     let shown: Vec<&Insight> = rep.insights.iter().filter(|i| filter.keep(i)).collect();

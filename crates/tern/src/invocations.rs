@@ -98,7 +98,7 @@ pub(crate) fn json_row<'a>(
 
 /// `tern invocations`.
 pub fn run(args: InvocationsArgs) -> Result<String> {
-    let store = crate::ingest::open_store_read(&args.db.db)?;
+    let store = crate::ingest::open_store_read(&args.db.backend()?)?;
     let range = timeutil::resolve_range(&args.range, timeutil::now_ms())?;
     let glob = function_matcher(args.function.as_deref())?;
     let functions = match &glob {

@@ -13,6 +13,7 @@ mod alert;
 mod alerts;
 mod aws;
 mod cli;
+mod cluster;
 mod compare;
 #[allow(dead_code)] // Some settings are read by later issues' features.
 mod config;
@@ -101,7 +102,7 @@ fn run(cli: Cli) -> anyhow::Result<String> {
 
 /// `tern prune`: retention on demand.
 fn prune(args: cli::PruneArgs) -> anyhow::Result<String> {
-    use anyhow::{bail, Context};
+    use anyhow::bail;
     use tern_store::Store;
     let age = |v: &Option<String>, flag: &str| -> anyhow::Result<Option<std::time::Duration>> {
         v.as_deref()
@@ -118,11 +119,7 @@ fn prune(args: cli::PruneArgs) -> anyhow::Result<String> {
         ),
         _ => {}
     }
-    if !args.db.db.exists() {
-        bail!("{} does not exist", args.db.db.display());
-    }
-    let mut store = tern_store::SqliteStore::open(&args.db.db)
-        .with_context(|| format!("opening {}", args.db.db.display()))?;
+    let mut store = ingest::open_existing(&args.db.backend()?)?;
     let now = timeutil::now_ms();
     let cut = |d: Option<std::time::Duration>| d.map(|d| now - d.as_millis() as i64);
     let stats = store.apply_retention(tern_store::Retention {

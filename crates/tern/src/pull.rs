@@ -5,7 +5,6 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{Context as _, Result};
-use tern_store::SqliteStore;
 use tokio::sync::watch;
 
 use crate::aws::{self, metrics::PullMetrics, pull};
@@ -69,11 +68,13 @@ pub fn run(args: PullArgs) -> Result<String> {
         Some(Globs::new(&args.function, "--function")?)
     };
     let progress = !args.quiet && !args.follow && std::io::stderr().is_terminal();
+    let backend = cfg
+        .store
+        .resolve(args.db.db.as_deref(), args.aws.config.as_deref())?;
     let rt = runtime()?;
     rt.block_on(async move {
         let targets = aws::targets(&cfg, &args.aws).await?;
-        let store = SqliteStore::open(&args.db.db)
-            .with_context(|| format!("opening {}", args.db.db.display()))?;
+        let store = crate::ingest::open_store(&backend)?;
         let (writer, handle) = Writer::spawn(store, 4);
         let metrics = Arc::new(PullMetrics::new());
         let (tx, rx) = watch::channel(false);

@@ -28,7 +28,7 @@ const DAY_MS: i64 = 86_400_000;
 pub fn run(args: RecommendArgs) -> Result<String> {
     let range = timeutil::resolve_range(&args.range, timeutil::now_ms())?;
     let glob = function_matcher(args.function.as_deref())?;
-    let store = crate::ingest::open_store_read(&args.db.db)?;
+    let store = crate::ingest::open_store_read(&args.db.backend()?)?;
     if !(0.0..=1.0).contains(&args.weight) {
         anyhow::bail!("--weight {} must be between 0 and 1", args.weight);
     }

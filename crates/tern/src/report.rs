@@ -734,9 +734,9 @@ pub fn run(args: ReportArgs) -> Result<String> {
         cost: CostOptions {
             free_tier: args.free_tier,
         },
-        insights: crate::config::load_insights(args.config.as_deref())?,
+        insights: crate::config::load_insights(args.db.config.as_deref())?,
     };
-    let store = crate::ingest::open_store_read(&args.db.db)?;
+    let store = crate::ingest::open_store_read(&args.db.backend()?)?;
     let functions = select_functions(&store, glob.as_ref())?;
     let report = build(&store, &functions, range, &opts)?;
     report.render(args.format)

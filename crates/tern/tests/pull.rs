@@ -10,6 +10,9 @@
 //! with a prefix unique to the run and the test. Nothing here talks to anything but 127.0.0.1.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "support/firehose.rs"]
+mod firehose;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -1003,4 +1006,302 @@ fn serve_pulls_configured_accounts_and_serves_the_data() {
     let exit = child.wait().unwrap();
     let log = rest.join().unwrap().join("\n");
     assert!(exit.success(), "{exit}: {log}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Issue 7: stateless collectors sharing one store.
+
+/// A `tern serve` collector of the two-collector test.
+fn collector(config: &Path, id: &str) -> firehose::Serve {
+    let mut c = tern();
+    c.args([
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--collector-id",
+        id,
+        "--config",
+    ])
+    .arg(config)
+    .env("TERN_API_TOKEN", firehose::API_TOKEN)
+    .env("TERN_INGEST_KEY", firehose::INGEST_KEY);
+    firehose::Serve::spawn(c)
+}
+
+/// The value of the one `/metrics` line that starts with `series` (name and labels).
+fn metric(text: &str, series: &str) -> Option<f64> {
+    text.lines()
+        .find(|l| l.starts_with(series) && l[series.len()..].starts_with(' '))
+        .and_then(|l| l[series.len()..].trim().parse().ok())
+}
+
+fn metrics_of(s: &firehose::Serve) -> String {
+    let mut r = firehose::agent()
+        .get(&s.url("/metrics"))
+        .header("Authorization", &format!("Bearer {}", firehose::API_TOKEN))
+        .call()
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    r.body_mut().read_to_string().unwrap()
+}
+
+/// Poll `cond` for up to `within`; the last value it saw is in the panic message.
+fn wait_until(within: std::time::Duration, what: &str, mut cond: impl FnMut() -> (bool, String)) {
+    let started = std::time::Instant::now();
+    loop {
+        let (done, state) = cond();
+        if done {
+            return;
+        }
+        assert!(
+            started.elapsed() < within,
+            "{what} within {within:?}; last: {state}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(250));
+    }
+}
+
+/// Issue 7: two `tern serve` processes on loopback share one store, pushing (Firehose, some
+/// requests delivered to both) and pulling (moto) at the same time. Every event is stored
+/// exactly once, each log group is pulled by exactly one collector, the alert evaluator runs
+/// in one collector only, and when that one stops the other takes over its log groups and
+/// the evaluator.
+///
+/// Run over every backend the environment offers: SQLite (one file shared by both
+/// processes) always; ClickHouse when `TERN_TEST_CLICKHOUSE_URL` is set, and skipped with a
+/// message on stderr otherwise.
+#[test]
+fn two_collectors_share_one_store() {
+    let Some(url) = moto_or_skip("two_collectors_share_one_store") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("shared.db");
+    two_collectors(
+        &url,
+        dir.path(),
+        &format!("[store]\npath = {:?}\n", db.display().to_string()),
+    );
+    match std::env::var("TERN_TEST_CLICKHOUSE_URL") {
+        Ok(ch) if !ch.is_empty() => {
+            let database = format!("tern_test_{}", prefix("c"));
+            let dir = tempfile::tempdir().unwrap();
+            two_collectors(
+                &url,
+                dir.path(),
+                &format!(
+                    "[store]\nbackend = \"clickhouse\"\nurl = {ch:?}\ndatabase = {database:?}\n"
+                ),
+            );
+        }
+        _ => {
+            use std::io::Write as _;
+            let _ = writeln!(
+                std::io::stderr(),
+                "SKIPPED: the ClickHouse run of two_collectors_share_one_store \
+                 (set TERN_TEST_CLICKHOUSE_URL to a ClickHouse HTTP interface on 127.0.0.1)"
+            );
+        }
+    }
+}
+
+fn two_collectors(moto: &str, dir: &Path, store: &str) {
+    use std::time::Duration;
+    let aws = Aws::new(moto);
+    let pfx = prefix("c");
+    // Pulled: six functions in moto, a day of traffic two to three days ago.
+    let pulled = simulate(dir, &pfx, 6, 21, "3d");
+    put_sim(&aws, &pulled, true);
+    let groups = pulled.truth["functions"].as_array().unwrap().len() as f64;
+    // Pushed: four other functions as Firehose delivers them.
+    let logs = dir.join("pushed");
+    ok(
+        tern()
+            .args(["simulate", "--format", "subscription", "--out"])
+            .arg(&logs)
+            .args(["--functions", "4", "--days", "1", "--seed", "22"])
+            .args(["--invocations-per-day", "60", "--start", "3d"])
+            .output()
+            .unwrap(),
+        "simulate pushed",
+    );
+    let pushed_truth: Value =
+        serde_json::from_str(&std::fs::read_to_string(logs.join(".truth.json")).unwrap()).unwrap();
+    let bodies = firehose::bodies(&firehose::corpus_records(&logs), 20, 1 << 20);
+    assert!(
+        bodies.len() >= 6,
+        "enough requests to spread: {}",
+        bodies.len()
+    );
+
+    let config = dir.join("tern.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "{store}\
+             [cluster]\ncollectors = [\"a\", \"b\"]\nlease_ttl = \"9s\"\n\
+             [retention]\nraw = \"forever\"\nrollups = \"forever\"\n\
+             [pull]\nsince = \"4d\"\npoll = \"1s\"\n\
+             [inventory]\nrefresh = \"10s\"\n\
+             [alerts]\nevaluate_every = \"1s\"\n\
+             [[accounts]]\nname = \"moto\"\nregions = [\"us-east-1\"]\nendpoint_url = {moto:?}\n\
+             functions = [\"{pfx}-*\"]\n"
+        ),
+    )
+    .unwrap();
+    let a = collector(&config, "a");
+    let b = collector(&config, "b");
+
+    // Push while both pull: request i goes to collector i % 2, every third to both (a
+    // Firehose retry that landed on the other collector behind the load balancer).
+    std::thread::scope(|s| {
+        for (t, chunk) in bodies.chunks(bodies.len().div_ceil(3)).enumerate() {
+            let (a, b) = (&a, &b);
+            s.spawn(move || {
+                let agent = firehose::agent();
+                for (i, body) in chunk.iter().enumerate() {
+                    let rid = format!("t{t}-{i}");
+                    let targets: Vec<&firehose::Serve> = match i % 3 {
+                        0 => vec![a, b],
+                        1 => vec![a],
+                        _ => vec![b],
+                    };
+                    for c in targets {
+                        firehose::post_until_ok(
+                            &agent,
+                            &c.url("/ingest/firehose"),
+                            body,
+                            &rid,
+                            i % 2 == 0,
+                        );
+                    }
+                }
+            });
+        }
+    });
+
+    let range = ["--from", "2000-01-01", "--to", "2100-01-01"];
+    let report_of = |glob: &str| -> Value {
+        let out = ok(
+            tern()
+                .args(["report", "--format", "json", "--function", glob])
+                .args(range)
+                .arg("--config")
+                .arg(&config)
+                .output()
+                .unwrap(),
+            "report",
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let total = |r: &Value| -> u64 {
+        r["functions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| n(&f["invocations"]))
+            .sum()
+    };
+    let want_pulled = n(&pulled.truth["totals"]["invocations"]);
+    wait_until(Duration::from_secs(180), "the pull caught up", || {
+        let got = total(&report_of(&format!("{pfx}-*")));
+        (
+            got >= want_pulled,
+            format!("{got} of {want_pulled} invocations"),
+        )
+    });
+
+    // Every event exactly once: the pulled functions match the truth (inventory included),
+    // the pushed ones too, and the store holds exactly as many invocations as both truths.
+    check_against_truth(&report_of(&format!("{pfx}-*")), &[&pulled.truth]);
+    let everything = report_of("*");
+    for t in pushed_truth["functions"].as_array().unwrap() {
+        let name = t["name"].as_str().unwrap();
+        let f = everything["functions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["function"] == name)
+            .unwrap_or_else(|| panic!("pushed {name} missing"));
+        for k in ["invocations", "errors", "cold_starts", "environments"] {
+            assert_eq!(f[k], t[k], "pushed {name} {k}");
+        }
+    }
+    let rows = ok(
+        tern()
+            .args(["invocations", "--format", "json", "--limit", "100000000"])
+            .args(range)
+            .arg("--config")
+            .arg(&config)
+            .output()
+            .unwrap(),
+        "invocations",
+    );
+    let rows: Vec<Value> = serde_json::from_slice(&rows.stdout).unwrap();
+    let mut keys: Vec<String> = rows
+        .iter()
+        .map(|r| format!("{}|{}|{}", r["log_group"], r["log_stream"], r["request_id"]))
+        .collect();
+    keys.sort();
+    keys.dedup();
+    assert_eq!(keys.len(), rows.len(), "no invocation stored twice");
+    assert_eq!(
+        rows.len() as u64,
+        want_pulled + n(&pushed_truth["totals"]["invocations"]),
+        "every invocation stored once"
+    );
+
+    // Each log group has exactly one puller once both collectors have seen each other (a
+    // collector learns of another at its next lease renewal; until then both may pull a
+    // group, which the checks above show is harmless). One collector evaluated alerts, the
+    // other never did.
+    let own = "tern_cluster_log_groups{owner=\"self\"}";
+    let other = "tern_cluster_log_groups{owner=\"other\"}";
+    wait_until(
+        Duration::from_secs(30),
+        "the collectors split the log groups",
+        || {
+            let (ma, mb) = (metrics_of(&a), metrics_of(&b));
+            let split = metric(&ma, own).unwrap_or(-1.0) + metric(&mb, own).unwrap_or(-1.0);
+            (split == groups, format!("a:\n{ma}\nb:\n{mb}"))
+        },
+    );
+    let (ma, mb) = (metrics_of(&a), metrics_of(&b));
+    let m = |t: &str, k: &str| metric(t, k).unwrap_or_else(|| panic!("no {k} in:\n{t}"));
+    assert_eq!(m(&ma, own), m(&mb, other));
+    assert_eq!(m(&ma, "tern_cluster_collectors{state=\"live\"}"), 2.0);
+    let leads_a = m(
+        &ma,
+        "tern_cluster_lease_held{collector=\"a\",lease=\"alerts\"}",
+    );
+    let leads_b = m(
+        &mb,
+        "tern_cluster_lease_held{collector=\"b\",lease=\"alerts\"}",
+    );
+    assert_eq!(leads_a + leads_b, 1.0, "exactly one leader:\n{ma}\n{mb}");
+    let (leader, follower, ml, mf, follower_id) = if leads_a == 1.0 {
+        (a, b, ma, mb, "b")
+    } else {
+        (b, a, mb, ma, "a")
+    };
+    let evaluations = "tern_alert_evaluations_total";
+    assert!(m(&ml, evaluations) > 0.0, "the leader evaluates:\n{ml}");
+    assert_eq!(
+        m(&mf, evaluations),
+        0.0,
+        "the follower never evaluated:\n{mf}"
+    );
+
+    // The leader stops (releasing its leases): the follower takes over its log groups and
+    // the evaluator.
+    leader.terminate();
+    let lease = format!("tern_cluster_lease_held{{collector=\"{follower_id}\",lease=\"alerts\"}}");
+    wait_until(Duration::from_secs(60), "the follower took over", || {
+        let t = metrics_of(&follower);
+        let done = metric(&t, &lease) == Some(1.0)
+            && metric(&t, evaluations).unwrap_or(0.0) > 0.0
+            && metric(&t, own) == Some(groups);
+        (done, t)
+    });
+    follower.terminate();
 }

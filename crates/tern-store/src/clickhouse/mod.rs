@@ -21,6 +21,7 @@
 mod client;
 mod errors;
 mod ingest;
+mod leases;
 mod query;
 mod rows;
 mod schema;
@@ -33,8 +34,8 @@ use crate::backend::ClickHouseConfig;
 use crate::{
     Checkpoint, EnvironmentRow, ErrorGroup, ErrorOccurrence, ErrorQuery, ErrorStatus, FunctionMeta,
     FunctionStats, Incident, IncidentApplied, IncidentChange, IncidentQuery, IngestBatch,
-    IngestStats, InvocationQuery, InvocationRow, Marker, OccurrenceCursor, OutboxEntry, OutboxItem,
-    OutboxMark, Retention, RetentionStats, Store, StoreError, TimeRange, TuningRun,
+    IngestStats, InvocationQuery, InvocationRow, Lease, Marker, OccurrenceCursor, OutboxEntry,
+    OutboxItem, OutboxMark, Retention, RetentionStats, Store, StoreError, TimeRange, TuningRun,
 };
 use tern_core::model::LogLine;
 
@@ -369,5 +370,23 @@ impl Store for ClickHouseStore {
 
     fn markers(&self, function: Option<&str>) -> Result<Vec<Marker>, StoreError> {
         state::markers(self, function)
+    }
+
+    fn try_lease(
+        &mut self,
+        name: &str,
+        holder: &str,
+        now_ms: i64,
+        ttl_ms: i64,
+    ) -> Result<bool, StoreError> {
+        leases::try_lease(self, name, holder, now_ms, ttl_ms)
+    }
+
+    fn release_lease(&mut self, name: &str, holder: &str) -> Result<bool, StoreError> {
+        leases::release(self, name, holder)
+    }
+
+    fn leases(&self, prefix: &str, now_ms: i64) -> Result<Vec<Lease>, StoreError> {
+        leases::list(self, prefix, now_ms)
     }
 }

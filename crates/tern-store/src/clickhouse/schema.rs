@@ -149,6 +149,13 @@ pub(crate) const TABLES: &[Table] = &[
         order_by: "id",
         shard_by: "0",
     },
+    Table {
+        name: "leases",
+        columns: "name String, holder String, expires_ms Int64, ver UInt64",
+        partition_by: None,
+        order_by: "name",
+        shard_by: "0",
+    },
 ];
 
 /// Where the tables go.

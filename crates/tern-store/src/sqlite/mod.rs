@@ -38,6 +38,7 @@ mod error_query;
 mod errors;
 mod fx;
 pub(crate) mod ingest;
+mod leases;
 mod markers;
 mod query;
 mod retention;
@@ -58,8 +59,8 @@ pub use schema::SCHEMA_VERSION;
 use crate::{
     Checkpoint, EnvironmentRow, ErrorGroup, ErrorOccurrence, ErrorQuery, ErrorStatus, FunctionMeta,
     FunctionStats, Incident, IncidentApplied, IncidentChange, IncidentQuery, IngestBatch,
-    IngestStats, InvocationQuery, InvocationRow, Marker, OccurrenceCursor, OutboxEntry, OutboxItem,
-    OutboxMark, Retention, RetentionStats, Store, StoreError, TimeRange, TuningRun,
+    IngestStats, InvocationQuery, InvocationRow, Lease, Marker, OccurrenceCursor, OutboxEntry,
+    OutboxItem, OutboxMark, Retention, RetentionStats, Store, StoreError, TimeRange, TuningRun,
 };
 use tern_core::model::LogLine;
 
@@ -329,5 +330,23 @@ impl Store for SqliteStore {
 
     fn markers(&self, function: Option<&str>) -> Result<Vec<Marker>, StoreError> {
         markers::list(&self.conn, function)
+    }
+
+    fn try_lease(
+        &mut self,
+        name: &str,
+        holder: &str,
+        now_ms: i64,
+        ttl_ms: i64,
+    ) -> Result<bool, StoreError> {
+        leases::try_lease(&self.conn, name, holder, now_ms, ttl_ms)
+    }
+
+    fn release_lease(&mut self, name: &str, holder: &str) -> Result<bool, StoreError> {
+        leases::release(&self.conn, name, holder)
+    }
+
+    fn leases(&self, prefix: &str, now_ms: i64) -> Result<Vec<Lease>, StoreError> {
+        leases::list(&self.conn, prefix, now_ms)
     }
 }

@@ -14,7 +14,7 @@ use crate::StoreError;
 pub(crate) const APPLICATION_ID: i64 = 0x5445_524E;
 
 /// One script per schema version: `MIGRATIONS[i]` takes version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8];
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -458,6 +458,19 @@ CREATE TABLE markers (
     created_ms INTEGER NOT NULL
 );
 CREATE INDEX markers_function ON markers (function, at_ms);
+";
+
+/// Version 8: leases (issue 7), which collector of several sharing the store does a
+/// once-per-fleet job (alert evaluation, the outbox, retention) or is alive.
+///
+/// * `leases`: one row per lease name: its holder and when it expires (epoch ms). A released
+///   lease has no row; an expired one keeps its row until someone takes it.
+const V8: &str = "
+CREATE TABLE leases (
+    name TEXT PRIMARY KEY,
+    holder TEXT NOT NULL,
+    expires_ms INTEGER NOT NULL
+) WITHOUT ROWID;
 ";
 
 /// Apply the missing migrations under one write lock. The version is read again once the lock

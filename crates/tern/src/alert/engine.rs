@@ -25,7 +25,6 @@
 //! deliver it. Only the crash test sets it; nothing else reads it.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::path::Path;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 
@@ -38,7 +37,7 @@ use tern_core::alert::{
 use tern_store::{
     Checkpoint, ErrorEvent, ErrorGroup, FunctionMeta, FunctionStats, IncidentApplied,
     IncidentChange, IncidentQuery, IncidentState as StoreIncidentState, IngestBatch,
-    OccurrenceCursor, SqliteStore, Store, TimeRange,
+    OccurrenceCursor, Store, StoreBackend, TimeRange,
 };
 use tokio::sync::watch;
 
@@ -48,6 +47,7 @@ use super::rules::{AlertConfig, Rule, Rules, API_POLICY_PREFIX};
 use super::state::{
     decode_state, encode_state, parse_state_key, state_key, ErrorReader, ERRORS_KEY, STATE_PREFIX,
 };
+use crate::cluster::Duty;
 use crate::serve::{Extras, Task};
 use crate::writer::WriterHandle;
 
@@ -85,7 +85,8 @@ impl Fault {
 }
 
 /// The engine and the sender as `tern serve` background tasks, with their `/metrics` figures.
-pub fn extras(cfg: &AlertConfig, db: &Path) -> Extras {
+/// In a cluster both run only in the collector holding the `alerts` lease (`duty`).
+pub fn extras(cfg: &AlertConfig, store: &StoreBackend, duty: Duty) -> Extras {
     if !cfg.enabled {
         return Extras::default();
     }
@@ -94,20 +95,21 @@ pub fn extras(cfg: &AlertConfig, db: &Path) -> Extras {
     let fault = Fault::from_env();
     let mut tasks: Vec<Task> = Vec::new();
     {
-        let (cfg, db, metrics) = (cfg.clone(), db.to_path_buf(), metrics.clone());
+        let (cfg, db, metrics, duty) = (cfg.clone(), store.clone(), metrics.clone(), duty.clone());
         tasks.push(Box::new(move |writer, shutdown| {
             Box::pin(async move {
-                if let Err(e) = run(cfg, &db, writer, metrics, fault, shutdown).await {
+                if let Err(e) = run(cfg, &db, writer, metrics, fault, duty, shutdown).await {
                     tracing::error!(error = %format!("{e:#}"), "The alert engine stopped.");
                 }
             })
         }));
     }
     {
-        let (cfg, db, metrics) = (cfg.clone(), db.to_path_buf(), metrics.clone());
+        let (cfg, db, metrics) = (cfg.clone(), store.clone(), metrics.clone());
         tasks.push(Box::new(move |writer, shutdown| {
             Box::pin(async move {
-                if let Err(e) = super::sender::run(cfg, &db, writer, metrics, shutdown).await {
+                if let Err(e) = super::sender::run(cfg, &db, writer, metrics, duty, shutdown).await
+                {
                     tracing::error!(error = %format!("{e:#}"), "The notification sender stopped.");
                 }
             })
@@ -116,31 +118,33 @@ pub fn extras(cfg: &AlertConfig, db: &Path) -> Extras {
     Extras {
         tasks,
         metrics: Some(Arc::new(move |out: &mut String| metrics.render(out))),
+        duty: Duty::default(),
     }
 }
 
 /// A read-only connection used from blocking threads.
 #[derive(Clone)]
-pub struct Reader(Arc<Mutex<SqliteStore>>);
+pub struct Reader(Arc<Mutex<Box<dyn Store>>>);
 
 impl Reader {
-    pub fn open(db: &Path) -> Result<Reader> {
-        let s = SqliteStore::open_read_only(db)
-            .with_context(|| format!("opening {} to read alerts", db.display()))?;
+    pub fn open(store: &StoreBackend) -> Result<Reader> {
+        let s = store.open_read_only().with_context(|| {
+            format!("opening {} to read alerts", crate::config::describe(store))
+        })?;
         Ok(Reader(Arc::new(Mutex::new(s))))
     }
 
     pub async fn with<T, F>(&self, f: F) -> Result<T>
     where
         T: Send + 'static,
-        F: FnOnce(&SqliteStore) -> Result<T> + Send + 'static,
+        F: FnOnce(&dyn Store) -> Result<T> + Send + 'static,
     {
         let conn = self.0.clone();
         tokio::task::spawn_blocking(move || {
             let guard = conn
                 .lock()
                 .map_err(|_| anyhow!("the alert read connection is poisoned"))?;
-            f(&guard)
+            f(guard.as_ref())
         })
         .await
         .map_err(|e| anyhow!("an alert read failed: {e}"))?
@@ -149,20 +153,31 @@ impl Reader {
 
 async fn run(
     cfg: Arc<AlertConfig>,
-    db: &Path,
+    db: &StoreBackend,
     writer: WriterHandle,
     metrics: Arc<AlertMetrics>,
     fault: Fault,
+    duty: Duty,
     mut shutdown: watch::Receiver<bool>,
 ) -> Result<()> {
     let reader = Reader::open(db)?;
-    start_error_reader(&reader, &writer).await?;
+    let mut reader_started = false;
     let mut tick = tokio::time::interval(cfg.evaluate_every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
             _ = tick.tick() => {}
             _ = shutdown.wait_for(|s| *s) => return Ok(()),
+        }
+        // In a cluster, only the collector holding the `alerts` lease evaluates. Its state
+        // (incidents, per-pair states, the error reader's cursor) lives in the store, so
+        // whoever holds the lease next continues from there.
+        if !duty.leads() {
+            continue;
+        }
+        if !reader_started {
+            start_error_reader(&reader, &writer).await?;
+            reader_started = true;
         }
         let now = crate::timeutil::now_ms();
         if let Err(e) = metric_tick(&cfg, &reader, &writer, &metrics, fault, now).await {

@@ -7,13 +7,12 @@
 //! delivers it again after the restart, with the same `dedupe_key` (webhook
 //! `X-Tern-Delivery`, email `Message-ID`), by which receivers drop the duplicate.
 
-use std::path::Path;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{anyhow, Result};
-use tern_store::{OutboxEntry, OutboxMark, Store};
+use tern_store::{OutboxEntry, OutboxMark, Store, StoreBackend};
 use tokio::sync::{watch, Semaphore};
 
 use super::channels::{send, SendContext, SendError};
@@ -21,6 +20,7 @@ use super::engine::Reader;
 use super::metrics::{AlertMetrics, Outcome};
 use super::notify::Envelope;
 use super::rules::AlertConfig;
+use crate::cluster::Duty;
 use crate::writer::WriterHandle;
 
 /// How often the outbox is polled.
@@ -75,9 +75,10 @@ pub fn mark_for(
 
 pub async fn run(
     cfg: Arc<AlertConfig>,
-    db: &Path,
+    db: &StoreBackend,
     writer: WriterHandle,
     metrics: Arc<AlertMetrics>,
+    duty: Duty,
     mut shutdown: watch::Receiver<bool>,
 ) -> Result<()> {
     let reader = Reader::open(db)?;
@@ -89,6 +90,10 @@ pub async fn run(
         tokio::select! {
             _ = tick.tick() => {}
             _ = shutdown.wait_for(|s| *s) => return Ok(()),
+        }
+        // In a cluster, only the collector holding the `alerts` lease delivers.
+        if !duty.leads() {
+            continue;
         }
         if rounds.is_multiple_of(DEPTH_EVERY) {
             match reader

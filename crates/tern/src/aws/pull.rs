@@ -33,6 +33,7 @@ use super::inventory;
 use super::metrics::PullMetrics;
 use super::retry::{self, Class};
 use super::{now_ms, Clients, Target};
+use crate::cluster::Membership;
 use crate::config::{Config, Globs};
 use crate::writer::WriterHandle;
 
@@ -77,6 +78,8 @@ pub struct Options {
     pub functions: Option<Globs>,
     /// Progress bar (backfill on a terminal).
     pub progress: Option<ProgressBar>,
+    /// In a `[cluster]`: pull only the log groups this collector owns.
+    pub cluster: Option<Arc<Membership>>,
 }
 
 impl Options {
@@ -89,6 +92,7 @@ impl Options {
             inventory_refresh: cfg.inventory.refresh,
             functions: None,
             progress: None,
+            cluster: None,
         }
     }
 }
@@ -180,6 +184,7 @@ pub async fn run_live(
     cfg: &Config,
     writer: WriterHandle,
     metrics: Arc<PullMetrics>,
+    cluster: Option<Arc<Membership>>,
     shutdown: watch::Receiver<bool>,
 ) -> Result<()> {
     if cfg.accounts.is_empty() || !cfg.pull.enabled {
@@ -190,7 +195,10 @@ pub async fn run_live(
         targets,
         writer,
         metrics,
-        Options::from_config(cfg),
+        Options {
+            cluster,
+            ..Options::from_config(cfg)
+        },
         shutdown,
     )
     .await
@@ -274,6 +282,11 @@ async fn run_target(ctx: Ctx, clients: Clients) -> Result<TargetSummary> {
     let mut groups: BTreeSet<String> = BTreeSet::new();
     let mut missing: HashSet<String> = HashSet::new();
     let mut next_inventory = tokio::time::Instant::now();
+    // In a cluster: the log groups this collector pulled last round.
+    let mut owned_before: BTreeSet<String> = BTreeSet::new();
+    if let Some(m) = &ctx.opts.cluster {
+        m.settled().await;
+    }
     loop {
         if tokio::time::Instant::now() >= next_inventory {
             match refresh_inventory(&ctx, &clients).await {
@@ -296,7 +309,42 @@ async fn run_target(ctx: Ctx, clients: Clients) -> Result<TargetSummary> {
                 Err(e) => return Err(e),
             }
         }
-        let round = pull_round(&ctx, &clients, &groups, &positions).await;
+        let round = match &ctx.opts.cluster {
+            None => pull_round(&ctx, &clients, &groups, &positions).await,
+            Some(m) => {
+                let owned: BTreeSet<String> =
+                    groups.iter().filter(|g| m.owns(g)).cloned().collect();
+                m.record_groups(
+                    &prefix,
+                    owned.len() as u64,
+                    (groups.len() - owned.len()) as u64,
+                );
+                // A log group that came to this collector (another stopped, or this one
+                // started) resumes from the checkpoint its last puller stored, not from
+                // what this process remembers.
+                if owned.iter().any(|g| !owned_before.contains(g)) {
+                    match ctx.writer.checkpoints(&prefix).await {
+                        Ok(cps) => {
+                            for c in cps {
+                                let group = &c.key[prefix.len()..];
+                                if owned.contains(group) && !owned_before.contains(group) {
+                                    if let Ok(p) = serde_json::from_str::<Position>(&c.value) {
+                                        positions.insert(group.to_string(), p.end_ms);
+                                    }
+                                }
+                            }
+                        }
+                        Err(e) => warn!(error = %e, "Cannot re-read pull checkpoints."),
+                    }
+                }
+                for g in owned_before.difference(&owned) {
+                    ctx.metrics.forget(&t.account, &t.region, g);
+                }
+                let round = pull_round(&ctx, &clients, &owned, &positions).await;
+                owned_before = owned;
+                round
+            }
+        };
         let mut failures = Vec::new();
         for (group, outcome) in round {
             match outcome {

@@ -35,10 +35,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
-use tern_store::{Retention, SqliteStore};
+use tern_store::{Retention, Store, StoreBackend};
 use tokio::sync::{watch, Semaphore};
 
 use crate::cli::ServeArgs;
+use crate::cluster::{Duty, Membership};
 use crate::config::{Config, TokenHash};
 use crate::writer::{Writer, WriterHandle};
 use state::{AppState, ExtraMetrics, Inner, Limits, ReadPool};
@@ -60,6 +61,8 @@ pub struct Extras {
     pub tasks: Vec<Task>,
     /// Appends Prometheus text to `/metrics` (e.g. lag per log group).
     pub metrics: Option<ExtraMetrics>,
+    /// Whether this process runs retention (in a cluster: while it holds the `alerts` lease).
+    pub duty: Duty,
 }
 
 impl Extras {
@@ -73,6 +76,9 @@ impl Extras {
             })),
             (a, b) => a.or(b),
         };
+        if self.duty.0.is_none() {
+            self.duty = other.duty;
+        }
         self
     }
 }
@@ -80,9 +86,11 @@ impl Extras {
 /// Validated settings of one `tern serve` run.
 #[derive(Debug, Clone)]
 pub struct Settings {
-    pub db: PathBuf,
+    pub store: StoreBackend,
     pub listen: SocketAddr,
     pub config: Config,
+    /// This collector's id (`--collector-id`), else `cluster.self` of the config.
+    pub collector_id: Option<String>,
 }
 
 impl Settings {
@@ -93,18 +101,21 @@ impl Settings {
             Some(p) => Config::load(p)?,
             None => Config::default(),
         };
-        let db = match (&args.db, &config.store_path) {
-            (Some(db), _) => db.clone(),
-            (None, Some(p)) => p.clone(),
-            (None, None) => PathBuf::from(crate::cli::DEFAULT_DB),
-        };
+        let store = config
+            .store
+            .resolve(args.db.as_deref(), args.config.as_deref())?;
         let listen = match &args.listen {
             Some(l) => crate::config::parse_listen(l).context("--listen")?,
             None => config.server.listen,
         };
         add_env_token(&mut config.auth.api_tokens, "TERN_API_TOKEN")?;
         add_env_token(&mut config.auth.ingest_keys, "TERN_INGEST_KEY")?;
-        Ok(Settings { db, listen, config })
+        Ok(Settings {
+            store,
+            listen,
+            config,
+            collector_id: args.collector_id.clone(),
+        })
     }
 }
 
@@ -175,14 +186,15 @@ fn token_file(db: &Path, suffix: &str, what: &str) -> Result<TokenHash> {
 /// The AWS side of the daemon: inventory refresh and the pull loops for every configured
 /// account and region (nothing when the config has no `[[accounts]]` or `pull.enabled` is
 /// false), with its Prometheus figures (requests, throttles, lag per log group) on `/metrics`.
-fn pull_extras(config: &Config) -> Extras {
+fn pull_extras(config: &Config, membership: Option<Arc<Membership>>) -> Extras {
     let metrics = Arc::new(crate::aws::metrics::PullMetrics::new());
     let config = config.clone();
     let task_metrics = metrics.clone();
     let task: Task = Box::new(move |writer, shutdown| {
         Box::pin(async move {
             if let Err(e) =
-                crate::aws::pull::run_live(&config, writer, task_metrics, shutdown).await
+                crate::aws::pull::run_live(&config, writer, task_metrics, membership, shutdown)
+                    .await
             {
                 tracing::error!(error = %format!("{e:#}"), "The AWS pull loop stopped.");
             }
@@ -193,22 +205,43 @@ fn pull_extras(config: &Config) -> Extras {
         metrics: Some(Arc::new(move |out: &mut String| {
             metrics.render_prometheus(out)
         })),
+        duty: Duty::default(),
     }
 }
 
 /// `tern serve` from the command line.
 pub fn command(args: ServeArgs) -> Result<String> {
     let settings = Settings::from_args(&args)?;
+    let membership = Membership::new(&settings.config.cluster, settings.collector_id.as_deref())?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("starting the async runtime")?;
-    let extras = pull_extras(&settings.config).merge(crate::alert::engine::extras(
-        &settings.config.alerts,
-        &settings.db,
-    ));
+    let duty = Duty(membership.clone());
+    let extras = cluster_extras(membership.clone())
+        .merge(pull_extras(&settings.config, membership))
+        .merge(crate::alert::engine::extras(
+            &settings.config.alerts,
+            &settings.store,
+            duty,
+        ));
     rt.block_on(run(settings, extras, shutdown_signal()))?;
     Ok(String::new())
+}
+
+/// The cluster's lease renewal and its `/metrics` figures (nothing without `[cluster]`).
+fn cluster_extras(membership: Option<Arc<Membership>>) -> Extras {
+    let Some(m) = membership else {
+        return Extras::default();
+    };
+    let task_m = m.clone();
+    let task: Task =
+        Box::new(move |writer, shutdown| Box::pin(crate::cluster::run(task_m, writer, shutdown)));
+    Extras {
+        tasks: vec![task],
+        duty: Duty(Some(m.clone())),
+        metrics: Some(Arc::new(move |out: &mut String| m.render(out))),
+    }
 }
 
 /// SIGTERM or SIGINT.
@@ -239,7 +272,7 @@ pub(crate) async fn shutdown_signal() {
 pub fn state(
     settings: &Settings,
     writer: WriterHandle,
-    reads: Vec<SqliteStore>,
+    reads: Vec<Box<dyn Store>>,
     extra_metrics: Option<ExtraMetrics>,
 ) -> AppState {
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
@@ -268,21 +301,50 @@ pub async fn run(
     extras: Extras,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<()> {
-    if settings.config.auth.api_tokens.is_empty() {
-        let h = token_file(&settings.db, "api-token", "API token")?;
-        settings.config.auth.api_tokens.push(h);
+    for (list, suffix, what, key) in [
+        (
+            &mut settings.config.auth.api_tokens,
+            "api-token",
+            "API token",
+            "auth.api_tokens",
+        ),
+        (
+            &mut settings.config.auth.ingest_keys,
+            "ingest-key",
+            "ingest key",
+            "auth.ingest_keys",
+        ),
+    ] {
+        if !list.is_empty() {
+            continue;
+        }
+        match &settings.store {
+            StoreBackend::Sqlite(db) => list.push(token_file(db, suffix, what)?),
+            // Collectors behind one load balancer must accept the same tokens, so none is
+            // made up per process.
+            StoreBackend::ClickHouse(_) => bail!(
+                "no {what} configured: with store.backend = \"clickhouse\" set {key} in the \
+                 config (`tern token` makes one) or {}",
+                if suffix == "api-token" {
+                    "TERN_API_TOKEN"
+                } else {
+                    "TERN_INGEST_KEY"
+                }
+            ),
+        }
     }
-    if settings.config.auth.ingest_keys.is_empty() {
-        let h = token_file(&settings.db, "ingest-key", "ingest key")?;
-        settings.config.auth.ingest_keys.push(h);
-    }
-    let store = SqliteStore::open(&settings.db)
-        .with_context(|| format!("opening database {}", settings.db.display()))?;
+    let shown = crate::config::describe(&settings.store);
+    let store = settings
+        .store
+        .open()
+        .with_context(|| format!("opening {shown}"))?;
     let mut reads = Vec::with_capacity(READ_CONNECTIONS);
     for _ in 0..READ_CONNECTIONS {
         reads.push(
-            SqliteStore::open_read_only(&settings.db)
-                .with_context(|| format!("opening database {} to read", settings.db.display()))?,
+            settings
+                .store
+                .open_read_only()
+                .with_context(|| format!("opening {shown} to read"))?,
         );
     }
     let listener = tokio::net::TcpListener::bind(settings.listen)
@@ -292,11 +354,13 @@ pub async fn run(
     let (writer, handle) = Writer::spawn(store, settings.config.server.ingest_queue);
     let app_state = state(&settings, handle.clone(), reads, extras.metrics);
     let (stop_tx, stop_rx) = watch::channel(false);
+    let duty = extras.duty.clone();
 
     let mut background = Vec::new();
     background.push(tokio::spawn(retention_loop(
         app_state.clone(),
         settings.config.retention,
+        duty.clone(),
         stop_rx.clone(),
     )));
     for task in extras.tasks {
@@ -304,8 +368,15 @@ pub async fn run(
     }
     drop(handle);
 
+    if let Some(m) = &duty.0 {
+        eprintln!(
+            "collector {}: pulls its share of the log groups; alerting and retention run in \
+             whichever collector holds the alerts lease",
+            m.id()
+        );
+    }
     eprintln!("listening on {addr}");
-    tracing::info!(address = %addr, db = %settings.db.display(), "Serving.");
+    tracing::info!(address = %addr, store = %shown, "Serving.");
     let mut http_stop = stop_rx.clone();
     let app = router::router(app_state);
     let served = tokio::spawn(async move {
@@ -345,9 +416,11 @@ pub async fn run(
     Ok(())
 }
 
+/// Retention on its schedule; in a cluster only in the collector holding the `alerts` lease.
 async fn retention_loop(
     state: AppState,
     r: crate::config::Retention,
+    duty: Duty,
     mut stop: watch::Receiver<bool>,
 ) {
     if r.raw.is_none() && r.rollups.is_none() {
@@ -358,6 +431,9 @@ async fn retention_loop(
         tokio::select! {
             _ = tick.tick() => {}
             _ = stop.wait_for(|s| *s) => return,
+        }
+        if !duty.leads() {
+            continue;
         }
         let now = crate::timeutil::now_ms();
         let cut = |d: Option<Duration>| d.map(|d| now - d.as_millis() as i64);

@@ -3,7 +3,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use tern_store::SqliteStore;
+use tern_store::Store;
 use tokio::sync::Semaphore;
 
 use super::metrics::Metrics;
@@ -52,15 +52,15 @@ impl std::ops::Deref for AppState {
     }
 }
 
-/// A few read-only SQLite connections, used on the blocking thread pool. SQLite in WAL mode
-/// lets them read while the writer writes.
+/// A few read-only store handles, used on the blocking thread pool. SQLite in WAL mode lets
+/// them read while the writer writes; ClickHouse serves concurrent queries itself.
 pub struct ReadPool {
-    conns: Mutex<Vec<SqliteStore>>,
+    conns: Mutex<Vec<Box<dyn Store>>>,
     permits: Semaphore,
 }
 
 impl ReadPool {
-    pub fn new(conns: Vec<SqliteStore>) -> ReadPool {
+    pub fn new(conns: Vec<Box<dyn Store>>) -> ReadPool {
         let n = conns.len();
         ReadPool {
             conns: Mutex::new(conns),
@@ -72,7 +72,7 @@ impl ReadPool {
     pub async fn with<T, F>(&self, f: F) -> anyhow::Result<T>
     where
         T: Send + 'static,
-        F: FnOnce(&SqliteStore) -> anyhow::Result<T> + Send + 'static,
+        F: FnOnce(&dyn Store) -> anyhow::Result<T> + Send + 'static,
     {
         let permit = self
             .permits
@@ -86,7 +86,7 @@ impl ReadPool {
             .pop()
             .ok_or_else(|| anyhow::anyhow!("no read connection free"))?;
         let joined = tokio::task::spawn_blocking(move || {
-            let r = f(&conn);
+            let r = f(conn.as_ref());
             (conn, r)
         })
         .await;

@@ -60,12 +60,13 @@ impl Server {
         config.auth.ingest_keys = vec![TokenHash::of(KEY)];
         tweak(&mut config);
         let settings = Settings {
-            db: db.clone(),
+            store: tern_store::StoreBackend::Sqlite(db.clone()),
             listen: config.server.listen,
             config,
+            collector_id: None,
         };
         let reads = (0..2)
-            .map(|_| SqliteStore::open_read_only(&db).unwrap())
+            .map(|_| Box::new(SqliteStore::open_read_only(&db).unwrap()) as Box<dyn Store>)
             .collect();
         let state = super::state(&settings, handle, reads, None);
         Server {
@@ -889,9 +890,10 @@ async fn extra_metrics_are_appended() {
     let mut config = Config::default();
     config.auth.api_tokens = vec![TokenHash::of(API)];
     let settings = Settings {
-        db: db.clone(),
+        store: tern_store::StoreBackend::Sqlite(db.clone()),
         listen: config.server.listen,
         config,
+        collector_id: None,
     };
     let extra: super::state::ExtraMetrics = std::sync::Arc::new(|out: &mut String| {
         out.push_str("tern_pull_lag_seconds{log_group=\"/aws/lambda/f\"} 3\n");
@@ -899,7 +901,7 @@ async fn extra_metrics_are_appended() {
     let state = super::state(
         &settings,
         handle,
-        vec![SqliteStore::open_read_only(&db).unwrap()],
+        vec![Box::new(SqliteStore::open_read_only(&db).unwrap())],
         Some(extra),
     );
     let app = router::router(state);

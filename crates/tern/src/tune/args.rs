@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 
-use crate::cli::{AwsArgs, DbArg, TableOrJson};
+use crate::cli::{AwsArgs, DbPathArg, TableOrJson};
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
 pub enum TuneStrategy {
@@ -19,7 +19,7 @@ pub enum TuneStrategy {
 #[derive(Debug, Args)]
 pub struct TuneArgs {
     #[command(flatten)]
-    pub db: DbArg,
+    pub db: DbPathArg,
     #[command(flatten)]
     pub aws: AwsArgs,
     /// Memory sizes to measure, in MB.

@@ -35,7 +35,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::{bail, Context as _, Result};
-use tern_store::{Arch, SqliteStore, Store, TimeRange, TuningPoint, TuningRun};
+use tern_store::{Arch, Store, StoreBackend, TimeRange, TuningPoint, TuningRun};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
@@ -165,7 +165,7 @@ struct Settings {
     apply: bool,
     svg: Option<PathBuf>,
     format: TableOrJson,
-    db: PathBuf,
+    db: StoreBackend,
 }
 
 impl Settings {
@@ -223,7 +223,7 @@ impl Settings {
             apply: args.apply,
             svg: args.svg.clone(),
             format: args.format,
-            db: args.db.db.clone(),
+            db: crate::config::store_backend(args.db.db.as_deref(), args.aws.config.as_deref())?,
         })
     }
 }
@@ -367,14 +367,14 @@ async fn resolve_targets(ctx: &Ctx) -> Result<Vec<(Target, FunctionConfig)>> {
 
 /// The basis of the dry-run estimate: the stored logs' p50 at the current size, else the
 /// timeout.
-fn basis_for(db: &std::path::Path, t: &Target) -> Basis {
+fn basis_for(db: &StoreBackend, t: &Target) -> Basis {
     let timeout = Basis::Timeout {
         ms: f64::from(t.timeout_s.unwrap_or(3)) * 1000.0,
     };
-    if !db.exists() {
+    if !crate::ingest::store_exists(db) {
         return timeout;
     }
-    let Ok(store) = SqliteStore::open_read_only(db) else {
+    let Ok(store) = db.open_read_only() else {
         return timeout;
     };
     let Ok(stats) = store.function_stats(std::slice::from_ref(&t.function), TimeRange::all())
@@ -406,8 +406,7 @@ async fn execute(ctx: Ctx, started_ms: i64) -> Result<String> {
         return Ok(plan.render(&basis));
     }
     // Open the store first: a bad --db fails before anything is changed.
-    let mut store =
-        SqliteStore::open(&s.db).with_context(|| format!("opening {}", s.db.display()))?;
+    let mut store = crate::ingest::open_store(&s.db)?;
     for (_, c) in &targets {
         eprintln!(
             "{}: original configuration MemorySize={} MB, {} environment variable(s); \
@@ -500,7 +499,7 @@ async fn execute(ctx: Ctx, started_ms: i64) -> Result<String> {
     if let Err(e) = store.store_tuning_run(&run) {
         warnings.push(format!(
             "storing the results in {} failed: {e}",
-            s.db.display()
+            crate::config::describe(&s.db)
         ));
     }
     if let Some(path) = &s.svg {

@@ -140,6 +140,13 @@ impl Serve {
         if let Some(cfg) = config {
             c.arg("--config").arg(cfg);
         }
+        Serve::spawn(c)
+    }
+
+    /// Start a prepared `tern serve` command (its arguments and environment set by the
+    /// caller; it must listen on port 0) and wait for its `listening on ADDR` line.
+    pub fn spawn(mut c: Command) -> Serve {
+        c.stdout(Stdio::null()).stderr(Stdio::piped());
         let mut child = c.spawn().unwrap();
         let stderr = child.stderr.take().unwrap();
         let log = Arc::new(Mutex::new(String::new()));

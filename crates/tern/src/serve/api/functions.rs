@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use tern_core::cost::{self, CostOptions};
-use tern_store::{FunctionStats, Store, TimeRange, MAX_SERIES_BUCKETS};
+use tern_store::{FunctionStats, TimeRange, MAX_SERIES_BUCKETS};
 
 use super::{query, RangeQuery};
 use crate::report;

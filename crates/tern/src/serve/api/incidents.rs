@@ -4,7 +4,7 @@ use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::Json;
 use serde::{Deserialize, Serialize};
-use tern_store::{Incident, IncidentQuery, IncidentState, Store};
+use tern_store::{Incident, IncidentQuery, IncidentState};
 
 use super::query;
 use crate::serve::auth::ApiToken;

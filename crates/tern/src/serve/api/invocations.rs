@@ -10,7 +10,7 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use tern_core::model::Outcome;
-use tern_store::{InvocationQuery, Store};
+use tern_store::InvocationQuery;
 
 use super::{query, RangeQuery};
 use crate::invocations::{json_row, JsonLine};
