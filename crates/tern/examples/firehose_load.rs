@@ -14,7 +14,9 @@
 //! (7), `--seed N` (1), `--concurrency N` (8), `--records N` per request (500),
 //! `--max-request-mb N` (4, request JSON before the optional gzip), `--gzip` (send
 //! `Content-Encoding: gzip`), `--replay` (then post everything again: the idempotent path),
-//! `--queue N` (server.ingest_queue, 4).
+//! `--queue N` (server.ingest_queue, 4), `--clickhouse URL` (store in a fresh database on
+//! that ClickHouse HTTP interface instead of a SQLite file; the database is left for
+//! inspection and named in the output).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 #[path = "../tests/support/firehose.rs"]
@@ -38,6 +40,7 @@ struct Opts {
     gzip: bool,
     replay: bool,
     queue: usize,
+    clickhouse: Option<String>,
 }
 
 fn opts() -> Opts {
@@ -52,6 +55,7 @@ fn opts() -> Opts {
         gzip: false,
         replay: false,
         queue: 4,
+        clickhouse: None,
     };
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut i = 0;
@@ -66,6 +70,7 @@ fn opts() -> Opts {
             "--records" => o.records = val().parse().unwrap(),
             "--max-request-mb" => o.max_request_mb = val().parse().unwrap(),
             "--queue" => o.queue = val().parse().unwrap(),
+            "--clickhouse" => o.clickhouse = Some(val()),
             "--gzip" => {
                 o.gzip = true;
                 i += 1;
@@ -184,15 +189,34 @@ fn main() {
 
     let db = dir.path().join("load.db");
     let cfg = dir.path().join("tern.toml");
+    let database = format!("tern_load_{}", std::process::id());
+    let store = match &o.clickhouse {
+        Some(url) => {
+            format!("[store]\nbackend = \"clickhouse\"\nurl = {url:?}\ndatabase = {database:?}\n")
+        }
+        None => String::new(),
+    };
     std::fs::write(
         &cfg,
         format!(
-            "[server]\ningest_queue = {}\n[retention]\nraw = \"forever\"\nrollups = \"forever\"\n",
+            "{store}[server]\ningest_queue = {}\n[retention]\nraw = \"forever\"\nrollups = \"forever\"\n",
             o.queue
         ),
     )
     .unwrap();
-    let serve = Serve::start(&o.tern, &db, Some(&cfg));
+    let serve = if o.clickhouse.is_some() {
+        let mut c = Command::new(&o.tern);
+        c.arg("serve")
+            .args(["--listen", "127.0.0.1:0", "--config"])
+            .arg(&cfg)
+            .env_remove("TERN_DB")
+            .env_remove("TERN_CONFIG")
+            .env("TERN_API_TOKEN", fh::API_TOKEN)
+            .env("TERN_INGEST_KEY", INGEST_KEY);
+        Serve::spawn(c)
+    } else {
+        Serve::start(&o.tern, &db, Some(&cfg))
+    };
     let idle = fh::rss_kb(serve.pid()).map_or(0, |(_, rss)| rss);
     let first = push(&o, &serve, &bodies, "load");
     let hwm1 = fh::rss_kb(serve.pid()).map_or(0, |(h, _)| h);
@@ -221,9 +245,12 @@ fn main() {
         );
     }
     serve.terminate();
+    if let Some(url) = &o.clickhouse {
+        println!("stored in ClickHouse database {database} at {url}");
+    }
     let size = std::fs::metadata(&db).map_or(0, |m| m.len());
     println!(
-        "database: {:.1} MB; concurrency {}, {} records per request, gzip {}, ingest_queue {}",
+        "database file: {:.1} MB; concurrency {}, {} records per request, gzip {}, ingest_queue {}",
         size as f64 / 1e6,
         o.concurrency,
         o.records,
