@@ -25,6 +25,7 @@ mod query;
 mod rows;
 mod schema;
 mod state;
+mod stats;
 
 use std::collections::HashMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
