@@ -119,6 +119,72 @@ impl Sketch {
         Some(v.clamp(lo, hi))
     }
 
+    /// The bin a value lands in when added: `None` for the zero bin, else the bin's key.
+    /// Stores that count values per bin themselves (the ClickHouse backend groups by it in SQL)
+    /// rebuild the same sketch with [`Sketch::from_bins`].
+    pub fn bin_of(v: f64) -> Option<i32> {
+        let v = if v.is_finite() && v > 0.0 { v } else { 0.0 };
+        let c = config();
+        (v > c.min_possible()).then(|| c.key(v))
+    }
+
+    /// `ln(γ)`: `bin_of(v)` is `⌊ln(v) / ln(γ)⌋` for values above the zero bin's bound.
+    pub fn bin_log_base() -> f64 {
+        config().gamma.ln()
+    }
+
+    /// The values at or below this land in the zero bin.
+    pub fn zero_bound() -> f64 {
+        config().min_possible()
+    }
+
+    /// The sketch of values whose bins (as [`Sketch::bin_of`] assigns them) held these counts,
+    /// with the exact count-weighted summary: smallest and largest value and their sum.
+    /// It answers every query as the sketch the values were added to one by one (the sum to
+    /// rounding, since addition order differs).
+    pub fn from_bins(
+        zero_count: u64,
+        bins: &[(i32, u64)],
+        min: f64,
+        max: f64,
+        sum: f64,
+    ) -> Result<Sketch, SketchError> {
+        let c = config();
+        let mut d = DDSketch::new(c);
+        d.add_with_count(0.0, zero_count);
+        let half = c.gamma.sqrt();
+        for &(key, n) in bins {
+            // A stand-in value of the bin: its middle in log space, or (for the lowest bin,
+            // cut by the zero bin's bound) the smallest value above that bound.
+            let candidates = [
+                c.pow_gamma(key) * half,
+                f64::from_bits(c.min_possible().to_bits() + 1),
+            ];
+            let v = candidates
+                .into_iter()
+                .find(|&v| v > c.min_possible() && c.key(v) == key)
+                .ok_or_else(|| SketchError::Corrupt(format!("no value lands in bin {key}")))?;
+            d.add_with_count(v, n);
+        }
+        if d.count() == 0 {
+            return Ok(Sketch::new());
+        }
+        // The portable encoding carries the exact summary; the decoder keeps the last value
+        // of each field, so appending the true min, max and sum replaces the bins' stand-ins.
+        let mut body = d.to_java_bytes();
+        for (flag, v) in [(0x88u8, min), (0x8c, max), (0x84, sum)] {
+            body.push(flag);
+            body.extend_from_slice(&v.to_le_bytes());
+        }
+        let decoded =
+            DDSketch::from_java_bytes(&body).map_err(|e| SketchError::Corrupt(format!("{e:?}")))?;
+        let mut s = Sketch::new();
+        s.inner
+            .merge(&decoded)
+            .map_err(|_| SketchError::Incompatible)?;
+        Ok(s)
+    }
+
     pub fn encode(&self) -> Vec<u8> {
         let body = self.inner.to_java_bytes();
         let mut out = Vec::with_capacity(body.len() + 1);
@@ -205,6 +271,34 @@ mod tests {
     }
 
     proptest! {
+        /// A sketch rebuilt from per-bin counts answers as the one values were added to.
+        #[test]
+        fn from_bins_equals_adding(xs in proptest::collection::vec(prop_oneof![Just(0.0), 0.0f64..1e-8, 0.0f64..2e6], 1..300)) {
+            let mut whole = Sketch::new();
+            let mut bins = std::collections::BTreeMap::new();
+            let mut zero = 0u64;
+            for x in &xs {
+                whole.add(*x);
+                match Sketch::bin_of(*x) {
+                    Some(k) => *bins.entry(k).or_insert(0u64) += 1,
+                    None => zero += 1,
+                }
+            }
+            let bins: Vec<(i32, u64)> = bins.into_iter().collect();
+            let sum: f64 = xs.iter().sum();
+            let lo = xs.iter().copied().fold(f64::INFINITY, f64::min);
+            let hi = xs.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            let rebuilt = Sketch::from_bins(zero, &bins, lo, hi, sum).unwrap();
+            prop_assert_eq!(rebuilt.count(), whole.count());
+            prop_assert_eq!(rebuilt.min(), whole.min());
+            prop_assert_eq!(rebuilt.max(), whole.max());
+            for q in [0.0, 0.1, 0.5, 0.9, 0.99, 1.0] {
+                prop_assert_eq!(rebuilt.quantile(q), whole.quantile(q));
+            }
+            prop_assert!((rebuilt.sum() - whole.sum()).abs() <= 1e-9 * whole.sum().max(1.0));
+        }
+
+
         /// Merging the sketches of two halves gives the sketch of the whole.
         #[test]
         fn merge_equals_whole(xs in proptest::collection::vec(0.0f64..1e6, 1..300), split in 0usize..300) {

@@ -5,6 +5,9 @@
 //! TERN_BENCH_STATS_INVOCATIONS=10000000 TERN_BENCH_ONLY=stats cargo bench -p tern-store --bench store
 //! ```
 //!
+//! With `TERN_BENCH_CLICKHOUSE_URL` set, the same ingest and stats figures on ClickHouse
+//! instead (see `bench_clickhouse`; `TERN_BENCH_STATS_FUNCTIONS`, default 1000).
+//!
 //! Knobs (environment): `TERN_BENCH_ONLY` (`ingest` or `stats`), `TERN_BENCH_PARTS` (500 000),
 //! `TERN_BENCH_BATCH` (20 000), `TERN_BENCH_FUNCTIONS` (100), `TERN_BENCH_STREAMS` (20 per
 //! function), `TERN_BENCH_SPAN_HOURS` (1), `TERN_BENCH_STATS_INVOCATIONS` (2 000 000),
@@ -50,7 +53,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tern_core::model::{ErrorInfo, InvocationPart, LogLine, ReportMetrics, Signals};
-use tern_store::{IngestBatch, InvocationQuery, SqliteStore, Store, TimeRange};
+use tern_store::{
+    ClickHouseConfig, ClickHouseStore, IngestBatch, InvocationQuery, SqliteStore, Store, TimeRange,
+};
 
 /// 2026-03-01T00:00:00Z
 const EPOCH: i64 = 1_772_323_200_000;
@@ -278,8 +283,8 @@ fn file_size(dir: &std::path::Path) -> u64 {
 
 /// Ingest `total` parts in batches of `batch`; returns the time spent inside `ingest` only.
 /// Batches are generated up front (`pregenerate`) or just before each call, untimed.
-fn ingest(
-    store: &mut SqliteStore,
+fn ingest<S: Store>(
+    store: &mut S,
     g: &mut Gen,
     total: usize,
     batch: usize,
@@ -504,6 +509,105 @@ fn bench_stats() {
     });
 }
 
+/// The same ingest and `function_stats` figures on ClickHouse (`TERN_BENCH_CLICKHOUSE_URL`,
+/// database `TERN_BENCH_CLICKHOUSE_DB`, default `tern_bench`, dropped first unless
+/// `TERN_BENCH_KEEP` is set, when the stats data already stored is reused).
+fn bench_clickhouse(url: &str, only: &str) {
+    let database = std::env::var("TERN_BENCH_CLICKHOUSE_DB").unwrap_or("tern_bench".into());
+    let config = ClickHouseConfig {
+        url: url.to_string(),
+        database: database.clone(),
+        user: "default".into(),
+        password: None,
+        ca_file: None,
+        cluster: None,
+    };
+    let keep = std::env::var_os("TERN_BENCH_KEEP").is_some();
+    if !keep {
+        ureq::post(url)
+            .send(format!("DROP DATABASE IF EXISTS {database}"))
+            .unwrap();
+    }
+    let mut store = ClickHouseStore::open(&config).unwrap();
+    if only.is_empty() || only == "ingest" {
+        let total = env_usize("TERN_BENCH_PARTS", 500_000);
+        let batch = env_usize("TERN_BENCH_BATCH", 20_000);
+        let functions = env_usize("TERN_BENCH_FUNCTIONS", 100);
+        let streams = env_usize("TERN_BENCH_STREAMS", 20);
+        let span = env_usize("TERN_BENCH_SPAN_HOURS", 1) as i64 * 3_600_000;
+        let mut g = Gen::new(1, functions, streams);
+        let (spent, cpu) = ingest(
+            &mut store,
+            &mut g,
+            total,
+            batch,
+            (EPOCH - 40 * DAY, span),
+            false,
+        );
+        let rate = total as f64 / spent.as_secs_f64();
+        println!(
+            "clickhouse ingest: {total} parts in batches of {batch}: {:.2} s, {:.0} parts/s wall ({:.0} events/s at 4 lines per part); {:.0} parts per CPU-second of the writer",
+            spent.as_secs_f64(),
+            rate,
+            rate * 4.0,
+            total as f64 / cpu.as_secs_f64()
+        );
+    }
+    if only.is_empty() || only == "stats" {
+        let total = env_usize("TERN_BENCH_STATS_INVOCATIONS", 2_000_000);
+        let functions = env_usize("TERN_BENCH_STATS_FUNCTIONS", 1000);
+        let days = 30;
+        let range = TimeRange {
+            from_ms: Some(EPOCH),
+            to_ms: Some(EPOCH + days * DAY),
+        };
+        let have: u64 = store
+            .function_stats(&[], range)
+            .unwrap()
+            .iter()
+            .map(|s| s.invocations)
+            .sum();
+        if have != total as u64 {
+            let mut g = Gen::new(7, functions, 5);
+            let (spent, _) = ingest(
+                &mut store,
+                &mut g,
+                total,
+                50_000,
+                (EPOCH, days * DAY),
+                false,
+            );
+            println!(
+                "clickhouse stats data: {total} invocations, {functions} functions, {days} days: built in {:.1} s ({:.0} parts/s)",
+                spent.as_secs_f64(),
+                total as f64 / spent.as_secs_f64()
+            );
+        }
+        let all = time(
+            "clickhouse function_stats(all functions, 30 days)",
+            5,
+            || store.function_stats(&[], range).unwrap(),
+        );
+        assert_eq!(all.iter().map(|s| s.invocations).sum::<u64>(), total as u64);
+        let now = EPOCH + days * DAY - 17 * 60_000 - 1234;
+        let day = TimeRange {
+            from_ms: Some(now - DAY),
+            to_ms: Some(now),
+        };
+        time(
+            "clickhouse function_stats(all functions, unaligned 24 h)",
+            5,
+            || store.function_stats(&[], day).unwrap(),
+        );
+        let one = vec!["fn-0042".to_string()];
+        time(
+            "clickhouse function_stats(one function, 30 days)",
+            5,
+            || store.function_stats(&one, range).unwrap(),
+        );
+    }
+}
+
 fn main() {
     // `cargo bench` passes --bench; `cargo test --benches` does not, and then runs nothing
     // heavy.
@@ -512,6 +616,10 @@ fn main() {
         return;
     }
     let only = std::env::var("TERN_BENCH_ONLY").unwrap_or_default();
+    if let Ok(url) = std::env::var("TERN_BENCH_CLICKHOUSE_URL") {
+        bench_clickhouse(&url, &only);
+        return;
+    }
     if only.is_empty() || only == "ingest" {
         bench_ingest();
     }

@@ -2740,3 +2740,44 @@ pub fn lease_bad_arguments<S: Store>(mut store: S) {
     // An expiry past the end of time saturates instead of wrapping.
     assert!(store.try_lease("alerts", "a", i64::MAX - 5, 1_000).unwrap());
 }
+
+/// Issue 7: several collectors write one store. Two writers, each on its own thread, ingest
+/// parts of the same invocations at the same time in small batches (one has the STARTs, the
+/// other the REPORTs and late errors), so both read, merge and write the same invocations at
+/// once. The store must end as if one writer had ingested everything.
+pub fn concurrent_writers<S: Store + Send, R: Store>(writers: [S; 2], mut reference: R) {
+    let whole = workload(240);
+    let splits: Vec<[InvocationPart; 3]> = whole.iter().map(split).collect();
+    let all: Vec<InvocationPart> = splits.iter().flatten().cloned().collect();
+    reference.ingest(&batch(all)).unwrap();
+    let [mut a, mut b] = writers;
+    std::thread::scope(|scope| {
+        let splits = &splits;
+        let ta = scope.spawn(move || {
+            for chunk in splits.chunks(8) {
+                a.ingest(&batch(chunk.iter().map(|s| s[0].clone()).collect()))
+                    .unwrap();
+            }
+            a
+        });
+        let tb = scope.spawn(move || {
+            for chunk in splits.chunks(8) {
+                let parts = chunk.iter().flat_map(|s| [s[1].clone(), s[2].clone()]);
+                b.ingest(&batch(parts.collect())).unwrap();
+            }
+            b
+        });
+        let a = ta.join().unwrap();
+        let _b = tb.join().unwrap();
+        let want = reference.function_stats(&[], TimeRange::all()).unwrap();
+        let got = a.function_stats(&[], TimeRange::all()).unwrap();
+        assert_eq!(want.len(), 3);
+        assert_stats_eq(&got, &want, "two concurrent writers against one");
+        assert_eq!(all_rows(&a), all_rows(&reference), "invocations");
+        assert_eq!(
+            error_summary(&a, TimeRange::all()),
+            error_summary(&reference, TimeRange::all()),
+            "error groups"
+        );
+    });
+}

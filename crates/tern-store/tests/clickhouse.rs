@@ -137,6 +137,15 @@ macro_rules! conformance_on {
                 ));
             }
             #[test]
+            fn concurrent_writers() {
+                let Some(url) = service($var) else { return };
+                let db = temp_db(&url);
+                let second = ClickHouseStore::open(&config(&url, &db.name)).unwrap();
+                let third = ClickHouseStore::open(&config(&url, &db.name)).unwrap();
+                tern_store::conformance::concurrent_writers([third, second], temp_db(&url));
+                drop(db);
+            }
+            #[test]
             fn read_only_needs_a_tern_database() {
                 let Some(url) = service($var) else { return };
                 let name = fresh_name();

@@ -19,12 +19,33 @@ type Key = (Arc<str>, Arc<str>, String);
 /// Keys looked up per query.
 const LOOKUP_CHUNK: usize = 2000;
 
+/// Rounds of verify-after-write before a batch gives up (each round means another writer
+/// wrote one of the same invocations in between: a few at most).
+const VERIFY_ROUNDS: usize = 8;
+
 struct Entry {
     part: InvocationPart,
     extra: Extra,
     dirty: bool,
     /// Whether the version read from the store (if any) had its REPORT.
     was_complete: bool,
+    /// The version read, or (once written) the version this writer wrote.
+    ver: u64,
+    /// The version read when this writer wrote (0: none).
+    base: u64,
+}
+
+/// `WHERE` clause naming a chunk of keys (a superset: the caller keeps only its keys).
+fn keys_sql(chunk: &[&Key]) -> String {
+    let groups: HashSet<&str> = chunk.iter().map(|k| &*k.0).collect();
+    let streams: HashSet<&str> = chunk.iter().map(|k| &*k.1).collect();
+    let ids: HashSet<&str> = chunk.iter().map(|k| k.2.as_str()).collect();
+    format!(
+        "log_group IN ({}) AND log_stream IN ({}) AND request_id IN ({})",
+        lits(groups),
+        lits(streams),
+        lits(ids)
+    )
 }
 
 fn load(
@@ -33,15 +54,9 @@ fn load(
     out: &mut HashMap<Key, Entry>,
 ) -> Result<(), StoreError> {
     for chunk in keys.chunks(LOOKUP_CHUNK) {
-        let groups: HashSet<&str> = chunk.iter().map(|k| &*k.0).collect();
-        let streams: HashSet<&str> = chunk.iter().map(|k| &*k.1).collect();
-        let ids: HashSet<&str> = chunk.iter().map(|k| k.2.as_str()).collect();
         let rows = s.select(&format!(
-            "SELECT {PART_COLUMNS}, lines FROM invocations FINAL \
-             WHERE log_group IN ({}) AND log_stream IN ({}) AND request_id IN ({})",
-            lits(groups),
-            lits(streams),
-            lits(ids)
+            "SELECT {PART_COLUMNS}, lines, ver FROM invocations FINAL WHERE {}",
+            keys_sql(chunk)
         ))?;
         for r in &rows {
             let (part, extra) = rows::read_part(r, true)?;
@@ -57,6 +72,8 @@ fn load(
                     part,
                     extra,
                     dirty: false,
+                    ver: r.u64("ver")?,
+                    base: 0,
                 },
             );
         }
@@ -130,12 +147,13 @@ pub(super) fn ingest(
                     stats.completed += 1;
                 }
                 let t = time_of(&p);
+                let day_ms = rows::partition_day_ms(&p.log_stream, t);
                 stored.insert(
                     key.clone(),
                     Entry {
                         part: p,
                         extra: Extra {
-                            day_ms: t,
+                            day_ms,
                             t,
                             group_key: None,
                             occ_seq: 0,
@@ -143,6 +161,8 @@ pub(super) fn ingest(
                         },
                         dirty: true,
                         was_complete: false,
+                        ver: 0,
+                        base: 0,
                     },
                 );
                 order.push(key);
@@ -153,6 +173,7 @@ pub(super) fn ingest(
     // Error groups: what each changed invocation now belongs to.
     let mut groups = errors::Pending::load(s)?;
     let mut rows: Vec<Map<String, Value>> = Vec::with_capacity(order.len());
+    let written = order.clone();
     let mut functions: HashSet<String> = HashSet::new();
     for key in &order {
         let Some(e) = stored.get_mut(key) else {
@@ -167,9 +188,10 @@ pub(super) fn ingest(
         functions.insert(stream_function(s_lines));
     }
     for key in &order {
-        if let Some(e) = stored.get(key) {
-            let ver = s.ver();
-            rows.push(rows::part_row(&e.part, e.extra, ver));
+        if let Some(e) = stored.get_mut(key) {
+            e.base = e.ver;
+            e.ver = s.ver();
+            rows.push(rows::part_row(&e.part, e.extra, e.ver));
         }
     }
 
@@ -211,10 +233,123 @@ pub(super) fn ingest(
     groups.flush(s)?;
     s.insert("functions", &fn_rows)?;
     s.insert("invocations", &rows)?;
+    verify(s, &stored, written)?;
     s.insert("stream_lines", &line_rows)?;
     let cps = state::checkpoint_rows(s, &batch.checkpoints);
     s.insert("checkpoints", &cps)?;
     Ok(stats)
+}
+
+/// Verify-after-write: several collectors may read, merge and write the same invocation at
+/// once (its START in one collector's batch, its REPORT in another's), and `FINAL` keeps only
+/// the highest version, so a version merged from a stale read could hide another writer's
+/// part. After writing, each writer reads back every version of the keys it wrote (without
+/// `FINAL`: the versions not merged away yet) and looks for versions it did not build on:
+/// newer than the one it read and not its own. It merges those into its part
+/// (`InvocationPart::merge` only ever adds) and writes the result above all of them, and
+/// repeats until its version is the highest and nothing unseen is newer than its base. Both
+/// writers do this, so the store converges on the merge of all parts whatever the
+/// interleaving. See ARCHITECTURE.md for the window this leaves.
+fn verify(
+    s: &mut ClickHouseStore,
+    stored: &HashMap<Key, Entry>,
+    written: Vec<Key>,
+) -> Result<(), StoreError> {
+    struct Mine {
+        part: InvocationPart,
+        extra: Extra,
+        /// The version this writer's part was built on (0: none).
+        base: u64,
+        /// The version this writer wrote.
+        ver: u64,
+    }
+    let mut mine: HashMap<Key, Mine> = written
+        .into_iter()
+        .filter_map(|k| {
+            let e = stored.get(&k)?;
+            let m = Mine {
+                part: e.part.clone(),
+                extra: e.extra,
+                base: e.base,
+                ver: e.ver,
+            };
+            Some((k, m))
+        })
+        .collect();
+    for _ in 0..VERIFY_ROUNDS {
+        // Per key: the versions this writer has not merged.
+        let keys: Vec<Key> = mine.keys().cloned().collect();
+        let mut unseen: HashMap<Key, Vec<u64>> = HashMap::new();
+        for chunk in keys.chunks(LOOKUP_CHUNK) {
+            let refs: Vec<&Key> = chunk.iter().collect();
+            let rows = s.select(&format!(
+                "SELECT log_group, log_stream, request_id, ver FROM invocations WHERE {}",
+                keys_sql(&refs)
+            ))?;
+            for r in &rows {
+                let key: Key = (
+                    Arc::from(r.str("log_group")?),
+                    Arc::from(r.str("log_stream")?),
+                    r.str("request_id")?,
+                );
+                let v = r.u64("ver")?;
+                if let Some(m) = mine.get(&key) {
+                    if v > m.base && v != m.ver {
+                        unseen.entry(key).or_default().push(v);
+                    }
+                }
+            }
+        }
+        mine.retain(|k, _| unseen.contains_key(k));
+        if mine.is_empty() {
+            return Ok(());
+        }
+        // Read those versions, merge them into ours, write above them all.
+        let mut groups = errors::Pending::load(s)?;
+        let mut rows = Vec::new();
+        let lost: Vec<(Key, Vec<u64>)> = unseen.into_iter().collect();
+        for chunk in lost.chunks(LOOKUP_CHUNK) {
+            let refs: Vec<&Key> = chunk.iter().map(|(k, _)| k).collect();
+            let vers: Vec<String> = chunk
+                .iter()
+                .flat_map(|(_, v)| v.iter().map(u64::to_string))
+                .collect();
+            let found = s.select(&format!(
+                "SELECT {PART_COLUMNS}, lines, ver FROM invocations WHERE {} AND ver IN ({})",
+                keys_sql(&refs),
+                vers.join(", ")
+            ))?;
+            for r in &found {
+                let (part, _) = rows::read_part(r, true)?;
+                let key = (
+                    part.log_group.clone(),
+                    part.log_stream.clone(),
+                    part.request_id.clone(),
+                );
+                let v = r.u64("ver")?;
+                let wanted = chunk.iter().any(|(k, vs)| *k == key && vs.contains(&v));
+                if let (true, Some(m)) = (wanted, mine.get_mut(&key)) {
+                    m.part.merge(part);
+                    m.base = m.base.max(v);
+                }
+            }
+        }
+        for m in mine.values_mut() {
+            m.extra.t = time_of(&m.part);
+            groups.assign(s, &m.part, &mut m.extra)?;
+            let ver = s.ver().max(m.base.saturating_add(1));
+            s.last_ver = ver;
+            m.base = m.base.max(m.ver);
+            m.ver = ver;
+            rows.push(rows::part_row(&m.part, m.extra, ver));
+        }
+        groups.flush(s)?;
+        s.insert("invocations", &rows)?;
+    }
+    Err(StoreError::Backend(format!(
+        "verify-after-write: {} invocations still contended after {VERIFY_ROUNDS} rounds",
+        mine.len()
+    )))
 }
 
 fn stream_function(s: &StreamLines) -> String {

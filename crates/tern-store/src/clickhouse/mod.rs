@@ -2,7 +2,8 @@
 //!
 //! * `client`: HTTP, JSONEachRow in and out, errors. `schema`: the DDL (single server or
 //!   cluster). `rows`: invocation rows and SQL literals.
-//! * `ingest`: the write path. `query`: statistics and listings. `state`: checkpoints,
+//! * `ingest`: the write path. `stats`: statistics aggregated in SQL. `query`: statistics
+//!   and listings. `state`: checkpoints,
 //!   function metadata, incidents, the outbox, tuning runs and markers. `errors`: error groups.
 //!
 //! How counts stay exact when a batch is retried (a Firehose retry after a failed answer, or
@@ -16,7 +17,8 @@
 //! outbox, checkpoints) is versioned rows whose new version is computed by the single writer.
 //!
 //! Version numbers (`ver`) come from the writer's clock in nanoseconds, made strictly
-//! increasing within a process: one writer per database (as with SQLite's file).
+//! increasing within a process. Several processes may write invocations at once: each
+//! verifies after writing (`ingest::verify`, ARCHITECTURE.md "Concurrent writers").
 
 mod client;
 mod errors;
@@ -26,6 +28,7 @@ mod query;
 mod rows;
 mod schema;
 mod state;
+mod stats;
 
 use std::collections::HashMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};

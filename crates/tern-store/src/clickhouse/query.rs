@@ -1,10 +1,9 @@
 //! Statistics, listings and retention.
 //!
-//! Statistics are folded in Rust from the latest invocation versions (with the SQLite
-//! backend's `Contribution` and `Rollup`, so both backends count alike), plus the hourly
-//! rollup rows retention made of hours before its cutoff.
+//! Statistics are aggregated in ClickHouse (`stats`), plus the hourly rollup rows retention
+//! made of hours before its cutoff.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 
 use base64::Engine;
 use serde_json::{Map, Value};
@@ -12,10 +11,9 @@ use tern_core::model::{normalize_lines, LogLine, Outcome};
 
 use super::client::Row;
 use super::rows::{self, lit, lits, B64, PART_COLUMNS};
+use super::stats::{self, Agg, By};
 use super::{ClickHouseStore, Cutoffs, META_COMPACTED, META_RAW_CUTOFF, META_ROLLUP_CUTOFF};
-use crate::sqlite::rollup::{
-    ceil_to, decode_sketch, floor_to, gb_seconds, month_of, Contribution, Rollup, DAY_MS, HOUR_MS,
-};
+use crate::sqlite::rollup::{decode_sketch, floor_to, Rollup, DAY_MS, HOUR_MS};
 use crate::{
     series_buckets, EnvironmentRow, FunctionMeta, FunctionStats, InvocationQuery, InvocationRow,
     MonthUsage, Retention, RetentionStats, StoreError, TimeRange,
@@ -23,50 +21,9 @@ use crate::{
 
 const DEFAULT_LIMIT: usize = 100;
 
-/// One function's data over a range: per-hour rollups, environments, months.
-#[derive(Default)]
-struct Acc {
-    rollup: Rollup,
-    months: BTreeMap<u32, (i64, f64)>,
-    streams: HashSet<String>,
-}
-
-impl Acc {
-    fn add(&mut self, c: &Contribution, stream: &str) {
-        self.rollup.add(c);
-        let m = self.months.entry(month_of(c.t)).or_default();
-        m.0 += 1;
-        m.1 += gb_seconds(c.billed_ms, c.memory_mb);
-        self.streams.insert(stream.to_string());
-    }
-}
-
 /// Whether an hourly bucket starting at `h` survived rollup retention.
-fn bucket_kept(c: &Cutoffs, h: i64) -> bool {
+pub(super) fn bucket_kept(c: &Cutoffs, h: i64) -> bool {
     c.rollups.is_none_or(|r| h.saturating_add(HOUR_MS) > r)
-}
-
-/// Data points of one range, before folding.
-enum Point {
-    Invocation {
-        function: String,
-        stream: String,
-        t: i64,
-        contribution: Option<Contribution>,
-        lines: i64,
-        bytes: i64,
-    },
-    Stream {
-        function: String,
-        t: i64,
-        lines: i64,
-        bytes: i64,
-    },
-    Hour {
-        function: String,
-        hour: i64,
-        rollup: Box<Rollup>,
-    },
 }
 
 fn range_sql(col: &str, from: Option<i64>, to: Option<i64>) -> String {
@@ -87,8 +44,8 @@ fn fn_filter(col: &str, functions: Option<&[String]>) -> String {
     }
 }
 
-fn read_rollup(r: &Row) -> Result<Rollup, StoreError> {
-    let outcomes = match r.m_get("outcomes") {
+pub(super) fn read_rollup(r: &Row) -> Result<Rollup, StoreError> {
+    let outcomes = match r.map().get("outcomes") {
         Some(Value::Array(a)) if a.len() == 6 => {
             let mut o = [0i64; 6];
             for (slot, v) in o.iter_mut().zip(a) {
@@ -133,150 +90,25 @@ fn read_rollup(r: &Row) -> Result<Rollup, StoreError> {
     })
 }
 
-/// Everything that counts in `[from, to)` for `functions` (all when `None`).
-fn points(
-    s: &ClickHouseStore,
-    functions: Option<&[String]>,
-    from: Option<i64>,
-    to: Option<i64>,
-) -> Result<Vec<Point>, StoreError> {
-    let c = s.cutoffs()?;
-    let mut out = Vec::new();
-    // Raw rows from the compaction watermark on (earlier hours are in `rollups`).
-    let raw_from = match (from, c.compacted) {
-        (Some(f), Some(w)) => Some(f.max(w)),
-        (f, w) => f.or(w),
-    };
-    let rows = s.select(&format!(
-        "SELECT {PART_COLUMNS} FROM invocations FINAL WHERE {} AND {}",
-        range_sql("t", raw_from, to),
-        fn_filter("function", functions)
-    ))?;
-    for r in &rows {
-        let (part, extra) = rows::read_part(r, false)?;
-        if !bucket_kept(&c, floor_to(extra.t, HOUR_MS)) {
-            continue;
-        }
-        out.push(Point::Invocation {
-            contribution: Contribution::of(&part, extra.t),
-            function: part.function,
-            stream: part.log_stream.to_string(),
-            t: extra.t,
-            lines: r.i64("log_lines")?,
-            bytes: r.i64("log_bytes")?,
-        });
-    }
-    let rows = s.select(&format!(
-        "SELECT function, chunk_t, count() AS n, sum(length(message)) AS b FROM stream_lines FINAL \
-         WHERE {} AND {} GROUP BY function, chunk_t",
-        range_sql("chunk_t", raw_from, to),
-        fn_filter("function", functions)
-    ))?;
-    for r in &rows {
-        let t = r.i64("chunk_t")?;
-        if !bucket_kept(&c, floor_to(t, HOUR_MS)) {
-            continue;
-        }
-        out.push(Point::Stream {
-            function: r.str("function")?,
-            t,
-            lines: r.i64("n")?,
-            bytes: r.i64("b")?,
-        });
-    }
-    if let Some(w) = c.compacted {
-        // Whole compacted hours inside the range.
-        let lo = from.map(|f| ceil_to(f, HOUR_MS));
-        let rows = s.select(&format!(
-            "SELECT * FROM rollups FINAL WHERE hour < {w} AND {} AND {}",
-            range_sql("hour", lo, None),
-            fn_filter("function", functions)
-        ))?;
-        for r in &rows {
-            let hour = r.i64("hour")?;
-            if to.is_some_and(|t| hour + HOUR_MS > t) || !bucket_kept(&c, hour) {
-                continue;
-            }
-            out.push(Point::Hour {
-                function: r.str("function")?,
-                hour,
-                rollup: Box::new(read_rollup(r)?),
-            });
-        }
-    }
-    Ok(out)
-}
-
-impl Row {
-    pub(crate) fn m_get(&self, col: &str) -> Option<&Value> {
-        self.map().get(col)
-    }
-}
-
-fn fold(acc: &mut Acc, p: &Point) -> Result<(), StoreError> {
-    match p {
-        Point::Invocation {
-            stream,
-            contribution,
-            lines,
-            bytes,
-            ..
-        } => {
-            if let Some(c) = contribution {
-                acc.add(c, stream);
-            }
-            acc.rollup.log_lines += lines;
-            acc.rollup.log_bytes += bytes;
-        }
-        Point::Stream { lines, bytes, .. } => {
-            acc.rollup.log_lines += lines;
-            acc.rollup.log_bytes += bytes;
-        }
-        Point::Hour { hour, rollup, .. } => {
-            acc.rollup.merge(rollup)?;
-            let m = acc.months.entry(month_of(*hour)).or_default();
-            m.0 += rollup.invocations();
-            m.1 += rollup.gb_seconds;
-        }
-    }
-    Ok(())
-}
-
-fn function_of(p: &Point) -> &str {
-    match p {
-        Point::Invocation { function, .. }
-        | Point::Stream { function, .. }
-        | Point::Hour { function, .. } => function,
-    }
-}
-
-fn time_of_point(p: &Point) -> i64 {
-    match p {
-        Point::Invocation { t, .. } | Point::Stream { t, .. } => *t,
-        Point::Hour { hour, .. } => *hour,
-    }
-}
-
 fn count(v: i64) -> u64 {
     u64::try_from(v).unwrap_or(0)
 }
 
-fn stats_from(acc: Acc, meta: FunctionMeta) -> FunctionStats {
-    let r = &acc.rollup;
+fn stats_from(agg: Agg, meta: FunctionMeta) -> Result<FunctionStats, StoreError> {
+    let (r, months, environments) = agg.finish()?;
     let invocations = r.invocations();
-    FunctionStats {
+    Ok(FunctionStats {
         function: meta.function.clone(),
         meta,
         invocations: count(invocations),
         errors: count(invocations - r.outcomes[Outcome::Success.code() as usize]),
         outcomes: r.outcomes.map(count),
         cold_starts: count(r.cold_starts),
-        duration: r.duration.clone(),
-        init: r.init.clone(),
+        duration: r.duration,
+        init: r.init,
         billed_duration_ms: r.billed_ms,
         gb_seconds: r.gb_seconds,
-        months: acc
-            .months
+        months: months
             .into_iter()
             .filter(|(_, (n, _))| *n > 0)
             .map(|(month, (n, gb))| MonthUsage {
@@ -288,12 +120,12 @@ fn stats_from(acc: Acc, meta: FunctionMeta) -> FunctionStats {
         memory_size_mb: r.latest_memory.map(|m| m.1),
         max_memory_used_mb: r.max_memory_used_mb,
         over_20s: count(r.over_20s),
-        environments: acc.streams.len() as u64,
+        environments,
         first_ms: r.first_ms,
         last_ms: r.last_ms,
         log_lines: count(r.log_lines),
         log_bytes: count(r.log_bytes),
-    }
+    })
 }
 
 /// The Memory Size of each function's latest completed invocation.
@@ -347,14 +179,12 @@ pub(super) fn function_stats(
     range: TimeRange,
 ) -> Result<Vec<FunctionStats>, StoreError> {
     let named = (!functions.is_empty()).then_some(functions);
-    let pts = points(s, named, range.from_ms, range.to_ms)?;
-    let mut accs: BTreeMap<String, Acc> = BTreeMap::new();
-    for p in &pts {
-        fold(accs.entry(function_of(p).to_string()).or_default(), p)?;
-    }
+    let c = s.cutoffs()?;
+    let aggs = stats::aggregate(s, &c, named, range.from_ms, range.to_ms, By::Function)?;
+    let mut aggs: BTreeMap<String, Agg> = aggs.into_iter().map(|((f, _), a)| (f, a)).collect();
     let names: Vec<String> = match named {
         Some(n) => n.to_vec(),
-        None => accs
+        None => aggs
             .iter()
             .filter(|(_, a)| a.rollup.invocations() > 0 || a.rollup.log_lines > 0)
             .map(|(n, _)| n.clone())
@@ -370,8 +200,8 @@ pub(super) fn function_stats(
         let Some(meta) = metas.remove(&n) else {
             continue;
         };
-        let acc = accs.remove(&n).unwrap_or_default();
-        out.push(stats_from(acc, meta));
+        let agg = aggs.remove(&n).unwrap_or_default();
+        out.push(stats_from(agg, meta)?);
     }
     Ok(out)
 }
@@ -385,31 +215,29 @@ pub(super) fn series(
     let (from, to, n) = series_buckets(range, bucket_ms)?;
     let names = [function.to_string()];
     let meta = metas(s, &names)?.remove(function);
-    let pts = points(s, Some(&names), Some(from), Some(to))?;
-    let mut accs: Vec<Acc> = (0..n).map(|_| Acc::default()).collect();
-    for p in &pts {
-        let t = time_of_point(p);
-        let i = (t - from).div_euclid(bucket_ms);
-        // A compacted hour that straddles two buckets cannot be split: it goes where it starts,
-        // as a partial bucket of the SQLite backend does.
-        if let Some(acc) = usize::try_from(i).ok().and_then(|i| accs.get_mut(i)) {
-            fold(acc, p)?;
-        }
-    }
-    Ok(accs
-        .into_iter()
-        .enumerate()
-        .map(|(i, acc)| {
-            let start = from + i as i64 * bucket_ms;
+    let c = s.cutoffs()?;
+    let by = By::Bucket {
+        from,
+        width: bucket_ms,
+    };
+    // A compacted hour that straddles two buckets cannot be split: it goes where it starts,
+    // as a partial bucket of the SQLite backend does.
+    let mut aggs = stats::aggregate(s, &c, Some(&names), Some(from), Some(to), by)?;
+    (0..n)
+        .map(|i| {
+            let start = from + i * bucket_ms;
+            let agg = aggs
+                .remove(&(function.to_string(), start))
+                .unwrap_or_default();
             let meta = meta.clone().unwrap_or_else(|| FunctionMeta {
                 function: function.to_string(),
                 ..FunctionMeta::default()
             });
-            let mut st = stats_from(acc, meta);
+            let mut st = stats_from(agg, meta)?;
             st.environments = 0;
-            (start, st)
+            Ok((start, st))
         })
-        .collect())
+        .collect()
 }
 
 fn visible(c: &Cutoffs) -> String {
@@ -521,28 +349,7 @@ pub(super) fn environments(
 }
 
 pub(super) fn time_bounds(s: &ClickHouseStore) -> Result<Option<(i64, i64)>, StoreError> {
-    let pts = points(s, None, None, None)?;
-    let mut lo: Option<i64> = None;
-    let mut hi: Option<i64> = None;
-    for p in &pts {
-        let (a, b) = match p {
-            Point::Invocation {
-                contribution: Some(c),
-                ..
-            } => (Some(c.t), Some(c.t)),
-            Point::Hour { rollup, .. } => (rollup.first_ms, rollup.last_ms),
-            _ => (None, None),
-        };
-        lo = match (lo, a) {
-            (Some(x), Some(y)) => Some(x.min(y)),
-            (x, y) => x.or(y),
-        };
-        hi = match (hi, b) {
-            (Some(x), Some(y)) => Some(x.max(y)),
-            (x, y) => x.or(y),
-        };
-    }
-    Ok(lo.zip(hi))
+    stats::time_bounds(s)
 }
 
 fn rollup_row(function: &str, hour: i64, r: &Rollup, ver: u64) -> Map<String, Value> {
@@ -624,22 +431,16 @@ pub(super) fn apply_retention(
         // then move the watermark, then forget the raw data.
         let w = floor_to(cut, HOUR_MS);
         if c.compacted.is_none_or(|old| w > old) {
-            let pts = points(s, None, c.compacted, Some(w))?;
-            let mut hours: BTreeMap<(String, i64), Acc> = BTreeMap::new();
-            for p in &pts {
-                if let Point::Hour { .. } = p {
-                    continue;
-                }
-                let key = (
-                    function_of(p).to_string(),
-                    floor_to(time_of_point(p), HOUR_MS),
-                );
-                fold(hours.entry(key).or_default(), p)?;
-            }
+            let by = By::Bucket {
+                from: 0,
+                width: HOUR_MS,
+            };
+            let hours = stats::aggregate(s, &c, None, c.compacted, Some(w), by)?;
             let mut out = Vec::new();
-            for ((f, h), acc) in &hours {
+            for ((f, h), agg) in hours {
+                let (rollup, _, _) = agg.finish()?;
                 let ver = s.ver();
-                out.push(rollup_row(f, *h, &acc.rollup, ver));
+                out.push(rollup_row(&f, h, &rollup, ver));
             }
             s.insert("rollups", &out)?;
             super::errors::compact(s, c.compacted, w)?;

@@ -37,6 +37,50 @@ pub(crate) fn lits<'a>(items: impl IntoIterator<Item = &'a str>) -> String {
     }
 }
 
+/// The partition day of a new invocation: the date Lambda wrote at the start of its log
+/// stream's name (`2026/11/27/[$LATEST]…`, the day the execution environment started) when
+/// that is `t_ms`'s day or the day before, else `t_ms`'s day.
+///
+/// Every collector then puts the first version of an invocation in the same partition, even
+/// when its START and its REPORT straddle midnight and two collectors store them first
+/// (`FINAL` merges versions within a partition only). Only an environment older than a day
+/// whose invocation straddles a second midnight still splits. At most a day before `t_ms`
+/// keeps retention exact: it drops a day's partition only two days after that day began,
+/// when everything in it is past the cutoff.
+pub(crate) fn partition_day_ms(log_stream: &str, t_ms: i64) -> i64 {
+    const DAY: i64 = 86_400_000;
+    match stream_day_ms(log_stream) {
+        Some(d) if d <= t_ms && t_ms - d < 2 * DAY => d,
+        _ => t_ms,
+    }
+}
+
+/// Midnight UTC (epoch ms) of a `YYYY/MM/DD/` prefix; `None` when there is none.
+fn stream_day_ms(log_stream: &str) -> Option<i64> {
+    let b = log_stream.as_bytes();
+    if b.len() < 11 || b[4] != b'/' || b[7] != b'/' || b[10] != b'/' {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| -> Option<i64> {
+        b[r].iter().try_fold(0i64, |n, c| {
+            c.is_ascii_digit().then(|| n * 10 + i64::from(c - b'0'))
+        })
+    };
+    let (y, m, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    if !(1970..=2149).contains(&y) || !(1..=12).contains(&m) || !(1..=31).contains(&d) {
+        return None;
+    }
+    // Days from the civil date (proleptic Gregorian), then check it round-trips (31 Feb).
+    let yy = if m <= 2 { y - 1 } else { y };
+    let era = yy.div_euclid(400);
+    let yoe = yy - era * 400;
+    let mp = if m > 2 { m - 3 } else { m + 9 };
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let day_ms = (era * 146_097 + doe - 719_468) * 86_400_000;
+    (date_of(day_ms) == format!("{y:04}-{m:02}-{d:02}")).then_some(day_ms)
+}
+
 /// `YYYY-MM-DD` of an epoch-ms time, for a `Date` column.
 pub(crate) fn date_of(t_ms: i64) -> String {
     // `Date` holds 1970..2149; clamp so a hostile timestamp is stored, not refused.
@@ -291,5 +335,51 @@ mod tests {
         assert_eq!(partition_of(1_772_323_200_000), 20260301);
         assert_eq!(lit("it's a \\ test"), "'it\\'s a \\\\ test'");
         assert_eq!(lits(Vec::<&str>::new()), "''");
+    }
+}
+
+#[cfg(test)]
+mod partition_tests {
+    use super::*;
+
+    const DAY: i64 = 86_400_000;
+    /// 2026-11-27T00:00:00Z
+    const NOV27: i64 = 1_795_737_600_000;
+
+    #[test]
+    fn the_stream_date_decides_across_midnight() {
+        let stream = "2026/11/26/[$LATEST]0123456789abcdef";
+        // START at 23:59:59.9 on the 26th, REPORT at 00:00:00.5 on the 27th: one day.
+        let start = partition_day_ms(stream, NOV27 - 100);
+        let report = partition_day_ms(stream, NOV27 + 500);
+        assert_eq!(start, NOV27 - DAY);
+        assert_eq!(report, NOV27 - DAY);
+        assert_eq!(date_of(report), "2026-11-26");
+    }
+
+    #[test]
+    fn implausible_or_missing_dates_fall_back_to_the_time() {
+        let t = NOV27 + 3_600_000;
+        for stream in [
+            "no-date-here",
+            "2026/13/01/[1]x",
+            "2026/02/31/[1]x",
+            "2026/11/2a/[1]x",
+            "2026/11/28/[1]x", // after t
+            "2026/11/01/[1]x", // weeks before t
+            "2026/11/24/[1]x", // days before t
+            "1969/12/31/[1]x",
+            "",
+            "2026/11/27",
+        ] {
+            assert_eq!(partition_day_ms(stream, t), t, "{stream:?}");
+        }
+        assert_eq!(partition_day_ms("2026/11/27/[$LATEST]x", t), NOV27);
+        assert_eq!(partition_day_ms("2026/11/26/[$LATEST]x", t), NOV27 - DAY);
+        assert_eq!(partition_day_ms("2026/11/25/[$LATEST]x", t), t);
+        assert_eq!(
+            partition_day_ms("2024/02/29/[2]x", 1_709_200_000_000),
+            1_709_164_800_000
+        );
     }
 }
