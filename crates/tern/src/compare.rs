@@ -1,9 +1,9 @@
 //! `tern compare`: what a deploy or configuration change did (issue 8).
 //!
-//! Reads one function's invocations, finds its change points ([`tern_core::impact::detect`],
-//! plus the inventory's `LastModified` and operator markers), cuts equal windows around the
-//! chosen change and hands both sides to [`tern_core::impact::compare`]. The JSON has its own
-//! wire types below; fields are only ever added.
+//! Reads one function's change points (kept by the store at ingest: [`tern_store::changes`],
+//! plus operator markers), reads the invocations of the equal windows around the chosen change
+//! and hands both sides to [`tern_core::impact::compare`]. The JSON has its own wire types
+//! below; fields are only ever added.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -93,7 +93,7 @@ pub fn run(args: CompareArgs) -> Result<String> {
         );
     }
     let store = crate::ingest::open_store_read(&args.db.db)?;
-    let data = load(&store, &args.function)?;
+    let mut data = load(&store, &args.function)?;
     let json = args.format == crate::cli::RecommendFormat::Json;
     if args.list {
         let list: Vec<WireChange> = data.changes.iter().map(wire_change).collect();
@@ -111,6 +111,7 @@ pub fn run(args: CompareArgs) -> Result<String> {
     let out = match (&args.before, &args.after, &args.change) {
         (Some(b), Some(a), _) => {
             let (b, a) = equalize(parse_range(b, "--before")?, parse_range(a, "--after")?)?;
+            data.load_samples(&store, (b.0, a.1))?;
             compare_ranges(&data, b, a, &settings)
         }
         (_, _, Some(id)) => {
@@ -121,7 +122,11 @@ pub fn run(args: CompareArgs) -> Result<String> {
                     args.function
                 );
             };
-            compare_change(&data, change, &settings)
+            let change = change.clone();
+            if let Some(range) = windows_range(&data, &[&change]) {
+                data.load_samples(&store, range)?;
+            }
+            compare_change(&data, &change, &settings)
         }
         _ => {
             let Some(change) = data.changes.last() else {
@@ -130,7 +135,11 @@ pub fn run(args: CompareArgs) -> Result<String> {
                     args.function
                 );
             };
-            compare_change(&data, change, &settings)
+            let change = change.clone();
+            if let Some(range) = windows_range(&data, &[&change]) {
+                data.load_samples(&store, range)?;
+            }
+            compare_change(&data, &change, &settings)
         }
     };
     if json {
@@ -169,19 +178,24 @@ fn equalize(b: (i64, i64), a: (i64, i64)) -> Result<((i64, i64), (i64, i64))> {
     Ok(((b.1 - w, b.1), (a.0, a.0 + w)))
 }
 
-/// One function's invocations and changes.
+/// One function's changes, and the invocations loaded to compare them.
 pub struct FunctionData {
     pub function: String,
+    /// Invocations of the loaded range (see [`FunctionData::load_samples`]), oldest first.
     pub samples: Vec<Sample>,
     pub changes: Vec<Change>,
     pub arch: Arch,
     pub region: String,
+    /// The function's first complete invocation (raised to the oldest loaded one when a
+    /// load was cut at [`MAX_INVOCATIONS`], so windows stay equal).
     pub first_ms: i64,
+    /// Just after its last complete invocation.
     pub end_ms: i64,
 }
 
-/// Read a function's invocations (oldest first), fill each one's runtime version from its
-/// environment, and find its changes: detected, `LastModified` within the data, and markers.
+/// A function's changes: those the store keeps at ingest (version, memory size, runtime
+/// version, architecture, `LastModified`, rollbacks; [`tern_store::changes`]) and the
+/// operators' markers, oldest first. No invocation is read: see [`FunctionData::load_samples`].
 pub fn load(store: &dyn Store, function: &str) -> Result<FunctionData> {
     let meta = store
         .functions()?
@@ -190,61 +204,17 @@ pub fn load(store: &dyn Store, function: &str) -> Result<FunctionData> {
     let Some(meta) = meta else {
         bail!("no function named {function:?} in the store");
     };
-    let runtime: HashMap<String, String> = store
-        .environments(function)?
+    let seen = store.values_seen(Some(function))?;
+    // Every REPORT carries the memory size: its values span the complete invocations.
+    let memory = seen
+        .iter()
+        .filter(|v| v.seen.attribute == Attribute::MemorySize);
+    let first_ms = memory.clone().map(|v| v.seen.first_ms).min().unwrap_or(0);
+    let end_ms = memory.map(|v| v.seen.last_ms + 1).max().unwrap_or(0);
+    let mut changes: Vec<Change> = tern_store::changes(store, Some(function), i64::MIN)?
         .into_iter()
-        .filter_map(|e| Some((e.log_stream, e.runtime_version?)))
+        .map(|(_, c)| c)
         .collect();
-    let mut rows = store.invocations(&InvocationQuery {
-        functions: vec![function.to_string()],
-        range: TimeRange::all(),
-        limit: MAX_INVOCATIONS,
-        ..InvocationQuery::default()
-    })?;
-    rows.reverse();
-    let samples: Vec<Sample> = rows
-        .into_iter()
-        .filter(|r| r.complete)
-        .filter_map(|r| {
-            let duration_ms = r.duration_ms?;
-            Some(Sample {
-                at_ms: r.end_ms.or(r.start_ms)?,
-                runtime_version: r
-                    .runtime_version
-                    .clone()
-                    .or_else(|| runtime.get(&r.log_stream).cloned()),
-                version: r.version,
-                memory_mb: r.memory_size_mb,
-                duration_ms,
-                billed_ms: r.billed_duration_ms.unwrap_or(duration_ms),
-                cold: r.cold_start,
-                init_ms: r.init_duration_ms,
-                failed: r.outcome != Outcome::Success,
-                max_memory_mb: r.max_memory_used_mb,
-            })
-        })
-        .collect();
-    let mut samples = samples;
-    samples.sort_by_key(|s| s.at_ms);
-    let first_ms = samples.first().map_or(0, |s| s.at_ms);
-    let end_ms = samples.last().map_or(0, |s| s.at_ms + 1);
-    let mut changes = impact::detect(&samples);
-    if let Some(at) = meta
-        .last_modified
-        .as_deref()
-        .and_then(|s| timeutil::parse_instant(s).ok())
-    {
-        if at > first_ms && at < end_ms {
-            changes.push(Change {
-                id: format!("configuration-{at}"),
-                attribute: Attribute::Configuration,
-                at_ms: at,
-                from: None,
-                to: None,
-                note: Some("LastModified (inventory)".into()),
-            });
-        }
-    }
     for m in store.markers(Some(function))? {
         changes.push(Change {
             id: format!("marker-{}", m.id),
@@ -253,6 +223,7 @@ pub fn load(store: &dyn Store, function: &str) -> Result<FunctionData> {
             from: None,
             to: None,
             note: Some(m.note),
+            rollback: false,
         });
     }
     changes.sort_by(|a, b| a.at_ms.cmp(&b.at_ms).then(a.attribute.cmp(&b.attribute)));
@@ -262,11 +233,74 @@ pub fn load(store: &dyn Store, function: &str) -> Result<FunctionData> {
         region: meta
             .region
             .unwrap_or_else(|| cost::DEFAULT_REGION.to_string()),
-        samples,
+        samples: Vec::new(),
         changes,
         first_ms,
         end_ms,
     })
+}
+
+/// The range the windows of `changes` cover: `[earliest before-window start, latest
+/// after-window end)`.
+pub fn windows_range(data: &FunctionData, changes: &[&Change]) -> Option<(i64, i64)> {
+    changes
+        .iter()
+        .map(|c| impact::windows(c.at_ms, data.first_ms, data.end_ms, MAX_WINDOW_MS))
+        .map(|(b, a)| (b.0, a.1))
+        .reduce(|x, y| (x.0.min(y.0), x.1.max(y.1)))
+}
+
+impl FunctionData {
+    /// Read the complete invocations of `[from, to)` (the newest [`MAX_INVOCATIONS`]), with
+    /// each one's runtime version from its environment. When the limit cut the range, the
+    /// data is taken to start at the oldest invocation read, so windows stay equal.
+    pub fn load_samples(&mut self, store: &dyn Store, (from, to): (i64, i64)) -> Result<()> {
+        let runtime: HashMap<String, String> = store
+            .environments(&self.function)?
+            .into_iter()
+            .filter_map(|e| Some((e.log_stream, e.runtime_version?)))
+            .collect();
+        let rows = store.invocations(&InvocationQuery {
+            functions: vec![self.function.clone()],
+            range: TimeRange {
+                from_ms: Some(from),
+                to_ms: Some(to),
+            },
+            limit: MAX_INVOCATIONS,
+            ..InvocationQuery::default()
+        })?;
+        let cut = rows.len() >= MAX_INVOCATIONS;
+        let mut samples: Vec<Sample> = rows
+            .into_iter()
+            .filter(|r| r.complete)
+            .filter_map(|r| {
+                let duration_ms = r.duration_ms?;
+                Some(Sample {
+                    at_ms: r.end_ms.or(r.start_ms)?,
+                    runtime_version: r
+                        .runtime_version
+                        .clone()
+                        .or_else(|| runtime.get(&r.log_stream).cloned()),
+                    version: r.version,
+                    memory_mb: r.memory_size_mb,
+                    duration_ms,
+                    billed_ms: r.billed_duration_ms.unwrap_or(duration_ms),
+                    cold: r.cold_start,
+                    init_ms: r.init_duration_ms,
+                    failed: r.outcome != Outcome::Success,
+                    max_memory_mb: r.max_memory_used_mb,
+                })
+            })
+            .collect();
+        samples.sort_by_key(|s| s.at_ms);
+        if cut {
+            if let Some(oldest) = samples.first() {
+                self.first_ms = self.first_ms.max(oldest.at_ms);
+            }
+        }
+        self.samples = samples;
+        Ok(())
+    }
 }
 
 /// Invocations per month at the traffic of `window` (every invocation in it, whatever its
@@ -317,13 +351,16 @@ pub fn compare_ranges(
 #[derive(Debug, Clone, Serialize)]
 pub struct WireChange {
     pub id: String,
-    /// `version`, `memory_size`, `runtime_version`, `configuration` or `marker`.
+    /// `version`, `memory_size`, `runtime_version`, `architecture`, `configuration` or
+    /// `marker`.
     pub attribute: &'static str,
     pub at: String,
     pub at_ms: i64,
     pub from: Option<String>,
     pub to: Option<String>,
     pub note: Option<String>,
+    /// A return to an earlier value (v42 → v43 → v42): `to` is the earlier value.
+    pub rollback: bool,
 }
 
 pub fn wire_change(c: &Change) -> WireChange {
@@ -335,6 +372,7 @@ pub fn wire_change(c: &Change) -> WireChange {
         from: c.from.clone(),
         to: c.to.clone(),
         note: c.note.clone(),
+        rollback: c.rollback,
     }
 }
 
@@ -480,6 +518,7 @@ fn list_table(function: &str, list: &[WireChange]) -> String {
     let _ = writeln!(out, "{:<34} {:<16} {:<24} CHANGE", "ID", "WHAT", "AT (UTC)");
     for c in list {
         let what = match (&c.from, &c.to, &c.note) {
+            (Some(f), Some(t), _) if c.rollback => format!("{f} → {t} (rollback)"),
             (Some(f), Some(t), _) => format!("{f} → {t}"),
             (_, _, Some(n)) => n.clone(),
             _ => String::new(),
@@ -510,11 +549,12 @@ pub fn table(c: &WireCompare) -> String {
         Some(ch) => {
             let _ = writeln!(
                 out,
-                "{}: {} {} → {} at {} ({})",
+                "{}: {} {} → {}{} at {} ({})",
                 c.function,
                 ch.attribute,
                 ch.from.as_deref().unwrap_or("?"),
                 ch.to.as_deref().or(ch.note.as_deref()).unwrap_or("?"),
+                if ch.rollback { " (rollback)" } else { "" },
                 timeutil::format_ms(ch.at_ms),
                 ch.id
             );

@@ -144,16 +144,19 @@ pub fn impacts(
     function: &str,
     limit: usize,
 ) -> anyhow::Result<Vec<WireCompare>> {
-    let data = compare::load(store, function)?;
+    let mut data = compare::load(store, function)?;
     let settings = Settings {
         arch: data.arch,
         ..Settings::default()
     };
-    Ok(data
-        .changes
+    let newest: Vec<tern_core::impact::Change> =
+        data.changes.iter().rev().take(limit).cloned().collect();
+    let refs: Vec<&tern_core::impact::Change> = newest.iter().collect();
+    if let Some(range) = compare::windows_range(&data, &refs) {
+        data.load_samples(store, range)?;
+    }
+    Ok(newest
         .iter()
-        .rev()
-        .take(limit)
         .map(|c| compare::compare_change(&data, c, &settings))
         .collect())
 }
