@@ -5,7 +5,7 @@
 //! and hands both sides to [`tern_core::impact::compare`]. The JSON has its own wire types
 //! below; fields are only ever added.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 
 use anyhow::{bail, Context as _, Result};
@@ -314,10 +314,21 @@ fn monthly_traffic(data: &FunctionData, (f, t): (i64, i64)) -> f64 {
     cost::monthly(n as f64, (t - f).max(1))
 }
 
-pub fn compare_change(data: &FunctionData, change: &Change, s: &Settings) -> WireCompare {
+/// The equal windows around `change` and the comparison of its sides (the samples of the
+/// windows must be loaded).
+pub fn comparison(
+    data: &FunctionData,
+    change: &Change,
+    s: &Settings,
+) -> ((i64, i64), (i64, i64), Comparison) {
     let (b, a) = impact::windows(change.at_ms, data.first_ms, data.end_ms, MAX_WINDOW_MS);
     let (sb, sa) = impact::sides(&data.samples, change, b, a);
     let c = impact::compare(&sb, &sa, monthly_traffic(data, a), &data.region, s);
+    (b, a, c)
+}
+
+pub fn compare_change(data: &FunctionData, change: &Change, s: &Settings) -> WireCompare {
+    let (b, a, c) = comparison(data, change, s);
     let others = data
         .changes
         .iter()
@@ -344,6 +355,220 @@ pub fn compare_ranges(
         .map(|o| o.id.clone())
         .collect();
     wire(data, None, b, a, &c, others)
+}
+
+/// Most changes whose impact a fleet-wide listing (`tern report`, `GET /api/v1/changes`)
+/// computes; older ones are counted as omitted.
+pub const MAX_FLEET_CHANGES: usize = 50;
+
+/// A `LastModified` change within this of another change of the same function is that
+/// change's configuration update, not a change of its own, in fleet-wide listings.
+const SAME_UPDATE_MS: i64 = impact::HOUR_MS;
+
+/// The newest changes of the fleet with their impact.
+#[derive(Debug, Clone, Serialize)]
+pub struct WireRecent {
+    /// Newest first.
+    pub changes: Vec<WireImpact>,
+    /// Older changes in the range whose impact was not computed.
+    pub omitted: usize,
+}
+
+/// One metric's verdict in a fleet-wide listing.
+#[derive(Debug, Clone, Serialize)]
+pub struct WireVerdict {
+    pub before: Option<f64>,
+    pub after: Option<f64>,
+    /// Relative change, (after - before) / before.
+    pub change: Option<f64>,
+    /// `better`, `worse`, `no significant change` or `not enough data`.
+    pub verdict: &'static str,
+}
+
+/// A change and what it did to the three figures that matter most.
+#[derive(Debug, Clone, Serialize)]
+pub struct WireImpact {
+    pub function: String,
+    #[serde(flatten)]
+    pub change: WireChange,
+    pub enough_data: bool,
+    pub before_invocations: usize,
+    pub after_invocations: usize,
+    pub confidence: f64,
+    pub duration_p95: WireVerdict,
+    pub error_rate: WireVerdict,
+    pub cost_per_invocation: WireVerdict,
+}
+
+fn verdict_of(c: &WireCompare, name: &str) -> WireVerdict {
+    match c.metrics.iter().find(|m| m.name == name) {
+        Some(m) => WireVerdict {
+            before: m.before,
+            after: m.after,
+            change: m.change,
+            verdict: m.verdict,
+        },
+        None => WireVerdict {
+            before: None,
+            after: None,
+            change: None,
+            verdict: impact::Verdict::NotEnoughData.as_str(),
+        },
+    }
+}
+
+pub fn wire_impact(c: &WireCompare) -> Option<WireImpact> {
+    Some(WireImpact {
+        function: c.function.clone(),
+        change: c.change.clone()?,
+        enough_data: c.enough_data,
+        before_invocations: c.before.invocations,
+        after_invocations: c.after.invocations,
+        confidence: c.confidence,
+        duration_p95: verdict_of(c, "duration_p95"),
+        error_rate: verdict_of(c, "error_rate"),
+        cost_per_invocation: verdict_of(c, "cost_per_invocation"),
+    })
+}
+
+/// The changes of `functions` (every function when `None`) in `range`, newest first (markers
+/// included; a `LastModified` change next to another change of the function is left out: it
+/// is that change's own update). At most `limit` are returned; the count of the rest is the
+/// second value.
+pub fn recent_changes(
+    store: &dyn Store,
+    functions: Option<&[String]>,
+    range: TimeRange,
+    limit: usize,
+) -> Result<(Vec<(String, Change)>, usize)> {
+    let since = range.from_ms.unwrap_or(i64::MIN);
+    let wanted = |f: &str| functions.is_none_or(|l| l.iter().any(|x| x == f));
+    let mut all: Vec<(String, Change)> = tern_store::changes(store, None, since)?
+        .into_iter()
+        .filter(|(f, c)| wanted(f) && range.contains(c.at_ms))
+        .collect();
+    for m in store.markers(None)? {
+        if wanted(&m.function) && range.contains(m.at_ms) {
+            all.push((
+                m.function.clone(),
+                Change {
+                    id: format!("marker-{}", m.id),
+                    attribute: Attribute::Marker,
+                    at_ms: m.at_ms,
+                    from: None,
+                    to: None,
+                    note: Some(m.note),
+                    rollback: false,
+                },
+            ));
+        }
+    }
+    let near = |f: &str, c: &Change| {
+        all.iter().any(|(g, o)| {
+            g == f
+                && o.attribute != Attribute::Configuration
+                && o.attribute != Attribute::Marker
+                && (o.at_ms - c.at_ms).abs() <= SAME_UPDATE_MS
+        })
+    };
+    let keep: Vec<bool> = all
+        .iter()
+        .map(|(f, c)| c.attribute != Attribute::Configuration || !near(f, c))
+        .collect();
+    let mut all: Vec<(String, Change)> = all
+        .into_iter()
+        .zip(keep)
+        .filter_map(|(x, k)| k.then_some(x))
+        .collect();
+    all.sort_by(|(fa, a), (fb, b)| b.at_ms.cmp(&a.at_ms).then(fa.cmp(fb)));
+    let omitted = all.len().saturating_sub(limit);
+    all.truncate(limit);
+    Ok((all, omitted))
+}
+
+/// [`recent_changes`], each compared (at 95% confidence), newest first.
+pub fn recent_wire(
+    store: &dyn Store,
+    functions: Option<&[String]>,
+    range: TimeRange,
+    limit: usize,
+) -> Result<WireRecent> {
+    let (all, omitted) = recent_changes(store, functions, range, limit)?;
+    let mut by_function: BTreeMap<String, Vec<Change>> = BTreeMap::new();
+    for (f, c) in all {
+        by_function.entry(f).or_default().push(c);
+    }
+    let mut out = Vec::new();
+    for (function, changes) in by_function {
+        let mut data = load(store, &function)?;
+        let refs: Vec<&Change> = changes.iter().collect();
+        if let Some(r) = windows_range(&data, &refs) {
+            data.load_samples(store, r)?;
+        }
+        let settings = Settings {
+            arch: data.arch,
+            ..Settings::default()
+        };
+        for c in &changes {
+            out.extend(wire_impact(&compare_change(&data, c, &settings)));
+        }
+    }
+    out.sort_by(|a, b| {
+        b.change
+            .at_ms
+            .cmp(&a.change.at_ms)
+            .then_with(|| a.function.cmp(&b.function))
+    });
+    Ok(WireRecent {
+        changes: out,
+        omitted,
+    })
+}
+
+/// One line per change: the report's "Recent changes" section.
+pub fn recent_table(r: &WireRecent, shown: usize) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "  {:<28} {:<34} {:<23} {:<22} {:<22} COST/INVOCATION",
+        "FUNCTION", "CHANGE", "AT (UTC)", "P95 DURATION", "ERROR RATE"
+    );
+    let cell = |v: &WireVerdict| match (v.verdict, v.change) {
+        ("not enough data", _) => "not enough data".to_string(),
+        (verdict, Some(c)) if c.is_finite() => format!("{verdict} ({:+.0}%)", 100.0 * c),
+        (verdict, _) => verdict.to_string(),
+    };
+    for i in r.changes.iter().take(shown) {
+        let c = &i.change;
+        let what = match (&c.from, &c.to, &c.note) {
+            _ if c.attribute == "configuration" => "configuration updated".to_string(),
+            (Some(f), Some(t), _) => format!(
+                "{} {f} → {t}{}",
+                c.attribute,
+                if c.rollback { " (rollback)" } else { "" }
+            ),
+            (_, _, Some(n)) => format!("marker: {n}"),
+            _ => c.attribute.to_string(),
+        };
+        let _ = writeln!(
+            out,
+            "  {:<28} {:<34} {:<23} {:<22} {:<22} {}",
+            crate::text::printable(&i.function),
+            crate::text::printable(&what),
+            timeutil::format_ms(c.at_ms),
+            cell(&i.duration_p95),
+            cell(&i.error_rate),
+            cell(&i.cost_per_invocation),
+        );
+    }
+    let hidden = r.changes.len().saturating_sub(shown) + r.omitted;
+    if hidden > 0 {
+        let _ = writeln!(
+            out,
+            "  … and {hidden} older (see `tern compare FUNCTION --list`)"
+        );
+    }
+    out
 }
 
 // --- Wire types (JSON contract: only add fields).

@@ -267,7 +267,9 @@ pub fn windows(at_ms: i64, first_ms: i64, end_ms: i64, max_ms: i64) -> ((i64, i6
 }
 
 /// The two sides of a change: by value for version, memory and runtime changes (within the
-/// equal windows), by clock otherwise.
+/// equal windows), by clock otherwise. For a change by value, the before side is also held
+/// to the values of the other two attributes that the after side has (when it has any of
+/// them), so an earlier change inside the windows does not pass for this one's effect.
 pub fn sides<'a>(
     samples: &'a [Sample],
     change: &Change,
@@ -286,6 +288,26 @@ pub fn sides<'a>(
         .filter(|s| within(s, after))
         .filter(|s| !a.grouped() || s.value(a) == change.to)
         .collect();
+    if !a.grouped() {
+        return (b, c);
+    }
+    // The before side is held to the values of the other attributes the after side has: a
+    // runtime update shortly after a deploy compares the new code on the old runtime with the
+    // new code on the new one, not the old code with the new.
+    let mut b = b;
+    for o in [
+        Attribute::Version,
+        Attribute::MemorySize,
+        Attribute::RuntimeVersion,
+    ] {
+        if o == a {
+            continue;
+        }
+        let after: BTreeSet<Option<String>> = c.iter().map(|s| s.value(o)).collect();
+        if b.iter().any(|s| after.contains(&s.value(o))) {
+            b.retain(|s| after.contains(&s.value(o)));
+        }
+    }
     (b, c)
 }
 
