@@ -160,6 +160,14 @@ macro_rules! conformance_tests {
             fn lease_bad_arguments() {
                 $crate::conformance::lease_bad_arguments($make());
             }
+            #[test]
+            fn values_seen_at_ingest() {
+                $crate::conformance::values_seen_at_ingest(|| $make());
+            }
+            #[test]
+            fn values_seen_from_inventory() {
+                $crate::conformance::values_seen_from_inventory($make());
+            }
 
             proptest::proptest! {
                 #![proptest_config(proptest::prelude::ProptestConfig::with_cases(24))]
@@ -208,6 +216,8 @@ pub fn run_all<S: Store>(make: impl Fn() -> S) {
     lease_takeover_and_release(make());
     lease_never_two_holders(make());
     lease_bad_arguments(make());
+    values_seen_at_ingest(&make);
+    values_seen_from_inventory(make());
     for seed in 0..8 {
         split_invariance(&make, seed, 1 + seed as usize % 5);
     }
@@ -1341,6 +1351,7 @@ pub fn split_invariance<S: Store>(make: impl Fn() -> S, seed: u64, batches: usiz
     let want_ranged = reference.function_stats(&[], ranged).unwrap();
     let want_errors = error_summary(&reference, TimeRange::all());
     let want_errors_ranged = error_summary(&reference, ranged);
+    let want_seen = reference.values_seen(None).unwrap();
 
     // Shuffle, then deal into batches.
     for i in (1..parts.len()).rev() {
@@ -1376,6 +1387,7 @@ pub fn split_invariance<S: Store>(make: impl Fn() -> S, seed: u64, batches: usiz
         "errors, ranged"
     );
     check_errors_against_rows(&store);
+    assert_eq!(want_seen, store.values_seen(None).unwrap(), "values seen");
 }
 
 /// Everything the AWS inventory records survives a round trip; a later partial update keeps
@@ -2780,4 +2792,237 @@ pub fn concurrent_writers<S: Store + Send, R: Store>(writers: [S; 2], mut refere
             "error groups"
         );
     });
+}
+
+/// (attribute, value, first, last) of every value seen of `function`.
+fn seen_of<S: Store>(store: &S, function: &str) -> Vec<(&'static str, String, i64, i64)> {
+    store
+        .values_seen(Some(function))
+        .unwrap()
+        .into_iter()
+        .map(|v| {
+            assert_eq!(v.function, function);
+            (
+                v.seen.attribute.as_str(),
+                v.seen.value,
+                v.seen.first_ms,
+                v.seen.last_ms,
+            )
+        })
+        .collect()
+}
+
+/// Issue 8: a deploy history for `orders` (v1 at 512 MB, v2 at 1024 MB, back to v1, then v3
+/// on a new runtime) and one quiet function, as whole invocations in time order.
+pub fn deploy_history() -> Vec<InvocationPart> {
+    let mk = |function: &str, rid: &str, start: i64, version: &str, memory: u32| {
+        let mut p = invocation(function, 1, rid, start, 20.0, memory);
+        p.version = Some(version.into());
+        p
+    };
+    let mut cold = mk("orders", "o0", T0, "1", 512);
+    cold.runtime_version = Some("python:3.12.v10".into());
+    let mut v3 = mk("orders", "o5", T0 + 3 * HOUR, "3", 512);
+    v3.log_stream = stream(2);
+    v3.runtime_version = Some("python:3.12.v11".into());
+    vec![
+        cold,
+        mk("orders", "o1", T0 + MIN, "1", 512),
+        mk("orders", "o2", T0 + HOUR, "2", 1024),
+        mk("orders", "o3", T0 + HOUR + MIN, "2", 1024),
+        mk("orders", "o4", T0 + 2 * HOUR, "1", 512),
+        v3,
+        mk("billing", "b0", T0 + 10 * MIN, "$LATEST", 256),
+    ]
+}
+
+/// Issue 8: the values seen of version, memory size and runtime version are kept at ingest,
+/// in the batch's transaction. First-seen is the minimum and last-seen the maximum of the
+/// times of complete invocations, so batches in any order, parts of one invocation in any
+/// order, and re-ingesting give the same rows; an invocation without its REPORT is not seen.
+pub fn values_seen_at_ingest<S: Store>(make: impl Fn() -> S) {
+    let history = deploy_history();
+    let mut whole = make();
+    assert!(whole.values_seen(None).unwrap().is_empty());
+    let mut incomplete = invocation("orders", 3, "never-reported", T0 - DAY, 20.0, 128);
+    incomplete.report = None;
+    incomplete.end_ms = None;
+    incomplete.version = Some("9".into());
+    let mut all = history.clone();
+    all.push(incomplete);
+    whole.ingest(&batch(all.clone())).unwrap();
+    let end = |start: i64| start + 20;
+    let want = vec![
+        (
+            "memory_size",
+            "512".to_string(),
+            end(T0),
+            end(T0 + 3 * HOUR),
+        ),
+        (
+            "memory_size",
+            "1024".to_string(),
+            end(T0 + HOUR),
+            end(T0 + HOUR + MIN),
+        ),
+        (
+            "runtime_version",
+            "python:3.12.v10".to_string(),
+            end(T0),
+            end(T0),
+        ),
+        (
+            "runtime_version",
+            "python:3.12.v11".to_string(),
+            end(T0 + 3 * HOUR),
+            end(T0 + 3 * HOUR),
+        ),
+        ("version", "1".to_string(), end(T0), end(T0 + 2 * HOUR)),
+        (
+            "version",
+            "2".to_string(),
+            end(T0 + HOUR),
+            end(T0 + HOUR + MIN),
+        ),
+        (
+            "version",
+            "3".to_string(),
+            end(T0 + 3 * HOUR),
+            end(T0 + 3 * HOUR),
+        ),
+    ];
+    assert_eq!(seen_of(&whole, "orders"), want);
+    assert_eq!(
+        seen_of(&whole, "billing"),
+        vec![
+            (
+                "memory_size",
+                "256".to_string(),
+                end(T0 + 10 * MIN),
+                end(T0 + 10 * MIN)
+            ),
+            (
+                "version",
+                "$LATEST".to_string(),
+                end(T0 + 10 * MIN),
+                end(T0 + 10 * MIN)
+            ),
+        ]
+    );
+    assert!(seen_of(&whole, "nothing").is_empty());
+    let everything = whole.values_seen(None).unwrap();
+    assert_eq!(everything.len(), 9);
+    assert!(everything
+        .windows(2)
+        .all(|w| w[0].function <= w[1].function));
+
+    // Re-ingesting changes nothing.
+    whole.ingest(&batch(all.clone())).unwrap();
+    assert_eq!(seen_of(&whole, "orders"), want);
+
+    // Newest first, one invocation per batch.
+    let mut backwards = make();
+    for p in all.iter().rev() {
+        backwards.ingest(&batch(vec![p.clone()])).unwrap();
+    }
+    assert_eq!(seen_of(&backwards, "orders"), want);
+
+    // Split parts, the REPORT before the START that carries the version, in separate batches.
+    let mut split_store = make();
+    let mut starts = Vec::new();
+    for p in &history {
+        let [start, report, _] = split(p);
+        let mut report = report;
+        report.runtime_version = None;
+        split_store.ingest(&batch(vec![report])).unwrap();
+        starts.push(start);
+    }
+    // Only the memory size is known so far (the REPORT carries it; the version is START's).
+    assert!(seen_of(&split_store, "orders")
+        .iter()
+        .all(|(a, _, _, _)| *a == "memory_size"));
+    starts.reverse();
+    split_store.ingest(&batch(starts)).unwrap();
+    assert_eq!(seen_of(&split_store, "orders"), want);
+
+    // The change points read from them: 1 → 2, 2 → 1 (a rollback), 1 → 3, and the memory and
+    // runtime changes.
+    let changes = crate::changes(&whole, Some("orders"), 0).unwrap();
+    let summary: Vec<(String, Option<String>, Option<String>, bool)> = changes
+        .iter()
+        .filter(|(_, c)| c.attribute == tern_core::impact::Attribute::Version)
+        .map(|(f, c)| (f.clone(), c.from.clone(), c.to.clone(), c.rollback))
+        .collect();
+    let s = |x: &str| Some(x.to_string());
+    assert_eq!(
+        summary,
+        vec![
+            ("orders".into(), s("1"), s("2"), false),
+            ("orders".into(), s("2"), s("1"), true),
+            ("orders".into(), s("1"), s("3"), false),
+        ]
+    );
+    assert_eq!(changes.len(), 3 + 2 + 1, "{changes:?}");
+    // Since a time: only the later ones (1 → 3 and the runtime update).
+    let later: Vec<String> = crate::changes(&whole, None, T0 + 2 * HOUR)
+        .unwrap()
+        .into_iter()
+        .map(|(_, c)| c.id)
+        .collect();
+    assert_eq!(
+        later,
+        [
+            format!("version-{}", end(T0 + 3 * HOUR)),
+            format!("runtime_version-{}", end(T0 + 3 * HOUR)),
+        ]
+    );
+}
+
+/// Issue 8: the inventory's architecture and `LastModified` are values seen too: the
+/// architecture from when the inventory listed it (or its `LastModified`, when earlier), each
+/// `LastModified` at its own instant. Unreadable `LastModified` text is not a change time.
+pub fn values_seen_from_inventory<S: Store>(mut store: S) {
+    let meta = |arch: Arch, modified: &str, listed: i64| FunctionMeta {
+        function: "orders".into(),
+        arch: Some(arch),
+        last_modified: Some(modified.into()),
+        inventory_ms: Some(listed),
+        ..FunctionMeta::default()
+    };
+    let day1 = "2026-03-01T00:00:00.000+0000";
+    let day2 = "2026-03-02T00:00:00.000+0000";
+    for m in [
+        meta(Arch::X86_64, day1, T0 + HOUR),
+        meta(Arch::X86_64, day1, T0 + 2 * HOUR),
+        meta(Arch::Arm64, day2, T0 + DAY + HOUR),
+        meta(Arch::Arm64, "yesterday-ish", T0 + 2 * DAY),
+    ] {
+        store
+            .ingest(&IngestBatch {
+                functions: vec![m],
+                ..IngestBatch::default()
+            })
+            .unwrap();
+    }
+    assert_eq!(
+        seen_of(&store, "orders"),
+        vec![
+            ("architecture", "x86_64".to_string(), T0, T0 + 2 * HOUR),
+            ("architecture", "arm64".to_string(), T0 + DAY, T0 + 2 * DAY),
+            ("configuration", day1.to_string(), T0, T0 + 2 * HOUR),
+            ("configuration", day2.to_string(), T0 + DAY, T0 + DAY + HOUR),
+        ]
+    );
+    let changes = crate::changes(&store, Some("orders"), 0).unwrap();
+    let what: Vec<(&str, Option<String>, i64)> = changes
+        .iter()
+        .map(|(_, c)| (c.attribute.as_str(), c.to.clone(), c.at_ms))
+        .collect();
+    assert_eq!(
+        what,
+        vec![
+            ("configuration", Some(day2.to_string()), T0 + DAY),
+            ("architecture", Some("arm64".to_string()), T0 + DAY),
+        ]
+    );
 }

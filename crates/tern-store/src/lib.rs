@@ -668,6 +668,47 @@ pub fn check_lease_args(name: &str, holder: &str, ttl_ms: i64) -> Result<(), Sto
     Ok(())
 }
 
+/// When one value of one attribute of a function was first and last seen (issue 8): version,
+/// memory size and runtime version from complete invocations (by their time, REPORT else
+/// start), architecture and `LastModified` from the inventory. Kept at ingest, in the batch's
+/// transaction; first-seen is the minimum and last-seen the maximum over everything ingested,
+/// so the order and repetition of batches never change them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValueSeen {
+    pub function: String,
+    pub seen: tern_core::impact::Seen,
+}
+
+/// The change points of one function (or every function), oldest first, at or after
+/// `since_ms`: [`tern_core::impact::changes_of`] over [`Store::values_seen`], as
+/// (function, change). Markers are not included (see [`Store::markers`]).
+pub fn changes<S: Store + ?Sized>(
+    store: &S,
+    function: Option<&str>,
+    since_ms: i64,
+) -> Result<Vec<(String, tern_core::impact::Change)>, StoreError> {
+    let all = store.values_seen(function)?;
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < all.len() {
+        let name = &all[i].function;
+        let end = all[i..]
+            .iter()
+            .position(|v| &v.function != name)
+            .map_or(all.len(), |n| i + n);
+        let seen: Vec<tern_core::impact::Seen> =
+            all[i..end].iter().map(|v| v.seen.clone()).collect();
+        out.extend(
+            tern_core::impact::changes_of(&seen)
+                .into_iter()
+                .filter(|c| c.at_ms >= since_ms)
+                .map(|c| (name.clone(), c)),
+        );
+        i = end;
+    }
+    Ok(out)
+}
+
 /// The storage boundary. Implementations must be safe to call from one thread at a time;
 /// the binary owns one store per process.
 pub trait Store: Send {
@@ -850,6 +891,11 @@ pub trait Store: Send {
     /// The leases live at `now_ms` (`expires_ms > now_ms`) whose name starts with `prefix`
     /// (empty: all), sorted by name, one per name (its current holder).
     fn leases(&self, prefix: &str, now_ms: i64) -> Result<Vec<Lease>, StoreError>;
+
+    /// Every value seen of every change attribute of `function` (all functions when `None`),
+    /// sorted by function name, then attribute, then first-seen time. [`changes`] turns them
+    /// into change points.
+    fn values_seen(&self, function: Option<&str>) -> Result<Vec<ValueSeen>, StoreError>;
 }
 
 /// A boxed store is a store, so code generic over `S: Store` (the writer thread, the
@@ -982,6 +1028,9 @@ impl<S: Store + ?Sized> Store for Box<S> {
     }
     fn leases(&self, prefix: &str, now_ms: i64) -> Result<Vec<Lease>, StoreError> {
         (**self).leases(prefix, now_ms)
+    }
+    fn values_seen(&self, function: Option<&str>) -> Result<Vec<ValueSeen>, StoreError> {
+        (**self).values_seen(function)
     }
 }
 
@@ -1221,6 +1270,12 @@ macro_rules! forward_store_except_ingest {
             now_ms: i64,
         ) -> Result<Vec<$crate::Lease>, $crate::StoreError> {
             self.$inner.leases(prefix, now_ms)
+        }
+        fn values_seen(
+            &self,
+            function: Option<&str>,
+        ) -> Result<Vec<$crate::ValueSeen>, $crate::StoreError> {
+            self.$inner.values_seen(function)
         }
     };
 }

@@ -202,9 +202,10 @@ both_servers!(
         lease_expiry_and_renewal,
         lease_takeover_and_release,
         lease_never_two_holders,
-        lease_bad_arguments
+        lease_bad_arguments,
+        values_seen_from_inventory
     ],
-    [split_parts_in_any_order]
+    [split_parts_in_any_order, values_seen_at_ingest]
 );
 
 // --- Hostile servers: a local socket that answers one request with canned bytes.

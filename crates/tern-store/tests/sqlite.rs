@@ -236,14 +236,16 @@ fn one_batch_is_one_transaction() {
     assert_eq!(mode, "wal");
 }
 
-/// Undo version 8 (leases): a version-7 database.
-const DOWN_TO_V7: &str = "DROP TABLE leases; PRAGMA user_version = 7;";
+/// Undo versions 9 and 8 (values seen, leases): a version-7 database.
+const DOWN_TO_V7: &str = "DROP TABLE values_seen; DROP TABLE leases; PRAGMA user_version = 7;";
 
-/// Undo versions 8 and 7 (leases, change markers): a version-6 database.
-const DOWN_TO_V6: &str = "DROP TABLE leases; DROP TABLE markers; PRAGMA user_version = 6;";
+/// Undo versions 9, 8 and 7 (values seen, leases, change markers): a version-6 database.
+const DOWN_TO_V6: &str =
+    "DROP TABLE values_seen; DROP TABLE leases; DROP TABLE markers; PRAGMA user_version = 6;";
 
-/// Undo versions 8, 7 and 6 (leases, markers, log group retention): a version-5 database.
-const DOWN_TO_V5: &str = "DROP TABLE leases; DROP TABLE markers; \
+/// Undo versions 9 to 6 (values seen, leases, markers, log group retention): a version-5
+/// database.
+const DOWN_TO_V5: &str = "DROP TABLE values_seen; DROP TABLE leases; DROP TABLE markers; \
      ALTER TABLE functions DROP COLUMN log_retention_days; PRAGMA user_version = 5;";
 
 /// A database from before leases (issue 7) gains the leases table on open, and its data is
@@ -283,6 +285,56 @@ fn leases_hold_across_connections() {
     let held = reader.leases("alerts", T0 + 10_001).unwrap();
     assert_eq!(held.len(), 1);
     assert_eq!(held[0].holder, "b");
+}
+
+/// Issue 8: a database from before change points were kept at ingest (version 7) is
+/// backfilled from its stored invocations on open, to the same rows ingest keeps, and ingest
+/// goes on from there.
+#[test]
+fn migration_backfills_values_seen_from_invocations() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tern.db");
+    let history = tern_store::conformance::deploy_history();
+    let (first, rest) = history.split_at(4);
+    let want_after_all = {
+        let mut s = SqliteStore::open_in_memory().unwrap();
+        s.ingest(&IngestBatch {
+            parts: history.clone(),
+            ..Default::default()
+        })
+        .unwrap();
+        s.values_seen(None).unwrap()
+    };
+    let want_first = {
+        let mut store = SqliteStore::open(&path).unwrap();
+        store
+            .ingest(&IngestBatch {
+                parts: first.to_vec(),
+                ..Default::default()
+            })
+            .unwrap();
+        store.values_seen(None).unwrap()
+    };
+    assert!(!want_first.is_empty());
+    {
+        let conn = Connection::open(&path).unwrap();
+        conn.execute_batch(DOWN_TO_V7).unwrap();
+    }
+    let mut store = SqliteStore::open(&path).unwrap();
+    assert_eq!(store.values_seen(None).unwrap(), want_first);
+    store
+        .ingest(&IngestBatch {
+            parts: rest.to_vec(),
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(store.values_seen(None).unwrap(), want_after_all);
+    assert_eq!(
+        tern_store::changes(&store, Some("orders"), 0)
+            .unwrap()
+            .len(),
+        6
+    );
 }
 
 /// Undo version 5 (power tuning) on a version-5 database.

@@ -337,6 +337,26 @@ fn list(a: &AlertsListArgs) -> Result<String> {
             channel_list(&r.channels)
         );
     }
+    for r in &rules.regression {
+        let p = &r.policy;
+        let cond = format!(
+            "latest change: p95 +{:.0}% or errors ×{} at {:.0}%, within {}",
+            100.0 * p.p95_increase,
+            p.error_rate_ratio,
+            100.0 * p.confidence,
+            humantime::format_duration(std::time::Duration::from_millis(p.max_age_ms as u64))
+        );
+        let _ = writeln!(
+            out,
+            "{:<28}  {:<6}  {:<7}  {:<3}  {:<60}  {}",
+            p.name,
+            "change",
+            r.source.as_str(),
+            if p.enabled { "yes" } else { "no" },
+            cond,
+            channel_list(&r.channels)
+        );
+    }
     if cfg.channels.is_empty() {
         out.push_str(
             "\nNo [[channels]] configured: incidents are recorded but nobody is notified.\n",

@@ -1,11 +1,11 @@
 //! `tern compare`: what a deploy or configuration change did (issue 8).
 //!
-//! Reads one function's invocations, finds its change points ([`tern_core::impact::detect`],
-//! plus the inventory's `LastModified` and operator markers), cuts equal windows around the
-//! chosen change and hands both sides to [`tern_core::impact::compare`]. The JSON has its own
-//! wire types below; fields are only ever added.
+//! Reads one function's change points (kept by the store at ingest: [`tern_store::changes`],
+//! plus operator markers), reads the invocations of the equal windows around the chosen change
+//! and hands both sides to [`tern_core::impact::compare`]. The JSON has its own wire types
+//! below; fields are only ever added.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 
 use anyhow::{bail, Context as _, Result};
@@ -93,7 +93,7 @@ pub fn run(args: CompareArgs) -> Result<String> {
         );
     }
     let store = crate::ingest::open_store_read(&args.db.backend()?)?;
-    let data = load(&store, &args.function)?;
+    let mut data = load(&store, &args.function)?;
     let json = args.format == crate::cli::RecommendFormat::Json;
     if args.list {
         let list: Vec<WireChange> = data.changes.iter().map(wire_change).collect();
@@ -111,6 +111,7 @@ pub fn run(args: CompareArgs) -> Result<String> {
     let out = match (&args.before, &args.after, &args.change) {
         (Some(b), Some(a), _) => {
             let (b, a) = equalize(parse_range(b, "--before")?, parse_range(a, "--after")?)?;
+            data.load_samples(&store, (b.0, a.1))?;
             compare_ranges(&data, b, a, &settings)
         }
         (_, _, Some(id)) => {
@@ -121,7 +122,11 @@ pub fn run(args: CompareArgs) -> Result<String> {
                     args.function
                 );
             };
-            compare_change(&data, change, &settings)
+            let change = change.clone();
+            if let Some(range) = windows_range(&data, &[&change]) {
+                data.load_samples(&store, range)?;
+            }
+            compare_change(&data, &change, &settings)
         }
         _ => {
             let Some(change) = data.changes.last() else {
@@ -130,7 +135,11 @@ pub fn run(args: CompareArgs) -> Result<String> {
                     args.function
                 );
             };
-            compare_change(&data, change, &settings)
+            let change = change.clone();
+            if let Some(range) = windows_range(&data, &[&change]) {
+                data.load_samples(&store, range)?;
+            }
+            compare_change(&data, &change, &settings)
         }
     };
     if json {
@@ -169,19 +178,24 @@ fn equalize(b: (i64, i64), a: (i64, i64)) -> Result<((i64, i64), (i64, i64))> {
     Ok(((b.1 - w, b.1), (a.0, a.0 + w)))
 }
 
-/// One function's invocations and changes.
+/// One function's changes, and the invocations loaded to compare them.
 pub struct FunctionData {
     pub function: String,
+    /// Invocations of the loaded range (see [`FunctionData::load_samples`]), oldest first.
     pub samples: Vec<Sample>,
     pub changes: Vec<Change>,
     pub arch: Arch,
     pub region: String,
+    /// The function's first complete invocation (raised to the oldest loaded one when a
+    /// load was cut at [`MAX_INVOCATIONS`], so windows stay equal).
     pub first_ms: i64,
+    /// Just after its last complete invocation.
     pub end_ms: i64,
 }
 
-/// Read a function's invocations (oldest first), fill each one's runtime version from its
-/// environment, and find its changes: detected, `LastModified` within the data, and markers.
+/// A function's changes: those the store keeps at ingest (version, memory size, runtime
+/// version, architecture, `LastModified`, rollbacks; [`tern_store::changes`]) and the
+/// operators' markers, oldest first. No invocation is read: see [`FunctionData::load_samples`].
 pub fn load(store: &dyn Store, function: &str) -> Result<FunctionData> {
     let meta = store
         .functions()?
@@ -190,61 +204,17 @@ pub fn load(store: &dyn Store, function: &str) -> Result<FunctionData> {
     let Some(meta) = meta else {
         bail!("no function named {function:?} in the store");
     };
-    let runtime: HashMap<String, String> = store
-        .environments(function)?
+    let seen = store.values_seen(Some(function))?;
+    // Every REPORT carries the memory size: its values span the complete invocations.
+    let memory = seen
+        .iter()
+        .filter(|v| v.seen.attribute == Attribute::MemorySize);
+    let first_ms = memory.clone().map(|v| v.seen.first_ms).min().unwrap_or(0);
+    let end_ms = memory.map(|v| v.seen.last_ms + 1).max().unwrap_or(0);
+    let mut changes: Vec<Change> = tern_store::changes(store, Some(function), i64::MIN)?
         .into_iter()
-        .filter_map(|e| Some((e.log_stream, e.runtime_version?)))
+        .map(|(_, c)| c)
         .collect();
-    let mut rows = store.invocations(&InvocationQuery {
-        functions: vec![function.to_string()],
-        range: TimeRange::all(),
-        limit: MAX_INVOCATIONS,
-        ..InvocationQuery::default()
-    })?;
-    rows.reverse();
-    let samples: Vec<Sample> = rows
-        .into_iter()
-        .filter(|r| r.complete)
-        .filter_map(|r| {
-            let duration_ms = r.duration_ms?;
-            Some(Sample {
-                at_ms: r.end_ms.or(r.start_ms)?,
-                runtime_version: r
-                    .runtime_version
-                    .clone()
-                    .or_else(|| runtime.get(&r.log_stream).cloned()),
-                version: r.version,
-                memory_mb: r.memory_size_mb,
-                duration_ms,
-                billed_ms: r.billed_duration_ms.unwrap_or(duration_ms),
-                cold: r.cold_start,
-                init_ms: r.init_duration_ms,
-                failed: r.outcome != Outcome::Success,
-                max_memory_mb: r.max_memory_used_mb,
-            })
-        })
-        .collect();
-    let mut samples = samples;
-    samples.sort_by_key(|s| s.at_ms);
-    let first_ms = samples.first().map_or(0, |s| s.at_ms);
-    let end_ms = samples.last().map_or(0, |s| s.at_ms + 1);
-    let mut changes = impact::detect(&samples);
-    if let Some(at) = meta
-        .last_modified
-        .as_deref()
-        .and_then(|s| timeutil::parse_instant(s).ok())
-    {
-        if at > first_ms && at < end_ms {
-            changes.push(Change {
-                id: format!("configuration-{at}"),
-                attribute: Attribute::Configuration,
-                at_ms: at,
-                from: None,
-                to: None,
-                note: Some("LastModified (inventory)".into()),
-            });
-        }
-    }
     for m in store.markers(Some(function))? {
         changes.push(Change {
             id: format!("marker-{}", m.id),
@@ -253,6 +223,7 @@ pub fn load(store: &dyn Store, function: &str) -> Result<FunctionData> {
             from: None,
             to: None,
             note: Some(m.note),
+            rollback: false,
         });
     }
     changes.sort_by(|a, b| a.at_ms.cmp(&b.at_ms).then(a.attribute.cmp(&b.attribute)));
@@ -262,11 +233,74 @@ pub fn load(store: &dyn Store, function: &str) -> Result<FunctionData> {
         region: meta
             .region
             .unwrap_or_else(|| cost::DEFAULT_REGION.to_string()),
-        samples,
+        samples: Vec::new(),
         changes,
         first_ms,
         end_ms,
     })
+}
+
+/// The range the windows of `changes` cover: `[earliest before-window start, latest
+/// after-window end)`.
+pub fn windows_range(data: &FunctionData, changes: &[&Change]) -> Option<(i64, i64)> {
+    changes
+        .iter()
+        .map(|c| impact::windows(c.at_ms, data.first_ms, data.end_ms, MAX_WINDOW_MS))
+        .map(|(b, a)| (b.0, a.1))
+        .reduce(|x, y| (x.0.min(y.0), x.1.max(y.1)))
+}
+
+impl FunctionData {
+    /// Read the complete invocations of `[from, to)` (the newest [`MAX_INVOCATIONS`]), with
+    /// each one's runtime version from its environment. When the limit cut the range, the
+    /// data is taken to start at the oldest invocation read, so windows stay equal.
+    pub fn load_samples(&mut self, store: &dyn Store, (from, to): (i64, i64)) -> Result<()> {
+        let runtime: HashMap<String, String> = store
+            .environments(&self.function)?
+            .into_iter()
+            .filter_map(|e| Some((e.log_stream, e.runtime_version?)))
+            .collect();
+        let rows = store.invocations(&InvocationQuery {
+            functions: vec![self.function.clone()],
+            range: TimeRange {
+                from_ms: Some(from),
+                to_ms: Some(to),
+            },
+            limit: MAX_INVOCATIONS,
+            ..InvocationQuery::default()
+        })?;
+        let cut = rows.len() >= MAX_INVOCATIONS;
+        let mut samples: Vec<Sample> = rows
+            .into_iter()
+            .filter(|r| r.complete)
+            .filter_map(|r| {
+                let duration_ms = r.duration_ms?;
+                Some(Sample {
+                    at_ms: r.end_ms.or(r.start_ms)?,
+                    runtime_version: r
+                        .runtime_version
+                        .clone()
+                        .or_else(|| runtime.get(&r.log_stream).cloned()),
+                    version: r.version,
+                    memory_mb: r.memory_size_mb,
+                    duration_ms,
+                    billed_ms: r.billed_duration_ms.unwrap_or(duration_ms),
+                    cold: r.cold_start,
+                    init_ms: r.init_duration_ms,
+                    failed: r.outcome != Outcome::Success,
+                    max_memory_mb: r.max_memory_used_mb,
+                })
+            })
+            .collect();
+        samples.sort_by_key(|s| s.at_ms);
+        if cut {
+            if let Some(oldest) = samples.first() {
+                self.first_ms = self.first_ms.max(oldest.at_ms);
+            }
+        }
+        self.samples = samples;
+        Ok(())
+    }
 }
 
 /// Invocations per month at the traffic of `window` (every invocation in it, whatever its
@@ -280,10 +314,21 @@ fn monthly_traffic(data: &FunctionData, (f, t): (i64, i64)) -> f64 {
     cost::monthly(n as f64, (t - f).max(1))
 }
 
-pub fn compare_change(data: &FunctionData, change: &Change, s: &Settings) -> WireCompare {
+/// The equal windows around `change` and the comparison of its sides (the samples of the
+/// windows must be loaded).
+pub fn comparison(
+    data: &FunctionData,
+    change: &Change,
+    s: &Settings,
+) -> ((i64, i64), (i64, i64), Comparison) {
     let (b, a) = impact::windows(change.at_ms, data.first_ms, data.end_ms, MAX_WINDOW_MS);
     let (sb, sa) = impact::sides(&data.samples, change, b, a);
     let c = impact::compare(&sb, &sa, monthly_traffic(data, a), &data.region, s);
+    (b, a, c)
+}
+
+pub fn compare_change(data: &FunctionData, change: &Change, s: &Settings) -> WireCompare {
+    let (b, a, c) = comparison(data, change, s);
     let others = data
         .changes
         .iter()
@@ -312,18 +357,235 @@ pub fn compare_ranges(
     wire(data, None, b, a, &c, others)
 }
 
+/// Most changes whose impact a fleet-wide listing (`tern report`, `GET /api/v1/changes`)
+/// computes; older ones are counted as omitted.
+pub const MAX_FLEET_CHANGES: usize = 50;
+
+/// A `LastModified` change within this of another change of the same function is that
+/// change's configuration update, not a change of its own, in fleet-wide listings.
+const SAME_UPDATE_MS: i64 = impact::HOUR_MS;
+
+/// The newest changes of the fleet with their impact.
+#[derive(Debug, Clone, Serialize)]
+pub struct WireRecent {
+    /// Newest first.
+    pub changes: Vec<WireImpact>,
+    /// Older changes in the range whose impact was not computed.
+    pub omitted: usize,
+}
+
+/// One metric's verdict in a fleet-wide listing.
+#[derive(Debug, Clone, Serialize)]
+pub struct WireVerdict {
+    pub before: Option<f64>,
+    pub after: Option<f64>,
+    /// Relative change, (after - before) / before.
+    pub change: Option<f64>,
+    /// `better`, `worse`, `no significant change` or `not enough data`.
+    pub verdict: &'static str,
+}
+
+/// A change and what it did to the three figures that matter most.
+#[derive(Debug, Clone, Serialize)]
+pub struct WireImpact {
+    pub function: String,
+    #[serde(flatten)]
+    pub change: WireChange,
+    pub enough_data: bool,
+    pub before_invocations: usize,
+    pub after_invocations: usize,
+    pub confidence: f64,
+    pub duration_p95: WireVerdict,
+    pub error_rate: WireVerdict,
+    pub cost_per_invocation: WireVerdict,
+}
+
+fn verdict_of(c: &WireCompare, name: &str) -> WireVerdict {
+    match c.metrics.iter().find(|m| m.name == name) {
+        Some(m) => WireVerdict {
+            before: m.before,
+            after: m.after,
+            change: m.change,
+            verdict: m.verdict,
+        },
+        None => WireVerdict {
+            before: None,
+            after: None,
+            change: None,
+            verdict: impact::Verdict::NotEnoughData.as_str(),
+        },
+    }
+}
+
+pub fn wire_impact(c: &WireCompare) -> Option<WireImpact> {
+    Some(WireImpact {
+        function: c.function.clone(),
+        change: c.change.clone()?,
+        enough_data: c.enough_data,
+        before_invocations: c.before.invocations,
+        after_invocations: c.after.invocations,
+        confidence: c.confidence,
+        duration_p95: verdict_of(c, "duration_p95"),
+        error_rate: verdict_of(c, "error_rate"),
+        cost_per_invocation: verdict_of(c, "cost_per_invocation"),
+    })
+}
+
+/// The changes of `functions` (every function when `None`) in `range`, newest first (markers
+/// included; a `LastModified` change next to another change of the function is left out: it
+/// is that change's own update). At most `limit` are returned; the count of the rest is the
+/// second value.
+pub fn recent_changes(
+    store: &dyn Store,
+    functions: Option<&[String]>,
+    range: TimeRange,
+    limit: usize,
+) -> Result<(Vec<(String, Change)>, usize)> {
+    let since = range.from_ms.unwrap_or(i64::MIN);
+    let wanted = |f: &str| functions.is_none_or(|l| l.iter().any(|x| x == f));
+    let mut all: Vec<(String, Change)> = tern_store::changes(store, None, since)?
+        .into_iter()
+        .filter(|(f, c)| wanted(f) && range.contains(c.at_ms))
+        .collect();
+    for m in store.markers(None)? {
+        if wanted(&m.function) && range.contains(m.at_ms) {
+            all.push((
+                m.function.clone(),
+                Change {
+                    id: format!("marker-{}", m.id),
+                    attribute: Attribute::Marker,
+                    at_ms: m.at_ms,
+                    from: None,
+                    to: None,
+                    note: Some(m.note),
+                    rollback: false,
+                },
+            ));
+        }
+    }
+    let near = |f: &str, c: &Change| {
+        all.iter().any(|(g, o)| {
+            g == f
+                && o.attribute != Attribute::Configuration
+                && o.attribute != Attribute::Marker
+                && (o.at_ms - c.at_ms).abs() <= SAME_UPDATE_MS
+        })
+    };
+    let keep: Vec<bool> = all
+        .iter()
+        .map(|(f, c)| c.attribute != Attribute::Configuration || !near(f, c))
+        .collect();
+    let mut all: Vec<(String, Change)> = all
+        .into_iter()
+        .zip(keep)
+        .filter_map(|(x, k)| k.then_some(x))
+        .collect();
+    all.sort_by(|(fa, a), (fb, b)| b.at_ms.cmp(&a.at_ms).then(fa.cmp(fb)));
+    let omitted = all.len().saturating_sub(limit);
+    all.truncate(limit);
+    Ok((all, omitted))
+}
+
+/// [`recent_changes`], each compared (at 95% confidence), newest first.
+pub fn recent_wire(
+    store: &dyn Store,
+    functions: Option<&[String]>,
+    range: TimeRange,
+    limit: usize,
+) -> Result<WireRecent> {
+    let (all, omitted) = recent_changes(store, functions, range, limit)?;
+    let mut by_function: BTreeMap<String, Vec<Change>> = BTreeMap::new();
+    for (f, c) in all {
+        by_function.entry(f).or_default().push(c);
+    }
+    let mut out = Vec::new();
+    for (function, changes) in by_function {
+        let mut data = load(store, &function)?;
+        let refs: Vec<&Change> = changes.iter().collect();
+        if let Some(r) = windows_range(&data, &refs) {
+            data.load_samples(store, r)?;
+        }
+        let settings = Settings {
+            arch: data.arch,
+            ..Settings::default()
+        };
+        for c in &changes {
+            out.extend(wire_impact(&compare_change(&data, c, &settings)));
+        }
+    }
+    out.sort_by(|a, b| {
+        b.change
+            .at_ms
+            .cmp(&a.change.at_ms)
+            .then_with(|| a.function.cmp(&b.function))
+    });
+    Ok(WireRecent {
+        changes: out,
+        omitted,
+    })
+}
+
+/// One line per change: the report's "Recent changes" section.
+pub fn recent_table(r: &WireRecent, shown: usize) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "  {:<28} {:<34} {:<23} {:<22} {:<22} COST/INVOCATION",
+        "FUNCTION", "CHANGE", "AT (UTC)", "P95 DURATION", "ERROR RATE"
+    );
+    let cell = |v: &WireVerdict| match (v.verdict, v.change) {
+        ("not enough data", _) => "not enough data".to_string(),
+        (verdict, Some(c)) if c.is_finite() => format!("{verdict} ({:+.0}%)", 100.0 * c),
+        (verdict, _) => verdict.to_string(),
+    };
+    for i in r.changes.iter().take(shown) {
+        let c = &i.change;
+        let what = match (&c.from, &c.to, &c.note) {
+            _ if c.attribute == "configuration" => "configuration updated".to_string(),
+            (Some(f), Some(t), _) => format!(
+                "{} {f} → {t}{}",
+                c.attribute,
+                if c.rollback { " (rollback)" } else { "" }
+            ),
+            (_, _, Some(n)) => format!("marker: {n}"),
+            _ => c.attribute.to_string(),
+        };
+        let _ = writeln!(
+            out,
+            "  {:<28} {:<34} {:<23} {:<22} {:<22} {}",
+            crate::text::printable(&i.function),
+            crate::text::printable(&what),
+            timeutil::format_ms(c.at_ms),
+            cell(&i.duration_p95),
+            cell(&i.error_rate),
+            cell(&i.cost_per_invocation),
+        );
+    }
+    let hidden = r.changes.len().saturating_sub(shown) + r.omitted;
+    if hidden > 0 {
+        let _ = writeln!(
+            out,
+            "  … and {hidden} older (see `tern compare FUNCTION --list`)"
+        );
+    }
+    out
+}
+
 // --- Wire types (JSON contract: only add fields).
 
 #[derive(Debug, Clone, Serialize)]
 pub struct WireChange {
     pub id: String,
-    /// `version`, `memory_size`, `runtime_version`, `configuration` or `marker`.
+    /// `version`, `memory_size`, `runtime_version`, `architecture`, `configuration` or
+    /// `marker`.
     pub attribute: &'static str,
     pub at: String,
     pub at_ms: i64,
     pub from: Option<String>,
     pub to: Option<String>,
     pub note: Option<String>,
+    /// A return to an earlier value (v42 → v43 → v42): `to` is the earlier value.
+    pub rollback: bool,
 }
 
 pub fn wire_change(c: &Change) -> WireChange {
@@ -335,6 +597,7 @@ pub fn wire_change(c: &Change) -> WireChange {
         from: c.from.clone(),
         to: c.to.clone(),
         note: c.note.clone(),
+        rollback: c.rollback,
     }
 }
 
@@ -480,6 +743,7 @@ fn list_table(function: &str, list: &[WireChange]) -> String {
     let _ = writeln!(out, "{:<34} {:<16} {:<24} CHANGE", "ID", "WHAT", "AT (UTC)");
     for c in list {
         let what = match (&c.from, &c.to, &c.note) {
+            (Some(f), Some(t), _) if c.rollback => format!("{f} → {t} (rollback)"),
             (Some(f), Some(t), _) => format!("{f} → {t}"),
             (_, _, Some(n)) => n.clone(),
             _ => String::new(),
@@ -510,11 +774,12 @@ pub fn table(c: &WireCompare) -> String {
         Some(ch) => {
             let _ = writeln!(
                 out,
-                "{}: {} {} → {} at {} ({})",
+                "{}: {} {} → {}{} at {} ({})",
                 c.function,
                 ch.attribute,
                 ch.from.as_deref().unwrap_or("?"),
                 ch.to.as_deref().or(ch.note.as_deref()).unwrap_or("?"),
+                if ch.rollback { " (rollback)" } else { "" },
                 timeutil::format_ms(ch.at_ms),
                 ch.id
             );

@@ -367,6 +367,7 @@ pub fn run(args: InsightsArgs) -> Result<String> {
     let opts = report::Options {
         cost: CostOptions::default(),
         insights: crate::config::load_insights(args.db.config.as_deref())?,
+        changes: false,
     };
     let store = crate::ingest::open_store_read(&args.db.backend()?)?;
     let functions = report::select_functions(&store, glob.as_ref())?;

@@ -48,6 +48,9 @@ pub struct Report {
     /// The insight catalogue's findings, most severe first.
     pub insights: Vec<Insight>,
     pub free_tier: bool,
+    /// The newest changes in the range with their impact (issue 8), when asked for
+    /// ([`Options::changes`]).
+    pub changes: Option<crate::compare::WireRecent>,
 }
 
 /// A function's usage by month, in its region and architecture (x86_64 and us-east-1 when
@@ -77,6 +80,8 @@ pub struct Options {
     pub cost: CostOptions,
     /// `[insights]` of `tern.toml`.
     pub insights: InsightSettings,
+    /// Compare the newest changes in the range (reads the invocations around each).
+    pub changes: bool,
 }
 
 /// Build the report from the store, as of now.
@@ -160,6 +165,16 @@ pub fn build_at(
         &opts.insights,
     )?;
     let insights = crate::insights::evaluate(&facts, now_ms, &opts.insights);
+    let changes = if opts.changes {
+        Some(crate::compare::recent_wire(
+            store,
+            Some(functions),
+            range,
+            crate::compare::MAX_FLEET_CHANGES,
+        )?)
+    } else {
+        None
+    };
     Ok(Report {
         range,
         observed_ms,
@@ -167,6 +182,7 @@ pub fn build_at(
         wins,
         insights,
         free_tier: opts.cost.free_tier,
+        changes,
     })
 }
 
@@ -327,6 +343,11 @@ struct JsonReport<'a> {
     functions: Vec<JsonFunction<'a>>,
     quick_wins: Vec<JsonWin<'a>>,
     insights: Vec<crate::insights::JsonInsight>,
+    /// Issue 8: the newest changes with their impact (`tern report` always has it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    changes: Option<&'a [crate::compare::WireImpact]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    changes_omitted: Option<usize>,
 }
 
 fn json_fn(f: &FunctionReport) -> JsonFunction<'_> {
@@ -416,6 +437,8 @@ impl Report {
                 .iter()
                 .map(crate::insights::json_insight)
                 .collect(),
+            changes: self.changes.as_ref().map(|c| c.changes.as_slice()),
+            changes_omitted: self.changes.as_ref().map(|c| c.omitted),
         };
         let mut s = serde_json::to_string_pretty(&r)?;
         s.push('\n');
@@ -642,6 +665,14 @@ impl Report {
             let all: Vec<&Insight> = self.insights.iter().collect();
             out.push_str(&crate::insights::table(&all, TABLE_INSIGHTS));
         }
+        if let Some(c) = self.changes.as_ref().filter(|c| !c.changes.is_empty()) {
+            let _ = writeln!(
+                out,
+                "\nRecent changes ({}; what each did at 95% confidence, by `tern compare`)",
+                c.changes.len() + c.omitted
+            );
+            out.push_str(&crate::compare::recent_table(c, TABLE_CHANGES));
+        }
         out
     }
 
@@ -653,6 +684,9 @@ impl Report {
         }
     }
 }
+
+/// Changes shown in the report table; JSON has every one compared.
+const TABLE_CHANGES: usize = 10;
 
 /// Insights shown in the report table; `tern insights` and JSON have them all.
 const TABLE_INSIGHTS: usize = 15;
@@ -735,6 +769,7 @@ pub fn run(args: ReportArgs) -> Result<String> {
             free_tier: args.free_tier,
         },
         insights: crate::config::load_insights(args.db.config.as_deref())?,
+        changes: true,
     };
     let store = crate::ingest::open_store_read(&args.db.backend()?)?;
     let functions = select_functions(&store, glob.as_ref())?;

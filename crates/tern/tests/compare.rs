@@ -234,3 +234,82 @@ fn injected_changes_are_found_with_the_right_verdict() {
         .unwrap();
     assert!(!out.status.success());
 }
+
+/// Issue 8: `tern report` lists the recent changes with their impact, in the table and in
+/// JSON (p95 duration, error rate and cost per invocation, "not enough data" where so).
+#[test]
+fn report_lists_recent_changes_with_their_verdicts() {
+    let dir = tempfile::tempdir().unwrap();
+    let logs = dir.path().join("logs");
+    ok(
+        tern()
+            .args([
+                "simulate",
+                "--functions",
+                "2",
+                "--days",
+                "2",
+                "--impact",
+                "--out",
+            ])
+            .arg(&logs)
+            .output()
+            .unwrap(),
+        "simulate",
+    );
+    let db = dir.path().join("tern.db");
+    ok(
+        tern()
+            .args(["ingest", "--quiet", "--db"])
+            .arg(&db)
+            .arg(&logs)
+            .output()
+            .unwrap(),
+        "ingest",
+    );
+    let out = ok(
+        tern()
+            .args(["report", "--format", "json", "--db"])
+            .arg(&db)
+            .output()
+            .unwrap(),
+        "report json",
+    );
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let changes = r["changes"].as_array().unwrap();
+    let regression = changes
+        .iter()
+        .find(|c| c["function"] == "impact-regression" && c["attribute"] == "version")
+        .unwrap_or_else(|| panic!("{changes:#?}"));
+    assert_eq!(
+        (regression["from"].as_str(), regression["to"].as_str()),
+        (Some("1"), Some("2"))
+    );
+    assert_eq!(regression["duration_p95"]["verdict"], "worse");
+    assert_eq!(regression["rollback"], false);
+    let errors = changes
+        .iter()
+        .find(|c| c["function"] == "impact-errors" && c["attribute"] == "version")
+        .unwrap();
+    assert_eq!(errors["error_rate"]["verdict"], "worse");
+    let memory = changes
+        .iter()
+        .find(|c| c["function"] == "impact-memory" && c["attribute"] == "memory_size")
+        .unwrap();
+    assert_eq!(memory["duration_p95"]["verdict"], "better");
+    // Newest first.
+    let at: Vec<i64> = changes
+        .iter()
+        .map(|c| c["at_ms"].as_i64().unwrap())
+        .collect();
+    assert!(at.windows(2).all(|w| w[0] >= w[1]), "{at:?}");
+    assert!(r["changes_omitted"].is_u64());
+
+    let out = ok(
+        tern().args(["report", "--db"]).arg(&db).output().unwrap(),
+        "report table",
+    );
+    let table = String::from_utf8(out.stdout).unwrap();
+    assert!(table.contains("Recent changes"), "{table}");
+    assert!(table.contains("version 1 → 2"), "{table}");
+}

@@ -12,6 +12,7 @@
 //!
 //! [`dry_run`] runs 2–3 over a past series of windows. Error policies are separate: for each
 //! event on an error group, [`decide`] says whether to notify given the per-group cooldown.
+//! Regression policies (issue 8) judge a change's before/after comparison ([`judge`]).
 
 mod builtin;
 mod dry_run;
@@ -20,6 +21,7 @@ mod eval;
 mod glob;
 mod incident;
 mod policy;
+mod regression;
 
 pub use builtin::{
     builtin_error_policies, builtin_policies, switch_off, BUILTIN_NAMES, ERROR_RATE,
@@ -39,3 +41,4 @@ pub use policy::{
     Aggregation, Comparison, ErrorPolicy, ErrorTrigger, FunctionInfo, Metric, MetricPolicy,
     PolicyError, Severity, Target,
 };
+pub use regression::{judge, RegressionPolicy, RegressionVerdict};

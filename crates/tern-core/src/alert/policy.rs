@@ -316,6 +316,8 @@ pub enum PolicyError {
     Window(i64),
     #[error("cooldown must not be negative, got {0} ms")]
     Cooldown(i64),
+    #[error("{0}")]
+    Regression(String),
 }
 
 impl MetricPolicy {

@@ -3,9 +3,11 @@
 //!
 //! **Detection.** A change point is the time the first invocation under a new value of an
 //! attribute was seen: function version (`START … Version`), memory size (REPORT), runtime
-//! version (INIT_START, carried by every invocation of the environment). Callers add the
-//! inventory's `LastModified` and operator markers. A value seen before (a rollback) is not a
-//! new change point: mark it.
+//! version (INIT_START, carried by every invocation of the environment), and from the
+//! inventory, architecture and `LastModified`. The store keeps, at ingest, when each value of
+//! each attribute was first and last seen ([`Seen`]); [`changes_of`] turns those into change
+//! points, including returns to an earlier value (rollbacks, [`Change::rollback`]). Callers
+//! add operator markers. [`detect`] finds the same change points in a list of invocations.
 //!
 //! **Comparison.** For an attribute change, invocations are grouped by the attribute, not by
 //! the clock: during a rollout that mixes versions, the old version's invocations are the
@@ -47,15 +49,18 @@ pub enum Attribute {
     Configuration,
     /// An operator's marker (`tern mark`, `POST /api/v1/markers`).
     Marker,
+    /// The inventory's architecture (`x86_64`, `arm64`).
+    Architecture,
 }
 
 impl Attribute {
-    pub const ALL: [Attribute; 5] = [
+    pub const ALL: [Attribute; 6] = [
         Attribute::Version,
         Attribute::MemorySize,
         Attribute::RuntimeVersion,
         Attribute::Configuration,
         Attribute::Marker,
+        Attribute::Architecture,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -65,6 +70,7 @@ impl Attribute {
             Attribute::RuntimeVersion => "runtime_version",
             Attribute::Configuration => "configuration",
             Attribute::Marker => "marker",
+            Attribute::Architecture => "architecture",
         }
     }
 
@@ -104,7 +110,7 @@ impl Sample {
             Attribute::Version => self.version.clone(),
             Attribute::MemorySize => self.memory_mb.map(|m| m.to_string()),
             Attribute::RuntimeVersion => self.runtime_version.clone(),
-            Attribute::Configuration | Attribute::Marker => None,
+            Attribute::Configuration | Attribute::Marker | Attribute::Architecture => None,
         }
     }
 }
@@ -121,6 +127,8 @@ pub struct Change {
     pub to: Option<String>,
     /// A marker's note.
     pub note: Option<String>,
+    /// A return to a value seen before (v42 → v43 → v42): `to` is the earlier value.
+    pub rollback: bool,
 }
 
 /// Changes of version, memory size and runtime version in `samples` (sorted by time): one per
@@ -146,6 +154,7 @@ pub fn detect(samples: &[Sample]) -> Vec<Change> {
                         from: last.clone(),
                         to: Some(v.clone()),
                         note: None,
+                        rollback: false,
                     });
                 }
                 seen.insert(v.clone());
@@ -157,6 +166,99 @@ pub fn detect(samples: &[Sample]) -> Vec<Change> {
     out
 }
 
+/// When one value of an attribute of a function was first and last seen: the store keeps one
+/// per (function, attribute, value), updated at ingest. For version, memory size and runtime
+/// version the times are those of complete invocations (a runtime version is carried by the
+/// invocation that started its environment, so its last-seen is the latest cold start under
+/// it); for architecture and `LastModified` they come from the inventory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Seen {
+    pub attribute: Attribute,
+    pub value: String,
+    pub first_ms: i64,
+    pub last_ms: i64,
+}
+
+/// The change points of one function from its [`Seen`] values, oldest first.
+///
+/// Per attribute, values are ordered by first-seen time. Each value after the first is a
+/// change at its first-seen time, from the value in force just before: of the values seen
+/// earlier, the one seen last. A rollback is a value that outlived newer ones: when, just before
+/// a new value appears (or now), the value seen last is not the newest, the newest values were
+/// abandoned and the earlier one returned. It is reported as a change from the abandoned value
+/// (the newer one seen last) back to the earlier one, at the moment the abandoned value was last
+/// seen. First and last times cannot show a return that was later undone (v1 → v2 → v1 → v2):
+/// only returns still in force when the next new value appeared, or now, are found.
+/// `LastModified` values are distinct instants and never roll back.
+pub fn changes_of(seen: &[Seen]) -> Vec<Change> {
+    let mut out = Vec::new();
+    for a in Attribute::ALL {
+        if a == Attribute::Marker {
+            continue;
+        }
+        let mut vals: Vec<&Seen> = seen.iter().filter(|s| s.attribute == a).collect();
+        vals.sort_by(|x, y| {
+            x.first_ms
+                .cmp(&y.first_ms)
+                .then_with(|| x.value.cmp(&y.value))
+        });
+        let mut rollbacks: Vec<Change> = Vec::new();
+        // The value in force just before `until` among `earlier` (seen last), and a rollback
+        // when that is not the newest of them.
+        let mut look = |earlier: &[&Seen], until: Option<i64>| -> Option<String> {
+            let (pi, p) = earlier
+                .iter()
+                .enumerate()
+                .max_by(|(i, x), (j, y)| x.last_ms.cmp(&y.last_ms).then(i.cmp(j)))?;
+            if a != Attribute::Configuration && pi + 1 < earlier.len() {
+                // Newer values than `p`, abandoned: the one seen last was in force before the
+                // return.
+                let q = earlier[pi + 1..]
+                    .iter()
+                    .max_by(|x, y| x.last_ms.cmp(&y.last_ms))?;
+                let at = q.last_ms.saturating_add(1);
+                if q.last_ms < p.last_ms
+                    && until.is_none_or(|t| at <= t)
+                    && !rollbacks.iter().any(|r| r.at_ms == at)
+                {
+                    rollbacks.push(Change {
+                        id: format!("{}-rollback-{at}", a.as_str()),
+                        attribute: a,
+                        at_ms: at,
+                        from: Some(q.value.clone()),
+                        to: Some(p.value.clone()),
+                        note: None,
+                        rollback: true,
+                    });
+                }
+            }
+            Some(p.value.clone())
+        };
+        for i in 1..vals.len() {
+            let v = vals[i];
+            let from = look(&vals[..i], Some(v.first_ms));
+            out.push(Change {
+                id: format!("{}-{}", a.as_str(), v.first_ms),
+                attribute: a,
+                at_ms: v.first_ms,
+                from,
+                to: Some(v.value.clone()),
+                note: None,
+                rollback: false,
+            });
+        }
+        look(&vals, None);
+        out.extend(rollbacks);
+    }
+    out.sort_by(|x, y| {
+        x.at_ms
+            .cmp(&y.at_ms)
+            .then(x.attribute.cmp(&y.attribute))
+            .then_with(|| x.id.cmp(&y.id))
+    });
+    out
+}
+
 /// Equal windows `[at - w, at)` and `[at, at + w)` around a change, with `w` the largest that
 /// fits in the data `[first_ms, end_ms)` and is at most `max_ms`.
 pub fn windows(at_ms: i64, first_ms: i64, end_ms: i64, max_ms: i64) -> ((i64, i64), (i64, i64)) {
@@ -165,7 +267,9 @@ pub fn windows(at_ms: i64, first_ms: i64, end_ms: i64, max_ms: i64) -> ((i64, i6
 }
 
 /// The two sides of a change: by value for version, memory and runtime changes (within the
-/// equal windows), by clock otherwise.
+/// equal windows), by clock otherwise. For a change by value, the before side is also held
+/// to the values of the other two attributes that the after side has (when it has any of
+/// them), so an earlier change inside the windows does not pass for this one's effect.
 pub fn sides<'a>(
     samples: &'a [Sample],
     change: &Change,
@@ -184,6 +288,26 @@ pub fn sides<'a>(
         .filter(|s| within(s, after))
         .filter(|s| !a.grouped() || s.value(a) == change.to)
         .collect();
+    if !a.grouped() {
+        return (b, c);
+    }
+    // The before side is held to the values of the other attributes the after side has: a
+    // runtime update shortly after a deploy compares the new code on the old runtime with the
+    // new code on the new one, not the old code with the new.
+    let mut b = b;
+    for o in [
+        Attribute::Version,
+        Attribute::MemorySize,
+        Attribute::RuntimeVersion,
+    ] {
+        if o == a {
+            continue;
+        }
+        let after: BTreeSet<Option<String>> = c.iter().map(|s| s.value(o)).collect();
+        if b.iter().any(|s| after.contains(&s.value(o))) {
+            b.retain(|s| after.contains(&s.value(o)));
+        }
+    }
     (b, c)
 }
 

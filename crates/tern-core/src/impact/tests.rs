@@ -211,3 +211,127 @@ fn detection_finds_first_use_of_each_new_value_in_a_mixed_rollout() {
     assert!(a.iter().all(|s| s.version.as_deref() == Some("2")));
     assert_eq!(a.len(), 3);
 }
+
+fn seen(attribute: Attribute, value: &str, first_ms: i64, last_ms: i64) -> Seen {
+    Seen {
+        attribute,
+        value: value.into(),
+        first_ms,
+        last_ms,
+    }
+}
+
+/// (attribute, from, to, at, rollback) of each change, oldest first.
+fn summary(seen: &[Seen]) -> Vec<(&'static str, String, String, i64, bool)> {
+    changes_of(seen)
+        .into_iter()
+        .map(|c| {
+            (
+                c.attribute.as_str(),
+                c.from.unwrap_or_default(),
+                c.to.unwrap_or_default(),
+                c.at_ms,
+                c.rollback,
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn seen_values_become_change_points() {
+    use Attribute::*;
+    // One value: a baseline, no change.
+    assert!(changes_of(&[seen(Version, "1", 0, 100)]).is_empty());
+    assert!(changes_of(&[]).is_empty());
+    // 1 → 2 → 3, with a rollout that mixes 1 and 2 for a while.
+    let s = [
+        seen(Version, "3", 500, 900),
+        seen(Version, "1", 0, 250),
+        seen(Version, "2", 200, 510),
+        seen(MemorySize, "512", 0, 300),
+        seen(MemorySize, "1024", 301, 900),
+    ];
+    assert_eq!(
+        summary(&s),
+        vec![
+            ("version", "1".into(), "2".into(), 200, false),
+            ("memory_size", "512".into(), "1024".into(), 301, false),
+            ("version", "2".into(), "3".into(), 500, false),
+        ]
+    );
+    // The ids are stable and distinct.
+    let ids: Vec<String> = changes_of(&s).into_iter().map(|c| c.id).collect();
+    assert_eq!(ids, ["version-200", "memory_size-301", "version-500"]);
+}
+
+/// Issue 8: v42 → v43 → v42 is a rollback, labelled as one, from v43 back to v42 when v43 was
+/// last seen.
+#[test]
+fn a_return_to_an_earlier_value_is_a_rollback() {
+    use Attribute::*;
+    let s = [seen(Version, "42", 0, 1000), seen(Version, "43", 300, 599)];
+    assert_eq!(
+        summary(&s),
+        vec![
+            ("version", "42".into(), "43".into(), 300, false),
+            ("version", "43".into(), "42".into(), 600, true),
+        ]
+    );
+    // Then a new deploy: the rollback is still found (v44 comes from v42, not v43).
+    let s = [
+        seen(Version, "42", 0, 800),
+        seen(Version, "43", 300, 599),
+        seen(Version, "44", 800, 2000),
+    ];
+    assert_eq!(
+        summary(&s),
+        vec![
+            ("version", "42".into(), "43".into(), 300, false),
+            ("version", "43".into(), "42".into(), 600, true),
+            ("version", "42".into(), "44".into(), 800, false),
+        ]
+    );
+    // Two rollbacks to v1, from v2 and later from v3.
+    let s = [
+        seen(MemorySize, "128", 0, 5000),
+        seen(MemorySize, "256", 100, 199),
+        seen(MemorySize, "512", 1000, 1999),
+    ];
+    let got = summary(&s);
+    assert_eq!(got.iter().filter(|c| c.4).count(), 2, "{got:?}");
+    assert!(got.contains(&("memory_size", "256".into(), "128".into(), 200, true)));
+    assert!(got.contains(&("memory_size", "512".into(), "128".into(), 2000, true)));
+    // A value that was superseded by a newer one is not a rollback, even when the old one
+    // lingers until the newer one's deploy (a rollout).
+    let s = [
+        seen(Version, "1", 0, 110),
+        seen(Version, "2", 100, 300),
+        seen(Version, "3", 290, 900),
+    ];
+    assert!(summary(&s).iter().all(|c| !c.4));
+    // LastModified values never roll back.
+    let s = [
+        seen(Configuration, "b", 100, 100),
+        seen(Configuration, "a", 0, 5000),
+    ];
+    assert!(summary(&s).iter().all(|c| !c.4));
+}
+
+#[test]
+fn change_points_do_not_depend_on_input_order() {
+    use Attribute::*;
+    let mut s = vec![
+        seen(Version, "42", 0, 1000),
+        seen(Version, "43", 300, 599),
+        seen(RuntimeVersion, "python:3.12.v1", 0, 10),
+        seen(RuntimeVersion, "python:3.12.v2", 50, 900),
+        seen(Architecture, "x86_64", 0, 40),
+        seen(Architecture, "arm64", 41, 900),
+    ];
+    let want = changes_of(&s);
+    assert_eq!(want.len(), 4);
+    s.reverse();
+    assert_eq!(changes_of(&s), want);
+    s.swap(0, 3);
+    assert_eq!(changes_of(&s), want);
+}

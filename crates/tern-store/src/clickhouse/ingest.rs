@@ -175,11 +175,16 @@ pub(super) fn ingest(
     let mut rows: Vec<Map<String, Value>> = Vec::with_capacity(order.len());
     let written = order.clone();
     let mut functions: HashSet<String> = HashSet::new();
+    let mut seen = super::seen::Batch::default();
+    for m in &batch.functions {
+        seen.inventory(m);
+    }
     for key in &order {
         let Some(e) = stored.get_mut(key) else {
             continue;
         };
         e.extra.t = time_of(&e.part);
+        seen.invocation(e.extra.t, &e.part);
         let _ = e.was_complete;
         groups.assign(s, &e.part, &mut e.extra)?;
         functions.insert(e.part.function.clone());
@@ -234,6 +239,7 @@ pub(super) fn ingest(
     s.insert("functions", &fn_rows)?;
     s.insert("invocations", &rows)?;
     verify(s, &stored, written)?;
+    s.insert("values_seen", &seen.rows())?;
     s.insert("stream_lines", &line_rows)?;
     let cps = state::checkpoint_rows(s, &batch.checkpoints);
     s.insert("checkpoints", &cps)?;

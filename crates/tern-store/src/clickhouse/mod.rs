@@ -27,6 +27,7 @@ mod leases;
 mod query;
 mod rows;
 mod schema;
+mod seen;
 mod state;
 mod stats;
 
@@ -39,6 +40,7 @@ use crate::{
     FunctionStats, Incident, IncidentApplied, IncidentChange, IncidentQuery, IngestBatch,
     IngestStats, InvocationQuery, InvocationRow, Lease, Marker, OccurrenceCursor, OutboxEntry,
     OutboxItem, OutboxMark, Retention, RetentionStats, Store, StoreError, TimeRange, TuningRun,
+    ValueSeen,
 };
 use tern_core::model::LogLine;
 
@@ -391,5 +393,9 @@ impl Store for ClickHouseStore {
 
     fn leases(&self, prefix: &str, now_ms: i64) -> Result<Vec<Lease>, StoreError> {
         leases::list(self, prefix, now_ms)
+    }
+
+    fn values_seen(&self, function: Option<&str>) -> Result<Vec<ValueSeen>, StoreError> {
+        seen::values_seen(self, function)
     }
 }

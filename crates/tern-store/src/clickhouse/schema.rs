@@ -156,6 +156,14 @@ pub(crate) const TABLES: &[Table] = &[
         order_by: "name",
         shard_by: "0",
     },
+    Table {
+        name: "values_seen",
+        columns: "function String, attribute String, value String, kind UInt8, ms Int64, \
+            ver UInt64",
+        partition_by: None,
+        order_by: "(function, attribute, value, kind)",
+        shard_by: "0",
+    },
 ];
 
 /// Where the tables go.

@@ -32,6 +32,7 @@ use std::sync::Arc;
 use rusqlite::{
     params, CachedStatement, Connection, OptionalExtension, Transaction, TransactionBehavior,
 };
+use tern_core::impact::Attribute;
 use tern_core::model::{normalize_lines, InvocationPart, LogLine, Outcome};
 
 use super::codec::{self, request_hash, MAX_PROBES};
@@ -207,6 +208,75 @@ struct Deltas {
     envs: FxHashMap<i64, EnvDelta>,
     /// function id → (time, Memory Size) of its latest completed invocation in the batch.
     memory: FxHashMap<i64, (i64, u32)>,
+    /// function id → the change-attribute values its completed invocations carried.
+    seen: FxHashMap<i64, SeenDelta>,
+}
+
+/// The values of a function's change attributes seen in one batch, each with the first and
+/// last time (`values_seen`). A batch sees a few values per function, so a list beats a map.
+#[derive(Default)]
+struct SeenDelta {
+    versions: Vec<(String, i64, i64)>,
+    memory: Vec<(u32, i64, i64)>,
+    runtimes: Vec<(String, i64, i64)>,
+    /// From the inventory: (attribute, value, first, last).
+    inventory: Vec<(Attribute, String, i64, i64)>,
+}
+
+fn widen<T: PartialEq + ?Sized, O: std::borrow::Borrow<T>>(
+    list: &mut Vec<(O, i64, i64)>,
+    v: &T,
+    t: i64,
+    own: impl FnOnce(&T) -> O,
+) {
+    match list.iter_mut().find(|(x, _, _)| x.borrow() == v) {
+        Some((_, f, l)) => {
+            *f = (*f).min(t);
+            *l = (*l).max(t);
+        }
+        None => list.push((own(v), t, t)),
+    }
+}
+
+/// What one inventory listing of a function says was seen, as (attribute, value, first,
+/// last): the architecture when the listing has it (in effect since the latest update,
+/// `LastModified`, at the earliest), and `LastModified` itself (a change at that time). Both
+/// backends record these.
+pub(crate) fn inventory_seen(m: &FunctionMeta) -> Vec<(Attribute, String, i64, i64)> {
+    let modified = m
+        .last_modified
+        .as_deref()
+        .and_then(|s| tern_core::time::parse_exact(s.trim(), tern_core::time::Dialect::Tools));
+    let mut inventory = Vec::new();
+    if let (Some(arch), Some(seen_ms)) = (m.arch, m.inventory_ms) {
+        let first = modified.map_or(seen_ms, |t| t.min(seen_ms));
+        inventory.push((
+            Attribute::Architecture,
+            arch.as_str().to_string(),
+            first,
+            seen_ms,
+        ));
+    }
+    if let (Some(text), Some(at)) = (&m.last_modified, modified) {
+        let last = m.inventory_ms.map_or(at, |s| s.max(at));
+        inventory.push((Attribute::Configuration, text.trim().to_string(), at, last));
+    }
+    inventory
+}
+
+impl SeenDelta {
+    /// A completed invocation at `t` carried these values.
+    fn invocation(&mut self, t: i64, p: &InvocationPart) {
+        if let Some(v) = &p.version {
+            widen(&mut self.versions, v.as_str(), t, str::to_string);
+        }
+        if let Some(m) = p.report.as_ref().and_then(|r| r.memory_size_mb) {
+            widen(&mut self.memory, &m, t, |m| *m);
+        }
+        if let Some(v) = &p.runtime_version {
+            widen(&mut self.runtimes, v.as_str(), t, str::to_string);
+        }
+    }
 }
 
 impl Deltas {
@@ -707,6 +777,20 @@ impl Writer<'_> {
                 m.log_retention_days,
             ])
             .db()?;
+        let inventory = inventory_seen(m);
+        if !inventory.is_empty() {
+            let function_id = self.function_id(&m.function)?;
+            let d = self.deltas.seen.entry(function_id).or_default();
+            for (a, v, f, l) in inventory {
+                match d.inventory.iter_mut().find(|x| x.0 == a && x.1 == v) {
+                    Some(x) => {
+                        x.2 = x.2.min(f);
+                        x.3 = x.3.max(l);
+                    }
+                    None => d.inventory.push((a, v, f, l)),
+                }
+            }
+        }
         Ok(())
     }
 
@@ -779,6 +863,11 @@ impl Writer<'_> {
                 if let Some(c) = &o.contribution {
                     self.stats.completed += 1;
                     self.deltas.count(function_id, env_id, c, o.row.volume);
+                    self.deltas
+                        .seen
+                        .entry(function_id)
+                        .or_default()
+                        .invocation(c.t, p);
                     if c.outcome != Outcome::Success {
                         self.errors.occur(self.tx, id, function_id, c.t, p)?;
                     }
@@ -895,6 +984,15 @@ impl Writer<'_> {
         self.stats.merged += 1;
         if t != stored_t {
             self.spans.widen(self.tx, function_id, id, t)?;
+        }
+        if new.is_some() {
+            // A late part can bring a value (START's version after the REPORT): record what
+            // the complete row now carries, at its frozen time.
+            self.deltas
+                .seen
+                .entry(function_id)
+                .or_default()
+                .invocation(t, &merged);
         }
         match (old, new) {
             (None, Some(new)) => {
@@ -1042,6 +1140,47 @@ impl Writer<'_> {
             .db()?;
         for (function_id, (t, mb)) in std::mem::take(&mut self.deltas.memory) {
             stmt.execute(params![mb, t, function_id]).db()?;
+        }
+        let mut stmt = self
+            .tx
+            .prepare_cached(
+                "INSERT INTO values_seen (function_id, attribute, value, first_ms, last_ms) \
+                 VALUES (?1, ?2, ?3, ?4, ?5) \
+                 ON CONFLICT (function_id, attribute, value) DO UPDATE SET \
+                   first_ms = MIN(first_ms, excluded.first_ms), \
+                   last_ms = MAX(last_ms, excluded.last_ms) \
+                 WHERE excluded.first_ms < first_ms OR excluded.last_ms > last_ms",
+            )
+            .db()?;
+        for (function_id, d) in std::mem::take(&mut self.deltas.seen) {
+            let attr = |a: Attribute| a.as_str();
+            for (v, f, l) in &d.versions {
+                stmt.execute(params![function_id, attr(Attribute::Version), v, f, l])
+                    .db()?;
+            }
+            for (m, f, l) in &d.memory {
+                stmt.execute(params![
+                    function_id,
+                    attr(Attribute::MemorySize),
+                    m.to_string(),
+                    f,
+                    l
+                ])
+                .db()?;
+            }
+            for (v, f, l) in &d.runtimes {
+                stmt.execute(params![
+                    function_id,
+                    attr(Attribute::RuntimeVersion),
+                    v,
+                    f,
+                    l
+                ])
+                .db()?;
+            }
+            for (a, v, f, l) in &d.inventory {
+                stmt.execute(params![function_id, attr(*a), v, f, l]).db()?;
+            }
         }
         Ok(())
     }

@@ -1,9 +1,11 @@
-//! Change markers (issue 8): an operator's or CI pipeline's note that a function changed.
+//! Change impact's stored inputs (issue 8): markers (an operator's or CI pipeline's note that a
+//! function changed) and the values seen of each change attribute (kept by `ingest.rs`).
 
 use rusqlite::{params, Connection};
+use tern_core::impact::{Attribute, Seen};
 
 use super::Db;
-use crate::{Marker, StoreError};
+use crate::{Marker, StoreError, ValueSeen};
 
 pub(super) fn add(conn: &Connection, m: &Marker) -> Result<Marker, StoreError> {
     if m.function.is_empty() || m.note.trim().is_empty() {
@@ -38,6 +40,41 @@ pub(super) fn list(conn: &Connection, function: Option<&str>) -> Result<Vec<Mark
             at_ms: r.get(2).db()?,
             note: r.get(3).db()?,
             created_ms: r.get(4).db()?,
+        });
+    }
+    Ok(out)
+}
+
+/// `Store::values_seen`: the first and last time each change-attribute value was seen.
+pub(super) fn values_seen(
+    conn: &Connection,
+    function: Option<&str>,
+) -> Result<Vec<ValueSeen>, StoreError> {
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT f.name, v.attribute, v.value, v.first_ms, v.last_ms \
+             FROM values_seen v JOIN functions f ON f.id = v.function_id \
+             WHERE ?1 IS NULL OR f.name = ?1 \
+             ORDER BY f.name, v.attribute, v.first_ms, v.value",
+        )
+        .db()?;
+    let mut rows = stmt.query([function]).db()?;
+    let mut out = Vec::new();
+    while let Some(r) = rows.next().db()? {
+        let attribute: String = r.get(1).db()?;
+        let Some(attribute) = Attribute::parse(&attribute) else {
+            return Err(StoreError::Corrupt(format!(
+                "values_seen: unknown attribute {attribute:?}"
+            )));
+        };
+        out.push(ValueSeen {
+            function: r.get(0).db()?,
+            seen: Seen {
+                attribute,
+                value: r.get(2).db()?,
+                first_ms: r.get(3).db()?,
+                last_ms: r.get(4).db()?,
+            },
         });
     }
     Ok(out)

@@ -8,7 +8,8 @@
 //! * `errors`: error groups at ingest; `error_query`: reading them.
 //! * `alerts`: incidents and the notification outbox.
 //! * `tuning`: power-tuning runs and their points (`tern tune`).
-//! * `markers`: operators' change markers (`tern mark`).
+//! * `markers`: operators' change markers (`tern mark`) and the values seen of each change
+//!   attribute (issue 8).
 //! * `checkpoint`: the background WAL checkpointer. `fx`: a fast hasher for in-memory maps.
 //!
 //! Durability: WAL journal with `synchronous = FULL`, and each `ingest` call is one
@@ -61,6 +62,7 @@ use crate::{
     FunctionStats, Incident, IncidentApplied, IncidentChange, IncidentQuery, IngestBatch,
     IngestStats, InvocationQuery, InvocationRow, Lease, Marker, OccurrenceCursor, OutboxEntry,
     OutboxItem, OutboxMark, Retention, RetentionStats, Store, StoreError, TimeRange, TuningRun,
+    ValueSeen,
 };
 use tern_core::model::LogLine;
 
@@ -348,5 +350,9 @@ impl Store for SqliteStore {
 
     fn leases(&self, prefix: &str, now_ms: i64) -> Result<Vec<Lease>, StoreError> {
         leases::list(&self.conn, prefix, now_ms)
+    }
+
+    fn values_seen(&self, function: Option<&str>) -> Result<Vec<ValueSeen>, StoreError> {
+        markers::values_seen(&self.conn, function)
     }
 }

@@ -14,7 +14,7 @@ use crate::StoreError;
 pub(crate) const APPLICATION_ID: i64 = 0x5445_524E;
 
 /// One script per schema version: `MIGRATIONS[i]` takes version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8, V9];
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -471,6 +471,39 @@ CREATE TABLE leases (
     holder TEXT NOT NULL,
     expires_ms INTEGER NOT NULL
 ) WITHOUT ROWID;
+";
+
+/// Version 9 (issue 8, change points at ingest): when each value of each change attribute of
+/// a function was first and last seen.
+///
+/// * `values_seen`: one row per (function, attribute, value). `attribute` is
+///   `tern_core::impact::Attribute::as_str` (`version`, `memory_size`, `runtime_version`,
+///   `architecture`, `configuration`); `value` is the value as text (memory in MB). Ingest
+///   lowers `first_ms` and raises `last_ms`, never the other way, so batches in any order and
+///   repeated batches give the same rows. Raw retention does not delete rows: a change stays
+///   known after its invocations expire.
+/// * The backfill fills it from the invocations already stored (complete ones, by `t`, as
+///   ingest does). The inventory's architecture and `LastModified` are recorded from the next
+///   inventory on: before this version only the latest of each was kept, which alone is never
+///   a change.
+const V9: &str = "
+CREATE TABLE values_seen (
+    function_id INTEGER NOT NULL,
+    attribute TEXT NOT NULL,
+    value TEXT NOT NULL,
+    first_ms INTEGER NOT NULL,
+    last_ms INTEGER NOT NULL,
+    PRIMARY KEY (function_id, attribute, value)
+) WITHOUT ROWID;
+INSERT INTO values_seen (function_id, attribute, value, first_ms, last_ms)
+    SELECT function_id, 'version', version, MIN(t), MAX(t) FROM invocations
+    WHERE complete = 1 AND version IS NOT NULL GROUP BY function_id, version;
+INSERT INTO values_seen (function_id, attribute, value, first_ms, last_ms)
+    SELECT function_id, 'memory_size', CAST(memory_mb AS TEXT), MIN(t), MAX(t) FROM invocations
+    WHERE complete = 1 AND memory_mb IS NOT NULL GROUP BY function_id, memory_mb;
+INSERT INTO values_seen (function_id, attribute, value, first_ms, last_ms)
+    SELECT function_id, 'runtime_version', runtime_version, MIN(t), MAX(t) FROM invocations
+    WHERE complete = 1 AND runtime_version IS NOT NULL GROUP BY function_id, runtime_version;
 ";
 
 /// Apply the missing migrations under one write lock. The version is read again once the lock

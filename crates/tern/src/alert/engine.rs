@@ -30,10 +30,11 @@ use std::sync::{Arc, Mutex};
 
 use anyhow::{anyhow, Context, Result};
 use tern_core::alert::{
-    decide, evaluate, step, withdraw, ErrorDecision, Evaluation, FunctionInfo, GroupEvent,
-    IncidentState, Metric, MetricPolicy, OpenIncident, ResolveReason, SpikeHistory, Transition,
-    WindowStats, FIVE_MINUTES_MS, SPIKE_LOOKBACK_MS,
+    decide, evaluate, judge, step, withdraw, ErrorDecision, Evaluation, FunctionInfo, GroupEvent,
+    IncidentState, Metric, MetricPolicy, OpenIncident, RegressionPolicy, RegressionVerdict,
+    ResolveReason, SpikeHistory, Transition, WindowStats, FIVE_MINUTES_MS, SPIKE_LOOKBACK_MS,
 };
+use tern_core::impact::Change;
 use tern_store::{
     Checkpoint, ErrorEvent, ErrorGroup, FunctionMeta, FunctionStats, IncidentApplied,
     IncidentChange, IncidentQuery, IncidentState as StoreIncidentState, IngestBatch,
@@ -244,6 +245,8 @@ pub struct Action {
     pub policy: Option<MetricPolicy>,
     pub channels: Vec<String>,
     pub reason: Option<ResolveReason>,
+    /// A regression policy's incident: the policy and the id of the change it is about.
+    pub regression: Option<(RegressionPolicy, String)>,
 }
 
 /// The outcome of evaluating every metric policy once.
@@ -400,6 +403,7 @@ pub fn plan_metric(store: &dyn Store, cfg: &AlertConfig, now: i64) -> Result<Met
                         policy: Some(p.clone()),
                         channels: rule.channels.clone(),
                         reason: None,
+                        regression: None,
                     },
                     Transition::Resolved { at_ms, reason, .. } => Action {
                         change: IncidentChange::Clear {
@@ -410,6 +414,7 @@ pub fn plan_metric(store: &dyn Store, cfg: &AlertConfig, now: i64) -> Result<Met
                         policy: Some(p.clone()),
                         channels: rule.channels.clone(),
                         reason: Some(reason),
+                        regression: None,
                     },
                 });
             }
@@ -429,6 +434,7 @@ pub fn plan_metric(store: &dyn Store, cfg: &AlertConfig, now: i64) -> Result<Met
                     policy: Some(p.clone()),
                     channels: Vec::new(),
                     reason: None,
+                    regression: None,
                 });
             }
             // Nothing stored and nothing to store: most pairs, most of the time.
@@ -445,6 +451,15 @@ pub fn plan_metric(store: &dyn Store, cfg: &AlertConfig, now: i64) -> Result<Met
             }
         }
     }
+    plan_regressions(
+        store,
+        &rules,
+        &functions,
+        &open_by,
+        now,
+        &mut evaluated,
+        &mut plan,
+    )?;
     // Incidents no longer evaluated resolve as withdrawn: the policy was deleted, disabled or
     // switched off, or no longer targets the function.
     let all_metric: HashMap<&str, &Rule<MetricPolicy>> = rules
@@ -473,6 +488,7 @@ pub fn plan_metric(store: &dyn Store, cfg: &AlertConfig, now: i64) -> Result<Met
             policy,
             channels,
             reason: Some(ResolveReason::Withdrawn),
+            regression: None,
         });
         plan.states.push(Checkpoint {
             key: state_key(&i.policy, &i.subject),
@@ -481,6 +497,230 @@ pub fn plan_metric(store: &dyn Store, cfg: &AlertConfig, now: i64) -> Result<Met
         });
     }
     Ok(plan)
+}
+
+/// Checkpoint prefix of regression policies' memory: `alert/regression/<policy>/<function>`
+/// holds the id of the change whose incident is open (empty when none), and
+/// `…/<function>/<change id>` the change's judgement, `<regressed|fine|pending>\t<judged ms>`.
+pub const REGRESSION_PREFIX: &str = "alert/regression/";
+
+/// A change judged fine, or without enough data yet, is judged again once its age has grown
+/// by half since the last judgement (and at least this long after it): more data, few reads.
+const REJUDGE_MIN_MS: i64 = 10 * 60_000;
+
+fn describe_change(c: &Change) -> String {
+    match (&c.from, &c.to, &c.note) {
+        (_, _, Some(n)) if c.attribute == tern_core::impact::Attribute::Marker => {
+            format!("marker {n:?}")
+        }
+        (Some(f), Some(t), _) => format!(
+            "{} {f} → {t}{}",
+            c.attribute.as_str(),
+            if c.rollback { " (rollback)" } else { "" }
+        ),
+        _ => c.attribute.as_str().to_string(),
+    }
+}
+
+fn regression_detail(
+    p: &RegressionPolicy,
+    change: &Change,
+    metric: &str,
+    value: f64,
+    threshold: f64,
+) -> String {
+    let what = if metric == "error_rate" {
+        if value.is_finite() {
+            format!("error rate ×{value:.1} (threshold ×{threshold})")
+        } else {
+            format!("error rate up from zero (threshold ×{threshold})")
+        }
+    } else {
+        format!(
+            "p95 duration {:+.0}% (threshold +{:.0}%)",
+            100.0 * value,
+            100.0 * threshold
+        )
+    };
+    format!(
+        "{} at {} ({}): {what}, at {:.0}% confidence",
+        describe_change(change),
+        crate::timeutil::rfc3339_ms(change.at_ms),
+        change.id,
+        100.0 * p.confidence
+    )
+}
+
+/// Regression policies (issue 8): judge each change of each targeted function within the
+/// policy's `max_age` once it has enough data (again as data grows, until it is judged
+/// regressed), and open one incident per change that made things worse: the newest such
+/// change holds the function's one open incident. It resolves when a newer change of the same
+/// attribute is judged fine (a fix, a rollback), or when its change grows older than
+/// `max_age`. A change that fired never fires again.
+fn plan_regressions(
+    store: &dyn Store,
+    rules: &Rules,
+    functions: &[FunctionMeta],
+    open_by: &HashMap<(&str, &str), &tern_store::Incident>,
+    now: i64,
+    evaluated: &mut HashSet<(String, String)>,
+    plan: &mut MetricPlan,
+) -> Result<()> {
+    let enabled: Vec<&Rule<RegressionPolicy>> = rules
+        .regression
+        .iter()
+        .filter(|r| r.policy.enabled)
+        .collect();
+    let Some(max_age) = enabled.iter().map(|r| r.policy.max_age_ms).max() else {
+        return Ok(());
+    };
+    let range = TimeRange {
+        from_ms: Some(now.saturating_sub(max_age)),
+        to_ms: Some(now.saturating_add(1)),
+    };
+    let (recent, _) = crate::compare::recent_changes(store, None, range, usize::MAX)?;
+    let mut by_function: HashMap<&str, Vec<&Change>> = HashMap::new();
+    for (f, c) in recent.iter().rev() {
+        by_function.entry(f.as_str()).or_default().push(c); // oldest first
+    }
+    let memory: HashMap<String, String> = store
+        .checkpoints(REGRESSION_PREFIX)?
+        .into_iter()
+        .map(|c| (c.key, c.value))
+        .collect();
+    let mut loaded: HashMap<String, crate::compare::FunctionData> = HashMap::new();
+    for rule in enabled {
+        let p = &rule.policy;
+        for meta in functions {
+            let info = function_info(meta);
+            if !p.applies_to(&info) {
+                continue;
+            }
+            let f = meta.function.as_str();
+            let open = open_by.get(&(p.name.as_str(), f)).copied();
+            if open.is_some() {
+                evaluated.insert((p.name.clone(), f.to_string()));
+            }
+            let fired_key = format!("{REGRESSION_PREFIX}{}/{f}", p.name);
+            let changes: Vec<&Change> = by_function
+                .get(f)
+                .map(|v| {
+                    v.iter()
+                        .copied()
+                        .filter(|c| c.at_ms >= now.saturating_sub(p.max_age_ms))
+                        .collect()
+                })
+                .unwrap_or_default();
+            let fired = memory
+                .get(&fired_key)
+                .filter(|id| !id.is_empty())
+                .and_then(|id| changes.iter().copied().find(|c| &c.id == id));
+            let clear = |plan: &mut MetricPlan| {
+                plan.actions.push(Action {
+                    change: IncidentChange::Clear {
+                        policy: p.name.clone(),
+                        subject: f.to_string(),
+                        at_ms: now,
+                    },
+                    policy: None,
+                    channels: rule.channels.clone(),
+                    reason: Some(ResolveReason::Cleared),
+                    regression: Some((p.clone(), String::new())),
+                });
+            };
+            let remember = |plan: &mut MetricPlan, key: String, value: String| {
+                plan.states.push(Checkpoint {
+                    key,
+                    value,
+                    updated_ms: now,
+                });
+            };
+            let mut open_for = open.and(fired);
+            if open.is_some() && fired.is_none() {
+                // Its change grew older than max_age (or the memory of it was lost).
+                clear(plan);
+                remember(plan, fired_key.clone(), String::new());
+            }
+            let mut newly: Option<(&Change, &'static str, f64, f64)> = None;
+            let mut fine: Vec<&Change> = Vec::new();
+            for &change in &changes {
+                let key = format!("{fired_key}/{}", change.id);
+                let prev = memory.get(&key).and_then(|v| {
+                    let (state, at) = v.split_once('\t')?;
+                    Some((state.to_string(), at.parse::<i64>().ok()?))
+                });
+                if let Some((state, at)) = &prev {
+                    let wait = REJUDGE_MIN_MS.max((at - change.at_ms) / 2);
+                    if state == "regressed" || now - at < wait {
+                        continue;
+                    }
+                }
+                if !loaded.contains_key(f) {
+                    loaded.insert(f.to_string(), crate::compare::load(store, f)?);
+                }
+                let Some(data) = loaded.get_mut(f) else {
+                    continue;
+                };
+                if let Some(r) = crate::compare::windows_range(data, &[change]) {
+                    data.load_samples(store, r)?;
+                }
+                let settings = tern_core::impact::Settings {
+                    alpha: p.alpha(),
+                    arch: data.arch,
+                    ..tern_core::impact::Settings::default()
+                };
+                let (_, _, comparison) = crate::compare::comparison(data, change, &settings);
+                plan.evaluations += 1;
+                let state = match judge(p, &comparison) {
+                    RegressionVerdict::Regressed {
+                        metric,
+                        value,
+                        threshold,
+                    } => {
+                        newly = Some((change, metric, value, threshold));
+                        "regressed"
+                    }
+                    RegressionVerdict::Fine => {
+                        fine.push(change);
+                        "fine"
+                    }
+                    RegressionVerdict::NotEnoughData => "pending",
+                };
+                remember(plan, key, format!("{state}\t{now}"));
+            }
+            if let Some((change, metric, value, threshold)) = newly {
+                if open_for.is_some() {
+                    clear(plan);
+                }
+                plan.actions.push(Action {
+                    change: IncidentChange::Firing {
+                        policy: p.name.clone(),
+                        subject: f.to_string(),
+                        at_ms: now,
+                        value: Some(value).filter(|v| v.is_finite()),
+                        threshold: Some(threshold),
+                        detail: Some(regression_detail(p, change, metric, value, threshold)),
+                    },
+                    policy: None,
+                    channels: rule.channels.clone(),
+                    reason: None,
+                    regression: Some((p.clone(), change.id.clone())),
+                });
+                remember(plan, fired_key.clone(), change.id.clone());
+                open_for = None;
+            }
+            if let Some(fc) = open_for {
+                let fixed = fine
+                    .iter()
+                    .any(|c| c.attribute == fc.attribute && c.at_ms > fc.at_ms);
+                if fixed {
+                    clear(plan);
+                    remember(plan, fired_key.clone(), String::new());
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 /// What applying a plan did.
@@ -502,7 +742,10 @@ pub fn apply_metric(
     for a in &plan.actions {
         let notify = |incident: &tern_store::Incident| {
             let opened = incident.state == StoreIncidentState::Open;
-            let n = notify::incident(a.policy.as_ref(), incident, opened, a.reason, dashboard);
+            let n = match &a.regression {
+                Some((p, change)) => notify::regression(p, change, incident, opened, dashboard),
+                None => notify::incident(a.policy.as_ref(), incident, opened, a.reason, dashboard),
+            };
             notify::outbox_items(&n, &a.channels)
         };
         match store.apply_incident(&a.change, &notify)? {

@@ -235,6 +235,61 @@ pub fn incident(
     }
 }
 
+/// The notification for a regression policy's incident (issue 8) that just opened or
+/// resolved. `change` is the id of the change an opening is about: the opening's dedupe key
+/// carries it, so one change is announced once.
+pub fn regression(
+    policy: &tern_core::alert::RegressionPolicy,
+    change: &str,
+    incident: &Incident,
+    opened: bool,
+    dashboard: Option<&str>,
+) -> Notification {
+    let detail = incident.detail.clone().unwrap_or_default();
+    let name = &incident.policy;
+    let (kind, key, title, summary, at) = if opened {
+        (
+            Kind::IncidentOpened,
+            format!("incident:{}:opened:{change}", incident.id),
+            format!("{name} on {}: a change made it worse", incident.subject),
+            format!(
+                "{detail}. `tern compare {}` shows every figure.",
+                incident.subject
+            ),
+            incident.opened_ms,
+        )
+    } else {
+        let at = incident.resolved_ms.unwrap_or(incident.last_firing_ms);
+        (
+            Kind::IncidentResolved,
+            format!("incident:{}:resolved", incident.id),
+            format!("Resolved: {name} on {}", incident.subject),
+            format!(
+                "Resolved after {}: a newer change was judged, or the change grew older than \
+                 the policy's max_age. It was: {detail}.",
+                window_text(at - incident.opened_ms)
+            ),
+            at,
+        )
+    };
+    Notification {
+        dedupe_key: key,
+        kind,
+        severity: severity(policy.severity),
+        title,
+        summary,
+        function: Some(incident.subject.clone()),
+        error_group: None,
+        policy: Some(name.clone()),
+        metric: Some("regression".to_string()),
+        value: incident.value,
+        threshold: incident.threshold,
+        occurred_ms: at,
+        dashboard_url: function_link(dashboard, &incident.subject),
+        fields: vec![("Incident".to_string(), incident.id.to_string())],
+    }
+}
+
 /// What happened to an error group, for a notification.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum GroupNews {

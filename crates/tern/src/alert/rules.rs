@@ -22,6 +22,14 @@
 //! severity = "critical"
 //! channels = ["pager"]
 //!
+//! [[policies]]                             # issue 8: a change that made things worse
+//! name = "bad-deploys"
+//! metric = "regression"
+//! p95_increase = 0.3                        # p95 duration +30% or more, significant
+//! error_rate_ratio = 2.0                    # or the error rate at least doubled, significant
+//! confidence = 0.95
+//! max_age = "7d"                            # changes older than this are not judged
+//!
 //! [[error_policies]]
 //! name = "payments-every-error"
 //! functions = ["pay-*"]
@@ -39,7 +47,8 @@ use anyhow::{anyhow, bail, Context, Result};
 use serde::{Deserialize, Serialize};
 use tern_core::alert::{
     builtin_error_policies, builtin_policies, switch_off, Aggregation, Comparison, Damping,
-    ErrorPolicy, ErrorTrigger, Metric, MetricPolicy, Severity, Target, BUILTIN_NAMES,
+    ErrorPolicy, ErrorTrigger, Metric, MetricPolicy, RegressionPolicy, Severity, Target,
+    BUILTIN_NAMES,
 };
 
 use super::channels::ChannelConfig;
@@ -92,6 +101,8 @@ pub struct AlertConfig {
     pub channels: Vec<ChannelConfig>,
     pub policies: Vec<Rule<MetricPolicy>>,
     pub error_policies: Vec<Rule<ErrorPolicy>>,
+    /// `[[policies]]` with `metric = "regression"` (issue 8).
+    pub regression_policies: Vec<Rule<RegressionPolicy>>,
 }
 
 impl Default for AlertConfig {
@@ -110,6 +121,7 @@ impl Default for AlertConfig {
             channels: Vec::new(),
             policies: Vec::new(),
             error_policies: Vec::new(),
+            regression_policies: Vec::new(),
         }
     }
 }
@@ -162,6 +174,18 @@ pub struct RawPolicy {
     pub channels: Option<Vec<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub enabled: Option<bool>,
+    /// `metric = "regression"` only: smallest p95 duration increase that fires (0.3: +30%).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub p95_increase: Option<f64>,
+    /// `metric = "regression"` only: smallest error-rate ratio that fires (2: doubled).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_rate_ratio: Option<f64>,
+    /// `metric = "regression"` only: confidence of the comparison (0.95).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub confidence: Option<f64>,
+    /// `metric = "regression"` only: changes older than this are not judged ("7d").
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_age: Option<String>,
 }
 
 /// One `[[error_policies]]` entry or an error-policy API body, as written.
@@ -300,6 +324,7 @@ pub fn parse(
         channels,
         policies: Vec::new(),
         error_policies: Vec::new(),
+        regression_policies: Vec::new(),
     };
     for (i, name) in raw.disable_builtin.iter().enumerate() {
         if !BUILTIN_NAMES.contains(&name.as_str()) {
@@ -327,6 +352,12 @@ pub fn parse(
     let mut names: Vec<String> = Vec::new();
     for (i, p) in policies.iter().enumerate() {
         let at = format!("policies[{i}]");
+        if is_regression(p) {
+            let rule = regression_policy(p, &cfg, &at, Source::Config)?;
+            unique(&mut names, &rule.policy.name, &at)?;
+            cfg.regression_policies.push(rule);
+            continue;
+        }
         let rule = metric_policy(p, &cfg, &at, Source::Config)?;
         unique(&mut names, &rule.policy.name, &at)?;
         cfg.policies.push(rule);
@@ -413,6 +444,65 @@ fn channels_of(cfg: &AlertConfig, list: Option<&[String]>, at: &str) -> Result<V
     }
 }
 
+/// Whether a `[[policies]]` entry is a regression policy (`metric = "regression"`).
+pub fn is_regression(p: &RawPolicy) -> bool {
+    p.metric
+        .as_deref()
+        .is_some_and(|m| m.trim().eq_ignore_ascii_case(REGRESSION_METRIC))
+}
+
+/// The `metric` of regression policies.
+pub const REGRESSION_METRIC: &str = "regression";
+
+/// Validate one regression policy (config entry or API body) against the channels.
+pub fn regression_policy(
+    p: &RawPolicy,
+    cfg: &AlertConfig,
+    at: &str,
+    source: Source,
+) -> Result<Rule<RegressionPolicy>> {
+    let name = check_name(p.name.as_deref(), at)?;
+    let foreign = [
+        ("aggregation", p.aggregation.is_some()),
+        ("comparison", p.comparison.is_some()),
+        ("threshold", p.threshold.is_some()),
+        ("window", p.window.is_some()),
+        ("min_invocations", p.min_invocations.is_some()),
+    ];
+    if let Some((key, _)) = foreign.iter().find(|(_, set)| *set) {
+        bail!(
+            "{at}.{key}: a regression policy has no {key}; it takes p95_increase, \
+             error_rate_ratio, confidence and max_age"
+        );
+    }
+    let max_age = duration(
+        p.max_age.as_deref(),
+        Duration::from_millis(RegressionPolicy::DEFAULT_MAX_AGE_MS as u64),
+        &format!("{at}.max_age"),
+        Duration::from_secs(60),
+    )?;
+    let policy = RegressionPolicy {
+        name,
+        target: target(&p.functions, &p.tags, &p.accounts, &p.regions),
+        p95_increase: p
+            .p95_increase
+            .unwrap_or(RegressionPolicy::DEFAULT_P95_INCREASE),
+        error_rate_ratio: p
+            .error_rate_ratio
+            .unwrap_or(RegressionPolicy::DEFAULT_ERROR_RATE_RATIO),
+        confidence: p.confidence.unwrap_or(RegressionPolicy::DEFAULT_CONFIDENCE),
+        max_age_ms: ms(max_age),
+        severity: severity(p.severity.as_deref(), at)?,
+        enabled: p.enabled.unwrap_or(true),
+    };
+    policy.validate().map_err(|e| anyhow!("{at}: {e}"))?;
+    Ok(Rule {
+        policy,
+        channels: channels_of(cfg, p.channels.as_deref(), at)?,
+        source,
+    })
+}
+
 /// Validate one metric policy (config entry or API body) against the channels.
 pub fn metric_policy(
     p: &RawPolicy,
@@ -421,6 +511,15 @@ pub fn metric_policy(
     source: Source,
 ) -> Result<Rule<MetricPolicy>> {
     let name = check_name(p.name.as_deref(), at)?;
+    let only_regression = [
+        ("p95_increase", p.p95_increase.is_some()),
+        ("error_rate_ratio", p.error_rate_ratio.is_some()),
+        ("confidence", p.confidence.is_some()),
+        ("max_age", p.max_age.is_some()),
+    ];
+    if let Some((key, _)) = only_regression.iter().find(|(_, set)| *set) {
+        bail!("{at}.{key}: only for metric = \"regression\"");
+    }
     let metric_s = p
         .metric
         .as_deref()
@@ -514,6 +613,7 @@ fn metric_names() -> String {
     Metric::ALL
         .iter()
         .map(|m| m.as_str())
+        .chain([REGRESSION_METRIC])
         .collect::<Vec<_>>()
         .join(", ")
 }
@@ -536,6 +636,11 @@ impl AlertConfig {
         let mut rules = Rules::default();
         let at = "policy";
         match p {
+            ApiPolicy::Metric(m) if is_regression(m) => {
+                rules
+                    .regression
+                    .push(regression_policy(m, self, at, Source::Api)?)
+            }
             ApiPolicy::Metric(m) => rules.metric.push(metric_policy(m, self, at, Source::Api)?),
             ApiPolicy::Error(e) => rules.error.push(error_policy(e, self, at, Source::Api)?),
         }
@@ -548,7 +653,11 @@ impl AlertConfig {
             return Some(Source::Builtin);
         }
         let in_config = self.policies.iter().any(|r| r.policy.name == name)
-            || self.error_policies.iter().any(|r| r.policy.name == name);
+            || self.error_policies.iter().any(|r| r.policy.name == name)
+            || self
+                .regression_policies
+                .iter()
+                .any(|r| r.policy.name == name);
         in_config.then_some(Source::Config)
     }
 }
@@ -558,6 +667,7 @@ impl AlertConfig {
 pub struct Rules {
     pub metric: Vec<Rule<MetricPolicy>>,
     pub error: Vec<Rule<ErrorPolicy>>,
+    pub regression: Vec<Rule<RegressionPolicy>>,
 }
 
 impl Rules {
@@ -586,9 +696,13 @@ impl Rules {
                     source: Source::Builtin,
                 })
                 .collect(),
+            regression: Vec::new(),
         };
         rules.metric.extend(cfg.policies.iter().cloned());
         rules.error.extend(cfg.error_policies.iter().cloned());
+        rules
+            .regression
+            .extend(cfg.regression_policies.iter().cloned());
         let mut warnings = Vec::new();
         for (name, json) in api {
             if json.is_empty() {
@@ -607,6 +721,7 @@ impl Rules {
                 Ok(r) => {
                     rules.metric.extend(r.metric);
                     rules.error.extend(r.error);
+                    rules.regression.extend(r.regression);
                 }
                 Err(e) => warnings.push(format!("API policy {name:?} is invalid, skipped: {e:#}")),
             }
@@ -653,6 +768,100 @@ mod tests {
         assert!(warnings.is_empty());
         assert_eq!(rules.metric.len(), 6);
         assert_eq!(rules.error.len(), 2);
+    }
+
+    /// Issue 8: `metric = "regression"` makes a regression policy with its own keys; the keys
+    /// of one kind are refused on the other, each error naming the key.
+    #[test]
+    fn regression_policies_parse_with_their_own_keys() {
+        let raw = RawPolicy {
+            name: Some("bad-deploys".into()),
+            metric: Some("regression".into()),
+            p95_increase: Some(0.5),
+            max_age: Some("2d".into()),
+            severity: Some("critical".into()),
+            ..RawPolicy::default()
+        };
+        let cfg = parse(
+            &RawAlerts::default(),
+            hook(),
+            std::slice::from_ref(&raw),
+            &[],
+        )
+        .unwrap();
+        assert!(cfg.policies.is_empty());
+        let r = &cfg.regression_policies[0].policy;
+        assert_eq!(r.p95_increase, 0.5);
+        assert_eq!(r.error_rate_ratio, 2.0);
+        assert_eq!(r.confidence, 0.95);
+        assert_eq!(r.max_age_ms, 2 * 86_400_000);
+        assert_eq!(r.severity, Severity::Critical);
+        let (rules, _) = Rules::effective(&cfg, &[]);
+        assert_eq!(rules.regression.len(), 1);
+        assert_eq!(cfg.fixed_policy("bad-deploys"), Some(Source::Config));
+        let cases: Vec<(RawPolicy, &str)> = vec![
+            (
+                RawPolicy {
+                    threshold: Some(1.0),
+                    ..raw.clone()
+                },
+                "policies[0].threshold",
+            ),
+            (
+                RawPolicy {
+                    window: Some("5m".into()),
+                    ..raw.clone()
+                },
+                "policies[0].window",
+            ),
+            (
+                RawPolicy {
+                    error_rate_ratio: Some(0.5),
+                    ..raw.clone()
+                },
+                "error_rate_ratio",
+            ),
+            (
+                RawPolicy {
+                    confidence: Some(1.5),
+                    ..raw.clone()
+                },
+                "confidence",
+            ),
+            (
+                RawPolicy {
+                    max_age: Some("soon".into()),
+                    ..raw.clone()
+                },
+                "policies[0].max_age",
+            ),
+            (
+                RawPolicy {
+                    p95_increase: Some(-1.0),
+                    ..raw.clone()
+                },
+                "p95_increase",
+            ),
+            (
+                RawPolicy {
+                    metric: Some("error_rate".into()),
+                    threshold: Some(0.1),
+                    ..raw.clone()
+                },
+                "policies[0].p95_increase: only for metric = \"regression\"",
+            ),
+        ];
+        for (bad, want) in cases {
+            let e = parse(&RawAlerts::default(), hook(), &[bad], &[]).unwrap_err();
+            assert!(format!("{e:#}").contains(want), "{e:#} lacks {want}");
+        }
+        // Through the API too.
+        let json = r#"{"type":"metric","name":"r","metric":"regression","error_rate_ratio":3}"#;
+        let (rules, warnings) = Rules::effective(&cfg, &[("r".into(), json.into())]);
+        assert!(warnings.is_empty(), "{warnings:?}");
+        assert_eq!(rules.regression.len(), 2);
+        assert_eq!(rules.regression[1].source, Source::Api);
+        assert_eq!(rules.regression[1].policy.error_rate_ratio, 3.0);
     }
 
     #[test]

@@ -371,3 +371,158 @@ channels = ["hook"]
     );
     assert!(error_round(&mut store, &cfg, NOW + 201 * MIN).is_empty());
 }
+
+/// A simulated fleet with the injected changes of `simulate --impact` (issue 8), ingested into
+/// a file store; returns the store and the end of its data.
+fn impact_fleet(dir: &std::path::Path) -> (SqliteStore, i64) {
+    let logs = dir.join("logs");
+    crate::simulate::simulate(
+        &crate::simulate::SimOptions {
+            functions: 2,
+            days: 2,
+            seed: 3,
+            invocations_per_day: Some(50),
+            impact: true,
+            ..crate::simulate::SimOptions::default()
+        },
+        &logs,
+    )
+    .unwrap();
+    let db = dir.join("tern.db");
+    crate::ingest::run(&crate::ingest::Settings {
+        store: tern_store::StoreBackend::Sqlite(db.clone()),
+        paths: vec![logs],
+        source: crate::source::SourceOptions::default(),
+        region: None,
+        arch_all: None,
+        arch_by_function: Vec::new(),
+        progress: false,
+        dry_run: false,
+    })
+    .unwrap();
+    let store = SqliteStore::open(&db).unwrap();
+    let (_, end) = store.time_bounds().unwrap().unwrap();
+    (store, end)
+}
+
+fn open_incidents(store: &SqliteStore) -> Vec<(String, String, Option<String>)> {
+    let mut v: Vec<(String, String, Option<String>)> = store
+        .incidents(&IncidentQuery {
+            state: Some(IncidentState::Open),
+            policy: None,
+            limit: 100,
+        })
+        .unwrap()
+        .into_iter()
+        .map(|i| (i.policy, i.subject, i.detail))
+        .collect();
+    v.sort();
+    v
+}
+
+/// Issue 8: a regression policy opens one incident per change that made a function worse:
+/// the +40% p95 deploy and the error-rate jump of `simulate --impact`. The memory increase
+/// (faster) and the runtime update (no effect) open none; later ticks notify nothing more.
+#[test]
+fn a_regression_policy_opens_one_incident_per_bad_change() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut store, end) = impact_fleet(dir.path());
+    let cfg = config(
+        r#"
+[[policies]]
+name = "bad-deploys"
+functions = ["impact-*"]
+metric = "regression"
+p95_increase = 0.3
+error_rate_ratio = 2.0
+severity = "critical"
+channels = ["hook"]
+"#,
+    );
+    let now = end + MIN;
+    tick(&mut store, &cfg, now, true);
+    let open = open_incidents(&store);
+    let subjects: Vec<&str> = open.iter().map(|(_, s, _)| s.as_str()).collect();
+    assert_eq!(subjects, ["impact-errors", "impact-regression"], "{open:?}");
+    let (_, _, detail) = &open[1];
+    let detail = detail.as_deref().unwrap();
+    assert!(detail.contains("version 1 → 2"), "{detail}");
+    assert!(detail.contains("p95 duration +"), "{detail}");
+    assert!(
+        open[0].2.as_deref().unwrap().contains("error rate ×"),
+        "{open:?}"
+    );
+    let sent = outbox(&store);
+    assert_eq!(sent.len(), 2, "{sent:?}");
+    // The dedupe key names the change.
+    assert!(
+        sent.iter()
+            .all(|(k, c)| k.contains(":opened:version-") && c == "hook"),
+        "{sent:?}"
+    );
+    let payload = &store.outbox_due(i64::MAX, 10).unwrap()[0].payload;
+    let env: Envelope = serde_json::from_str(payload).unwrap();
+    assert_eq!(env.severity, "critical");
+    // Once per change: later ticks, even after the re-judging delay, add nothing.
+    tick(&mut store, &cfg, now + MIN, true);
+    tick(&mut store, &cfg, now + 3 * 60 * MIN, true);
+    assert_eq!(outbox(&store).len(), 2);
+    assert_eq!(open_incidents(&store).len(), 2);
+    // When the changes grow older than max_age (7 days), their incidents resolve.
+    tick(&mut store, &cfg, now + 30 * 24 * 60 * MIN, true);
+    assert!(open_incidents(&store).is_empty());
+    let sent = outbox(&store);
+    assert_eq!(
+        sent.iter()
+            .filter(|(k, _)| k.ends_with(":resolved@hook"))
+            .count(),
+        2,
+        "{sent:?}"
+    );
+    // A policy whose thresholds the changes do not reach opens nothing.
+    let strict = config(
+        r#"
+[[policies]]
+name = "huge-regressions"
+functions = ["impact-*"]
+metric = "regression"
+p95_increase = 2.0
+error_rate_ratio = 50
+"#,
+    );
+    let dir2 = tempfile::tempdir().unwrap();
+    let (mut fresh, end2) = impact_fleet(dir2.path());
+    tick(&mut fresh, &strict, end2 + MIN, true);
+    assert!(open_incidents(&fresh).is_empty());
+    assert!(outbox(&fresh).is_empty());
+}
+
+/// Issue 8: functions whose only changes did not make them worse (a faster memory size, a
+/// runtime update with no effect) open no regression incident, and a fleet without changes
+/// in the policy's `max_age` opens none either.
+#[test]
+fn no_regression_incident_without_a_bad_change() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut store, end) = impact_fleet(dir.path());
+    let cfg = config(
+        r#"
+[[policies]]
+name = "bad-deploys"
+functions = ["impact-memory", "impact-steady"]
+metric = "regression"
+"#,
+    );
+    tick(&mut store, &cfg, end + MIN, true);
+    assert!(open_incidents(&store).is_empty());
+    assert!(outbox(&store).is_empty());
+    // Long after: every change is older than max_age (7 days); nothing to judge.
+    let everything = config(
+        r#"
+[[policies]]
+name = "bad-deploys"
+metric = "regression"
+"#,
+    );
+    tick(&mut store, &everything, end + 30 * 24 * 60 * MIN, true);
+    assert!(open_incidents(&store).is_empty());
+}

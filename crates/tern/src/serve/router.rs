@@ -38,6 +38,7 @@ pub fn routes() -> Vec<(&'static str, &'static str, MethodRouter<AppState>)> {
             "/api/v1/functions/{name}/changes",
             get(changes::list),
         ),
+        ("get", "/api/v1/changes", get(changes::fleet)),
         ("get", "/api/v1/markers", get(changes::list_markers)),
         ("post", "/api/v1/markers", post(changes::create_marker)),
         ("get", "/api/v1/invocations", get(invocations::list)),

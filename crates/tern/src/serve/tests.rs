@@ -1432,6 +1432,47 @@ async fn markers_and_changes() {
         .all(|m| m["verdict"] == "not enough data"));
     let (status, _) = s.get("/api/v1/functions/nope/changes").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+
+    // The fleet's changes: both markers, newest first, with their three verdicts.
+    let (status, fleet) = s.get("/api/v1/changes").await;
+    assert_eq!(status, StatusCode::OK, "{fleet}");
+    let list = fleet["changes"].as_array().unwrap();
+    let ids: Vec<&str> = list.iter().map(|c| c["id"].as_str().unwrap()).collect();
+    assert!(
+        ids.contains(&"marker-1") && ids.contains(&"marker-2"),
+        "{fleet}"
+    );
+    let orders = list.iter().find(|c| c["function"] == "orders").unwrap();
+    assert_eq!(orders["attribute"], "marker");
+    assert_eq!(orders["rollback"], false);
+    assert_eq!(orders["duration_p95"]["verdict"], "not enough data");
+    assert_eq!(orders["error_rate"]["verdict"], "not enough data");
+    assert_eq!(orders["cost_per_invocation"]["verdict"], "not enough data");
+    assert_eq!(fleet["omitted"], 0);
+    let (_, one) = s.get("/api/v1/changes?function=ord*&limit=1").await;
+    assert_eq!(one["changes"].as_array().unwrap().len(), 1, "{one}");
+    assert_eq!(one["changes"][0]["function"], "orders");
+    let (_, none) = s.get("/api/v1/changes?since=1m").await;
+    assert!(
+        none["changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["function"] == "billing"),
+        "{none}"
+    );
+    for bad in [
+        "/api/v1/changes?limit=0",
+        "/api/v1/changes?limit=51",
+        "/api/v1/changes?limit=many",
+        "/api/v1/changes?since=forever",
+        "/api/v1/changes?since=1d&from=2026-01-01",
+        "/api/v1/changes?function=%5B",
+    ] {
+        let (status, err) = s.get(bad).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}: {err}");
+        assert!(err["error"].is_string(), "{err}");
+    }
     s.stop();
 }
 

@@ -1,6 +1,7 @@
 //! Change impact over the API (issue 8): `GET`/`POST /api/v1/markers` (a CI pipeline records
-//! a deploy) and `GET /api/v1/functions/{name}/changes` (every change point of a function with
-//! what it did, as `tern compare --format json`).
+//! a deploy), `GET /api/v1/functions/{name}/changes` (every change point of a function with
+//! what it did, as `tern compare --format json`) and `GET /api/v1/changes` (the fleet's newest
+//! changes with their verdicts, as the `changes` of `tern report --format json`).
 
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
@@ -10,8 +11,8 @@ use serde::{Deserialize, Serialize};
 use tern_core::impact::Settings;
 use tern_store::{Marker, Store};
 
-use super::query;
-use crate::compare::{self, WireCompare};
+use super::{query, RangeQuery};
+use crate::compare::{self, WireCompare, WireRecent};
 use crate::serve::auth::ApiToken;
 use crate::serve::error::ApiError;
 use crate::serve::state::AppState;
@@ -144,16 +145,66 @@ pub fn impacts(
     function: &str,
     limit: usize,
 ) -> anyhow::Result<Vec<WireCompare>> {
-    let data = compare::load(store, function)?;
+    let mut data = compare::load(store, function)?;
     let settings = Settings {
         arch: data.arch,
         ..Settings::default()
     };
-    Ok(data
-        .changes
+    let newest: Vec<tern_core::impact::Change> =
+        data.changes.iter().rev().take(limit).cloned().collect();
+    let refs: Vec<&tern_core::impact::Change> = newest.iter().collect();
+    if let Some(range) = compare::windows_range(&data, &refs) {
+        data.load_samples(store, range)?;
+    }
+    Ok(newest
         .iter()
-        .rev()
-        .take(limit)
         .map(|c| compare::compare_change(&data, c, &settings))
         .collect())
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct FleetQuery {
+    since: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+    /// A glob of function names, as `tern report --function`.
+    function: Option<String>,
+    /// How many changes to compare (1 to `compare::MAX_FLEET_CHANGES`).
+    limit: Option<usize>,
+}
+
+/// `GET /api/v1/changes`: the newest changes of the fleet in the range (default: all time),
+/// newest first, each with its p95 duration, error rate and cost-per-invocation verdicts.
+pub async fn fleet(
+    State(state): State<AppState>,
+    _auth: ApiToken,
+    q: Result<Query<FleetQuery>, QueryRejection>,
+) -> Result<Json<WireRecent>, ApiError> {
+    let q = query(q)?;
+    let range = RangeQuery {
+        since: q.since,
+        from: q.from,
+        to: q.to,
+    }
+    .resolve(now_ms())?;
+    let limit = match q.limit {
+        None => compare::MAX_FLEET_CHANGES,
+        Some(n @ 1..=compare::MAX_FLEET_CHANGES) => n,
+        Some(n) => {
+            return Err(ApiError::BadRequest(format!(
+                "limit={n}: use 1 to {}",
+                compare::MAX_FLEET_CHANGES
+            )))
+        }
+    };
+    let glob = crate::report::function_matcher(q.function.as_deref())
+        .map_err(|e| ApiError::BadRequest(format!("{e:#}").replace("--", "")))?;
+    let recent = state
+        .reads
+        .with(move |store| {
+            let functions = crate::report::select_functions(store, glob.as_ref())?;
+            compare::recent_wire(store, Some(&functions), range, limit)
+        })
+        .await?;
+    Ok(Json(recent))
 }

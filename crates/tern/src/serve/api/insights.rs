@@ -45,6 +45,7 @@ pub async fn list(
     let opts = report::Options {
         cost: CostOptions::default(),
         insights: state.insights.clone(),
+        changes: false,
     };
     let json = state
         .reads

@@ -107,6 +107,24 @@ fn impact_schemas() -> Value {
             "id": {"type": "integer"}, "change_id": {"type": "string", "example": "marker-1"},
             "function": {"type": "string"}, "at": {"type": "string"}, "at_ms": {"type": "integer"},
             "note": {"type": "string"}, "created": {"type": "string"}}},
+          "Verdict": {"type": "object", "properties": {
+            "before": {"type": "number", "nullable": true}, "after": {"type": "number", "nullable": true},
+            "change": {"type": "number", "nullable": true, "description": "(after - before) / before"},
+            "verdict": {"type": "string", "enum": ["better", "worse", "no significant change", "not enough data"]}}},
+          "Impact": {"type": "object", "properties": {
+            "function": {"type": "string"}, "id": {"type": "string", "example": "version-1772323200020"},
+            "attribute": {"type": "string", "enum": ["version", "memory_size", "runtime_version", "architecture", "configuration", "marker"]},
+            "at": {"type": "string"}, "at_ms": {"type": "integer"},
+            "from": {"type": "string", "nullable": true}, "to": {"type": "string", "nullable": true},
+            "note": {"type": "string", "nullable": true},
+            "rollback": {"type": "boolean", "description": "A return to an earlier value: `to` is the earlier value"},
+            "enough_data": {"type": "boolean"}, "before_invocations": {"type": "integer"}, "after_invocations": {"type": "integer"},
+            "confidence": {"type": "number", "example": 0.95},
+            "duration_p95": {"$ref": "#/components/schemas/Verdict"}, "error_rate": {"$ref": "#/components/schemas/Verdict"},
+            "cost_per_invocation": {"$ref": "#/components/schemas/Verdict"}}},
+          "RecentChanges": {"type": "object", "properties": {
+            "changes": {"type": "array", "items": {"$ref": "#/components/schemas/Impact"}, "description": "Newest first"},
+            "omitted": {"type": "integer", "description": "Older changes in the range that were not compared"}}},
           "Changes": {"type": "object", "properties": {
             "function": {"type": "string"},
             "changes": {"type": "array", "items": {"type": "object", "description": "As `tern compare --format json`: change, grouping, before, after, hours_of_day, confidence, multiple_comparisons, metrics (name, before, after, before_ci, after_ci, change, change_ci, p_value, test, verdict: better | worse | no significant change | not enough data)"}}}}
@@ -116,7 +134,12 @@ fn impact_schemas() -> Value {
 fn impact_paths() -> Value {
     let bearer = json!([{"bearer": []}]);
     json!({
-        "/api/v1/functions/{name}/changes": {"get": {"summary": "The function's most recent changes (version, memory size, runtime version, LastModified, markers; at most 20, newest first), each with its before/after comparison as `tern compare --format json`", "security": bearer,
+        "/api/v1/changes": {"get": {"summary": "The fleet's newest changes in the range (version, memory size, runtime version, architecture, LastModified, markers, rollbacks), newest first, each with its p95 duration, error rate and cost-per-invocation verdicts; as `changes` in `tern report --format json`", "security": bearer,
+          "parameters": range_params().into_iter().chain([
+            json!({"name": "function", "in": "query", "schema": {"type": "string"}, "description": "Glob of function names"}),
+            json!({"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 50}, "description": "Changes compared (default 50); older ones are counted in `omitted`"})]).collect::<Vec<_>>(),
+          "responses": merge(json!({"200": {"description": "Changes with their verdicts", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/RecentChanges"}}}}}), error_responses(&[("400", "Bad parameter")]))}},
+        "/api/v1/functions/{name}/changes": {"get": {"summary": "The function's most recent changes (version, memory size, runtime version, architecture, LastModified, markers, rollbacks; at most 20, newest first), each with its before/after comparison as `tern compare --format json`", "security": bearer,
           "parameters": [{"name": "name", "in": "path", "required": true, "schema": {"type": "string"}}],
           "responses": merge(json!({"200": {"description": "Changes with impact", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Changes"}}}}}), error_responses(&[("404", "No such function")]))}},
         "/api/v1/markers": {

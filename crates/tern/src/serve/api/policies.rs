@@ -12,7 +12,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Serialize;
-use tern_core::alert::{ErrorPolicy, MetricPolicy, Target};
+use tern_core::alert::{ErrorPolicy, MetricPolicy, RegressionPolicy, Target};
 use tern_store::{Checkpoint, Store};
 
 use crate::alert::engine::api_policies;
@@ -70,6 +70,15 @@ pub struct JsonPolicy {
     pub on: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cooldown_seconds: Option<f64>,
+    /// Regression policies (`metric` `regression`, issue 8).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub p95_increase: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_rate_ratio: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub confidence: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_age_seconds: Option<f64>,
 }
 
 impl JsonPolicy {
@@ -91,6 +100,35 @@ impl JsonPolicy {
             min_invocations: Some(p.min_invocations),
             on: None,
             cooldown_seconds: None,
+            p95_increase: None,
+            error_rate_ratio: None,
+            confidence: None,
+            max_age_seconds: None,
+        }
+    }
+
+    pub fn regression(r: &Rule<RegressionPolicy>) -> JsonPolicy {
+        let p = &r.policy;
+        JsonPolicy {
+            name: p.name.clone(),
+            kind: "metric",
+            source: r.source.as_str(),
+            enabled: p.enabled,
+            severity: p.severity.as_str(),
+            channels: r.channels.clone(),
+            target: JsonTarget::of(&p.target),
+            metric: Some(crate::alert::rules::REGRESSION_METRIC),
+            aggregation: None,
+            comparison: None,
+            threshold: None,
+            window_seconds: None,
+            min_invocations: None,
+            on: None,
+            cooldown_seconds: None,
+            p95_increase: Some(p.p95_increase),
+            error_rate_ratio: Some(p.error_rate_ratio),
+            confidence: Some(p.confidence),
+            max_age_seconds: Some(p.max_age_ms as f64 / 1000.0),
         }
     }
 
@@ -112,6 +150,10 @@ impl JsonPolicy {
             min_invocations: None,
             on: Some(p.on.as_str()),
             cooldown_seconds: Some(p.cooldown_ms as f64 / 1000.0),
+            p95_increase: None,
+            error_rate_ratio: None,
+            confidence: None,
+            max_age_seconds: None,
         }
     }
 
@@ -121,6 +163,7 @@ impl JsonPolicy {
             .iter()
             .map(JsonPolicy::metric)
             .chain(rules.error.iter().map(JsonPolicy::error))
+            .chain(rules.regression.iter().map(JsonPolicy::regression))
             .collect()
     }
 }
