@@ -300,7 +300,11 @@ impl Decoder {
         let source = std::mem::take(&mut self.source);
         let location = || format!("{source}:{line_no}");
         let mut scratch = std::mem::take(&mut self.scratch);
-        let fast = fastline::parse(line, &mut scratch);
+        let hints = fastline::Hints {
+            group: self.groups.last_plain(),
+            stream: self.streams.last_plain(),
+        };
+        let fast = fastline::parse(line, &mut scratch, hints);
         // Room for the longest line seen, unless that was a giant.
         if scratch.capacity() <= SCRATCH_KEPT {
             self.scratch = scratch;

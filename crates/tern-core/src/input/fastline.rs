@@ -52,9 +52,18 @@ pub struct FastEvent<'a> {
     pub message: Option<String>,
 }
 
+/// The group and stream names of the line before, when JSON spells them as their own bytes
+/// (no `"`, no `\\`; `""` for none). Consecutive lines mostly repeat them, and a repeat is
+/// then recognised with one comparison instead of a scan for the string's end.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Hints<'h> {
+    pub group: &'h str,
+    pub stream: &'h str,
+}
+
 /// Read a flat JSON object line, or `None` when it is anything the fast path does not take.
 /// `scratch` is working space for the message (its contents on return are unspecified).
-pub fn parse<'a>(line: &'a [u8], scratch: &mut String) -> Option<FastEvent<'a>> {
+pub fn parse<'a>(line: &'a [u8], scratch: &mut String, hints: Hints<'_>) -> Option<FastEvent<'a>> {
     let s = std::str::from_utf8(line).ok()?;
     let b = s.as_bytes();
     let mut ev = FastEvent::default();
@@ -97,6 +106,15 @@ pub fn parse<'a>(line: &'a [u8], scratch: &mut String) -> Option<FastEvent<'a>> 
                 // A repeated key keeps its last value, as serde_json's reading does.
                 ev.message = Some(String::from(scratch.as_str()));
                 i = end + 1;
+            } else if let Some(len) = repeat_of(b, i, key, hints) {
+                // `"` + the hint's bytes + `"`: the same name, with no escapes.
+                let name = Scalar::Str(Cow::Borrowed(s.get(i + 1..i + 1 + len)?));
+                if let Key::LogGroup = key {
+                    ev.raw.log_group = Some(name);
+                } else {
+                    ev.raw.log_stream = Some(name);
+                }
+                i += len + 2;
             } else {
                 let start = i;
                 let value = match b.get(i)? {
@@ -135,6 +153,21 @@ pub fn parse<'a>(line: &'a [u8], scratch: &mut String) -> Option<FastEvent<'a>> 
         }
     }
     (skip_ws(b, i) == b.len()).then_some(ev)
+}
+
+/// When the value at `at` of a group or stream key is the string literal `"<hint>"`, the
+/// hint's length.
+#[inline]
+fn repeat_of(b: &[u8], at: usize, key: Key, hints: Hints<'_>) -> Option<usize> {
+    let hint = match key {
+        Key::LogGroup => hints.group,
+        Key::LogStream => hints.stream,
+        _ => return None,
+    }
+    .as_bytes();
+    let len = hint.len();
+    let lit = b.get(at..at + len + 2)?;
+    (len > 0 && lit[0] == b'"' && lit[len + 1] == b'"' && &lit[1..=len] == hint).then_some(len)
 }
 
 #[derive(Clone, Copy)]
@@ -325,7 +358,7 @@ mod tests {
         Some(raw)
     }
 
-    fn same(a: &FastEvent<'_>, b: &RawEvent<'_>) -> bool {
+    fn same_event(a: &FastEvent<'_>, b: &RawEvent<'_>) -> bool {
         a.raw.message.is_none()
             && a.raw.log_group == b.log_group
             && a.raw.log_stream == b.log_stream
@@ -335,14 +368,14 @@ mod tests {
     }
 
     fn fast(line: &str) -> Option<FastEvent<'_>> {
-        parse(line.as_bytes(), &mut String::new())
+        parse(line.as_bytes(), &mut String::new(), Hints::default())
     }
 
     #[test]
     fn typical_lines() {
         let line = r#"{"logGroup":"/aws/lambda/f","logStream":"2024/01/02/[$LATEST]ab","timestamp":1709640245003,"message":"START RequestId: x\tVersion: $LATEST\n","id":"3719","ingestionTime":1}"#;
         let ev = fast(line).unwrap();
-        assert!(same(&ev, &slow(line).unwrap()));
+        assert!(same_event(&ev, &slow(line).unwrap()));
         assert_eq!(ev.raw.timestamp, Some(Scalar::Int(1_709_640_245_003)));
         assert_eq!(
             ev.message.as_deref(),
@@ -381,9 +414,9 @@ mod tests {
             (r#"{"message":""}"#, ""),
             (r#"{"message":"first","message":"second"}"#, "second"),
         ] {
-            let ev = parse(line.as_bytes(), &mut scratch).unwrap();
+            let ev = parse(line.as_bytes(), &mut scratch, Hints::default()).unwrap();
             assert_eq!(ev.message.as_deref(), Some(want), "{line}");
-            assert!(same(&ev, &slow(line).unwrap()), "{line}");
+            assert!(same_event(&ev, &slow(line).unwrap()), "{line}");
         }
     }
 
@@ -466,16 +499,40 @@ mod tests {
         fn agrees_with_serde(fields in prop::collection::vec((key(), value()), 0..8), ws in " {0,2}") {
             let body: Vec<String> = fields.iter().map(|(k, v)| format!("\"{k}\"{ws}:{ws}{v}")).collect();
             let line = format!("{ws}{{{}}}{ws}", body.join(","));
-            if let Some(ev) = parse(line.as_bytes(), &mut String::from("x")) {
+            if let Some(ev) = parse(line.as_bytes(), &mut String::from("x"), Hints::default()) {
                 let slow = slow(&line);
                 prop_assert!(slow.is_some(), "serde rejects what the fast path took: {line}");
-                prop_assert!(same(&ev, &slow.unwrap()), "{line}");
+                prop_assert!(same_event(&ev, &slow.unwrap()), "{line}");
             }
+        }
+
+        /// A hint (the previous line's names) never changes what a line reads as.
+        #[test]
+        fn hints_change_nothing(
+            group in r#"[a-z/\\"]{0,6}"#,
+            stream in r#"[a-z\[\]$\\"]{0,6}"#,
+            hint_group in r#"[a-z/\\"]{0,6}"#,
+            same in any::<bool>(),
+            names in prop::sample::select(vec![("logGroup", "logStream"), ("logGroupName", "logStreamName")]),
+        ) {
+            let line = format!(
+                r#"{{"{}":{},"{}":{},"timestamp":1,"message":"m"}}"#,
+                names.0,
+                serde_json::to_string(&group).unwrap(),
+                names.1,
+                serde_json::to_string(&stream).unwrap(),
+            );
+            let plain = |h: &str| if h.contains(['"', '\\']) { String::new() } else { h.to_string() };
+            let (g, st) = if same { (plain(&group), plain(&stream)) } else { (plain(&hint_group), plain(&group)) };
+            let hints = Hints { group: &g, stream: &st };
+            let ev = parse(line.as_bytes(), &mut String::new(), hints).unwrap();
+            prop_assert!(same_event(&ev, &slow(&line).unwrap()), "{line} {hints:?}");
         }
 
         #[test]
         fn never_panics(bytes in prop::collection::vec(any::<u8>(), 0..300)) {
-            let _ = parse(&bytes, &mut String::new());
+            let _ = parse(&bytes, &mut String::new(), Hints::default());
+            let _ = parse(&bytes, &mut String::new(), Hints { group: "/aws", stream: "x" });
         }
     }
 }
