@@ -5,6 +5,7 @@
 //! IO is timed. Then, on this one thread, for each round: decode every JSON line into a
 //! `LogEvent`, parse it and assemble invocations, draining the assembler every 131,072 events
 //! as `tern ingest` does. Prints events per second for each round and the median.
+//! `TERN_BENCH_ROUNDS` sets the number of rounds (default 5).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::hint::black_box;
@@ -45,8 +46,12 @@ fn main() {
     assert!(!paths.is_empty(), "no .jsonl files under {dir}");
     let inputs: Vec<Vec<u8>> = paths.iter().map(|p| std::fs::read(p).unwrap()).collect();
     let bytes: usize = inputs.iter().map(Vec::len).sum();
+    let rounds: usize = std::env::var("TERN_BENCH_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(5);
     let mut rates = Vec::new();
-    for round in 0..5 {
+    for round in 0..rounds.max(1) {
         let started = Instant::now();
         let mut events = 0usize;
         let mut parts = 0usize;

@@ -81,6 +81,9 @@ struct PendingTail {
     truncated: bool,
 }
 
+/// Bytes of fast-path working space a [`Decoder`] keeps between lines.
+const SCRATCH_KEPT: usize = 1 << 20;
+
 /// A decoding session over any number of sources (files, stdin, request bodies).
 ///
 /// It interns group and stream names across everything it decodes, so each distinct name
@@ -113,6 +116,8 @@ pub struct Decoder {
     tail: Option<PendingTail>,
     /// Decompressed bytes the current document may still inflate to.
     pub(super) budget: usize,
+    /// Working space of the JSON-lines fast path (`fastline::parse`).
+    scratch: String,
 }
 
 impl Decoder {
@@ -135,6 +140,7 @@ impl Decoder {
             warned_stream: false,
             warned_orphan: false,
             tail: None,
+            scratch: String::new(),
         }
     }
 
@@ -231,6 +237,19 @@ impl Decoder {
                 return None;
             }
         };
+        self.build_event_with(message, raw, names, location, out)
+    }
+
+    /// [`Decoder::build_event`] once the message is known to be a string (`raw.message`
+    /// is not read).
+    fn build_event_with(
+        &mut self,
+        message: String,
+        raw: RawEvent<'_>,
+        names: &Names,
+        location: &dyn Fn() -> String,
+        out: &mut Decoded,
+    ) -> Option<LogEvent> {
         let timestamp_ms = match raw.timestamp.as_ref().map(timestamp_ms) {
             Some(Ok(ms)) => ms,
             Some(Err(why)) => {
@@ -280,11 +299,30 @@ impl Decoder {
     pub fn decode_json_line(&mut self, line: &[u8], line_no: u64, out: &mut Decoded) {
         let source = std::mem::take(&mut self.source);
         let location = || format!("{source}:{line_no}");
-        let parsed = match fastline::parse(line) {
-            Some(raw) => Ok(raw),
-            None => parse_json_line(line),
+        let mut scratch = std::mem::take(&mut self.scratch);
+        let hints = fastline::Hints {
+            group: self.groups.last_plain(),
+            stream: self.streams.last_plain(),
         };
-        match parsed {
+        let fast = fastline::parse(line, &mut scratch, hints);
+        // Room for the longest line seen, unless that was a giant.
+        if scratch.capacity() <= SCRATCH_KEPT {
+            self.scratch = scratch;
+        }
+        if let Some(fast) = fast {
+            let names = Names::default();
+            let ev = match fast.message {
+                Some(message) => self.build_event_with(message, fast.raw, &names, &location, out),
+                // No message: `build_event` says so.
+                None => self.build_event(fast.raw, &names, &location, out),
+            };
+            if let Some(ev) = ev {
+                out.events.push(ev);
+            }
+            self.source = source;
+            return;
+        }
+        match parse_json_line(line) {
             Ok(raw) => {
                 if let Some(ev) = self.build_event(raw, &Names::default(), &location, out) {
                     out.events.push(ev);

@@ -12,6 +12,8 @@ use std::sync::Arc;
 pub struct Interner {
     last: usize,
     names: Vec<Arc<str>>,
+    /// Per name: it has no `"` and no `\`, so JSON spells it as its own bytes.
+    plain: Vec<bool>,
     seen: HashMap<Arc<str>, usize, BuildHasherDefault<NameHasher>>,
 }
 
@@ -66,13 +68,25 @@ impl Interner {
         }
         if self.names.len() >= MAX_NAMES {
             self.names.clear();
+            self.plain.clear();
             self.seen.clear();
         }
         let arc: Arc<str> = Arc::from(name);
         self.last = self.names.len();
         self.seen.insert(arc.clone(), self.last);
         self.names.push(arc.clone());
+        self.plain
+            .push(!name.bytes().any(|b| b == b'"' || b == b'\\'));
         arc
+    }
+
+    /// The name returned last when JSON spells it as its own bytes (no `"`, no `\`), else
+    /// `""`: a JSON-lines scanner can then recognise a repeat of it with one comparison.
+    pub fn last_plain(&self) -> &str {
+        match (self.names.get(self.last), self.plain.get(self.last)) {
+            (Some(name), Some(true)) => name,
+            _ => "",
+        }
     }
 }
 
@@ -94,6 +108,20 @@ mod tests {
             assert!(Arc::ptr_eq(&a, &i.intern("/aws/lambda/a")));
             assert!(Arc::ptr_eq(&b, &i.intern("/aws/lambda/b")));
         }
+    }
+
+    #[test]
+    fn last_plain_names() {
+        let mut i = Interner::default();
+        assert_eq!(i.last_plain(), "");
+        i.intern("/aws/lambda/a");
+        assert_eq!(i.last_plain(), "/aws/lambda/a");
+        i.intern("quote\"d");
+        assert_eq!(i.last_plain(), "");
+        i.intern("back\\slash");
+        assert_eq!(i.last_plain(), "");
+        i.intern("/aws/lambda/a");
+        assert_eq!(i.last_plain(), "/aws/lambda/a");
     }
 
     #[test]

@@ -238,7 +238,7 @@ fn app_record(mut line: JsonLine) -> AppLine {
     AppLine {
         level: line.level.0.or(log_level),
         request_id: line.request_id.get().and_then(request_id),
-        timestamp_ms: line.timestamp.0.or(line.time.0),
+        timestamp_ms: line.timestamp.ms().or_else(|| line.time.ms()),
         error,
         oom: false,
         unhandled,

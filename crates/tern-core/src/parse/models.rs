@@ -28,10 +28,10 @@ pub(super) struct JsonLine<'a> {
     #[serde(default, borrow)]
     pub record: RecordField<'a>,
     // Application records.
-    #[serde(default)]
-    pub timestamp: Stamp,
-    #[serde(default)]
-    pub time: Stamp,
+    #[serde(default, borrow)]
+    pub timestamp: Stamp<'a>,
+    #[serde(default, borrow)]
+    pub time: Stamp<'a>,
     #[serde(default)]
     pub level: LevelField,
     /// Python's unhandled-exception record uses `log_level`.
@@ -268,17 +268,56 @@ impl<'de> Deserialize<'de> for LevelField {
 }
 
 /// `timestamp` / `time`: an ISO-8601 string, or epoch milliseconds (seconds when small).
+/// Kept as read and converted by [`Stamp::ms`] only when asked: platform records carry a
+/// `time` nothing reads.
 #[derive(Default)]
-pub(super) struct Stamp(pub Option<i64>);
+pub(super) struct Stamp<'a>(Option<StampValue<'a>>);
 
-impl<'de> Deserialize<'de> for Stamp {
+enum StampValue<'a> {
+    Text(Cow<'a, str>),
+    Number(f64),
+}
+
+impl Stamp<'_> {
+    /// Epoch milliseconds, when the value can be read as a time.
+    pub fn ms(&self) -> Option<i64> {
+        match &self.0 {
+            Some(StampValue::Text(v)) => time::parse_exact(v.trim(), Dialect::Runtime),
+            Some(StampValue::Number(v)) => epoch(*v),
+            None => None,
+        }
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Stamp<'a> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        str_or_number(
-            d,
-            "a timestamp",
-            |v| Stamp(time::parse_exact(v.trim(), Dialect::Runtime)),
-            |v| Stamp(epoch(v)),
-        )
+        struct V<'a>(PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> Visitor<'de> for V<'a> {
+            type Value = Stamp<'a>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a timestamp")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(Stamp(Some(StampValue::Text(Cow::Borrowed(v)))))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(Stamp(Some(StampValue::Text(Cow::Owned(v.to_string())))))
+            }
+            fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+                Ok(Stamp(Some(StampValue::Text(Cow::Owned(v)))))
+            }
+            fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
+                Ok(Stamp(Some(StampValue::Number(v as f64))))
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
+                Ok(Stamp(Some(StampValue::Number(v as f64))))
+            }
+            fn visit_f64<E>(self, v: f64) -> Result<Self::Value, E> {
+                Ok(Stamp(Some(StampValue::Number(v))))
+            }
+            read_as!(Stamp(None); bool, unit, seq, map);
+        }
+        d.deserialize_any(V(PhantomData))
     }
 }
 

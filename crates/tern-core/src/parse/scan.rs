@@ -88,7 +88,45 @@ pub(crate) fn is_uuid(s: &str) -> bool {
 /// A non-negative finite metric value. Every metric is read as f64 first: AWS documents
 /// integers but has printed floats (open-telemetry/opentelemetry-lambda#2011).
 pub(crate) fn metric(v: &str) -> Option<f64> {
+    if let Some(x) = plain_decimal(v) {
+        return Some(x);
+    }
     v.parse::<f64>().ok().filter(|x| x.is_finite() && *x >= 0.0)
+}
+
+/// Powers of ten that are exact in an f64.
+const POW10: [f64; 16] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+];
+
+/// `digits[.digits]` with at most 15 digits in all (every REPORT value): the digits as an
+/// integer are exact in an f64, and so is the power of ten, so one correctly rounded division
+/// gives exactly what `str::parse::<f64>` gives (Clinger's fast path). `None` for any other
+/// spelling, which the general parser then reads.
+fn plain_decimal(v: &str) -> Option<f64> {
+    let mut m: u64 = 0;
+    let mut digits = 0usize;
+    let mut frac: Option<usize> = None;
+    for &c in v.as_bytes() {
+        match c {
+            b'0'..=b'9' => {
+                digits += 1;
+                if digits > 15 {
+                    return None;
+                }
+                m = m * 10 + u64::from(c - b'0');
+                if let Some(f) = frac.as_mut() {
+                    *f += 1;
+                }
+            }
+            b'.' if frac.is_none() => frac = Some(0),
+            _ => return None,
+        }
+    }
+    if digits == 0 {
+        return None;
+    }
+    Some(m as f64 / POW10.get(frac.unwrap_or(0)).copied()?)
 }
 
 /// A metric in MB as u32, rounding any fraction.
@@ -164,6 +202,65 @@ mod tests {
             Some(("StopIteration", ""))
         );
         assert_eq!(split_type_message("something broke: badly"), None);
+    }
+
+    /// The fast path for plain decimals gives exactly what `str::parse::<f64>` gives.
+    #[test]
+    fn plain_decimals_parse_like_std() {
+        for v in [
+            "0",
+            "0.0",
+            "619.31",
+            "1233.96",
+            "463.512",
+            "9.14",
+            "1.",
+            ".5",
+            "007",
+            "0.1",
+            "0.3",
+            "123456789012345",
+            "12345678901234.5",
+            "0.000000000000001",
+            "99999.999999",
+        ] {
+            let std = v.parse::<f64>().ok();
+            assert!(plain_decimal(v).is_none_or(|x| Some(x) == std), "{v}");
+            assert_eq!(metric(v), std, "{v}");
+        }
+        // REPORT's values take the fast path.
+        assert_eq!(plain_decimal("619.31"), Some(619.31));
+        assert_eq!(plain_decimal("128"), Some(128.0));
+        for v in [
+            "",
+            ".",
+            "1.2.3",
+            "-1",
+            "+1",
+            "1e3",
+            "1234567890123456",
+            "1,5",
+            " 1",
+            "inf",
+        ] {
+            assert_eq!(plain_decimal(v), None, "{v}");
+        }
+        assert_eq!(metric("1e3"), Some(1000.0));
+        assert_eq!(metric("-1"), None);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn plain_decimals_agree_with_std(int in "[0-9]{1,9}", frac in proptest::option::of("[0-9]{0,8}")) {
+            let v = match frac {
+                Some(f) => format!("{int}.{f}"),
+                None => int,
+            };
+            let fast = plain_decimal(&v);
+            if fast.is_some() {
+                proptest::prop_assert_eq!(fast, v.parse::<f64>().ok(), "{}", v);
+            }
+        }
     }
 
     #[test]
