@@ -36,6 +36,17 @@ pub fn civil_from_days(z: i64) -> (i64, u32, u32) {
     (y, m, d)
 }
 
+/// `2026-11-27 03:00 UTC` for epoch milliseconds (minute precision, for evidence text).
+pub fn format_utc_ms(ms: i64) -> String {
+    let (y, m, d) = civil_from_days(ms.div_euclid(86_400_000));
+    let minute = ms.rem_euclid(86_400_000) / 60_000;
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02} UTC",
+        minute / 60,
+        minute % 60
+    )
+}
+
 /// Days in `month` (1-12) of `year`.
 pub fn days_in_month(year: i64, month: u32) -> u32 {
     match month {
@@ -313,6 +324,15 @@ pub fn date_string(ts_ms: i64) -> String {
 mod tests {
     use super::*;
     use Dialect::{Runtime, Tools};
+
+    #[test]
+    fn utc_text() {
+        assert_eq!(
+            format_utc_ms(1_795_737_600_000 + 3 * 3_600_000 + 59_999),
+            "2026-11-27 03:00 UTC"
+        );
+        assert_eq!(format_utc_ms(-60_000), "1969-12-31 23:59 UTC");
+    }
 
     #[test]
     fn civil_round_trip_and_layouts() {

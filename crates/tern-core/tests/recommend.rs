@@ -116,6 +116,7 @@ fn input(name: &str, observations: Vec<Observation>) -> FunctionInput {
         observations,
         measured: Vec::new(),
         monthly_invocations: 3_000_000.0,
+        changes: Vec::new(),
     }
 }
 
@@ -491,6 +492,7 @@ proptest! {
             measured: vec![MeasuredPoint { memory_mb: 0, arch: Arch::X86_64, p50: f64::NAN,
                 p95: 0.0, p99: 0.0, mean: 0.0, invocations: 1 }],
             monthly_invocations: rate,
+            changes: Vec::new(),
         };
         for strategy in [Goal::Cost, Goal::Speed, Goal::Balanced { weight: w }] {
             let s = Settings { strategy, headroom, ..Settings::default() };
@@ -521,4 +523,64 @@ proptest! {
         let f = fit(&pts).unwrap();
         prop_assert!(f.cpu_ms.abs() <= 1e-9 * d.max(1.0));
     }
+}
+
+/// Issue 8: the natural experiment's memory changes are the store's change points (with from,
+/// to and when), and a runtime update inside the experiment is named as a confounder; without
+/// change points, the switches in invocation order are counted.
+#[test]
+fn the_experiment_uses_the_change_points() {
+    use tern_core::impact::{Attribute, Change};
+    let (_, model, _) = models().into_iter().next().unwrap();
+    let obs = history(&model, &[256, 1024], 300, 4);
+    // history() steps one minute per invocation: the size changes after 300 minutes.
+    let switch_at = 301 * 60_000;
+    let change = |attribute: Attribute, at_ms: i64, from: &str, to: &str| Change {
+        id: format!("{}-{at_ms}", attribute.as_str()),
+        attribute,
+        at_ms,
+        from: Some(from.into()),
+        to: Some(to.into()),
+        note: None,
+        rollback: false,
+    };
+    let without = recommend(&input("f", obs.clone()), &Settings::default()).unwrap();
+    let text = |r: &tern_core::recommend::Recommendation, kind: &str| -> Vec<String> {
+        r.evidence
+            .iter()
+            .filter(|e| e.kind == kind)
+            .map(|e| e.text.clone())
+            .collect()
+    };
+    assert_eq!(
+        text(&without, "configuration_changes"),
+        [
+            "memory size changed 1 time(s) within version $LATEST; $LATEST hides code deploys, \
+          so a deploy between sizes would confound the fit"
+        ]
+    );
+    let mut with = input("f", obs);
+    with.changes = vec![
+        change(Attribute::MemorySize, switch_at, "256", "1024"),
+        change(Attribute::RuntimeVersion, switch_at + 3_600_000, "a", "b"),
+        // Before the analysed invocations: not part of the experiment.
+        change(Attribute::MemorySize, -5_000_000, "128", "256"),
+    ];
+    let r = recommend(&with, &Settings::default()).unwrap();
+    assert_eq!(
+        text(&r, "configuration_changes"),
+        [
+            "memory size changed 1 time(s) within version $LATEST: 256 → 1024 MB at \
+          1970-01-01 05:01 UTC; $LATEST hides code deploys, so a deploy between sizes would \
+          confound the fit"
+        ]
+    );
+    let confounders = text(&r, "confounder");
+    assert_eq!(confounders.len(), 1, "{confounders:?}");
+    assert!(
+        confounders[0].starts_with("runtime version changed to b at 1970-01-01 06:01 UTC"),
+        "{confounders:?}"
+    );
+    // The recommendation itself does not depend on the evidence.
+    assert_eq!(r.recommended_memory_mb, without.recommended_memory_mb);
 }

@@ -125,6 +125,10 @@ pub fn build(
             monthly_invocations: cost::monthly(rows.len() as f64, span_ms),
             observations,
             measured: measured_points(&store.tuning_runs(&meta.function)?),
+            changes: tern_store::changes(store, Some(&meta.function), 0)?
+                .into_iter()
+                .map(|(_, c)| c)
+                .collect(),
         };
         match recommend::recommend(&input, settings) {
             Ok(r) => recs.push(r),

@@ -75,6 +75,10 @@ pub struct FunctionInput {
     pub measured: Vec<MeasuredPoint>,
     /// Invocations per 30-day month at the observed rate.
     pub monthly_invocations: f64,
+    /// The function's change points (issue 8: the store's values seen, the same ones `tern
+    /// compare` judges), oldest first; empty when unknown. Memory-size changes inside the
+    /// analysed version are the natural experiment; other changes inside it confound it.
+    pub changes: Vec<crate::impact::Change>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -719,24 +723,7 @@ pub fn recommend(input: &FunctionInput, settings: &Settings) -> Result<Recommend
             ),
         ));
     }
-    let switches = in_version
-        .windows(2)
-        .filter(|w| w[0].memory_mb != w[1].memory_mb)
-        .count();
-    if switches > 0 {
-        evidence.push(ev(
-            "configuration_changes",
-            format!(
-                "memory size changed {switches} time(s) within version {}{}",
-                version.as_deref().unwrap_or("(unknown)"),
-                if version.as_deref() == Some("$LATEST") {
-                    "; $LATEST hides code deploys, so a deploy between sizes would confound the fit"
-                } else {
-                    ""
-                }
-            ),
-        ));
-    }
+    experiment_evidence(input, &in_version, version.as_deref(), &mut evidence);
 
     // Overhead: billed time beyond the warm mean duration (INIT billing, rounding, failures).
     let overhead = (cur.billed_mean_ms - cur.mean_ms).max(0.0);
@@ -1037,5 +1024,85 @@ fn arch_advice(
         } else {
             1.0
         },
+    }
+}
+
+/// Evidence about the natural experiment from the function's change points: the memory-size
+/// changes inside the analysed version (with when, from and to, and whether it was a rollback)
+/// and the other changes inside it that confound a fit by size (runtime version,
+/// architecture). Without change points (none known), the memory switches in invocation order.
+fn experiment_evidence(
+    input: &FunctionInput,
+    in_version: &[&Observation],
+    version: Option<&str>,
+    evidence: &mut Vec<Evidence>,
+) {
+    use crate::impact::Attribute;
+    let shown = version.unwrap_or("(unknown)");
+    let latest_note = if version == Some("$LATEST") {
+        "; $LATEST hides code deploys, so a deploy between sizes would confound the fit"
+    } else {
+        ""
+    };
+    let Some(since) = in_version.iter().map(|o| o.at_ms).min() else {
+        return;
+    };
+    if input.changes.is_empty() {
+        let switches = in_version
+            .windows(2)
+            .filter(|w| w[0].memory_mb != w[1].memory_mb)
+            .count();
+        if switches > 0 {
+            evidence.push(ev(
+                "configuration_changes",
+                format!(
+                    "memory size changed {switches} time(s) within version {shown}{latest_note}"
+                ),
+            ));
+        }
+        return;
+    }
+    let inside = |c: &&crate::impact::Change| c.at_ms >= since;
+    let memory: Vec<String> = input
+        .changes
+        .iter()
+        .filter(inside)
+        .filter(|c| c.attribute == Attribute::MemorySize)
+        .map(|c| {
+            format!(
+                "{} → {} MB at {}{}",
+                c.from.as_deref().unwrap_or("?"),
+                c.to.as_deref().unwrap_or("?"),
+                crate::time::format_utc_ms(c.at_ms),
+                if c.rollback { " (rollback)" } else { "" }
+            )
+        })
+        .collect();
+    if memory.is_empty() {
+        return;
+    }
+    evidence.push(ev(
+        "configuration_changes",
+        format!(
+            "memory size changed {} time(s) within version {shown}: {}{latest_note}",
+            memory.len(),
+            memory.join(", ")
+        ),
+    ));
+    for c in input.changes.iter().filter(inside).filter(|c| {
+        matches!(
+            c.attribute,
+            Attribute::RuntimeVersion | Attribute::Architecture
+        )
+    }) {
+        evidence.push(ev(
+            "confounder",
+            format!(
+                "{} changed to {} at {}, inside the experiment: sizes measured before and after differ in more than memory",
+                c.attribute.as_str().replace('_', " "),
+                c.to.as_deref().unwrap_or("?"),
+                crate::time::format_utc_ms(c.at_ms)
+            ),
+        ));
     }
 }

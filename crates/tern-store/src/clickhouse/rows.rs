@@ -70,14 +70,8 @@ fn stream_day_ms(log_stream: &str) -> Option<i64> {
     if !(1970..=2149).contains(&y) || !(1..=12).contains(&m) || !(1..=31).contains(&d) {
         return None;
     }
-    // Days from the civil date (proleptic Gregorian), then check it round-trips (31 Feb).
-    let yy = if m <= 2 { y - 1 } else { y };
-    let era = yy.div_euclid(400);
-    let yoe = yy - era * 400;
-    let mp = if m > 2 { m - 3 } else { m + 9 };
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let day_ms = (era * 146_097 + doe - 719_468) * 86_400_000;
+    // Then check it round-trips (31 Feb is not a date).
+    let day_ms = tern_core::time::days_from_civil(y, m as u32, d as u32) * 86_400_000;
     (date_of(day_ms) == format!("{y:04}-{m:02}-{d:02}")).then_some(day_ms)
 }
 

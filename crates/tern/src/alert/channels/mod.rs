@@ -222,7 +222,8 @@ pub(crate) fn truncate_chars(s: &str, max: usize) -> String {
     out
 }
 
-/// RFC 3339 UTC for a Unix-milliseconds instant; the raw number if it is out of range.
+/// RFC 3339 UTC for a Unix-milliseconds instant; the raw number if it is out of range. (Its
+/// own copy of `timeutil::rfc3339_ms`: `tests/channels.rs` compiles this module on its own.)
 pub(crate) fn rfc3339_ms(ms: i64) -> String {
     let fmt = time::format_description::well_known::Rfc3339;
     time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
