@@ -636,6 +636,101 @@ pub struct Marker {
     pub created_ms: i64,
 }
 
+/// One function in a [`Store::fleet`] answer: its statistics over the range and the same
+/// range cut into buckets (the dashboard's sparklines).
+#[derive(Debug, Clone, Default)]
+pub struct FleetRow {
+    pub stats: FunctionStats,
+    /// One entry per bucket of [`fleet_buckets`], empty ones included.
+    pub buckets: Vec<FleetBucket>,
+}
+
+/// A function's figures in one bucket of a [`Store::fleet`] answer.
+#[derive(Debug, Clone, Default)]
+pub struct FleetBucket {
+    pub invocations: u64,
+    pub errors: u64,
+    /// Duration (ms) of every invocation in the bucket.
+    pub duration: Sketch,
+}
+
+/// Most buckets one [`Store::fleet`] call cuts each function's range into: sparklines are small.
+pub const MAX_FLEET_BUCKETS: i64 = 400;
+
+/// The buckets of a [`Store::fleet`] call: `[start, end)` pairs aligned to multiples of
+/// `bucket_ms` since the epoch, the first and last cut at the range's edges. An error for an
+/// unbounded or empty range, a bucket that is not positive, or more than
+/// [`MAX_FLEET_BUCKETS`].
+pub fn fleet_buckets(range: TimeRange, bucket_ms: i64) -> Result<Vec<(i64, i64)>, StoreError> {
+    let (from, to) = match (range.from_ms, range.to_ms) {
+        (Some(f), Some(t)) if f < t => (f, t),
+        _ => {
+            return Err(StoreError::Backend(
+                "buckets need a bounded, non-empty range".into(),
+            ))
+        }
+    };
+    if bucket_ms <= 0 {
+        return Err(StoreError::Backend(format!(
+            "bucket of {bucket_ms} ms is not positive"
+        )));
+    }
+    let first = from.div_euclid(bucket_ms);
+    let last = (to - 1).div_euclid(bucket_ms);
+    if last - first + 1 > MAX_FLEET_BUCKETS {
+        return Err(StoreError::Backend(format!(
+            "{} buckets requested; at most {MAX_FLEET_BUCKETS}",
+            last - first + 1
+        )));
+    }
+    Ok((first..=last)
+        .map(|k| {
+            let start = k.saturating_mul(bucket_ms).max(from);
+            let end = (k + 1).saturating_mul(bucket_ms).min(to);
+            (start, end)
+        })
+        .collect())
+}
+
+/// [`Store::fleet`] from `function_stats`: the range once for every function, then each
+/// reported function's buckets one by one. Correct for any backend; slow for a large fleet.
+pub fn fleet_by_stats<S: Store + ?Sized>(
+    store: &S,
+    range: TimeRange,
+    bucket_ms: Option<i64>,
+) -> Result<Vec<FleetRow>, StoreError> {
+    let buckets = match bucket_ms {
+        Some(b) => fleet_buckets(range, b)?,
+        None => Vec::new(),
+    };
+    let stats = store.function_stats(&[], range)?;
+    let mut out = Vec::with_capacity(stats.len());
+    for s in stats {
+        let names = [s.function.clone()];
+        let mut row = Vec::with_capacity(buckets.len());
+        for &(from, to) in &buckets {
+            let r = TimeRange {
+                from_ms: Some(from),
+                to_ms: Some(to),
+            };
+            let b = store.function_stats(&names, r)?.into_iter().next();
+            row.push(b.map_or_else(FleetBucket::default, |b| FleetBucket {
+                invocations: b.invocations,
+                errors: b.errors,
+                duration: b.duration,
+            }));
+        }
+        out.push(FleetRow {
+            stats: FunctionStats {
+                environments: 0,
+                ..s
+            },
+            buckets: row,
+        });
+    }
+    Ok(out)
+}
+
 /// The storage boundary. Implementations must be safe to call from one thread at a time;
 /// the binary owns one store per process.
 pub trait Store: Send {
@@ -684,6 +779,15 @@ pub trait Store: Send {
         bucket_ms: i64,
     ) -> Result<Vec<(i64, FunctionStats)>, StoreError> {
         series_by_stats(self, function, range, bucket_ms)
+    }
+
+    /// Every function `function_stats(&[], range)` reports, with the same statistics, each
+    /// with its range cut into the buckets of [`fleet_buckets`] (`bucket_ms` of `None`: no
+    /// buckets). Sorted by function name. Rows carry no environment count (0), as series
+    /// entries. The dashboard's one read for the whole fleet; backends answer it in one pass
+    /// over their rollups where they can.
+    fn fleet(&self, range: TimeRange, bucket_ms: Option<i64>) -> Result<Vec<FleetRow>, StoreError> {
+        fleet_by_stats(self, range, bucket_ms)
     }
 
     /// Delete data older than the cutoffs, and remember the raw cutoff so that older parts
@@ -891,6 +995,13 @@ macro_rules! forward_store_except_ingest {
             bucket_ms: i64,
         ) -> Result<Vec<(i64, $crate::FunctionStats)>, $crate::StoreError> {
             self.$inner.series(function, range, bucket_ms)
+        }
+        fn fleet(
+            &self,
+            range: $crate::TimeRange,
+            bucket_ms: Option<i64>,
+        ) -> Result<Vec<$crate::FleetRow>, $crate::StoreError> {
+            self.$inner.fleet(range, bucket_ms)
         }
         fn apply_retention(
             &mut self,

@@ -460,7 +460,33 @@ fn dashboard_in_headless_chromium() {
     // Functions table: every function, sortable, filterable.
     d.open(&server.url(&format!("/#/functions{all}")), "functions");
     assert_eq!(d.column("#fn-table", 0).len(), functions.len());
+    // Sparklines: one duration trend per row, with p50 and p99 lines, values on hover.
+    assert_eq!(
+        d.js("return document.querySelectorAll('#fn-table tbody svg.spark polyline').length"),
+        json!(2 * functions.len())
+    );
+    let _ = d.js("const s = document.querySelector('#fn-table tbody svg.spark'); const r = s.getBoundingClientRect(); s.dispatchEvent(new MouseEvent('mousemove', {bubbles: true, clientX: r.right - 2, clientY: r.top + 5}));");
+    let tip = d.text("#tip");
+    let with_unit = |l: &str| [" ms", " s", " min"].iter().any(|u| l.ends_with(u));
+    assert!(
+        tip.lines()
+            .filter(|l| l.starts_with("p50: ") || l.starts_with("p99: "))
+            .count()
+            == 2
+            && tip.lines().skip(1).all(with_unit),
+        "{tip}"
+    );
+    // Sorting happens on the server: wait for the header to show the answer's order.
+    let sorted_by = |key: &str, dir: &str| {
+        d.wait(
+            &format!(
+                "return !!document.querySelector('#fn-table th.sorted.{dir}[data-sort={key}]')"
+            ),
+            "the sorted table",
+        );
+    };
     d.click("#fn-table th[data-sort=invocations]");
+    sorted_by("invocations", "desc");
     let inv: Vec<f64> = d.column("#fn-table", 1).iter().map(|s| number(s)).collect();
     assert!(inv.windows(2).all(|w| w[0] >= w[1]), "descending: {inv:?}");
     let busiest = functions
@@ -469,6 +495,7 @@ fn dashboard_in_headless_chromium() {
         .unwrap();
     assert_eq!(inv[0], busiest["invocations"].as_u64().unwrap() as f64);
     d.click("#fn-table th[data-sort=invocations]");
+    sorted_by("invocations", "asc");
     let inv: Vec<f64> = d.column("#fn-table", 1).iter().map(|s| number(s)).collect();
     assert!(inv.windows(2).all(|w| w[0] <= w[1]), "ascending: {inv:?}");
     assert!(d
@@ -477,6 +504,7 @@ fn dashboard_in_headless_chromium() {
         .unwrap()
         .contains("sort=invocations"));
     d.click("#fn-table th[data-sort=function]");
+    sorted_by("function", "asc");
     let names = d.column("#fn-table", 0);
     let mut sorted = names.clone();
     sorted.sort_by_key(|s| s.to_lowercase());
@@ -510,7 +538,7 @@ fn dashboard_in_headless_chromium() {
         &format!("return document.querySelectorAll('#fn-table tbody tr').length === {same}"),
         "the architecture filter",
     );
-    assert!(d.column("#fn-table", 10).iter().all(|a| a == arch));
+    assert!(d.column("#fn-table", 11).iter().all(|a| a == arch));
     d.screenshot("functions");
 
     // Drill-down: overview → function → invocation with its logs.
@@ -560,6 +588,11 @@ fn dashboard_in_headless_chromium() {
     assert!(!groups.is_empty());
     d.open(&server.url(&format!("/#/errors{all}")), "errors");
     assert_eq!(d.column("#error-groups", 0).len(), groups.len());
+    // One occurrence sparkline per group.
+    assert_eq!(
+        d.js("return document.querySelectorAll('#error-groups tbody svg.spark polyline').length"),
+        json!(groups.len())
+    );
     d.screenshot("errors");
     let id = groups[0]["id"].as_str().unwrap();
     d.open(&server.url(&format!("/#/error/{id}{all}")), "error");

@@ -56,10 +56,11 @@ use fx::FxHashMap;
 pub use schema::SCHEMA_VERSION;
 
 use crate::{
-    Checkpoint, EnvironmentRow, ErrorGroup, ErrorOccurrence, ErrorQuery, ErrorStatus, FunctionMeta,
-    FunctionStats, Incident, IncidentApplied, IncidentChange, IncidentQuery, IngestBatch,
-    IngestStats, InvocationQuery, InvocationRow, Marker, OccurrenceCursor, OutboxEntry, OutboxItem,
-    OutboxMark, Retention, RetentionStats, Store, StoreError, TimeRange, TuningRun,
+    Checkpoint, EnvironmentRow, ErrorGroup, ErrorOccurrence, ErrorQuery, ErrorStatus, FleetRow,
+    FunctionMeta, FunctionStats, Incident, IncidentApplied, IncidentChange, IncidentQuery,
+    IngestBatch, IngestStats, InvocationQuery, InvocationRow, Marker, OccurrenceCursor,
+    OutboxEntry, OutboxItem, OutboxMark, Retention, RetentionStats, Store, StoreError, TimeRange,
+    TuningRun,
 };
 use tern_core::model::LogLine;
 
@@ -238,6 +239,10 @@ impl Store for SqliteStore {
             Some(s) => Ok(s),
             None => crate::series_by_stats(self, function, range, bucket_ms),
         }
+    }
+
+    fn fleet(&self, range: TimeRange, bucket_ms: Option<i64>) -> Result<Vec<FleetRow>, StoreError> {
+        query::fleet(&self.conn, range, bucket_ms)
     }
 
     fn apply_retention(&mut self, r: Retention) -> Result<RetentionStats, StoreError> {

@@ -7,7 +7,7 @@ use axum::routing::{delete, get, post, MethodRouter};
 use axum::Router;
 
 use super::api::{
-    changes, errors, functions, incidents, insights, invocations, openapi, policies, system,
+    changes, errors, fleet, functions, incidents, insights, invocations, openapi, policies, system,
 };
 use super::state::AppState;
 use super::{cloudwatch, firehose, ui};
@@ -28,6 +28,7 @@ pub fn routes() -> Vec<(&'static str, &'static str, MethodRouter<AppState>)> {
         ("post", "/ui/logout", post(ui::logout)),
         ("get", "/api/v1/functions", get(functions::list)),
         ("get", "/api/v1/inventory", get(functions::inventory)),
+        ("get", "/api/v1/fleet", get(fleet::show)),
         (
             "get",
             "/api/v1/functions/{name}/series",

@@ -719,6 +719,109 @@ async fn functions_answer_what_the_report_answers() {
     s.stop();
 }
 
+/// Issue 6: the dashboard's fleet read agrees with the report, sorts, filters and pages on
+/// the server, returns sparkline buckets that add up, and refuses bad parameters clearly.
+#[tokio::test]
+async fn fleet_agrees_with_the_report_and_pages() {
+    let s = seeded().await;
+    let (status, v) = s.get(&format!("/api/v1/fleet?{}", range_all())).await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    let (_, rep) = s.get(&format!("/api/v1/functions?{}", range_all())).await;
+    for k in ["invocations", "errors", "cold_starts"] {
+        assert_eq!(v["totals"][k], rep["totals"][k], "{k}");
+    }
+    let close = |a: &Value, b: &Value| (a.as_f64().unwrap() - b.as_f64().unwrap()).abs() < 1e-9;
+    assert!(close(&v["totals"]["cost_usd"], &rep["totals"]["cost_usd"]));
+    assert_eq!(v["matched"], 2);
+    // Default sort: cost, most first; every row's sparkline adds up to its invocations.
+    let rows = v["functions"].as_array().unwrap();
+    assert!(rows[0]["cost_usd"].as_f64() >= rows[1]["cost_usd"].as_f64());
+    let buckets = v["bucket_starts"].as_array().unwrap().len();
+    assert!(buckets > 0 && buckets <= 40, "{buckets}");
+    for r in rows {
+        let spark = r["spark"]["invocations"].as_array().unwrap();
+        assert_eq!(spark.len(), buckets);
+        let sum: u64 = spark.iter().map(|n| n.as_u64().unwrap()).sum();
+        assert_eq!(Value::from(sum), r["invocations"]);
+        assert_eq!(r["spark"]["p99_ms"].as_array().unwrap().len(), buckets);
+        let f = rep["functions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["function"] == r["function"])
+            .unwrap();
+        assert_eq!(r["p50_ms"], f["duration_ms"]["p50"]);
+        assert_eq!(r["errors"], f["errors"]);
+    }
+    // Sort by name, filter by a name substring in any case, page.
+    let (_, v) = s
+        .get(&format!("/api/v1/fleet?{}&sort=function", range_all()))
+        .await;
+    assert_eq!(v["functions"][0]["function"], "billing");
+    assert_eq!(v["dir"], "asc");
+    let (_, v) = s
+        .get(&format!("/api/v1/fleet?{}&name=ORD", range_all()))
+        .await;
+    assert_eq!(v["matched"], 1);
+    assert_eq!(v["functions"][0]["function"], "orders");
+    let (_, v) = s
+        .get(&format!(
+            "/api/v1/fleet?{}&sort=function&offset=1&limit=1",
+            range_all()
+        ))
+        .await;
+    assert_eq!(v["functions"].as_array().unwrap().len(), 1);
+    assert_eq!(v["functions"][0]["function"], "orders");
+    assert_eq!(v["totals"]["functions"], 2);
+    let (_, v) = s
+        .get(&format!("/api/v1/fleet?{}&offset=999999999", range_all()))
+        .await;
+    assert_eq!(v["functions"].as_array().unwrap().len(), 0);
+    // Bytes that are not UTF-8 are read lossily and match nothing.
+    let (status, v) = s.get("/api/v1/fleet?tag=%FF%FE&name=%00").await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    assert_eq!(v["matched"], 0);
+    // An open range is the stored data's span; it still gets buckets.
+    let (status, v) = s.get("/api/v1/fleet").await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    assert!(!v["bucket_starts"].as_array().unwrap().is_empty());
+    let long = "x".repeat(10_000);
+    for (q, needle) in [
+        ("sort=nope", "sort=\"nope\""),
+        ("dir=up", "asc or desc"),
+        ("limit=1001", "at most 1000"),
+        ("limit=-1", "bad query parameters"),
+        ("offset=x", "bad query parameters"),
+        ("since=soon", "since \"soon\""),
+        (&format!("name={long}") as &str, "at most 256"),
+    ] {
+        let (status, v) = s.get(&format!("/api/v1/fleet?{q}")).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{q}: {v}");
+        let e = v["error"].as_str().unwrap();
+        assert!(e.contains(needle), "{q}: {e:?} lacks {needle:?}");
+    }
+    // Error groups with sparklines: one count per bucket, adding up to the range's count.
+    let (status, v) = s
+        .get(&format!("/api/v1/errors?{}&spark=true", range_all()))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    let g = &v[0];
+    let sum: u64 = g["spark"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n.as_u64().unwrap())
+        .sum();
+    assert_eq!(Value::from(sum), g["count_in_range"]);
+    assert_eq!(
+        g["spark"].as_array().unwrap().len(),
+        g["spark_starts"].as_array().unwrap().len()
+    );
+    let (status, _) = s.get("/api/v1/errors?spark=perhaps").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    s.stop();
+}
+
 #[tokio::test]
 async fn series_buckets_a_function() {
     let s = seeded().await;

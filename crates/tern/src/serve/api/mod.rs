@@ -6,6 +6,7 @@
 
 pub mod changes;
 pub mod errors;
+pub mod fleet;
 pub mod functions;
 pub mod incidents;
 pub mod insights;
