@@ -2536,6 +2536,24 @@ pub fn outbox_delivery<S: Store>(mut store: S) {
     );
     assert!(store.outbox_mark(b, &OutboxMark::Sent, retry_at).unwrap());
     assert!(store.outbox_due(i64::MAX, 10).unwrap().is_empty());
+    // The history keeps every entry, newest first, with its outcome (issue 6's dashboard).
+    let history = store.outbox_history(0).unwrap();
+    let seen: Vec<(i64, OutboxState, u32)> = history
+        .iter()
+        .map(|e| (e.id, e.state, e.attempts))
+        .collect();
+    assert_eq!(
+        seen,
+        vec![
+            (c, OutboxState::Failed, 1),
+            (b, OutboxState::Sent, 2),
+            (a, OutboxState::Sent, 1)
+        ]
+    );
+    assert_eq!(history[1].sent_ms, Some(retry_at));
+    assert_eq!(history[1].last_error.as_deref(), Some("HTTP 503"));
+    assert!(history[0].last_error.is_some());
+    assert_eq!(store.outbox_history(1).unwrap().len(), 1);
     assert!(!store.outbox_mark(12345, &OutboxMark::Sent, T0).unwrap());
     // Backoff doubles from 30 s and stops at an hour.
     assert_eq!(

@@ -864,6 +864,10 @@ pub trait Store: Send {
     /// Pending notifications due at `now_ms`, oldest due first, at most `limit` (0 means 100).
     fn outbox_due(&self, now_ms: i64, limit: usize) -> Result<Vec<OutboxEntry>, StoreError>;
 
+    /// Every notification in any state (the delivery history), newest first, at most
+    /// `limit` (0 means 100).
+    fn outbox_history(&self, limit: usize) -> Result<Vec<OutboxEntry>, StoreError>;
+
     /// Record a delivery attempt of entry `id` at `now_ms`. `false` if there is no such
     /// pending entry (already sent or failed: a second sender's mark is ignored).
     fn outbox_mark(&mut self, id: i64, mark: &OutboxMark, now_ms: i64) -> Result<bool, StoreError>;
@@ -1081,6 +1085,12 @@ macro_rules! forward_store_except_ingest {
             limit: usize,
         ) -> Result<Vec<$crate::OutboxEntry>, $crate::StoreError> {
             self.$inner.outbox_due(now_ms, limit)
+        }
+        fn outbox_history(
+            &self,
+            limit: usize,
+        ) -> Result<Vec<$crate::OutboxEntry>, $crate::StoreError> {
+            self.$inner.outbox_history(limit)
         }
         fn outbox_mark(
             &mut self,

@@ -19,6 +19,10 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use firehose::{Serve, API_TOKEN};
+
+/// The dashboard user the test's config holds (its hash made by `tern passwd`).
+const USER: &str = "alice";
+const PASSWORD: &str = "correct horse battery staple";
 use serde_json::{json, Value};
 
 fn tern() -> Command {
@@ -380,10 +384,65 @@ fn fleet(dir: &Path) -> Server {
         tern().arg("ingest").arg("--db").arg(&db).arg(&logs),
         "ingest",
     );
+    // A dashboard user, hashed by `tern passwd` (the password comes on standard input).
+    let mut passwd = tern()
+        .args(["passwd", USER])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write as _;
+        let mut stdin = passwd.stdin.take().unwrap();
+        writeln!(stdin, "{PASSWORD}").unwrap();
+    }
+    let out = passwd.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let user = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        user.contains("[[dashboard.users]]") && !user.contains(PASSWORD),
+        "{user}"
+    );
+    // Two notifications in the outbox: one delivered, one given up (the history shows both).
+    {
+        use tern_store::{OutboxItem, OutboxMark, Store as _};
+        let mut store = tern_store::SqliteStore::open(&db).unwrap();
+        let item = |k: &str| OutboxItem {
+            dedupe_key: k.into(),
+            channel: "ops-webhook".into(),
+            payload: "{}".into(),
+        };
+        let now = 1_795_000_000_000;
+        store
+            .enqueue(
+                &[item("incident-1-opened"), item("incident-1-resolved")],
+                now,
+                None,
+            )
+            .unwrap();
+        let due = store.outbox_due(now, 10).unwrap();
+        store
+            .outbox_mark(due[0].id, &OutboxMark::Sent, now + 1)
+            .unwrap();
+        store
+            .outbox_mark(
+                due[1].id,
+                &OutboxMark::Failed {
+                    error: "HTTP 410 from the webhook".into(),
+                },
+                now + 2,
+            )
+            .unwrap();
+    }
     let cfg = dir.join("tern.toml");
     std::fs::write(
         &cfg,
-        "[retention]\nraw = \"forever\"\nrollups = \"forever\"\n",
+        format!("[retention]\nraw = \"forever\"\nrollups = \"forever\"\n\n{user}"),
     )
     .unwrap();
     Server(Some(Serve::start(
@@ -412,7 +471,15 @@ fn dashboard_in_headless_chromium() {
         "return document.getElementById('login-error').innerText.includes('not valid')",
         "the login error",
     );
-    d.type_in("#login-token", API_TOKEN);
+    // A user name with a wrong password is refused; the right one (from `tern passwd`) logs in.
+    d.type_in("#login-user", USER);
+    d.type_in("#login-token", "not the password");
+    d.click("#login-submit");
+    d.wait(
+        "return document.getElementById('login-error').innerText.includes('user name or password is not valid')",
+        "the password login error",
+    );
+    d.type_in("#login-token", PASSWORD);
     let _ = d.js("document.documentElement.dataset.ready = 'stale'");
     d.click("#login-submit");
     d.wait_page("overview");
@@ -439,6 +506,16 @@ fn dashboard_in_headless_chromium() {
     );
     let wins = report["quick_wins"].as_array().unwrap().len().min(15);
     assert_eq!(d.column("#wins", 0).len(), wins.max(1));
+    // Top insights arrive after the page: the API's, at most ten.
+    let insights = report["insights"].as_array().unwrap().len();
+    assert!(insights > 0);
+    d.wait(
+        &format!(
+            "return document.querySelectorAll('#insights tbody tr').length === {}",
+            insights.min(10)
+        ),
+        "the top insights",
+    );
     d.screenshot("overview");
 
     // The time range lives in the URL: a custom range shows that range's totals.
@@ -633,9 +710,20 @@ fn dashboard_in_headless_chromium() {
             .map(|p| p["name"].as_str().unwrap().to_string())
             .collect::<Vec<_>>()
     );
+    // Notification history: newest first, what, where, state and the last error.
+    assert_eq!(
+        d.column("#notifications", 1),
+        vec!["incident-1-resolved", "incident-1-opened"]
+    );
+    assert_eq!(d.column("#notifications", 2)[0], "ops-webhook");
+    assert_eq!(d.column("#notifications", 3), vec!["failed", "sent"]);
+    assert_eq!(
+        d.column("#notifications", 7)[0],
+        "HTTP 410 from the webhook"
+    );
     d.screenshot("alerts");
 
-    // The one expected: the 401 of the wrong-token login above.
+    // The ones expected: the 401s of the wrong-token and wrong-password logins above.
     let errors: Vec<String> = d
         .console_errors()
         .into_iter()

@@ -316,6 +316,10 @@ impl Store for SqliteStore {
         alerts::outbox_due(&self.conn, now_ms, limit)
     }
 
+    fn outbox_history(&self, limit: usize) -> Result<Vec<OutboxEntry>, StoreError> {
+        alerts::outbox_history(&self.conn, limit)
+    }
+
     fn outbox_mark(&mut self, id: i64, mark: &OutboxMark, now_ms: i64) -> Result<bool, StoreError> {
         alerts::outbox_mark(&self.conn, id, mark, now_ms)
     }

@@ -51,6 +51,11 @@ pub fn routes() -> Vec<(&'static str, &'static str, MethodRouter<AppState>)> {
             post(errors::set_status),
         ),
         ("get", "/api/v1/incidents", get(incidents::list)),
+        (
+            "get",
+            "/api/v1/notifications",
+            get(incidents::notifications),
+        ),
         ("get", "/api/v1/insights", get(insights::list)),
         ("get", "/api/v1/policies", get(policies::list)),
         ("post", "/api/v1/policies", post(policies::create)),

@@ -1724,3 +1724,116 @@ async fn dashboard_cookie_is_secure_off_loopback() {
     assert!(set.ends_with("; Secure"), "{set}");
     s.stop();
 }
+
+fn password_login(name: &str, password: &str) -> Request<Body> {
+    Request::post("/ui/login")
+        .header("content-type", "application/json")
+        .header("host", "tern.test")
+        .body(Body::from(
+            serde_json::json!({ "username": name, "password": password }).to_string(),
+        ))
+        .unwrap()
+}
+
+/// Issue 6: `[[dashboard.users]]` log in with a name and password (Argon2); wrong, unknown and
+/// hostile attempts are refused alike, slowly, and a name is locked out after repeated
+/// failures (while the right password of another user still works).
+#[tokio::test]
+async fn dashboard_password_login() {
+    let hash = |p: &str| {
+        crate::password::PasswordHashString::parse(&crate::password::hash(p).unwrap()).unwrap()
+    };
+    let (alice, bob) = (
+        hash("alice's long passphrase"),
+        hash("bob's long passphrase"),
+    );
+    let s = Server::with(|c| {
+        c.auth.users = vec![
+            crate::config::DashboardUser {
+                name: "alice".into(),
+                password_hash: alice,
+            },
+            crate::config::DashboardUser {
+                name: "bob".into(),
+                password_hash: bob,
+            },
+        ];
+    });
+    let (status, headers, body) =
+        exchange(&s, password_login("alice", "alice's long passphrase")).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let cookie = headers["set-cookie"].to_str().unwrap();
+    assert!(cookie.starts_with("tern_session=") && cookie.contains("HttpOnly"));
+    // The session reads the API.
+    let cookie = cookie.split(';').next().unwrap().to_string();
+    let (status, _, _) = exchange(
+        &s,
+        Request::get("/api/v1/policies")
+            .header("cookie", &cookie)
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    // Wrong password and unknown user: the same 401, after a delay.
+    let started = std::time::Instant::now();
+    let (status, _, wrong) = exchange(&s, password_login("alice", "not it at all")).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(started.elapsed() >= super::ui::throttle::FAIL_DELAY);
+    let (status, _, unknown) = exchange(&s, password_login("mallory", "not it at all")).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(wrong, unknown);
+    assert!(!wrong.contains("not it at all"));
+    // Hostile bodies: a huge password, a huge name, both kinds of credentials, neither,
+    // a field too many, the wrong types.
+    let huge = "x".repeat(1 << 20);
+    for (body, needle) in [
+        (
+            serde_json::json!({"username": "alice", "password": huge}).to_string(),
+            "longer than 1024 bytes",
+        ),
+        (
+            serde_json::json!({"username": huge, "password": "p"}).to_string(),
+            "longer than 256 bytes",
+        ),
+        (
+            serde_json::json!({"token": API, "username": "alice", "password": "p"}).to_string(),
+            "either",
+        ),
+        ("{}".to_string(), "either"),
+        (
+            serde_json::json!({"username": "alice"}).to_string(),
+            "either",
+        ),
+        (
+            serde_json::json!({"username": "alice", "password": "p", "admin": true}).to_string(),
+            "unknown field",
+        ),
+        (
+            serde_json::json!({"username": 1, "password": ["p"]}).to_string(),
+            "bad body",
+        ),
+    ] {
+        let req = Request::post("/ui/login")
+            .header("content-type", "application/json")
+            .header("host", "tern.test")
+            .body(Body::from(body))
+            .unwrap();
+        let (status, _, text) = exchange(&s, req).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{text}");
+        assert!(text.contains(needle), "{text:?} lacks {needle:?}");
+    }
+    // Repeated failures lock the name out (429), not other users.
+    for _ in 0..super::ui::throttle::MAX_FAILURES {
+        let _ = exchange(&s, password_login("bob", "guess")).await;
+    }
+    let (status, _, text) = exchange(&s, password_login("bob", "bob's long passphrase")).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{text}");
+    assert!(text.contains("try again in"), "{text}");
+    let (status, _, _) = exchange(&s, password_login("alice", "alice's long passphrase")).await;
+    assert_eq!(status, StatusCode::OK);
+    // API tokens still log in.
+    let (status, _, _) = exchange(&s, login_request(API)).await;
+    assert_eq!(status, StatusCode::OK);
+    s.stop();
+}

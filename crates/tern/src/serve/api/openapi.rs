@@ -86,6 +86,12 @@ fn dashboard_schemas() -> Value {
         "matched": {"type": "integer", "description": "Functions matching the filters."},
         "offset": {"type": "integer"}, "limit": {"type": "integer"}, "sort": {"type": "string"}, "dir": {"type": "string", "enum": ["asc", "desc"]},
         "functions": {"type": "array", "items": {"$ref": "#/components/schemas/FleetRow"}}}},
+      "Notification": {"type": "object", "properties": {
+        "id": {"type": "integer"}, "key": {"type": "string", "description": "What it reports: incident-<id>-opened, incident-<id>-resolved, error-<group>-new, …"},
+        "channel": {"type": "string"}, "state": {"type": "string", "enum": ["pending", "sent", "failed"]},
+        "attempts": {"type": "integer"}, "created_at": {"type": "string"}, "next_attempt_at": {"type": "string", "nullable": true},
+        "sent_at": {"type": "string", "nullable": true}, "last_error": {"type": "string", "nullable": true},
+        "payload": {"type": "string", "description": "The message as queued for the channel (JSON)."}}},
       "FleetRow": {"type": "object", "properties": {
         "function": {"type": "string"}, "invocations": {"type": "integer"}, "errors": {"type": "integer"}, "error_rate": {"type": "number"},
         "p50_ms": {"type": "number", "nullable": true}, "p99_ms": {"type": "number", "nullable": true},
@@ -103,6 +109,9 @@ fn dashboard_paths() -> Value {
     let bearer = json!([{"bearer": []}]);
     let text = |name: &str, what: &str| json!({"name": name, "in": "query", "schema": {"type": "string", "maxLength": 256}, "description": what});
     json!({
+      "/api/v1/notifications": {"get": {"summary": "The notification history (the outbox), newest first: what was sent, where, when, and how delivery went", "security": bearer,
+        "parameters": [{"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}}],
+        "responses": merge(json!({"200": {"description": "Notifications", "content": {"application/json": {"schema": {"type": "array", "items": {"$ref": "#/components/schemas/Notification"}}}}}}), error_responses(&[("400", "Bad parameter")]))}},
       "/api/v1/fleet": {"get": {"summary": "The fleet over a range, compact and paged (the dashboard's overview and functions table)", "security": bearer,
         "parameters": range_params().into_iter().chain([
           text("name", "Substring of the function name, any case"),

@@ -102,22 +102,25 @@
     $('login-error').textContent = msg || '';
     document.documentElement.dataset.page = 'login';
     document.documentElement.dataset.ready = '1';
-    $('login-token').focus();
+    ($('login-user').value ? $('login-token') : $('login-user')).focus();
   }
   async function login(ev) {
     ev.preventDefault();
     $('login-error').textContent = '';
     try {
+      const user = $('login-user').value.trim();
+      const secret = $('login-token').value;
       const s = await api('/ui/login', {
         method: 'POST', headers: { 'Content-Type': 'application/json' },
-        body: JSON.stringify({ token: $('login-token').value }),
+        body: JSON.stringify(user ? { username: user, password: secret } : { token: secret }),
       });
       session.csrf = s.csrf;
       $('login-token').value = '';
       $('login').hidden = true;
       render();
     } catch (e) {
-      $('login-error').textContent = e instanceof Unauthorized ? 'That token is not valid.' : e.message;
+      $('login-error').textContent = e instanceof Unauthorized
+        ? ($('login-user').value.trim() ? 'That user name or password is not valid.' : 'That token is not valid.') : e.message;
     }
   }
   async function logout() {
@@ -575,7 +578,7 @@
   }
 
   async function alerts() {
-    const [policies, incidents] = await Promise.all([api('/api/v1/policies'), api('/api/v1/incidents?limit=200')]);
+    const [policies, incidents, sent] = await Promise.all([api('/api/v1/policies'), api('/api/v1/incidents?limit=200'), api('/api/v1/notifications?limit=200')]);
     let h = '<h1>Alerts</h1><h2>Policies</h2>' + table(['Name', 'Type', 'Source', 'Enabled', 'Severity', 'Condition', 'Channels'],
       policies.map((p) => '<tr><td>' + esc(p.name) + '</td><td>' + esc(p.type) + '</td><td>' + esc(p.source) + '</td><td>' + (p.enabled ? 'yes' : 'no') +
         '</td><td>' + pill(p.severity) + '</td><td class="wrap">' + esc(p.type === 'metric' ? p.aggregation + ' ' + p.metric + ' ' + p.comparison + ' ' + p.threshold + ' over ' + p.window_seconds + ' s' : 'on ' + p.on) +
@@ -583,6 +586,10 @@
     h += '<h2>Incidents</h2>' + table(['Id', 'Policy', 'Function', 'State', 'Opened', 'Resolved', { t: 'Value', n: 1 }, 'Detail'],
       incidents.map((i) => '<tr><td>' + i.id + '</td><td>' + esc(i.policy) + '</td><td>' + fnLink(i.function) + '</td><td>' + pill(i.state) + '</td><td>' + when(i.opened_at) +
         '</td><td>' + when(i.resolved_at) + '</td><td class="n">' + (i.value == null ? '—' : esc(+i.value.toFixed(4))) + '</td><td class="wrap">' + esc(i.detail || '') + '</td></tr>').join(''), 'id="all-incidents"');
+    h += '<h2>Notifications</h2>' + table(['Queued', 'What', 'Channel', 'State', { t: 'Attempts', n: 1 }, 'Sent', 'Next attempt', 'Last error'],
+      sent.map((n) => '<tr data-notification="' + n.id + '"><td>' + when(n.created_at) + '</td><td class="mono">' + esc(n.key) + '</td><td>' + esc(n.channel) +
+        '</td><td>' + pill(n.state) + '</td><td class="n">' + num(n.attempts) + '</td><td>' + when(n.sent_at) + '</td><td>' + when(n.next_attempt_at) +
+        '</td><td class="wrap">' + esc(n.last_error || '') + '</td></tr>').join(''), 'id="notifications"');
     return { html: h };
   }
 
