@@ -273,8 +273,19 @@ impl Driver {
 
     /// The top of the page as a PNG in `target/dashboard-screenshots/NAME.png`.
     fn screenshot(&self, name: &str) {
+        self.screenshot_at(name, None);
+    }
+
+    /// As `screenshot`, scrolled to the element `css` when given.
+    fn screenshot_at(&self, name: &str, css: Option<&str>) {
         use base64::Engine as _;
-        let _ = self.js("window.scrollTo(0, 0)");
+        let _ = match css {
+            Some(css) => self.js(&format!(
+                "document.querySelector({}).scrollIntoView()",
+                serde_json::to_string(css).unwrap()
+            )),
+            None => self.js("window.scrollTo(0, 0)"),
+        };
         let v = self.agent.get(&self.url("/screenshot")).call().unwrap();
         let body: Value = serde_json::from_str(
             &v.into_body()
@@ -425,6 +436,43 @@ fn fleet(dir: &Path) -> Server {
                 None,
             )
             .unwrap();
+        // A `tern tune` run for every function: the function page draws its points.
+        for f in store.functions().unwrap() {
+            let point = |memory_mb: u32, p50: f64| tern_store::TuningPoint {
+                memory_mb,
+                arch: tern_store::Arch::X86_64,
+                invocations: 10,
+                errors: 0,
+                cold_starts: 1,
+                p50_ms: Some(p50),
+                p95_ms: Some(p50 * 1.3),
+                p99_ms: Some(p50 * 1.5),
+                trimmed_mean_ms: Some(p50),
+                billed_mean_ms: Some(p50.ceil()),
+                init_p50_ms: None,
+                max_memory_used_mb: Some(90),
+                cost_usd: Some(
+                    p50.ceil() / 1000.0 * f64::from(memory_mb) / 1024.0 * 0.0000166667 + 2e-7,
+                ),
+                error: None,
+            };
+            store
+                .store_tuning_run(&tern_store::TuningRun {
+                    function: f.function.clone(),
+                    region: "us-east-1".into(),
+                    started_ms: now - 3_600_000,
+                    finished_ms: now - 3_000_000,
+                    original_memory_mb: 512,
+                    original_arch: tern_store::Arch::X86_64,
+                    invocations_per_size: 10,
+                    cold_starts_only: false,
+                    payload: "none".into(),
+                    complete: true,
+                    applied_memory_mb: None,
+                    points: vec![point(256, 400.0), point(512, 210.0), point(1024, 120.0)],
+                })
+                .unwrap();
+        }
         let due = store.outbox_due(now, 10).unwrap();
         store
             .outbox_mark(due[0].id, &OutboxMark::Sent, now + 1)
@@ -626,11 +674,34 @@ fn dashboard_in_headless_chromium() {
     d.wait_page("function");
     assert_eq!(d.text("h1"), top);
     assert_eq!(
-        d.js("return document.querySelectorAll('svg[data-chart] polyline').length")
+        d.js("return document.querySelectorAll('#main > .grid2:not(#rec-curve) svg[data-chart] polyline').length")
             .as_u64()
             .unwrap(),
         9,
-        "5 charts, 9 lines"
+        "5 time charts, 9 lines"
+    );
+    // The memory recommendation: the API's, drawn as a curve over memory sizes (two lines of
+    // duration, one of cost) with the tuning run's three sizes as points on both charts.
+    let rec = api(&server, &format!("/api/v1/functions/{top}/recommendation"));
+    let r = &rec["recommendation"];
+    assert!(r.is_object(), "{rec}");
+    assert!(d.text("#rec-summary").contains(&format!(
+        "→ {} MB",
+        thousands(r["recommended_memory_mb"].as_u64().unwrap())
+    )));
+    assert_eq!(
+        d.js("return document.querySelectorAll('#rec-curve svg[data-chart] polyline').length"),
+        json!(3)
+    );
+    assert_eq!(
+        d.js("return document.querySelectorAll('#rec-curve circle.dot').length"),
+        json!(6)
+    );
+    let _ = d.js("const s = document.querySelector('#rec-curve svg[data-chart]'); const r = s.getBoundingClientRect(); s.dispatchEvent(new MouseEvent('mousemove', {bubbles: true, clientX: r.left + r.width / 2, clientY: r.top + 40}));");
+    let tip = d.text("#tip");
+    assert!(
+        tip.lines().next().unwrap().ends_with(" MB") && tip.contains("p50 predicted: "),
+        "{tip}"
     );
     // Hover shows values with units.
     let _ = d.js("const s = document.querySelectorAll('svg[data-chart]')[1]; const r = s.getBoundingClientRect(); s.dispatchEvent(new MouseEvent('mousemove', {bubbles: true, clientX: r.left + r.width / 2, clientY: r.top + 40}));");
@@ -641,6 +712,7 @@ fn dashboard_in_headless_chromium() {
         "{tip}"
     );
     d.screenshot("function");
+    d.screenshot_at("function-memory", Some("#rec-summary"));
     let rid = d.text("#fn-invocations tbody tr td a");
     let _ = d.js("document.documentElement.dataset.ready = 'stale'");
     d.click("#fn-invocations tbody tr td a");

@@ -7,7 +7,8 @@ use axum::routing::{delete, get, post, MethodRouter};
 use axum::Router;
 
 use super::api::{
-    changes, errors, fleet, functions, incidents, insights, invocations, openapi, policies, system,
+    changes, errors, fleet, functions, incidents, insights, invocations, openapi, policies,
+    recommendation, system,
 };
 use super::state::AppState;
 use super::{cloudwatch, firehose, ui};
@@ -33,6 +34,11 @@ pub fn routes() -> Vec<(&'static str, &'static str, MethodRouter<AppState>)> {
             "get",
             "/api/v1/functions/{name}/series",
             get(functions::series),
+        ),
+        (
+            "get",
+            "/api/v1/functions/{name}/recommendation",
+            get(recommendation::show),
         ),
         (
             "get",

@@ -13,6 +13,7 @@ pub mod insights;
 pub mod invocations;
 pub mod openapi;
 pub mod policies;
+pub mod recommendation;
 pub mod system;
 
 use axum::extract::rejection::QueryRejection;

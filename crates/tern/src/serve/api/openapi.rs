@@ -86,6 +86,17 @@ fn dashboard_schemas() -> Value {
         "matched": {"type": "integer", "description": "Functions matching the filters."},
         "offset": {"type": "integer"}, "limit": {"type": "integer"}, "sort": {"type": "string"}, "dir": {"type": "string", "enum": ["asc", "desc"]},
         "functions": {"type": "array", "items": {"$ref": "#/components/schemas/FleetRow"}}}},
+      "FunctionRecommendation": {"type": "object", "properties": {
+        "function": {"type": "string"}, "strategy": {"type": "string"},
+        "recommendation": {"type": "object", "nullable": true, "description": "One entry of `tern recommend --format json`'s functions: current and recommended figures, observed sizes, floor, curve (memory_mb, p50, p95, monthly_cost_usd, allowed, current), architecture advice."},
+        "skipped": {"type": "string", "nullable": true, "description": "Why there is no recommendation."},
+        "tuning": {"type": "array", "description": "`tern tune` runs, newest first.", "items": {"type": "object", "properties": {
+          "started_at": {"type": "string"}, "finished_at": {"type": "string"}, "complete": {"type": "boolean"},
+          "original_memory_mb": {"type": "integer"}, "applied_memory_mb": {"type": "integer", "nullable": true}, "invocations_per_size": {"type": "integer"},
+          "points": {"type": "array", "items": {"type": "object", "properties": {
+            "memory_mb": {"type": "integer"}, "architecture": {"type": "string"}, "invocations": {"type": "integer"}, "errors": {"type": "integer"},
+            "p50_ms": {"type": "number", "nullable": true}, "p95_ms": {"type": "number", "nullable": true},
+            "cost_usd": {"type": "number", "nullable": true, "description": "One invocation at this size."}, "error": {"type": "string", "nullable": true}}}}}}}}},
       "Notification": {"type": "object", "properties": {
         "id": {"type": "integer"}, "key": {"type": "string", "description": "What it reports: incident-<id>-opened, incident-<id>-resolved, error-<group>-new, …"},
         "channel": {"type": "string"}, "state": {"type": "string", "enum": ["pending", "sent", "failed"]},
@@ -109,6 +120,11 @@ fn dashboard_paths() -> Value {
     let bearer = json!([{"bearer": []}]);
     let text = |name: &str, what: &str| json!({"name": name, "in": "query", "schema": {"type": "string", "maxLength": 256}, "description": what});
     json!({
+      "/api/v1/functions/{name}/recommendation": {"get": {"summary": "One function's memory recommendation (as `tern recommend --format json`: the curve over memory sizes, the sizes observed, the floor) and its `tern tune` runs", "security": bearer,
+        "parameters": range_params().into_iter().chain([
+          json!({"name": "name", "in": "path", "required": true, "schema": {"type": "string"}}),
+          json!({"name": "strategy", "in": "query", "schema": {"type": "string", "enum": ["cost", "speed", "balanced"], "default": "balanced"}})]).collect::<Vec<_>>(),
+        "responses": merge(json!({"200": {"description": "The recommendation", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/FunctionRecommendation"}}}}}), error_responses(&[("400", "Bad parameter"), ("404", "No such function")]))}},
       "/api/v1/notifications": {"get": {"summary": "The notification history (the outbox), newest first: what was sent, where, when, and how delivery went", "security": bearer,
         "parameters": [{"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}}],
         "responses": merge(json!({"200": {"description": "Notifications", "content": {"application/json": {"schema": {"type": "array", "items": {"$ref": "#/components/schemas/Notification"}}}}}}), error_responses(&[("400", "Bad parameter")]))}},

@@ -132,8 +132,10 @@
   // ---- charts (hand-written SVG) ------------------------------------------------------
   const W = 600, H = 190, PL = 62, PR = 8, PT = 8, PB = 20;
   const charts = [];
-  // series: [{name, cls, values}], xs: epoch ms, unit: key of UNITS, hline: {value, label}
-  function chart(title, xs, series, unit, hline) {
+  // series: [{name, cls, values, dots}], xs: epoch ms (or what `xfmt` formats), unit: key of
+  // UNITS, hline: {value, label}. A series with `dots` is drawn as points, not a line.
+  function chart(title, xs, series, unit, hline, xfmt) {
+    const xf = xfmt || ((t) => when(t).slice(5, 16));
     const id = charts.length;
     const fmt = UNITS[unit] || num;
     let max = 0;
@@ -151,8 +153,8 @@
       svg += '<text x="' + (PL - 4) + '" y="' + (+yy + 3) + '" text-anchor="end">' + esc(fmt(v)) + '</text>';
     }
     if (n > 0) {
-      svg += '<text x="' + PL + '" y="' + (H - 4) + '">' + esc(when(xs[0]).slice(5, 16)) + '</text>';
-      svg += '<text x="' + (W - PR) + '" y="' + (H - 4) + '" text-anchor="end">' + esc(when(xs[n - 1]).slice(5, 16)) + '</text>';
+      svg += '<text x="' + PL + '" y="' + (H - 4) + '">' + esc(xf(xs[0])) + '</text>';
+      svg += '<text x="' + (W - PR) + '" y="' + (H - 4) + '" text-anchor="end">' + esc(xf(xs[n - 1])) + '</text>';
     }
     if (hline && hline.value != null) {
       const yy = y(hline.value).toFixed(1);
@@ -160,12 +162,16 @@
       svg += '<text x="' + (W - PR - 2) + '" y="' + (+yy - 3) + '" text-anchor="end">' + esc(hline.label + ' ' + fmt(hline.value)) + '</text>';
     }
     for (const s of series) {
+      if (s.dots) {
+        s.values.forEach((v, i) => { if (v != null) svg += '<circle class="dot ' + s.cls + '" cx="' + x(i).toFixed(1) + '" cy="' + y(v).toFixed(1) + '" r="3.5"/>'; });
+        continue;
+      }
       let pts = '';
       s.values.forEach((v, i) => { if (v != null) pts += x(i).toFixed(1) + ',' + y(v).toFixed(1) + ' '; });
       svg += '<polyline class="' + s.cls + '" points="' + pts + '"/>';
     }
     svg += '<line class="hover" x1="-10" x2="-10" y1="' + PT + '" y2="' + (H - PB) + '"/></svg>';
-    charts.push({ xs, series, fmt, hline });
+    charts.push({ xs, series, fmt, hline, xfmt: xfmt || when });
     const legend = series.map((s) => '<span><i class="' + s.cls + '"></i>' + esc(s.name) + '</span>').join('');
     return '<div class="card chart"><div class="title">' + esc(title) + '</div><div class="legend">' + legend + '</div>' + svg + '</div>';
   }
@@ -185,8 +191,8 @@
     const xx = PL + (n <= 1 ? 0 : (i * (W - PL - PR)) / (n - 1));
     const line = svg.querySelector('line.hover');
     line.setAttribute('x1', xx); line.setAttribute('x2', xx);
-    let text = when(c.xs[i]);
-    for (const s of c.series) text += '\n' + s.name + ': ' + c.fmt(s.values[i]);
+    let text = c.xfmt(c.xs[i]);
+    for (const s of c.series) if (!s.dots || s.values[i] != null) text += '\n' + s.name + ': ' + c.fmt(s.values[i]);
     if (c.hline) text += '\n' + c.hline.label + ': ' + c.fmt(c.hline.value);
     tip.textContent = text;
     tip.hidden = false;
@@ -452,11 +458,12 @@
     const fp = new URLSearchParams(rp); fp.set('function', name);
     const ip = new URLSearchParams(fp); ip.set('limit', '50');
     const sp = await seriesRange(r);
-    const [rep, series, groups, invs] = await Promise.all([
+    const [rep, series, groups, invs, rec] = await Promise.all([
       api('/api/v1/functions' + q(fp)),
       api('/api/v1/functions/' + encodeURIComponent(name) + '/series' + q(sp)),
       api('/api/v1/errors' + q(fp)),
       api('/api/v1/invocations' + q(ip)),
+      api('/api/v1/functions/' + encodeURIComponent(name) + '/recommendation' + q(rp)),
     ]);
     const f = rep.functions.find((x) => x.function === name);
     const pts = series.points;
@@ -484,9 +491,36 @@
     h += chart('Cold starts', xs, [{ name: 'cold starts', cls: 's3', values: v((p) => p.cold_starts) }], 'count');
     h += chart('Cost', xs, [{ name: 'cost', cls: 's5', values: v((p) => p.cost_usd) }], 'usd');
     h += '</div>';
+    h += memoryCurve(rec);
     h += '<h2>Error groups</h2>' + groupsTable(groups, 'fn-errors');
     h += '<h2>Recent invocations</h2>' + invTable(invs, 'fn-invocations');
     return { html: h };
+  }
+  // The memory recommendation: predicted duration and monthly cost per memory size, with the
+  // sizes `tern tune` measured as points (its newest run).
+  function memoryCurve(rec) {
+    let h = '<h2>Memory recommendation</h2>';
+    const r = rec.recommendation;
+    if (!r) return h + '<p class="muted" id="rec-none">No recommendation: ' + esc(rec.skipped || 'no data') + '.</p>';
+    const run = rec.tuning.find((t) => t.points.some((p) => p.architecture === r.architecture_now && p.p50_ms != null));
+    const tuned = new Map();
+    if (run) for (const p of run.points) if (p.architecture === r.architecture_now) tuned.set(p.memory_mb, p);
+    const sizes = Array.from(new Set(r.curve.map((c) => c.memory_mb).concat(Array.from(tuned.keys())))).sort((a, b) => a - b);
+    const at = new Map(r.curve.map((c) => [c.memory_mb, c]));
+    const pick = (f) => sizes.map((m) => (at.has(m) ? f(at.get(m)) : null));
+    const tunedv = (f) => sizes.map((m) => (tuned.has(m) ? f(tuned.get(m)) : null));
+    const mbx = (m) => num(m) + ' MB';
+    h += '<p id="rec-summary">' + esc(mbx(r.current_memory_mb)) + ' now → <b>' + esc(mbx(r.recommended_memory_mb)) + '</b> (' + esc(r.strategy) + ', ' + esc(r.confidence) + ' confidence): ' +
+      (r.monthly_saving_usd > 0 ? 'saves ' + usd(r.monthly_saving_usd) + '/mo' : 'no saving at the observed rate') +
+      '. Memory floor ' + esc(mbx(r.floor.memory_mb)) + ' (max used ' + esc(mbx(r.floor.max_used_mb)) + ').' +
+      (run ? ' Points: <code>tern tune</code> run of ' + when(run.started_at) + '.' : '') + '</p><div class="grid2" id="rec-curve">';
+    const dur = [{ name: 'p50 predicted', cls: 's1', values: pick((c) => c.p50) }, { name: 'p95 predicted', cls: 's5', values: pick((c) => c.p95) }];
+    if (run) dur.push({ name: 'p50 measured', cls: 's3', dots: true, values: tunedv((p) => p.p50_ms) });
+    const cost = [{ name: 'predicted', cls: 's4', values: pick((c) => c.monthly_cost_usd) }];
+    if (run) cost.push({ name: 'measured', cls: 's3', dots: true, values: tunedv((p) => (p.cost_usd == null ? null : p.cost_usd * r.monthly_invocations)) });
+    h += chart('Duration by memory size', sizes, dur, 'ms', null, mbx);
+    h += chart('Monthly cost by memory size', sizes, cost, 'usd', null, mbx);
+    return h + '</div>';
   }
   // Error groups; with `spark` (from ?spark=true) an occurrence sparkline per group.
   function groupsTable(groups, id) {
