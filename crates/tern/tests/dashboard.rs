@@ -795,6 +795,25 @@ fn dashboard_in_headless_chromium() {
     );
     d.screenshot("alerts");
 
+    // Phone-sized: the page fits the width (wide tables scroll inside their frame).
+    let _ = d.cmd("/window/rect", json!({"width": 390, "height": 844}));
+    for page in ["", "functions", "errors"] {
+        d.open(
+            &server.url(&format!("/#/{page}{all}")),
+            if page.is_empty() { "overview" } else { page },
+        );
+        assert_eq!(
+            d.js("return document.documentElement.scrollWidth <= window.innerWidth + 1"),
+            json!(true),
+            "{page} overflows a phone's width"
+        );
+        d.screenshot(&format!(
+            "{}-phone",
+            if page.is_empty() { "overview" } else { page }
+        ));
+    }
+    let _ = d.cmd("/window/rect", json!({"width": 1400, "height": 900}));
+
     // The ones expected: the 401s of the wrong-token and wrong-password logins above.
     let errors: Vec<String> = d
         .console_errors()
