@@ -1837,3 +1837,99 @@ async fn dashboard_password_login() {
     assert_eq!(status, StatusCode::OK);
     s.stop();
 }
+
+/// Issue 6: a function's memory recommendation (with its tuning runs) and the notification
+/// history answer, and refuse bad parameters clearly.
+#[tokio::test]
+async fn recommendation_and_notifications() {
+    let s = seeded().await;
+    let (status, v) = s
+        .get(&format!(
+            "/api/v1/functions/orders/recommendation?{}",
+            range_all()
+        ))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    assert_eq!(v["function"], "orders");
+    assert_eq!(v["strategy"], "balanced");
+    let rec = &v["recommendation"];
+    assert!(
+        rec["curve"].as_array().is_some_and(|c| !c.is_empty()),
+        "{v}"
+    );
+    assert!(rec["recommended_memory_mb"].as_u64().is_some());
+    assert_eq!(v["tuning"], serde_json::json!([]));
+    let (status, v) = s
+        .get("/api/v1/functions/orders/recommendation?strategy=cost")
+        .await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    assert_eq!(v["strategy"], "cost");
+    for (uri, code, needle) in [
+        (
+            "/api/v1/functions/nope/recommendation".to_string(),
+            StatusCode::NOT_FOUND,
+            "no stored function",
+        ),
+        (
+            "/api/v1/functions/orders/recommendation?strategy=cheap".to_string(),
+            StatusCode::BAD_REQUEST,
+            "cost, speed or balanced",
+        ),
+        (
+            "/api/v1/functions/orders/recommendation?since=soon".to_string(),
+            StatusCode::BAD_REQUEST,
+            "since",
+        ),
+        (
+            format!("/api/v1/functions/{}/recommendation", "%5B".repeat(300)),
+            StatusCode::NOT_FOUND,
+            "no stored function",
+        ),
+        (
+            "/api/v1/notifications?limit=0".to_string(),
+            StatusCode::BAD_REQUEST,
+            "use 1 to 1000",
+        ),
+        (
+            "/api/v1/notifications?limit=x".to_string(),
+            StatusCode::BAD_REQUEST,
+            "bad query parameters",
+        ),
+    ] {
+        let (status, v) = s.get(&uri).await;
+        assert_eq!(status, code, "{uri}: {v}");
+        let e = v["error"].as_str().unwrap();
+        assert!(e.contains(needle), "{uri}: {e:?} lacks {needle:?}");
+    }
+    // Notifications: the outbox, newest first.
+    {
+        use tern_store::Store as _;
+        let mut store = SqliteStore::open(&s.db).unwrap();
+        let item = |k: &str| tern_store::OutboxItem {
+            dedupe_key: k.into(),
+            channel: "ops".into(),
+            payload: "{}".into(),
+        };
+        store
+            .enqueue(
+                &[item("incident-1-opened"), item("incident-2-opened")],
+                1_000,
+                None,
+            )
+            .unwrap();
+    }
+    let (status, v) = s.get("/api/v1/notifications").await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    let keys: Vec<&str> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["key"].as_str().unwrap())
+        .collect();
+    assert_eq!(keys, vec!["incident-2-opened", "incident-1-opened"]);
+    assert_eq!(v[0]["state"], "pending");
+    assert_eq!(v[0]["next_attempt_at"], "1970-01-01T00:00:01Z");
+    let (_, v) = s.get("/api/v1/notifications?limit=1").await;
+    assert_eq!(v.as_array().unwrap().len(), 1);
+    s.stop();
+}
