@@ -1,11 +1,14 @@
 //! The web dashboard (issue 6) in a real headless Chromium, driven through chromedriver's
 //! WebDriver HTTP API, against a real `tern serve` over a simulated, ingested fleet.
 //!
-//! It checks that the pages render the API's numbers, that sorting and filtering work, that
-//! drill-down overview → function → invocation logs works, that resolving, muting and
-//! reopening an error group works (and the API sees it), that search jumps to a request id,
-//! and that the browser logged no console error (a CSP violation would be one). Screenshots
-//! of every page go to `target/dashboard-screenshots/`.
+//! It checks that login works with a `tern passwd` user and refuses a wrong password or token,
+//! that the pages render the API's numbers, that sorting and filtering (on the server) work,
+//! that the duration and occurrence sparklines and the memory recommendation curve (with tune
+//! points) are drawn and show values with units on hover, that drill-down overview → function
+//! → invocation logs works, that resolving, muting and reopening an error group works (and the
+//! API sees it), that search jumps to a request id, that the notification history is listed,
+//! that the pages fit a phone's width, and that the browser logged no console error (a CSP
+//! violation would be one). Screenshots of every page go to `target/dashboard-screenshots/`.
 //!
 //! Needs `chromium` and `chromedriver` (`.ci/chromium.sh`). When they are missing the test
 //! fails under `TERN_REQUIRE_SERVICES=1` (CI) and otherwise says loudly that it was skipped.
