@@ -109,6 +109,10 @@ macro_rules! conformance_tests {
                 $crate::conformance::series_buckets($make());
             }
             #[test]
+            fn fleet_matches_function_stats() {
+                $crate::conformance::fleet_matches_function_stats($make());
+            }
+            #[test]
             fn retention() {
                 $crate::conformance::retention($make());
             }
@@ -203,6 +207,7 @@ pub fn run_all<S: Store>(make: impl Fn() -> S) {
     inventory_meta(make());
     checkpoints_travel_with_data(make());
     series_buckets(make());
+    fleet_matches_function_stats(make());
     retention(make());
     error_grouping(make());
     error_lifecycle(make());
@@ -1602,6 +1607,122 @@ pub fn series_buckets<S: Store>(mut store: S) {
     assert!(store.series("alpha", range, 1).is_err());
 }
 
+/// `Store::fleet` (a backend's fast path) equals `fleet_by_stats` (the default, from
+/// `function_stats`): the same functions with the same statistics over aligned, unaligned and
+/// open ranges, and buckets each equal to their own range's statistics, with and without
+/// stream lines, an inventory-only function and a partial hour at either edge.
+pub fn fleet_matches_function_stats<S: Store>(mut store: S) {
+    for chunk in workload(600).chunks(128) {
+        store.ingest(&batch(chunk.to_vec())).unwrap();
+    }
+    store
+        .ingest(&IngestBatch {
+            stream_lines: vec![StreamLines {
+                function: "beta".into(),
+                log_group: group("beta"),
+                log_stream: stream(1),
+                lines: vec![line(T0 + DAY + 7 * MIN, "init output", None)],
+            }],
+            functions: vec![FunctionMeta {
+                function: "idle".into(),
+                inventory_ms: Some(T0),
+                ..Default::default()
+            }],
+            ..Default::default()
+        })
+        .unwrap();
+    let ranges = [
+        (Some(T0), Some(T0 + 3 * DAY)),
+        (
+            Some(T0 + 17 * MIN + 5),
+            Some(T0 + 2 * DAY + 5 * HOUR + 7 * MIN),
+        ),
+        (Some(T0 + 3 * HOUR + 1), Some(T0 + 3 * HOUR + 59 * MIN)),
+        (Some(T0 - DAY), Some(T0 + 10 * DAY)),
+    ];
+    for (from_ms, to_ms) in ranges {
+        let range = TimeRange { from_ms, to_ms };
+        for bucket in [None, Some(HOUR), Some(6 * HOUR), Some(DAY), Some(7 * MIN)] {
+            let what = format!("fleet over {range:?}, buckets {bucket:?}");
+            let Ok(fast) = store.fleet(range, bucket) else {
+                // Only too many buckets may fail, and then the default fails too.
+                assert!(
+                    crate::fleet_by_stats(&store, range, bucket).is_err(),
+                    "{what}"
+                );
+                continue;
+            };
+            let slow = crate::fleet_by_stats(&store, range, bucket).unwrap();
+            let stats = |rows: &[crate::FleetRow]| -> Vec<FunctionStats> {
+                rows.iter().map(|r| r.stats.clone()).collect()
+            };
+            assert_stats_eq(&stats(&fast), &stats(&slow), &what);
+            assert!(fast.iter().any(|r| r.stats.function == "idle"), "{what}");
+            let edges = bucket.map(|b| crate::fleet_buckets(range, b).unwrap());
+            for (f, s) in fast.iter().zip(&slow) {
+                assert_eq!(f.buckets.len(), s.buckets.len(), "{what}");
+                assert_eq!(
+                    f.buckets.len(),
+                    edges.as_ref().map_or(0, Vec::len),
+                    "{what}"
+                );
+                let mut total = 0;
+                for (x, y) in f.buckets.iter().zip(&s.buckets) {
+                    assert_eq!(
+                        (x.invocations, x.errors),
+                        (y.invocations, y.errors),
+                        "{what}: {}",
+                        f.stats.function
+                    );
+                    assert_eq!(sketch_summary(&x.duration), sketch_summary(&y.duration));
+                    total += x.invocations;
+                }
+                if bucket.is_some() {
+                    assert_eq!(total, f.stats.invocations, "{what}: buckets add up");
+                }
+            }
+        }
+    }
+    // Buckets are aligned to multiples of the bucket, the first and last cut by the range.
+    let edges = crate::fleet_buckets(
+        TimeRange {
+            from_ms: Some(T0 + 90 * MIN),
+            to_ms: Some(T0 + 5 * HOUR + MIN),
+        },
+        2 * HOUR,
+    )
+    .unwrap();
+    assert_eq!(
+        edges,
+        vec![
+            (T0 + 90 * MIN, T0 + 2 * HOUR),
+            (T0 + 2 * HOUR, T0 + 4 * HOUR),
+            (T0 + 4 * HOUR, T0 + 5 * HOUR + MIN)
+        ]
+    );
+    // Unbounded ranges and non-positive buckets are errors; so are too many buckets.
+    assert!(store.fleet(TimeRange::all(), Some(HOUR)).is_err());
+    assert!(store.fleet(ranges[0].into_range(), Some(0)).is_err());
+    assert!(store.fleet(ranges[0].into_range(), Some(1)).is_err());
+    // An unbounded range without buckets is the whole store.
+    let all = store.fleet(TimeRange::all(), None).unwrap();
+    let want = store.function_stats(&[], TimeRange::all()).unwrap();
+    assert_eq!(all.len(), want.len());
+}
+
+trait IntoRange {
+    fn into_range(self) -> TimeRange;
+}
+
+impl IntoRange for (Option<i64>, Option<i64>) {
+    fn into_range(self) -> TimeRange {
+        TimeRange {
+            from_ms: self.0,
+            to_ms: self.1,
+        }
+    }
+}
+
 /// Retention deletes old invocations and stream lines, keeps newer ones, deletes old rollup
 /// buckets, and drops old parts that arrive later (they would count twice).
 pub fn retention<S: Store>(mut store: S) {
@@ -2447,6 +2568,24 @@ pub fn outbox_delivery<S: Store>(mut store: S) {
     );
     assert!(store.outbox_mark(b, &OutboxMark::Sent, retry_at).unwrap());
     assert!(store.outbox_due(i64::MAX, 10).unwrap().is_empty());
+    // The history keeps every entry, newest first, with its outcome (issue 6's dashboard).
+    let history = store.outbox_history(0).unwrap();
+    let seen: Vec<(i64, OutboxState, u32)> = history
+        .iter()
+        .map(|e| (e.id, e.state, e.attempts))
+        .collect();
+    assert_eq!(
+        seen,
+        vec![
+            (c, OutboxState::Failed, 1),
+            (b, OutboxState::Sent, 2),
+            (a, OutboxState::Sent, 1)
+        ]
+    );
+    assert_eq!(history[1].sent_ms, Some(retry_at));
+    assert_eq!(history[1].last_error.as_deref(), Some("HTTP 503"));
+    assert!(history[0].last_error.is_some());
+    assert_eq!(store.outbox_history(1).unwrap().len(), 1);
     assert!(!store.outbox_mark(12345, &OutboxMark::Sent, T0).unwrap());
     // Backoff doubles from 30 s and stops at an hour.
     assert_eq!(

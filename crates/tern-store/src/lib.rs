@@ -709,6 +709,101 @@ pub fn changes<S: Store + ?Sized>(
     Ok(out)
 }
 
+/// One function in a [`Store::fleet`] answer: its statistics over the range and the same
+/// range cut into buckets (the dashboard's sparklines).
+#[derive(Debug, Clone, Default)]
+pub struct FleetRow {
+    pub stats: FunctionStats,
+    /// One entry per bucket of [`fleet_buckets`], empty ones included.
+    pub buckets: Vec<FleetBucket>,
+}
+
+/// A function's figures in one bucket of a [`Store::fleet`] answer.
+#[derive(Debug, Clone, Default)]
+pub struct FleetBucket {
+    pub invocations: u64,
+    pub errors: u64,
+    /// Duration (ms) of every invocation in the bucket.
+    pub duration: Sketch,
+}
+
+/// Most buckets one [`Store::fleet`] call cuts each function's range into: sparklines are small.
+pub const MAX_FLEET_BUCKETS: i64 = 400;
+
+/// The buckets of a [`Store::fleet`] call: `[start, end)` pairs aligned to multiples of
+/// `bucket_ms` since the epoch, the first and last cut at the range's edges. An error for an
+/// unbounded or empty range, a bucket that is not positive, or more than
+/// [`MAX_FLEET_BUCKETS`].
+pub fn fleet_buckets(range: TimeRange, bucket_ms: i64) -> Result<Vec<(i64, i64)>, StoreError> {
+    let (from, to) = match (range.from_ms, range.to_ms) {
+        (Some(f), Some(t)) if f < t => (f, t),
+        _ => {
+            return Err(StoreError::Backend(
+                "buckets need a bounded, non-empty range".into(),
+            ))
+        }
+    };
+    if bucket_ms <= 0 {
+        return Err(StoreError::Backend(format!(
+            "bucket of {bucket_ms} ms is not positive"
+        )));
+    }
+    let first = from.div_euclid(bucket_ms);
+    let last = (to - 1).div_euclid(bucket_ms);
+    if last - first + 1 > MAX_FLEET_BUCKETS {
+        return Err(StoreError::Backend(format!(
+            "{} buckets requested; at most {MAX_FLEET_BUCKETS}",
+            last - first + 1
+        )));
+    }
+    Ok((first..=last)
+        .map(|k| {
+            let start = k.saturating_mul(bucket_ms).max(from);
+            let end = (k + 1).saturating_mul(bucket_ms).min(to);
+            (start, end)
+        })
+        .collect())
+}
+
+/// [`Store::fleet`] from `function_stats`: the range once for every function, then each
+/// reported function's buckets one by one. Correct for any backend; slow for a large fleet.
+pub fn fleet_by_stats<S: Store + ?Sized>(
+    store: &S,
+    range: TimeRange,
+    bucket_ms: Option<i64>,
+) -> Result<Vec<FleetRow>, StoreError> {
+    let buckets = match bucket_ms {
+        Some(b) => fleet_buckets(range, b)?,
+        None => Vec::new(),
+    };
+    let stats = store.function_stats(&[], range)?;
+    let mut out = Vec::with_capacity(stats.len());
+    for s in stats {
+        let names = [s.function.clone()];
+        let mut row = Vec::with_capacity(buckets.len());
+        for &(from, to) in &buckets {
+            let r = TimeRange {
+                from_ms: Some(from),
+                to_ms: Some(to),
+            };
+            let b = store.function_stats(&names, r)?.into_iter().next();
+            row.push(b.map_or_else(FleetBucket::default, |b| FleetBucket {
+                invocations: b.invocations,
+                errors: b.errors,
+                duration: b.duration,
+            }));
+        }
+        out.push(FleetRow {
+            stats: FunctionStats {
+                environments: 0,
+                ..s
+            },
+            buckets: row,
+        });
+    }
+    Ok(out)
+}
+
 /// The storage boundary. Implementations must be safe to call from one thread at a time;
 /// the binary owns one store per process.
 pub trait Store: Send {
@@ -757,6 +852,15 @@ pub trait Store: Send {
         bucket_ms: i64,
     ) -> Result<Vec<(i64, FunctionStats)>, StoreError> {
         series_by_stats(self, function, range, bucket_ms)
+    }
+
+    /// Every function `function_stats(&[], range)` reports, with the same statistics, each
+    /// with its range cut into the buckets of [`fleet_buckets`] (`bucket_ms` of `None`: no
+    /// buckets). Sorted by function name. Rows carry no environment count (0), as series
+    /// entries. The dashboard's one read for the whole fleet; backends answer it in one pass
+    /// over their rollups where they can.
+    fn fleet(&self, range: TimeRange, bucket_ms: Option<i64>) -> Result<Vec<FleetRow>, StoreError> {
+        fleet_by_stats(self, range, bucket_ms)
     }
 
     /// Delete data older than the cutoffs, and remember the raw cutoff so that older parts
@@ -832,6 +936,10 @@ pub trait Store: Send {
 
     /// Pending notifications due at `now_ms`, oldest due first, at most `limit` (0 means 100).
     fn outbox_due(&self, now_ms: i64, limit: usize) -> Result<Vec<OutboxEntry>, StoreError>;
+
+    /// Every notification in any state (the delivery history), newest first, at most
+    /// `limit` (0 means 100).
+    fn outbox_history(&self, limit: usize) -> Result<Vec<OutboxEntry>, StoreError>;
 
     /// Record a delivery attempt of entry `id` at `now_ms`. `false` if there is no such
     /// pending entry (already sent or failed: a second sender's mark is ignored).
@@ -1032,6 +1140,12 @@ impl<S: Store + ?Sized> Store for Box<S> {
     fn values_seen(&self, function: Option<&str>) -> Result<Vec<ValueSeen>, StoreError> {
         (**self).values_seen(function)
     }
+    fn fleet(&self, range: TimeRange, bucket_ms: Option<i64>) -> Result<Vec<FleetRow>, StoreError> {
+        (**self).fleet(range, bucket_ms)
+    }
+    fn outbox_history(&self, limit: usize) -> Result<Vec<OutboxEntry>, StoreError> {
+        (**self).outbox_history(limit)
+    }
 }
 
 /// [`Store::series`] by asking `function_stats` for every bucket: correct for any backend and
@@ -1144,6 +1258,13 @@ macro_rules! forward_store_except_ingest {
         ) -> Result<Vec<(i64, $crate::FunctionStats)>, $crate::StoreError> {
             self.$inner.series(function, range, bucket_ms)
         }
+        fn fleet(
+            &self,
+            range: $crate::TimeRange,
+            bucket_ms: Option<i64>,
+        ) -> Result<Vec<$crate::FleetRow>, $crate::StoreError> {
+            self.$inner.fleet(range, bucket_ms)
+        }
         fn apply_retention(
             &mut self,
             r: $crate::Retention,
@@ -1222,6 +1343,12 @@ macro_rules! forward_store_except_ingest {
             limit: usize,
         ) -> Result<Vec<$crate::OutboxEntry>, $crate::StoreError> {
             self.$inner.outbox_due(now_ms, limit)
+        }
+        fn outbox_history(
+            &self,
+            limit: usize,
+        ) -> Result<Vec<$crate::OutboxEntry>, $crate::StoreError> {
+            self.$inner.outbox_history(limit)
         }
         fn outbox_mark(
             &mut self,

@@ -197,6 +197,7 @@ both_servers!(
         incidents_one_open_per_subject,
         incident_and_notifications_are_atomic,
         outbox_delivery,
+        fleet_matches_function_stats,
         tuning_runs_round_trip,
         markers_round_trip,
         lease_expiry_and_renewal,

@@ -82,6 +82,9 @@ pub enum Command {
     Serve(ServeArgs),
     /// Print a new random token and its `sha256:` hash for tern.toml.
     Token,
+    /// Hash a dashboard password (read from standard input) into the `[[dashboard.users]]`
+    /// lines for tern.toml: `echo 'long passphrase' | tern passwd alice`.
+    Passwd(PasswdArgs),
     /// Alert policies: dry-run one over stored data, list them, list incidents, send a test
     /// notification.
     Alerts(AlertsArgs),
@@ -574,4 +577,10 @@ pub enum StrategyArg {
 pub enum RecommendFormat {
     Table,
     Json,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct PasswdArgs {
+    /// The user name to log in with.
+    pub name: String,
 }

@@ -91,6 +91,15 @@ pub struct Server {
 pub struct Auth {
     pub api_tokens: Vec<TokenHash>,
     pub ingest_keys: Vec<TokenHash>,
+    /// `[[dashboard.users]]`: who may log in to the dashboard with a name and password.
+    pub users: Vec<DashboardUser>,
+}
+
+/// A dashboard login: a name and the Argon2 hash of its password (`tern passwd`).
+#[derive(Debug, Clone)]
+pub struct DashboardUser {
+    pub name: String,
+    pub password_hash: crate::password::PasswordHashString,
 }
 
 /// A SHA-256 hash of a secret token.
@@ -369,6 +378,22 @@ struct RawConfig {
     #[serde(default)]
     insights: RawInsights,
     cluster: Option<RawCluster>,
+    #[serde(default)]
+    dashboard: RawDashboard,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDashboard {
+    #[serde(default)]
+    users: Vec<RawUser>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawUser {
+    name: String,
+    password_hash: String,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -558,9 +583,32 @@ impl Config {
                 })
                 .collect()
         };
+        let mut users: Vec<DashboardUser> = Vec::new();
+        for (i, u) in raw.dashboard.users.iter().enumerate() {
+            let name = u.name.trim();
+            if name.is_empty() || name.len() > 64 || name.chars().any(char::is_control) {
+                bail!("dashboard.users[{i}].name must be 1 to 64 characters, without control characters");
+            }
+            if users.iter().any(|x| x.name == name) {
+                bail!("dashboard.users[{i}].name {name:?} appears twice");
+            }
+            let password_hash = crate::password::PasswordHashString::parse(u.password_hash.trim())
+                .ok_or_else(|| {
+                    anyhow!(
+                        "dashboard.users[{i}].password_hash (user {name:?}) is not an Argon2 hash \
+                         (\"$argon2id$v=19$…\"): run `tern passwd {name}` to make one; the \
+                         password itself never goes in the file"
+                    )
+                })?;
+            users.push(DashboardUser {
+                name: name.to_string(),
+                password_hash,
+            });
+        }
         let auth = Auth {
             api_tokens: hashes(&raw.auth.api_tokens, "auth.api_tokens")?,
             ingest_keys: hashes(&raw.auth.ingest_keys, "auth.ingest_keys")?,
+            users,
         };
         let retention = Retention {
             raw: age(
@@ -1192,8 +1240,13 @@ mod tests {
     #[test]
     fn full_example_parses() {
         let hash = TokenHash::of("secret").render();
+        let pw = crate::password::hash("a long dashboard passphrase").unwrap();
         let c = Config::parse(&format!(
             r#"
+[[dashboard.users]]
+name = "alice"
+password_hash = "{pw}"
+
 [store]
 path = "/tmp/t.db"
 [server]
@@ -1228,6 +1281,12 @@ functions = ["*"]
         assert_eq!(c.server.max_body_bytes, 8 << 20);
         assert!(TokenHash::matches_any(&c.auth.api_tokens, "secret"));
         assert!(!TokenHash::matches_any(&c.auth.api_tokens, "secreT"));
+        assert_eq!(c.auth.users.len(), 1);
+        assert_eq!(c.auth.users[0].name, "alice");
+        assert!(c.auth.users[0]
+            .password_hash
+            .verify("a long dashboard passphrase"));
+        assert!(!format!("{c:?}").contains(&pw), "the hash never prints");
         assert_eq!(c.retention.rollups, None);
         assert_eq!(c.accounts.len(), 2);
         assert!(c.accounts[0].functions.matches("orders-api"));
@@ -1244,6 +1303,31 @@ functions = ["*"]
             ("[server]\nmax_body_mb = 0", "server.max_body_mb"),
             ("[server]\nlistne = \"x\"", "unknown field `listne`"),
             ("[auth]\napi_tokens = [\"hunter2\"]", "auth.api_tokens[0]"),
+            // Issue 6: a password (not a hash), a token hash, a typo'd PHC string, a bad name.
+            (
+                "[[dashboard.users]]\nname = \"alice\"\npassword_hash = \"hunter2\"",
+                "dashboard.users[0].password_hash (user \"alice\") is not an Argon2 hash",
+            ),
+            (
+                "[[dashboard.users]]\nname = \"alice\"\npassword_hash = \"sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08\"",
+                "run `tern passwd alice`",
+            ),
+            (
+                "[[dashboard.users]]\nname = \"alice\"\npassword_hash = \"$argon2id$v=19$m=19456,t=2,p=1$\"",
+                "dashboard.users[0].password_hash",
+            ),
+            (
+                "[[dashboard.users]]\nname = \"\"\npassword_hash = \"x\"",
+                "dashboard.users[0].name",
+            ),
+            (
+                "[[dashboard.users]]\nname = \"alice\"",
+                "missing field `password_hash`",
+            ),
+            (
+                "[[dashboard.users]]\nname = \"alice\"\npassword = \"hunter2\"",
+                "unknown field `password`",
+            ),
             ("[retention]\nraw = \"soon\"", "retention.raw"),
             ("[retention]\nraw = \"30d\"\nrollups = \"7d\"", "retention.rollups"),
             ("[retention]\nraw = \"5m\"", "at least an hour"),

@@ -38,14 +38,15 @@ pub fn gather(
     let by_name: HashMap<&str, &FunctionStats> =
         stats.iter().map(|s| (s.function.as_str(), s)).collect();
     let names: Vec<String> = reports.iter().map(|r| r.function.clone()).collect();
-    // The latest invocation ever, for inactivity.
+    // The latest invocation ever, for inactivity: one read over the whole fleet (a function
+    // without any data is missing from it, and has no latest invocation).
     let all_time: HashMap<String, Option<i64>> = if names.is_empty() {
         HashMap::new()
     } else {
         store
-            .function_stats(&names, TimeRange::all())?
+            .fleet(TimeRange::all(), None)?
             .into_iter()
-            .map(|s| (s.function, s.last_ms))
+            .map(|r| (r.stats.function, r.stats.last_ms))
             .collect()
     };
     let bounds = store.time_bounds()?;

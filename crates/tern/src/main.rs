@@ -22,6 +22,7 @@ mod errors;
 mod ingest;
 mod insights;
 mod invocations;
+mod password;
 mod pull;
 mod recommend;
 mod report;
@@ -91,6 +92,7 @@ fn run(cli: Cli) -> anyhow::Result<String> {
         Command::Errors(args) => errors::run(args),
         Command::Serve(args) => serve::command(args),
         Command::Token => Ok(serve::token_command()),
+        Command::Passwd(args) => password::passwd_command(&args.name),
         Command::Alerts(args) => alerts::run(args),
         Command::Recommend(args) => recommend::run(args),
         Command::Tune(args) => tune::run(args),

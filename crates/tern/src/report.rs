@@ -108,54 +108,11 @@ pub fn build_at(
     } else {
         store.function_stats(functions, range)?
     };
-    // Observed span: the requested range clipped to the data.
     let bounds = store.time_bounds()?;
-    let observed_ms = match bounds {
-        Some((lo, hi)) => {
-            let from = range.from_ms.map_or(lo, |f| f.max(lo));
-            let to = range.to_ms.map_or(hi, |t| t.min(hi + 1));
-            (to - from).max(1)
-        }
-        None => 1,
-    };
-    // Monthly figures extrapolate the observed rate. Below a day of data that is noise (one
-    // invocation in five minutes is not 8,640 a month), so a shorter span counts as one day.
-    let projection_ms = observed_ms.max(DAY_MS);
-
-    // Price all usage together so tiers see the aggregate per region, arch and month.
-    let mut usage = Vec::new();
-    let mut owner = Vec::new();
-    for (i, s) in stats.iter().enumerate() {
-        for u in usage_of(s) {
-            usage.push(u);
-            owner.push(i);
-        }
-    }
-    let charges = cost::price_usage(&usage, opts.cost);
-    let mut cost_by_fn = vec![0.0; stats.len()];
-    let mut exact_by_fn = vec![true; stats.len()];
-    for (c, &i) in charges.iter().zip(&owner) {
-        cost_by_fn[i] += c.total();
-        exact_by_fn[i] &= c.exact_region;
-    }
-
-    // Functions with no invocation in the range are left out, unless the AWS inventory lists
-    // them: an idle function is worth seeing (is it dead? is its logging broken?).
-    let reports: Vec<FunctionReport> = stats
-        .iter()
-        .enumerate()
-        .filter(|(_, s)| s.invocations > 0 || s.meta.inventory_ms.is_some())
-        .map(|(i, s)| to_report(s, cost_by_fn[i], exact_by_fn[i], projection_ms))
-        .collect();
-    // The quick wins share their bounds with the insight rules of the same name.
-    let t = &opts.insights.thresholds;
-    let win_rules = WinRules {
-        over_provisioned_ratio: t.over_provisioned_ratio,
-        memory_headroom: t.memory_headroom,
-        near_timeout_ratio: t.near_timeout_ratio,
-        ..WinRules::default()
-    };
-    let wins = quick_wins(&reports, projection_ms, win_rules);
+    let observed_ms = observed_ms(range, bounds);
+    let projection_ms = projection_ms(observed_ms);
+    let reports = price(&stats, opts.cost, projection_ms);
+    let wins = wins(&reports, projection_ms, opts);
     let facts = crate::insights::gather(
         store,
         &stats,
@@ -187,6 +144,67 @@ pub fn build_at(
 }
 
 const DAY_MS: i64 = 86_400_000;
+
+/// The span a report covers: the requested range clipped to the stored data (`bounds`).
+pub fn observed_ms(range: TimeRange, bounds: Option<(i64, i64)>) -> i64 {
+    match bounds {
+        Some((lo, hi)) => {
+            let from = range.from_ms.map_or(lo, |f| f.max(lo));
+            let to = range.to_ms.map_or(hi, |t| t.min(hi + 1));
+            (to - from).max(1)
+        }
+        None => 1,
+    }
+}
+
+/// The span monthly figures extrapolate from. Below a day of data the observed rate is noise
+/// (one invocation in five minutes is not 8,640 a month), so a shorter span counts as a day.
+pub fn projection_ms(observed_ms: i64) -> i64 {
+    observed_ms.max(DAY_MS)
+}
+
+/// Each function's report, priced together so that tiers see the aggregate per region, arch
+/// and month. Functions with no invocation in the range are left out, unless the AWS
+/// inventory lists them: an idle function is worth seeing (is it dead? is its logging broken?).
+pub fn price(
+    stats: &[FunctionStats],
+    cost_opts: CostOptions,
+    projection_ms: i64,
+) -> Vec<FunctionReport> {
+    let mut usage = Vec::new();
+    let mut owner = Vec::new();
+    for (i, s) in stats.iter().enumerate() {
+        for u in usage_of(s) {
+            usage.push(u);
+            owner.push(i);
+        }
+    }
+    let charges = cost::price_usage(&usage, cost_opts);
+    let mut cost_by_fn = vec![0.0; stats.len()];
+    let mut exact_by_fn = vec![true; stats.len()];
+    for (c, &i) in charges.iter().zip(&owner) {
+        cost_by_fn[i] += c.total();
+        exact_by_fn[i] &= c.exact_region;
+    }
+    stats
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| s.invocations > 0 || s.meta.inventory_ms.is_some())
+        .map(|(i, s)| to_report(s, cost_by_fn[i], exact_by_fn[i], projection_ms))
+        .collect()
+}
+
+/// The quick wins; they share their bounds with the insight rules of the same name.
+pub fn wins(reports: &[FunctionReport], projection_ms: i64, opts: &Options) -> Vec<QuickWin> {
+    let t = &opts.insights.thresholds;
+    let win_rules = WinRules {
+        over_provisioned_ratio: t.over_provisioned_ratio,
+        memory_headroom: t.memory_headroom,
+        near_timeout_ratio: t.near_timeout_ratio,
+        ..WinRules::default()
+    };
+    quick_wins(reports, projection_ms, win_rules)
+}
 
 /// One function's figures on their own (priced alone, no monthly projection worth reading):
 /// what an alert policy window is evaluated on.

@@ -1,11 +1,14 @@
 //! The web dashboard (issue 6) in a real headless Chromium, driven through chromedriver's
 //! WebDriver HTTP API, against a real `tern serve` over a simulated, ingested fleet.
 //!
-//! It checks that the pages render the API's numbers, that sorting and filtering work, that
-//! drill-down overview → function → invocation logs works, that resolving, muting and
-//! reopening an error group works (and the API sees it), that search jumps to a request id,
-//! and that the browser logged no console error (a CSP violation would be one). Screenshots
-//! of every page go to `target/dashboard-screenshots/`.
+//! It checks that login works with a `tern passwd` user and refuses a wrong password or token,
+//! that the pages render the API's numbers, that sorting and filtering (on the server) work,
+//! that the duration and occurrence sparklines and the memory recommendation curve (with tune
+//! points) are drawn and show values with units on hover, that drill-down overview → function
+//! → invocation logs works, that resolving, muting and reopening an error group works (and the
+//! API sees it), that search jumps to a request id, that the notification history is listed,
+//! that the pages fit a phone's width, and that the browser logged no console error (a CSP
+//! violation would be one). Screenshots of every page go to `target/dashboard-screenshots/`.
 //!
 //! Needs `chromium` and `chromedriver` (`.ci/chromium.sh`). When they are missing the test
 //! fails under `TERN_REQUIRE_SERVICES=1` (CI) and otherwise says loudly that it was skipped.
@@ -19,6 +22,10 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use firehose::{Serve, API_TOKEN};
+
+/// The dashboard user the test's config holds (its hash made by `tern passwd`).
+const USER: &str = "alice";
+const PASSWORD: &str = "correct horse battery staple";
 use serde_json::{json, Value};
 
 fn tern() -> Command {
@@ -269,8 +276,19 @@ impl Driver {
 
     /// The top of the page as a PNG in `target/dashboard-screenshots/NAME.png`.
     fn screenshot(&self, name: &str) {
+        self.screenshot_at(name, None);
+    }
+
+    /// As `screenshot`, scrolled to the element `css` when given.
+    fn screenshot_at(&self, name: &str, css: Option<&str>) {
         use base64::Engine as _;
-        let _ = self.js("window.scrollTo(0, 0)");
+        let _ = match css {
+            Some(css) => self.js(&format!(
+                "document.querySelector({}).scrollIntoView()",
+                serde_json::to_string(css).unwrap()
+            )),
+            None => self.js("window.scrollTo(0, 0)"),
+        };
         let v = self.agent.get(&self.url("/screenshot")).call().unwrap();
         let body: Value = serde_json::from_str(
             &v.into_body()
@@ -380,10 +398,102 @@ fn fleet(dir: &Path) -> Server {
         tern().arg("ingest").arg("--db").arg(&db).arg(&logs),
         "ingest",
     );
+    // A dashboard user, hashed by `tern passwd` (the password comes on standard input).
+    let mut passwd = tern()
+        .args(["passwd", USER])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write as _;
+        let mut stdin = passwd.stdin.take().unwrap();
+        writeln!(stdin, "{PASSWORD}").unwrap();
+    }
+    let out = passwd.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let user = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        user.contains("[[dashboard.users]]") && !user.contains(PASSWORD),
+        "{user}"
+    );
+    // Two notifications in the outbox: one delivered, one given up (the history shows both).
+    {
+        use tern_store::{OutboxItem, OutboxMark, Store as _};
+        let mut store = tern_store::SqliteStore::open(&db).unwrap();
+        let item = |k: &str| OutboxItem {
+            dedupe_key: k.into(),
+            channel: "ops-webhook".into(),
+            payload: "{}".into(),
+        };
+        let now = 1_795_000_000_000;
+        store
+            .enqueue(
+                &[item("incident-1-opened"), item("incident-1-resolved")],
+                now,
+                None,
+            )
+            .unwrap();
+        // A `tern tune` run for every function: the function page draws its points.
+        for f in store.functions().unwrap() {
+            let point = |memory_mb: u32, p50: f64| tern_store::TuningPoint {
+                memory_mb,
+                arch: tern_store::Arch::X86_64,
+                invocations: 10,
+                errors: 0,
+                cold_starts: 1,
+                p50_ms: Some(p50),
+                p95_ms: Some(p50 * 1.3),
+                p99_ms: Some(p50 * 1.5),
+                trimmed_mean_ms: Some(p50),
+                billed_mean_ms: Some(p50.ceil()),
+                init_p50_ms: None,
+                max_memory_used_mb: Some(90),
+                cost_usd: Some(
+                    p50.ceil() / 1000.0 * f64::from(memory_mb) / 1024.0 * 0.0000166667 + 2e-7,
+                ),
+                error: None,
+            };
+            store
+                .store_tuning_run(&tern_store::TuningRun {
+                    function: f.function.clone(),
+                    region: "us-east-1".into(),
+                    started_ms: now - 3_600_000,
+                    finished_ms: now - 3_000_000,
+                    original_memory_mb: 512,
+                    original_arch: tern_store::Arch::X86_64,
+                    invocations_per_size: 10,
+                    cold_starts_only: false,
+                    payload: "none".into(),
+                    complete: true,
+                    applied_memory_mb: None,
+                    points: vec![point(256, 400.0), point(512, 210.0), point(1024, 120.0)],
+                })
+                .unwrap();
+        }
+        let due = store.outbox_due(now, 10).unwrap();
+        store
+            .outbox_mark(due[0].id, &OutboxMark::Sent, now + 1)
+            .unwrap();
+        store
+            .outbox_mark(
+                due[1].id,
+                &OutboxMark::Failed {
+                    error: "HTTP 410 from the webhook".into(),
+                },
+                now + 2,
+            )
+            .unwrap();
+    }
     let cfg = dir.join("tern.toml");
     std::fs::write(
         &cfg,
-        "[retention]\nraw = \"forever\"\nrollups = \"forever\"\n",
+        format!("[retention]\nraw = \"forever\"\nrollups = \"forever\"\n\n{user}"),
     )
     .unwrap();
     Server(Some(Serve::start(
@@ -412,7 +522,15 @@ fn dashboard_in_headless_chromium() {
         "return document.getElementById('login-error').innerText.includes('not valid')",
         "the login error",
     );
-    d.type_in("#login-token", API_TOKEN);
+    // A user name with a wrong password is refused; the right one (from `tern passwd`) logs in.
+    d.type_in("#login-user", USER);
+    d.type_in("#login-token", "not the password");
+    d.click("#login-submit");
+    d.wait(
+        "return document.getElementById('login-error').innerText.includes('user name or password is not valid')",
+        "the password login error",
+    );
+    d.type_in("#login-token", PASSWORD);
     let _ = d.js("document.documentElement.dataset.ready = 'stale'");
     d.click("#login-submit");
     d.wait_page("overview");
@@ -439,6 +557,16 @@ fn dashboard_in_headless_chromium() {
     );
     let wins = report["quick_wins"].as_array().unwrap().len().min(15);
     assert_eq!(d.column("#wins", 0).len(), wins.max(1));
+    // Top insights arrive after the page: the API's, at most ten.
+    let insights = report["insights"].as_array().unwrap().len();
+    assert!(insights > 0);
+    d.wait(
+        &format!(
+            "return document.querySelectorAll('#insights tbody tr').length === {}",
+            insights.min(10)
+        ),
+        "the top insights",
+    );
     d.screenshot("overview");
 
     // The time range lives in the URL: a custom range shows that range's totals.
@@ -460,7 +588,33 @@ fn dashboard_in_headless_chromium() {
     // Functions table: every function, sortable, filterable.
     d.open(&server.url(&format!("/#/functions{all}")), "functions");
     assert_eq!(d.column("#fn-table", 0).len(), functions.len());
+    // Sparklines: one duration trend per row, with p50 and p99 lines, values on hover.
+    assert_eq!(
+        d.js("return document.querySelectorAll('#fn-table tbody svg.spark polyline').length"),
+        json!(2 * functions.len())
+    );
+    let _ = d.js("const s = document.querySelector('#fn-table tbody svg.spark'); const r = s.getBoundingClientRect(); s.dispatchEvent(new MouseEvent('mousemove', {bubbles: true, clientX: r.right - 2, clientY: r.top + 5}));");
+    let tip = d.text("#tip");
+    let with_unit = |l: &str| [" ms", " s", " min"].iter().any(|u| l.ends_with(u));
+    assert!(
+        tip.lines()
+            .filter(|l| l.starts_with("p50: ") || l.starts_with("p99: "))
+            .count()
+            == 2
+            && tip.lines().skip(1).all(with_unit),
+        "{tip}"
+    );
+    // Sorting happens on the server: wait for the header to show the answer's order.
+    let sorted_by = |key: &str, dir: &str| {
+        d.wait(
+            &format!(
+                "return !!document.querySelector('#fn-table th.sorted.{dir}[data-sort={key}]')"
+            ),
+            "the sorted table",
+        );
+    };
     d.click("#fn-table th[data-sort=invocations]");
+    sorted_by("invocations", "desc");
     let inv: Vec<f64> = d.column("#fn-table", 1).iter().map(|s| number(s)).collect();
     assert!(inv.windows(2).all(|w| w[0] >= w[1]), "descending: {inv:?}");
     let busiest = functions
@@ -469,6 +623,7 @@ fn dashboard_in_headless_chromium() {
         .unwrap();
     assert_eq!(inv[0], busiest["invocations"].as_u64().unwrap() as f64);
     d.click("#fn-table th[data-sort=invocations]");
+    sorted_by("invocations", "asc");
     let inv: Vec<f64> = d.column("#fn-table", 1).iter().map(|s| number(s)).collect();
     assert!(inv.windows(2).all(|w| w[0] <= w[1]), "ascending: {inv:?}");
     assert!(d
@@ -477,6 +632,7 @@ fn dashboard_in_headless_chromium() {
         .unwrap()
         .contains("sort=invocations"));
     d.click("#fn-table th[data-sort=function]");
+    sorted_by("function", "asc");
     let names = d.column("#fn-table", 0);
     let mut sorted = names.clone();
     sorted.sort_by_key(|s| s.to_lowercase());
@@ -510,7 +666,7 @@ fn dashboard_in_headless_chromium() {
         &format!("return document.querySelectorAll('#fn-table tbody tr').length === {same}"),
         "the architecture filter",
     );
-    assert!(d.column("#fn-table", 10).iter().all(|a| a == arch));
+    assert!(d.column("#fn-table", 11).iter().all(|a| a == arch));
     d.screenshot("functions");
 
     // Drill-down: overview → function → invocation with its logs.
@@ -521,11 +677,34 @@ fn dashboard_in_headless_chromium() {
     d.wait_page("function");
     assert_eq!(d.text("h1"), top);
     assert_eq!(
-        d.js("return document.querySelectorAll('svg[data-chart] polyline').length")
+        d.js("return document.querySelectorAll('#main > .grid2:not(#rec-curve) svg[data-chart] polyline').length")
             .as_u64()
             .unwrap(),
         9,
-        "5 charts, 9 lines"
+        "5 time charts, 9 lines"
+    );
+    // The memory recommendation: the API's, drawn as a curve over memory sizes (two lines of
+    // duration, one of cost) with the tuning run's three sizes as points on both charts.
+    let rec = api(&server, &format!("/api/v1/functions/{top}/recommendation"));
+    let r = &rec["recommendation"];
+    assert!(r.is_object(), "{rec}");
+    assert!(d.text("#rec-summary").contains(&format!(
+        "→ {} MB",
+        thousands(r["recommended_memory_mb"].as_u64().unwrap())
+    )));
+    assert_eq!(
+        d.js("return document.querySelectorAll('#rec-curve svg[data-chart] polyline').length"),
+        json!(3)
+    );
+    assert_eq!(
+        d.js("return document.querySelectorAll('#rec-curve circle.dot').length"),
+        json!(6)
+    );
+    let _ = d.js("const s = document.querySelector('#rec-curve svg[data-chart]'); const r = s.getBoundingClientRect(); s.dispatchEvent(new MouseEvent('mousemove', {bubbles: true, clientX: r.left + r.width / 2, clientY: r.top + 40}));");
+    let tip = d.text("#tip");
+    assert!(
+        tip.lines().next().unwrap().ends_with(" MB") && tip.contains("p50 predicted: "),
+        "{tip}"
     );
     // Hover shows values with units.
     let _ = d.js("const s = document.querySelectorAll('svg[data-chart]')[1]; const r = s.getBoundingClientRect(); s.dispatchEvent(new MouseEvent('mousemove', {bubbles: true, clientX: r.left + r.width / 2, clientY: r.top + 40}));");
@@ -536,6 +715,7 @@ fn dashboard_in_headless_chromium() {
         "{tip}"
     );
     d.screenshot("function");
+    d.screenshot_at("function-memory", Some("#rec-summary"));
     let rid = d.text("#fn-invocations tbody tr td a");
     let _ = d.js("document.documentElement.dataset.ready = 'stale'");
     d.click("#fn-invocations tbody tr td a");
@@ -560,6 +740,11 @@ fn dashboard_in_headless_chromium() {
     assert!(!groups.is_empty());
     d.open(&server.url(&format!("/#/errors{all}")), "errors");
     assert_eq!(d.column("#error-groups", 0).len(), groups.len());
+    // One occurrence sparkline per group.
+    assert_eq!(
+        d.js("return document.querySelectorAll('#error-groups tbody svg.spark polyline').length"),
+        json!(groups.len())
+    );
     d.screenshot("errors");
     let id = groups[0]["id"].as_str().unwrap();
     d.open(&server.url(&format!("/#/error/{id}{all}")), "error");
@@ -600,9 +785,39 @@ fn dashboard_in_headless_chromium() {
             .map(|p| p["name"].as_str().unwrap().to_string())
             .collect::<Vec<_>>()
     );
+    // Notification history: newest first, what, where, state and the last error.
+    assert_eq!(
+        d.column("#notifications", 1),
+        vec!["incident-1-resolved", "incident-1-opened"]
+    );
+    assert_eq!(d.column("#notifications", 2)[0], "ops-webhook");
+    assert_eq!(d.column("#notifications", 3), vec!["failed", "sent"]);
+    assert_eq!(
+        d.column("#notifications", 7)[0],
+        "HTTP 410 from the webhook"
+    );
     d.screenshot("alerts");
 
-    // The one expected: the 401 of the wrong-token login above.
+    // Phone-sized: the page fits the width (wide tables scroll inside their frame).
+    let _ = d.cmd("/window/rect", json!({"width": 390, "height": 844}));
+    for page in ["", "functions", "errors"] {
+        d.open(
+            &server.url(&format!("/#/{page}{all}")),
+            if page.is_empty() { "overview" } else { page },
+        );
+        assert_eq!(
+            d.js("return document.documentElement.scrollWidth <= window.innerWidth + 1"),
+            json!(true),
+            "{page} overflows a phone's width"
+        );
+        d.screenshot(&format!(
+            "{}-phone",
+            if page.is_empty() { "overview" } else { page }
+        ));
+    }
+    let _ = d.cmd("/window/rect", json!({"width": 1400, "height": 900}));
+
+    // The ones expected: the 401s of the wrong-token and wrong-password logins above.
     let errors: Vec<String> = d
         .console_errors()
         .into_iter()

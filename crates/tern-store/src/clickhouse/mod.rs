@@ -357,6 +357,18 @@ impl Store for ClickHouseStore {
         state::outbox_due(self, now_ms, limit)
     }
 
+    fn fleet(
+        &self,
+        range: TimeRange,
+        bucket_ms: Option<i64>,
+    ) -> Result<Vec<crate::FleetRow>, StoreError> {
+        query::fleet(self, range, bucket_ms)
+    }
+
+    fn outbox_history(&self, limit: usize) -> Result<Vec<OutboxEntry>, StoreError> {
+        state::outbox_history(self, limit)
+    }
+
     fn outbox_mark(&mut self, id: i64, mark: &OutboxMark, now_ms: i64) -> Result<bool, StoreError> {
         state::outbox_mark(self, id, mark, now_ms)
     }

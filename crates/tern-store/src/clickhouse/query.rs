@@ -184,11 +184,22 @@ pub(super) fn function_stats(
     let mut aggs: BTreeMap<String, Agg> = aggs.into_iter().map(|((f, _), a)| (f, a)).collect();
     let names: Vec<String> = match named {
         Some(n) => n.to_vec(),
-        None => aggs
-            .iter()
-            .filter(|(_, a)| a.rollup.invocations() > 0 || a.rollup.log_lines > 0)
-            .map(|(n, _)| n.clone())
-            .collect(),
+        None => {
+            // As on SQLite: functions with invocations or log lines in range, and functions
+            // an inventory listed even without any.
+            let mut n: Vec<String> = aggs
+                .iter()
+                .filter(|(_, a)| a.rollup.invocations() > 0 || a.rollup.log_lines > 0)
+                .map(|(n, _)| n.clone())
+                .collect();
+            n.extend(
+                super::state::stored_functions(s, None)?
+                    .into_iter()
+                    .filter(|m| m.inventory_ms.is_some())
+                    .map(|m| m.function),
+            );
+            n
+        }
     };
     let mut metas = metas(s, &names)?;
     let mut out = Vec::new();
@@ -202,6 +213,56 @@ pub(super) fn function_stats(
         };
         let agg = aggs.remove(&n).unwrap_or_default();
         out.push(stats_from(agg, meta)?);
+    }
+    Ok(out)
+}
+
+/// The fleet in one statistics query plus one bucketed query over every function (the
+/// dashboard's table and sparklines), instead of a query per function and bucket.
+pub(super) fn fleet(
+    s: &ClickHouseStore,
+    range: TimeRange,
+    bucket_ms: Option<i64>,
+) -> Result<Vec<crate::FleetRow>, StoreError> {
+    let stats = function_stats(s, &[], range)?;
+    let edges = match bucket_ms {
+        Some(b) => crate::fleet_buckets(range, b)?,
+        None => Vec::new(),
+    };
+    let mut aggs: BTreeMap<(String, i64), Agg> = BTreeMap::new();
+    if let (Some(width), Some(first), Some(last)) = (bucket_ms, edges.first(), edges.last()) {
+        let c = s.cutoffs()?;
+        let by = By::Bucket {
+            from: floor_to(first.0, width),
+            width,
+        };
+        aggs = stats::aggregate(s, &c, None, Some(first.0), Some(last.1), by)?;
+    }
+    let mut out = Vec::with_capacity(stats.len());
+    for st in stats {
+        let mut row = Vec::with_capacity(edges.len());
+        for &(from, _) in &edges {
+            let start = floor_to(from, bucket_ms.unwrap_or(1));
+            let b = match aggs.remove(&(st.function.clone(), start)) {
+                Some(agg) => {
+                    let b = stats_from(agg, FunctionMeta::default())?;
+                    crate::FleetBucket {
+                        invocations: b.invocations,
+                        errors: b.errors,
+                        duration: b.duration,
+                    }
+                }
+                None => crate::FleetBucket::default(),
+            };
+            row.push(b);
+        }
+        out.push(crate::FleetRow {
+            stats: FunctionStats {
+                environments: 0,
+                ..st
+            },
+            buckets: row,
+        });
     }
     Ok(out)
 }

@@ -434,6 +434,18 @@ pub(super) fn outbox_due(
     rows.iter().map(outbox_entry).collect()
 }
 
+/// Every entry, newest first (the dashboard's notification history).
+pub(super) fn outbox_history(
+    s: &ClickHouseStore,
+    limit: usize,
+) -> Result<Vec<OutboxEntry>, StoreError> {
+    let limit = if limit == 0 { DEFAULT_LIMIT } else { limit };
+    let rows = s.select(&format!(
+        "SELECT {OUTBOX_COLUMNS} FROM outbox FINAL ORDER BY id DESC LIMIT {limit}"
+    ))?;
+    rows.iter().map(outbox_entry).collect()
+}
+
 pub(super) fn outbox_mark(
     s: &mut ClickHouseStore,
     id: i64,

@@ -213,6 +213,28 @@ pub(crate) fn outbox_due(
     let mut rows = stmt
         .query(params![now_ms, i64::try_from(limit).unwrap_or(i64::MAX)])
         .db()?;
+    outbox_rows(&mut rows)
+}
+
+/// Every entry, newest first.
+pub(crate) fn outbox_history(
+    conn: &Connection,
+    limit: usize,
+) -> Result<Vec<OutboxEntry>, StoreError> {
+    let limit = if limit == 0 { DEFAULT_LIMIT } else { limit };
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT id, dedupe_key, channel, payload, created_ms, attempts, next_attempt_ms, \
+               state, last_error, sent_ms FROM outbox ORDER BY id DESC LIMIT ?1",
+        )
+        .db()?;
+    let mut rows = stmt
+        .query(params![i64::try_from(limit).unwrap_or(i64::MAX)])
+        .db()?;
+    outbox_rows(&mut rows)
+}
+
+fn outbox_rows(rows: &mut rusqlite::Rows<'_>) -> Result<Vec<OutboxEntry>, StoreError> {
     let mut out = Vec::new();
     while let Some(r) = rows.next().db()? {
         let state: String = r.get(7).db()?;

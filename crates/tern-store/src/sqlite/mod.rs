@@ -58,11 +58,11 @@ use fx::FxHashMap;
 pub use schema::SCHEMA_VERSION;
 
 use crate::{
-    Checkpoint, EnvironmentRow, ErrorGroup, ErrorOccurrence, ErrorQuery, ErrorStatus, FunctionMeta,
-    FunctionStats, Incident, IncidentApplied, IncidentChange, IncidentQuery, IngestBatch,
-    IngestStats, InvocationQuery, InvocationRow, Lease, Marker, OccurrenceCursor, OutboxEntry,
-    OutboxItem, OutboxMark, Retention, RetentionStats, Store, StoreError, TimeRange, TuningRun,
-    ValueSeen,
+    Checkpoint, EnvironmentRow, ErrorGroup, ErrorOccurrence, ErrorQuery, ErrorStatus, FleetRow,
+    FunctionMeta, FunctionStats, Incident, IncidentApplied, IncidentChange, IncidentQuery,
+    IngestBatch, IngestStats, InvocationQuery, InvocationRow, Lease, Marker, OccurrenceCursor,
+    OutboxEntry, OutboxItem, OutboxMark, Retention, RetentionStats, Store, StoreError, TimeRange,
+    TuningRun, ValueSeen,
 };
 use tern_core::model::LogLine;
 
@@ -243,6 +243,10 @@ impl Store for SqliteStore {
         }
     }
 
+    fn fleet(&self, range: TimeRange, bucket_ms: Option<i64>) -> Result<Vec<FleetRow>, StoreError> {
+        query::fleet(&self.conn, range, bucket_ms)
+    }
+
     fn apply_retention(&mut self, r: Retention) -> Result<RetentionStats, StoreError> {
         let result = retention::apply(&mut self.conn, r);
         // Deleted rows may have been the only users of cached ids; ids stay valid (functions
@@ -312,6 +316,10 @@ impl Store for SqliteStore {
 
     fn outbox_due(&self, now_ms: i64, limit: usize) -> Result<Vec<OutboxEntry>, StoreError> {
         alerts::outbox_due(&self.conn, now_ms, limit)
+    }
+
+    fn outbox_history(&self, limit: usize) -> Result<Vec<OutboxEntry>, StoreError> {
+        alerts::outbox_history(&self.conn, limit)
     }
 
     fn outbox_mark(&mut self, id: i64, mark: &OutboxMark, now_ms: i64) -> Result<bool, StoreError> {

@@ -19,8 +19,8 @@ use super::rollup::{
 use super::row::{self, PART_COLUMNS};
 use super::Db;
 use crate::{
-    Arch, Checkpoint, EnvironmentRow, FunctionMeta, FunctionStats, InvocationQuery, InvocationRow,
-    MonthUsage, StoreError, TimeRange,
+    Arch, Checkpoint, EnvironmentRow, FleetBucket, FleetRow, FunctionMeta, FunctionStats,
+    InvocationQuery, InvocationRow, MonthUsage, StoreError, TimeRange,
 };
 
 /// `invocations` rows returned when the query sets no limit.
@@ -125,6 +125,24 @@ pub(crate) fn blob<'r>(
         .map_err(|_| StoreError::Corrupt(format!("{what} is not a blob")))
 }
 
+/// A rollup row from column `base` on (bucket start, then the columns of `ROLLUP_COLUMNS`).
+fn rollup_row(r: &Row<'_>, base: usize) -> Result<(i64, Rollup), StoreError> {
+    let bucket: i64 = r.get(base).db()?;
+    let mut b = read_rollup_scalars(r, base + 1)?;
+    if let Some(d) = blob(r, base + 18, "duration sketch")? {
+        b.duration = decode_sketch(Some(d), "duration")?;
+    }
+    if let Some(i) = blob(r, base + 19, "init sketch")? {
+        b.init = decode_sketch(Some(i), "init")?;
+    }
+    Ok((bucket, b))
+}
+
+/// The columns `rollup_row` reads, after the bucket start.
+const ROLLUP_COLUMNS: &str = "n_success, n_error, n_timeout, n_out_of_memory, n_crash, \
+    n_init_error, cold_starts, over_20s, billed_ms, gb_seconds, max_memory_used_mb, first_ms, \
+    last_ms, latest_memory_mb, latest_memory_ms, log_lines, log_bytes, duration, init";
+
 /// A half-open interval `[lo, hi)`; `i64::MIN`/`i64::MAX` stand for unbounded.
 type Span = (i64, i64);
 
@@ -213,16 +231,14 @@ impl Acc {
 
     /// Add one rollup row (the columns of `ROLLUP_SELECT`, bucket first).
     fn fold_row(&mut self, r: &Row<'_>) -> Result<(), StoreError> {
-        let bucket: i64 = r.get(0).db()?;
-        let mut b = read_rollup_scalars(r, 1)?;
+        let (bucket, b) = rollup_row(r, 0)?;
+        self.fold(bucket, &b)
+    }
+
+    /// Add a rollup row's figures for the bucket starting at `bucket`.
+    fn fold(&mut self, bucket: i64, b: &Rollup) -> Result<(), StoreError> {
         self.month(bucket, b.invocations(), b.gb_seconds);
-        if let Some(d) = blob(r, 18, "duration sketch")? {
-            b.duration = decode_sketch(Some(d), "duration")?;
-        }
-        if let Some(i) = blob(r, 19, "init sketch")? {
-            b.init = decode_sketch(Some(i), "init")?;
-        }
-        self.rollup.merge(&b)
+        self.rollup.merge(b)
     }
 
     /// The partial hours at the edges: counted invocations and the log volume of every stored
@@ -254,12 +270,27 @@ impl Acc {
         Ok(())
     }
 
-    fn raw_rows(
-        &mut self,
-        conn: &Connection,
-        (min_id, max_id): Span,
-        (lo, hi): Span,
-    ) -> Result<(), StoreError> {
+    fn raw_rows(&mut self, conn: &Connection, ids: Span, span: Span) -> Result<(), StoreError> {
+        raw_rows(conn, ids, span, |volume, one| {
+            self.rollup.add_volume(volume);
+            if let Some((t, one)) = one {
+                self.month(t, 1, one.gb_seconds);
+                self.rollup.merge(&one)?;
+            }
+            Ok(())
+        })
+    }
+}
+
+/// The stored invocations with ids in `ids` and a time in `[lo, hi)`: each one's log volume,
+/// and for a complete one its time and what it adds to the rollups.
+fn raw_rows(
+    conn: &Connection,
+    (min_id, max_id): Span,
+    (lo, hi): Span,
+    mut each: impl FnMut(Volume, Option<(i64, Rollup)>) -> Result<(), StoreError>,
+) -> Result<(), StoreError> {
+    {
         let mut stmt = conn
             .prepare_cached(
                 "SELECT t, outcome, cold, duration_ms, billed_ms, billed_restore_ms, memory_mb, \
@@ -270,11 +301,12 @@ impl Acc {
         let mut rows = stmt.query(params![min_id, max_id, lo, hi]).db()?;
         while let Some(r) = rows.next().db()? {
             // Every stored invocation's lines count; only complete ones count as invocations.
-            self.rollup.add_volume(Volume {
+            let volume = Volume {
                 lines: r.get(12).db()?,
                 bytes: r.get(13).db()?,
-            });
+            };
             if !r.get::<_, bool>(11).db()? {
+                each(volume, None)?;
                 continue;
             }
             let cold: bool = r.get(2).db()?;
@@ -299,8 +331,7 @@ impl Acc {
             };
             let mut one = Rollup::default();
             one.add(&c);
-            self.month(c.t, 1, one.gb_seconds);
-            self.rollup.merge(&one)?;
+            each(volume, Some((c.t, one)))?;
         }
         Ok(())
     }
@@ -401,6 +432,170 @@ pub(crate) fn function_stats(
         out.push(stats_from(acc, meta, environments));
     }
     Ok(out)
+}
+
+/// `Store::fleet` in one pass per kind of row for the whole fleet instead of queries per
+/// function: each bucket is planned as `function_stats` plans a range (whole days, whole hours,
+/// partial hours), the plans' day and hour spans are merged into runs read with one statement
+/// each over every function, and the partial hours are read through the time index (`spans`)
+/// of all functions at once. Every row is folded into its function's total and its bucket.
+/// Fleet rows carry no environment count (as series entries).
+pub(crate) fn fleet(
+    conn: &Connection,
+    range: TimeRange,
+    bucket_ms: Option<i64>,
+) -> Result<Vec<FleetRow>, StoreError> {
+    let lo = range.from_ms.unwrap_or(i64::MIN);
+    let hi = range.to_ms.unwrap_or(i64::MAX);
+    let segments: Vec<Span> = match bucket_ms {
+        Some(b) => crate::fleet_buckets(range, b)?,
+        None if lo < hi => vec![(lo, hi)],
+        None => Vec::new(),
+    };
+    let bucketed = bucket_ms.is_some();
+    let sql = format!("SELECT id, {META_COLUMNS} FROM functions ORDER BY name");
+    let mut functions = Vec::new();
+    {
+        let mut stmt = conn.prepare_cached(&sql).db()?;
+        let mut rows = stmt.query([]).db()?;
+        while let Some(r) = rows.next().db()? {
+            functions.push((r.get::<_, i64>(0).db()?, function_meta(r, 1)?));
+        }
+    }
+    let index: std::collections::HashMap<i64, usize> = functions
+        .iter()
+        .enumerate()
+        .map(|(i, (id, _))| (*id, i))
+        .collect();
+    let mut totals: Vec<Acc> = functions.iter().map(|_| Acc::default()).collect();
+    let mut buckets: Vec<Vec<FleetBucket>> = functions
+        .iter()
+        .map(|_| {
+            if bucketed {
+                vec![FleetBucket::default(); segments.len()]
+            } else {
+                Vec::new()
+            }
+        })
+        .collect();
+    // The segment a time falls in (segments are sorted and contiguous).
+    let segment_of = |t: i64| segments.partition_point(|s| s.0 <= t).saturating_sub(1);
+    let add_to_bucket = |b: &mut Vec<FleetBucket>, t: i64, r: &Rollup| -> Result<(), StoreError> {
+        if let Some(b) = b.get_mut(segment_of(t)) {
+            let n = r.invocations();
+            b.invocations += count(n);
+            b.errors += count(n - r.outcomes[Outcome::Success.code() as usize]);
+            b.duration
+                .merge(&r.duration)
+                .map_err(|e| StoreError::Corrupt(format!("duration sketch: {e}")))?;
+        }
+        Ok(())
+    };
+    let (mut days, mut hours, mut raw) = (Vec::new(), Vec::new(), Vec::new());
+    for &(a, b) in &segments {
+        let p = plan(TimeRange {
+            from_ms: Some(a).filter(|a| *a != i64::MIN),
+            to_ms: Some(b).filter(|b| *b != i64::MAX),
+        });
+        days.extend(p.days);
+        hours.extend(p.hours);
+        raw.extend(p.raw);
+    }
+    for (table, spans) in [("rollup_day", runs(days)), ("rollup_hour", runs(hours))] {
+        let sql = format!(
+            "SELECT function_id, bucket_ms, {ROLLUP_COLUMNS} FROM {table} \
+             WHERE function_id IN (SELECT id FROM functions) AND bucket_ms >= ?1 AND bucket_ms < ?2"
+        );
+        let mut stmt = conn.prepare_cached(&sql).db()?;
+        for (a, b) in spans {
+            let mut rows = stmt.query(params![a, b]).db()?;
+            while let Some(r) = rows.next().db()? {
+                let Some(&i) = index.get(&r.get::<_, i64>(0).db()?) else {
+                    continue;
+                };
+                let (t, one) = rollup_row(r, 1)?;
+                totals[i].fold(t, &one)?;
+                add_to_bucket(&mut buckets[i], t, &one)?;
+            }
+        }
+    }
+    let width = super::ingest::span_width(conn)?;
+    for (a, b) in runs(raw) {
+        let mut found = Vec::new();
+        {
+            let mut stmt = conn
+                .prepare_cached(
+                    // Per function by (function, min_t): the `max_t` index alone would
+                    // scan every span that ends after a range's start.
+                    "SELECT function_id, min_id, max_id FROM spans \
+                     WHERE function_id IN (SELECT id FROM functions) \
+                     AND min_t >= ?3 AND min_t < ?2 AND max_t >= ?1",
+                )
+                .db()?;
+            let mut rows = stmt.query(params![a, b, a.saturating_sub(width)]).db()?;
+            while let Some(r) = rows.next().db()? {
+                let id: i64 = r.get(0).db()?;
+                found.push((id, (r.get(1).db()?, r.get(2).db()?)));
+            }
+        }
+        for (function_id, ids) in found {
+            let Some(&i) = index.get(&function_id) else {
+                continue;
+            };
+            let (acc, bs) = (&mut totals[i], &mut buckets[i]);
+            raw_rows(conn, ids, (a, b), |volume, one| {
+                acc.rollup.add_volume(volume);
+                if let Some((t, one)) = one {
+                    acc.month(t, 1, one.gb_seconds);
+                    acc.rollup.merge(&one)?;
+                    add_to_bucket(bs, t, &one)?;
+                }
+                Ok(())
+            })?;
+        }
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT e.function_id, SUM(s.log_lines), SUM(s.log_bytes) \
+                 FROM stream_lines s CROSS JOIN environments e ON e.id = s.env_id \
+                 WHERE s.min_ms >= ?1 AND s.min_ms < ?2 GROUP BY e.function_id",
+            )
+            .db()?;
+        let mut rows = stmt.query(params![a, b]).db()?;
+        while let Some(r) = rows.next().db()? {
+            if let Some(&i) = index.get(&r.get::<_, i64>(0).db()?) {
+                totals[i].rollup.add_volume(Volume {
+                    lines: r.get(1).db()?,
+                    bytes: r.get(2).db()?,
+                });
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for (((_, meta), acc), buckets) in functions.into_iter().zip(totals).zip(buckets) {
+        let r = &acc.rollup;
+        // As `function_stats` over all functions.
+        if r.invocations() <= 0 && r.log_lines <= 0 && meta.inventory_ms.is_none() {
+            continue;
+        }
+        out.push(FleetRow {
+            stats: stats_from(acc, meta, 0),
+            buckets,
+        });
+    }
+    Ok(out)
+}
+
+/// Sorted, disjoint spans with the adjacent ones joined.
+fn runs(mut spans: Vec<Span>) -> Vec<Span> {
+    spans.sort_unstable();
+    let mut out: Vec<Span> = Vec::new();
+    for (a, b) in spans {
+        match out.last_mut() {
+            Some(last) if last.1 == a => last.1 = b,
+            _ => out.push((a, b)),
+        }
+    }
+    out
 }
 
 /// A function's statistics from its accumulated rollups.

@@ -22,6 +22,8 @@ pub enum ApiError {
     Unavailable(String),
     /// The request body arrived too slowly.
     Timeout(String),
+    /// Too many failed attempts (logins); the message says when to try again.
+    TooManyRequests(String),
     Internal(anyhow::Error),
 }
 
@@ -41,6 +43,7 @@ impl ApiError {
             ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Timeout(_) => StatusCode::REQUEST_TIMEOUT,
+            ApiError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -61,7 +64,8 @@ impl IntoResponse for ApiError {
             | ApiError::Conflict(m)
             | ApiError::TooLarge(m)
             | ApiError::Unavailable(m)
-            | ApiError::Timeout(m) => m.as_str(),
+            | ApiError::Timeout(m)
+            | ApiError::TooManyRequests(m) => m.as_str(),
             ApiError::Unauthorized(m) | ApiError::Forbidden(m) => m,
             ApiError::Internal(e) => {
                 tracing::error!(error = %format!("{e:#}"), "Internal error answering a request.");

@@ -292,6 +292,8 @@ pub fn state(
         insights: settings.config.insights.clone(),
         sessions: ui::session::Sessions::default(),
         secure_cookies: !settings.listen.ip().is_loopback(),
+        users: settings.config.auth.users.clone(),
+        logins: ui::throttle::Throttle::default(),
     }))
 }
 

@@ -7,7 +7,8 @@ use axum::routing::{delete, get, post, MethodRouter};
 use axum::Router;
 
 use super::api::{
-    changes, errors, functions, incidents, insights, invocations, openapi, policies, system,
+    changes, errors, fleet, functions, incidents, insights, invocations, openapi, policies,
+    recommendation, system,
 };
 use super::state::AppState;
 use super::{cloudwatch, firehose, ui};
@@ -28,10 +29,16 @@ pub fn routes() -> Vec<(&'static str, &'static str, MethodRouter<AppState>)> {
         ("post", "/ui/logout", post(ui::logout)),
         ("get", "/api/v1/functions", get(functions::list)),
         ("get", "/api/v1/inventory", get(functions::inventory)),
+        ("get", "/api/v1/fleet", get(fleet::show)),
         (
             "get",
             "/api/v1/functions/{name}/series",
             get(functions::series),
+        ),
+        (
+            "get",
+            "/api/v1/functions/{name}/recommendation",
+            get(recommendation::show),
         ),
         (
             "get",
@@ -51,6 +58,11 @@ pub fn routes() -> Vec<(&'static str, &'static str, MethodRouter<AppState>)> {
             post(errors::set_status),
         ),
         ("get", "/api/v1/incidents", get(incidents::list)),
+        (
+            "get",
+            "/api/v1/notifications",
+            get(incidents::notifications),
+        ),
         ("get", "/api/v1/insights", get(insights::list)),
         ("get", "/api/v1/policies", get(policies::list)),
         ("post", "/api/v1/policies", post(policies::create)),

@@ -43,6 +43,10 @@ pub struct Inner {
     pub sessions: super::ui::session::Sessions,
     /// Mark session cookies `Secure` (the server listens beyond loopback).
     pub secure_cookies: bool,
+    /// `[[dashboard.users]]`: names and password hashes for the dashboard's login.
+    pub users: Vec<crate::config::DashboardUser>,
+    /// Failed password logins, for slowing guessing.
+    pub logins: super::ui::throttle::Throttle,
 }
 
 impl std::ops::Deref for AppState {

@@ -720,6 +720,109 @@ async fn functions_answer_what_the_report_answers() {
     s.stop();
 }
 
+/// Issue 6: the dashboard's fleet read agrees with the report, sorts, filters and pages on
+/// the server, returns sparkline buckets that add up, and refuses bad parameters clearly.
+#[tokio::test]
+async fn fleet_agrees_with_the_report_and_pages() {
+    let s = seeded().await;
+    let (status, v) = s.get(&format!("/api/v1/fleet?{}", range_all())).await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    let (_, rep) = s.get(&format!("/api/v1/functions?{}", range_all())).await;
+    for k in ["invocations", "errors", "cold_starts"] {
+        assert_eq!(v["totals"][k], rep["totals"][k], "{k}");
+    }
+    let close = |a: &Value, b: &Value| (a.as_f64().unwrap() - b.as_f64().unwrap()).abs() < 1e-9;
+    assert!(close(&v["totals"]["cost_usd"], &rep["totals"]["cost_usd"]));
+    assert_eq!(v["matched"], 2);
+    // Default sort: cost, most first; every row's sparkline adds up to its invocations.
+    let rows = v["functions"].as_array().unwrap();
+    assert!(rows[0]["cost_usd"].as_f64() >= rows[1]["cost_usd"].as_f64());
+    let buckets = v["bucket_starts"].as_array().unwrap().len();
+    assert!(buckets > 0 && buckets <= 40, "{buckets}");
+    for r in rows {
+        let spark = r["spark"]["invocations"].as_array().unwrap();
+        assert_eq!(spark.len(), buckets);
+        let sum: u64 = spark.iter().map(|n| n.as_u64().unwrap()).sum();
+        assert_eq!(Value::from(sum), r["invocations"]);
+        assert_eq!(r["spark"]["p99_ms"].as_array().unwrap().len(), buckets);
+        let f = rep["functions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["function"] == r["function"])
+            .unwrap();
+        assert_eq!(r["p50_ms"], f["duration_ms"]["p50"]);
+        assert_eq!(r["errors"], f["errors"]);
+    }
+    // Sort by name, filter by a name substring in any case, page.
+    let (_, v) = s
+        .get(&format!("/api/v1/fleet?{}&sort=function", range_all()))
+        .await;
+    assert_eq!(v["functions"][0]["function"], "billing");
+    assert_eq!(v["dir"], "asc");
+    let (_, v) = s
+        .get(&format!("/api/v1/fleet?{}&name=ORD", range_all()))
+        .await;
+    assert_eq!(v["matched"], 1);
+    assert_eq!(v["functions"][0]["function"], "orders");
+    let (_, v) = s
+        .get(&format!(
+            "/api/v1/fleet?{}&sort=function&offset=1&limit=1",
+            range_all()
+        ))
+        .await;
+    assert_eq!(v["functions"].as_array().unwrap().len(), 1);
+    assert_eq!(v["functions"][0]["function"], "orders");
+    assert_eq!(v["totals"]["functions"], 2);
+    let (_, v) = s
+        .get(&format!("/api/v1/fleet?{}&offset=999999999", range_all()))
+        .await;
+    assert_eq!(v["functions"].as_array().unwrap().len(), 0);
+    // Bytes that are not UTF-8 are read lossily and match nothing.
+    let (status, v) = s.get("/api/v1/fleet?tag=%FF%FE&name=%00").await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    assert_eq!(v["matched"], 0);
+    // An open range is the stored data's span; it still gets buckets.
+    let (status, v) = s.get("/api/v1/fleet").await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    assert!(!v["bucket_starts"].as_array().unwrap().is_empty());
+    let long = "x".repeat(10_000);
+    for (q, needle) in [
+        ("sort=nope", "sort=\"nope\""),
+        ("dir=up", "asc or desc"),
+        ("limit=1001", "at most 1000"),
+        ("limit=-1", "bad query parameters"),
+        ("offset=x", "bad query parameters"),
+        ("since=soon", "since \"soon\""),
+        (&format!("name={long}") as &str, "at most 256"),
+    ] {
+        let (status, v) = s.get(&format!("/api/v1/fleet?{q}")).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{q}: {v}");
+        let e = v["error"].as_str().unwrap();
+        assert!(e.contains(needle), "{q}: {e:?} lacks {needle:?}");
+    }
+    // Error groups with sparklines: one count per bucket, adding up to the range's count.
+    let (status, v) = s
+        .get(&format!("/api/v1/errors?{}&spark=true", range_all()))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    let g = &v[0];
+    let sum: u64 = g["spark"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n.as_u64().unwrap())
+        .sum();
+    assert_eq!(Value::from(sum), g["count_in_range"]);
+    assert_eq!(
+        g["spark"].as_array().unwrap().len(),
+        g["spark_starts"].as_array().unwrap().len()
+    );
+    let (status, _) = s.get("/api/v1/errors?spark=perhaps").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    s.stop();
+}
+
 #[tokio::test]
 async fn series_buckets_a_function() {
     let s = seeded().await;
@@ -1662,5 +1765,214 @@ async fn dashboard_cookie_is_secure_off_loopback() {
     let s = Server::with(|c| c.server.listen = "0.0.0.0:8080".parse().unwrap());
     let (_, _, set) = dashboard_login(&s).await;
     assert!(set.ends_with("; Secure"), "{set}");
+    s.stop();
+}
+
+fn password_login(name: &str, password: &str) -> Request<Body> {
+    Request::post("/ui/login")
+        .header("content-type", "application/json")
+        .header("host", "tern.test")
+        .body(Body::from(
+            serde_json::json!({ "username": name, "password": password }).to_string(),
+        ))
+        .unwrap()
+}
+
+/// Issue 6: `[[dashboard.users]]` log in with a name and password (Argon2); wrong, unknown and
+/// hostile attempts are refused alike, slowly, and a name is locked out after repeated
+/// failures (while the right password of another user still works).
+#[tokio::test]
+async fn dashboard_password_login() {
+    let hash = |p: &str| {
+        crate::password::PasswordHashString::parse(&crate::password::hash(p).unwrap()).unwrap()
+    };
+    let (alice, bob) = (
+        hash("alice's long passphrase"),
+        hash("bob's long passphrase"),
+    );
+    let s = Server::with(|c| {
+        c.auth.users = vec![
+            crate::config::DashboardUser {
+                name: "alice".into(),
+                password_hash: alice,
+            },
+            crate::config::DashboardUser {
+                name: "bob".into(),
+                password_hash: bob,
+            },
+        ];
+    });
+    let (status, headers, body) =
+        exchange(&s, password_login("alice", "alice's long passphrase")).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let cookie = headers["set-cookie"].to_str().unwrap();
+    assert!(cookie.starts_with("tern_session=") && cookie.contains("HttpOnly"));
+    // The session reads the API.
+    let cookie = cookie.split(';').next().unwrap().to_string();
+    let (status, _, _) = exchange(
+        &s,
+        Request::get("/api/v1/policies")
+            .header("cookie", &cookie)
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    // Wrong password and unknown user: the same 401, after a delay.
+    let started = std::time::Instant::now();
+    let (status, _, wrong) = exchange(&s, password_login("alice", "not it at all")).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(started.elapsed() >= super::ui::throttle::FAIL_DELAY);
+    let (status, _, unknown) = exchange(&s, password_login("mallory", "not it at all")).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(wrong, unknown);
+    assert!(!wrong.contains("not it at all"));
+    // Hostile bodies: a huge password, a huge name, both kinds of credentials, neither,
+    // a field too many, the wrong types.
+    let huge = "x".repeat(1 << 20);
+    for (body, needle) in [
+        (
+            serde_json::json!({"username": "alice", "password": huge}).to_string(),
+            "longer than 1024 bytes",
+        ),
+        (
+            serde_json::json!({"username": huge, "password": "p"}).to_string(),
+            "longer than 256 bytes",
+        ),
+        (
+            serde_json::json!({"token": API, "username": "alice", "password": "p"}).to_string(),
+            "either",
+        ),
+        ("{}".to_string(), "either"),
+        (
+            serde_json::json!({"username": "alice"}).to_string(),
+            "either",
+        ),
+        (
+            serde_json::json!({"username": "alice", "password": "p", "admin": true}).to_string(),
+            "unknown field",
+        ),
+        (
+            serde_json::json!({"username": 1, "password": ["p"]}).to_string(),
+            "bad body",
+        ),
+    ] {
+        let req = Request::post("/ui/login")
+            .header("content-type", "application/json")
+            .header("host", "tern.test")
+            .body(Body::from(body))
+            .unwrap();
+        let (status, _, text) = exchange(&s, req).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{text}");
+        assert!(text.contains(needle), "{text:?} lacks {needle:?}");
+    }
+    // Repeated failures lock the name out (429), not other users.
+    for _ in 0..super::ui::throttle::MAX_FAILURES {
+        let _ = exchange(&s, password_login("bob", "guess")).await;
+    }
+    let (status, _, text) = exchange(&s, password_login("bob", "bob's long passphrase")).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{text}");
+    assert!(text.contains("try again in"), "{text}");
+    let (status, _, _) = exchange(&s, password_login("alice", "alice's long passphrase")).await;
+    assert_eq!(status, StatusCode::OK);
+    // API tokens still log in.
+    let (status, _, _) = exchange(&s, login_request(API)).await;
+    assert_eq!(status, StatusCode::OK);
+    s.stop();
+}
+
+/// Issue 6: a function's memory recommendation (with its tuning runs) and the notification
+/// history answer, and refuse bad parameters clearly.
+#[tokio::test]
+async fn recommendation_and_notifications() {
+    let s = seeded().await;
+    let (status, v) = s
+        .get(&format!(
+            "/api/v1/functions/orders/recommendation?{}",
+            range_all()
+        ))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    assert_eq!(v["function"], "orders");
+    assert_eq!(v["strategy"], "balanced");
+    let rec = &v["recommendation"];
+    assert!(
+        rec["curve"].as_array().is_some_and(|c| !c.is_empty()),
+        "{v}"
+    );
+    assert!(rec["recommended_memory_mb"].as_u64().is_some());
+    assert_eq!(v["tuning"], serde_json::json!([]));
+    let (status, v) = s
+        .get("/api/v1/functions/orders/recommendation?strategy=cost")
+        .await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    assert_eq!(v["strategy"], "cost");
+    for (uri, code, needle) in [
+        (
+            "/api/v1/functions/nope/recommendation".to_string(),
+            StatusCode::NOT_FOUND,
+            "no stored function",
+        ),
+        (
+            "/api/v1/functions/orders/recommendation?strategy=cheap".to_string(),
+            StatusCode::BAD_REQUEST,
+            "cost, speed or balanced",
+        ),
+        (
+            "/api/v1/functions/orders/recommendation?since=soon".to_string(),
+            StatusCode::BAD_REQUEST,
+            "since",
+        ),
+        (
+            format!("/api/v1/functions/{}/recommendation", "%5B".repeat(300)),
+            StatusCode::NOT_FOUND,
+            "no stored function",
+        ),
+        (
+            "/api/v1/notifications?limit=0".to_string(),
+            StatusCode::BAD_REQUEST,
+            "use 1 to 1000",
+        ),
+        (
+            "/api/v1/notifications?limit=x".to_string(),
+            StatusCode::BAD_REQUEST,
+            "bad query parameters",
+        ),
+    ] {
+        let (status, v) = s.get(&uri).await;
+        assert_eq!(status, code, "{uri}: {v}");
+        let e = v["error"].as_str().unwrap();
+        assert!(e.contains(needle), "{uri}: {e:?} lacks {needle:?}");
+    }
+    // Notifications: the outbox, newest first.
+    {
+        use tern_store::Store as _;
+        let mut store = SqliteStore::open(&s.db).unwrap();
+        let item = |k: &str| tern_store::OutboxItem {
+            dedupe_key: k.into(),
+            channel: "ops".into(),
+            payload: "{}".into(),
+        };
+        store
+            .enqueue(
+                &[item("incident-1-opened"), item("incident-2-opened")],
+                1_000,
+                None,
+            )
+            .unwrap();
+    }
+    let (status, v) = s.get("/api/v1/notifications").await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    let keys: Vec<&str> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["key"].as_str().unwrap())
+        .collect();
+    assert_eq!(keys, vec!["incident-2-opened", "incident-1-opened"]);
+    assert_eq!(v[0]["state"], "pending");
+    assert_eq!(v[0]["next_attempt_at"], "1970-01-01T00:00:01Z");
+    let (_, v) = s.get("/api/v1/notifications?limit=1").await;
+    assert_eq!(v.as_array().unwrap().len(), 1);
     s.stop();
 }

@@ -30,6 +30,9 @@ pub struct ListQuery {
     function: Option<String>,
     status: Option<String>,
     limit: Option<usize>,
+    /// `true`: each group also gets `spark`, its occurrences per bucket over the range (a
+    /// sparkline; the buckets are in `spark_starts` of the first group).
+    spark: Option<String>,
 }
 
 fn status_param(s: &str) -> Result<ErrorStatus, ApiError> {
@@ -54,6 +57,11 @@ pub async fn list(
     }
     let glob = report::function_matcher(q.function.as_deref())
         .map_err(|e| ApiError::BadRequest(format!("{e:#}").replace("--", "")))?;
+    let spark = match q.spark.as_deref() {
+        None | Some("false" | "0") => false,
+        Some("true" | "1") => true,
+        Some(o) => return Err(ApiError::BadRequest(format!("spark={o:?}: true or false"))),
+    };
     let body = state
         .reads
         .with(move |store| {
@@ -75,7 +83,32 @@ pub async fn list(
                 now_ms: Some(now),
                 limit,
             })?;
-            groups_json(&groups)
+            let body = groups_json(&groups)?;
+            if !spark || groups.is_empty() {
+                return Ok(body);
+            }
+            // Sparklines over the range (an open range: the stored data's span).
+            let bounds = store.time_bounds()?;
+            let from = range.from_ms.or(bounds.map(|b| b.0)).unwrap_or(now);
+            let to = range
+                .to_ms
+                .or(bounds.map(|b| b.1 + 1))
+                .unwrap_or(now)
+                .max(from + 1);
+            let bucket = super::fleet::spark_bucket_ms(from, to).max(3_600_000);
+            let r = tern_store::TimeRange {
+                from_ms: Some(from),
+                to_ms: Some(to),
+            };
+            let mut v: serde_json::Value = serde_json::from_str(&body)?;
+            if let Some(list) = v.as_array_mut() {
+                for (g, out) in groups.iter().zip(list.iter_mut()) {
+                    let series = store.error_series(&g.id, r, bucket)?;
+                    out["spark"] = series.iter().map(|(_, n)| *n).collect();
+                    out["spark_starts"] = series.iter().map(|(t, _)| *t).collect();
+                }
+            }
+            Ok(v.to_string())
         })
         .await?;
     Ok(json(body))

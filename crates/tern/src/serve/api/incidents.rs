@@ -78,3 +78,64 @@ pub async fn list(
     let rows = state.reads.with(move |s| Ok(s.incidents(&iq)?)).await?;
     Ok(Json(rows.iter().map(JsonIncident::of).collect()))
 }
+
+#[derive(Debug, Default, Deserialize)]
+pub struct NotificationsQuery {
+    limit: Option<usize>,
+}
+
+/// One notification of the outbox: what was sent (its key names the incident or error
+/// group and the event), where, when, and how delivery went.
+#[derive(Debug, Serialize)]
+pub struct JsonNotification {
+    id: i64,
+    /// `incident-<id>-opened`, `incident-<id>-resolved`, `error-<group>-new`, …
+    key: String,
+    channel: String,
+    /// `pending`, `sent` or `failed` (given up).
+    state: &'static str,
+    attempts: u32,
+    created_at: String,
+    /// The next attempt, while pending.
+    next_attempt_at: Option<String>,
+    sent_at: Option<String>,
+    last_error: Option<String>,
+    /// The message as queued for the channel (JSON).
+    payload: String,
+}
+
+/// `GET /api/v1/notifications`: the notification history (the outbox), newest first.
+pub async fn notifications(
+    State(state): State<AppState>,
+    _auth: ApiToken,
+    q: Result<Query<NotificationsQuery>, QueryRejection>,
+) -> Result<Json<Vec<JsonNotification>>, ApiError> {
+    let q = query(q)?;
+    let limit = q.limit.unwrap_or(100);
+    if !(1..=1000).contains(&limit) {
+        return Err(ApiError::BadRequest(format!(
+            "limit={limit}: use 1 to 1000"
+        )));
+    }
+    let rows = state
+        .reads
+        .with(move |s| Ok(s.outbox_history(limit)?))
+        .await?;
+    Ok(Json(
+        rows.into_iter()
+            .map(|e| JsonNotification {
+                id: e.id,
+                key: e.dedupe_key,
+                channel: e.channel,
+                state: e.state.as_str(),
+                attempts: e.attempts,
+                created_at: rfc3339_ms(e.created_ms),
+                next_attempt_at: (e.state == tern_store::OutboxState::Pending)
+                    .then(|| rfc3339_ms(e.next_attempt_ms)),
+                sent_at: e.sent_ms.map(rfc3339_ms),
+                last_error: e.last_error,
+                payload: e.payload,
+            })
+            .collect(),
+    ))
+}

@@ -6,12 +6,14 @@
 
 pub mod changes;
 pub mod errors;
+pub mod fleet;
 pub mod functions;
 pub mod incidents;
 pub mod insights;
 pub mod invocations;
 pub mod openapi;
 pub mod policies;
+pub mod recommendation;
 pub mod system;
 
 use axum::extract::rejection::QueryRejection;

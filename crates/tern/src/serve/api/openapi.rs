@@ -55,6 +55,7 @@ pub fn spec() -> Value {
         (alerting_schemas(), alerting_paths()),
         (insights_schemas(), insights_paths()),
         (impact_schemas(), impact_paths()),
+        (dashboard_schemas(), dashboard_paths()),
     ] {
         if let (Some(s), Value::Object(add)) =
             (doc["components"]["schemas"].as_object_mut(), schemas)
@@ -66,6 +67,78 @@ pub fn spec() -> Value {
         }
     }
     doc
+}
+
+fn dashboard_schemas() -> Value {
+    json!({
+      "Fleet": {"type": "object", "description": "The whole fleet over a range, compact: totals, quick wins and filter choices of every function, then one page of rows, filtered and sorted on the server, with per-bucket sparkline arrays.", "properties": {
+        "from": {"type": "string"}, "to": {"type": "string"}, "observed_hours": {"type": "number"},
+        "bucket_seconds": {"type": "integer", "description": "Sparkline bucket width; buckets are aligned to multiples of it, the first and last cut by the range."},
+        "bucket_starts": {"type": "array", "items": {"type": "integer"}, "description": "Epoch ms of each bucket's start."},
+        "totals": {"type": "object", "properties": {"functions": {"type": "integer"}, "invocations": {"type": "integer"}, "errors": {"type": "integer"},
+          "cold_starts": {"type": "integer"}, "cost_usd": {"type": "number"}, "monthly_cost_usd": {"type": "number"}}},
+        "quick_wins": {"type": "array", "description": "The 20 biggest, by monthly_usd.", "items": {"type": "object", "properties": {
+          "kind": {"type": "string"}, "function": {"type": "string"}, "detail": {"type": "string"}, "monthly_usd": {"type": "number"}}}},
+        "savings_monthly_usd": {"type": "number", "description": "Σ of the quick wins that are savings (memory right-sizing)."},
+        "facets": {"type": "object", "description": "Distinct values over every function, for filter choices.", "properties": {
+          "runtime": {"type": "array", "items": {"type": "string"}}, "architecture": {"type": "array", "items": {"type": "string"}},
+          "region": {"type": "array", "items": {"type": "string"}}, "account": {"type": "array", "items": {"type": "string"}}}},
+        "matched": {"type": "integer", "description": "Functions matching the filters."},
+        "offset": {"type": "integer"}, "limit": {"type": "integer"}, "sort": {"type": "string"}, "dir": {"type": "string", "enum": ["asc", "desc"]},
+        "functions": {"type": "array", "items": {"$ref": "#/components/schemas/FleetRow"}}}},
+      "FunctionRecommendation": {"type": "object", "properties": {
+        "function": {"type": "string"}, "strategy": {"type": "string"},
+        "recommendation": {"type": "object", "nullable": true, "description": "One entry of `tern recommend --format json`'s functions: current and recommended figures, observed sizes, floor, curve (memory_mb, p50, p95, monthly_cost_usd, allowed, current), architecture advice."},
+        "skipped": {"type": "string", "nullable": true, "description": "Why there is no recommendation."},
+        "tuning": {"type": "array", "description": "`tern tune` runs, newest first.", "items": {"type": "object", "properties": {
+          "started_at": {"type": "string"}, "finished_at": {"type": "string"}, "complete": {"type": "boolean"},
+          "original_memory_mb": {"type": "integer"}, "applied_memory_mb": {"type": "integer", "nullable": true}, "invocations_per_size": {"type": "integer"},
+          "points": {"type": "array", "items": {"type": "object", "properties": {
+            "memory_mb": {"type": "integer"}, "architecture": {"type": "string"}, "invocations": {"type": "integer"}, "errors": {"type": "integer"},
+            "p50_ms": {"type": "number", "nullable": true}, "p95_ms": {"type": "number", "nullable": true},
+            "cost_usd": {"type": "number", "nullable": true, "description": "One invocation at this size."}, "error": {"type": "string", "nullable": true}}}}}}}}},
+      "Notification": {"type": "object", "properties": {
+        "id": {"type": "integer"}, "key": {"type": "string", "description": "What it reports: incident-<id>-opened, incident-<id>-resolved, error-<group>-new, …"},
+        "channel": {"type": "string"}, "state": {"type": "string", "enum": ["pending", "sent", "failed"]},
+        "attempts": {"type": "integer"}, "created_at": {"type": "string"}, "next_attempt_at": {"type": "string", "nullable": true},
+        "sent_at": {"type": "string", "nullable": true}, "last_error": {"type": "string", "nullable": true},
+        "payload": {"type": "string", "description": "The message as queued for the channel (JSON)."}}},
+      "FleetRow": {"type": "object", "properties": {
+        "function": {"type": "string"}, "invocations": {"type": "integer"}, "errors": {"type": "integer"}, "error_rate": {"type": "number"},
+        "p50_ms": {"type": "number", "nullable": true}, "p99_ms": {"type": "number", "nullable": true},
+        "memory_size_mb": {"type": "integer", "nullable": true}, "max_memory_used_mb": {"type": "integer", "nullable": true},
+        "cold_starts": {"type": "integer"}, "cost_usd": {"type": "number"}, "monthly_cost_usd": {"type": "number"},
+        "runtime": {"type": "string", "nullable": true}, "architecture": {"type": "string"}, "region": {"type": "string"},
+        "account": {"type": "string", "nullable": true}, "tags": {"type": "object", "additionalProperties": {"type": "string"}},
+        "spark": {"type": "object", "description": "One entry per bucket of bucket_starts; quantiles null where a bucket has no invocation.", "properties": {
+          "invocations": {"type": "array", "items": {"type": "integer"}}, "errors": {"type": "array", "items": {"type": "integer"}},
+          "p50_ms": {"type": "array", "items": {"type": "number", "nullable": true}}, "p99_ms": {"type": "array", "items": {"type": "number", "nullable": true}}}}}}
+    })
+}
+
+fn dashboard_paths() -> Value {
+    let bearer = json!([{"bearer": []}]);
+    let text = |name: &str, what: &str| json!({"name": name, "in": "query", "schema": {"type": "string", "maxLength": 256}, "description": what});
+    json!({
+      "/api/v1/functions/{name}/recommendation": {"get": {"summary": "One function's memory recommendation (as `tern recommend --format json`: the curve over memory sizes, the sizes observed, the floor) and its `tern tune` runs", "security": bearer,
+        "parameters": range_params().into_iter().chain([
+          json!({"name": "name", "in": "path", "required": true, "schema": {"type": "string"}}),
+          json!({"name": "strategy", "in": "query", "schema": {"type": "string", "enum": ["cost", "speed", "balanced"], "default": "balanced"}})]).collect::<Vec<_>>(),
+        "responses": merge(json!({"200": {"description": "The recommendation", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/FunctionRecommendation"}}}}}), error_responses(&[("400", "Bad parameter"), ("404", "No such function")]))}},
+      "/api/v1/notifications": {"get": {"summary": "The notification history (the outbox), newest first: what was sent, where, when, and how delivery went", "security": bearer,
+        "parameters": [{"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}}],
+        "responses": merge(json!({"200": {"description": "Notifications", "content": {"application/json": {"schema": {"type": "array", "items": {"$ref": "#/components/schemas/Notification"}}}}}}), error_responses(&[("400", "Bad parameter")]))}},
+      "/api/v1/fleet": {"get": {"summary": "The fleet over a range, compact and paged (the dashboard's overview and functions table)", "security": bearer,
+        "parameters": range_params().into_iter().chain([
+          text("name", "Substring of the function name, any case"),
+          text("runtime", "Exact runtime"), text("architecture", "x86_64 or arm64"), text("region", "Exact region"),
+          text("account", "Exact account"), text("tag", "Substring of any key=value tag, any case"),
+          json!({"name": "sort", "in": "query", "schema": {"type": "string", "enum": super::fleet::SORTS, "default": "cost_usd"}}),
+          json!({"name": "dir", "in": "query", "schema": {"type": "string", "enum": ["asc", "desc"]}, "description": "Default: desc for numbers, asc for text"}),
+          json!({"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0, "default": 0}}),
+          json!({"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 0, "maximum": 1000, "default": 100}})]).collect::<Vec<_>>(),
+        "responses": merge(json!({"200": {"description": "The fleet", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Fleet"}}}}}), error_responses(&[("400", "Bad parameter")]))}}
+    })
 }
 
 fn insights_schemas() -> Value {
@@ -192,7 +265,8 @@ fn alerting_paths() -> Value {
           "parameters": range_params().into_iter().chain([
             json!({"name": "function", "in": "query", "schema": {"type": "string"}, "description": "Glob over function names"}),
             json!({"name": "status", "in": "query", "schema": {"type": "string", "enum": ["open", "resolved", "muted"]}}),
-            json!({"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 50}})]).collect::<Vec<_>>(),
+            json!({"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 50}}),
+            json!({"name": "spark", "in": "query", "schema": {"type": "boolean", "default": false}, "description": "Add `spark` (occurrences per bucket over the range) and `spark_starts` (bucket starts, epoch ms) to each group"})]).collect::<Vec<_>>(),
           "responses": merge(json!({"200": {"description": "Groups", "content": {"application/json": {"schema": {"type": "array", "items": {"$ref": "#/components/schemas/ErrorGroup"}}}}}}), error_responses(&[("400", "Bad parameter")]))}},
         "/api/v1/errors/{id}": {"get": {"summary": "One error group with its stack, timeline and samples", "security": bearer,
           "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string"}}],

@@ -4,9 +4,10 @@
 //! - `GET /` (the page), `GET /ui/app.js`, `GET /ui/app.css`: served with a strict
 //!   Content-Security-Policy (`default-src 'self'`, no inline script or style), an ETag and
 //!   `Cache-Control: no-cache` (the browser revalidates; unchanged assets answer 304).
-//! - `POST /ui/login` `{"token": …}`: an API token opens a session ([`session`]): an
-//!   `HttpOnly; SameSite=Strict` cookie (`Secure` unless the server listens on loopback) and
-//!   a CSRF token in the answer.
+//! - `POST /ui/login` `{"token": …}` or `{"username": …, "password": …}`: an API token, or a
+//!   `[[dashboard.users]]` name and password (Argon2, [`throttle`]d), opens a session
+//!   ([`session`]): an `HttpOnly; SameSite=Strict` cookie (`Secure` unless the server listens
+//!   on loopback) and a CSRF token in the answer.
 //! - `GET /ui/session`: the CSRF token of the cookie's session (`null` without one), so a
 //!   reloaded page can act.
 //! - `POST /ui/logout`: ends the session (needs the CSRF token).
@@ -18,6 +19,7 @@
 //! `/api/v1`; there is no page-only data path.
 
 pub mod session;
+pub mod throttle;
 
 use std::sync::OnceLock;
 
@@ -126,10 +128,21 @@ pub async fn style(headers: HeaderMap) -> Response {
     )
 }
 
-#[derive(Debug, Deserialize)]
+/// Either `token`, or `username` and `password`. Its `Debug` prints no secret.
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LoginBody {
-    token: String,
+    token: Option<String>,
+    username: Option<String>,
+    password: Option<String>,
+}
+
+impl std::fmt::Debug for LoginBody {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoginBody")
+            .field("username", &self.username)
+            .finish_non_exhaustive()
+    }
 }
 
 #[derive(Serialize)]
@@ -176,18 +189,81 @@ pub async fn login(
     }
     let Json(body) =
         body.map_err(|e| ApiError::BadRequest(format!("bad body: {}", e.body_text())))?;
-    if !key_matches(&state.api_tokens, body.token.trim()) {
+    let fail = || {
         state
             .metrics
             .auth_failures
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        return Err(ApiError::Unauthorized("the API token is not valid"));
+    };
+    match (body.token, body.username, body.password) {
+        (Some(token), None, None) => {
+            if !key_matches(&state.api_tokens, token.trim()) {
+                fail();
+                tokio::time::sleep(throttle::FAIL_DELAY).await;
+                return Err(ApiError::Unauthorized("the API token is not valid"));
+            }
+        }
+        (None, Some(name), Some(password)) => {
+            check_password(&state, &name, password)
+                .await
+                .inspect_err(|_| fail())?;
+        }
+        _ => {
+            return Err(ApiError::BadRequest(
+                "give either \"token\", or \"username\" and \"password\"".into(),
+            ))
+        }
     }
     let s = state.sessions.create(now_ms());
     let resp = Json(SessionInfo { csrf: Some(s.csrf) }).into_response();
     Ok(with_cookie(
         resp,
         &session::set_cookie(&s.id, state.secure_cookies),
+    ))
+}
+
+/// A name and password against `[[dashboard.users]]`, throttled. An unknown name costs the
+/// same Argon2 check as a wrong password, and both get the same answer.
+async fn check_password(state: &AppState, name: &str, password: String) -> Result<(), ApiError> {
+    use crate::password::{decoy, MAX_PASSWORD_BYTES};
+    if password.len() > MAX_PASSWORD_BYTES {
+        return Err(ApiError::BadRequest(format!(
+            "the password is longer than {MAX_PASSWORD_BYTES} bytes"
+        )));
+    }
+    if name.len() > 256 {
+        return Err(ApiError::BadRequest(
+            "the user name is longer than 256 bytes".into(),
+        ));
+    }
+    let name = name.trim();
+    if let Some(secs) = state.logins.blocked(name, now_ms()) {
+        return Err(ApiError::TooManyRequests(format!(
+            "too many failed logins for this user; try again in {secs} s"
+        )));
+    }
+    let user = state.users.iter().find(|u| u.name == name);
+    let hash = user.map_or_else(|| decoy().clone(), |u| u.password_hash.clone());
+    let ok = {
+        let _permit = state
+            .logins
+            .checks
+            .acquire()
+            .await
+            .map_err(|_| ApiError::Unavailable("the server is stopping".into()))?;
+        tokio::task::spawn_blocking(move || hash.verify(&password))
+            .await
+            .unwrap_or(false)
+    };
+    if ok && user.is_some() {
+        state.logins.succeeded(name);
+        return Ok(());
+    }
+    state.logins.failed(name, now_ms());
+    tracing::warn!(user = %name.chars().take(64).collect::<String>(), "Failed dashboard login.");
+    tokio::time::sleep(throttle::FAIL_DELAY).await;
+    Err(ApiError::Unauthorized(
+        "the user name or password is not valid",
     ))
 }
 

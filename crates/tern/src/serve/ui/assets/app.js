@@ -102,22 +102,25 @@
     $('login-error').textContent = msg || '';
     document.documentElement.dataset.page = 'login';
     document.documentElement.dataset.ready = '1';
-    $('login-token').focus();
+    ($('login-user').value ? $('login-token') : $('login-user')).focus();
   }
   async function login(ev) {
     ev.preventDefault();
     $('login-error').textContent = '';
     try {
+      const user = $('login-user').value.trim();
+      const secret = $('login-token').value;
       const s = await api('/ui/login', {
         method: 'POST', headers: { 'Content-Type': 'application/json' },
-        body: JSON.stringify({ token: $('login-token').value }),
+        body: JSON.stringify(user ? { username: user, password: secret } : { token: secret }),
       });
       session.csrf = s.csrf;
       $('login-token').value = '';
       $('login').hidden = true;
       render();
     } catch (e) {
-      $('login-error').textContent = e instanceof Unauthorized ? 'That token is not valid.' : e.message;
+      $('login-error').textContent = e instanceof Unauthorized
+        ? ($('login-user').value.trim() ? 'That user name or password is not valid.' : 'That token is not valid.') : e.message;
     }
   }
   async function logout() {
@@ -129,8 +132,10 @@
   // ---- charts (hand-written SVG) ------------------------------------------------------
   const W = 600, H = 190, PL = 62, PR = 8, PT = 8, PB = 20;
   const charts = [];
-  // series: [{name, cls, values}], xs: epoch ms, unit: key of UNITS, hline: {value, label}
-  function chart(title, xs, series, unit, hline) {
+  // series: [{name, cls, values, dots}], xs: epoch ms (or what `xfmt` formats), unit: key of
+  // UNITS, hline: {value, label}. A series with `dots` is drawn as points, not a line.
+  function chart(title, xs, series, unit, hline, xfmt) {
+    const xf = xfmt || ((t) => when(t).slice(5, 16));
     const id = charts.length;
     const fmt = UNITS[unit] || num;
     let max = 0;
@@ -148,8 +153,8 @@
       svg += '<text x="' + (PL - 4) + '" y="' + (+yy + 3) + '" text-anchor="end">' + esc(fmt(v)) + '</text>';
     }
     if (n > 0) {
-      svg += '<text x="' + PL + '" y="' + (H - 4) + '">' + esc(when(xs[0]).slice(5, 16)) + '</text>';
-      svg += '<text x="' + (W - PR) + '" y="' + (H - 4) + '" text-anchor="end">' + esc(when(xs[n - 1]).slice(5, 16)) + '</text>';
+      svg += '<text x="' + PL + '" y="' + (H - 4) + '">' + esc(xf(xs[0])) + '</text>';
+      svg += '<text x="' + (W - PR) + '" y="' + (H - 4) + '" text-anchor="end">' + esc(xf(xs[n - 1])) + '</text>';
     }
     if (hline && hline.value != null) {
       const yy = y(hline.value).toFixed(1);
@@ -157,16 +162,22 @@
       svg += '<text x="' + (W - PR - 2) + '" y="' + (+yy - 3) + '" text-anchor="end">' + esc(hline.label + ' ' + fmt(hline.value)) + '</text>';
     }
     for (const s of series) {
+      if (s.dots) {
+        s.values.forEach((v, i) => { if (v != null) svg += '<circle class="dot ' + s.cls + '" cx="' + x(i).toFixed(1) + '" cy="' + y(v).toFixed(1) + '" r="3.5"/>'; });
+        continue;
+      }
       let pts = '';
       s.values.forEach((v, i) => { if (v != null) pts += x(i).toFixed(1) + ',' + y(v).toFixed(1) + ' '; });
       svg += '<polyline class="' + s.cls + '" points="' + pts + '"/>';
     }
     svg += '<line class="hover" x1="-10" x2="-10" y1="' + PT + '" y2="' + (H - PB) + '"/></svg>';
-    charts.push({ xs, series, fmt, hline });
+    charts.push({ xs, series, fmt, hline, xfmt: xfmt || when });
     const legend = series.map((s) => '<span><i class="' + s.cls + '"></i>' + esc(s.name) + '</span>').join('');
     return '<div class="card chart"><div class="title">' + esc(title) + '</div><div class="legend">' + legend + '</div>' + svg + '</div>';
   }
   function chartHover(ev) {
+    const sp = ev.target.closest && ev.target.closest('svg[data-spark]');
+    if (sp) return sparkHover(ev, sp);
     const svg = ev.target.closest && ev.target.closest('svg[data-chart]');
     const tip = $('tip');
     if (!svg) { tip.hidden = true; return; }
@@ -180,8 +191,8 @@
     const xx = PL + (n <= 1 ? 0 : (i * (W - PL - PR)) / (n - 1));
     const line = svg.querySelector('line.hover');
     line.setAttribute('x1', xx); line.setAttribute('x2', xx);
-    let text = when(c.xs[i]);
-    for (const s of c.series) text += '\n' + s.name + ': ' + c.fmt(s.values[i]);
+    let text = c.xfmt(c.xs[i]);
+    for (const s of c.series) if (!s.dots || s.values[i] != null) text += '\n' + s.name + ': ' + c.fmt(s.values[i]);
     if (c.hline) text += '\n' + c.hline.label + ': ' + c.fmt(c.hline.value);
     tip.textContent = text;
     tip.hidden = false;
@@ -192,6 +203,42 @@
     if (!used || !size) return '';
     const f = Math.min(1, used / size);
     return '<svg class="membar" viewBox="0 0 60 8"><rect class="bg" width="60" height="8"/><rect class="fg" width="' + (60 * f).toFixed(1) + '" height="8"/></svg>';
+  }
+
+  // Sparklines: small SVGs whose hover shows each bucket's values (the shared tooltip).
+  const SW = 96, SH = 22;
+  const sparks = [];
+  // series: [{name, cls, values}], xs: bucket starts (epoch ms), unit: key of UNITS
+  function spark(xs, series, unit, label) {
+    const id = sparks.length;
+    let max = 0;
+    for (const s of series) for (const v of s.values) if (v != null && v > max) max = v;
+    if (max <= 0) max = 1;
+    const n = xs.length;
+    const x = (i) => (n <= 1 ? SW / 2 : 1 + (i * (SW - 2)) / (n - 1));
+    const y = (v) => 1 + (SH - 2) * (1 - v / max);
+    let svg = '<svg class="spark" viewBox="0 0 ' + SW + ' ' + SH + '" data-spark="' + id + '" role="img" aria-label="' + esc(label) + '">';
+    for (const s of series) {
+      let pts = '';
+      s.values.forEach((v, i) => { if (v != null) pts += x(i).toFixed(1) + ',' + y(v).toFixed(1) + ' '; });
+      svg += '<polyline class="' + s.cls + '" points="' + pts + '"/>';
+    }
+    sparks.push({ xs, series, fmt: UNITS[unit] || num });
+    return svg + '</svg>';
+  }
+  function sparkHover(ev, svg) {
+    const c = sparks[+svg.dataset.spark];
+    const tip = $('tip');
+    if (!c || c.xs.length === 0) return;
+    const r = svg.getBoundingClientRect();
+    const n = c.xs.length;
+    const i = Math.max(0, Math.min(n - 1, Math.round(((ev.clientX - r.left) / r.width) * (n - 1))));
+    let text = when(c.xs[i]);
+    for (const s of c.series) text += '\n' + s.name + ': ' + c.fmt(s.values[i]);
+    tip.textContent = text;
+    tip.hidden = false;
+    tip.style.left = Math.min(ev.clientX + 12, window.innerWidth - 220) + 'px';
+    tip.style.top = (ev.clientY + 12) + 'px';
   }
 
   // ---- pages ---------------------------------------------------------------------------
@@ -233,42 +280,63 @@
   async function overview(r) {
     const rp = rangeParams(r.params);
     const ep = new URLSearchParams(rp); ep.set('limit', '200');
+    const fp = new URLSearchParams(rp); fp.set('limit', '10'); fp.set('sort', 'cost_usd');
     const prev = previousWindow(rp);
-    const [rep, incidents, groups, before] = await Promise.all([
-      api('/api/v1/functions' + q(rp)),
+    if (prev) prev.set('limit', '0');
+    const [fleet, incidents, groups, before] = await Promise.all([
+      api('/api/v1/fleet' + q(fp)),
       api('/api/v1/incidents?state=open&limit=20'),
       api('/api/v1/errors' + q(ep)),
-      prev ? api('/api/v1/functions' + q(prev)) : Promise.resolve(null),
+      prev ? api('/api/v1/fleet' + q(prev)) : Promise.resolve(null),
     ]);
-    const t = rep.totals;
+    const t = fleet.totals;
     const b = before ? before.totals : {};
     const tr = (k) => trend(t[k], before ? b[k] : null);
     const newest = groups.slice().sort((a, b) => (b.first_seen > a.first_seen ? 1 : -1)).slice(0, 10);
-    const wins = rep.quick_wins.slice().sort((a, b) => b.monthly_usd - a.monthly_usd);
-    const saving = wins.reduce((s, w) => s + (w.monthly_usd || 0), 0);
+    const wins = fleet.quick_wins;
     let h = '<h1>Fleet overview</h1><div class="cards">' +
       stat('Invocations', num(t.invocations), 'invocations', tr('invocations')) +
       stat('Errors', num(t.errors) + ' <span class="muted">(' + pct(t.invocations ? t.errors / t.invocations : 0) + ')</span>', 'errors', tr('errors')) +
       stat('Cost', usd(t.cost_usd) + ' <span class="muted">≈ ' + usd(t.monthly_cost_usd) + '/mo</span>', 'cost', tr('cost_usd')) +
       stat('Cold starts', num(t.cold_starts), 'cold_starts', tr('cold_starts')) +
-      stat('Functions', num(rep.functions.length), 'functions') +
-      stat('Quick-win savings', usd(saving) + '/mo', 'savings') + '</div>';
-    h += '<div class="grid2"><div><h2>Quick wins</h2>' + table(['Function', 'Kind', 'Detail', { t: 'Saving/mo', n: 1 }],
+      stat('Functions', num(t.functions), 'functions') +
+      stat('Right-sizing savings', usd(fleet.savings_monthly_usd) + '/mo', 'savings') + '</div>';
+    h += '<div class="grid2"><div><h2>Quick wins</h2>' + table(['Function', 'Kind', 'Detail', { t: 'Per month', n: 1 }],
       wins.slice(0, 15).map((w) => '<tr><td>' + fnLink(w.function) + '</td><td>' + esc(w.kind) + '</td><td class="wrap">' + esc(w.detail) + '</td><td class="n">' + usd(w.monthly_usd) + '</td></tr>').join(''), 'id="wins"') + '</div>';
-    h += '<div><h2>Open incidents</h2>' + table(['Policy', 'Function', 'Opened', 'Detail'],
-      incidents.map((i) => '<tr><td>' + esc(i.policy) + '</td><td>' + fnLink(i.function) + '</td><td>' + when(i.opened_at) + '</td><td class="wrap">' + esc(i.detail || '') + '</td></tr>').join(''), 'id="incidents"') + '</div></div>';
-    h += '<h2>Newest error groups</h2>' + table(['Group', 'Function', { t: 'Count', n: 1 }, 'First seen', 'Status'],
-      newest.map((g) => '<tr><td class="wrap">' + errLink(g.id, g.title) + '</td><td>' + fnLink(g.function) + '</td><td class="n">' + num(g.count_in_range) + '</td><td>' + when(g.first_seen) + '</td><td>' + pill(g.status) + '</td></tr>').join(''), 'id="new-errors"');
+    h += '<div><h2>Top insights</h2><div id="top-insights"><p class="muted">Loading insights…</p></div></div></div>';
+    h += '<div class="grid2"><div><h2>Open incidents</h2>' + table(['Policy', 'Function', 'Opened', 'Detail'],
+      incidents.map((i) => '<tr><td>' + esc(i.policy) + '</td><td>' + fnLink(i.function) + '</td><td>' + when(i.opened_at) + '</td><td class="wrap">' + esc(i.detail || '') + '</td></tr>').join(''), 'id="incidents"') + '</div>';
+    h += '<div><h2>Newest error groups</h2>' + table(['Group', 'Function', { t: 'Count', n: 1 }, 'First seen', 'Status'],
+      newest.map((g) => '<tr><td class="wrap">' + errLink(g.id, g.title) + '</td><td>' + fnLink(g.function) + '</td><td class="n">' + num(g.count_in_range) + '</td><td>' + when(g.first_seen) + '</td><td>' + pill(g.status) + '</td></tr>').join(''), 'id="new-errors"') + '</div></div>';
     h += '<h2>Top functions by cost</h2>' + table(['Function', { t: 'Invocations', n: 1 }, { t: 'Errors', n: 1 }, { t: 'Cost', n: 1 }],
-      rep.functions.slice().sort((a, b) => b.cost_usd - a.cost_usd).slice(0, 10).map((f) => '<tr><td>' + fnLink(f.function) + '</td><td class="n">' + num(f.invocations) + '</td><td class="n">' + num(f.errors) + '</td><td class="n">' + usd(f.cost_usd) + '</td></tr>').join(''), 'id="top-cost"');
-    h += '<p class="muted">Refreshes every 30 s. Data covers ' + rep.observed_hours.toFixed(1) + ' h.</p>';
-    return { html: h, refresh: 30000 };
+      fleet.functions.map((f) => '<tr><td>' + fnLink(f.function) + '</td><td class="n">' + num(f.invocations) + '</td><td class="n">' + num(f.errors) + '</td><td class="n">' + usd(f.cost_usd) + '</td></tr>').join(''), 'id="top-cost"');
+    h += '<p class="muted">Refreshes every 30 s. Data covers ' + fleet.observed_hours.toFixed(1) + ' h.</p>';
+    const seq = renderSeq;
+    return { html: h, refresh: 30000, after: () => topInsights(rp, seq) };
+  }
+  // The insight catalogue runs every rule over every function: it comes after the page.
+  async function topInsights(rp, seq) {
+    let list;
+    try { list = (await api('/api/v1/insights' + q(rp))).insights; } catch (e) {
+      if (seq === renderSeq && $('top-insights')) $('top-insights').innerHTML = '<p class="error">' + esc(e.message) + '</p>';
+      return;
+    }
+    const el = $('top-insights');
+    if (seq !== renderSeq || !el) return;
+    const saving = (i) => i.monthly_saving_usd || 0;
+    const sev = { critical: 0, warning: 1, info: 2 };
+    list.sort((a, b) => (sev[a.severity] - sev[b.severity]) || (saving(b) - saving(a)));
+    el.innerHTML = table(['Insight', 'Function', 'Severity', { t: 'Saves/mo', n: 1 }],
+      list.slice(0, 10).map((i) => '<tr><td class="wrap">' + esc(i.summary || i.title) + '</td><td>' + fnLink(i.function) + '</td><td>' + pill(i.severity) +
+        '</td><td class="n">' + (saving(i) ? usd(saving(i)) : '—') + '</td></tr>').join(''), 'id="insights"') +
+      '<p class="muted">' + list.length + ' insights in this range.</p>';
   }
   const stat = (k, v, id, t) => '<div class="card stat" data-stat="' + id + '"><div class="k">' + esc(k) + '</div><div class="v">' + v + '</div>' +
     (t ? '<div class="t">' + t + ' <span class="muted">vs the previous period</span></div>' : '') + '</div>';
 
-  // Functions table: the data is fetched once per range; sorting and filtering re-render the
-  // body from memory as one HTML string (no per-row listeners: one delegated click handler).
+  // Functions table: sorting, filtering and paging happen on the server (/api/v1/fleet), so a
+  // page holds FN_PAGE rows whatever the fleet's size; the table body is re-rendered as one
+  // HTML string (no per-row listeners: one delegated click handler).
   const FN_COLS = [
     { k: 'function', t: 'Function' },
     { k: 'invocations', t: 'Invocations', n: 1 },
@@ -276,6 +344,7 @@
     { k: 'error_rate', t: 'Error rate', n: 1 },
     { k: 'p50', t: 'p50', n: 1 },
     { k: 'p99', t: 'p99', n: 1 },
+    { k: null, t: 'Duration trend' },
     { k: 'memory', t: 'Memory used / size', n: 1 },
     { k: 'cold_starts', t: 'Cold starts', n: 1 },
     { k: 'cost_usd', t: 'Cost', n: 1 },
@@ -283,32 +352,24 @@
     { k: 'architecture', t: 'Arch' },
     { k: 'region', t: 'Region' },
   ];
-  let fnData = null;
-  // Rows rendered at once: sorting and filtering run over every function, but only this many
-  // rows go into the DOM (layout, not JavaScript, is what costs at 5,000 rows); "Show more"
-  // adds the next page.
-  const FN_PAGE = 300;
+  const FN_FILTERS = ['name', 'runtime', 'architecture', 'region', 'account', 'tag'];
+  const FN_PAGE = 100;
   let fnShown = FN_PAGE;
-  async function functions(r) {
-    const rp = rangeParams(r.params);
-    const [rep, inv] = await Promise.all([api('/api/v1/functions' + q(rp)), api('/api/v1/inventory')]);
-    const meta = new Map(inv.functions.map((m) => [m.function, m]));
-    fnData = rep.functions.map((f) => {
-      const m = meta.get(f.function) || {};
-      return {
-        function: f.function, invocations: f.invocations, errors: f.errors, error_rate: f.error_rate,
-        p50: f.duration_ms ? f.duration_ms.p50 : null, p99: f.duration_ms ? f.duration_ms.p99 : null,
-        memory: f.max_memory_used_mb != null && f.memory_size_mb ? f.max_memory_used_mb / f.memory_size_mb : null,
-        used: f.max_memory_used_mb, size: f.memory_size_mb,
-        cold_starts: f.cold_starts, cost_usd: f.cost_usd,
-        runtime: m.runtime || '', architecture: f.architecture || m.architecture || '',
-        region: f.region || m.region || '', account: m.account || '',
-        tags: Object.entries(m.tags || {}).map(([k, v]) => k + '=' + v).join(' '),
-      };
-    });
-    const opts = (k) => Array.from(new Set(fnData.map((f) => f[k]).filter(Boolean))).sort()
-      .map((v) => '<option value="' + esc(v) + '">' + esc(v) + '</option>').join('');
-    const sel = (id, k, label) => '<select id="' + id + '" data-filter="' + k + '" aria-label="' + label + '"><option value="">All ' + label + 's</option>' + opts(k) + '</select>';
+  let fnSeq = 0;
+  function fleetParams() {
+    const r = route();
+    const p = rangeParams(r.params);
+    for (const k of FN_FILTERS) if (r.params.get('f_' + k)) p.set(k, r.params.get('f_' + k));
+    if (r.params.get('sort')) p.set('sort', r.params.get('sort'));
+    if (r.params.get('dir')) p.set('dir', r.params.get('dir'));
+    p.set('limit', String(fnShown));
+    return p;
+  }
+  async function functions() {
+    fnShown = FN_PAGE;
+    const fleet = await api('/api/v1/fleet' + q(fleetParams()));
+    const opts = (vals) => vals.map((v) => '<option value="' + esc(v) + '">' + esc(v) + '</option>').join('');
+    const sel = (id, k, label) => '<select id="' + id + '" data-filter="' + k + '" aria-label="' + label + '"><option value="">All ' + label + 's</option>' + opts(fleet.facets[k] || []) + '</select>';
     let h = '<h1>Functions</h1><div class="filters">' +
       '<input id="f-name" data-filter="name" type="search" placeholder="Filter by name" aria-label="Filter by name">' +
       sel('f-runtime', 'runtime', 'runtime') + sel('f-arch', 'architecture', 'architecture') +
@@ -316,55 +377,50 @@
       '<input id="f-tag" data-filter="tag" type="search" placeholder="tag key=value" aria-label="Filter by tag">' +
       '<span id="fn-count" class="muted"></span></div>';
     h += '<div class="tablewrap"><table id="fn-table"><thead><tr>' +
-      FN_COLS.map((c) => '<th data-sort="' + c.k + '"' + (c.n ? ' class="n"' : '') + '>' + esc(c.t) + '</th>').join('') +
+      FN_COLS.map((c) => '<th' + (c.k ? ' data-sort="' + c.k + '"' : '') + (c.n ? ' class="n"' : '') + '>' + esc(c.t) + '</th>').join('') +
       '</tr></thead><tbody></tbody></table></div><p><button id="fn-more" type="button" hidden></button></p>';
-    fnShown = FN_PAGE;
-    return { html: h, after: () => { restoreFilters(); renderFnRows(); } };
+    return { html: h, after: () => { restoreFilters(); renderFnRows(fleet); } };
   }
   function restoreFilters() {
     const p = route().params;
     for (const el of document.querySelectorAll('[data-filter]')) el.value = p.get('f_' + el.dataset.filter) || '';
   }
-  function renderFnRows() {
+  // Fetch the rows for the current sort, filters and page size, then render them.
+  async function refreshFnRows() {
+    const seq = ++fnSeq;
+    try {
+      const fleet = await api('/api/v1/fleet' + q(fleetParams()));
+      if (seq === fnSeq) renderFnRows(fleet);
+    } catch (e) {
+      if (e instanceof Unauthorized) return showLogin('Your session ended; log in again.');
+      if ($('fn-count')) $('fn-count').textContent = 'Failed: ' + e.message;
+    }
+  }
+  function renderFnRows(fleet) {
     const tb = document.querySelector('#fn-table tbody');
-    if (!tb || !fnData) return;
-    const p = route().params;
-    const sort = p.get('sort') || 'cost_usd';
-    const dir = p.get('dir') === 'asc' ? 1 : -1;
-    const f = {};
-    for (const el of document.querySelectorAll('[data-filter]')) f[el.dataset.filter] = el.value.trim();
-    const name = (f.name || '').toLowerCase();
-    const tag = (f.tag || '').toLowerCase();
-    const rows = fnData.filter((x) => (!name || x.function.toLowerCase().includes(name)) &&
-      (!f.runtime || x.runtime === f.runtime) && (!f.architecture || x.architecture === f.architecture) &&
-      (!f.region || x.region === f.region) && (!f.account || x.account === f.account) &&
-      (!tag || x.tags.toLowerCase().includes(tag)));
-    rows.sort((a, b) => {
-      const va = a[sort], vb = b[sort];
-      if (va == null && vb == null) return 0;
-      if (va == null) return 1;
-      if (vb == null) return -1;
-      if (typeof va === 'string') return dir * va.localeCompare(vb);
-      return dir * (va - vb);
-    });
+    if (!tb) return;
+    sparks.length = 0;
+    const xs = fleet.bucket_starts;
     let h = '';
-    for (const x of rows.slice(0, fnShown)) {
+    for (const x of fleet.functions) {
+      const trendSvg = spark(xs, [{ name: 'p50', cls: 's1', values: x.spark.p50_ms }, { name: 'p99', cls: 's5', values: x.spark.p99_ms }], 'ms', 'duration p50 and p99 of ' + x.function);
       h += '<tr data-fn="' + esc(x.function) + '"><td>' + fnLink(x.function) + '</td><td class="n">' + num(x.invocations) +
-        '</td><td class="n">' + num(x.errors) + '</td><td class="n">' + pct(x.error_rate) + '</td><td class="n">' + ms(x.p50) +
-        '</td><td class="n">' + ms(x.p99) + '</td><td class="n">' + (x.used != null ? num(x.used) : '—') + ' / ' + mb(x.size) + memBar(x.used, x.size) +
+        '</td><td class="n">' + num(x.errors) + '</td><td class="n">' + pct(x.error_rate) + '</td><td class="n">' + ms(x.p50_ms) +
+        '</td><td class="n">' + ms(x.p99_ms) + '</td><td>' + trendSvg + '</td><td class="n">' + (x.max_memory_used_mb != null ? num(x.max_memory_used_mb) : '—') + ' / ' + mb(x.memory_size_mb) + memBar(x.max_memory_used_mb, x.memory_size_mb) +
         '</td><td class="n">' + num(x.cold_starts) + '</td><td class="n">' + usd(x.cost_usd) + '</td><td>' + esc(x.runtime || '—') +
         '</td><td>' + esc(x.architecture) + '</td><td>' + esc(x.region) + '</td></tr>';
     }
     tb.innerHTML = h || '<tr><td colspan="' + FN_COLS.length + '" class="muted">No function matches.</td></tr>';
-    $('fn-count').textContent = rows.length + ' of ' + fnData.length + ' functions' +
-      (rows.length > fnShown ? ' (first ' + fnShown + ' shown)' : '');
+    $('fn-count').textContent = fleet.matched + ' of ' + fleet.totals.functions + ' functions' +
+      (fleet.matched > fleet.functions.length ? ' (first ' + fleet.functions.length + ' shown)' : '') +
+      ' · trend per ' + ms(fleet.bucket_seconds * 1000);
     const more = $('fn-more');
-    more.hidden = rows.length <= fnShown;
-    more.textContent = 'Show ' + Math.min(FN_PAGE, rows.length - fnShown) + ' more';
+    more.hidden = fleet.matched <= fleet.functions.length;
+    more.textContent = 'Show ' + Math.min(FN_PAGE, fleet.matched - fleet.functions.length) + ' more';
     for (const th of document.querySelectorAll('#fn-table th')) {
-      th.classList.toggle('sorted', th.dataset.sort === sort);
-      th.classList.toggle('asc', th.dataset.sort === sort && dir === 1);
-      th.classList.toggle('desc', th.dataset.sort === sort && dir === -1);
+      th.classList.toggle('sorted', th.dataset.sort === fleet.sort);
+      th.classList.toggle('asc', th.dataset.sort === fleet.sort && fleet.dir === 'asc');
+      th.classList.toggle('desc', th.dataset.sort === fleet.sort && fleet.dir === 'desc');
     }
   }
 
@@ -402,11 +458,12 @@
     const fp = new URLSearchParams(rp); fp.set('function', name);
     const ip = new URLSearchParams(fp); ip.set('limit', '50');
     const sp = await seriesRange(r);
-    const [rep, series, groups, invs] = await Promise.all([
+    const [rep, series, groups, invs, rec] = await Promise.all([
       api('/api/v1/functions' + q(fp)),
       api('/api/v1/functions/' + encodeURIComponent(name) + '/series' + q(sp)),
       api('/api/v1/errors' + q(fp)),
       api('/api/v1/invocations' + q(ip)),
+      api('/api/v1/functions/' + encodeURIComponent(name) + '/recommendation' + q(rp)),
     ]);
     const f = rep.functions.find((x) => x.function === name);
     const pts = series.points;
@@ -434,14 +491,46 @@
     h += chart('Cold starts', xs, [{ name: 'cold starts', cls: 's3', values: v((p) => p.cold_starts) }], 'count');
     h += chart('Cost', xs, [{ name: 'cost', cls: 's5', values: v((p) => p.cost_usd) }], 'usd');
     h += '</div>';
+    h += memoryCurve(rec);
     h += '<h2>Error groups</h2>' + groupsTable(groups, 'fn-errors');
     h += '<h2>Recent invocations</h2>' + invTable(invs, 'fn-invocations');
     return { html: h };
   }
+  // The memory recommendation: predicted duration and monthly cost per memory size, with the
+  // sizes `tern tune` measured as points (its newest run).
+  function memoryCurve(rec) {
+    let h = '<h2>Memory recommendation</h2>';
+    const r = rec.recommendation;
+    if (!r) return h + '<p class="muted" id="rec-none">No recommendation: ' + esc(rec.skipped || 'no data') + '.</p>';
+    const run = rec.tuning.find((t) => t.points.some((p) => p.architecture === r.architecture_now && p.p50_ms != null));
+    const tuned = new Map();
+    if (run) for (const p of run.points) if (p.architecture === r.architecture_now) tuned.set(p.memory_mb, p);
+    const sizes = Array.from(new Set(r.curve.map((c) => c.memory_mb).concat(Array.from(tuned.keys())))).sort((a, b) => a - b);
+    const at = new Map(r.curve.map((c) => [c.memory_mb, c]));
+    const pick = (f) => sizes.map((m) => (at.has(m) ? f(at.get(m)) : null));
+    const tunedv = (f) => sizes.map((m) => (tuned.has(m) ? f(tuned.get(m)) : null));
+    const mbx = (m) => num(m) + ' MB';
+    h += '<p id="rec-summary">' + esc(mbx(r.current_memory_mb)) + ' now → <b>' + esc(mbx(r.recommended_memory_mb)) + '</b> (' + esc(r.strategy) + ', ' + esc(r.confidence) + ' confidence): ' +
+      (r.monthly_saving_usd > 0 ? 'saves ' + usd(r.monthly_saving_usd) + '/mo' : 'no saving at the observed rate') +
+      '. Memory floor ' + esc(mbx(r.floor.memory_mb)) + ' (max used ' + esc(mbx(r.floor.max_used_mb)) + ').' +
+      (run ? ' Points: <code>tern tune</code> run of ' + when(run.started_at) + '.' : '') + '</p><div class="grid2" id="rec-curve">';
+    const dur = [{ name: 'p50 predicted', cls: 's1', values: pick((c) => c.p50) }, { name: 'p95 predicted', cls: 's5', values: pick((c) => c.p95) }];
+    if (run) dur.push({ name: 'p50 measured', cls: 's3', dots: true, values: tunedv((p) => p.p50_ms) });
+    const cost = [{ name: 'predicted', cls: 's4', values: pick((c) => c.monthly_cost_usd) }];
+    if (run) cost.push({ name: 'measured', cls: 's3', dots: true, values: tunedv((p) => (p.cost_usd == null ? null : p.cost_usd * r.monthly_invocations)) });
+    h += chart('Duration by memory size', sizes, dur, 'ms', null, mbx);
+    h += chart('Monthly cost by memory size', sizes, cost, 'usd', null, mbx);
+    return h + '</div>';
+  }
+  // Error groups; with `spark` (from ?spark=true) an occurrence sparkline per group.
   function groupsTable(groups, id) {
-    return table(['Group', 'Function', { t: 'In range', n: 1 }, { t: 'Total', n: 1 }, 'First seen', 'Last seen', 'Status'],
+    const withSpark = groups.some((g) => g.spark);
+    const cols = ['Group', 'Function', { t: 'In range', n: 1 }].concat(withSpark ? ['Occurrences'] : [], [{ t: 'Total', n: 1 }, 'First seen', 'Last seen', 'Status']);
+    return table(cols,
       groups.map((g) => '<tr data-group="' + esc(g.id) + '"><td class="wrap">' + errLink(g.id, g.title) + '</td><td>' + fnLink(g.function) +
-        '</td><td class="n">' + num(g.count_in_range) + '</td><td class="n">' + num(g.count) + '</td><td>' + when(g.first_seen) + '</td><td>' +
+        '</td><td class="n">' + num(g.count_in_range) + '</td>' +
+        (withSpark ? '<td>' + spark(g.spark_starts || [], [{ name: 'occurrences', cls: 's2', values: g.spark || [] }], 'count', 'occurrences of ' + g.title) + '</td>' : '') +
+        '<td class="n">' + num(g.count) + '</td><td>' + when(g.first_seen) + '</td><td>' +
         when(g.last_seen) + '</td><td>' + pill(g.status) + '</td></tr>').join(''), 'id="' + id + '"');
   }
   function invTable(invs, id) {
@@ -477,7 +566,7 @@
   async function errors(r) {
     const rp = rangeParams(r.params);
     const status = r.params.get('status') || '';
-    const p = new URLSearchParams(rp); p.set('limit', '500');
+    const p = new URLSearchParams(rp); p.set('limit', '500'); p.set('spark', 'true');
     if (status) p.set('status', status);
     const groups = await api('/api/v1/errors' + q(p));
     const opt = (v, t) => '<option value="' + v + '"' + (v === status ? ' selected' : '') + '>' + t + '</option>';
@@ -523,7 +612,7 @@
   }
 
   async function alerts() {
-    const [policies, incidents] = await Promise.all([api('/api/v1/policies'), api('/api/v1/incidents?limit=200')]);
+    const [policies, incidents, sent] = await Promise.all([api('/api/v1/policies'), api('/api/v1/incidents?limit=200'), api('/api/v1/notifications?limit=200')]);
     let h = '<h1>Alerts</h1><h2>Policies</h2>' + table(['Name', 'Type', 'Source', 'Enabled', 'Severity', 'Condition', 'Channels'],
       policies.map((p) => '<tr><td>' + esc(p.name) + '</td><td>' + esc(p.type) + '</td><td>' + esc(p.source) + '</td><td>' + (p.enabled ? 'yes' : 'no') +
         '</td><td>' + pill(p.severity) + '</td><td class="wrap">' + esc(p.type === 'metric' ? p.aggregation + ' ' + p.metric + ' ' + p.comparison + ' ' + p.threshold + ' over ' + p.window_seconds + ' s' : 'on ' + p.on) +
@@ -531,6 +620,10 @@
     h += '<h2>Incidents</h2>' + table(['Id', 'Policy', 'Function', 'State', 'Opened', 'Resolved', { t: 'Value', n: 1 }, 'Detail'],
       incidents.map((i) => '<tr><td>' + i.id + '</td><td>' + esc(i.policy) + '</td><td>' + fnLink(i.function) + '</td><td>' + pill(i.state) + '</td><td>' + when(i.opened_at) +
         '</td><td>' + when(i.resolved_at) + '</td><td class="n">' + (i.value == null ? '—' : esc(+i.value.toFixed(4))) + '</td><td class="wrap">' + esc(i.detail || '') + '</td></tr>').join(''), 'id="all-incidents"');
+    h += '<h2>Notifications</h2>' + table(['Queued', 'What', 'Channel', 'State', { t: 'Attempts', n: 1 }, 'Sent', 'Next attempt', 'Last error'],
+      sent.map((n) => '<tr data-notification="' + n.id + '"><td>' + when(n.created_at) + '</td><td class="mono">' + esc(n.key) + '</td><td>' + esc(n.channel) +
+        '</td><td>' + pill(n.state) + '</td><td class="n">' + num(n.attempts) + '</td><td>' + when(n.sent_at) + '</td><td>' + when(n.next_attempt_at) +
+        '</td><td class="wrap">' + esc(n.last_error || '') + '</td></tr>').join(''), 'id="notifications"');
     return { html: h };
   }
 
@@ -571,6 +664,7 @@
     $('login').hidden = true;
     syncHeader(r);
     charts.length = 0;
+    sparks.length = 0;
     try {
       const out = await PAGES[page](r);
       if (seq !== renderSeq) return;
@@ -642,10 +736,10 @@
         const dir = cur === th.dataset.sort && p.get('dir') !== 'asc' ? 'asc' : (cur === th.dataset.sort ? 'desc' : (th.classList.contains('n') ? 'desc' : 'asc'));
         setParam('sort', th.dataset.sort); setParam('dir', dir);
         fnShown = FN_PAGE;
-        renderFnRows();
+        refreshFnRows();
         return;
       }
-      if (e.target.id === 'fn-more') { fnShown += FN_PAGE; renderFnRows(); return; }
+      if (e.target.id === 'fn-more') { fnShown += FN_PAGE; refreshFnRows(); return; }
       const b = e.target.closest('button[data-status]');
       if (b) setGroupStatus(route().arg, b.dataset.status);
     });
@@ -654,7 +748,11 @@
       const el = e.target.closest('[data-filter]');
       if (!el) return;
       clearTimeout(filterTimer);
-      filterTimer = setTimeout(() => { setParam('f_' + el.dataset.filter, el.value.trim()); fnShown = FN_PAGE; renderFnRows(); }, 80);
+      // Every filter's value goes to the URL (a change to one may cancel another's timer).
+      filterTimer = setTimeout(() => {
+        for (const f of document.querySelectorAll('[data-filter]')) setParam('f_' + f.dataset.filter, f.value.trim());
+        fnShown = FN_PAGE; refreshFnRows();
+      }, 150);
     };
     main.addEventListener('input', onFilter);
     main.addEventListener('change', (e) => {
