@@ -6,11 +6,12 @@
 //! ```
 //!
 //! With `TERN_BENCH_CLICKHOUSE_URL` set, the same ingest and stats figures on ClickHouse
-//! instead (see `bench_clickhouse`; `TERN_BENCH_STATS_FUNCTIONS`, default 1000).
+//! instead (see `bench_clickhouse`).
 //!
 //! Knobs (environment): `TERN_BENCH_ONLY` (`ingest` or `stats`), `TERN_BENCH_PARTS` (500 000),
 //! `TERN_BENCH_BATCH` (20 000), `TERN_BENCH_FUNCTIONS` (100), `TERN_BENCH_STREAMS` (20 per
 //! function), `TERN_BENCH_SPAN_HOURS` (1), `TERN_BENCH_STATS_INVOCATIONS` (2 000 000),
+//! `TERN_BENCH_STATS_FUNCTIONS` (1 000, the stats data's functions over 30 days),
 //! `TERN_BENCH_DIR` (keep the databases there), `TERN_BENCH_VERBOSE` (WAL bytes per part),
 //! `TERN_BENCH_ERROR_PERMILLE` (0: failed invocations per thousand, each with a Python error,
 //! a stack from one of eight raise sites and an `[ERROR]` line; they make error groups).
@@ -431,7 +432,7 @@ fn time<T>(label: &str, runs: u32, mut f: impl FnMut() -> T) -> T {
 
 fn bench_stats() {
     let total = env_usize("TERN_BENCH_STATS_INVOCATIONS", 2_000_000);
-    let functions = 1000;
+    let functions = env_usize("TERN_BENCH_STATS_FUNCTIONS", 1000);
     let days = 30;
     let (_tmp, dir) = bench_dir("stats");
     let path = dir.join("tern.db");
