@@ -1115,6 +1115,51 @@ pub fn environments<S: Store>(mut store: S) {
         to_ms: None,
     };
     assert_eq!(store.function_stats(&[], late).unwrap()[0].environments, 1);
+
+    // The fleet-wide summary agrees with the per-function rows, for every range.
+    store
+        .ingest(&batch(vec![invocation(
+            "beta",
+            3,
+            "c0",
+            T0 + 3 * MIN,
+            9.0,
+            256,
+        )]))
+        .unwrap();
+    for range in [
+        TimeRange::all(),
+        late,
+        TimeRange {
+            from_ms: Some(T0 + 4 * MIN + 50),
+            to_ms: Some(T0 + 10 * MIN + 50),
+        },
+        TimeRange {
+            from_ms: Some(T0 + 20 * MIN),
+            to_ms: None,
+        },
+    ] {
+        assert_eq!(
+            store.environment_summaries(range).unwrap(),
+            crate::environment_summaries_by_rows(&store, range).unwrap(),
+            "{range:?}"
+        );
+    }
+    let all = store.environment_summaries(TimeRange::all()).unwrap();
+    assert_eq!(all.len(), 2);
+    assert_eq!(all[0].function, "alpha");
+    assert_eq!((all[0].environments, all[0].invocations), (2, 6));
+    assert_eq!(all[0].lifetimes_ms, vec![0, 4 * MIN]);
+    assert_eq!(all[0].runtime_versions, vec!["python:3.12.v18".to_string()]);
+    // Out of range but with a runtime version: still listed, for the runtime.
+    let none = store
+        .environment_summaries(TimeRange {
+            from_ms: Some(T0 + 20 * MIN),
+            to_ms: None,
+        })
+        .unwrap();
+    assert_eq!(none.len(), 1);
+    assert_eq!(none[0].environments, 0);
 }
 
 /// Function metadata: `None` leaves the stored value, functions are listed sorted.

@@ -804,6 +804,63 @@ pub fn fleet_by_stats<S: Store + ?Sized>(
     Ok(out)
 }
 
+/// One function's execution environments, summarised for a range ([`Store::environment_summaries`]).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct EnvironmentSummary {
+    pub function: String,
+    /// Environments that served invocations and were last used inside the range.
+    pub environments: u64,
+    /// Invocations those environments served (over their whole life).
+    pub invocations: u64,
+    /// Their lifetimes (last − first use, ms; 0 when unknown), ascending.
+    pub lifetimes_ms: Vec<i64>,
+    /// The runtime versions its environments reported (at any time), most invocations first.
+    pub runtime_versions: Vec<String>,
+}
+
+/// [`Store::environment_summaries`] from [`Store::environments`] per function: correct for any
+/// backend. Functions with no environment in range and no runtime version are left out.
+pub fn environment_summaries_by_rows<S: Store + ?Sized>(
+    store: &S,
+    range: TimeRange,
+) -> Result<Vec<EnvironmentSummary>, StoreError> {
+    let mut out = Vec::new();
+    for m in store.functions()? {
+        let envs = store.environments(&m.function)?;
+        let mut sum = EnvironmentSummary {
+            function: m.function.clone(),
+            ..EnvironmentSummary::default()
+        };
+        for e in &envs {
+            if e.invocations > 0 && e.last_ms.is_some_and(|t| range.contains(t)) {
+                sum.environments += 1;
+                sum.invocations += e.invocations;
+                sum.lifetimes_ms.push(match (e.first_ms, e.last_ms) {
+                    (Some(a), Some(b)) => (b - a).max(0),
+                    _ => 0,
+                });
+            }
+        }
+        sum.lifetimes_ms.sort_unstable();
+        let mut versions: Vec<(String, u64)> = Vec::new();
+        for e in &envs {
+            if let Some(v) = &e.runtime_version {
+                match versions.iter_mut().find(|(x, _)| x == v) {
+                    Some((_, n)) => *n += e.invocations,
+                    None => versions.push((v.clone(), e.invocations)),
+                }
+            }
+        }
+        versions.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        sum.runtime_versions = versions.into_iter().map(|(v, _)| v).collect();
+        if sum.environments > 0 || !sum.runtime_versions.is_empty() {
+            out.push(sum);
+        }
+    }
+    out.sort_by(|a, b| a.function.cmp(&b.function));
+    Ok(out)
+}
+
 /// The storage boundary. Implementations must be safe to call from one thread at a time;
 /// the binary owns one store per process.
 pub trait Store: Send {
@@ -835,6 +892,16 @@ pub trait Store: Send {
 
     /// Execution environments of a function, most invocations first.
     fn environments(&self, function: &str) -> Result<Vec<EnvironmentRow>, StoreError>;
+
+    /// Every function's environments last used in `range`, summarised (the reuse insight),
+    /// sorted by function. Backends answer it in one pass where they can; the default asks
+    /// [`Store::environments`] per function ([`environment_summaries_by_rows`]).
+    fn environment_summaries(
+        &self,
+        range: TimeRange,
+    ) -> Result<Vec<EnvironmentSummary>, StoreError> {
+        environment_summaries_by_rows(self, range)
+    }
 
     /// Earliest and latest REPORT time stored, if any.
     fn time_bounds(&self) -> Result<Option<(i64, i64)>, StoreError>;
@@ -1146,6 +1213,12 @@ impl<S: Store + ?Sized> Store for Box<S> {
     fn outbox_history(&self, limit: usize) -> Result<Vec<OutboxEntry>, StoreError> {
         (**self).outbox_history(limit)
     }
+    fn environment_summaries(
+        &self,
+        range: TimeRange,
+    ) -> Result<Vec<EnvironmentSummary>, StoreError> {
+        (**self).environment_summaries(range)
+    }
 }
 
 /// [`Store::series`] by asking `function_stats` for every bucket: correct for any backend and
@@ -1264,6 +1337,12 @@ macro_rules! forward_store_except_ingest {
             bucket_ms: Option<i64>,
         ) -> Result<Vec<$crate::FleetRow>, $crate::StoreError> {
             self.$inner.fleet(range, bucket_ms)
+        }
+        fn environment_summaries(
+            &self,
+            range: $crate::TimeRange,
+        ) -> Result<Vec<$crate::EnvironmentSummary>, $crate::StoreError> {
+            self.$inner.environment_summaries(range)
         }
         fn apply_retention(
             &mut self,

@@ -50,37 +50,29 @@ pub fn gather(
             .collect()
     };
     let bounds = store.time_bounds()?;
+    // Environment reuse and runtimes: one read over the fleet, not one per function.
+    let summaries = if names.is_empty() {
+        Vec::new()
+    } else {
+        store.environment_summaries(range)?
+    };
+    let envs: HashMap<&str, &tern_store::EnvironmentSummary> =
+        summaries.iter().map(|e| (e.function.as_str(), e)).collect();
     let mut out = Vec::with_capacity(reports.len());
     for r in reports {
         let Some(s) = by_name.get(r.function.as_str()) else {
             continue;
         };
-        let envs = store.environments(&r.function)?;
-        let in_range: Vec<_> = envs
-            .iter()
-            .filter(|e| e.invocations > 0 && e.last_ms.is_some_and(|t| range.contains(t)))
-            .collect();
-        let reuse = (!in_range.is_empty()).then(|| {
-            let mut lifetimes: Vec<f64> = in_range
-                .iter()
-                .map(|e| match (e.first_ms, e.last_ms) {
-                    (Some(a), Some(b)) => (b - a).max(0) as f64,
-                    _ => 0.0,
-                })
-                .collect();
-            lifetimes.sort_by(f64::total_cmp);
-            Reuse {
-                environments: in_range.len() as u64,
-                invocations_per_environment: in_range.iter().map(|e| e.invocations).sum::<u64>()
-                    as f64
-                    / in_range.len() as f64,
-                median_lifetime_ms: lifetimes[lifetimes.len() / 2],
-            }
+        let env = envs.get(r.function.as_str());
+        let reuse = env.filter(|e| e.environments > 0).map(|e| Reuse {
+            environments: e.environments,
+            invocations_per_environment: e.invocations as f64 / e.environments as f64,
+            median_lifetime_ms: e.lifetimes_ms[e.lifetimes_ms.len() / 2] as f64,
         });
         let runtime = s.meta.runtime.clone().or_else(|| {
-            envs.iter()
-                .filter_map(|e| e.runtime_version.as_deref())
-                .find_map(runtimes::id_from_runtime_version)
+            env.into_iter()
+                .flat_map(|e| e.runtime_versions.iter())
+                .find_map(|v| runtimes::id_from_runtime_version(v))
         });
         out.push(FunctionFacts {
             report: r.clone(),

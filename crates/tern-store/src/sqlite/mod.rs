@@ -223,6 +223,13 @@ impl Store for SqliteStore {
         query::environments(&self.conn, function)
     }
 
+    fn environment_summaries(
+        &self,
+        range: TimeRange,
+    ) -> Result<Vec<crate::EnvironmentSummary>, StoreError> {
+        query::environment_summaries(&self.conn, range)
+    }
+
     fn time_bounds(&self) -> Result<Option<(i64, i64)>, StoreError> {
         query::time_bounds(&self.conn)
     }

@@ -1019,6 +1019,68 @@ pub(crate) fn environments(
     Ok(out)
 }
 
+/// Every function's environments in `range` in two passes over `environments` (see
+/// [`crate::Store::environment_summaries`]), instead of one query per function.
+pub(crate) fn environment_summaries(
+    conn: &Connection,
+    range: TimeRange,
+) -> Result<Vec<crate::EnvironmentSummary>, StoreError> {
+    let mut by: std::collections::BTreeMap<String, crate::EnvironmentSummary> =
+        std::collections::BTreeMap::new();
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT f.name, e.invocations, e.first_ms, e.last_ms FROM environments e \
+             JOIN functions f ON f.id = e.function_id \
+             WHERE e.invocations > 0 AND e.last_ms >= ?1 AND e.last_ms < ?2",
+        )
+        .db()?;
+    let lo = range.from_ms.unwrap_or(i64::MIN);
+    let hi = range.to_ms.unwrap_or(i64::MAX);
+    let mut rows = stmt.query(rusqlite::params![lo, hi]).db()?;
+    while let Some(r) = rows.next().db()? {
+        let name: String = r.get(0).db()?;
+        let first: Option<i64> = r.get(2).db()?;
+        let last: Option<i64> = r.get(3).db()?;
+        let e = by
+            .entry(name.clone())
+            .or_insert_with(|| crate::EnvironmentSummary {
+                function: name,
+                ..Default::default()
+            });
+        e.environments += 1;
+        e.invocations += count(r.get(1).db()?);
+        e.lifetimes_ms.push(match (first, last) {
+            (Some(a), Some(b)) => (b - a).max(0),
+            _ => 0,
+        });
+    }
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT f.name, e.runtime_version, SUM(e.invocations) AS n FROM environments e \
+             JOIN functions f ON f.id = e.function_id WHERE e.runtime_version IS NOT NULL \
+             GROUP BY f.name, e.runtime_version ORDER BY f.name, n DESC, e.runtime_version",
+        )
+        .db()?;
+    let mut rows = stmt.query([]).db()?;
+    while let Some(r) = rows.next().db()? {
+        let name: String = r.get(0).db()?;
+        let e = by
+            .entry(name.clone())
+            .or_insert_with(|| crate::EnvironmentSummary {
+                function: name,
+                ..Default::default()
+            });
+        e.runtime_versions.push(r.get(1).db()?);
+    }
+    Ok(by
+        .into_values()
+        .map(|mut e| {
+            e.lifetimes_ms.sort_unstable();
+            e
+        })
+        .collect())
+}
+
 pub(crate) fn time_bounds(conn: &Connection) -> Result<Option<(i64, i64)>, StoreError> {
     let (lo, hi): (Option<i64>, Option<i64>) = conn
         .prepare_cached("SELECT min(first_ms), max(last_ms) FROM rollup_day")
