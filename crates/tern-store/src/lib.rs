@@ -804,6 +804,35 @@ pub fn fleet_by_stats<S: Store + ?Sized>(
     Ok(out)
 }
 
+impl InvocationRow {
+    /// The listing form of a stored part (both backends).
+    pub(crate) fn from_part(p: InvocationPart) -> InvocationRow {
+        let rep = p.report.as_ref();
+        InvocationRow {
+            outcome: p.outcome(),
+            complete: rep.is_some(),
+            cold_start: p.is_cold(),
+            duration_ms: rep.map(|r| r.duration_ms),
+            billed_duration_ms: rep.and_then(|r| r.billed_duration_ms),
+            memory_size_mb: rep.and_then(|r| r.memory_size_mb),
+            max_memory_used_mb: rep.and_then(|r| r.max_memory_used_mb),
+            init_duration_ms: p.init_duration_ms(),
+            status: rep.and_then(|r| r.status.clone()),
+            error_type: rep.and_then(|r| r.error_type.clone()),
+            xray_trace_id: rep.and_then(|r| r.xray_trace_id.clone()),
+            function: p.function,
+            log_group: p.log_group.to_string(),
+            log_stream: p.log_stream.to_string(),
+            request_id: p.request_id,
+            start_ms: p.start_ms,
+            end_ms: p.end_ms,
+            version: p.version,
+            error: p.error,
+            runtime_version: p.runtime_version,
+        }
+    }
+}
+
 /// One function's execution environments, summarised for a range ([`Store::environment_summaries`]).
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct EnvironmentSummary {

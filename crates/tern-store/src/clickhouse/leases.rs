@@ -8,9 +8,9 @@
 //!
 //! [`Store::try_lease`]: crate::Store::try_lease
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
-use super::rows::lit;
+use super::rows::{lit, obj};
 use super::ClickHouseStore;
 use crate::{check_lease_args, Lease, StoreError};
 
@@ -33,15 +33,12 @@ fn write(
     expires: i64,
 ) -> Result<(), StoreError> {
     let ver = s.ver();
-    let row: Map<String, Value> = [
+    let row = obj(vec![
         ("name", Value::from(name)),
         ("holder", Value::from(holder)),
         ("expires_ms", Value::from(expires)),
         ("ver", Value::from(ver)),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v))
-    .collect();
+    ]);
     s.insert("leases", &[row])
 }
 

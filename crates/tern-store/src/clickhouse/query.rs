@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use base64::Engine;
 use serde_json::{Map, Value};
-use tern_core::model::{normalize_lines, LogLine, Outcome};
+use tern_core::model::{normalize_lines, LogLine};
 
 use super::client::Row;
 use super::rows::{self, lit, lits, B64, PART_COLUMNS};
@@ -16,7 +16,7 @@ use super::{ClickHouseStore, Cutoffs, META_COMPACTED, META_RAW_CUTOFF, META_ROLL
 use crate::sqlite::rollup::{decode_sketch, floor_to, Rollup, DAY_MS, HOUR_MS};
 use crate::{
     series_buckets, EnvironmentRow, FunctionMeta, FunctionStats, InvocationQuery, InvocationRow,
-    MonthUsage, Retention, RetentionStats, StoreError, TimeRange,
+    Retention, RetentionStats, StoreError, TimeRange,
 };
 
 const DEFAULT_LIMIT: usize = 100;
@@ -90,42 +90,14 @@ pub(super) fn read_rollup(r: &Row) -> Result<Rollup, StoreError> {
     })
 }
 
-fn count(v: i64) -> u64 {
-    u64::try_from(v).unwrap_or(0)
-}
-
 fn stats_from(agg: Agg, meta: FunctionMeta) -> Result<FunctionStats, StoreError> {
     let (r, months, environments) = agg.finish()?;
-    let invocations = r.invocations();
-    Ok(FunctionStats {
-        function: meta.function.clone(),
+    Ok(crate::sqlite::query::stats_of(
+        r,
+        months,
         meta,
-        invocations: count(invocations),
-        errors: count(invocations - r.outcomes[Outcome::Success.code() as usize]),
-        outcomes: r.outcomes.map(count),
-        cold_starts: count(r.cold_starts),
-        duration: r.duration,
-        init: r.init,
-        billed_duration_ms: r.billed_ms,
-        gb_seconds: r.gb_seconds,
-        months: months
-            .into_iter()
-            .filter(|(_, (n, _))| *n > 0)
-            .map(|(month, (n, gb))| MonthUsage {
-                month,
-                requests: count(n),
-                gb_seconds: gb,
-            })
-            .collect(),
-        memory_size_mb: r.latest_memory.map(|m| m.1),
-        max_memory_used_mb: r.max_memory_used_mb,
-        over_20s: count(r.over_20s),
         environments,
-        first_ms: r.first_ms,
-        last_ms: r.last_ms,
-        log_lines: count(r.log_lines),
-        log_bytes: count(r.log_bytes),
-    })
+    ))
 }
 
 /// The Memory Size of each function's latest completed invocation.

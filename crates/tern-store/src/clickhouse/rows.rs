@@ -96,11 +96,16 @@ pub(crate) fn partition_of(t_ms: i64) -> u32 {
     date_of(t_ms).replace('-', "").parse().unwrap_or(19700101)
 }
 
-fn opt<T: Into<Value>>(v: Option<T>) -> Value {
+/// A JSON object from (key, value) pairs.
+pub(crate) fn obj(pairs: Vec<(&str, Value)>) -> Map<String, Value> {
+    pairs.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
+}
+
+pub(crate) fn opt<T: Into<Value>>(v: Option<T>) -> Value {
     v.map_or(Value::Null, Into::into)
 }
 
-fn finite(v: Option<f64>) -> Value {
+pub(crate) fn finite(v: Option<f64>) -> Value {
     match v {
         Some(f) if f.is_finite() => Value::from(f),
         _ => Value::Null,
@@ -291,29 +296,7 @@ pub(crate) fn read_lines(b64: &str) -> Result<Vec<tern_core::model::LogLine>, St
 
 /// The listing form of a stored part.
 pub(crate) fn invocation_row(p: InvocationPart) -> InvocationRow {
-    let rep = p.report.as_ref();
-    InvocationRow {
-        outcome: p.outcome(),
-        complete: rep.is_some(),
-        cold_start: p.is_cold(),
-        duration_ms: rep.map(|r| r.duration_ms),
-        billed_duration_ms: rep.and_then(|r| r.billed_duration_ms),
-        memory_size_mb: rep.and_then(|r| r.memory_size_mb),
-        max_memory_used_mb: rep.and_then(|r| r.max_memory_used_mb),
-        init_duration_ms: p.init_duration_ms(),
-        status: rep.and_then(|r| r.status.clone()),
-        error_type: rep.and_then(|r| r.error_type.clone()),
-        xray_trace_id: rep.and_then(|r| r.xray_trace_id.clone()),
-        function: p.function,
-        log_group: p.log_group.to_string(),
-        log_stream: p.log_stream.to_string(),
-        request_id: p.request_id,
-        start_ms: p.start_ms,
-        end_ms: p.end_ms,
-        version: p.version,
-        error: p.error,
-        runtime_version: p.runtime_version,
-    }
+    InvocationRow::from_part(p)
 }
 
 #[cfg(test)]

@@ -15,7 +15,7 @@ use serde_json::{Map, Value};
 use tern_core::impact::{Attribute, Seen};
 use tern_core::model::InvocationPart;
 
-use super::rows::lit;
+use super::rows::{lit, obj};
 use super::ClickHouseStore;
 use crate::{FunctionMeta, StoreError, ValueSeen};
 
@@ -60,17 +60,14 @@ impl Batch {
 
     pub(super) fn rows(&self) -> Vec<Map<String, Value>> {
         let row = |(f, a, v): &(String, Attribute, String), kind: u8, ms: i64, ver: u64| {
-            [
+            obj(vec![
                 ("function", Value::from(f.as_str())),
                 ("attribute", Value::from(a.as_str())),
                 ("value", Value::from(v.as_str())),
                 ("kind", Value::from(kind)),
                 ("ms", Value::from(ms)),
                 ("ver", Value::from(ver)),
-            ]
-            .into_iter()
-            .map(|(k, v)| (k.to_string(), v))
-            .collect::<Map<String, Value>>()
+            ])
         };
         let mut out = Vec::with_capacity(self.seen.len() * 2);
         for (key, &(first, last)) in &self.seen {

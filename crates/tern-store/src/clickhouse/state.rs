@@ -9,7 +9,7 @@
 use serde_json::{Map, Value};
 use tern_core::model::Arch;
 
-use super::rows::{lit, lits};
+use super::rows::{finite, lit, lits, obj, opt};
 use super::ClickHouseStore;
 use crate::sqlite::codec::{decode_tags, encode_tags};
 use crate::{
@@ -19,21 +19,6 @@ use crate::{
 };
 
 const DEFAULT_LIMIT: usize = 100;
-
-fn obj(pairs: Vec<(&str, Value)>) -> Map<String, Value> {
-    pairs.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
-}
-
-fn opt<T: Into<Value>>(v: Option<T>) -> Value {
-    v.map_or(Value::Null, Into::into)
-}
-
-fn finite(v: Option<f64>) -> Value {
-    match v {
-        Some(f) if f.is_finite() => Value::from(f),
-        _ => Value::Null,
-    }
-}
 
 // --- checkpoints
 

@@ -41,7 +41,7 @@ mod fx;
 pub(crate) mod ingest;
 mod leases;
 mod markers;
-mod query;
+pub(crate) mod query;
 mod retention;
 pub(crate) mod rollup;
 mod row;

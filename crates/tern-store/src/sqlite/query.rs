@@ -600,22 +600,28 @@ fn runs(mut spans: Vec<Span>) -> Vec<Span> {
 
 /// A function's statistics from its accumulated rollups.
 fn stats_from(acc: Acc, meta: FunctionMeta, environments: i64) -> FunctionStats {
-    let r = &acc.rollup;
+    stats_of(acc.rollup, acc.months, meta, count(environments))
+}
+
+/// A function's statistics from its merged rollup and usage per month: the one conversion
+/// both backends use.
+pub(crate) fn stats_of(
+    r: Rollup,
+    months: BTreeMap<u32, (i64, f64)>,
+    meta: FunctionMeta,
+    environments: u64,
+) -> FunctionStats {
     let invocations = r.invocations();
-    let outcomes = r.outcomes.map(count);
     FunctionStats {
         function: meta.function.clone(),
         meta,
         invocations: count(invocations),
         errors: count(invocations - r.outcomes[Outcome::Success.code() as usize]),
-        outcomes,
+        outcomes: r.outcomes.map(count),
         cold_starts: count(r.cold_starts),
-        duration: r.duration.clone(),
-        init: r.init.clone(),
         billed_duration_ms: r.billed_ms,
         gb_seconds: r.gb_seconds,
-        months: acc
-            .months
+        months: months
             .into_iter()
             .filter(|(_, (n, _))| *n > 0)
             .map(|(month, (n, gb))| MonthUsage {
@@ -627,11 +633,13 @@ fn stats_from(acc: Acc, meta: FunctionMeta, environments: i64) -> FunctionStats 
         memory_size_mb: r.latest_memory.map(|m| m.1),
         max_memory_used_mb: r.max_memory_used_mb,
         over_20s: count(r.over_20s),
-        environments: count(environments),
+        environments,
         first_ms: r.first_ms,
         last_ms: r.last_ms,
         log_lines: count(r.log_lines),
         log_bytes: count(r.log_bytes),
+        duration: r.duration,
+        init: r.init,
     }
 }
 
@@ -911,29 +919,7 @@ fn invocation_row(r: &Row<'_>) -> Result<InvocationRow, StoreError> {
         Arc::from(stream.as_str()),
         request_id,
     )?;
-    let rep = p.report.as_ref();
-    Ok(InvocationRow {
-        outcome: p.outcome(),
-        complete: rep.is_some(),
-        cold_start: p.is_cold(),
-        duration_ms: rep.map(|r| r.duration_ms),
-        billed_duration_ms: rep.and_then(|r| r.billed_duration_ms),
-        memory_size_mb: rep.and_then(|r| r.memory_size_mb),
-        max_memory_used_mb: rep.and_then(|r| r.max_memory_used_mb),
-        init_duration_ms: p.init_duration_ms(),
-        status: rep.and_then(|r| r.status.clone()),
-        error_type: rep.and_then(|r| r.error_type.clone()),
-        xray_trace_id: rep.and_then(|r| r.xray_trace_id.clone()),
-        function: p.function,
-        log_group: group,
-        log_stream: stream,
-        request_id: p.request_id,
-        start_ms: p.start_ms,
-        end_ms: p.end_ms,
-        version: p.version,
-        error: p.error,
-        runtime_version: p.runtime_version,
-    })
+    Ok(InvocationRow::from_part(p))
 }
 
 pub(crate) fn invocation_logs(
