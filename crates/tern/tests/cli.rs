@@ -21,24 +21,7 @@ struct Fleet {
 fn simulate(functions: usize, days: u32, seed: u64) -> Fleet {
     let dir = tempfile::tempdir().unwrap();
     let logs = dir.path().join("logs");
-    ok(
-        tern()
-            .args(["simulate", "--out"])
-            .arg(&logs)
-            .args([
-                "--functions",
-                &functions.to_string(),
-                "--days",
-                &days.to_string(),
-                "--seed",
-                &seed.to_string(),
-            ])
-            .output()
-            .unwrap(),
-        "simulate",
-    );
-    let truth: Value =
-        serde_json::from_str(&std::fs::read_to_string(logs.join(".truth.json")).unwrap()).unwrap();
+    let truth: Value = bin::simulate(&logs, functions, days, seed);
     let db = dir.path().join("tern.db");
     Fleet {
         _dir: dir,

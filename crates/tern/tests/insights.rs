@@ -14,24 +14,7 @@ use bin::{ok, tern};
 /// Simulate and ingest (with each function's real architecture); the truth and the database.
 fn fleet(dir: &Path, functions: usize, days: u32, seed: u64) -> (Value, std::path::PathBuf) {
     let logs = dir.join("logs");
-    ok(
-        tern()
-            .args(["simulate", "--out"])
-            .arg(&logs)
-            .args([
-                "--functions",
-                &functions.to_string(),
-                "--days",
-                &days.to_string(),
-                "--seed",
-                &seed.to_string(),
-            ])
-            .output()
-            .unwrap(),
-        "simulate",
-    );
-    let truth: Value =
-        serde_json::from_str(&std::fs::read_to_string(logs.join(".truth.json")).unwrap()).unwrap();
+    let truth: Value = bin::simulate(&logs, functions, days, seed);
     let db = dir.join("tern.db");
     let arch: Vec<String> = truth["functions"]
         .as_array()

@@ -19,3 +19,29 @@ pub fn ok(out: Output, what: &str) -> Output {
     );
     out
 }
+
+/// `tern simulate --out LOGS --functions N --days D --seed S`, and the truth it wrote.
+pub fn simulate(
+    logs: &std::path::Path,
+    functions: usize,
+    days: u32,
+    seed: u64,
+) -> serde_json::Value {
+    ok(
+        tern()
+            .args(["simulate", "--out"])
+            .arg(logs)
+            .args([
+                "--functions",
+                &functions.to_string(),
+                "--days",
+                &days.to_string(),
+                "--seed",
+                &seed.to_string(),
+            ])
+            .output()
+            .unwrap(),
+        "simulate",
+    );
+    serde_json::from_str(&std::fs::read_to_string(logs.join(".truth.json")).unwrap()).unwrap()
+}
