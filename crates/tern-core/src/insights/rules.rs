@@ -119,11 +119,7 @@ fn over_provisioned(f: &FunctionFacts, t: &Thresholds) -> Option<Insight> {
         return None;
     }
     let scale = f64::from(suggested) / f64::from(size);
-    let now = monthly_priced(f, Usage::clone);
-    let then = monthly_priced(f, |u| Usage {
-        gb_seconds: u.gb_seconds * scale,
-        ..u.clone()
-    });
+    let (now, then) = monthly_at_memory_scale(f, scale);
     let mut i = insight(
         RuleId::MemoryOverProvisioned,
         Severity::Warning,
@@ -151,6 +147,16 @@ fn over_provisioned(f: &FunctionFacts, t: &Thresholds) -> Option<Insight> {
     Some(i)
 }
 
+/// The monthly cost now and with memory scaled by `scale` at the same duration.
+fn monthly_at_memory_scale(f: &FunctionFacts, scale: f64) -> (f64, f64) {
+    let now = monthly_priced(f, Usage::clone);
+    let then = monthly_priced(f, |u| Usage {
+        gb_seconds: u.gb_seconds * scale,
+        ..u.clone()
+    });
+    (now, then)
+}
+
 fn under_provisioned(f: &FunctionFacts, t: &Thresholds) -> Option<Insight> {
     let r = &f.report;
     let (size, used) = (r.memory_size_mb?, r.max_memory_used_mb?);
@@ -162,11 +168,7 @@ fn under_provisioned(f: &FunctionFacts, t: &Thresholds) -> Option<Insight> {
     }
     let suggested = suggested_memory_mb(used, t.memory_headroom).max(size);
     let scale = f64::from(suggested) / f64::from(size);
-    let now = monthly_priced(f, Usage::clone);
-    let then = monthly_priced(f, |u| Usage {
-        gb_seconds: u.gb_seconds * scale,
-        ..u.clone()
-    });
+    let (now, then) = monthly_at_memory_scale(f, scale);
     let mut i = insight(
         RuleId::MemoryUnderProvisioned,
         Severity::Warning,
