@@ -25,7 +25,9 @@ pub enum SketchError {
 /// A percentile sketch of non-negative values (milliseconds).
 #[derive(Clone)]
 pub struct Sketch {
-    inner: DDSketch,
+    /// `None` until the first value: an empty sketch allocates nothing (a fleet answer holds
+    /// a sketch per function and bucket, most of them empty).
+    inner: Option<Box<DDSketch>>,
 }
 
 impl std::fmt::Debug for Sketch {
@@ -50,40 +52,47 @@ fn config() -> Config {
 
 impl Sketch {
     pub fn new() -> Sketch {
-        Sketch {
-            inner: DDSketch::new(config()),
-        }
+        Sketch { inner: None }
     }
 
     /// Add one value. Negative and non-finite values are clamped to 0 (durations never are).
     pub fn add(&mut self, v: f64) {
         let v = if v.is_finite() && v > 0.0 { v } else { 0.0 };
-        self.inner.add(v);
+        self.inner
+            .get_or_insert_with(|| Box::new(DDSketch::new(config())))
+            .add(v);
     }
 
     pub fn merge(&mut self, other: &Sketch) -> Result<(), SketchError> {
         if other.count() == 0 {
             return Ok(());
         }
-        self.inner
-            .merge(&other.inner)
-            .map_err(|_| SketchError::Incompatible)
+        let Some(theirs) = &other.inner else {
+            return Ok(());
+        };
+        match &mut self.inner {
+            Some(ours) => ours.merge(theirs).map_err(|_| SketchError::Incompatible),
+            None => {
+                self.inner = Some(theirs.clone());
+                Ok(())
+            }
+        }
     }
 
     pub fn count(&self) -> u64 {
-        self.inner.count() as u64
+        self.inner.as_ref().map_or(0, |d| d.count() as u64)
     }
 
     pub fn sum(&self) -> f64 {
-        self.inner.sum().unwrap_or(0.0)
+        self.inner.as_deref().and_then(DDSketch::sum).unwrap_or(0.0)
     }
 
     pub fn min(&self) -> Option<f64> {
-        self.inner.min()
+        self.inner.as_deref().and_then(DDSketch::min)
     }
 
     pub fn max(&self) -> Option<f64> {
-        self.inner.max()
+        self.inner.as_deref().and_then(DDSketch::max)
     }
 
     pub fn mean(&self) -> Option<f64> {
@@ -112,7 +121,12 @@ impl Sketch {
         } else {
             (rank as f64 + 0.5) / (n - 1) as f64
         };
-        let v = self.inner.quantile(inner_q.min(1.0)).ok().flatten()?;
+        let v = self
+            .inner
+            .as_ref()?
+            .quantile(inner_q.min(1.0))
+            .ok()
+            .flatten()?;
         // Never report a percentile outside the exact observed range.
         let lo = self.min().unwrap_or(v);
         let hi = self.max().unwrap_or(v);
@@ -178,15 +192,49 @@ impl Sketch {
         }
         let decoded =
             DDSketch::from_java_bytes(&body).map_err(|e| SketchError::Corrupt(format!("{e:?}")))?;
+        Sketch::rehomed(&decoded)
+    }
+
+    /// Merge an encoded sketch (as [`Sketch::encode`] makes) into this one: the same as
+    /// `merge(&Sketch::decode(bytes)?)`, without the intermediate sketch.
+    pub fn merge_encoded(&mut self, bytes: &[u8]) -> Result<(), SketchError> {
+        let (&version, body) = bytes.split_first().ok_or(SketchError::Empty)?;
+        if version != FORMAT_V1 {
+            return Err(SketchError::UnknownVersion(version));
+        }
+        if body.is_empty() {
+            return Err(SketchError::Corrupt("no body".into()));
+        }
+        let decoded =
+            DDSketch::from_java_bytes(body).map_err(|e| SketchError::Corrupt(format!("{e:?}")))?;
+        if decoded.count() == 0 {
+            return Ok(());
+        }
+        match &mut self.inner {
+            Some(ours) => ours.merge(&decoded).map_err(|_| SketchError::Incompatible),
+            None => {
+                *self = Sketch::rehomed(&decoded)?;
+                Ok(())
+            }
+        }
+    }
+
+    /// A sketch with our exact configuration holding `decoded`'s values.
+    fn rehomed(decoded: &DDSketch) -> Result<Sketch, SketchError> {
         let mut s = Sketch::new();
-        s.inner
-            .merge(&decoded)
-            .map_err(|_| SketchError::Incompatible)?;
+        if decoded.count() > 0 {
+            let mut d = DDSketch::new(config());
+            d.merge(decoded).map_err(|_| SketchError::Incompatible)?;
+            s.inner = Some(Box::new(d));
+        }
         Ok(s)
     }
 
     pub fn encode(&self) -> Vec<u8> {
-        let body = self.inner.to_java_bytes();
+        let body = match &self.inner {
+            Some(d) => d.to_java_bytes(),
+            None => DDSketch::new(config()).to_java_bytes(),
+        };
         let mut out = Vec::with_capacity(body.len() + 1);
         out.push(FORMAT_V1);
         out.extend_from_slice(&body);
@@ -206,11 +254,7 @@ impl Sketch {
             DDSketch::from_java_bytes(body).map_err(|e| SketchError::Corrupt(format!("{e:?}")))?;
         // Re-home the decoded bins into a sketch with our exact config so merges never fail
         // on a config that differs only in fields the encoding does not carry.
-        let mut s = Sketch::new();
-        s.inner
-            .merge(&decoded)
-            .map_err(|_| SketchError::Incompatible)?;
-        Ok(s)
+        Sketch::rehomed(&decoded)
     }
 }
 
@@ -219,6 +263,46 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn merge_encoded_is_merge_of_decoded() {
+        let mut a = Sketch::new();
+        let mut b = Sketch::new();
+        for i in 1..=500 {
+            a.add(i as f64 * 1.7);
+            b.add(i as f64 * 0.3);
+        }
+        for start in [Sketch::new(), a.clone()] {
+            let mut via_decode = start.clone();
+            via_decode
+                .merge(&Sketch::decode(&b.encode()).unwrap())
+                .unwrap();
+            let mut direct = start.clone();
+            direct.merge_encoded(&b.encode()).unwrap();
+            assert_eq!(direct.encode(), via_decode.encode());
+            direct.merge_encoded(&Sketch::new().encode()).unwrap();
+            assert_eq!(direct.encode(), via_decode.encode());
+        }
+        let mut s = a.clone();
+        assert_eq!(s.merge_encoded(&[]), Err(SketchError::Empty));
+        assert_eq!(
+            s.merge_encoded(&[9, 1]),
+            Err(SketchError::UnknownVersion(9))
+        );
+        assert!(matches!(
+            s.merge_encoded(&[1]),
+            Err(SketchError::Corrupt(_))
+        ));
+        assert!(matches!(
+            s.merge_encoded(&[1, 0xff, 0xff, 0xff]),
+            Err(SketchError::Corrupt(_))
+        ));
+        assert_eq!(
+            s.encode(),
+            a.encode(),
+            "a failed merge leaves the sketch as it was"
+        );
+    }
 
     #[test]
     fn roundtrip_and_merge_after_decode() {

@@ -113,6 +113,10 @@ macro_rules! conformance_tests {
                 $crate::conformance::fleet_matches_function_stats($make());
             }
             #[test]
+            fn many_functions_match_one_by_one() {
+                $crate::conformance::many_functions_match_one_by_one($make());
+            }
+            #[test]
             fn retention() {
                 $crate::conformance::retention($make());
             }
@@ -208,6 +212,7 @@ pub fn run_all<S: Store>(make: impl Fn() -> S) {
     checkpoints_travel_with_data(make());
     series_buckets(make());
     fleet_matches_function_stats(make());
+    many_functions_match_one_by_one(make());
     retention(make());
     error_grouping(make());
     error_lifecycle(make());
@@ -1656,6 +1661,79 @@ pub fn series_buckets<S: Store>(mut store: S) {
 /// `function_stats`): the same functions with the same statistics over aligned, unaligned and
 /// open ranges, and buckets each equal to their own range's statistics, with and without
 /// stream lines, an inventory-only function and a partial hour at either edge.
+/// `function_stats` of many functions at once (a backend may read them in one pass, as the
+/// fleet) equals asking for each function alone, environments included; a named function
+/// without data in range still has its row, and an unknown name has none.
+pub fn many_functions_match_one_by_one<S: Store>(mut store: S) {
+    let names: Vec<String> = (0..90).map(|i| format!("fn-{i:02}")).collect();
+    let mut parts = Vec::new();
+    for (i, name) in names.iter().enumerate() {
+        // Function i has i % 7 invocations over two days, in a few streams; every seventh
+        // has one, four days later, outside most ranges.
+        for k in 0..(i % 7).max(1) {
+            let start = if i % 7 == 0 {
+                T0 + 4 * DAY + i as i64 * MIN
+            } else {
+                T0 + (i as i64 * 7 + k as i64 * 13) % (2 * DAY / MIN) * MIN
+            };
+            parts.push(invocation(
+                name,
+                (k % 3) as u32,
+                &format!("req-{i}-{k}"),
+                start,
+                10.0 + (i * 31 + k * 7) as f64,
+                if k % 2 == 0 { 128 } else { 512 },
+            ));
+        }
+    }
+    for chunk in parts.chunks(100) {
+        store.ingest(&batch(chunk.to_vec())).unwrap();
+    }
+    store
+        .ingest(&IngestBatch {
+            functions: vec![FunctionMeta {
+                function: "fn-00".into(),
+                inventory_ms: Some(T0),
+                ..Default::default()
+            }],
+            ..Default::default()
+        })
+        .unwrap();
+    let mut asked = names.clone();
+    asked.push("no-such-function".into());
+    for (from_ms, to_ms) in [
+        (None, None),
+        (Some(T0), Some(T0 + DAY)),
+        (
+            Some(T0 + 5 * HOUR + 17 * MIN),
+            Some(T0 + DAY + 3 * HOUR + 1),
+        ),
+        (Some(T0 + 10 * DAY), Some(T0 + 11 * DAY)),
+    ] {
+        let range = TimeRange { from_ms, to_ms };
+        let what = format!("many functions over {range:?}");
+        let one_by_one: Vec<FunctionStats> = names
+            .iter()
+            .flat_map(|n| {
+                store
+                    .function_stats(std::slice::from_ref(n), range)
+                    .unwrap()
+            })
+            .collect();
+        assert_eq!(one_by_one.len(), names.len(), "{what}");
+        let at_once = store.function_stats(&asked, range).unwrap();
+        assert_stats_eq(&at_once, &one_by_one, &what);
+        // All functions: only those with data in range, or listed by an inventory.
+        let reported: Vec<FunctionStats> = one_by_one
+            .into_iter()
+            .filter(|s| s.invocations > 0 || s.log_lines > 0 || s.meta.inventory_ms.is_some())
+            .collect();
+        assert!(reported.iter().any(|s| s.function == "fn-00"), "{what}");
+        let all = store.function_stats(&[], range).unwrap();
+        assert_stats_eq(&all, &reported, &format!("{what}, all functions"));
+    }
+}
+
 pub fn fleet_matches_function_stats<S: Store>(mut store: S) {
     for chunk in workload(600).chunks(128) {
         store.ingest(&batch(chunk.to_vec())).unwrap();
@@ -1703,6 +1781,15 @@ pub fn fleet_matches_function_stats<S: Store>(mut store: S) {
             };
             assert_stats_eq(&stats(&fast), &stats(&slow), &what);
             assert!(fast.iter().any(|r| r.stats.function == "idle"), "{what}");
+            if let Some(b) = bucket {
+                let counts = store.fleet_counts(range, b).unwrap();
+                assert_eq!(counts.len(), fast.len(), "{what}: counts");
+                for ((name, counts), row) in counts.iter().zip(&fast) {
+                    assert_eq!(name, &row.stats.function, "{what}: counts");
+                    let want: Vec<u64> = row.buckets.iter().map(|b| b.invocations).collect();
+                    assert_eq!(counts, &want, "{what}: counts of {name}");
+                }
+            }
             let edges = bucket.map(|b| crate::fleet_buckets(range, b).unwrap());
             for (f, s) in fast.iter().zip(&slow) {
                 assert_eq!(f.buckets.len(), s.buckets.len(), "{what}");

@@ -856,38 +856,47 @@ pub fn environment_summaries_by_rows<S: Store + ?Sized>(
     let mut out = Vec::new();
     for m in store.functions()? {
         let envs = store.environments(&m.function)?;
-        let mut sum = EnvironmentSummary {
-            function: m.function.clone(),
-            ..EnvironmentSummary::default()
-        };
-        for e in &envs {
-            if e.invocations > 0 && e.last_ms.is_some_and(|t| range.contains(t)) {
-                sum.environments += 1;
-                sum.invocations += e.invocations;
-                sum.lifetimes_ms.push(match (e.first_ms, e.last_ms) {
-                    (Some(a), Some(b)) => (b - a).max(0),
-                    _ => 0,
-                });
-            }
-        }
-        sum.lifetimes_ms.sort_unstable();
-        let mut versions: Vec<(String, u64)> = Vec::new();
-        for e in &envs {
-            if let Some(v) = &e.runtime_version {
-                match versions.iter_mut().find(|(x, _)| x == v) {
-                    Some((_, n)) => *n += e.invocations,
-                    None => versions.push((v.clone(), e.invocations)),
-                }
-            }
-        }
-        versions.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-        sum.runtime_versions = versions.into_iter().map(|(v, _)| v).collect();
-        if sum.environments > 0 || !sum.runtime_versions.is_empty() {
-            out.push(sum);
-        }
+        out.extend(environment_summary(&m.function, &envs, range));
     }
     out.sort_by(|a, b| a.function.cmp(&b.function));
     Ok(out)
+}
+
+/// One function's [`EnvironmentSummary`] from its environment rows (as
+/// [`Store::environments`] gives them): `None` when no environment was last used in `range`
+/// and none reported a runtime version.
+pub fn environment_summary(
+    function: &str,
+    envs: &[EnvironmentRow],
+    range: TimeRange,
+) -> Option<EnvironmentSummary> {
+    let mut sum = EnvironmentSummary {
+        function: function.to_string(),
+        ..EnvironmentSummary::default()
+    };
+    for e in envs {
+        if e.invocations > 0 && e.last_ms.is_some_and(|t| range.contains(t)) {
+            sum.environments += 1;
+            sum.invocations += e.invocations;
+            sum.lifetimes_ms.push(match (e.first_ms, e.last_ms) {
+                (Some(a), Some(b)) => (b - a).max(0),
+                _ => 0,
+            });
+        }
+    }
+    sum.lifetimes_ms.sort_unstable();
+    let mut versions: Vec<(String, u64)> = Vec::new();
+    for e in envs {
+        if let Some(v) = &e.runtime_version {
+            match versions.iter_mut().find(|(x, _)| x == v) {
+                Some((_, n)) => *n += e.invocations,
+                None => versions.push((v.clone(), e.invocations)),
+            }
+        }
+    }
+    versions.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    sum.runtime_versions = versions.into_iter().map(|(v, _)| v).collect();
+    (sum.environments > 0 || !sum.runtime_versions.is_empty()).then_some(sum)
 }
 
 /// The storage boundary. Implementations must be safe to call from one thread at a time;
@@ -957,6 +966,23 @@ pub trait Store: Send {
     /// over their rollups where they can.
     fn fleet(&self, range: TimeRange, bucket_ms: Option<i64>) -> Result<Vec<FleetRow>, StoreError> {
         fleet_by_stats(self, range, bucket_ms)
+    }
+
+    /// Invocations per bucket of every function [`Store::fleet`] reports over a bounded
+    /// range: its buckets' counts, without the statistics (the spike insight's one read).
+    fn fleet_counts(
+        &self,
+        range: TimeRange,
+        bucket_ms: i64,
+    ) -> Result<Vec<(String, Vec<u64>)>, StoreError> {
+        Ok(self
+            .fleet(range, Some(bucket_ms))?
+            .into_iter()
+            .map(|r| {
+                let counts = r.buckets.iter().map(|b| b.invocations).collect();
+                (r.stats.function, counts)
+            })
+            .collect())
     }
 
     /// Delete data older than the cutoffs, and remember the raw cutoff so that older parts
@@ -1239,6 +1265,13 @@ impl<S: Store + ?Sized> Store for Box<S> {
     fn fleet(&self, range: TimeRange, bucket_ms: Option<i64>) -> Result<Vec<FleetRow>, StoreError> {
         (**self).fleet(range, bucket_ms)
     }
+    fn fleet_counts(
+        &self,
+        range: TimeRange,
+        bucket_ms: i64,
+    ) -> Result<Vec<(String, Vec<u64>)>, StoreError> {
+        (**self).fleet_counts(range, bucket_ms)
+    }
     fn outbox_history(&self, limit: usize) -> Result<Vec<OutboxEntry>, StoreError> {
         (**self).outbox_history(limit)
     }
@@ -1366,6 +1399,13 @@ macro_rules! forward_store_except_ingest {
             bucket_ms: Option<i64>,
         ) -> Result<Vec<$crate::FleetRow>, $crate::StoreError> {
             self.$inner.fleet(range, bucket_ms)
+        }
+        fn fleet_counts(
+            &self,
+            range: $crate::TimeRange,
+            bucket_ms: i64,
+        ) -> Result<Vec<(String, Vec<u64>)>, $crate::StoreError> {
+            self.$inner.fleet_counts(range, bucket_ms)
         }
         fn environment_summaries(
             &self,

@@ -198,6 +198,7 @@ both_servers!(
         incident_and_notifications_are_atomic,
         outbox_delivery,
         fleet_matches_function_stats,
+        many_functions_match_one_by_one,
         tuning_runs_round_trip,
         markers_round_trip,
         lease_expiry_and_renewal,

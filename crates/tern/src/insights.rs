@@ -35,29 +35,82 @@ pub fn gather(
     projection_ms: i64,
     settings: &InsightSettings,
 ) -> Result<Vec<FunctionFacts>> {
+    gather_with(
+        store,
+        stats,
+        reports,
+        range,
+        projection_ms,
+        settings,
+        (FEW_FUNCTIONS, None),
+    )
+}
+
+/// [`gather`] with the fleet-wide reads made beforehand ([`prefetch`] over the same range).
+pub fn gather_prefetched(
+    store: &dyn Store,
+    stats: &[FunctionStats],
+    reports: &[FunctionReport],
+    range: TimeRange,
+    projection_ms: i64,
+    settings: &InsightSettings,
+    pre: Prefetch,
+) -> Result<Vec<FunctionFacts>> {
+    gather_with(
+        store,
+        stats,
+        reports,
+        range,
+        projection_ms,
+        settings,
+        (FEW_FUNCTIONS, Some(pre)),
+    )
+}
+
+/// [`gather`], reading each function's own rows up to `few` functions and the whole fleet at
+/// once beyond (the answer is the same either way; tests check both), or taking the
+/// fleet-wide reads from `pre`.
+fn gather_with(
+    store: &dyn Store,
+    stats: &[FunctionStats],
+    reports: &[FunctionReport],
+    range: TimeRange,
+    projection_ms: i64,
+    settings: &InsightSettings,
+    (few, mut pre): (usize, Option<Prefetch>),
+) -> Result<Vec<FunctionFacts>> {
     let by_name: HashMap<&str, &FunctionStats> =
         stats.iter().map(|s| (s.function.as_str(), s)).collect();
-    let names: Vec<String> = reports.iter().map(|r| r.function.clone()).collect();
-    // The latest invocation ever, for inactivity: one read over the whole fleet (a function
-    // without any data is missing from it, and has no latest invocation).
-    let all_time: HashMap<String, Option<i64>> = if names.is_empty() {
-        HashMap::new()
-    } else {
-        store
-            .fleet(TimeRange::all(), None)?
-            .into_iter()
-            .map(|r| (r.stats.function, r.stats.last_ms))
-            .collect()
-    };
     let bounds = store.time_bounds()?;
-    // Environment reuse and runtimes: one read over the fleet, not one per function.
-    let summaries = if names.is_empty() {
-        Vec::new()
-    } else {
+    let all_time = last_invocations(store, stats, range, bounds, few)?;
+    // Environment reuse and runtimes: one read over the fleet, or the rows of a few functions.
+    let summaries = if let Some(p) = pre.as_mut() {
+        std::mem::take(&mut p.summaries)
+    } else if reports.len() > few {
         store.environment_summaries(range)?
+    } else {
+        let mut out = Vec::new();
+        for r in reports {
+            let envs = store.environments(&r.function)?;
+            out.extend(tern_store::environment_summary(&r.function, &envs, range));
+        }
+        out
     };
     let envs: HashMap<&str, &tern_store::EnvironmentSummary> =
         summaries.iter().map(|e| (e.function.as_str(), e)).collect();
+    let spikes = if settings.is_enabled(RuleId::InvocationSpike) {
+        spikes(
+            store,
+            reports,
+            range,
+            bounds,
+            &settings.thresholds,
+            few,
+            pre.as_ref(),
+        )?
+    } else {
+        HashMap::new()
+    };
     let mut out = Vec::with_capacity(reports.len());
     for r in reports {
         let Some(s) = by_name.get(r.function.as_str()) else {
@@ -86,60 +139,171 @@ pub fn gather(
             log_bytes: (s.log_bytes > 0).then_some(s.log_bytes),
             log_retention_days: s.meta.log_retention_days,
             listed_by_inventory: s.meta.inventory_ms.is_some(),
-            last_invocation_ms: all_time.get(&r.function).copied().flatten(),
-            spike: if settings.is_enabled(RuleId::InvocationSpike) {
-                spike(
-                    store,
-                    &r.function,
-                    range,
-                    bounds,
-                    r.invocations,
-                    &settings.thresholds,
-                )?
-            } else {
-                None
-            },
+            last_invocation_ms: all_time
+                .get(r.function.as_str())
+                .copied()
+                .unwrap_or(s.last_ms),
+            spike: spikes.get(r.function.as_str()).copied(),
         });
     }
     Ok(out)
 }
 
-/// The biggest hourly spike of the range (its last 14 days, within the stored data).
-fn spike(
+/// Up to this many functions, the insights read each function's own rows (environments,
+/// series, all-time statistics); beyond it, one read over the whole fleet per kind.
+const FEW_FUNCTIONS: usize = 8;
+
+/// The latest invocation ever of the functions whose in-range statistics cannot tell it: all
+/// of them when the range ends before the stored data does, else those with no invocation in
+/// range (for the others, the range's latest is the latest ever). Functions missing from the
+/// answer take their in-range latest.
+fn last_invocations<'a>(
     store: &dyn Store,
-    function: &str,
+    stats: &'a [FunctionStats],
     range: TimeRange,
     bounds: Option<(i64, i64)>,
-    invocations: u64,
-    t: &Thresholds,
-) -> Result<Option<Spike>> {
-    // A spike needs at least one bucket over the minimum: skip the queries otherwise.
-    let min_per_bucket = t.spike_min_invocations_per_5min * (SPIKE_BUCKET_MS / 300_000) as u64;
-    let Some((lo, hi)) = bounds else {
-        return Ok(None);
+    few: usize,
+) -> Result<HashMap<&'a str, Option<i64>>> {
+    let Some((_, hi)) = bounds else {
+        return Ok(HashMap::new());
     };
-    if invocations < min_per_bucket {
-        return Ok(None);
+    let range_holds_the_end = range.to_ms.is_none_or(|to| to > hi);
+    let unknown: Vec<&'a str> = stats
+        .iter()
+        .filter(|s| !range_holds_the_end || s.last_ms.is_none())
+        .map(|s| s.function.as_str())
+        .collect();
+    let mut out: HashMap<&'a str, Option<i64>> = unknown.iter().map(|f| (*f, None)).collect();
+    if unknown.is_empty() {
+        return Ok(out);
     }
+    let found: Vec<(String, Option<i64>)> = if unknown.len() > few {
+        store
+            .fleet(TimeRange::all(), None)?
+            .into_iter()
+            .map(|r| (r.stats.function, r.stats.last_ms))
+            .collect()
+    } else {
+        let names: Vec<String> = unknown.iter().map(|f| f.to_string()).collect();
+        store
+            .function_stats(&names, TimeRange::all())?
+            .into_iter()
+            .map(|s| (s.function, s.last_ms))
+            .collect()
+    };
+    for (function, last) in found {
+        if let Some(v) = out.get_mut(function.as_str()) {
+            *v = last;
+        }
+    }
+    Ok(out)
+}
+
+/// The hours the spike insight scans: the range's last 14 days within the stored data, from
+/// a whole hour. `None` when that is empty.
+fn spike_window(range: TimeRange, bounds: Option<(i64, i64)>) -> Option<TimeRange> {
+    let (lo, hi) = bounds?;
     let to = range.to_ms.map_or(hi + 1, |t| t.min(hi + 1));
     let from = range
         .from_ms
         .map_or(lo, |f| f.max(lo))
         .max(to - SPIKE_SCAN_MS);
     let from = from - from.rem_euclid(SPIKE_BUCKET_MS);
-    if from >= to {
-        return Ok(None);
+    (from < to).then_some(TimeRange {
+        from_ms: Some(from),
+        to_ms: Some(to),
+    })
+}
+
+/// The fleet-wide reads of [`gather`] that do not need the range's statistics: made
+/// beforehand, on another connection while the statistics are read (`GET /api/v1/insights`).
+#[derive(Debug, Default)]
+pub struct Prefetch {
+    summaries: Vec<tern_store::EnvironmentSummary>,
+    /// The spike window read, and every function's invocations per hour in it.
+    spike_counts: Option<(TimeRange, FleetCounts)>,
+}
+
+/// Every function's invocations per bucket (`Store::fleet_counts`).
+type FleetCounts = Vec<(String, Vec<u64>)>;
+
+/// Read what [`Prefetch`] holds for `range`.
+pub fn prefetch(
+    store: &dyn Store,
+    range: TimeRange,
+    settings: &InsightSettings,
+) -> Result<Prefetch> {
+    let summaries = store.environment_summaries(range)?;
+    let spike_counts = match spike_window(range, store.time_bounds()?) {
+        Some(scan) if settings.is_enabled(RuleId::InvocationSpike) => {
+            Some((scan, store.fleet_counts(scan, SPIKE_BUCKET_MS)?))
+        }
+        _ => None,
+    };
+    Ok(Prefetch {
+        summaries,
+        spike_counts,
+    })
+}
+
+/// The biggest hourly spike of the range (its last 14 days, within the stored data) of every
+/// function busy enough to have one: one series per function for a few, one bucketed read of
+/// the whole fleet for more.
+fn spikes<'a>(
+    store: &dyn Store,
+    reports: &'a [FunctionReport],
+    range: TimeRange,
+    bounds: Option<(i64, i64)>,
+    t: &Thresholds,
+    few: usize,
+    pre: Option<&Prefetch>,
+) -> Result<HashMap<&'a str, Spike>> {
+    let mut out = HashMap::new();
+    // A spike needs at least one bucket over the minimum: skip the queries otherwise.
+    let min_per_bucket = t.spike_min_invocations_per_5min * (SPIKE_BUCKET_MS / 300_000) as u64;
+    let busy: Vec<&'a str> = reports
+        .iter()
+        .filter(|r| r.invocations >= min_per_bucket)
+        .map(|r| r.function.as_str())
+        .collect();
+    let Some(scan) = spike_window(range, bounds) else {
+        return Ok(out);
+    };
+    if busy.is_empty() {
+        return Ok(out);
     }
-    let series = store.series(
-        function,
-        TimeRange {
-            from_ms: Some(from),
-            to_ms: Some(to),
-        },
-        SPIKE_BUCKET_MS,
-    )?;
-    let counts: Vec<u64> = series.iter().map(|(_, s)| s.invocations).collect();
-    Ok(insights::find_spike(&counts, SPIKE_BUCKET_MS, from, t))
+    let from = scan.from_ms.unwrap_or_default();
+    let prefetched = pre.and_then(|p| p.spike_counts.as_ref().filter(|(w, _)| *w == scan));
+    if busy.len() > few || prefetched.is_some() {
+        // The fleet's buckets start at multiples of the bucket, as `from` does, so they are
+        // the series' buckets.
+        let busy: HashMap<&str, &'a str> = busy.iter().map(|f| (*f, *f)).collect();
+        let read;
+        let counts = match prefetched {
+            Some((_, counts)) => counts,
+            None => {
+                read = store.fleet_counts(scan, SPIKE_BUCKET_MS)?;
+                &read
+            }
+        };
+        for (function, counts) in counts {
+            let Some(&name) = busy.get(function.as_str()) else {
+                continue;
+            };
+            if let Some(s) = insights::find_spike(counts, SPIKE_BUCKET_MS, from, t) {
+                out.insert(name, s);
+            }
+        }
+    } else {
+        for name in busy {
+            let series = store.series(name, scan, SPIKE_BUCKET_MS)?;
+            let counts: Vec<u64> = series.iter().map(|(_, s)| s.invocations).collect();
+            if let Some(s) = insights::find_spike(&counts, SPIKE_BUCKET_MS, from, t) {
+                out.insert(name, s);
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// The `[insights]` settings of `tern.toml`: the catalogue's thresholds and the rules turned
@@ -380,5 +544,111 @@ pub fn run(args: InsightsArgs) -> Result<String> {
             out.push_str("\nEach insight's evidence and suggestion: --format json\n");
             Ok(out)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use crate::simulate::{self, SimOptions};
+    use tern_store::{SqliteStore, StoreBackend};
+
+    /// Reading the whole fleet at once gives the same facts as reading function by function:
+    /// environments, runtimes, the latest invocation ever and spikes, over ranges that end
+    /// before the data does, cut days, and hold functions without data.
+    #[test]
+    fn fleet_wide_reads_match_one_by_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let opts = SimOptions {
+            functions: 20,
+            days: 3,
+            seed: 5,
+            invocations_per_day: Some(400),
+            ..SimOptions::default()
+        };
+        simulate::simulate(&opts, &dir.path().join("logs")).unwrap();
+        let db = dir.path().join("tern.db");
+        crate::ingest::run(&crate::ingest::Settings {
+            store: StoreBackend::Sqlite(db.clone()),
+            paths: vec![dir.path().join("logs")],
+            source: Default::default(),
+            region: None,
+            arch_all: None,
+            arch_by_function: Vec::new(),
+            progress: false,
+            dry_run: false,
+        })
+        .unwrap();
+        let store = SqliteStore::open(&db).unwrap();
+        let names: Vec<String> = store
+            .functions()
+            .unwrap()
+            .into_iter()
+            .map(|m| m.function)
+            .collect();
+        let mut settings = InsightSettings::default();
+        // Busy enough for a spike scan: most functions.
+        settings.thresholds.spike_min_invocations_per_5min = 1;
+        settings.thresholds.spike_factor = 1.5;
+        let (lo, hi) = store.time_bounds().unwrap().unwrap();
+        let day = 86_400_000;
+        let mut seen_spike = false;
+        let mut seen_earlier_end = false;
+        for range in [
+            TimeRange::all(),
+            TimeRange {
+                from_ms: Some(lo + day / 3),
+                to_ms: Some(hi - day / 2),
+            },
+            TimeRange {
+                from_ms: Some(lo),
+                to_ms: Some(lo + 7 * 3_600_000),
+            },
+            TimeRange {
+                from_ms: Some(hi - 3_600_000),
+                to_ms: Some(hi + day),
+            },
+        ] {
+            let stats = store.function_stats(&names, range).unwrap();
+            let reports = report::price(&stats, CostOptions::default(), day);
+            let gather = |few, pre| {
+                gather_with(&store, &stats, &reports, range, day, &settings, (few, pre)).unwrap()
+            };
+            let one_by_one = gather(usize::MAX, None);
+            let at_once = gather(0, None);
+            assert_eq!(at_once, one_by_one, "{range:?}");
+            let pre = prefetch(&store, range, &settings).unwrap();
+            assert_eq!(
+                gather(usize::MAX, Some(pre)),
+                one_by_one,
+                "{range:?}, prefetched"
+            );
+            assert_eq!(at_once.len(), reports.len());
+            assert!(reports.len() > 10, "{range:?}: {} reported", reports.len());
+            let ever = store.function_stats(&names, TimeRange::all()).unwrap();
+            for f in &at_once {
+                let e = ever
+                    .iter()
+                    .find(|e| e.function == f.report.function)
+                    .unwrap();
+                assert_eq!(f.last_invocation_ms, e.last_ms, "{range:?}");
+            }
+            seen_spike |= at_once.iter().any(|f| f.spike.is_some());
+            seen_earlier_end |= at_once
+                .iter()
+                .zip(&stats)
+                .any(|(f, s)| f.last_invocation_ms > s.last_ms);
+            assert!(at_once.iter().any(|f| f.reuse.is_some()), "{range:?}");
+        }
+        assert!(
+            seen_spike,
+            "no range had a spike: the test would prove little"
+        );
+        assert!(
+            seen_earlier_end,
+            "no range ended before a function's latest invocation"
+        );
     }
 }

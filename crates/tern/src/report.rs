@@ -103,6 +103,22 @@ pub fn build_at(
     opts: &Options,
     now_ms: i64,
 ) -> Result<Report> {
+    build_prefetched(store, functions, range, opts, now_ms, None)
+}
+
+/// The insights' fleet-wide reads ([`crate::insights::prefetch`] over the report's range),
+/// made elsewhere and asked for once the range's statistics are read.
+pub type Later = Box<dyn FnOnce() -> Result<crate::insights::Prefetch> + Send>;
+
+/// [`build_at`], with the insights' fleet-wide reads made elsewhere when given.
+pub fn build_prefetched(
+    store: &dyn Store,
+    functions: &[String],
+    range: TimeRange,
+    opts: &Options,
+    now_ms: i64,
+    pre: Option<Later>,
+) -> Result<Report> {
     let stats = if functions.is_empty() {
         Vec::new()
     } else {
@@ -113,14 +129,25 @@ pub fn build_at(
     let projection_ms = projection_ms(observed_ms);
     let reports = price(&stats, opts.cost, projection_ms);
     let wins = wins(&reports, projection_ms, opts);
-    let facts = crate::insights::gather(
-        store,
-        &stats,
-        &reports,
-        range,
-        projection_ms,
-        &opts.insights,
-    )?;
+    let facts = match pre {
+        Some(pre) => crate::insights::gather_prefetched(
+            store,
+            &stats,
+            &reports,
+            range,
+            projection_ms,
+            &opts.insights,
+            pre()?,
+        )?,
+        None => crate::insights::gather(
+            store,
+            &stats,
+            &reports,
+            range,
+            projection_ms,
+            &opts.insights,
+        )?,
+    };
     let insights = crate::insights::evaluate(&facts, now_ms, &opts.insights);
     let changes = if opts.changes {
         Some(crate::compare::recent_wire(

@@ -254,6 +254,14 @@ impl Store for SqliteStore {
         query::fleet(&self.conn, range, bucket_ms)
     }
 
+    fn fleet_counts(
+        &self,
+        range: TimeRange,
+        bucket_ms: i64,
+    ) -> Result<Vec<(String, Vec<u64>)>, StoreError> {
+        query::fleet_counts(&self.conn, range, bucket_ms)
+    }
+
     fn apply_retention(&mut self, r: Retention) -> Result<RetentionStats, StoreError> {
         let result = retention::apply(&mut self.conn, r);
         // Deleted rows may have been the only users of cached ids; ids stay valid (functions

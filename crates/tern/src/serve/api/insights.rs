@@ -47,14 +47,25 @@ pub async fn list(
         insights: state.insights.clone(),
         changes: false,
     };
+    // The fleet-wide reads of the insights (environments, hourly counts) on a second
+    // connection while the first reads the range's statistics.
+    let side_settings = state.insights.clone();
     let json = state
         .reads
-        .with(move |store| {
-            let functions = report::select_functions(store, glob.as_ref())?;
-            let rep = report::build_at(store, &functions, range, &opts, now)?;
-            let shown: Vec<&Insight> = rep.insights.iter().filter(|i| filter.keep(i)).collect();
-            insights::to_json(range, &shown)
-        })
+        .with_pair(
+            move |store| insights::prefetch(store, range, &side_settings),
+            move |store, pre| {
+                let functions = report::select_functions(store, glob.as_ref())?;
+                let later: report::Later = Box::new(move || {
+                    pre.recv()
+                        .map_err(|_| anyhow::anyhow!("the insights' fleet-wide read went down"))?
+                });
+                let rep =
+                    report::build_prefetched(store, &functions, range, &opts, now, Some(later))?;
+                let shown: Vec<&Insight> = rep.insights.iter().filter(|i| filter.keep(i)).collect();
+                insights::to_json(range, &shown)
+            },
+        )
         .await?;
     Ok(([(header::CONTENT_TYPE, "application/json")], json).into_response())
 }
