@@ -446,15 +446,23 @@ pub fn json_insight(i: &Insight) -> JsonInsight {
 struct JsonInsights {
     from: Option<String>,
     to: Option<String>,
+    /// Insights that matched, before any `limit`.
+    total: usize,
     insights: Vec<JsonInsight>,
 }
 
-/// The `tern insights --format json` document (and the API's).
-pub fn to_json(range: TimeRange, insights: &[&Insight]) -> Result<String> {
+/// The `tern insights --format json` document (and the API's): the first `limit` insights
+/// (all without one), most severe first, and how many matched.
+pub fn to_json(range: TimeRange, insights: &[&Insight], limit: Option<usize>) -> Result<String> {
     let doc = JsonInsights {
         from: range.from_ms.map(rfc3339_ms),
         to: range.to_ms.map(rfc3339_ms),
-        insights: insights.iter().map(|i| json_insight(i)).collect(),
+        total: insights.len(),
+        insights: insights
+            .iter()
+            .take(limit.unwrap_or(usize::MAX))
+            .map(|i| json_insight(i))
+            .collect(),
     };
     let mut s = serde_json::to_string_pretty(&doc)?;
     s.push('\n');
@@ -531,7 +539,7 @@ pub fn run(args: InsightsArgs) -> Result<String> {
     let rep = report::build_at(&store, &functions, range, &opts, now)?;
     let shown: Vec<&Insight> = rep.insights.iter().filter(|i| filter.keep(i)).collect();
     match args.format {
-        crate::cli::InsightsFormat::Json => to_json(range, &shown),
+        crate::cli::InsightsFormat::Json => to_json(range, &shown, None),
         crate::cli::InsightsFormat::Table => {
             if shown.is_empty() {
                 return Ok("No insights: nothing crossed a threshold.\n".into());

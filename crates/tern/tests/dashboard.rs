@@ -567,6 +567,12 @@ fn dashboard_in_headless_chromium() {
         ),
         "the top insights",
     );
+    // Ten rows come over the wire, and the count is of them all.
+    let count = d.text("#top-insights p.muted");
+    assert!(
+        count.starts_with(&format!("{} insights", insights)),
+        "{count} (the report has {insights})"
+    );
     d.screenshot("overview");
 
     // The time range lives in the URL: a custom range shows that range's totals.

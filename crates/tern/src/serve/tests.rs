@@ -1180,10 +1180,23 @@ async fn insights_answer_what_the_cli_answers() {
     assert_eq!(only.len(), 1, "{only:?}");
     assert_eq!(only[0]["rule"], "memory.out_of_memory");
     assert_eq!(only[0]["severity"], "critical");
+    // A limit keeps the most severe first and still counts them all.
+    assert_eq!(v["total"].as_u64().unwrap() as usize, all.len(), "{v}");
+    assert!(all.len() >= 3, "{v}");
+    let (status, first) = s
+        .get(&format!("/api/v1/insights?{}&limit=2", range_all()))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{first}");
+    assert_eq!(first["total"], v["total"]);
+    assert_eq!(first["insights"].as_array().unwrap()[..], all[..2]);
     for (q, needle) in [
         ("rule=memory.nope", "unknown rule"),
         ("min_severity=loud", "unknown severity"),
         ("function=[", "not a valid glob"),
+        ("limit=0", "at least 1"),
+        ("limit=-3", "limit"),
+        ("limit=lots", "limit"),
+        ("limit=99999999999999999999999", "limit"),
     ] {
         let (status, v) = s.get(&format!("/api/v1/insights?{q}")).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{q}: {v}");

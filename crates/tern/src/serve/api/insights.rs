@@ -27,6 +27,8 @@ pub struct ListQuery {
     rule: Option<String>,
     /// `info`, `warning` or `critical`.
     min_severity: Option<String>,
+    /// At most this many insights, most severe first (`total` still counts them all).
+    limit: Option<usize>,
 }
 
 pub async fn list(
@@ -40,6 +42,10 @@ pub async fn list(
     let rules: Vec<String> = q.rule.into_iter().collect();
     let filter = Filter::parse(&rules, q.min_severity.as_deref())
         .map_err(|e| ApiError::BadRequest(format!("{e:#}")))?;
+    if q.limit == Some(0) {
+        return Err(ApiError::BadRequest("limit must be at least 1".into()));
+    }
+    let limit = q.limit;
     let glob = report::function_matcher(q.function.as_deref())
         .map_err(|e| ApiError::BadRequest(format!("{e:#}").replace("--", "")))?;
     let opts = report::Options {
@@ -63,7 +69,7 @@ pub async fn list(
                 let rep =
                     report::build_prefetched(store, &functions, range, &opts, now, Some(later))?;
                 let shown: Vec<&Insight> = rep.insights.iter().filter(|i| filter.keep(i)).collect();
-                insights::to_json(range, &shown)
+                insights::to_json(range, &shown, limit)
             },
         )
         .await?;

@@ -145,6 +145,7 @@ fn insights_schemas() -> Value {
     json!({
       "Insights": {"type": "object", "description": "Same document as `tern insights --format json`.", "properties": {
         "from": {"type": "string", "nullable": true}, "to": {"type": "string", "nullable": true},
+        "total": {"type": "integer", "description": "Insights that matched, before `limit`"},
         "insights": {"type": "array", "items": {"$ref": "#/components/schemas/Insight"}}}},
       "Insight": {"type": "object", "description": "One finding of the rule catalogue (also in the report's `insights`).", "properties": {
         "rule": {"type": "string", "example": "memory.over_provisioned"}, "title": {"type": "string"},
@@ -165,7 +166,8 @@ fn insights_paths() -> Value {
           "parameters": range_params().into_iter().chain([
             json!({"name": "function", "in": "query", "schema": {"type": "string"}, "description": "Glob over function names"}),
             json!({"name": "rule", "in": "query", "schema": {"type": "string"}, "description": "Rule ids, comma-separated"}),
-            json!({"name": "min_severity", "in": "query", "schema": {"type": "string", "enum": ["info", "warning", "critical"]}})]).collect::<Vec<_>>(),
+            json!({"name": "min_severity", "in": "query", "schema": {"type": "string", "enum": ["info", "warning", "critical"]}}),
+            json!({"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1}, "description": "At most this many, most severe first; `total` counts all"})]).collect::<Vec<_>>(),
           "responses": merge(json!({"200": {"description": "The insights", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Insights"}}}}}), error_responses(&[("400", "Bad parameter")]))}}
     })
 }

@@ -316,8 +316,10 @@
   }
   // The insight catalogue runs every rule over every function: it comes after the page.
   async function topInsights(rp, seq) {
-    let list;
-    try { list = (await api('/api/v1/insights' + q(rp))).insights; } catch (e) {
+    let list, total;
+    const ip = new URLSearchParams(rp);
+    ip.set('limit', '10');
+    try { ({ insights: list, total } = await api('/api/v1/insights' + q(ip))); } catch (e) {
       if (seq === renderSeq && $('top-insights')) $('top-insights').innerHTML = '<p class="error">' + esc(e.message) + '</p>';
       return;
     }
@@ -329,7 +331,7 @@
     el.innerHTML = table(['Insight', 'Function', 'Severity', { t: 'Saves/mo', n: 1 }],
       list.slice(0, 10).map((i) => '<tr><td class="wrap">' + esc(i.summary || i.title) + '</td><td>' + fnLink(i.function) + '</td><td>' + pill(i.severity) +
         '</td><td class="n">' + (saving(i) ? usd(saving(i)) : '—') + '</td></tr>').join(''), 'id="insights"') +
-      '<p class="muted">' + list.length + ' insights in this range.</p>';
+      '<p class="muted">' + num(total) + ' insights in this range.</p>';
   }
   const stat = (k, v, id, t) => '<div class="card stat" data-stat="' + id + '"><div class="k">' + esc(k) + '</div><div class="v">' + v + '</div>' +
     (t ? '<div class="t">' + t + ' <span class="muted">vs the previous period</span></div>' : '') + '</div>';
