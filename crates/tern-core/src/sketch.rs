@@ -50,6 +50,20 @@ fn config() -> Config {
     Config::defaults()
 }
 
+/// The inner sketch of an encoding (a format byte, then the Java-compatible body), in the
+/// configuration the encoding carries.
+fn decode_raw(bytes: &[u8]) -> Result<DDSketch, SketchError> {
+    let (&version, body) = bytes.split_first().ok_or(SketchError::Empty)?;
+    if version != FORMAT_V1 {
+        return Err(SketchError::UnknownVersion(version));
+    }
+    if body.is_empty() {
+        // An empty sketch encodes its mapping, so an empty body is corrupt.
+        return Err(SketchError::Corrupt("no body".into()));
+    }
+    DDSketch::from_java_bytes(body).map_err(|e| SketchError::Corrupt(format!("{e:?}")))
+}
+
 impl Sketch {
     pub fn new() -> Sketch {
         Sketch { inner: None }
@@ -198,15 +212,7 @@ impl Sketch {
     /// Merge an encoded sketch (as [`Sketch::encode`] makes) into this one: the same as
     /// `merge(&Sketch::decode(bytes)?)`, without the intermediate sketch.
     pub fn merge_encoded(&mut self, bytes: &[u8]) -> Result<(), SketchError> {
-        let (&version, body) = bytes.split_first().ok_or(SketchError::Empty)?;
-        if version != FORMAT_V1 {
-            return Err(SketchError::UnknownVersion(version));
-        }
-        if body.is_empty() {
-            return Err(SketchError::Corrupt("no body".into()));
-        }
-        let decoded =
-            DDSketch::from_java_bytes(body).map_err(|e| SketchError::Corrupt(format!("{e:?}")))?;
+        let decoded = decode_raw(bytes)?;
         if decoded.count() == 0 {
             return Ok(());
         }
@@ -242,16 +248,7 @@ impl Sketch {
     }
 
     pub fn decode(bytes: &[u8]) -> Result<Sketch, SketchError> {
-        let (&version, body) = bytes.split_first().ok_or(SketchError::Empty)?;
-        if version != FORMAT_V1 {
-            return Err(SketchError::UnknownVersion(version));
-        }
-        if body.is_empty() {
-            // An empty sketch encodes its mapping, so an empty body is corrupt.
-            return Err(SketchError::Corrupt("no body".into()));
-        }
-        let decoded =
-            DDSketch::from_java_bytes(body).map_err(|e| SketchError::Corrupt(format!("{e:?}")))?;
+        let decoded = decode_raw(bytes)?;
         // Re-home the decoded bins into a sketch with our exact config so merges never fail
         // on a config that differs only in fields the encoding does not carry.
         Sketch::rehomed(&decoded)

@@ -40,6 +40,22 @@ pub struct Settings {
 }
 
 impl Settings {
+    /// Ingest `paths` into `store` with every other setting at its default (auto-detected
+    /// names, no region or architecture override, no progress bar): the tests' ingest.
+    #[cfg(test)]
+    pub fn new(store: StoreBackend, paths: Vec<PathBuf>) -> Settings {
+        Settings {
+            store,
+            paths,
+            source: SourceOptions::default(),
+            region: None,
+            arch_all: None,
+            arch_by_function: Vec::new(),
+            progress: false,
+            dry_run: false,
+        }
+    }
+
     pub fn from_args(args: IngestArgs) -> Result<Settings> {
         let mut arch_all = None;
         let mut arch_by_function = Vec::new();

@@ -26,7 +26,8 @@ const SPIKE_BUCKET_MS: i64 = 3_600_000;
 const SPIKE_SCAN_MS: i64 = 14 * 86_400_000;
 
 /// The facts of every reported function. `stats` are the range's statistics of the same
-/// functions as `reports` (matched by name).
+/// functions as `reports` (matched by name). `pre`: the fleet-wide reads, when they were made
+/// beforehand ([`prefetch`] over the same range).
 pub fn gather(
     store: &dyn Store,
     stats: &[FunctionStats],
@@ -34,6 +35,7 @@ pub fn gather(
     range: TimeRange,
     projection_ms: i64,
     settings: &InsightSettings,
+    pre: Option<Prefetch>,
 ) -> Result<Vec<FunctionFacts>> {
     gather_with(
         store,
@@ -42,28 +44,7 @@ pub fn gather(
         range,
         projection_ms,
         settings,
-        (FEW_FUNCTIONS, None),
-    )
-}
-
-/// [`gather`] with the fleet-wide reads made beforehand ([`prefetch`] over the same range).
-pub fn gather_prefetched(
-    store: &dyn Store,
-    stats: &[FunctionStats],
-    reports: &[FunctionReport],
-    range: TimeRange,
-    projection_ms: i64,
-    settings: &InsightSettings,
-    pre: Prefetch,
-) -> Result<Vec<FunctionFacts>> {
-    gather_with(
-        store,
-        stats,
-        reports,
-        range,
-        projection_ms,
-        settings,
-        (FEW_FUNCTIONS, Some(pre)),
+        (FEW_FUNCTIONS, pre),
     )
 }
 
@@ -578,16 +559,10 @@ mod tests {
         };
         simulate::simulate(&opts, &dir.path().join("logs")).unwrap();
         let db = dir.path().join("tern.db");
-        crate::ingest::run(&crate::ingest::Settings {
-            store: StoreBackend::Sqlite(db.clone()),
-            paths: vec![dir.path().join("logs")],
-            source: Default::default(),
-            region: None,
-            arch_all: None,
-            arch_by_function: Vec::new(),
-            progress: false,
-            dry_run: false,
-        })
+        crate::ingest::run(&crate::ingest::Settings::new(
+            StoreBackend::Sqlite(db.clone()),
+            vec![dir.path().join("logs")],
+        ))
         .unwrap();
         let store = SqliteStore::open(&db).unwrap();
         let names: Vec<String> = store

@@ -129,25 +129,16 @@ pub fn build_prefetched(
     let projection_ms = projection_ms(observed_ms);
     let reports = price(&stats, opts.cost, projection_ms);
     let wins = wins(&reports, projection_ms, opts);
-    let facts = match pre {
-        Some(pre) => crate::insights::gather_prefetched(
-            store,
-            &stats,
-            &reports,
-            range,
-            projection_ms,
-            &opts.insights,
-            pre()?,
-        )?,
-        None => crate::insights::gather(
-            store,
-            &stats,
-            &reports,
-            range,
-            projection_ms,
-            &opts.insights,
-        )?,
-    };
+    let pre = pre.map(|later| later()).transpose()?;
+    let facts = crate::insights::gather(
+        store,
+        &stats,
+        &reports,
+        range,
+        projection_ms,
+        &opts.insights,
+        pre,
+    )?;
     let insights = crate::insights::evaluate(&facts, now_ms, &opts.insights);
     let changes = if opts.changes {
         Some(crate::compare::recent_wire(

@@ -389,16 +389,10 @@ fn impact_fleet(dir: &std::path::Path) -> (SqliteStore, i64) {
     )
     .unwrap();
     let db = dir.join("tern.db");
-    crate::ingest::run(&crate::ingest::Settings {
-        store: tern_store::StoreBackend::Sqlite(db.clone()),
-        paths: vec![logs],
-        source: crate::source::SourceOptions::default(),
-        region: None,
-        arch_all: None,
-        arch_by_function: Vec::new(),
-        progress: false,
-        dry_run: false,
-    })
+    crate::ingest::run(&crate::ingest::Settings::new(
+        tern_store::StoreBackend::Sqlite(db.clone()),
+        vec![logs],
+    ))
     .unwrap();
     let store = SqliteStore::open(&db).unwrap();
     let (_, end) = store.time_bounds().unwrap().unwrap();
