@@ -101,6 +101,15 @@ pub struct RetentionStats {
     pub rollup_rows: u64,
 }
 
+/// What [`Store::seal`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SealStats {
+    /// Partitions (days of stored data) aggregated into sealed rows in this call.
+    pub partitions: u64,
+    /// Sealed rows written (per function and hour, and per function and environment).
+    pub rows: u64,
+}
+
 /// Log lines that could not be attributed to any invocation (for example init output in a
 /// stream whose first invocation has not arrived yet). Kept for the invocation log view.
 #[derive(Debug, Clone, PartialEq)]
@@ -856,38 +865,46 @@ pub fn environment_summaries_by_rows<S: Store + ?Sized>(
     let mut out = Vec::new();
     for m in store.functions()? {
         let envs = store.environments(&m.function)?;
-        let mut sum = EnvironmentSummary {
-            function: m.function.clone(),
-            ..EnvironmentSummary::default()
-        };
-        for e in &envs {
-            if e.invocations > 0 && e.last_ms.is_some_and(|t| range.contains(t)) {
-                sum.environments += 1;
-                sum.invocations += e.invocations;
-                sum.lifetimes_ms.push(match (e.first_ms, e.last_ms) {
-                    (Some(a), Some(b)) => (b - a).max(0),
-                    _ => 0,
-                });
-            }
-        }
-        sum.lifetimes_ms.sort_unstable();
-        let mut versions: Vec<(String, u64)> = Vec::new();
-        for e in &envs {
-            if let Some(v) = &e.runtime_version {
-                match versions.iter_mut().find(|(x, _)| x == v) {
-                    Some((_, n)) => *n += e.invocations,
-                    None => versions.push((v.clone(), e.invocations)),
-                }
-            }
-        }
-        versions.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-        sum.runtime_versions = versions.into_iter().map(|(v, _)| v).collect();
-        if sum.environments > 0 || !sum.runtime_versions.is_empty() {
-            out.push(sum);
-        }
+        out.extend(summarise_environments(&m.function, &envs, range));
     }
     out.sort_by(|a, b| a.function.cmp(&b.function));
     Ok(out)
+}
+
+/// One function's [`EnvironmentSummary`] for `range` from its [`Store::environments`] rows
+/// (in that order); `None` when it has no environment in range and no runtime version.
+pub fn summarise_environments(
+    function: &str,
+    envs: &[EnvironmentRow],
+    range: TimeRange,
+) -> Option<EnvironmentSummary> {
+    let mut sum = EnvironmentSummary {
+        function: function.to_string(),
+        ..EnvironmentSummary::default()
+    };
+    for e in envs {
+        if e.invocations > 0 && e.last_ms.is_some_and(|t| range.contains(t)) {
+            sum.environments += 1;
+            sum.invocations += e.invocations;
+            sum.lifetimes_ms.push(match (e.first_ms, e.last_ms) {
+                (Some(a), Some(b)) => (b - a).max(0),
+                _ => 0,
+            });
+        }
+    }
+    sum.lifetimes_ms.sort_unstable();
+    let mut versions: Vec<(String, u64)> = Vec::new();
+    for e in envs {
+        if let Some(v) = &e.runtime_version {
+            match versions.iter_mut().find(|(x, _)| x == v) {
+                Some((_, n)) => *n += e.invocations,
+                None => versions.push((v.clone(), e.invocations)),
+            }
+        }
+    }
+    versions.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    sum.runtime_versions = versions.into_iter().map(|(v, _)| v).collect();
+    (sum.environments > 0 || !sum.runtime_versions.is_empty()).then_some(sum)
 }
 
 /// The storage boundary. Implementations must be safe to call from one thread at a time;
@@ -962,6 +979,16 @@ pub trait Store: Send {
     /// Delete data older than the cutoffs, and remember the raw cutoff so that older parts
     /// arriving later are dropped.
     fn apply_retention(&mut self, retention: Retention) -> Result<RetentionStats, StoreError>;
+
+    /// Aggregate stored data that should no longer change (as of `now_ms`) into sealed rows
+    /// that queries read instead of the raw rows; data arriving later for a sealed part makes
+    /// it raw again until the next call. Results never depend on whether or when this runs:
+    /// it only makes reads cheaper. Idempotent, safe to run from several processes at once.
+    /// Backends that keep rollups at write time (SQLite) have nothing to do.
+    fn seal(&mut self, now_ms: i64) -> Result<SealStats, StoreError> {
+        let _ = now_ms;
+        Ok(SealStats::default())
+    }
 
     // --- Error groups (issue 4). Ingest fills them: every failed, complete invocation is one
     // occurrence of the group its fingerprint names. `id`s are 16-hex fingerprint ids; a
@@ -1148,6 +1175,9 @@ impl<S: Store + ?Sized> Store for Box<S> {
     }
     fn apply_retention(&mut self, r: Retention) -> Result<RetentionStats, StoreError> {
         (**self).apply_retention(r)
+    }
+    fn seal(&mut self, now_ms: i64) -> Result<SealStats, StoreError> {
+        (**self).seal(now_ms)
     }
     fn error_groups(&self, q: &ErrorQuery) -> Result<Vec<ErrorGroup>, StoreError> {
         (**self).error_groups(q)
@@ -1378,6 +1408,9 @@ macro_rules! forward_store_except_ingest {
             r: $crate::Retention,
         ) -> Result<$crate::RetentionStats, $crate::StoreError> {
             self.$inner.apply_retention(r)
+        }
+        fn seal(&mut self, now_ms: i64) -> Result<$crate::SealStats, $crate::StoreError> {
+            self.$inner.seal(now_ms)
         }
         fn error_groups(
             &self,

@@ -27,6 +27,7 @@ mod leases;
 mod query;
 mod rows;
 mod schema;
+mod seal;
 mod seen;
 mod state;
 mod stats;
@@ -107,8 +108,9 @@ impl ClickHouseStore {
                     supported: SCHEMA_VERSION,
                 })
             }
-            Some(_) => {}
-            None => store
+            Some(v) if v == SCHEMA_VERSION => {}
+            // Older (or none): the tables above brought it up to date.
+            _ => store
                 .set_meta(META_SCHEMA, &SCHEMA_VERSION.to_string())
                 .map_err(|e| open_err(c, e))?,
         }
@@ -291,6 +293,17 @@ impl Store for ClickHouseStore {
 
     fn apply_retention(&mut self, retention: Retention) -> Result<RetentionStats, StoreError> {
         query::apply_retention(self, retention)
+    }
+
+    fn seal(&mut self, now_ms: i64) -> Result<crate::SealStats, StoreError> {
+        seal::seal(self, now_ms)
+    }
+
+    fn environment_summaries(
+        &self,
+        range: TimeRange,
+    ) -> Result<Vec<crate::EnvironmentSummary>, StoreError> {
+        query::environment_summaries(self, range)
     }
 
     fn error_groups(&self, q: &ErrorQuery) -> Result<Vec<ErrorGroup>, StoreError> {
