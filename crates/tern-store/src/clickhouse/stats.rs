@@ -377,35 +377,69 @@ fn sketch_bins(
         zero = Sketch::zero_bound(),
         base = Sketch::bin_log_base(),
     );
+    // One row per (function, bucket) with its bins as arrays: a fraction of the bytes and rows
+    // of one row per bin (a sealed day is about 3 M bins).
     let rows = s.select(&format!(
-        "SELECT function, b, k, count() AS n, min(v) AS lo, max(v) AS hi, sum(v) AS sum \
-         FROM ({inner}) GROUP BY function, b, k"
+        "SELECT function, b, groupArray(k) AS ks, groupArray(n) AS ns, groupArray(lo) AS los, \
+         groupArray(hi) AS his, groupArray(sum) AS sums FROM (SELECT function, b, k, \
+         count() AS n, min(v) AS lo, max(v) AS hi, sum(v) AS sum FROM ({inner}) \
+         GROUP BY function, b, k) GROUP BY function, b"
     ))?;
     for r in &rows {
         let function = r.str("function")?;
         let b = r.i64("b")?;
-        let (lo, hi) = (r.f64("lo")?, r.f64("hi")?);
-        let (bin_lo, bin_hi) = (Sketch::bin_of(lo), Sketch::bin_of(hi));
-        let a = out.entry((function.clone(), by.start(b))).or_default();
-        let bins = if init { &mut a.init } else { &mut a.duration };
-        if bin_lo == bin_hi {
-            bins.add(bin_lo, r.u64("n")?, lo, hi, r.f64("sum")?);
-            continue;
+        let [ks, ns, los, his, sums] = ["ks", "ns", "los", "his", "sums"].map(|c| array(r, c));
+        let (ks, ns, los, his, sums) = (ks?, ns?, los?, his?, sums?);
+        if [ns.len(), los.len(), his.len(), sums.len()] != [ks.len(); 4] {
+            return Err(StoreError::Corrupt(format!(
+                "sketch bins of {function:?} at {b}: arrays of different lengths"
+            )));
         }
-        // ClickHouse's logarithm put values of two Rust bins together: count them one by one.
-        let values = s.select(&format!(
-            "SELECT v, count() AS n FROM ({inner}) WHERE function = {} AND b = {b} AND k = {} \
-             GROUP BY v",
-            super::rows::lit(&function),
-            r.i64("k")?
-        ))?;
-        for v in &values {
-            let x = v.f64("v")?;
-            let n = v.u64("n")?;
-            bins.add(Sketch::bin_of(x), n, x, x, x * n as f64);
+        let num = |v: &Value, what: &str| {
+            v.as_f64().ok_or_else(|| {
+                StoreError::Corrupt(format!(
+                    "sketch bins of {function:?}: {what} is not a number"
+                ))
+            })
+        };
+        let a = out.entry((function.clone(), by.start(b))).or_default();
+        for i in 0..ks.len() {
+            let (lo, hi) = (num(&los[i], "lo")?, num(&his[i], "hi")?);
+            let n = num(&ns[i], "n")? as u64;
+            let (bin_lo, bin_hi) = (Sketch::bin_of(lo), Sketch::bin_of(hi));
+            let bins = if init { &mut a.init } else { &mut a.duration };
+            if bin_lo == bin_hi {
+                bins.add(bin_lo, n, lo, hi, num(&sums[i], "sum")?);
+                continue;
+            }
+            // ClickHouse's logarithm put values of two Rust bins together: count them one by
+            // one.
+            let k = ks[i].as_i64().ok_or_else(|| {
+                StoreError::Corrupt(format!(
+                    "sketch bins of {function:?}: a bin is not a number"
+                ))
+            })?;
+            let values = s.select(&format!(
+                "SELECT v, count() AS n FROM ({inner}) WHERE function = {} AND b = {b} \
+                 AND k = {k} GROUP BY v",
+                super::rows::lit(&function),
+            ))?;
+            for v in &values {
+                let x = v.f64("v")?;
+                let n = v.u64("n")?;
+                bins.add(Sketch::bin_of(x), n, x, x, x * n as f64);
+            }
         }
     }
     Ok(())
+}
+
+/// An array column of a row.
+fn array<'a>(r: &'a Row, col: &str) -> Result<&'a Vec<Value>, StoreError> {
+    match r.map().get(col) {
+        Some(Value::Array(a)) => Ok(a),
+        _ => Err(StoreError::Corrupt(format!("column {col} is not an array"))),
+    }
 }
 
 fn stream_volume(
