@@ -13,7 +13,9 @@
 //! `FINAL`, so a row written twice is read once. Statistics are aggregated from those rows when
 //! asked, except for hours older than the raw-retention cutoff: raw retention first folds them
 //! into hourly rollup rows keyed by (function, hour) — the same rows whatever how often it runs —
-//! and only then drops raw partitions. Mutable state (error group status, incidents, the
+//! and only then drops raw partitions; and except for days sealed (`seal`): settled day
+//! partitions recounted once into per-(function, hour) rows that reads use instead, until a
+//! later write to that day makes it raw again. Mutable state (error group status, incidents, the
 //! outbox, checkpoints) is versioned rows whose new version is computed by the single writer.
 //!
 //! Version numbers (`ver`) come from the writer's clock in nanoseconds, made strictly
