@@ -606,6 +606,15 @@ fn bench_clickhouse(url: &str, only: &str) {
             5,
             || store.function_stats(&one, range).unwrap(),
         );
+        // What the report's insights read for the whole fleet at once.
+        time(
+            "clickhouse fleet(all functions, 30 days, hourly buckets)",
+            3,
+            || store.fleet(range, Some(3_600_000)).unwrap(),
+        );
+        time("clickhouse environment_summaries(30 days)", 3, || {
+            store.environment_summaries(range).unwrap()
+        });
     }
 }
 

@@ -101,6 +101,15 @@ pub struct RetentionStats {
     pub rollup_rows: u64,
 }
 
+/// What [`Store::seal`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SealStats {
+    /// Partitions (days of stored data) aggregated into sealed rows in this call.
+    pub partitions: u64,
+    /// Sealed rows written (per function and hour, and per function and environment).
+    pub rows: u64,
+}
+
 /// Log lines that could not be attributed to any invocation (for example init output in a
 /// stream whose first invocation has not arrived yet). Kept for the invocation log view.
 #[derive(Debug, Clone, PartialEq)]
@@ -856,16 +865,15 @@ pub fn environment_summaries_by_rows<S: Store + ?Sized>(
     let mut out = Vec::new();
     for m in store.functions()? {
         let envs = store.environments(&m.function)?;
-        out.extend(environment_summary(&m.function, &envs, range));
+        out.extend(summarise_environments(&m.function, &envs, range));
     }
     out.sort_by(|a, b| a.function.cmp(&b.function));
     Ok(out)
 }
 
-/// One function's [`EnvironmentSummary`] from its environment rows (as
-/// [`Store::environments`] gives them): `None` when no environment was last used in `range`
-/// and none reported a runtime version.
-pub fn environment_summary(
+/// One function's [`EnvironmentSummary`] for `range` from its [`Store::environments`] rows
+/// (in that order); `None` when it has no environment in range and no runtime version.
+pub fn summarise_environments(
     function: &str,
     envs: &[EnvironmentRow],
     range: TimeRange,
@@ -988,6 +996,16 @@ pub trait Store: Send {
     /// Delete data older than the cutoffs, and remember the raw cutoff so that older parts
     /// arriving later are dropped.
     fn apply_retention(&mut self, retention: Retention) -> Result<RetentionStats, StoreError>;
+
+    /// Aggregate stored data that should no longer change (as of `now_ms`) into sealed rows
+    /// that queries read instead of the raw rows; data arriving later for a sealed part makes
+    /// it raw again until the next call. Results never depend on whether or when this runs:
+    /// it only makes reads cheaper. Idempotent, safe to run from several processes at once.
+    /// Backends that keep rollups at write time (SQLite) have nothing to do.
+    fn seal(&mut self, now_ms: i64) -> Result<SealStats, StoreError> {
+        let _ = now_ms;
+        Ok(SealStats::default())
+    }
 
     // --- Error groups (issue 4). Ingest fills them: every failed, complete invocation is one
     // occurrence of the group its fingerprint names. `id`s are 16-hex fingerprint ids; a
@@ -1174,6 +1192,9 @@ impl<S: Store + ?Sized> Store for Box<S> {
     }
     fn apply_retention(&mut self, r: Retention) -> Result<RetentionStats, StoreError> {
         (**self).apply_retention(r)
+    }
+    fn seal(&mut self, now_ms: i64) -> Result<SealStats, StoreError> {
+        (**self).seal(now_ms)
     }
     fn error_groups(&self, q: &ErrorQuery) -> Result<Vec<ErrorGroup>, StoreError> {
         (**self).error_groups(q)
@@ -1418,6 +1439,9 @@ macro_rules! forward_store_except_ingest {
             r: $crate::Retention,
         ) -> Result<$crate::RetentionStats, $crate::StoreError> {
             self.$inner.apply_retention(r)
+        }
+        fn seal(&mut self, now_ms: i64) -> Result<$crate::SealStats, $crate::StoreError> {
+            self.$inner.seal(now_ms)
         }
         fn error_groups(
             &self,

@@ -146,6 +146,17 @@ macro_rules! conformance_on {
                 drop(db);
             }
             #[test]
+            fn sealing_concurrently() {
+                let Some(url) = service($var) else { return };
+                let db = temp_db(&url);
+                let open = || ClickHouseStore::open(&config(&url, &db.name)).unwrap();
+                tern_store::conformance::sealing_concurrently(
+                    [open(), open(), open()],
+                    temp_db(&url),
+                );
+                drop(db);
+            }
+            #[test]
             fn read_only_needs_a_tern_database() {
                 let Some(url) = service($var) else { return };
                 let name = fresh_name();
@@ -207,7 +218,7 @@ both_servers!(
         lease_bad_arguments,
         values_seen_from_inventory
     ],
-    [split_parts_in_any_order, values_seen_at_ingest]
+    [split_parts_in_any_order, values_seen_at_ingest, sealing]
 );
 
 // --- Hostile servers: a local socket that answers one request with canned bytes.
@@ -260,13 +271,16 @@ fn http(status: &str, body: &str) -> Vec<u8> {
 }
 
 /// A server that accepts every statement of `open` (the DDL, then the schema check finds
-/// version 1) and answers the next request with `last`.
+/// this build's version) and answers the next request with `last`.
 fn opened_then(last: Vec<u8>) -> ClickHouseStore {
     let ddl = tern_store::clickhouse::ddl_statement_count();
     let mut answers: Vec<Vec<u8>> = (0..ddl).map(|_| http("200 OK", "")).collect();
     answers.push(http(
         "200 OK",
-        "{\"key\":\"schema_version\",\"value\":\"1\"}\n",
+        &format!(
+            "{{\"key\":\"schema_version\",\"value\":\"{}\"}}\n",
+            tern_store::clickhouse::SCHEMA_VERSION
+        ),
     ));
     answers.push(last);
     let url = fake_server(answers);
@@ -338,4 +352,134 @@ fn a_bad_url_is_an_open_error() {
     c.ca_file = Some("/nonexistent/ca.pem".into());
     let e = ClickHouseStore::open(&c).unwrap_err();
     assert!(e.to_string().contains("/nonexistent/ca.pem"), "{e}");
+}
+
+/// A sealed row whose sketch bins are no sketch's: reads fail with an error that names the
+/// table, the function and what is wrong, instead of a wrong percentile.
+fn corrupt_sealed_row(url: &str) {
+    let mut db = temp_db(url);
+    let t0 = tern_store::conformance::T0;
+    let p = tern_store::conformance::invocation("alpha", 1, "r-1", t0 + 60_000, 42.0, 128);
+    db.ingest(&IngestBatch {
+        parts: vec![p],
+        ..Default::default()
+    })
+    .unwrap();
+    let sealed = db.store.seal(t0 + 40 * 86_400_000).unwrap();
+    assert_eq!(sealed.partitions, 1);
+    let gen = ureq::post(url)
+        .send(format!(
+            "SELECT max(ver) FROM {}.seal_state WHERE kind = 1",
+            db.name
+        ))
+        .unwrap()
+        .body_mut()
+        .read_to_string()
+        .unwrap();
+    let gen = gen.trim();
+    ureq::post(url)
+        .send(format!(
+            "INSERT INTO {}.sealed_hours (part, seal, function, hour, d_keys, d_counts, ver) \
+             VALUES ('2026-03-01', {gen}, 'alpha', {t0}, [2147483647], [1], {gen})",
+            db.name
+        ))
+        .unwrap();
+    let e = db
+        .store
+        .function_stats(&[], tern_store::TimeRange::all())
+        .unwrap_err();
+    assert!(matches!(e, StoreError::Corrupt(_)), "{e}");
+    let msg = e.to_string();
+    assert!(msg.contains("sealed_hours"), "{msg}");
+    assert!(msg.contains("alpha"), "{msg}");
+    assert!(msg.contains("2147483647"), "{msg}");
+}
+
+#[test]
+fn corrupt_sealed_row_18_16() {
+    let Some(url) = service("TERN_TEST_CLICKHOUSE_URL") else {
+        return;
+    };
+    corrupt_sealed_row(&url);
+}
+
+#[test]
+fn corrupt_sealed_row_chdb() {
+    let Some(url) = service("TERN_TEST_CHDB_URL") else {
+        return;
+    };
+    corrupt_sealed_row(&url);
+}
+
+/// Sealing seals the settled partitions only, and reads then come from the sealed rows: with
+/// the raw partition of a sealed day dropped behind the store's back, the statistics stay.
+fn sealed_rows_are_read(url: &str) {
+    let mut db = temp_db(url);
+    let t0 = tern_store::conformance::T0;
+    let day = 86_400_000;
+    let mut parts = Vec::new();
+    for (i, t) in [t0 + 60_000, t0 + 5 * 3_600_000, t0 + 3 * day + 60_000]
+        .into_iter()
+        .enumerate()
+    {
+        parts.push(tern_store::conformance::invocation(
+            "alpha",
+            1,
+            &format!("r-{i}"),
+            t,
+            42.0,
+            128,
+        ));
+    }
+    db.ingest(&IngestBatch {
+        parts,
+        ..Default::default()
+    })
+    .unwrap();
+    let all = tern_store::TimeRange::all();
+    let before = db.store.function_stats(&[], all).unwrap();
+    assert_eq!(before[0].invocations, 3);
+    // Only 2026-03-01 has settled two days and an hour later.
+    let first = db.store.seal(t0 + 2 * day + 2 * 3_600_000).unwrap();
+    assert_eq!(first.partitions, 1, "{first:?}");
+    assert_eq!(
+        db.store
+            .seal(t0 + 2 * day + 2 * 3_600_000)
+            .unwrap()
+            .partitions,
+        0
+    );
+    ureq::post(url)
+        .send(format!(
+            "ALTER TABLE {}.invocations DROP PARTITION 20260301",
+            db.name
+        ))
+        .unwrap();
+    let after = db.store.function_stats(&[], all).unwrap();
+    assert_eq!(
+        after[0].invocations, 3,
+        "the sealed day is read from sealed rows"
+    );
+    assert_eq!(after[0].duration.count(), 3);
+    assert_eq!(after[0].environments, 1);
+    assert_eq!(db.store.environments("alpha").unwrap()[0].invocations, 3);
+    // The rest seals later.
+    assert_eq!(db.store.seal(t0 + 40 * day).unwrap().partitions, 1);
+    assert_eq!(db.store.function_stats(&[], all).unwrap()[0].invocations, 3);
+}
+
+#[test]
+fn sealed_rows_are_read_18_16() {
+    let Some(url) = service("TERN_TEST_CLICKHOUSE_URL") else {
+        return;
+    };
+    sealed_rows_are_read(&url);
+}
+
+#[test]
+fn sealed_rows_are_read_chdb() {
+    let Some(url) = service("TERN_TEST_CHDB_URL") else {
+        return;
+    };
+    sealed_rows_are_read(&url);
 }

@@ -65,6 +65,10 @@ pub enum Command {
     /// Delete old data now (what `tern serve` does on its retention schedule): invocations and
     /// raw log lines, and optionally rollups, older than the given ages.
     Prune(PruneArgs),
+    /// Aggregate settled days into sealed statistics now (what `tern serve` does every few
+    /// minutes), so reports stop re-reading their raw rows. Only a ClickHouse store has
+    /// anything to seal; answers are the same before and after.
+    Seal(SealArgs),
     /// Write a realistic simulated Lambda fleet in real CloudWatch formats.
     Simulate(SimulateArgs),
     /// Simulate a fleet, ingest it into a fresh database and print the report.
@@ -220,6 +224,12 @@ pub struct PruneArgs {
     /// than --raw-older-than).
     #[arg(long)]
     pub rollups_older_than: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct SealArgs {
+    #[command(flatten)]
+    pub db: DbArg,
 }
 
 #[derive(Debug, Args)]

@@ -53,6 +53,7 @@ fn run(cli: Cli) -> anyhow::Result<String> {
         Command::Report(args) => report::run(args),
         Command::Invocations(args) => invocations::run(args),
         Command::Prune(args) => prune(args),
+        Command::Seal(args) => seal(args),
         Command::Simulate(args) => {
             let summary = simulate::simulate(
                 &simulate::SimOptions {
@@ -131,6 +132,20 @@ fn prune(args: cli::PruneArgs) -> anyhow::Result<String> {
     Ok(format!(
         "deleted {} invocations, {} chunks of unattributed lines and {} rollup rows\n",
         stats.invocations, stats.stream_chunks, stats.rollup_rows
+    ))
+}
+
+/// `tern seal`: sealing on demand.
+fn seal(args: cli::SealArgs) -> anyhow::Result<String> {
+    use tern_store::Store;
+    let mut store = ingest::open_existing(&args.db.backend()?)?;
+    let started = std::time::Instant::now();
+    let s = store.seal(timeutil::now_ms())?;
+    Ok(format!(
+        "sealed {} partitions ({} rows) in {:.1} s\n",
+        s.partitions,
+        s.rows,
+        started.elapsed().as_secs_f64()
     ))
 }
 

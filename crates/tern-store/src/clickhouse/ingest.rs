@@ -233,6 +233,10 @@ pub(super) fn ingest(
 
     let line_rows = stream_rows(s, &batch.stream_lines, cutoffs.raw)?;
 
+    // The partitions written are marked before and after (`seal.rs`: a seal older than the
+    // second mark no longer counts, so what this batch adds to a sealed day is read raw).
+    let days = super::seal::days_of(rows.iter().chain(&line_rows));
+    super::seal::mark(s, &days)?;
     // Group state first (new groups, regressions), then the data; checkpoints last, so a
     // stored checkpoint always has its data.
     groups.flush(s)?;
@@ -241,6 +245,7 @@ pub(super) fn ingest(
     verify(s, &stored, written)?;
     s.insert("values_seen", &seen.rows())?;
     s.insert("stream_lines", &line_rows)?;
+    super::seal::mark(s, &days)?;
     let cps = state::checkpoint_rows(s, &batch.checkpoints);
     s.insert("checkpoints", &cps)?;
     Ok(stats)

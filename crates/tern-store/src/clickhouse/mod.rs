@@ -13,7 +13,9 @@
 //! `FINAL`, so a row written twice is read once. Statistics are aggregated from those rows when
 //! asked, except for hours older than the raw-retention cutoff: raw retention first folds them
 //! into hourly rollup rows keyed by (function, hour) — the same rows whatever how often it runs —
-//! and only then drops raw partitions. Mutable state (error group status, incidents, the
+//! and only then drops raw partitions; and except for days sealed (`seal`): settled day
+//! partitions recounted once into per-(function, hour) rows that reads use instead, until a
+//! later write to that day makes it raw again. Mutable state (error group status, incidents, the
 //! outbox, checkpoints) is versioned rows whose new version is computed by the single writer.
 //!
 //! Version numbers (`ver`) come from the writer's clock in nanoseconds, made strictly
@@ -27,6 +29,7 @@ mod leases;
 mod query;
 mod rows;
 mod schema;
+mod seal;
 mod seen;
 mod state;
 mod stats;
@@ -107,8 +110,9 @@ impl ClickHouseStore {
                     supported: SCHEMA_VERSION,
                 })
             }
-            Some(_) => {}
-            None => store
+            Some(v) if v == SCHEMA_VERSION => {}
+            // Older (or none): the tables above brought it up to date.
+            _ => store
                 .set_meta(META_SCHEMA, &SCHEMA_VERSION.to_string())
                 .map_err(|e| open_err(c, e))?,
         }
@@ -291,6 +295,17 @@ impl Store for ClickHouseStore {
 
     fn apply_retention(&mut self, retention: Retention) -> Result<RetentionStats, StoreError> {
         query::apply_retention(self, retention)
+    }
+
+    fn seal(&mut self, now_ms: i64) -> Result<crate::SealStats, StoreError> {
+        seal::seal(self, now_ms)
+    }
+
+    fn environment_summaries(
+        &self,
+        range: TimeRange,
+    ) -> Result<Vec<crate::EnvironmentSummary>, StoreError> {
+        query::environment_summaries(self, range)
     }
 
     fn error_groups(&self, q: &ErrorQuery) -> Result<Vec<ErrorGroup>, StoreError> {

@@ -11,6 +11,7 @@ use tern_core::model::{normalize_lines, LogLine};
 
 use super::client::Row;
 use super::rows::{self, lit, lits, B64, PART_COLUMNS};
+use super::seal;
 use super::stats::{self, Agg, By};
 use super::{ClickHouseStore, Cutoffs, META_COMPACTED, META_RAW_CUTOFF, META_ROLLUP_CUTOFF};
 use crate::sqlite::rollup::{decode_sketch, floor_to, Rollup, DAY_MS, HOUR_MS};
@@ -105,17 +106,30 @@ pub(super) fn seen_memory(
     s: &ClickHouseStore,
     functions: Option<&[String]>,
 ) -> Result<HashMap<String, u32>, StoreError> {
-    let rows = s.select(&format!(
-        "SELECT function, argMax(memory_mb, t) AS m FROM invocations FINAL \
-         WHERE complete = 1 AND memory_mb IS NOT NULL AND {} GROUP BY function",
-        fn_filter("function", functions)
-    ))?;
-    let mut out = HashMap::new();
-    for r in &rows {
-        if let Some(m) = r.opt_u32("m")? {
-            out.insert(r.str("function")?, m);
+    let seals = seal::state(s)?;
+    let mut latest = seal::sealed_memory(s, &seals, functions)?;
+    let open = if seals.valid.is_empty() {
+        Some("1".to_string())
+    } else {
+        seal::raw_filter("t", &seals, &Default::default(), None, None)
+    };
+    if let Some(open) = open {
+        let rows = s.select(&format!(
+            "SELECT function, max(t) AS mt, \
+             argMax(assumeNotNull(memory_mb), tuple(t, assumeNotNull(memory_mb))) AS m \
+             FROM invocations FINAL WHERE complete = 1 AND memory_mb IS NOT NULL AND {open} \
+             AND {} GROUP BY function",
+            fn_filter("function", functions)
+        ))?;
+        for r in &rows {
+            if let Some(m) = r.opt_u32("m")? {
+                let seen = (r.i64("mt")?, m);
+                let e = latest.entry(r.str("function")?).or_insert(seen);
+                *e = (*e).max(seen);
+            }
         }
     }
+    let mut out: HashMap<String, u32> = latest.into_iter().map(|(f, (_, m))| (f, m)).collect();
     let rows = s.select(&format!(
         "SELECT function, argMax(latest_memory_mb, latest_memory_t) AS m FROM rollups FINAL \
          WHERE latest_memory_mb IS NOT NULL AND {} GROUP BY function",
@@ -152,7 +166,17 @@ pub(super) fn function_stats(
 ) -> Result<Vec<FunctionStats>, StoreError> {
     let named = (!functions.is_empty()).then_some(functions);
     let c = s.cutoffs()?;
-    let aggs = stats::aggregate(s, &c, named, range.from_ms, range.to_ms, By::Function)?;
+    let seals = seal::state(s)?;
+    let aggs = stats::aggregate_with(
+        s,
+        &c,
+        &seals,
+        named,
+        range.from_ms,
+        range.to_ms,
+        By::Function,
+    )?;
+    let mut envs = seal::env_counts(s, &seals, named, range.from_ms, range.to_ms)?;
     let mut aggs: BTreeMap<String, Agg> = aggs.into_iter().map(|((f, _), a)| (f, a)).collect();
     let names: Vec<String> = match named {
         Some(n) => n.to_vec(),
@@ -183,7 +207,8 @@ pub(super) fn function_stats(
         let Some(meta) = metas.remove(&n) else {
             continue;
         };
-        let agg = aggs.remove(&n).unwrap_or_default();
+        let mut agg = aggs.remove(&n).unwrap_or_default();
+        agg.environments = envs.remove(&n).unwrap_or(0);
         out.push(stats_from(agg, meta)?);
     }
     Ok(out)
@@ -357,28 +382,24 @@ pub(super) fn environments(
     s: &ClickHouseStore,
     function: &str,
 ) -> Result<Vec<EnvironmentRow>, StoreError> {
-    let rows = s.select(&format!(
-        "SELECT log_stream, sum(complete) AS n, sum(cold * complete) AS c, \
-         if(n > 0, minIf(t, complete = 1), NULL) AS lo, \
-         if(n > 0, maxIf(t, complete = 1), NULL) AS hi, \
-         argMax(runtime_version, t) AS rv FROM invocations FINAL \
-         WHERE function = {} GROUP BY log_group, log_stream \
-         ORDER BY n DESC, log_stream, log_group",
-        lit(function)
-    ))?;
-    rows.iter()
-        .map(|r| {
-            Ok(EnvironmentRow {
-                function: function.to_string(),
-                log_stream: r.str("log_stream")?,
-                invocations: r.u64("n")?,
-                cold_starts: r.u64("c")?,
-                first_ms: r.opt_i64("lo")?,
-                last_ms: r.opt_i64("hi")?,
-                runtime_version: r.opt_str("rv")?,
-            })
-        })
-        .collect()
+    seal::env_rows(s, &seal::state(s)?, Some(function))
+}
+
+/// Every function's environments in one read (sealed rows plus open partitions).
+pub(super) fn environment_summaries(
+    s: &ClickHouseStore,
+    range: TimeRange,
+) -> Result<Vec<crate::EnvironmentSummary>, StoreError> {
+    let rows = seal::env_rows(s, &seal::state(s)?, None)?;
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < rows.len() {
+        let f = &rows[i].function;
+        let n = rows[i..].iter().take_while(|r| &r.function == f).count();
+        out.extend(crate::summarise_environments(f, &rows[i..i + n], range));
+        i += n;
+    }
+    Ok(out)
 }
 
 pub(super) fn time_bounds(s: &ClickHouseStore) -> Result<Option<(i64, i64)>, StoreError> {
@@ -480,7 +501,7 @@ pub(super) fn apply_retention(
             s.set_meta(META_COMPACTED, &w.to_string())?;
         }
         s.set_meta(META_RAW_CUTOFF, &cut.to_string())?;
-        for table in ["invocations", "stream_lines"] {
+        for table in ["invocations", "stream_lines", "sealed_hours", "sealed_envs"] {
             for p in old_partitions(s, table, w)? {
                 s.client.exec(None, &s.layout.drop_partition(table, p))?;
             }

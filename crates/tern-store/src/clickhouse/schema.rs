@@ -17,8 +17,12 @@
 //! server defines), and `<table>` is a `Distributed` front sharded by a hash of the key's
 //! leading column, so every version of one key lands on one shard.
 
-/// The schema this build writes. A database with a higher version is refused.
-pub const SCHEMA_VERSION: i64 = 1;
+/// The schema this build writes. A database with a higher version is refused; an older one
+/// is brought up to date by `open` (version 2 only added the sealing tables, which `CREATE
+/// TABLE IF NOT EXISTS` makes; a database of version 1 has no seal, so every partition reads
+/// raw until the first `seal`). Version 2 writers mark the partitions they write (`seal_state`),
+/// which version 1 writers would not: the bump keeps them out.
+pub const SCHEMA_VERSION: i64 = 2;
 
 pub(crate) struct Table {
     pub name: &'static str,
@@ -87,6 +91,44 @@ pub(crate) const TABLES: &[Table] = &[
         partition_by: Some("toYYYYMMDD(day)"),
         order_by: "(function, hour)",
         shard_by: "cityHash64(function)",
+    },
+    // Sealed partitions (`seal.rs`): one day partition of `invocations` and `stream_lines`,
+    // aggregated per (function, hour of `t`) and per (function, environment), as generation
+    // `seal` (the sealer's version, unique per partition and seal). Rows of a generation are
+    // never replaced (`seal` is in the key); readers take the generation `seal_state` names.
+    Table {
+        name: "sealed_hours",
+        columns: "part Date, seal UInt64, function String, hour Int64, \
+            o0 Int64, o1 Int64, o2 Int64, o3 Int64, o4 Int64, o5 Int64, \
+            cold_starts Int64, over_20s Int64, billed_ms Float64, gb_seconds Float64, \
+            max_memory_mb Nullable(Int64), first_ms Nullable(Int64), last_ms Nullable(Int64), \
+            latest_memory_t Nullable(Int64), latest_memory_mb Nullable(Int64), \
+            d_zero UInt64, d_keys Array(Int32), d_counts Array(UInt64), \
+            d_min Nullable(Float64), d_max Nullable(Float64), d_sum Float64, \
+            i_zero UInt64, i_keys Array(Int32), i_counts Array(UInt64), \
+            i_min Nullable(Float64), i_max Nullable(Float64), i_sum Float64, \
+            log_lines Int64, log_bytes Int64, ver UInt64",
+        partition_by: Some("toYYYYMMDD(part)"),
+        order_by: "(part, seal, function, hour)",
+        shard_by: "cityHash64(function)",
+    },
+    Table {
+        name: "sealed_envs",
+        columns: "part Date, seal UInt64, function String, log_group String, log_stream String, \
+            n Int64, cold Int64, first_ms Nullable(Int64), last_ms Nullable(Int64), \
+            runtime_version Nullable(String), rv_t Nullable(Int64), ver UInt64",
+        partition_by: Some("toYYYYMMDD(part)"),
+        order_by: "(part, seal, function, log_group, log_stream)",
+        shard_by: "cityHash64(function)",
+    },
+    // Per partition: the latest write mark (kind 0, written by ingest before and after it
+    // writes there) and the latest seal (kind 1). A seal newer than every mark is valid.
+    Table {
+        name: "seal_state",
+        columns: "part Date, kind UInt8, ver UInt64",
+        partition_by: None,
+        order_by: "(part, kind)",
+        shard_by: "0",
     },
     Table {
         name: "error_groups",

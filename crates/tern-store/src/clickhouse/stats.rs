@@ -16,6 +16,7 @@ use tern_core::sketch::Sketch;
 
 use super::client::Row;
 use super::rows::lits;
+use super::seal::Seals;
 use super::{ClickHouseStore, Cutoffs};
 use crate::sqlite::rollup::{floor_to, month_of, Rollup, DAY_MS, HOUR_MS};
 use crate::StoreError;
@@ -30,8 +31,18 @@ pub(super) enum By {
 }
 
 impl By {
+    /// Whether every bucket is made of whole hours (so sealed hourly rows can fill it).
+    pub(super) fn hourly(self) -> bool {
+        match self {
+            By::Function => true,
+            By::Bucket { from, width } => {
+                width > 0 && width % HOUR_MS == 0 && from.rem_euclid(HOUR_MS) == 0
+            }
+        }
+    }
+
     /// SQL for the bucket index of `col` (floor division, so times before `from` work too).
-    fn sql(self, col: &str) -> String {
+    pub(super) fn sql(self, col: &str) -> String {
         match self {
             By::Function => "toInt64(0)".into(),
             By::Bucket { from, width } => format!(
@@ -41,7 +52,7 @@ impl By {
         }
     }
 
-    fn start(self, index: i64) -> i64 {
+    pub(super) fn start(self, index: i64) -> i64 {
         match self {
             By::Function => 0,
             By::Bucket { from, width } => from.saturating_add(index.saturating_mul(width)),
@@ -58,15 +69,37 @@ impl By {
 
 /// Per-bin counts of one sketch, with the exact summary.
 #[derive(Debug, Default)]
-struct Bins {
-    zero: u64,
-    bins: BTreeMap<i32, u64>,
-    min: Option<f64>,
-    max: Option<f64>,
-    sum: f64,
+pub(super) struct Bins {
+    pub zero: u64,
+    pub bins: BTreeMap<i32, u64>,
+    pub min: Option<f64>,
+    pub max: Option<f64>,
+    pub sum: f64,
 }
 
 impl Bins {
+    /// Add a sealed row's (or a sum of them) bins and summary.
+    pub(super) fn merge_sealed(
+        &mut self,
+        zero: u64,
+        bins: &[(i32, u64)],
+        lo: Option<f64>,
+        hi: Option<f64>,
+        sum: f64,
+    ) {
+        self.zero += zero;
+        for &(k, n) in bins {
+            *self.bins.entry(k).or_default() += n;
+        }
+        if let Some(lo) = lo {
+            self.min = Some(self.min.map_or(lo, |m| m.min(lo)));
+        }
+        if let Some(hi) = hi {
+            self.max = Some(self.max.map_or(hi, |m| m.max(hi)));
+        }
+        self.sum += sum;
+    }
+
     fn add(&mut self, bin: Option<i32>, n: u64, lo: f64, hi: f64, sum: f64) {
         match bin {
             Some(k) => *self.bins.entry(k).or_default() += n,
@@ -96,8 +129,8 @@ pub(super) struct Agg {
     pub rollup: Rollup,
     pub months: Months,
     pub environments: u64,
-    duration: Bins,
-    init: Bins,
+    pub duration: Bins,
+    pub init: Bins,
     /// Compacted hours, whose sketches are merged in once the bins are a sketch.
     pending: Vec<Rollup>,
 }
@@ -117,7 +150,12 @@ pub(super) fn raw_window(
     (lo, to)
 }
 
-fn where_sql(col: &str, lo: Option<i64>, hi: Option<i64>, functions: Option<&[String]>) -> String {
+pub(super) fn where_sql(
+    col: &str,
+    lo: Option<i64>,
+    hi: Option<i64>,
+    functions: Option<&[String]>,
+) -> String {
     let mut parts = vec!["1".to_string()];
     if let Some(f) = lo {
         parts.push(format!("{col} >= {f}"));
@@ -136,10 +174,10 @@ fn where_sql(col: &str, lo: Option<i64>, hi: Option<i64>, functions: Option<&[St
 
 /// The month key of `t`: YYYYMM in SQL where `toDateTime` covers it, else a day number
 /// offset far below zero that Rust turns into the month (`month_key`).
-fn month_sql() -> String {
+pub(super) fn month_sql(t: &str) -> String {
     format!(
-        "if(t >= 0 AND t < 4102444800000, toInt64(toYYYYMM(toDateTime(intDiv(t, 1000), 'UTC'))), \
-         (intDiv(t, {DAY_MS}) - toInt64(t < 0 AND t % {DAY_MS} != 0)) - {MONTH_DAY_OFFSET})"
+        "if({t} >= 0 AND {t} < 4102444800000, toInt64(toYYYYMM(toDateTime(intDiv({t}, 1000), 'UTC'))), \
+         (intDiv({t}, {DAY_MS}) - toInt64({t} < 0 AND {t} % {DAY_MS} != 0)) - {MONTH_DAY_OFFSET})"
     )
 }
 
@@ -160,7 +198,7 @@ const DURATION: &str = "greatest(ifNull(duration_ms, 0), 0)";
 /// The init duration of a cold invocation (`InvocationPart::init_duration_ms`).
 const INIT: &str = "coalesce(init_ms, init_report_ms, restore_ms)";
 
-fn map_pairs(r: &Row, col: &str) -> Result<Vec<(i64, Value)>, StoreError> {
+pub(super) fn map_pairs(r: &Row, col: &str) -> Result<Vec<(i64, Value)>, StoreError> {
     let bad = || StoreError::Corrupt(format!("{col} is not a [keys, values] map"));
     let Some(Value::Array(kv)) = r.map().get(col) else {
         return Err(bad());
@@ -177,8 +215,9 @@ fn map_pairs(r: &Row, col: &str) -> Result<Vec<(i64, Value)>, StoreError> {
         .collect()
 }
 
-/// Aggregate the raw invocations and stream lines in `[lo, hi)` (already cut by `raw_window`)
-/// and the compacted hours of `[from, to)`.
+/// Aggregate `[from, to)`: whole hours of sealed partitions from their sealed rows, the rest
+/// from raw invocations and stream lines (cut by `raw_window`), and compacted hours from
+/// `rollups`.
 pub(super) fn aggregate(
     s: &ClickHouseStore,
     c: &Cutoffs,
@@ -187,17 +226,71 @@ pub(super) fn aggregate(
     to: Option<i64>,
     by: By,
 ) -> Result<Aggs, StoreError> {
+    let seals = super::seal::state(s)?;
+    aggregate_with(s, c, &seals, functions, from, to, by)
+}
+
+pub(super) fn aggregate_with(
+    s: &ClickHouseStore,
+    c: &Cutoffs,
+    seals: &Seals,
+    functions: Option<&[String]>,
+    from: Option<i64>,
+    to: Option<i64>,
+    by: By,
+) -> Result<Aggs, StoreError> {
     let (lo, hi) = raw_window(c, from, to);
     let mut out: Aggs = BTreeMap::new();
     if lo.zip(hi).is_none_or(|(l, h)| l < h) {
-        invocation_scalars(s, &mut out, &where_sql("t", lo, hi, functions), by)?;
-        for init in [false, true] {
-            sketch_bins(s, &mut out, &where_sql("t", lo, hi, functions), by, init)?;
+        let filters = if by.hourly() && !seals.valid.is_empty() {
+            let edges = super::seal::read_sealed(s, seals, &mut out, functions, lo, hi, by)?;
+            super::seal::raw_filter("t", seals, &edges, lo, hi)
+                .zip(super::seal::raw_filter("chunk_t", seals, &edges, lo, hi))
+        } else {
+            Some((
+                where_sql("t", lo, hi, None),
+                where_sql("chunk_t", lo, hi, None),
+            ))
+        };
+        if let Some((inv, lines)) = filters {
+            let f = where_sql("t", None, None, functions);
+            raw_into(
+                s,
+                &mut out,
+                &format!("{inv} AND {f}"),
+                &format!("{lines} AND {f}"),
+                by,
+            )?;
         }
-        stream_volume(s, &mut out, &where_sql("chunk_t", lo, hi, functions), by)?;
     }
     compacted_hours(s, c, &mut out, functions, from, to, by)?;
     Ok(out)
+}
+
+/// Add the raw invocations matching `invocations` and the stream lines matching `lines`.
+pub(super) fn raw_into(
+    s: &ClickHouseStore,
+    out: &mut Aggs,
+    invocations: &str,
+    lines: &str,
+    by: By,
+) -> Result<(), StoreError> {
+    invocation_scalars(s, out, invocations, by)?;
+    for init in [false, true] {
+        sketch_bins(s, out, invocations, by, init)?;
+    }
+    stream_volume(s, out, lines, by)
+}
+
+/// Add a row's `month_n` and `month_gb` maps to `months`.
+pub(super) fn add_months(r: &Row, months: &mut Months) -> Result<(), StoreError> {
+    for (k, v) in map_pairs(r, "month_n")? {
+        months.entry(month_key(k)).or_default().0 += v.as_i64().unwrap_or(0);
+    }
+    for (k, v) in map_pairs(r, "month_gb")? {
+        months.entry(month_key(k)).or_default().1 += v.as_f64().unwrap_or(0.0);
+    }
+    Ok(())
 }
 
 fn invocation_scalars(
@@ -210,7 +303,7 @@ fn invocation_scalars(
         .map(|o| format!("countIf(complete = 1 AND outcome = {o}) AS o{o}"))
         .collect();
     let gb = format!("{BILLED} / 1000 * ifNull(memory_mb, 0) / 1024");
-    let month = month_sql();
+    let month = month_sql("t");
     let rows = s.select(&format!(
         "SELECT function, {b} AS b, {outcomes}, \
          countIf(complete = 1 AND cold = 1) AS cold_starts, \
@@ -225,7 +318,6 @@ fn invocation_scalars(
          maxIf(t, complete = 1 AND memory_mb IS NOT NULL) AS mem_t, \
          argMaxIf(assumeNotNull(memory_mb), tuple(t, assumeNotNull(memory_mb)), \
                   complete = 1 AND memory_mb IS NOT NULL) AS mem, \
-         uniqExactIf(log_stream, complete = 1) AS envs, \
          sum(log_lines) AS lines, sum(log_bytes) AS bytes \
          FROM invocations FINAL WHERE {filter} GROUP BY function, b",
         b = by.sql("t"),
@@ -256,13 +348,7 @@ fn invocation_scalars(
         part.log_lines = r.i64("lines")?;
         part.log_bytes = r.i64("bytes")?;
         a.rollup.merge_scalars(&part);
-        a.environments += r.u64("envs")?;
-        for (k, v) in map_pairs(r, "month_n")? {
-            a.months.entry(month_key(k)).or_default().0 += v.as_i64().unwrap_or(0);
-        }
-        for (k, v) in map_pairs(r, "month_gb")? {
-            a.months.entry(month_key(k)).or_default().1 += v.as_f64().unwrap_or(0.0);
-        }
+        add_months(r, &mut a.months)?;
     }
     Ok(())
 }
@@ -291,35 +377,69 @@ fn sketch_bins(
         zero = Sketch::zero_bound(),
         base = Sketch::bin_log_base(),
     );
+    // One row per (function, bucket) with its bins as arrays: a fraction of the bytes and rows
+    // of one row per bin (a sealed day is about 3 M bins).
     let rows = s.select(&format!(
-        "SELECT function, b, k, count() AS n, min(v) AS lo, max(v) AS hi, sum(v) AS sum \
-         FROM ({inner}) GROUP BY function, b, k"
+        "SELECT function, b, groupArray(k) AS ks, groupArray(n) AS ns, groupArray(lo) AS los, \
+         groupArray(hi) AS his, groupArray(sum) AS sums FROM (SELECT function, b, k, \
+         count() AS n, min(v) AS lo, max(v) AS hi, sum(v) AS sum FROM ({inner}) \
+         GROUP BY function, b, k) GROUP BY function, b"
     ))?;
     for r in &rows {
         let function = r.str("function")?;
         let b = r.i64("b")?;
-        let (lo, hi) = (r.f64("lo")?, r.f64("hi")?);
-        let (bin_lo, bin_hi) = (Sketch::bin_of(lo), Sketch::bin_of(hi));
-        let a = out.entry((function.clone(), by.start(b))).or_default();
-        let bins = if init { &mut a.init } else { &mut a.duration };
-        if bin_lo == bin_hi {
-            bins.add(bin_lo, r.u64("n")?, lo, hi, r.f64("sum")?);
-            continue;
+        let [ks, ns, los, his, sums] = ["ks", "ns", "los", "his", "sums"].map(|c| array(r, c));
+        let (ks, ns, los, his, sums) = (ks?, ns?, los?, his?, sums?);
+        if [ns.len(), los.len(), his.len(), sums.len()] != [ks.len(); 4] {
+            return Err(StoreError::Corrupt(format!(
+                "sketch bins of {function:?} at {b}: arrays of different lengths"
+            )));
         }
-        // ClickHouse's logarithm put values of two Rust bins together: count them one by one.
-        let values = s.select(&format!(
-            "SELECT v, count() AS n FROM ({inner}) WHERE function = {} AND b = {b} AND k = {} \
-             GROUP BY v",
-            super::rows::lit(&function),
-            r.i64("k")?
-        ))?;
-        for v in &values {
-            let x = v.f64("v")?;
-            let n = v.u64("n")?;
-            bins.add(Sketch::bin_of(x), n, x, x, x * n as f64);
+        let num = |v: &Value, what: &str| {
+            v.as_f64().ok_or_else(|| {
+                StoreError::Corrupt(format!(
+                    "sketch bins of {function:?}: {what} is not a number"
+                ))
+            })
+        };
+        let a = out.entry((function.clone(), by.start(b))).or_default();
+        for i in 0..ks.len() {
+            let (lo, hi) = (num(&los[i], "lo")?, num(&his[i], "hi")?);
+            let n = num(&ns[i], "n")? as u64;
+            let (bin_lo, bin_hi) = (Sketch::bin_of(lo), Sketch::bin_of(hi));
+            let bins = if init { &mut a.init } else { &mut a.duration };
+            if bin_lo == bin_hi {
+                bins.add(bin_lo, n, lo, hi, num(&sums[i], "sum")?);
+                continue;
+            }
+            // ClickHouse's logarithm put values of two Rust bins together: count them one by
+            // one.
+            let k = ks[i].as_i64().ok_or_else(|| {
+                StoreError::Corrupt(format!(
+                    "sketch bins of {function:?}: a bin is not a number"
+                ))
+            })?;
+            let values = s.select(&format!(
+                "SELECT v, count() AS n FROM ({inner}) WHERE function = {} AND b = {b} \
+                 AND k = {k} GROUP BY v",
+                super::rows::lit(&function),
+            ))?;
+            for v in &values {
+                let x = v.f64("v")?;
+                let n = v.u64("n")?;
+                bins.add(Sketch::bin_of(x), n, x, x, x * n as f64);
+            }
         }
     }
     Ok(())
+}
+
+/// An array column of a row.
+fn array<'a>(r: &'a Row, col: &str) -> Result<&'a Vec<Value>, StoreError> {
+    match r.map().get(col) {
+        Some(Value::Array(a)) => Ok(a),
+        _ => Err(StoreError::Corrupt(format!("column {col} is not an array"))),
+    }
 }
 
 fn stream_volume(
@@ -401,23 +521,33 @@ impl Agg {
     }
 }
 
-/// Earliest and latest time of a completed invocation, raw or compacted.
+/// Earliest and latest time of a completed invocation: raw, sealed or compacted.
 pub(super) fn time_bounds(s: &ClickHouseStore) -> Result<Option<(i64, i64)>, StoreError> {
     let c = s.cutoffs()?;
+    let seals = super::seal::state(s)?;
     let (lo, hi) = raw_window(&c, None, None);
-    let rows = s.select(&format!(
-        "SELECT count() AS n, min(t) AS lo, max(t) AS hi FROM invocations FINAL \
-         WHERE complete = 1 AND {}",
-        where_sql("t", lo, hi, None)
-    ))?;
     let mut bounds: Option<(i64, i64)> = None;
     let mut widen = |a: i64, b: i64| {
         bounds = Some(bounds.map_or((a, b), |(x, y)| (x.min(a), y.max(b))));
     };
-    if let Some(r) = rows.first() {
-        if r.i64("n")? > 0 {
-            widen(r.i64("lo")?, r.i64("hi")?);
+    let raw = if seals.valid.is_empty() {
+        Some(where_sql("t", lo, hi, None))
+    } else {
+        super::seal::raw_filter("t", &seals, &Default::default(), lo, hi)
+    };
+    if let Some(filter) = raw {
+        let rows = s.select(&format!(
+            "SELECT count() AS n, min(t) AS lo, max(t) AS hi FROM invocations FINAL \
+             WHERE complete = 1 AND {filter}"
+        ))?;
+        if let Some(r) = rows.first() {
+            if r.i64("n")? > 0 {
+                widen(r.i64("lo")?, r.i64("hi")?);
+            }
         }
+    }
+    if let Some((a, b)) = super::seal::sealed_bounds(s, &seals, lo)? {
+        widen(a, b);
     }
     let aggs = {
         let mut out = BTreeMap::new();

@@ -365,6 +365,11 @@ pub async fn run(
         duty.clone(),
         stop_rx.clone(),
     )));
+    background.push(tokio::spawn(seal_loop(
+        settings.store.clone(),
+        duty.clone(),
+        stop_rx.clone(),
+    )));
     for task in extras.tasks {
         background.push(tokio::spawn(task(handle.clone(), stop_rx.clone())));
     }
@@ -456,6 +461,43 @@ async fn retention_loop(
                 );
             }
             Err(e) => tracing::warn!(error = %e, "Retention failed."),
+        }
+    }
+}
+
+/// How often the leading process seals settled days of a ClickHouse store.
+const SEAL_INTERVAL: Duration = Duration::from_secs(600);
+
+/// Sealing on its schedule (`Store::seal`; ClickHouse only: SQLite keeps its rollups at write
+/// time), in a cluster only in the collector holding the `alerts` lease. On its own store
+/// handle and a blocking thread, not the writer: the first seal of a large database takes
+/// minutes, and ingest must not wait for it.
+async fn seal_loop(backend: StoreBackend, duty: Duty, mut stop: watch::Receiver<bool>) {
+    if !matches!(backend, StoreBackend::ClickHouse(_)) {
+        return;
+    }
+    let mut tick = tokio::time::interval(SEAL_INTERVAL);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = stop.wait_for(|s| *s) => return,
+        }
+        if !duty.leads() {
+            continue;
+        }
+        let b = backend.clone();
+        let done = tokio::task::spawn_blocking(move || {
+            let mut store = b.open()?;
+            store.seal(crate::timeutil::now_ms())
+        })
+        .await;
+        match done {
+            Ok(Ok(s)) if s.partitions > 0 => {
+                tracing::info!(partitions = s.partitions, rows = s.rows, "Sealed.");
+            }
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => tracing::warn!(error = %e, "Sealing failed."),
+            Err(e) => tracing::error!(error = %e, "The sealing task failed."),
         }
     }
 }
