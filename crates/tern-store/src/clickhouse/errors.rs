@@ -22,6 +22,9 @@ use crate::{
 
 const DEFAULT_LIMIT: usize = 100;
 
+/// Group keys read per query by `Pending::preload`.
+const PRELOAD_CHUNK: usize = 5000;
+
 /// A group's stored state (one `error_groups` version).
 #[derive(Debug, Clone)]
 struct GroupState {
@@ -159,6 +162,37 @@ impl Pending {
         let g = load_states(s, &[key])?.into_iter().next();
         self.states.insert(key, g.clone());
         Ok(g)
+    }
+
+    /// Read, in one query, the stored state of every group `parts` may touch (their stored
+    /// group, and the group of their failure at the current grouping version), so `assign`
+    /// does not ask for them one by one.
+    pub(super) fn preload<'a>(
+        &mut self,
+        s: &ClickHouseStore,
+        parts: impl Iterator<Item = (&'a InvocationPart, &'a Extra)>,
+    ) -> Result<(), StoreError> {
+        let mut keys: Vec<i64> = Vec::new();
+        for (part, extra) in parts {
+            keys.extend(extra.group_key);
+            if part.report.is_some() && part.outcome() != Outcome::Success {
+                if let Some(fp) = fingerprint_invocation(part, GROUPING_VERSION) {
+                    keys.push(fp.hash as i64);
+                }
+            }
+        }
+        keys.sort_unstable();
+        keys.dedup();
+        keys.retain(|k| !self.states.contains_key(k) && !self.changed.contains_key(k));
+        for chunk in keys.chunks(PRELOAD_CHUNK) {
+            for k in chunk {
+                self.states.insert(*k, None);
+            }
+            for g in load_states(s, chunk)? {
+                self.states.insert(g.key, Some(g));
+            }
+        }
+        Ok(())
     }
 
     /// Decide the group of a changed invocation, record it in `extra`, and update the group's
