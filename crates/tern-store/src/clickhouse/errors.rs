@@ -310,6 +310,19 @@ fn live(
     let mut filter = vec!["group_key IS NOT NULL".to_string(), "complete = 1".into()];
     if let Some(k) = keys {
         filter.push(format!("group_key = {k}"));
+        // `group_key` is not in the sort key, so `FINAL` alone would merge the whole table to
+        // find one group (the alert engine asks this for each group with new occurrences).
+        // Every invocation whose latest version is in the group has some version in it, so
+        // first the keys of those (one narrow column scanned, no `FINAL`), then `FINAL` only
+        // over them through the primary key; the filter above still decides on the latest
+        // version. On a cluster the subquery would be a second distributed read (refused by
+        // default), so there the whole-table form stays.
+        if s.layout.cluster.is_none() {
+            filter.push(format!(
+                "(log_group, log_stream, request_id) IN (SELECT log_group, log_stream, \
+                 request_id FROM invocations WHERE group_key = {k})"
+            ));
+        }
     }
     let from = match (range.from_ms, c.compacted) {
         (Some(f), Some(w)) => Some(f.max(w)),
