@@ -157,6 +157,37 @@ macro_rules! conformance_on {
                 drop(db);
             }
             #[test]
+            fn reingest_through_another_writer() {
+                let Some(url) = service($var) else { return };
+                let db = temp_db(&url);
+                let other = ClickHouseStore::open(&config(&url, &db.name)).unwrap();
+                let first = ClickHouseStore::open(&config(&url, &db.name)).unwrap();
+                tern_store::conformance::reingest_through_another_writer(
+                    [first, other],
+                    temp_db(&url),
+                );
+                drop(db);
+            }
+            /// Issue 7: the write fails partway (the proxy refuses one of the batch's INSERTs:
+            /// `values_seen`, written just before the invocations, or `stream_lines`, just
+            /// after them), and the retry must read as one clean ingest.
+            #[test]
+            fn retried_after_a_failed_write() {
+                let Some(url) = service($var) else { return };
+                for refuse in ["INSERT%20INTO%20values_seen", "INSERT%20INTO%20stream_lines"] {
+                    let db = temp_db(&url);
+                    let proxy = failing_proxy(&url, refuse);
+                    let flaky = ClickHouseStore::open(&config(&proxy, &db.name)).unwrap();
+                    let healthy = ClickHouseStore::open(&config(&url, &db.name)).unwrap();
+                    tern_store::conformance::retried_after_a_failed_write(
+                        flaky,
+                        healthy,
+                        temp_db(&url),
+                    );
+                    drop(db);
+                }
+            }
+            #[test]
             fn read_only_needs_a_tern_database() {
                 let Some(url) = service($var) else { return };
                 let name = fresh_name();
@@ -256,6 +287,87 @@ fn fake_server(answers: Vec<Vec<u8>>) -> String {
                     break;
                 }
             }
+            let _ = sock.write_all(&answer);
+        }
+    });
+    url
+}
+
+/// Read one HTTP request (head and `Content-Length` body) from `sock`: (head, body).
+fn read_request(sock: &mut std::net::TcpStream) -> Option<(String, Vec<u8>)> {
+    let mut buf = [0u8; 65536];
+    let mut got = Vec::new();
+    loop {
+        let n = sock.read(&mut buf).ok()?;
+        if n == 0 {
+            return None;
+        }
+        got.extend_from_slice(&buf[..n]);
+        let Some(end) = got.windows(4).position(|w| w == b"\r\n\r\n") else {
+            continue;
+        };
+        let head = String::from_utf8_lossy(&got[..end]).to_string();
+        let len = head
+            .lines()
+            .find_map(|l| {
+                l.to_ascii_lowercase()
+                    .strip_prefix("content-length:")
+                    .map(|v| v.trim().parse::<usize>().unwrap_or(0))
+            })
+            .unwrap_or(0);
+        while got.len() < end + 4 + len {
+            let n = sock.read(&mut buf).ok()?;
+            if n == 0 {
+                return None;
+            }
+            got.extend_from_slice(&buf[..n]);
+        }
+        return Some((head, got[end + 4..end + 4 + len].to_vec()));
+    }
+}
+
+/// A proxy on 127.0.0.1 to the ClickHouse at `upstream` that answers HTTP 500 to the first
+/// request whose request line contains `refuse` (and forwards everything else, one request
+/// per connection); returns its URL.
+fn failing_proxy(upstream: &str, refuse: &'static str) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let upstream = upstream.trim_end_matches('/').to_string();
+    std::thread::spawn(move || {
+        let mut refused = false;
+        for sock in listener.incoming() {
+            let Ok(mut sock) = sock else { return };
+            let Some((head, body)) = read_request(&mut sock) else {
+                continue;
+            };
+            let line = head.lines().next().unwrap_or("").to_string();
+            if !refused && line.contains(refuse) {
+                refused = true;
+                let _ = sock.write_all(&http("500 Internal Server Error", "refused by the test"));
+                continue;
+            }
+            let path = line.split(' ').nth(1).unwrap_or("/");
+            let mut req = ureq::post(format!("{upstream}{path}"));
+            for h in head.lines().skip(1) {
+                if let Some((k, v)) = h.split_once(':') {
+                    if k.to_ascii_lowercase().starts_with("x-clickhouse") {
+                        req = req.header(k.trim(), v.trim());
+                    }
+                }
+            }
+            let answer = match req
+                .config()
+                .http_status_as_error(false)
+                .build()
+                .send(&body[..])
+            {
+                Ok(mut r) => {
+                    let status = r.status();
+                    let text = r.body_mut().read_to_string().unwrap_or_default();
+                    http(&status.to_string(), &text)
+                }
+                Err(e) => http("502 Bad Gateway", &e.to_string()),
+            };
             let _ = sock.write_all(&answer);
         }
     });

@@ -73,7 +73,11 @@ fn gather_with(
         let mut out = Vec::new();
         for r in reports {
             let envs = store.environments(&r.function)?;
-            out.extend(tern_store::summarise_environments(&r.function, &envs, range));
+            out.extend(tern_store::summarise_environments(
+                &r.function,
+                &envs,
+                range,
+            ));
         }
         out
     };

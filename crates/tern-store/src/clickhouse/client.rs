@@ -3,7 +3,7 @@
 //!
 //! Every request carries `output_format_json_quote_64bit_integers=0`: 18.16 quotes 64-bit
 //! integers in JSON by default and current versions do not, so the setting makes both answer
-//! the same. Responses are read with a size cap; a row that is not a JSON object, a truncated
+//! the same; and `max_query_size` of 16 MiB, for the long `IN` lists of ingest's lookups. Responses are read with a size cap; a row that is not a JSON object, a truncated
 //! body and an exception (HTTP 500 with `Code: N. DB::Exception: …`) are errors naming the
 //! query, never panics.
 
@@ -13,6 +13,10 @@ use std::time::Duration;
 use serde_json::{Map, Value};
 
 use crate::StoreError;
+
+/// Largest statement text the server parses (its default, 256 KiB, is less than a batch's
+/// key lookups can take; `ingest` keeps each lookup to a few MiB).
+const MAX_QUERY: usize = 16 << 20;
 
 /// Largest response body read (a query answering more is an error, not an allocation).
 const MAX_RESPONSE: u64 = 1 << 30;
@@ -105,7 +109,10 @@ impl Client {
     }
 
     fn url(&self, database: Option<&str>, extra: &[(&str, &str)]) -> String {
-        let mut u = format!("{}?output_format_json_quote_64bit_integers=0", self.base);
+        let mut u = format!(
+            "{}?output_format_json_quote_64bit_integers=0&max_query_size={MAX_QUERY}",
+            self.base
+        );
         if let Some(db) = database {
             u.push_str("&database=");
             u.push_str(&encode(db));

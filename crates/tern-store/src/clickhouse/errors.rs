@@ -22,6 +22,9 @@ use crate::{
 
 const DEFAULT_LIMIT: usize = 100;
 
+/// Group keys read per query by `Pending::preload`.
+const PRELOAD_CHUNK: usize = 5000;
+
 /// A group's stored state (one `error_groups` version).
 #[derive(Debug, Clone)]
 struct GroupState {
@@ -161,6 +164,37 @@ impl Pending {
         Ok(g)
     }
 
+    /// Read, in one query, the stored state of every group `parts` may touch (their stored
+    /// group, and the group of their failure at the current grouping version), so `assign`
+    /// does not ask for them one by one.
+    pub(super) fn preload<'a>(
+        &mut self,
+        s: &ClickHouseStore,
+        parts: impl Iterator<Item = (&'a InvocationPart, &'a Extra)>,
+    ) -> Result<(), StoreError> {
+        let mut keys: Vec<i64> = Vec::new();
+        for (part, extra) in parts {
+            keys.extend(extra.group_key);
+            if part.report.is_some() && part.outcome() != Outcome::Success {
+                if let Some(fp) = fingerprint_invocation(part, GROUPING_VERSION) {
+                    keys.push(fp.hash as i64);
+                }
+            }
+        }
+        keys.sort_unstable();
+        keys.dedup();
+        keys.retain(|k| !self.states.contains_key(k) && !self.changed.contains_key(k));
+        for chunk in keys.chunks(PRELOAD_CHUNK) {
+            for k in chunk {
+                self.states.insert(*k, None);
+            }
+            for g in load_states(s, chunk)? {
+                self.states.insert(g.key, Some(g));
+            }
+        }
+        Ok(())
+    }
+
     /// Decide the group of a changed invocation, record it in `extra`, and update the group's
     /// lifecycle (new group, regression, expired mute).
     pub(super) fn assign(
@@ -276,6 +310,19 @@ fn live(
     let mut filter = vec!["group_key IS NOT NULL".to_string(), "complete = 1".into()];
     if let Some(k) = keys {
         filter.push(format!("group_key = {k}"));
+        // `group_key` is not in the sort key, so `FINAL` alone would merge the whole table to
+        // find one group (the alert engine asks this for each group with new occurrences).
+        // Every invocation whose latest version is in the group has some version in it, so
+        // first the keys of those (one narrow column scanned, no `FINAL`), then `FINAL` only
+        // over them through the primary key; the filter above still decides on the latest
+        // version. On a cluster the subquery would be a second distributed read (refused by
+        // default), so there the whole-table form stays.
+        if s.layout.cluster.is_none() {
+            filter.push(format!(
+                "(log_group, log_stream, request_id) IN (SELECT log_group, log_stream, \
+                 request_id FROM invocations WHERE group_key = {k})"
+            ));
+        }
     }
     let from = match (range.from_ms, c.compacted) {
         (Some(f), Some(w)) => Some(f.max(w)),

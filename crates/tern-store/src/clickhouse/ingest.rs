@@ -2,6 +2,12 @@
 //! (`InvocationPart::merge`, as the SQLite backend does), and write a new version of each
 //! invocation that learned something. Nothing is counted here: statistics are read from the
 //! latest versions, so writing a version twice (a retried batch) changes no count.
+//!
+//! Cost (issue 7): a batch asks which of its keys are stored with the key columns only (most
+//! are new), reads whole through `FINAL` only those, and verifies with the key columns and
+//! versions; each of these is one query per up to `LOOKUP_CHUNK` keys, with the request ids in
+//! `PREWHERE`. Error groups, functions and stream lines are one query each per batch, never
+//! one per row.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -9,15 +15,17 @@ use std::sync::Arc;
 use serde_json::{Map, Value};
 use tern_core::model::{InvocationPart, LogLine};
 
-use super::rows::{self, lit, lits, Extra, PART_COLUMNS};
+use super::rows::{self, lits, Extra, PART_COLUMNS};
 use super::{errors, state, ClickHouseStore};
 use crate::sqlite::ingest::{canonical, time_of};
 use crate::{IngestBatch, IngestStats, StoreError, StreamLines};
 
 type Key = (Arc<str>, Arc<str>, String);
 
-/// Keys looked up per query.
-const LOOKUP_CHUNK: usize = 2000;
+/// Most keys looked up per query, and most bytes of key text in one query (the statement must
+/// stay under the `max_query_size` the client sets, with room to spare).
+const LOOKUP_CHUNK: usize = 10_000;
+const LOOKUP_BYTES: usize = 2 << 20;
 
 /// Rounds of verify-after-write before a batch gives up (each round means another writer
 /// wrote one of the same invocations in between: a few at most).
@@ -48,12 +56,80 @@ fn keys_sql(chunk: &[&Key]) -> String {
     )
 }
 
+/// `PREWHERE … WHERE …` naming a chunk of keys (a superset, as `keys_sql`) for a read of key
+/// columns: the primary key narrows the granules by group and stream, and only the request
+/// ids of those are read before the other columns.
+fn keys_prewhere(chunk: &[&Key]) -> String {
+    let groups: HashSet<&str> = chunk.iter().map(|k| &*k.0).collect();
+    let streams: HashSet<&str> = chunk.iter().map(|k| &*k.1).collect();
+    let ids: HashSet<&str> = chunk.iter().map(|k| k.2.as_str()).collect();
+    format!(
+        "PREWHERE request_id IN ({}) WHERE log_group IN ({}) AND log_stream IN ({})",
+        lits(ids),
+        lits(groups),
+        lits(streams)
+    )
+}
+
+/// `keys` in chunks of at most `LOOKUP_CHUNK` keys and about `LOOKUP_BYTES` of key text.
+fn chunks<'a, 'k>(keys: &'a [&'k Key]) -> Vec<&'a [&'k Key]> {
+    let mut out = Vec::new();
+    let (mut from, mut bytes) = (0, 0);
+    for (i, k) in keys.iter().enumerate() {
+        let len = k.0.len() + k.1.len() + k.2.len() + 12;
+        if i > from && (i - from >= LOOKUP_CHUNK || bytes + len > LOOKUP_BYTES) {
+            out.push(&keys[from..i]);
+            (from, bytes) = (i, 0);
+        }
+        bytes += len;
+    }
+    if from < keys.len() {
+        out.push(&keys[from..]);
+    }
+    out
+}
+
+/// The keys of `keys` with a stored version: only the key columns, no `FINAL` (a version
+/// merged away or not, the key is there), which is far cheaper than reading whole parts.
+fn stored_keys<'k>(s: &ClickHouseStore, keys: &[&'k Key]) -> Result<Vec<&'k Key>, StoreError> {
+    let mut found: HashSet<(&str, &str, &str)> = HashSet::new();
+    let mut out = Vec::new();
+    for chunk in chunks(keys) {
+        let rows = s.select(&format!(
+            "SELECT log_group, log_stream, request_id FROM invocations {}",
+            keys_prewhere(chunk)
+        ))?;
+        let wanted: HashMap<(&str, &str, &str), &'k Key> = chunk
+            .iter()
+            .map(|k| ((&*k.0, &*k.1, k.2.as_str()), *k))
+            .collect();
+        for r in &rows {
+            let (g, st, id) = (
+                r.str("log_group")?,
+                r.str("log_stream")?,
+                r.str("request_id")?,
+            );
+            if let Some(k) = wanted.get(&(g.as_str(), st.as_str(), id.as_str())) {
+                if found.insert((&*k.0, &*k.1, k.2.as_str())) {
+                    out.push(*k);
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The latest stored version of each of `keys` that has one. Most keys of a batch are new
+/// (an invocation's START and REPORT usually travel together), so a cheap look at which keys
+/// exist comes first, and only those are read whole through `FINAL`. A key written by another
+/// writer after the look is found by `verify`, as it would be after a full read.
 fn load(
     s: &ClickHouseStore,
     keys: &[&Key],
     out: &mut HashMap<Key, Entry>,
 ) -> Result<(), StoreError> {
-    for chunk in keys.chunks(LOOKUP_CHUNK) {
+    let keys = stored_keys(s, keys)?;
+    for chunk in chunks(&keys) {
         let rows = s.select(&format!(
             "SELECT {PART_COLUMNS}, lines, ver FROM invocations FINAL WHERE {}",
             keys_sql(chunk)
@@ -179,6 +255,13 @@ pub(super) fn ingest(
     for m in &batch.functions {
         seen.inventory(m);
     }
+    groups.preload(
+        s,
+        order
+            .iter()
+            .filter_map(|k| stored.get(k))
+            .map(|e| (&e.part, &e.extra)),
+    )?;
     for key in &order {
         let Some(e) = stored.get_mut(key) else {
             continue;
@@ -235,15 +318,22 @@ pub(super) fn ingest(
 
     // The partitions written are marked before and after (`seal.rs`: a seal older than the
     // second mark no longer counts, so what this batch adds to a sealed day is read raw).
-    let days = super::seal::days_of(rows.iter().chain(&line_rows));
+    // The days of invocations found unchanged count too: a retry after a failure between the
+    // invocations and the second mark writes none of them again, and must still make that
+    // second mark.
+    let mut days = super::seal::days_of(rows.iter().chain(&line_rows));
+    days.extend(stored.values().map(|e| rows::date_of(e.extra.day_ms)));
     super::seal::mark(s, &days)?;
-    // Group state first (new groups, regressions), then the data; checkpoints last, so a
-    // stored checkpoint always has its data.
+    // Group state first (new groups, regressions), then what is derived from the
+    // invocations, then the invocations: a retry after a failure in between finds them
+    // stored and unchanged and writes nothing of them again, so everything derived from them
+    // must already be there (values_seen rows are order-free, writing them twice is
+    // harmless). Checkpoints last, so a stored checkpoint always has its data.
     groups.flush(s)?;
     s.insert("functions", &fn_rows)?;
+    s.insert("values_seen", &seen.rows())?;
     s.insert("invocations", &rows)?;
     verify(s, &stored, written)?;
-    s.insert("values_seen", &seen.rows())?;
     s.insert("stream_lines", &line_rows)?;
     super::seal::mark(s, &days)?;
     let cps = state::checkpoint_rows(s, &batch.checkpoints);
@@ -289,13 +379,12 @@ fn verify(
         .collect();
     for _ in 0..VERIFY_ROUNDS {
         // Per key: the versions this writer has not merged.
-        let keys: Vec<Key> = mine.keys().cloned().collect();
+        let keys: Vec<&Key> = mine.keys().collect();
         let mut unseen: HashMap<Key, Vec<u64>> = HashMap::new();
-        for chunk in keys.chunks(LOOKUP_CHUNK) {
-            let refs: Vec<&Key> = chunk.iter().collect();
+        for chunk in chunks(&keys) {
             let rows = s.select(&format!(
-                "SELECT log_group, log_stream, request_id, ver FROM invocations WHERE {}",
-                keys_sql(&refs)
+                "SELECT log_group, log_stream, request_id, ver FROM invocations {}",
+                keys_prewhere(chunk)
             ))?;
             for r in &rows {
                 let key: Key = (
@@ -319,7 +408,7 @@ fn verify(
         let mut groups = errors::Pending::load(s)?;
         let mut rows = Vec::new();
         let lost: Vec<(Key, Vec<u64>)> = unseen.into_iter().collect();
-        for chunk in lost.chunks(LOOKUP_CHUNK) {
+        for chunk in lost.chunks(LOOKUP_CHUNK / 10) {
             let refs: Vec<&Key> = chunk.iter().map(|(k, _)| k).collect();
             let vers: Vec<String> = chunk
                 .iter()
@@ -380,48 +469,83 @@ fn line_id(l: &LogLine) -> String {
     }
 }
 
+/// The (group, stream, time, id) of stored stream lines of `chunks`' streams between `lo` and
+/// `hi` (a superset: the caller looks up only its own lines), one query for the whole batch.
+/// No `FINAL`: any version of a line means it is stored.
+fn stored_lines(
+    s: &ClickHouseStore,
+    chunks: &[(&StreamLines, Vec<&LogLine>)],
+    lo: i64,
+    hi: i64,
+) -> Result<HashSet<LineKey>, StoreError> {
+    let mut out = HashSet::new();
+    let mut streams: Vec<(&str, &str)> = chunks
+        .iter()
+        .map(|(c, _)| (&*c.log_group, &*c.log_stream))
+        .collect();
+    streams.sort_unstable();
+    streams.dedup();
+    for part in streams.chunks(LOOKUP_CHUNK / 5) {
+        let groups: HashSet<&str> = part.iter().map(|k| k.0).collect();
+        let names: HashSet<&str> = part.iter().map(|k| k.1).collect();
+        let rows = s.select(&format!(
+            "SELECT log_group, log_stream, ts, id FROM stream_lines \
+             WHERE log_group IN ({}) AND log_stream IN ({}) AND ts >= {lo} AND ts <= {hi}",
+            lits(groups),
+            lits(names)
+        ))?;
+        for r in &rows {
+            out.insert((
+                Arc::from(r.str("log_group")?),
+                Arc::from(r.str("log_stream")?),
+                r.i64("ts")?,
+                r.str("id")?,
+            ));
+        }
+    }
+    Ok(out)
+}
+
+type LineKey = (Arc<str>, Arc<str>, i64, String);
+
 /// Rows for stream lines not stored yet (a line keeps the chunk time it was first stored with).
 fn stream_rows(
     s: &mut ClickHouseStore,
     chunks: &[StreamLines],
     cutoff: Option<i64>,
 ) -> Result<Vec<Map<String, Value>>, StoreError> {
+    let kept: Vec<(&StreamLines, Vec<&LogLine>)> = chunks
+        .iter()
+        .map(|c| {
+            let lines: Vec<&LogLine> = c
+                .lines
+                .iter()
+                .filter(|l| cutoff.is_none_or(|x| l.timestamp_ms >= x))
+                .collect();
+            (c, lines)
+        })
+        .filter(|(_, lines)| !lines.is_empty())
+        .collect();
+    let times = kept
+        .iter()
+        .flat_map(|(_, ls)| ls.iter().map(|l| l.timestamp_ms));
+    let (Some(lo), Some(hi)) = (times.clone().min(), times.max()) else {
+        return Ok(Vec::new());
+    };
+    let mut seen = stored_lines(s, &kept, lo, hi)?;
     let mut out = Vec::new();
-    let mut batch_seen: HashSet<(Arc<str>, Arc<str>, i64, String)> = HashSet::new();
-    for c in chunks {
-        let lines: Vec<&LogLine> = c
-            .lines
-            .iter()
-            .filter(|l| cutoff.is_none_or(|x| l.timestamp_ms >= x))
-            .collect();
-        let (Some(lo), Some(hi)) = (
-            lines.iter().map(|l| l.timestamp_ms).min(),
-            lines.iter().map(|l| l.timestamp_ms).max(),
-        ) else {
-            continue;
-        };
-        let existing: HashSet<(i64, String)> = s
-            .select(&format!(
-                "SELECT ts, id FROM stream_lines FINAL WHERE log_group = {} AND log_stream = {} \
-                 AND ts >= {lo} AND ts <= {hi}",
-                lit(&c.log_group),
-                lit(&c.log_stream)
-            ))?
-            .iter()
-            .map(|r| Ok((r.i64("ts")?, r.str("id")?)))
-            .collect::<Result<_, StoreError>>()?;
+    for (c, lines) in kept {
         let function = stream_function(c);
         let new: Vec<(&LogLine, String)> = lines
             .into_iter()
             .map(|l| (l, line_id(l)))
             .filter(|(l, id)| {
-                !existing.contains(&(l.timestamp_ms, id.clone()))
-                    && batch_seen.insert((
-                        c.log_group.clone(),
-                        c.log_stream.clone(),
-                        l.timestamp_ms,
-                        id.clone(),
-                    ))
+                seen.insert((
+                    c.log_group.clone(),
+                    c.log_stream.clone(),
+                    l.timestamp_ms,
+                    id.clone(),
+                ))
             })
             .collect();
         // The lines stored now are one chunk: it counts at its first line.
@@ -444,4 +568,45 @@ fn stream_rows(
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    fn key(group: &str, stream: &str, id: usize) -> Key {
+        (Arc::from(group), Arc::from(stream), format!("req-{id}"))
+    }
+
+    /// Issue 7: lookups are cut by count and by text size, in order, none empty, and a key
+    /// longer than the budget still goes (alone), so a batch of long names is never refused.
+    #[test]
+    fn lookups_are_chunked_by_count_and_size() {
+        let keys: Vec<Key> = (0..LOOKUP_CHUNK * 2 + 5)
+            .map(|i| key("g", "s", i))
+            .collect();
+        let refs: Vec<&Key> = keys.iter().collect();
+        let cut = chunks(&refs);
+        assert_eq!(
+            cut.iter().map(|c| c.len()).collect::<Vec<_>>(),
+            [LOOKUP_CHUNK, LOOKUP_CHUNK, 5]
+        );
+        let long = "x".repeat(LOOKUP_BYTES / 3);
+        let keys: Vec<Key> = (0..7).map(|i| key(&long, "s", i)).collect();
+        let refs: Vec<&Key> = keys.iter().collect();
+        let cut = chunks(&refs);
+        assert!(
+            cut.iter().all(|c| !c.is_empty() && c.len() <= 2),
+            "{:?}",
+            cut.len()
+        );
+        let flat: Vec<&Key> = cut.concat();
+        assert_eq!(flat, refs, "every key once, in order");
+        let huge = "y".repeat(LOOKUP_BYTES * 2);
+        let keys = [key(&huge, "s", 1), key("g", "s", 2)];
+        let refs: Vec<&Key> = keys.iter().collect();
+        assert_eq!(chunks(&refs).len(), 2);
+        assert!(chunks(&[]).is_empty());
+    }
 }
