@@ -606,11 +606,16 @@ fn bench_clickhouse(url: &str, only: &str) {
             5,
             || store.function_stats(&one, range).unwrap(),
         );
-        // What the report's insights read for the whole fleet at once.
+        // What the report's insights read for the whole fleet at once: the spike insight's
+        // hourly counts over the last 14 days of the range.
+        let spike_window = TimeRange {
+            from_ms: range.to_ms.map(|t| t - 14 * 86_400_000),
+            to_ms: range.to_ms,
+        };
         time(
-            "clickhouse fleet(all functions, 30 days, hourly buckets)",
+            "clickhouse fleet_counts(all functions, last 14 days, hourly)",
             3,
-            || store.fleet(range, Some(3_600_000)).unwrap(),
+            || store.fleet_counts(spike_window, 3_600_000).unwrap(),
         );
         time("clickhouse environment_summaries(30 days)", 3, || {
             store.environment_summaries(range).unwrap()

@@ -976,8 +976,9 @@ pub trait Store: Send {
         fleet_by_stats(self, range, bucket_ms)
     }
 
-    /// Invocations per bucket of every function [`Store::fleet`] reports over a bounded
-    /// range: its buckets' counts, without the statistics (the spike insight's one read).
+    /// Invocations per bucket over a bounded range, as [`Store::fleet`]'s buckets count them,
+    /// without the statistics (the spike insight's one read). Every function with invocations
+    /// in the range is there, sorted by name; one without may be left out (all zero).
     fn fleet_counts(
         &self,
         range: TimeRange,

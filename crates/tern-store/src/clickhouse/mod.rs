@@ -380,6 +380,14 @@ impl Store for ClickHouseStore {
         query::fleet(self, range, bucket_ms)
     }
 
+    fn fleet_counts(
+        &self,
+        range: TimeRange,
+        bucket_ms: i64,
+    ) -> Result<Vec<(String, Vec<u64>)>, StoreError> {
+        query::fleet_counts(self, range, bucket_ms)
+    }
+
     fn outbox_history(&self, limit: usize) -> Result<Vec<OutboxEntry>, StoreError> {
         state::outbox_history(self, limit)
     }

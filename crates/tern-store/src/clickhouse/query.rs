@@ -232,6 +232,7 @@ pub(super) fn fleet(
         let by = By::Bucket {
             from: floor_to(first.0, width),
             width,
+            sketches: true,
         };
         aggs = stats::aggregate(s, &c, None, Some(first.0), Some(last.1), by)?;
     }
@@ -264,6 +265,41 @@ pub(super) fn fleet(
     Ok(out)
 }
 
+/// `Store::fleet_counts`: the buckets' invocations of every function with data in the range,
+/// from the same sealed and raw rows as `fleet`, without reading a sketch or the whole range's
+/// statistics.
+pub(super) fn fleet_counts(
+    s: &ClickHouseStore,
+    range: TimeRange,
+    bucket_ms: i64,
+) -> Result<Vec<(String, Vec<u64>)>, StoreError> {
+    let edges = crate::fleet_buckets(range, bucket_ms)?;
+    let (Some(first), Some(last)) = (edges.first(), edges.last()) else {
+        return Ok(Vec::new());
+    };
+    let c = s.cutoffs()?;
+    let by = By::Bucket {
+        from: floor_to(first.0, bucket_ms),
+        width: bucket_ms,
+        sketches: false,
+    };
+    let aggs = stats::aggregate(s, &c, None, Some(first.0), Some(last.1), by)?;
+    let index: std::collections::HashMap<i64, usize> = edges
+        .iter()
+        .enumerate()
+        .map(|(i, &(from, _))| (floor_to(from, bucket_ms), i))
+        .collect();
+    let mut out: BTreeMap<String, Vec<u64>> = BTreeMap::new();
+    for ((function, start), agg) in aggs {
+        let Some(&i) = index.get(&start) else {
+            continue;
+        };
+        let n = u64::try_from(agg.rollup.invocations()).unwrap_or(0);
+        out.entry(function).or_insert_with(|| vec![0; edges.len()])[i] += n;
+    }
+    Ok(out.into_iter().collect())
+}
+
 pub(super) fn series(
     s: &ClickHouseStore,
     function: &str,
@@ -277,6 +313,7 @@ pub(super) fn series(
     let by = By::Bucket {
         from,
         width: bucket_ms,
+        sketches: true,
     };
     // A compacted hour that straddles two buckets cannot be split: it goes where it starts,
     // as a partial bucket of the SQLite backend does.
@@ -488,6 +525,7 @@ pub(super) fn apply_retention(
             let by = By::Bucket {
                 from: 0,
                 width: HOUR_MS,
+                sketches: true,
             };
             let hours = stats::aggregate(s, &c, None, c.compacted, Some(w), by)?;
             let mut out = Vec::new();

@@ -27,7 +27,12 @@ pub(super) enum By {
     /// One group per function (bucket start 0).
     Function,
     /// Buckets of `width` ms aligned on `from` (which may be any time, even after the rows).
-    Bucket { from: i64, width: i64 },
+    /// Without `sketches`, the duration and init sketches are not read (counts and sums only).
+    Bucket {
+        from: i64,
+        width: i64,
+        sketches: bool,
+    },
 }
 
 impl By {
@@ -35,9 +40,17 @@ impl By {
     pub(super) fn hourly(self) -> bool {
         match self {
             By::Function => true,
-            By::Bucket { from, width } => {
+            By::Bucket { from, width, .. } => {
                 width > 0 && width % HOUR_MS == 0 && from.rem_euclid(HOUR_MS) == 0
             }
+        }
+    }
+
+    /// Whether the sketches are read.
+    pub(super) fn sketches(self) -> bool {
+        match self {
+            By::Function => true,
+            By::Bucket { sketches, .. } => sketches,
         }
     }
 
@@ -45,7 +58,7 @@ impl By {
     pub(super) fn sql(self, col: &str) -> String {
         match self {
             By::Function => "toInt64(0)".into(),
-            By::Bucket { from, width } => format!(
+            By::Bucket { from, width, .. } => format!(
                 "(intDiv({col} - ({from}), {width}) - toInt64(({col} - ({from})) < 0 AND \
                  ({col} - ({from})) % {width} != 0))"
             ),
@@ -55,14 +68,14 @@ impl By {
     pub(super) fn start(self, index: i64) -> i64 {
         match self {
             By::Function => 0,
-            By::Bucket { from, width } => from.saturating_add(index.saturating_mul(width)),
+            By::Bucket { from, width, .. } => from.saturating_add(index.saturating_mul(width)),
         }
     }
 
     fn start_of(self, t: i64) -> i64 {
         match self {
             By::Function => 0,
-            By::Bucket { from, width } => from + floor_to(t - from, width),
+            By::Bucket { from, width, .. } => from + floor_to(t - from, width),
         }
     }
 }
@@ -276,8 +289,10 @@ pub(super) fn raw_into(
     by: By,
 ) -> Result<(), StoreError> {
     invocation_scalars(s, out, invocations, by)?;
-    for init in [false, true] {
-        sketch_bins(s, out, invocations, by, init)?;
+    if by.sketches() {
+        for init in [false, true] {
+            sketch_bins(s, out, invocations, by, init)?;
+        }
     }
     stream_volume(s, out, lines, by)
 }
