@@ -16,7 +16,6 @@ use crate::cli::DemoArgs;
 use crate::ingest::{self, Settings};
 use crate::report;
 use crate::simulate::{self, SimOptions};
-use crate::source::SourceOptions;
 
 pub fn run(args: DemoArgs) -> Result<String> {
     let work = std::env::temp_dir().join(format!("tern-demo-{}", std::process::id()));
@@ -56,16 +55,7 @@ pub fn run(args: DemoArgs) -> Result<String> {
         sim.events, sim.invocations, sim.files
     );
     let backend = tern_store::StoreBackend::Sqlite(db.clone());
-    let settings = Settings {
-        store: backend.clone(),
-        paths: vec![logs.clone()],
-        source: SourceOptions::default(),
-        region: None,
-        arch_all: None,
-        arch_by_function: Vec::new(),
-        progress: false,
-        dry_run: false,
-    };
+    let settings = Settings::new(backend.clone(), vec![logs.clone()]);
     let summary = ingest::run(&settings)?;
     eprint!("{}", summary.render());
     let store = ingest::open_store_read(&backend)?;

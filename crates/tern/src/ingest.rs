@@ -41,8 +41,8 @@ pub struct Settings {
 
 impl Settings {
     /// Ingest `paths` into `store` with every other setting at its default (auto-detected
-    /// names, no region or architecture override, no progress bar): the tests' ingest.
-    #[cfg(test)]
+    /// names, no region or architecture override, no progress bar): the demo's and the tests'
+    /// ingest.
     pub fn new(store: StoreBackend, paths: Vec<PathBuf>) -> Settings {
         Settings {
             store,
