@@ -3,7 +3,7 @@
 # benchmarks at a size `Store::ingest` cannot reach in reasonable time on a small machine
 # (BENCHMARKS.md, "ClickHouse (issue 7)").
 #
-#   bench/clickhouse_synth.sh URL DATABASE ROWS [FUNCTIONS]
+#   bench/clickhouse_synth.sh URL DATABASE ROWS [FUNCTIONS] [FIRST]
 #
 # The database must already exist with Tern's schema and a few real invocations of the same
 # functions (the store bench's stats data makes both: `fn-0000`… and their `functions` rows):
@@ -17,6 +17,8 @@
 #     max memory 60–179 MB, one cold start in 50 with init 150–650 ms;
 #   - 1% handler errors (outcome error, a KeyError with its message and a one-frame stack,
 #     one more log line); no error groups are made for them (`group_key` NULL);
+#   - rows are numbered from FIRST (default 0), which seeds their ids and values: a second
+#     run with FIRST past the first run's rows adds as many again without a duplicate key;
 #   - log_lines 4 (5 with an error), log_bytes 360–419 (+64 with an error), the same 4-line
 #     LZ4 `lines` blob in every row (taken from a stored row).
 set -euo pipefail
@@ -24,6 +26,7 @@ URL=${1:?URL}
 DB=${2:?DATABASE}
 ROWS=${3:?ROWS}
 FUNCTIONS=${4:-5000}
+FIRST=${5:-0}
 EPOCH=1772323200000 # 2026-03-01T00:00:00Z
 DAY=86400000
 DAYS=30
@@ -88,7 +91,7 @@ for d in $(seq 0 $((DAYS - 1))); do
             intHash64(h3) AS h4,
             intHash64(h4) AS h5,
             concat('fn-', substring(toString(10000 + h1 % ${FUNCTIONS}), 2)) AS fname,
-            toInt64(${EPOCH}) + intDiv(toInt64(k) * ${DAY} * ${DAYS}, ${ROWS}) AS ts,
+            toInt64(${EPOCH}) + intDiv(toInt64(k - ${FIRST}) * ${DAY} * ${DAYS}, ${ROWS}) AS ts,
             toDate(intDiv(ts, 1000)) AS dday,
             hex(sipHash128(toString(k))) AS u,
             5 + (h2 % 200000) / 100 AS dur,
@@ -96,7 +99,7 @@ for d in $(seq 0 $((DAYS - 1))); do
             h5 % 50 = 0 AS cold,
             h5 % 100 = 1 AS err,
             (SELECT any(lines) FROM ${DB}.invocations WHERE log_lines = 4) AS blob
-        FROM (SELECT number + ${lo} AS k FROM numbers($((hi - lo))))
+        FROM (SELECT number + ${lo} + ${FIRST} AS k FROM numbers($((hi - lo))))
     )"
     echo "day $d: rows $lo..$hi"
 done

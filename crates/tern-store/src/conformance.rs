@@ -453,7 +453,7 @@ fn close(a: f64, b: f64) -> bool {
 }
 
 /// Assert two stats lists agree (float sums to rounding).
-fn assert_stats_eq(a: &[FunctionStats], b: &[FunctionStats], what: &str) {
+pub fn assert_stats_eq(a: &[FunctionStats], b: &[FunctionStats], what: &str) {
     let sa: Vec<Summary> = a.iter().map(summary).collect();
     let sb: Vec<Summary> = b.iter().map(summary).collect();
     assert_eq!(sa, sb, "{what}");
@@ -3479,6 +3479,15 @@ fn assert_reads_eq<A: Store + ?Sized, B: Store + ?Sized>(got: &A, want: &B, what
             from_ms: Some(T0 + DAY + 30 * MIN),
             to_ms: None,
         },
+        // Whole days from the start, a partial day at the end; and the reverse.
+        TimeRange {
+            from_ms: Some(T0 + DAY),
+            to_ms: Some(T0 + 3 * DAY + 5 * HOUR),
+        },
+        TimeRange {
+            from_ms: None,
+            to_ms: Some(T0 + 2 * DAY),
+        },
     ];
     for range in ranges {
         let w = format!("{what}: {range:?}");
@@ -3493,7 +3502,7 @@ fn assert_reads_eq<A: Store + ?Sized, B: Store + ?Sized>(got: &A, want: &B, what
             &want.function_stats(&named, range).unwrap(),
             &format!("{w}: named function_stats"),
         );
-        for bucket in [None, Some(HOUR), Some(6 * HOUR), Some(7 * MIN)] {
+        for bucket in [None, Some(HOUR), Some(6 * HOUR), Some(7 * MIN), Some(DAY)] {
             let (Ok(a), Ok(b)) = (got.fleet(range, bucket), want.fleet(range, bucket)) else {
                 assert!(got.fleet(range, bucket).is_err() && want.fleet(range, bucket).is_err());
                 continue;

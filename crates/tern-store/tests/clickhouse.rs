@@ -11,7 +11,9 @@ use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use tern_store::{ClickHouseConfig, ClickHouseStore, IngestBatch, IngestStats, Store, StoreError};
+use tern_store::{
+    ClickHouseConfig, ClickHouseStore, IngestBatch, IngestStats, Store, StoreError, TimeRange,
+};
 
 static NEXT: AtomicU64 = AtomicU64::new(0);
 
@@ -489,22 +491,29 @@ fn corrupt_sealed_row(url: &str) {
         .read_to_string()
         .unwrap();
     let gen = gen.trim();
-    ureq::post(url)
-        .send(format!(
-            "INSERT INTO {}.sealed_hours (part, seal, function, hour, d_keys, d_counts, ver) \
-             VALUES ('2026-03-01', {gen}, 'alpha', {t0}, [2147483647], [1], {gen})",
-            db.name
-        ))
-        .unwrap();
-    let e = db
-        .store
-        .function_stats(&[], tern_store::TimeRange::all())
-        .unwrap_err();
-    assert!(matches!(e, StoreError::Corrupt(_)), "{e}");
-    let msg = e.to_string();
-    assert!(msg.contains("sealed_hours"), "{msg}");
-    assert!(msg.contains("alpha"), "{msg}");
-    assert!(msg.contains("2147483647"), "{msg}");
+    // Daily rows serve whole days, hourly rows the rest: each is checked where it is read.
+    let hour = tern_store::TimeRange {
+        from_ms: Some(t0),
+        to_ms: Some(t0 + 3_600_000),
+    };
+    for (table, range) in [
+        ("sealed_days", tern_store::TimeRange::all()),
+        ("sealed_hours", hour),
+    ] {
+        ureq::post(url)
+            .send(format!(
+                "INSERT INTO {}.{table} (part, seal, function, hour, d_keys, d_counts, ver) \
+                 VALUES ('2026-03-01', {gen}, 'alpha', {t0}, [2147483647], [1], {gen})",
+                db.name
+            ))
+            .unwrap();
+        let e = db.store.function_stats(&[], range).unwrap_err();
+        assert!(matches!(e, StoreError::Corrupt(_)), "{e}");
+        let msg = e.to_string();
+        assert!(msg.contains(table), "{msg}");
+        assert!(msg.contains("alpha"), "{msg}");
+        assert!(msg.contains("2147483647"), "{msg}");
+    }
 }
 
 #[test]
@@ -578,6 +587,100 @@ fn sealed_rows_are_read(url: &str) {
     // The rest seals later.
     assert_eq!(db.store.seal(t0 + 40 * day).unwrap().partitions, 1);
     assert_eq!(db.store.function_stats(&[], all).unwrap()[0].invocations, 3);
+}
+
+/// A database sealed by schema 2 (hourly rows only) is taken back on open: its sealed
+/// partitions read raw (same answers) until sealed again, now with daily rows.
+fn schema_2_seals_are_redone(url: &str) {
+    let mut db = temp_db(url);
+    let t0 = tern_store::conformance::T0;
+    let day = 86_400_000;
+    let parts = (0..3)
+        .map(|i| {
+            tern_store::conformance::invocation(
+                "alpha",
+                1,
+                &format!("r-{i}"),
+                t0 + i * 3_600_000,
+                40.0 + i as f64,
+                128,
+            )
+        })
+        .collect();
+    db.ingest(&IngestBatch {
+        parts,
+        ..Default::default()
+    })
+    .unwrap();
+    assert_eq!(db.store.seal(t0 + 40 * day).unwrap().partitions, 1);
+    let want = db.store.function_stats(&[], TimeRange::all()).unwrap();
+    let sql = |q: String| {
+        ureq::post(url)
+            .send(q)
+            .unwrap()
+            .body_mut()
+            .read_to_string()
+            .unwrap()
+    };
+    // What schema 2 left: no daily rows, version 2 (newer than the version 3 row).
+    sql(format!(
+        "ALTER TABLE {}.sealed_days DROP PARTITION 20260301",
+        db.name
+    ));
+    let ver: u64 = sql(format!("SELECT max(ver) FROM {}.meta", db.name))
+        .trim()
+        .parse()
+        .unwrap();
+    sql(format!(
+        "INSERT INTO {}.meta (key, value, ver) VALUES ('schema_version', '2', {})",
+        db.name,
+        ver + 1
+    ));
+    // Readers refuse it (they would read daily rows that are not there); a writer upgrades.
+    let e = ClickHouseStore::open_read_only(&config(url, &db.name)).unwrap_err();
+    assert!(e.to_string().contains("older Tern (schema 2)"), "{e}");
+    let mut store = ClickHouseStore::open(&config(url, &db.name)).unwrap();
+    let version = sql(format!(
+        "SELECT value FROM {}.meta FINAL WHERE key = 'schema_version'",
+        db.name
+    ));
+    assert_eq!(
+        version.trim(),
+        tern_store::clickhouse::SCHEMA_VERSION.to_string()
+    );
+    tern_store::conformance::assert_stats_eq(
+        &store.function_stats(&[], TimeRange::all()).unwrap(),
+        &want,
+        "schema 2 database",
+    );
+    let again = store.seal(t0 + 40 * day).unwrap();
+    assert_eq!(
+        again.partitions, 1,
+        "the old seal was taken back: {again:?}"
+    );
+    let days = sql(format!("SELECT count() FROM {}.sealed_days", db.name));
+    assert_eq!(days.trim(), "1", "one daily row for one function and day");
+    tern_store::conformance::assert_stats_eq(
+        &store.function_stats(&[], TimeRange::all()).unwrap(),
+        &want,
+        "schema 2 database",
+    );
+}
+
+#[test]
+fn schema_2_seals_are_redone_18_16() {
+    let Some(url) = service("TERN_TEST_CLICKHOUSE_URL") else {
+        return;
+    };
+    schema_2_seals_are_redone(&url);
+}
+
+#[test]
+fn schema_2_seals_are_redone_chdb() {
+    let Some(url) = service("TERN_TEST_CHDB_URL") else {
+        return;
+    };
+    schema_2_seals_are_redone(&url);
 }
 
 #[test]

@@ -111,10 +111,16 @@ impl ClickHouseStore {
                 })
             }
             Some(v) if v == SCHEMA_VERSION => {}
-            // Older (or none): the tables above brought it up to date.
-            _ => store
-                .set_meta(META_SCHEMA, &SCHEMA_VERSION.to_string())
-                .map_err(|e| open_err(c, e))?,
+            // Older (or none): the tables above brought it up to date; seals from before
+            // daily rows are taken back.
+            old => {
+                if old.is_some() {
+                    seal::reopen_sealed(&mut store).map_err(|e| open_err(c, e))?;
+                }
+                store
+                    .set_meta(META_SCHEMA, &SCHEMA_VERSION.to_string())
+                    .map_err(|e| open_err(c, e))?
+            }
         }
         Ok(store)
     }
@@ -127,6 +133,13 @@ impl ClickHouseStore {
                 found: v,
                 supported: SCHEMA_VERSION,
             }),
+            Some(v) if v < SCHEMA_VERSION => Err(open_err(
+                c,
+                format!(
+                    "written by an older Tern (schema {v}); run `tern seal` (or `tern serve`) \
+                     once to upgrade it"
+                ),
+            )),
             Some(_) => Ok(store),
             None => Err(open_err(c, "not a Tern database (no schema version)")),
         }

@@ -232,7 +232,6 @@ pub(super) fn fleet(
         let by = By::Bucket {
             from: floor_to(first.0, width),
             width,
-            sketches: true,
         };
         aggs = stats::aggregate(s, &c, None, Some(first.0), Some(last.1), by)?;
     }
@@ -281,23 +280,24 @@ pub(super) fn fleet_counts(
     let by = By::Bucket {
         from: floor_to(first.0, bucket_ms),
         width: bucket_ms,
-        sketches: false,
     };
-    let aggs = stats::aggregate(s, &c, None, Some(first.0), Some(last.1), by)?;
+    let counts = stats::counts(s, &c, Some(first.0), Some(last.1), by)?;
     let index: std::collections::HashMap<i64, usize> = edges
         .iter()
         .enumerate()
         .map(|(i, &(from, _))| (floor_to(from, bucket_ms), i))
         .collect();
-    let mut out: BTreeMap<String, Vec<u64>> = BTreeMap::new();
-    for ((function, start), agg) in aggs {
-        let Some(&i) = index.get(&start) else {
-            continue;
-        };
-        let n = u64::try_from(agg.rollup.invocations()).unwrap_or(0);
-        out.entry(function).or_insert_with(|| vec![0; edges.len()])[i] += n;
+    let mut out = Vec::with_capacity(counts.len());
+    for (function, buckets) in counts {
+        let mut row = vec![0; edges.len()];
+        for (start, n) in buckets {
+            if let Some(&i) = index.get(&start) {
+                row[i] += u64::try_from(n).unwrap_or(0);
+            }
+        }
+        out.push((function, row));
     }
-    Ok(out.into_iter().collect())
+    Ok(out)
 }
 
 pub(super) fn series(
@@ -313,7 +313,6 @@ pub(super) fn series(
     let by = By::Bucket {
         from,
         width: bucket_ms,
-        sketches: true,
     };
     // A compacted hour that straddles two buckets cannot be split: it goes where it starts,
     // as a partial bucket of the SQLite backend does.
@@ -427,16 +426,7 @@ pub(super) fn environment_summaries(
     s: &ClickHouseStore,
     range: TimeRange,
 ) -> Result<Vec<crate::EnvironmentSummary>, StoreError> {
-    let rows = seal::env_rows(s, &seal::state(s)?, None)?;
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < rows.len() {
-        let f = &rows[i].function;
-        let n = rows[i..].iter().take_while(|r| &r.function == f).count();
-        out.extend(crate::summarise_environments(f, &rows[i..i + n], range));
-        i += n;
-    }
-    Ok(out)
+    seal::env_summaries(s, &seal::state(s)?, range)
 }
 
 pub(super) fn time_bounds(s: &ClickHouseStore) -> Result<Option<(i64, i64)>, StoreError> {
@@ -525,7 +515,6 @@ pub(super) fn apply_retention(
             let by = By::Bucket {
                 from: 0,
                 width: HOUR_MS,
-                sketches: true,
             };
             let hours = stats::aggregate(s, &c, None, c.compacted, Some(w), by)?;
             let mut out = Vec::new();
@@ -539,7 +528,13 @@ pub(super) fn apply_retention(
             s.set_meta(META_COMPACTED, &w.to_string())?;
         }
         s.set_meta(META_RAW_CUTOFF, &cut.to_string())?;
-        for table in ["invocations", "stream_lines", "sealed_hours", "sealed_envs"] {
+        for table in [
+            "invocations",
+            "stream_lines",
+            "sealed_hours",
+            "sealed_days",
+            "sealed_envs",
+        ] {
             for p in old_partitions(s, table, w)? {
                 s.client.exec(None, &s.layout.drop_partition(table, p))?;
             }

@@ -21,8 +21,22 @@
 /// is brought up to date by `open` (version 2 only added the sealing tables, which `CREATE
 /// TABLE IF NOT EXISTS` makes; a database of version 1 has no seal, so every partition reads
 /// raw until the first `seal`). Version 2 writers mark the partitions they write (`seal_state`),
-/// which version 1 writers would not: the bump keeps them out.
-pub const SCHEMA_VERSION: i64 = 2;
+/// which version 1 writers would not: the bump keeps them out. Version 3 added `sealed_days`;
+/// opening an older database marks its sealed partitions as written to, so they read raw
+/// until sealed again with daily rows (`tern seal`, or `tern serve`'s seal loop).
+pub const SCHEMA_VERSION: i64 = 3;
+
+/// The columns of `sealed_hours` and `sealed_days`.
+const SEALED_COLUMNS: &str = "part Date, seal UInt64, function String, hour Int64, \
+            o0 Int64, o1 Int64, o2 Int64, o3 Int64, o4 Int64, o5 Int64, \
+            cold_starts Int64, over_20s Int64, billed_ms Float64, gb_seconds Float64, \
+            max_memory_mb Nullable(Int64), first_ms Nullable(Int64), last_ms Nullable(Int64), \
+            latest_memory_t Nullable(Int64), latest_memory_mb Nullable(Int64), \
+            d_zero UInt64, d_keys Array(Int32), d_counts Array(UInt64), \
+            d_min Nullable(Float64), d_max Nullable(Float64), d_sum Float64, \
+            i_zero UInt64, i_keys Array(Int32), i_counts Array(UInt64), \
+            i_min Nullable(Float64), i_max Nullable(Float64), i_sum Float64, \
+            log_lines Int64, log_bytes Int64, ver UInt64";
 
 pub(crate) struct Table {
     pub name: &'static str,
@@ -98,16 +112,15 @@ pub(crate) const TABLES: &[Table] = &[
     // never replaced (`seal` is in the key); readers take the generation `seal_state` names.
     Table {
         name: "sealed_hours",
-        columns: "part Date, seal UInt64, function String, hour Int64, \
-            o0 Int64, o1 Int64, o2 Int64, o3 Int64, o4 Int64, o5 Int64, \
-            cold_starts Int64, over_20s Int64, billed_ms Float64, gb_seconds Float64, \
-            max_memory_mb Nullable(Int64), first_ms Nullable(Int64), last_ms Nullable(Int64), \
-            latest_memory_t Nullable(Int64), latest_memory_mb Nullable(Int64), \
-            d_zero UInt64, d_keys Array(Int32), d_counts Array(UInt64), \
-            d_min Nullable(Float64), d_max Nullable(Float64), d_sum Float64, \
-            i_zero UInt64, i_keys Array(Int32), i_counts Array(UInt64), \
-            i_min Nullable(Float64), i_max Nullable(Float64), i_sum Float64, \
-            log_lines Int64, log_bytes Int64, ver UInt64",
+        columns: SEALED_COLUMNS,
+        partition_by: Some("toYYYYMMDD(part)"),
+        order_by: "(part, seal, function, hour)",
+        shard_by: "cityHash64(function)",
+    },
+    // The same per (function, UTC day of `t`), `hour` being the day's start.
+    Table {
+        name: "sealed_days",
+        columns: SEALED_COLUMNS,
         partition_by: Some("toYYYYMMDD(part)"),
         order_by: "(part, seal, function, hour)",
         shard_by: "cityHash64(function)",

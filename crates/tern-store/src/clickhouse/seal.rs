@@ -7,6 +7,8 @@
 //! * `sealed_hours`: per (function, hour of `t`), the scalars of a rollup and the duration and
 //!   init sketches as bins (the Rust bins `stats::sketch_bins` computes, with min, max and
 //!   sum), so that sums of sealed rows give exactly the sketch the raw rows give;
+//! * `sealed_days`: the same per (function, UTC day of `t`), summed from the hourly
+//!   aggregates, so whole days (a month's report) read 24× fewer rows;
 //! * `sealed_envs`: per (function, log group, log stream), its invocations, cold starts, first
 //!   and last completed invocation and latest runtime version in that partition.
 //!
@@ -218,7 +220,7 @@ fn bins_cols(m: &mut Map<String, Value>, prefix: &str, b: &Bins) {
     m.insert(format!("{prefix}_sum"), b.sum.into());
 }
 
-fn hour_row(day: &str, seal: u64, function: &str, hour: i64, a: &Agg) -> Map<String, Value> {
+fn sealed_row(day: &str, seal: u64, function: &str, hour: i64, a: &Agg) -> Map<String, Value> {
     let r = &a.rollup;
     let opt = |v: Option<i64>| v.map_or(Value::Null, Value::from);
     let mut m = Map::new();
@@ -280,17 +282,33 @@ fn seal_partition(s: &mut ClickHouseStore, p: i64) -> Result<u64, StoreError> {
     let by = By::Bucket {
         from: 0,
         width: HOUR_MS,
-        sketches: true,
     };
     let mut aggs: Aggs = BTreeMap::new();
     stats::raw_into(s, &mut aggs, &filter, &filter, by)?;
     let mut rows: Vec<Map<String, Value>> = aggs
         .iter()
-        .map(|((f, h), a)| hour_row(&day, seal, f, *h, a))
+        .map(|((f, h), a)| sealed_row(&day, seal, f, *h, a))
         .collect();
     let mut n = rows.len() as u64;
     for chunk in rows.chunks(100_000) {
         s.insert("sealed_hours", chunk)?;
+    }
+    rows.clear();
+    // The same per (function, UTC day of `t`), for reads of whole days.
+    let mut days: Aggs = BTreeMap::new();
+    for ((f, h), a) in &aggs {
+        days.entry((f.clone(), floor_to(*h, DAY_MS)))
+            .or_default()
+            .absorb(a);
+    }
+    drop(aggs);
+    rows.extend(
+        days.iter()
+            .map(|((f, d), a)| sealed_row(&day, seal, f, *d, a)),
+    );
+    n += rows.len() as u64;
+    for chunk in rows.chunks(100_000) {
+        s.insert("sealed_days", chunk)?;
     }
     rows.clear();
     let envs = s.select(&raw_env_sql(&filter))?;
@@ -347,6 +365,55 @@ fn fn_sql(functions: Option<&[String]>) -> String {
     }
 }
 
+/// The sealed tables that hold the whole hours of `[lo, hi)`, each with the condition on its
+/// `hour` column: the whole UTC days from `sealed_days` when `by`'s buckets are whole days
+/// (so a month is 30 rows per function instead of 720), the other whole hours from
+/// `sealed_hours`.
+fn sealed_spans(lo: Option<i64>, hi: Option<i64>, by: By) -> Vec<(&'static str, String)> {
+    let all = |parts: Vec<String>| {
+        if parts.is_empty() {
+            "1".to_string()
+        } else {
+            parts.join(" AND ")
+        }
+    };
+    let mut hours = Vec::new();
+    if let Some(l) = lo {
+        hours.push(format!("hour >= {l}"));
+    }
+    if let Some(h) = hi {
+        hours.push(format!("hour <= {}", h.saturating_sub(HOUR_MS)));
+    }
+    let (dlo, dhi) = (
+        lo.map(|l| ceil_to(l, DAY_MS)),
+        hi.map(|h| floor_to(h, DAY_MS)),
+    );
+    if !by.daily() || dlo.zip(dhi).is_some_and(|(a, b)| a >= b) {
+        return vec![("sealed_hours", all(hours))];
+    }
+    let mut days = Vec::new();
+    let mut rest = Vec::new();
+    // Whole hours outside the whole days exist only where an end is not on a day.
+    if let Some(a) = dlo {
+        days.push(format!("hour >= {a}"));
+        if lo != Some(a) {
+            rest.push(format!("hour < {a}"));
+        }
+    }
+    if let Some(b) = dhi {
+        days.push(format!("hour < {b}"));
+        if hi != Some(b) {
+            rest.push(format!("hour >= {b}"));
+        }
+    }
+    let mut out = vec![("sealed_days", all(days))];
+    if !rest.is_empty() {
+        hours.push(format!("({})", rest.join(" OR ")));
+        out.push(("sealed_hours", all(hours)));
+    }
+    out
+}
+
 /// Add the whole hours of `[lo, hi)` of the valid sealed partitions to `out`, grouped by
 /// function and `by` (whose buckets must be whole hours), and return the sealed partitions
 /// with rows in the partial hours at the edges (to be read raw over those spans).
@@ -359,18 +426,10 @@ pub(super) fn read_sealed(
     hi: Option<i64>,
     by: By,
 ) -> Result<BTreeSet<i64>, StoreError> {
-    let mut edges = BTreeSet::new();
     if seals.valid.is_empty() {
-        return Ok(edges);
+        return Ok(BTreeSet::new());
     }
     let base = format!("{} AND {}", valid_sql(seals), fn_sql(functions));
-    let mut whole = base.clone();
-    if let Some(l) = lo {
-        whole.push_str(&format!(" AND hour >= {l}"));
-    }
-    if let Some(h) = hi {
-        whole.push_str(&format!(" AND hour <= {}", h.saturating_sub(HOUR_MS)));
-    }
     let month = stats::month_sql("hour");
     let n = "(o0 + o1 + o2 + o3 + o4 + o5)";
     let bins = |p: &str| {
@@ -379,99 +438,115 @@ pub(super) fn read_sealed(
              min({p}_min) AS {p}lo, max({p}_max) AS {p}hi, sum({p}_sum) AS {p}total"
         )
     };
-    if !by.sketches() {
-        // Counts only (`Store::fleet_counts`): a narrow row per (function, bucket), as a
-        // fleet of 5,000 functions over 14 days hourly is 1.7 M of them.
+    for (table, span) in sealed_spans(lo, hi, by) {
         let rows = s.select(&format!(
             "SELECT function, {b} AS b, sum(o0) AS s0, sum(o1) AS s1, sum(o2) AS s2, \
-             sum(o3) AS s3, sum(o4) AS s4, sum(o5) AS s5 \
-             FROM sealed_hours WHERE {whole} GROUP BY function, b",
+             sum(o3) AS s3, sum(o4) AS s4, sum(o5) AS s5, sum(cold_starts) AS n_cold, \
+             sum(over_20s) AS n_over, sum(billed_ms) AS billed, sum(gb_seconds) AS gb, \
+             max(max_memory_mb) AS max_mem, min(first_ms) AS first, max(last_ms) AS last, \
+             countIf(latest_memory_t IS NOT NULL) AS n_mem, \
+             maxIf(assumeNotNull(latest_memory_t), latest_memory_t IS NOT NULL) AS mem_t, \
+             argMaxIf(assumeNotNull(latest_memory_mb), \
+                      tuple(assumeNotNull(latest_memory_t), assumeNotNull(latest_memory_mb)), \
+                      latest_memory_t IS NOT NULL) AS mem, \
+             sum(log_lines) AS lines, sum(log_bytes) AS bytes, \
+             sumMap([{month}], [{n}]) AS month_n, sumMap([{month}], [gb_seconds]) AS month_gb, \
+             {d}, {i} FROM {table} WHERE {base} AND {span} GROUP BY function, b",
             b = by.sql("hour"),
+            d = bins("d"),
+            i = bins("i"),
         ))?;
         for r in &rows {
-            let a = out
-                .entry((r.str("function")?, by.start(r.i64("b")?)))
-                .or_default();
-            let mut part = crate::sqlite::rollup::Rollup::default();
-            for (o, slot) in part.outcomes.iter_mut().enumerate() {
-                *slot = r.i64(&format!("s{o}"))?;
-            }
-            a.rollup.merge_scalars(&part);
-        }
-        return edge_partitions(s, &base, lo, hi);
-    }
-    let rows = s.select(&format!(
-        "SELECT function, {b} AS b, sum(o0) AS s0, sum(o1) AS s1, sum(o2) AS s2, \
-         sum(o3) AS s3, sum(o4) AS s4, sum(o5) AS s5, sum(cold_starts) AS n_cold, \
-         sum(over_20s) AS n_over, sum(billed_ms) AS billed, sum(gb_seconds) AS gb, \
-         max(max_memory_mb) AS max_mem, min(first_ms) AS first, max(last_ms) AS last, \
-         countIf(latest_memory_t IS NOT NULL) AS n_mem, \
-         maxIf(assumeNotNull(latest_memory_t), latest_memory_t IS NOT NULL) AS mem_t, \
-         argMaxIf(assumeNotNull(latest_memory_mb), \
-                  tuple(assumeNotNull(latest_memory_t), assumeNotNull(latest_memory_mb)), \
-                  latest_memory_t IS NOT NULL) AS mem, \
-         sum(log_lines) AS lines, sum(log_bytes) AS bytes, \
-         sumMap([{month}], [{n}]) AS month_n, sumMap([{month}], [gb_seconds]) AS month_gb\
-         {sketches} FROM sealed_hours WHERE {whole} GROUP BY function, b",
-        b = by.sql("hour"),
-        sketches = if by.sketches() {
-            format!(", {}, {}", bins("d"), bins("i"))
-        } else {
-            String::new()
-        },
-    ))?;
-    for r in &rows {
-        let function = r.str("function")?;
-        let b = by.start(r.i64("b")?);
-        let where_ = || format!("sealed_hours of {function:?} at {b}");
-        let a = out.entry((function.clone(), b)).or_default();
-        let mut part = crate::sqlite::rollup::Rollup::default();
-        for (o, slot) in part.outcomes.iter_mut().enumerate() {
-            *slot = r.i64(&format!("s{o}"))?;
-        }
-        part.cold_starts = r.i64("n_cold")?;
-        part.over_20s = r.i64("n_over")?;
-        part.billed_ms = r.f64("billed")?;
-        part.gb_seconds = r.f64("gb")?;
-        part.max_memory_used_mb = r.opt_u32("max_mem")?;
-        part.first_ms = r.opt_i64("first")?;
-        part.last_ms = r.opt_i64("last")?;
-        if r.i64("n_mem")? > 0 {
-            part.latest_memory = Some(r.i64("mem_t")?).zip(r.opt_u32("mem")?);
-        }
-        part.log_lines = r.i64("lines")?;
-        part.log_bytes = r.i64("bytes")?;
-        a.rollup.merge_scalars(&part);
-        stats::add_months(r, &mut a.months)?;
-        for (p, bins) in [("d", &mut a.duration), ("i", &mut a.init)] {
-            let pairs = stats::map_pairs(r, &format!("{p}bins"))?;
-            let mut kv = Vec::with_capacity(pairs.len());
-            for (k, v) in pairs {
-                let k = i32::try_from(k).map_err(|_| {
-                    StoreError::Corrupt(format!("{}: sketch bin {k} is out of range", where_()))
-                })?;
-                let n = v.as_u64().ok_or_else(|| {
-                    StoreError::Corrupt(format!("{}: sketch bin {k} has no count", where_()))
-                })?;
-                if !bin_exists(k) {
-                    return Err(StoreError::Corrupt(format!(
-                        "{}: {p}_keys holds {k}, which is no sketch bin",
-                        where_()
-                    )));
-                }
-                kv.push((k, n));
-            }
-            bins.merge_sealed(
-                r.u64(&format!("{p}zero"))?,
-                &kv,
-                r.opt_f64(&format!("{p}lo"))?,
-                r.opt_f64(&format!("{p}hi"))?,
-                r.f64(&format!("{p}total"))?,
-            );
+            add_sealed_row(r, table, out, by)?;
         }
     }
-    edges.extend(edge_partitions(s, &base, lo, hi)?);
-    Ok(edges)
+    edge_partitions(s, &base, lo, hi)
+}
+
+/// Add one grouped row of `read_sealed`'s query.
+fn add_sealed_row(
+    r: &super::client::Row,
+    table: &str,
+    out: &mut Aggs,
+    by: By,
+) -> Result<(), StoreError> {
+    let function = r.str("function")?;
+    let b = by.start(r.i64("b")?);
+    let where_ = || format!("{table} of {function:?} at {b}");
+    let a = out.entry((function.clone(), b)).or_default();
+    let mut part = crate::sqlite::rollup::Rollup::default();
+    for (o, slot) in part.outcomes.iter_mut().enumerate() {
+        *slot = r.i64(&format!("s{o}"))?;
+    }
+    part.cold_starts = r.i64("n_cold")?;
+    part.over_20s = r.i64("n_over")?;
+    part.billed_ms = r.f64("billed")?;
+    part.gb_seconds = r.f64("gb")?;
+    part.max_memory_used_mb = r.opt_u32("max_mem")?;
+    part.first_ms = r.opt_i64("first")?;
+    part.last_ms = r.opt_i64("last")?;
+    if r.i64("n_mem")? > 0 {
+        part.latest_memory = Some(r.i64("mem_t")?).zip(r.opt_u32("mem")?);
+    }
+    part.log_lines = r.i64("lines")?;
+    part.log_bytes = r.i64("bytes")?;
+    a.rollup.merge_scalars(&part);
+    stats::add_months(r, &mut a.months)?;
+    for (p, bins) in [("d", &mut a.duration), ("i", &mut a.init)] {
+        let pairs = stats::map_pairs(r, &format!("{p}bins"))?;
+        let mut kv = Vec::with_capacity(pairs.len());
+        for (k, v) in pairs {
+            let k = i32::try_from(k).map_err(|_| {
+                StoreError::Corrupt(format!("{}: sketch bin {k} is out of range", where_()))
+            })?;
+            let n = v.as_u64().ok_or_else(|| {
+                StoreError::Corrupt(format!("{}: sketch bin {k} has no count", where_()))
+            })?;
+            if !bin_exists(k) {
+                return Err(StoreError::Corrupt(format!(
+                    "{}: {p}_keys holds {k}, which is no sketch bin",
+                    where_()
+                )));
+            }
+            kv.push((k, n));
+        }
+        bins.merge_sealed(
+            r.u64(&format!("{p}zero"))?,
+            &kv,
+            r.opt_f64(&format!("{p}lo"))?,
+            r.opt_f64(&format!("{p}hi"))?,
+            r.f64(&format!("{p}total"))?,
+        );
+    }
+    Ok(())
+}
+
+/// `read_sealed` for invocation counts only (`stats::counts`).
+pub(super) fn sealed_counts(
+    s: &ClickHouseStore,
+    seals: &Seals,
+    out: &mut stats::Counts,
+    lo: Option<i64>,
+    hi: Option<i64>,
+    by: By,
+) -> Result<BTreeSet<i64>, StoreError> {
+    if seals.valid.is_empty() {
+        return Ok(BTreeSet::new());
+    }
+    let base = valid_sql(seals);
+    for (table, span) in sealed_spans(lo, hi, by) {
+        stats::add_counts(
+            s,
+            out,
+            &format!(
+                "SELECT function, {b} AS b, toInt64(sum(o0 + o1 + o2 + o3 + o4 + o5)) AS n \
+                 FROM {table} WHERE {base} AND {span} GROUP BY function, b",
+                b = by.sql("hour")
+            ),
+            by,
+        )?;
+    }
+    edge_partitions(s, &base, lo, hi)
 }
 
 /// The sealed partitions holding the partial hours at the edges of `[lo, hi)` (`base`: the
@@ -616,6 +691,86 @@ pub(super) fn env_rows(
         .collect()
 }
 
+/// `Store::environment_summaries` summed in ClickHouse (what `crate::summarise_environments`
+/// makes of `env_rows`): one row per function, its lifetimes and per-version invocations as
+/// arrays, instead of every environment (750,000 of them at 10 M invocations).
+pub(super) fn env_summaries(
+    s: &ClickHouseStore,
+    seals: &Seals,
+    range: crate::TimeRange,
+) -> Result<Vec<crate::EnvironmentSummary>, StoreError> {
+    let Some(sql) = env_sql(seals, None) else {
+        return Ok(Vec::new());
+    };
+    let mut inside = vec!["n > 0".to_string(), "last_ms IS NOT NULL".to_string()];
+    if let Some(f) = range.from_ms {
+        inside.push(format!("assumeNotNull(last_ms) >= {f}"));
+    }
+    if let Some(t) = range.to_ms {
+        inside.push(format!("assumeNotNull(last_ms) < {t}"));
+    }
+    let rows = s.select(&format!(
+        "SELECT function, sum(e) AS envs, sum(i) AS inv, arraySort(groupArrayArray(l)) AS lives, \
+         groupArrayIf(v, has_v) AS vs, groupArrayIf(vn, has_v) AS vns FROM ( \
+           SELECT function, has_v, v, toInt64(countIf(inside)) AS e, \
+           toInt64(sumIf(n, inside)) AS i, groupArrayIf(life, inside) AS l, \
+           toInt64(sum(n)) AS vn FROM ( \
+             SELECT function, n, {inside} AS inside, \
+             if(first_ms IS NOT NULL AND last_ms IS NOT NULL, \
+                greatest(assumeNotNull(last_ms) - assumeNotNull(first_ms), 0), 0) AS life, \
+             runtime_version IS NOT NULL AS has_v, ifNull(runtime_version, '') AS v \
+             FROM ({sql})) \
+           GROUP BY function, has_v, v) \
+         GROUP BY function ORDER BY function",
+        inside = inside.join(" AND "),
+    ))?;
+    let mut out = Vec::new();
+    for r in &rows {
+        let function = r.str("function")?;
+        let bad = |what: &str| {
+            StoreError::Corrupt(format!("environment summary of {function:?}: {what}"))
+        };
+        let ints = |col: &str| -> Result<Vec<i64>, StoreError> {
+            match r.map().get(col) {
+                Some(Value::Array(a)) => a
+                    .iter()
+                    .map(|v| v.as_i64().ok_or_else(|| bad(&format!("{col} holds {v}"))))
+                    .collect(),
+                _ => Err(bad(&format!("{col} is not an array"))),
+            }
+        };
+        let lifetimes_ms = ints("lives")?;
+        let counts = ints("vns")?;
+        let names = match r.map().get("vs") {
+            Some(Value::Array(a)) => a
+                .iter()
+                .map(|v| {
+                    v.as_str()
+                        .map(str::to_string)
+                        .ok_or_else(|| bad("vs holds a non-string"))
+                })
+                .collect::<Result<Vec<String>, StoreError>>()?,
+            _ => return Err(bad("vs is not an array")),
+        };
+        if names.len() != counts.len() {
+            return Err(bad("versions and their counts differ in length"));
+        }
+        let mut versions: Vec<(String, i64)> = names.into_iter().zip(counts).collect();
+        versions.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        let sum = crate::EnvironmentSummary {
+            environments: r.u64("envs")?,
+            invocations: r.u64("inv")?,
+            lifetimes_ms,
+            runtime_versions: versions.into_iter().map(|(v, _)| v).collect(),
+            function,
+        };
+        if sum.environments > 0 || !sum.runtime_versions.is_empty() {
+            out.push(sum);
+        }
+    }
+    Ok(out)
+}
+
 /// Per function: its environments (distinct stream names) with a completed invocation whose
 /// first..last completed invocation overlaps `[from, to)` (as on SQLite).
 pub(super) fn env_counts(
@@ -653,7 +808,7 @@ pub(super) fn sealed_memory(
         "SELECT function, max(assumeNotNull(latest_memory_t)) AS mt, \
          argMax(assumeNotNull(latest_memory_mb), \
                 tuple(assumeNotNull(latest_memory_t), assumeNotNull(latest_memory_mb))) AS m \
-         FROM sealed_hours WHERE {} AND {} AND latest_memory_t IS NOT NULL GROUP BY function",
+         FROM sealed_days WHERE {} AND {} AND latest_memory_t IS NOT NULL GROUP BY function",
         valid_sql(seals),
         fn_sql(functions)
     ))?;
@@ -675,22 +830,106 @@ pub(super) fn sealed_bounds(
     if seals.valid.is_empty() {
         return Ok(None);
     }
-    let rows = s.select(&format!(
-        "SELECT countIf(first_ms IS NOT NULL) AS n, min(first_ms) AS lo, max(last_ms) AS hi \
-         FROM sealed_hours WHERE {} AND hour >= {}",
-        valid_sql(seals),
-        lo.unwrap_or(i64::MIN)
-    ))?;
-    match rows.first() {
-        Some(r) if r.i64("n")? > 0 => Ok(r.opt_i64("lo")?.zip(r.opt_i64("hi")?)),
-        _ => Ok(None),
+    let mut out: Option<(i64, i64)> = None;
+    for (table, span) in sealed_spans(lo, None, By::Function) {
+        let rows = s.select(&format!(
+            "SELECT countIf(first_ms IS NOT NULL) AS n, min(first_ms) AS lo, \
+             max(last_ms) AS hi FROM {table} WHERE {} AND {span}",
+            valid_sql(seals),
+        ))?;
+        if let Some(r) = rows.first() {
+            if r.i64("n")? > 0 {
+                if let Some((a, b)) = r.opt_i64("lo")?.zip(r.opt_i64("hi")?) {
+                    out = Some(out.map_or((a, b), |(x, y)| (x.min(a), y.max(b))));
+                }
+            }
+        }
     }
+    Ok(out)
+}
+
+/// Schema 3 added `sealed_days`: a seal written before it has no daily rows, so every
+/// sealed partition is marked as written to, and reads it raw until it is sealed again.
+pub(super) fn reopen_sealed(s: &mut ClickHouseStore) -> Result<(), StoreError> {
+    let rows = s.select(&format!(
+        "SELECT DISTINCT toString(part) AS d FROM seal_state WHERE kind = {KIND_SEAL}"
+    ))?;
+    let days = rows
+        .iter()
+        .map(|r| r.str("d"))
+        .collect::<Result<BTreeSet<String>, StoreError>>()?;
+    mark(s, &days)
 }
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn whole_days_come_from_daily_rows() {
+        let d = DAY_MS;
+        let h = HOUR_MS;
+        let hourly = By::Bucket { from: 0, width: h };
+        // Hourly buckets never read daily rows.
+        assert_eq!(
+            sealed_spans(Some(0), Some(3 * d), hourly),
+            vec![(
+                "sealed_hours",
+                format!("hour >= 0 AND hour <= {}", 3 * d - h)
+            )]
+        );
+        // Whole days only.
+        assert_eq!(
+            sealed_spans(Some(d), Some(3 * d), By::Function),
+            vec![("sealed_days", format!("hour >= {d} AND hour < {}", 3 * d))]
+        );
+        // Partial days at both ends: their whole hours from hourly rows.
+        let lo = d + 5 * h + 17;
+        let hi = 3 * d + 7 * h;
+        assert_eq!(
+            sealed_spans(Some(lo), Some(hi), By::Function),
+            vec![
+                (
+                    "sealed_days",
+                    format!("hour >= {} AND hour < {}", 2 * d, 3 * d)
+                ),
+                (
+                    "sealed_hours",
+                    format!(
+                        "hour >= {lo} AND hour <= {} AND (hour < {} OR hour >= {})",
+                        hi - h,
+                        2 * d,
+                        3 * d
+                    )
+                ),
+            ]
+        );
+        // Less than a whole day: hourly rows only.
+        assert_eq!(
+            sealed_spans(Some(d + h), Some(2 * d + h), By::Function),
+            vec![(
+                "sealed_hours",
+                format!("hour >= {} AND hour <= {}", d + h, 2 * d)
+            )]
+        );
+        // Unbounded: every day.
+        assert_eq!(
+            sealed_spans(None, None, By::Function),
+            vec![("sealed_days", "1".to_string())]
+        );
+        // Daily buckets read daily rows; buckets not made of whole days do not.
+        let daily = By::Bucket {
+            from: 2 * d,
+            width: 7 * d,
+        };
+        assert_eq!(sealed_spans(None, Some(2 * d), daily)[0].0, "sealed_days");
+        let shifted = By::Bucket { from: h, width: d };
+        assert_eq!(
+            sealed_spans(None, Some(2 * d), shifted)[0].0,
+            "sealed_hours"
+        );
+    }
 
     #[test]
     fn partition_ids_are_days() {
