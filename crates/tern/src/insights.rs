@@ -185,15 +185,24 @@ fn last_invocations<'a>(
 }
 
 /// The hours the spike insight scans: the range's last 14 days within the stored data, from
-/// a whole hour. `None` when that is empty.
+/// a whole hour. `None` when that is empty. Where the range ends after the data, the window
+/// ends at the whole hour after the last invocation: the same buckets and counts (nothing is
+/// stored in between), and a store that keeps whole hours ready (ClickHouse's sealed hours)
+/// need not read the last one raw.
 fn spike_window(range: TimeRange, bounds: Option<(i64, i64)>) -> Option<TimeRange> {
     let (lo, hi) = bounds?;
-    let to = range.to_ms.map_or(hi + 1, |t| t.min(hi + 1));
+    let end = hi.saturating_add(1);
+    let to = range.to_ms.map_or(end, |t| t.min(end));
     let from = range
         .from_ms
         .map_or(lo, |f| f.max(lo))
         .max(to - SPIKE_SCAN_MS);
     let from = from - from.rem_euclid(SPIKE_BUCKET_MS);
+    let to = if to == end {
+        end.saturating_add((SPIKE_BUCKET_MS - end.rem_euclid(SPIKE_BUCKET_MS)) % SPIKE_BUCKET_MS)
+    } else {
+        to
+    };
     (from < to).then_some(TimeRange {
         from_ms: Some(from),
         to_ms: Some(to),
@@ -547,6 +556,38 @@ mod tests {
     use super::*;
     use crate::simulate::{self, SimOptions};
     use tern_store::{SqliteStore, StoreBackend};
+
+    /// The spike window ends on a whole hour when the range runs past the data (the hours
+    /// are the same), and where the range ends when that is inside the data.
+    #[test]
+    fn spike_window_ends_on_the_hour_after_the_data() {
+        const H: i64 = SPIKE_BUCKET_MS;
+        let day = 86_400_000;
+        let bounds = Some((0, 20 * day + 5 * H + 17));
+        let all = spike_window(TimeRange::all(), bounds).unwrap();
+        assert_eq!(all.to_ms, Some(20 * day + 6 * H));
+        // From the hour that held `to - 14 days` before the end moved: 14 days and one hour.
+        assert_eq!(all.from_ms, Some(6 * day + 5 * H));
+        let past = TimeRange {
+            from_ms: None,
+            to_ms: Some(30 * day + 1),
+        };
+        assert_eq!(spike_window(past, bounds), Some(all));
+        let inside = TimeRange {
+            from_ms: Some(day),
+            to_ms: Some(10 * day + 7),
+        };
+        assert_eq!(
+            spike_window(inside, bounds),
+            Some(TimeRange {
+                from_ms: Some(day),
+                to_ms: Some(10 * day + 7),
+            })
+        );
+        // Data ending on an hour's last millisecond: already whole.
+        let whole = spike_window(TimeRange::all(), Some((0, 3 * H - 1))).unwrap();
+        assert_eq!((whole.from_ms, whole.to_ms), (Some(0), Some(3 * H)));
+    }
 
     /// Reading the whole fleet at once gives the same facts as reading function by function:
     /// environments, runtimes, the latest invocation ever and spikes, over ranges that end
