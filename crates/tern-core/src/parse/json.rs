@@ -4,12 +4,23 @@
 use memchr::memmem;
 
 use super::models::{ErrorPayload, JsonLine, Message, Metrics, Record, Text};
+use super::platform_json;
 use super::scan::{megabytes, request_id};
 use super::{AppLine, ExtensionLine, InitStart, Line, PhaseReport, RuntimeDone, Start};
 use crate::model::{ErrorInfo, LogFormat, ReportMetrics};
 
 /// A message that starts with `{`.
 pub(super) fn parse(message: &str) -> Line {
+    // `platform.start` and `platform.report` as Lambda writes them: read by hand into the
+    // record serde would give, and turned into a line by the same code.
+    if let Some((kind, record)) = platform_json::read(message) {
+        return platform(kind, Some(record));
+    }
+    parse_serde(message)
+}
+
+/// [`parse`] through serde alone.
+pub(super) fn parse_serde(message: &str) -> Line {
     match serde_json::from_str::<JsonLine>(message) {
         Ok(line) => match line.kind.get() {
             Some(kind) if kind.starts_with("platform.") => platform(kind, line.record.0),

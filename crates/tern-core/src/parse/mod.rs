@@ -11,7 +11,8 @@
 //! - `platform.rs`: text platform lines (START, END, REPORT, INIT_*, RESTORE_*, EXTENSION,
 //!   the timeout and runtime-exit lines).
 //! - `json.rs` and `models.rs`: JSON messages (platform records and application records), read
-//!   in one serde pass into borrowed, lenient wire structs.
+//!   in one serde pass into borrowed, lenient wire structs; `platform_json.rs` reads the
+//!   common `platform.start` / `platform.report` records by hand into the same structs.
 //! - `app.rs`: application lines of each runtime and the error output they print.
 //! - `scan.rs`: byte helpers. Timestamps are read by [`crate::time`].
 //!
@@ -33,6 +34,7 @@ mod app;
 mod json;
 mod models;
 mod platform;
+mod platform_json;
 mod scan;
 
 use crate::model::{ErrorInfo, Level, ReportMetrics};
