@@ -217,9 +217,9 @@ pub fn parse_message(message: &str) -> Line {
 
 /// Whether the text after the first `n` bytes (a keyword) starts with `RequestId:`.
 fn names_request(message: &str, n: usize) -> bool {
-    rest(message, n)
-        .trim_start_matches([' ', '\t'])
-        .starts_with("RequestId:")
+    let b = message.as_bytes().get(n..).unwrap_or(&[]);
+    let blanks = b.iter().take_while(|&&c| c == b' ' || c == b'\t').count();
+    b.get(blanks..).and_then(<[u8]>::first_chunk::<10>) == Some(b"RequestId:")
 }
 
 /// `message` after its first `n` bytes (an ASCII keyword).
