@@ -3,18 +3,22 @@
 
 use memchr::memmem;
 
+use super::json_fast;
 use super::models::{ErrorPayload, JsonLine, Message, Metrics, Record, Text};
-use super::platform_json;
 use super::scan::{megabytes, request_id};
 use super::{AppLine, ExtensionLine, InitStart, Line, PhaseReport, RuntimeDone, Start};
 use crate::model::{ErrorInfo, LogFormat, ReportMetrics};
 
 /// A message that starts with `{`.
 pub(super) fn parse(message: &str) -> Line {
-    // `platform.start` and `platform.report` as Lambda writes them: read by hand into the
-    // record serde would give, and turned into a line by the same code.
-    if let Some((kind, record)) = platform_json::read(message) {
+    // `platform.start` and `platform.report` as Lambda writes them, and flat application
+    // records: read by hand into the structs serde would give, and turned into a line by the
+    // same code.
+    if let Some((kind, record)) = json_fast::platform_record(message) {
         return platform(kind, Some(record));
+    }
+    if let Some(line) = json_fast::app_record(message) {
+        return Line::App(app_record(line));
     }
     parse_serde(message)
 }

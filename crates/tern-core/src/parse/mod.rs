@@ -11,8 +11,9 @@
 //! - `platform.rs`: text platform lines (START, END, REPORT, INIT_*, RESTORE_*, EXTENSION,
 //!   the timeout and runtime-exit lines).
 //! - `json.rs` and `models.rs`: JSON messages (platform records and application records), read
-//!   in one serde pass into borrowed, lenient wire structs; `platform_json.rs` reads the
-//!   common `platform.start` / `platform.report` records by hand into the same structs.
+//!   in one serde pass into borrowed, lenient wire structs; `json_fast.rs` reads the common
+//!   shapes (`platform.start` / `platform.report` records, flat application records) by hand
+//!   into the same structs.
 //! - `app.rs`: application lines of each runtime and the error output they print.
 //! - `scan.rs`: byte helpers. Timestamps are read by [`crate::time`].
 //!
@@ -32,9 +33,9 @@
 
 mod app;
 mod json;
+mod json_fast;
 mod models;
 mod platform;
-mod platform_json;
 mod scan;
 
 use crate::model::{ErrorInfo, Level, ReportMetrics};

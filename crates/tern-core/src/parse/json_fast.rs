@@ -1,5 +1,7 @@
-//! A hand-written reader for the common JSON platform records, `platform.start` and
-//! `platform.report` as Lambda writes them (lambda-logs.md §2.1):
+//! Hand-written readers for the common JSON messages, which cost about ten times a text
+//! line through serde:
+//!
+//! - `platform.start` and `platform.report` as Lambda writes them (lambda-logs.md §2.1):
 //!
 //! ```text
 //! {"time":"…","type":"platform.start","record":{"requestId":"…","functionArn":"…","version":"…"}}
@@ -8,24 +10,31 @@
 //!  "status":"success"}}
 //! ```
 //!
-//! A JSON message costs about ten times a text line through serde, and these two records are
-//! most of the JSON platform output. This reader fills the same [`Record`] serde would, so the
-//! record is turned into a [`super::Line`] by the same code. It takes only a narrow shape and
-//! answers `None` for anything else, which then goes through serde (that decides and
-//! explains): a key it does not list (at the top: `time`, `type`, `record`; in the record:
-//! `requestId`, `version`, `status`, `errorType`, `functionArn`, `metrics`; in the metrics: the
-//! seven metrics serde reads), a repeated key, a string with an escape or a control character,
-//! a value of another JSON type, a number that is negative, has an exponent or more than 15
-//! digits. For every message it accepts, serde reads the same record (tests below compare the
-//! two on many inputs).
+//! - flat application records (§2.3): `{"timestamp": "…", "level": "INFO", "message": "…",
+//!   "logger": "…", "requestId": "…"}`.
+//!
+//! Each fills the same struct serde would ([`Record`], [`JsonLine`]), so the line is made by
+//! the same code. They take only narrow shapes and answer `None` for anything else, which
+//! then goes through serde (that decides and explains): a key serde reads that they do not
+//! (`errorType`, `stackTrace`, `log_level`, …), a repeated key serde reads, a string with an
+//! escape or a control character, a value of another JSON type, a nested value, a metric
+//! that is negative, has an exponent or more than 15 digits. For every message they accept,
+//! serde reads the same struct (tests below compare the two readings on many inputs).
+//!
+//! Platform records: at the top only `time`, `type`, `record`; in the record `requestId`,
+//! `version`, `status`, `errorType`, `functionArn`, `metrics`; in the metrics the seven metrics
+//! serde reads. Application records: `timestamp`, `time`, `level`, `requestId` and `message`
+//! as strings, and any key serde ignores with a string, integer, `true`, `false` or `null`
+//! value (serde checks only the syntax of an ignored value).
 
 use std::borrow::Cow;
 
-use super::models::{Metrics, Record, Text};
+use super::models::{JsonLine, LevelField, Message, Metrics, Record, Stamp, Text};
+use super::scan::level_from_word;
 
 /// The record's type (`platform.…`) and its `record`, when the message has the narrow shape
 /// above.
-pub(super) fn read(message: &str) -> Option<(&str, Record<'_>)> {
+pub(super) fn platform_record(message: &str) -> Option<(&str, Record<'_>)> {
     let mut r = Reader {
         s: message,
         b: message.as_bytes(),
@@ -59,6 +68,68 @@ pub(super) fn read(message: &str) -> Option<(&str, Record<'_>)> {
     }
     let kind = kind.filter(|k| k.starts_with("platform."))?;
     Some((kind, record?))
+}
+
+/// An application record of the flat shape above, as serde would read it.
+pub(super) fn app_record(message: &str) -> Option<JsonLine<'_>> {
+    const TIMESTAMP: u8 = 1;
+    const TIME: u8 = 2;
+    const LEVEL: u8 = 4;
+    const REQUEST_ID: u8 = 8;
+    const MESSAGE: u8 = 16;
+    let mut r = Reader {
+        s: message,
+        b: message.as_bytes(),
+        i: 0,
+    };
+    r.ws();
+    r.expect(b'{')?;
+    r.ws();
+    let mut line = JsonLine::default();
+    let mut seen = 0u8;
+    loop {
+        let key = r.string()?;
+        r.colon()?;
+        let field = match key {
+            "timestamp" => TIMESTAMP,
+            "time" => TIME,
+            "level" => LEVEL,
+            "requestId" => REQUEST_ID,
+            "message" => MESSAGE,
+            // Every other key serde reads into `JsonLine`.
+            "type"
+            | "record"
+            | "log_level"
+            | "AWSRequestId"
+            | "function_request_id"
+            | "errorType"
+            | "errorMessage"
+            | "stackTrace"
+            | "stack" => return None,
+            _ => 0,
+        };
+        if field == 0 {
+            r.ignored_value()?;
+        } else {
+            if seen & field != 0 {
+                return None;
+            }
+            seen |= field;
+            let v = r.string()?;
+            match field {
+                TIMESTAMP => line.timestamp = Stamp::text(v),
+                TIME => line.time = Stamp::text(v),
+                LEVEL => line.level = LevelField(level_from_word(v.trim())),
+                REQUEST_ID => line.request_id = Text(Some(Cow::Borrowed(v))),
+                _ => line.message = Message::Text,
+            }
+        }
+        if r.end_of_member()? {
+            break;
+        }
+    }
+    r.ws();
+    (r.i == r.b.len()).then_some(line)
 }
 
 struct Reader<'a> {
@@ -133,6 +204,39 @@ impl<'a> Reader<'a> {
         let text = self.s.get(start..at)?;
         self.i = at + 1;
         Some(text)
+    }
+
+    /// A value serde ignores, of the kinds taken here: a string, an integer, `true`,
+    /// `false` or `null`.
+    fn ignored_value(&mut self) -> Option<()> {
+        match self.b.get(self.i)? {
+            b'"' => self.string().map(drop),
+            b't' => self.literal(b"true"),
+            b'f' => self.literal(b"false"),
+            b'n' => self.literal(b"null"),
+            _ => {
+                // -?(0|[1-9][0-9]*): a fraction or an exponent is left to serde.
+                self.expect(b'-');
+                match self.b.get(self.i)? {
+                    b'0' => self.i += 1,
+                    b'1'..=b'9' => {
+                        while self.b.get(self.i).is_some_and(u8::is_ascii_digit) {
+                            self.i += 1;
+                        }
+                    }
+                    _ => return None,
+                }
+                match self.b.get(self.i) {
+                    Some(b'.' | b'e' | b'E' | b'0'..=b'9') => None,
+                    _ => Some(()),
+                }
+            }
+        }
+    }
+
+    fn literal(&mut self, word: &[u8]) -> Option<()> {
+        let end = self.i + word.len();
+        (self.b.get(self.i..end) == Some(word)).then(|| self.i = end)
     }
 
     /// `{"requestId": …}`: the record object.
@@ -277,7 +381,7 @@ fn set<'a>(slot: &mut Text<'a>, v: &'a str) -> Option<()> {
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
-    use super::read;
+    use super::{app_record, platform_record as read};
     use crate::parse::json::{parse, parse_serde};
     use proptest::prelude::*;
 
@@ -399,6 +503,98 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn reads_flat_application_records_by_hand() {
+        for m in [
+            r#"{"timestamp": "2026-11-03T00:05:30Z", "level": "INFO", "message": "Fetched 10 items", "logger": "app", "requestId": "f88ab5a0-4dbd-4527-9379-52a65d87e615", "location": "app.py:12"}"#,
+            r#"{"timestamp":"2026-11-03T00:34:22.700Z","level":"INFO","requestId":"25f4a8c3-8c18-4ac2-85bd-69656a6c6e96","message":"Completed in 248 ms"}"#,
+            r#"{"time":"2026-11-03T00:34:22.700Z","level":"warning","message":"m","pid":123,"ok":true,"gone":null,"neg":-5,"zero":0,"f":false}"#,
+            r#"{"timestamp":"1709640245","level":" Error ","requestId":"undefined"}"#,
+            r#"{"level":"NOTICE","requestId":"","message":""}"#,
+            r#"{"other":"x","other":"y"}"#,
+            " {\n \"message\" :\t\"x\" } ",
+        ] {
+            assert!(app_record(m).is_some(), "{m}");
+            agree(m);
+        }
+        for m in [
+            r#"{"timestamp":"t","level":"INFO","errorType":"KeyError","errorMessage":"x"}"#,
+            r#"{"timestamp":"t","log_level":"ERROR"}"#,
+            r#"{"AWSRequestId":"r"}"#,
+            r#"{"function_request_id":"r"}"#,
+            r#"{"requestId":"r","requestId":"s"}"#,
+            r#"{"level":"INFO","level":"ERROR"}"#,
+            r#"{"message":{"errorType":"E"}}"#,
+            r#"{"message":"a\"b"}"#,
+            r#"{"level":30}"#,
+            r#"{"timestamp":1709640245003}"#,
+            r#"{"stack":"x"}"#,
+            r#"{"type":"app"}"#,
+            r#"{"extra":{"a":1}}"#,
+            r#"{"extra":[1]}"#,
+            r#"{"extra":1.5}"#,
+            r#"{"extra":1e5}"#,
+            r#"{"extra":01}"#,
+            r#"{"extra":-}"#,
+            r#"{"extra":tru}"#,
+            r#"{"extra":truex}"#,
+            r#"{"extra":nul}"#,
+            r#"{"message":"x"}}"#,
+            r#"{"message":"x""#,
+            "{}",
+        ] {
+            assert!(app_record(m).is_none(), "{m}");
+            agree(m);
+        }
+    }
+
+    /// Application records built from keys serde reads and ignores, with values of every
+    /// kind, repeated keys and spacing: both readings agree.
+    fn app_member() -> impl Strategy<Value = String> {
+        let key = prop::sample::select(vec![
+            "timestamp",
+            "time",
+            "level",
+            "requestId",
+            "message",
+            "logger",
+            "location",
+            "type",
+            "errorType",
+            "errorMessage",
+            "log_level",
+            "AWSRequestId",
+            "stack",
+        ]);
+        let value = prop::sample::select(vec![
+            "\"2026-11-03T00:05:30Z\"",
+            "\"2026-11-03T00:05:30.123Z\"",
+            "\"INFO\"",
+            "\"error\"",
+            "\" r-1 \"",
+            "\"undefined\"",
+            "\"\"",
+            "\"a\\nb\"",
+            "\"é\"",
+            "1709640245003",
+            "1709640245",
+            "30",
+            "-1",
+            "0",
+            "01",
+            "1.5",
+            "1e400",
+            "true",
+            "false",
+            "null",
+            "{}",
+            "{\"errorType\":\"E\",\"errorMessage\":\"m\"}",
+            "[]",
+            "[\"at x\"]",
+        ]);
+        (key, value, " {0,1}").prop_map(|(k, v, ws)| format!("\"{k}\"{ws}:{ws}{v}"))
     }
 
     fn piece() -> impl Strategy<Value = String> {
@@ -544,10 +740,21 @@ mod tests {
         }
 
         #[test]
+        fn agrees_with_serde_on_app_records(
+            members in prop::collection::vec(app_member(), 0..7),
+            sep in prop::sample::select(vec![",", ", ", " ,\n"]),
+        ) {
+            let m = format!("{{{}}}", members.join(sep));
+            prop_assert_eq!(parse(&m), parse_serde(&m), "{}", m);
+        }
+
+        #[test]
         fn never_panics(s in "\\PC{0,200}") {
             let m = format!("{{{s}");
             let _ = read(&m);
             let _ = read(&s);
+            let _ = app_record(&m);
+            let _ = app_record(&s);
         }
     }
 }
