@@ -237,15 +237,24 @@ impl Decoder {
                 return None;
             }
         };
-        self.build_event_with(message, raw, names, location, out)
+        self.build_event_with(
+            message,
+            raw,
+            fastline::Same::default(),
+            names,
+            location,
+            out,
+        )
     }
 
     /// [`Decoder::build_event`] once the message is known to be a string (`raw.message`
-    /// is not read).
+    /// is not read). `same` says which names are the interners' last ones (the fast path's
+    /// hints).
     fn build_event_with(
         &mut self,
         message: String,
         raw: RawEvent<'_>,
+        same: fastline::Same,
         names: &Names,
         location: &dyn Fn() -> String,
         out: &mut Decoded,
@@ -262,7 +271,10 @@ impl Decoder {
             }
         };
         let log_group = match raw.log_group.as_ref().and_then(Scalar::as_str) {
-            Some(g) => self.groups.intern(g),
+            Some(g) => {
+                let last = if same.group { self.groups.last() } else { None };
+                last.unwrap_or_else(|| self.groups.intern(g))
+            }
             None => match &names.group {
                 Some(g) => g.clone(),
                 None if names.deferred => self.empty.clone(),
@@ -270,7 +282,14 @@ impl Decoder {
             },
         };
         let log_stream = match raw.log_stream.as_ref().and_then(Scalar::as_str) {
-            Some(s) => self.streams.intern(s),
+            Some(s) => {
+                let last = if same.stream {
+                    self.streams.last()
+                } else {
+                    None
+                };
+                last.unwrap_or_else(|| self.streams.intern(s))
+            }
             None => match &names.stream {
                 Some(s) => s.clone(),
                 None if names.deferred => self.empty.clone(),
@@ -312,7 +331,9 @@ impl Decoder {
         if let Some(fast) = fast {
             let names = Names::default();
             let ev = match fast.message {
-                Some(message) => self.build_event_with(message, fast.raw, &names, &location, out),
+                Some(message) => {
+                    self.build_event_with(message, fast.raw, fast.same, &names, &location, out)
+                }
                 // No message: `build_event` says so.
                 None => self.build_event(fast.raw, &names, &location, out),
             };
@@ -585,6 +606,44 @@ fn strip_sgr_suffix(s: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Names repeated from the line before (taken from the interner without comparing them
+    /// again) read the same as names read in full, and stay shared.
+    #[test]
+    fn repeated_names_are_the_interned_ones() {
+        let mut dec = Decoder::new(DecodeOptions::default());
+        let mut out = Decoded::default();
+        dec.begin_source("t.jsonl", None);
+        let names = [
+            ("/aws/lambda/a", "s1"),
+            ("/aws/lambda/a", "s1"),
+            ("/aws/lambda/a", "s2"),
+            ("/aws/lambda/b", "s2"),
+            ("/aws/lambda/b", "s\\\"q"),
+            ("/aws/lambda/b", "s\\\"q"),
+            ("/aws/lambda/a", "s1"),
+            ("/aws/lambda/a", "s1"),
+        ];
+        for (n, (g, st)) in names.iter().enumerate() {
+            let line = format!(
+                r#"{{"logGroup":"{g}","logStream":"{st}","timestamp":1,"message":"m","logGroup":"{g}"}}"#
+            );
+            dec.decode_json_line(line.as_bytes(), n as u64 + 1, &mut out);
+        }
+        assert_eq!(out.events.len(), names.len());
+        for (ev, (g, st)) in out.events.iter().zip(names) {
+            assert_eq!(&*ev.log_group, g);
+            assert_eq!(&*ev.log_stream, st.replace("\\\"", "\""));
+        }
+        assert!(Arc::ptr_eq(
+            &out.events[0].log_stream,
+            &out.events[7].log_stream
+        ));
+        assert!(Arc::ptr_eq(
+            &out.events[0].log_group,
+            &out.events[2].log_group
+        ));
+    }
 
     #[test]
     fn tail_headers() {

@@ -50,6 +50,16 @@ impl<'a> Value<'a> {
 pub struct FastEvent<'a> {
     pub raw: RawEvent<'a>,
     pub message: Option<String>,
+    /// The group and stream are the hints' names (a repeat recognised by one comparison),
+    /// so the interner need not compare them again.
+    pub same: Same,
+}
+
+/// Which of the names read are the [`Hints`]' names.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Same {
+    pub group: bool,
+    pub stream: bool,
 }
 
 /// The group and stream names of the line before, when JSON spells them as their own bytes
@@ -111,8 +121,10 @@ pub fn parse<'a>(line: &'a [u8], scratch: &mut String, hints: Hints<'_>) -> Opti
                 let name = Scalar::Str(Cow::Borrowed(s.get(i + 1..i + 1 + len)?));
                 if let Key::LogGroup = key {
                     ev.raw.log_group = Some(name);
+                    ev.same.group = true;
                 } else {
                     ev.raw.log_stream = Some(name);
+                    ev.same.stream = true;
                 }
                 i += len + 2;
             } else {
@@ -135,8 +147,14 @@ pub fn parse<'a>(line: &'a [u8], scratch: &mut String, hints: Hints<'_>) -> Opti
                 };
                 match key {
                     Key::Timestamp => ev.raw.timestamp = Some(value.scalar()),
-                    Key::LogStream => ev.raw.log_stream = Some(value.scalar()),
-                    Key::LogGroup => ev.raw.log_group = Some(value.scalar()),
+                    Key::LogStream => {
+                        ev.raw.log_stream = Some(value.scalar());
+                        ev.same.stream = false;
+                    }
+                    Key::LogGroup => {
+                        ev.raw.log_group = Some(value.scalar());
+                        ev.same.group = false;
+                    }
                     Key::Id => ev.raw.id = Some(value.scalar()),
                     Key::Message | Key::Other => {}
                 }
@@ -527,6 +545,9 @@ mod tests {
             let hints = Hints { group: &g, stream: &st };
             let ev = parse(line.as_bytes(), &mut String::new(), hints).unwrap();
             prop_assert!(same_event(&ev, &slow(&line).unwrap()), "{line} {hints:?}");
+            // `same` marks exactly the names equal to a (non-empty) hint.
+            prop_assert_eq!(ev.same.group, !g.is_empty() && group == g, "{} {:?}", line, hints);
+            prop_assert_eq!(ev.same.stream, !st.is_empty() && stream == st, "{} {:?}", line, hints);
         }
 
         #[test]

@@ -82,6 +82,11 @@ impl Interner {
 
     /// The name returned last when JSON spells it as its own bytes (no `"`, no `\`), else
     /// `""`: a JSON-lines scanner can then recognise a repeat of it with one comparison.
+    /// The last name returned.
+    pub fn last(&self) -> Option<Arc<str>> {
+        self.names.get(self.last).cloned()
+    }
+
     pub fn last_plain(&self) -> &str {
         match (self.names.get(self.last), self.plain.get(self.last)) {
             (Some(name), Some(true)) => name,

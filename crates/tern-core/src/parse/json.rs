@@ -3,6 +3,7 @@
 
 use memchr::memmem;
 
+use super::json_fast;
 use super::models::{ErrorPayload, JsonLine, Message, Metrics, Record, Text};
 use super::scan::{megabytes, request_id};
 use super::{AppLine, ExtensionLine, InitStart, Line, PhaseReport, RuntimeDone, Start};
@@ -10,6 +11,20 @@ use crate::model::{ErrorInfo, LogFormat, ReportMetrics};
 
 /// A message that starts with `{`.
 pub(super) fn parse(message: &str) -> Line {
+    // `platform.start` and `platform.report` as Lambda writes them, and flat application
+    // records: read by hand into the structs serde would give, and turned into a line by the
+    // same code.
+    if let Some((kind, record)) = json_fast::platform_record(message) {
+        return platform(kind, Some(record));
+    }
+    if let Some(line) = json_fast::app_record(message) {
+        return Line::App(app_record(line));
+    }
+    parse_serde(message)
+}
+
+/// [`parse`] through serde alone.
+pub(super) fn parse_serde(message: &str) -> Line {
     match serde_json::from_str::<JsonLine>(message) {
         Ok(line) => match line.kind.get() {
             Some(kind) if kind.starts_with("platform.") => platform(kind, line.record.0),

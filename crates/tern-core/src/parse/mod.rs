@@ -11,7 +11,9 @@
 //! - `platform.rs`: text platform lines (START, END, REPORT, INIT_*, RESTORE_*, EXTENSION,
 //!   the timeout and runtime-exit lines).
 //! - `json.rs` and `models.rs`: JSON messages (platform records and application records), read
-//!   in one serde pass into borrowed, lenient wire structs.
+//!   in one serde pass into borrowed, lenient wire structs; `json_fast.rs` reads the common
+//!   shapes (`platform.start` / `platform.report` records, flat application records) by hand
+//!   into the same structs.
 //! - `app.rs`: application lines of each runtime and the error output they print.
 //! - `scan.rs`: byte helpers. Timestamps are read by [`crate::time`].
 //!
@@ -31,6 +33,7 @@
 
 mod app;
 mod json;
+mod json_fast;
 mod models;
 mod platform;
 mod scan;
@@ -215,9 +218,9 @@ pub fn parse_message(message: &str) -> Line {
 
 /// Whether the text after the first `n` bytes (a keyword) starts with `RequestId:`.
 fn names_request(message: &str, n: usize) -> bool {
-    rest(message, n)
-        .trim_start_matches([' ', '\t'])
-        .starts_with("RequestId:")
+    let b = message.as_bytes().get(n..).unwrap_or(&[]);
+    let blanks = b.iter().take_while(|&&c| c == b' ' || c == b'\t').count();
+    b.get(blanks..).and_then(<[u8]>::first_chunk::<10>) == Some(b"RequestId:")
 }
 
 /// `message` after its first `n` bytes (an ASCII keyword).

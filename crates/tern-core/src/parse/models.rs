@@ -278,6 +278,13 @@ enum StampValue<'a> {
     Number(f64),
 }
 
+impl<'a> Stamp<'a> {
+    /// A string value, as serde reads it.
+    pub fn text(v: &'a str) -> Self {
+        Stamp(Some(StampValue::Text(Cow::Borrowed(v))))
+    }
+}
+
 impl Stamp<'_> {
     /// Epoch milliseconds, when the value can be read as a time.
     pub fn ms(&self) -> Option<i64> {

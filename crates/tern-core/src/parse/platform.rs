@@ -7,7 +7,7 @@
 //! whitespace-separated tokens and matches known keys at each token start; unknown tokens are
 //! skipped one at a time, and the first occurrence of a key wins.
 
-use super::scan::{ends_word, is_type_name, megabytes, metric, request_id, skip_ws, token};
+use super::scan::{ends_word, is_type_name, is_ws, megabytes, metric, request_id, skip_ws, token};
 use super::{ExtensionLine, InitStart, Line, PhaseReport, Start};
 use crate::model::ReportMetrics;
 
@@ -36,14 +36,26 @@ fn fields<'a>(
     keys: &[&str],
     mut on: impl FnMut(usize, &'a str) -> Result<(), String>,
 ) -> Result<(), String> {
+    // The keys' first bytes, so most tokens (values, units) are passed over with one test.
+    let mut firsts = [0u64; 4];
+    for k in keys {
+        if let Some(&c) = k.as_bytes().first() {
+            firsts[usize::from(c >> 6)] |= 1 << (c & 63);
+        }
+    }
     loop {
         rest = skip_ws(rest);
         let Some(&first) = rest.as_bytes().first() else {
             return Ok(());
         };
-        let hit = keys
-            .iter()
-            .position(|k| k.as_bytes().first() == Some(&first) && rest.starts_with(k));
+        let hit = if firsts[usize::from(first >> 6)] & (1 << (first & 63)) == 0 {
+            None
+        } else {
+            keys.iter().position(|k| {
+                k.as_bytes().first() == Some(&first)
+                    && rest.as_bytes().get(..k.len()) == Some(k.as_bytes())
+            })
+        };
         match hit.and_then(|i| Some((i, rest.get(keys.get(i)?.len()..)?))) {
             Some((i, after)) => {
                 let (value, r) = token(skip_ws(after));
@@ -55,9 +67,16 @@ fn fields<'a>(
     }
 }
 
-/// Read a metric value or explain why it cannot be read.
-fn number(line: &str, key: &str, v: &str) -> Result<f64, String> {
-    metric(v).ok_or_else(|| format!("{line} line with an unreadable {key} value {}", snippet(v)))
+/// Read a metric value or explain why it cannot be read (`key` names the field, for the
+/// diagnostic only).
+fn number<'k>(line: &str, key: impl FnOnce() -> &'k str, v: &str) -> Result<f64, String> {
+    metric(v).ok_or_else(|| {
+        format!(
+            "{line} line with an unreadable {} value {}",
+            key(),
+            snippet(v)
+        )
+    })
 }
 
 fn set_first<T>(slot: &mut Option<T>, v: T) {
@@ -74,11 +93,14 @@ fn set_text(slot: &mut Option<String>, v: &str) {
 
 /// After the keyword (`START`, `END`, `REPORT`): `RequestId: <id>` and the rest of the line.
 fn request_id_field<'a>(kind: &str, rest: &'a str) -> Result<(&'a str, &'a str), String> {
-    let rest = skip_ws(rest)
-        .strip_prefix("RequestId:")
-        .ok_or_else(|| format!("{kind} line without a RequestId"))?;
+    let rest = skip_ws(rest);
+    let rest = match rest.as_bytes().first_chunk::<10>() {
+        Some(b"RequestId:") => rest.get(10..).unwrap_or(""),
+        _ => return Err(format!("{kind} line without a RequestId")),
+    };
     // The id follows after spaces only: `RequestId: \tDuration: …` has an empty id.
-    let (id, rest) = token(rest.trim_start_matches(' '));
+    let spaces = rest.bytes().take_while(|&b| b == b' ').count();
+    let (id, rest) = token(rest.get(spaces..).unwrap_or(""));
     if id.is_empty() {
         return Err(format!("{kind} line with an empty RequestId"));
     }
@@ -128,6 +150,53 @@ const REPORT_KEYS: [&str; 10] = [
     "XRAY TraceId:",
 ];
 
+/// The fields every REPORT line starts with, in Lambda's order: (tab and key, index in
+/// [`REPORT_KEYS`], the unit after the value).
+const REPORT_CANONICAL: [(&str, usize, &str); 4] = [
+    ("\tDuration:", 0, " ms"),
+    ("\tBilled Duration:", 1, " ms"),
+    ("\tMemory Size:", 2, " MB"),
+    ("\tMax Memory Used:", 3, " MB"),
+];
+
+/// [`fields`], reading first the fields `expected` in the order given: while the text goes
+/// on with the next one's tab and key, a value token, and the unit followed by whitespace,
+/// the value goes to `on` without trying every key at every token. That is what `fields`
+/// does with the same text, as long as `keys[k]` is the expected key (without its tab) and
+/// no other key matches where it does (no key of `keys` is a prefix of another), and no key
+/// matches at a unit: `fields` reads the key and the value token, then skips the unit as an
+/// unknown token. At the first difference, the rest (from that field's tab on) goes to
+/// `fields`.
+fn canonical_then_fields<'a>(
+    mut rest: &'a str,
+    expected: &[(&str, usize, &str)],
+    keys: &[&str],
+    mut on: impl FnMut(usize, &'a str) -> Result<(), String>,
+) -> Result<(), String> {
+    for &(key, k, unit) in expected {
+        let Some(after) = rest
+            .as_bytes()
+            .get(..key.len())
+            .filter(|b| *b == key.as_bytes())
+        else {
+            break;
+        };
+        let after = rest.get(after.len()..).unwrap_or("");
+        let (value, r) = token(skip_ws(after));
+        let unit_ends = r
+            .as_bytes()
+            .get(..unit.len())
+            .is_some_and(|b| b == unit.as_bytes())
+            && r.as_bytes().get(unit.len()).is_some_and(|&c| is_ws(c));
+        if !unit_ends {
+            break;
+        }
+        on(k, value)?;
+        rest = r.get(unit.len()..).unwrap_or("");
+    }
+    fields(rest, keys, on)
+}
+
 /// `REPORT RequestId: <id>\tDuration: X ms\tBilled Duration: Y ms\tMemory Size: Z MB\t
 /// Max Memory Used: W MB[\tInit Duration: I ms][\tRestore Duration: R ms]
 /// [\tBilled Restore Duration: B ms][\tStatus: S][\tError Type: E]\t\n[XRAY TraceId: T\t…]`.
@@ -138,14 +207,15 @@ pub(super) fn report(rest: &str) -> Line {
     };
     let mut duration = None;
     let mut m = ReportMetrics::default();
-    let r = fields(rest, &REPORT_KEYS, |k, v| {
-        let key = REPORT_KEYS.get(k).map_or("", |k| k.trim_end_matches(':'));
+    let on = |k: usize, v| {
+        // The key's name, for a diagnostic.
+        let key = || REPORT_KEYS.get(k).map_or("", |k| k.trim_end_matches(':'));
         match k {
             0 => set_first(&mut duration, number("REPORT", key, v)?),
             1 => set_first(&mut m.billed_duration_ms, number("REPORT", key, v)?),
             2 | 3 => {
                 let mb = megabytes(number("REPORT", key, v)?)
-                    .ok_or_else(|| format!("REPORT line with an out-of-range {key}"))?;
+                    .ok_or_else(|| format!("REPORT line with an out-of-range {}", key()))?;
                 set_first(
                     if k == 2 {
                         &mut m.memory_size_mb
@@ -163,8 +233,8 @@ pub(super) fn report(rest: &str) -> Line {
             _ => set_text(&mut m.xray_trace_id, v),
         }
         Ok(())
-    });
-    if let Err(d) = r {
+    };
+    if let Err(d) = canonical_then_fields(rest, &REPORT_CANONICAL, &REPORT_KEYS, on) {
         return unrecognized(d);
     }
     let Some(duration) = duration else {
@@ -225,7 +295,7 @@ fn phase_report(kind: &str, duration_key: &str, rest: &str) -> Result<PhaseRepor
     let key = duration_key.trim_end_matches(':');
     fields(rest, &keys, |k, v| {
         match k {
-            0 => set_first(&mut p.duration_ms, number(kind, key, v)?),
+            0 => set_first(&mut p.duration_ms, number(kind, || key, v)?),
             1 => set_text(&mut p.phase, v),
             2 => set_text(&mut p.status, v),
             _ => set_text(&mut p.error_type, v),
@@ -317,4 +387,142 @@ fn is_platform_error_type(s: &str) -> bool {
 /// Whether `message` starts with `word` followed by whitespace or the end.
 pub(super) fn keyword(message: &str, word: &str) -> bool {
     message.starts_with(word) && ends_word(message.as_bytes().get(word.len()))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+    use proptest::prelude::*;
+
+    /// `fields` as it was written first: every key tried at every token start.
+    fn fields_reference<'a>(mut rest: &'a str, keys: &[&str], mut on: impl FnMut(usize, &'a str)) {
+        loop {
+            rest = skip_ws(rest);
+            let Some(&first) = rest.as_bytes().first() else {
+                return;
+            };
+            let hit = keys
+                .iter()
+                .position(|k| k.as_bytes().first() == Some(&first) && rest.starts_with(k));
+            match hit.and_then(|i| Some((i, rest.get(keys.get(i)?.len()..)?))) {
+                Some((i, after)) => {
+                    let (value, r) = token(skip_ws(after));
+                    on(i, value);
+                    rest = r;
+                }
+                None => rest = token(rest).1,
+            }
+        }
+    }
+
+    /// The keys and values `fields` reports, and those of `fields_reference`.
+    type Hits<'a> = (Vec<(usize, &'a str)>, Vec<(usize, &'a str)>);
+
+    fn hits<'a>(rest: &'a str, keys: &[&str]) -> Hits<'a> {
+        let mut fast = Vec::new();
+        let _ = fields(rest, keys, |k, v| {
+            fast.push((k, v));
+            Ok(())
+        });
+        let mut slow = Vec::new();
+        fields_reference(rest, keys, |k, v| slow.push((k, v)));
+        (fast, slow)
+    }
+
+    #[test]
+    fn fields_finds_what_trying_every_key_finds() {
+        let line = "\tDuration: 56.77 ms\tBilled Duration: 57 ms\tMemory Size: 1536 MB\tMax Memory Used: 117 MB\t\nXRAY TraceId: 1-6ae92495-bec48c0ac8746f2f602c3fb3\tSegmentId: 72d0e81ac91c811e\tSampled: true\t\n";
+        let (fast, slow) = hits(line, &REPORT_KEYS);
+        assert_eq!(fast.len(), 5);
+        assert_eq!(fast, slow);
+        // Keys with first bytes in every quarter of the byte range.
+        let keys = ["é:", "~x", "\u{7f}k", "A:", "a:"];
+        let (fast, slow) = hits("é: 1 ~x 2 \u{7f}k 3 A: 4 a: 5 é 6", &keys);
+        assert_eq!(fast.len(), 5);
+        assert_eq!(fast, slow);
+    }
+
+    #[test]
+    fn report_keys_suit_the_canonical_reading() {
+        for (i, a) in REPORT_KEYS.iter().enumerate() {
+            for (j, b) in REPORT_KEYS.iter().enumerate() {
+                assert!(i == j || !b.starts_with(a), "{a} is a prefix of {b}");
+            }
+            for unit in ["ms", "MB"] {
+                assert!(!unit.starts_with(a) && !a.starts_with(unit));
+            }
+        }
+        for (key, k, _) in REPORT_CANONICAL {
+            assert_eq!(key.strip_prefix('\t'), Some(REPORT_KEYS[k]));
+        }
+    }
+
+    /// REPORT lines of every shape the words make: the canonical reading finds what trying
+    /// every key finds, in the same order.
+    fn canonical_agrees(line: &str) -> Result<(), TestCaseError> {
+        let mut fast = Vec::new();
+        let _ = canonical_then_fields(line, &REPORT_CANONICAL, &REPORT_KEYS, |k, v| {
+            fast.push((k, v));
+            Ok(())
+        });
+        let mut slow = Vec::new();
+        fields_reference(line, &REPORT_KEYS, |k, v| slow.push((k, v)));
+        prop_assert_eq!(fast, slow, "{:?}", line);
+        Ok(())
+    }
+
+    #[test]
+    fn canonical_reading_of_real_lines() {
+        for line in [
+            "\tDuration: 56.77 ms\tBilled Duration: 57 ms\tMemory Size: 1536 MB\tMax Memory Used: 117 MB\t\nXRAY TraceId: 1-6ae92495-bec48c0ac8746f2f602c3fb3\tSegmentId: 72d0e81ac91c811e\tSampled: true\t\n",
+            "\tDuration: 1.00 ms\tBilled Duration: 1 ms\tMemory Size: 128 MB\tMax Memory Used: 50 MB\tInit Duration: 100.00 ms\t\n",
+            "\tDuration: 1.00 ms\tBilled Duration: 1 ms\tMemory Size: 128 MB\tMax Memory Used: 50 MB",
+            "\tDuration: 1.00 ms\tBilled Duration: 1 ms\tMemory Size: 128 MB\tMax Memory Used: 50 MB ",
+            "\tDuration: 1.00 ms Billed Duration: 1 ms\tMemory Size: 128 MB",
+            "\tDuration: 1.00 ms\tBilled Duration: 1 ms\tMemory Size: 128 MBX\tMax Memory Used: 50 MB\t",
+            "\tDuration:\t\t1.00 ms\tDuration: 2 ms\tBilled Duration: ms\t",
+            "\tDuration: x ms\tBilled Duration: 1 ms\t",
+            "\tDuration: 2 ms\tDuration: 1 ms\t",
+            " Duration: 2 ms\t",
+            "",
+        ] {
+            canonical_agrees(line).unwrap();
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn canonical_reading_agrees_with_trying_every_key(
+            words in prop::collection::vec(prop::sample::select(vec![
+                "Duration:", "Billed Duration:", "Memory Size:", "Max Memory Used:", "ms", "MB",
+                "12.5", "7", "Init Duration:", "Status:", "XRAY TraceId:", "1-abc", "x",
+            ]), 0..16),
+            seps in prop::collection::vec(prop::sample::select(vec![" ", "\t", "\n", " \t", ""]), 16),
+            at in 0usize..100,
+        ) {
+            let line: String = words.iter().zip(&seps).map(|(w, s)| format!("{s}{w}")).collect();
+            canonical_agrees(&line)?;
+            // Mostly canonical: the four fields in order, one of them perturbed by the words.
+            let mut canonical = String::from("\tDuration: 1 ms\tBilled Duration: 2 ms\tMemory Size: 3 MB\tMax Memory Used: 4 MB\t");
+            let at = at.min(canonical.len());
+            canonical.insert_str(at, &line);
+            canonical_agrees(&canonical)?;
+        }
+
+        #[test]
+        fn fields_agrees_with_trying_every_key(
+            words in prop::collection::vec(prop::sample::select(vec![
+                "Duration:", "Duration", "Billed", "Billed Duration:", "Memory", "Memory Size:",
+                "Max Memory Used:", "Max", "MB", "ms", "Init Duration:", "Restore Duration:",
+                "Billed Restore Duration:", "Status:", "Error Type:", "XRAY TraceId:", "XRAY",
+                "12.5", "1-abc", "é", "Status:x", "\u{1}",
+            ]), 0..16),
+            seps in prop::collection::vec(prop::sample::select(vec![" ", "\t", "\n", " \t", ""]), 16),
+        ) {
+            let line: String = words.iter().zip(&seps).map(|(w, s)| format!("{w}{s}")).collect();
+            let (fast, slow) = hits(&line, &REPORT_KEYS);
+            prop_assert_eq!(fast, slow, "{:?}", line);
+        }
+    }
 }
