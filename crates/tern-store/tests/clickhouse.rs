@@ -683,6 +683,90 @@ fn schema_2_seals_are_redone_chdb() {
     schema_2_seals_are_redone(&url);
 }
 
+/// A sealed partition is merged into one part, so the partial hours of an unaligned range
+/// are read from it without `FINAL`; a row that lands there after the seal (a write racing
+/// the read, before its mark) still counts its invocation once.
+fn merged_edges_count_each_invocation_once(url: &str) {
+    let mut db = temp_db(url);
+    let t0 = tern_store::conformance::T0;
+    let min = 60_000;
+    let parts = [10 * min, 20 * min, 300 * min]
+        .into_iter()
+        .enumerate()
+        .map(|(i, t)| {
+            tern_store::conformance::invocation("alpha", 1, &format!("r-{i}"), t0 + t, 42.0, 128)
+        })
+        .collect();
+    db.ingest(&IngestBatch {
+        parts,
+        ..Default::default()
+    })
+    .unwrap();
+    let sql = |q: String| {
+        ureq::post(url)
+            .send(q)
+            .unwrap()
+            .body_mut()
+            .read_to_string()
+            .unwrap()
+    };
+    // Two parts first, so the seal has something to merge.
+    db.ingest(&IngestBatch {
+        parts: vec![tern_store::conformance::invocation(
+            "alpha",
+            1,
+            "r-3",
+            t0 + 30 * min,
+            42.0,
+            128,
+        )],
+        ..Default::default()
+    })
+    .unwrap();
+    assert_eq!(db.store.seal(t0 + 40 * 86_400_000).unwrap().partitions, 1);
+    let merged = sql(format!(
+        "SELECT count() FROM {}.seal_state WHERE kind = 2",
+        db.name
+    ));
+    assert_eq!(merged.trim(), "1", "the sealed partition was merged");
+    let parts = sql(format!(
+        "SELECT count() FROM system.parts WHERE database = '{}' AND table = 'invocations' \
+         AND active",
+        db.name
+    ));
+    assert_eq!(parts.trim(), "1");
+    // The first hour is partial: read raw, without FINAL.
+    let range = TimeRange {
+        from_ms: Some(t0 + 5 * min),
+        to_ms: Some(t0 + 3 * 3_600_000),
+    };
+    let count = |db: &TempDb| db.store.function_stats(&[], range).unwrap()[0].invocations;
+    assert_eq!(count(&db), 3);
+    sql(format!(
+        "INSERT INTO {0}.invocations SELECT * FROM {0}.invocations WHERE request_id = 'r-0'",
+        db.name
+    ));
+    assert_eq!(count(&db), 3, "a second row of r-0 counts once");
+    let counts = db.store.fleet_counts(range, 3_600_000).unwrap();
+    assert_eq!(counts, vec![("alpha".to_string(), vec![3, 0, 0])]);
+}
+
+#[test]
+fn merged_edges_count_each_invocation_once_18_16() {
+    let Some(url) = service("TERN_TEST_CLICKHOUSE_URL") else {
+        return;
+    };
+    merged_edges_count_each_invocation_once(&url);
+}
+
+#[test]
+fn merged_edges_count_each_invocation_once_chdb() {
+    let Some(url) = service("TERN_TEST_CHDB_URL") else {
+        return;
+    };
+    merged_edges_count_each_invocation_once(&url);
+}
+
 #[test]
 fn sealed_rows_are_read_18_16() {
     let Some(url) = service("TERN_TEST_CLICKHOUSE_URL") else {

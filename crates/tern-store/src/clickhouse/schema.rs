@@ -299,6 +299,15 @@ impl Layout {
     }
 
     /// `ALTER TABLE … DROP PARTITION` of one partition id (YYYYMMDD).
+    /// Merge one partition of a single server's table into one part, versions collapsed.
+    pub(crate) fn optimize_partition(&self, table: &str, partition: u32) -> String {
+        format!(
+            "OPTIMIZE TABLE {}.{} PARTITION {partition} FINAL",
+            ident(&self.database),
+            self.data_table(table)
+        )
+    }
+
     pub(crate) fn drop_partition(&self, table: &str, partition: u32) -> String {
         format!(
             "ALTER TABLE {}.{}{} DROP PARTITION {partition}",

@@ -45,6 +45,8 @@ use crate::{EnvironmentRow, SealStats, StoreError};
 
 const KIND_MARK: u8 = 0;
 const KIND_SEAL: u8 = 1;
+/// Written with a seal's version when its partition was one part of each raw table.
+const KIND_MERGED: u8 = 2;
 
 /// How long after its day starts a partition may still receive data in the normal course:
 /// two days (its own and the next) and an hour of late delivery.
@@ -57,6 +59,10 @@ pub(super) struct Seals {
     pub valid: BTreeMap<i64, u64>,
     /// Partitions with raw data (or a mark) and no valid seal.
     pub open: BTreeSet<i64>,
+    /// Valid partitions that were merged into one part of `invocations` and of
+    /// `stream_lines` when sealed (so one part still, no write having come since): their raw
+    /// rows can be read without `FINAL` (`stats::Read::Plain`).
+    pub merged: BTreeSet<i64>,
 }
 
 /// A day number (days since 1970-01-01, what `toUInt16(Date)` gives) as epoch ms.
@@ -134,12 +140,14 @@ pub(super) fn state(s: &ClickHouseStore) -> Result<Seals, StoreError> {
     )?;
     let mut marks: BTreeMap<i64, u64> = BTreeMap::new();
     let mut seals: BTreeMap<i64, u64> = BTreeMap::new();
+    let mut merged: BTreeMap<i64, u64> = BTreeMap::new();
     for r in &rows {
         let p = day_ms(r.i64("d")?);
         let v = r.u64("v")?;
         match r.i64("kind")? {
             k if k == i64::from(KIND_MARK) => marks.insert(p, v),
             k if k == i64::from(KIND_SEAL) => seals.insert(p, v),
+            k if k == i64::from(KIND_MERGED) => merged.insert(p, v),
             k => {
                 return Err(StoreError::Corrupt(format!(
                     "seal_state of {}: unknown kind {k}",
@@ -152,6 +160,9 @@ pub(super) fn state(s: &ClickHouseStore) -> Result<Seals, StoreError> {
     for (&p, &v) in &seals {
         if marks.get(&p).is_none_or(|&m| m < v) {
             out.valid.insert(p, v);
+            if merged.get(&p) == Some(&v) {
+                out.merged.insert(p);
+            }
         }
     }
     for p in raw_partitions(s)?.into_iter().chain(marks.into_keys()) {
@@ -278,13 +289,14 @@ fn seal_partition(s: &mut ClickHouseStore, p: i64) -> Result<u64, StoreError> {
     // The version is taken before reading: anything written after this has a newer mark.
     let seal = s.ver();
     let day = date_of(p);
+    let merged = merge_partition(s, &day)?;
     let filter = format!("day = '{day}'");
     let by = By::Bucket {
         from: 0,
         width: HOUR_MS,
     };
     let mut aggs: Aggs = BTreeMap::new();
-    stats::raw_into(s, &mut aggs, &filter, &filter, by)?;
+    stats::raw_into(s, &mut aggs, &filter, &filter, by, stats::Read::Final)?;
     let mut rows: Vec<Map<String, Value>> = aggs
         .iter()
         .map(|((f, h), a)| sealed_row(&day, seal, f, *h, a))
@@ -332,12 +344,50 @@ fn seal_partition(s: &mut ClickHouseStore, p: i64) -> Result<u64, StoreError> {
     for chunk in rows.chunks(100_000) {
         s.insert("sealed_envs", chunk)?;
     }
-    let mut m = Map::new();
-    m.insert("part".into(), day.into());
-    m.insert("kind".into(), KIND_SEAL.into());
-    m.insert("ver".into(), seal.into());
-    s.insert("seal_state", &[m])?;
+    let state_row = |kind: u8| {
+        let mut m = Map::new();
+        m.insert("part".into(), day.clone().into());
+        m.insert("kind".into(), kind.into());
+        m.insert("ver".into(), seal.into());
+        m
+    };
+    if merged {
+        s.insert("seal_state", &[state_row(KIND_MERGED)])?;
+    }
+    s.insert("seal_state", &[state_row(KIND_SEAL)])?;
     Ok(n)
+}
+
+/// Merge partition `day` (`YYYY-MM-DD`) of the raw tables into one part each, and say whether
+/// that is what they are now (an `OPTIMIZE` may do nothing while other merges run). Then
+/// every key has one row there, so reads of its partial hours need no `FINAL`. Single server
+/// only: a cluster's parts are on other servers, so it reads through `FINAL` as before.
+fn merge_partition(s: &ClickHouseStore, day: &str) -> Result<bool, StoreError> {
+    if s.layout.cluster.is_some() {
+        return Ok(false);
+    }
+    let id: u32 = day
+        .replace('-', "")
+        .parse()
+        .map_err(|_| StoreError::Corrupt(format!("partition day {day:?} is not YYYY-MM-DD")))?;
+    let tables = ["invocations", "stream_lines"];
+    for table in tables {
+        s.client
+            .exec(None, &s.layout.optimize_partition(table, id))?;
+    }
+    let rows = s.select(&format!(
+        "SELECT table, partition, count() AS n FROM system.parts WHERE database = {} \
+         AND table IN ({}) AND active GROUP BY table, partition",
+        lit(s.db()),
+        lits(tables),
+    ))?;
+    let id = id.to_string();
+    for r in &rows {
+        if r.str("partition")?.trim_matches('\'') == id && r.i64("n")? > 1 {
+            return Ok(false);
+        }
+    }
+    Ok(true)
 }
 
 /// Whether some value lands in sketch bin `k` (a sealed row's keys come from `Sketch::bin_of`).
@@ -426,6 +476,10 @@ pub(super) fn read_sealed(
     hi: Option<i64>,
     by: By,
 ) -> Result<BTreeSet<i64>, StoreError> {
+    if seals.valid.is_empty() {
+        return Ok(BTreeSet::new());
+    }
+    let seals = &near(s, seals, lo, hi)?;
     if seals.valid.is_empty() {
         return Ok(BTreeSet::new());
     }
@@ -521,6 +575,40 @@ fn add_sealed_row(
     Ok(())
 }
 
+/// The valid partitions with sealed rows in `[lo, hi)` when that is shorter than a week
+/// (all of them otherwise), from the days their daily rows cover: the sealed tables' sort
+/// key starts with the partition, so a day's report then reads a few partitions' rows
+/// instead of every partition's. A partition holds the days its rows' times fall on (mostly
+/// its own and the next), whatever they are: the bounds are read, not assumed.
+fn near(
+    s: &ClickHouseStore,
+    seals: &Seals,
+    lo: Option<i64>,
+    hi: Option<i64>,
+) -> Result<Seals, StoreError> {
+    let (Some(lo), Some(hi)) = (lo, hi) else {
+        return Ok(seals.clone());
+    };
+    if hi.saturating_sub(lo) >= 7 * DAY_MS || seals.valid.is_empty() {
+        return Ok(seals.clone());
+    }
+    let rows = s.select(&format!(
+        "SELECT toInt64(toUInt16(part)) AS d, min(hour) AS first, max(hour) AS last \
+         FROM sealed_days WHERE {} GROUP BY part",
+        valid_sql(seals)
+    ))?;
+    let mut keep = BTreeSet::new();
+    for r in &rows {
+        let (first, last) = (r.i64("first")?, r.i64("last")?);
+        if first < hi && last.saturating_add(DAY_MS) > lo {
+            keep.insert(day_ms(r.i64("d")?));
+        }
+    }
+    let mut out = seals.clone();
+    out.valid.retain(|p, _| keep.contains(p));
+    Ok(out)
+}
+
 /// `read_sealed` for invocation counts only (`stats::counts`).
 pub(super) fn sealed_counts(
     s: &ClickHouseStore,
@@ -530,6 +618,10 @@ pub(super) fn sealed_counts(
     hi: Option<i64>,
     by: By,
 ) -> Result<BTreeSet<i64>, StoreError> {
+    if seals.valid.is_empty() {
+        return Ok(BTreeSet::new());
+    }
+    let seals = &near(s, seals, lo, hi)?;
     if seals.valid.is_empty() {
         return Ok(BTreeSet::new());
     }
@@ -589,43 +681,62 @@ pub(super) fn raw_filter(
     lo: Option<i64>,
     hi: Option<i64>,
 ) -> Option<String> {
-    let span = |a: Option<i64>, b: Option<i64>| {
-        let mut p = vec!["1".to_string()];
-        if let Some(a) = a {
-            p.push(format!("{col} >= {a}"));
-        }
-        if let Some(b) = b {
-            p.push(format!("{col} < {b}"));
-        }
-        format!("({})", p.join(" AND "))
-    };
     let mut alts = Vec::new();
     if !seals.open.is_empty() {
         alts.push(format!(
             "(day IN ({}) AND {})",
             days_sql(&seals.open),
-            span(lo, hi)
+            span_sql(col, lo, hi)
         ));
     }
-    if !edges.is_empty() {
-        let mut spans = Vec::new();
-        if let Some(l) = lo.filter(|l| l.rem_euclid(HOUR_MS) != 0) {
-            let e = ceil_to(l, HOUR_MS);
-            spans.push(span(Some(l), Some(hi.map_or(e, |h| e.min(h)))));
-        }
-        if let Some(h) = hi.filter(|h| h.rem_euclid(HOUR_MS) != 0) {
-            let b = floor_to(h, HOUR_MS);
-            spans.push(span(Some(lo.map_or(b, |l| b.max(l))), Some(h)));
-        }
-        if !spans.is_empty() {
-            alts.push(format!(
-                "(day IN ({}) AND ({}))",
-                days_sql(edges),
-                spans.join(" OR ")
-            ));
-        }
-    }
+    alts.extend(edge_filter(col, edges, lo, hi));
     (!alts.is_empty()).then(|| format!("({})", alts.join(" OR ")))
+}
+
+/// `lo <= col < hi`.
+fn span_sql(col: &str, a: Option<i64>, b: Option<i64>) -> String {
+    let mut p = vec!["1".to_string()];
+    if let Some(a) = a {
+        p.push(format!("{col} >= {a}"));
+    }
+    if let Some(b) = b {
+        p.push(format!("{col} < {b}"));
+    }
+    format!("({})", p.join(" AND "))
+}
+
+/// The `edges` partitions over the partial hours of `[lo, hi)`.
+pub(super) fn edge_filter(
+    col: &str,
+    edges: &BTreeSet<i64>,
+    lo: Option<i64>,
+    hi: Option<i64>,
+) -> Option<String> {
+    if edges.is_empty() {
+        return None;
+    }
+    let mut spans = Vec::new();
+    if let Some(l) = lo.filter(|l| l.rem_euclid(HOUR_MS) != 0) {
+        let e = ceil_to(l, HOUR_MS);
+        spans.push(span_sql(col, Some(l), Some(hi.map_or(e, |h| e.min(h)))));
+    }
+    if let Some(h) = hi.filter(|h| h.rem_euclid(HOUR_MS) != 0) {
+        let b = floor_to(h, HOUR_MS);
+        spans.push(span_sql(col, Some(lo.map_or(b, |l| b.max(l))), Some(h)));
+    }
+    (!spans.is_empty()).then(|| {
+        format!(
+            "(day IN ({}) AND ({}))",
+            days_sql(edges),
+            spans.join(" OR ")
+        )
+    })
+}
+
+/// Edge partitions split into those read through `FINAL` and those merged when sealed
+/// (read plain).
+pub(super) fn split_edges(seals: &Seals, edges: BTreeSet<i64>) -> (BTreeSet<i64>, BTreeSet<i64>) {
+    edges.into_iter().partition(|p| !seals.merged.contains(p))
 }
 
 /// Per (function, log group, log stream), over sealed and open partitions: `n`, `cold`,

@@ -260,27 +260,80 @@ pub(super) fn aggregate_with(
     if lo.zip(hi).is_none_or(|(l, h)| l < h) {
         let filters = if by.hourly() && !seals.valid.is_empty() {
             let edges = super::seal::read_sealed(s, seals, &mut out, functions, lo, hi, by)?;
-            super::seal::raw_filter("t", seals, &edges, lo, hi)
-                .zip(super::seal::raw_filter("chunk_t", seals, &edges, lo, hi))
+            let (edges, plain) = super::seal::split_edges(seals, edges);
+            let of = |col| super::seal::edge_filter(col, &plain, lo, hi);
+            vec![
+                (
+                    super::seal::raw_filter("t", seals, &edges, lo, hi)
+                        .zip(super::seal::raw_filter("chunk_t", seals, &edges, lo, hi)),
+                    Read::Final,
+                ),
+                (of("t").zip(of("chunk_t")), Read::Plain),
+            ]
         } else {
-            Some((
-                where_sql("t", lo, hi, None),
-                where_sql("chunk_t", lo, hi, None),
-            ))
+            vec![(
+                Some((
+                    where_sql("t", lo, hi, None),
+                    where_sql("chunk_t", lo, hi, None),
+                )),
+                Read::Final,
+            )]
         };
-        if let Some((inv, lines)) = filters {
-            let f = where_sql("t", None, None, functions);
-            raw_into(
-                s,
-                &mut out,
-                &format!("{inv} AND {f}"),
-                &format!("{lines} AND {f}"),
-                by,
-            )?;
+        let f = where_sql("t", None, None, functions);
+        for (filters, read) in filters {
+            if let Some((inv, lines)) = filters {
+                raw_into(
+                    s,
+                    &mut out,
+                    &format!("{inv} AND {f}"),
+                    &format!("{lines} AND {f}"),
+                    by,
+                    read,
+                )?;
+            }
         }
     }
     compacted_hours(s, c, &mut out, functions, from, to, by)?;
     Ok(out)
+}
+
+/// How raw rows are read: the latest version of each key through `FINAL`, or (`Plain`: the
+/// partial edge hours of sealed partitions merged into one part when sealed) without it,
+/// keeping the newest row of each key among those the filter selects. In a merged partition
+/// every key has one row, so both give the same; should a late write land there between the
+/// read of the seal state and this read, `Plain` still counts each key once (as of the seal,
+/// or newer), where a plain scan would count it twice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Read {
+    Final,
+    Plain,
+}
+
+/// The columns `Plain` reads of `invocations`: its key and version and what statistics use.
+const INVOCATION_STAT_COLUMNS: &str = "log_group, log_stream, request_id, ver, function, day, t, \
+    complete, outcome, cold, duration_ms, billed_ms, billed_restore_ms, memory_mb, \
+    max_memory_mb, init_ms, init_report_ms, restore_ms, log_lines, log_bytes";
+
+/// `FROM` clause text for the rows of `table` (`invocations` or `stream_lines`) matching
+/// `filter`, ending in a `WHERE` a caller may extend with `AND …`.
+pub(super) fn raw_rows(table: &str, filter: &str, read: Read) -> String {
+    match read {
+        Read::Final => format!("{table} FINAL WHERE {filter}"),
+        Read::Plain => {
+            let (columns, key) = if table == "stream_lines" {
+                (
+                    "log_group, log_stream, ts, id, ver, function, day, chunk_t, message",
+                    "log_group, log_stream, ts, id",
+                )
+            } else {
+                (INVOCATION_STAT_COLUMNS, "log_group, log_stream, request_id")
+            };
+            format!(
+                "(SELECT {columns} FROM {table} WHERE {filter} ORDER BY {key}, ver DESC \
+                 LIMIT 1 BY {key}) WHERE 1"
+            )
+        }
+    }
 }
 
 /// Completed invocations per function and bucket start.
@@ -301,20 +354,29 @@ pub(super) fn counts(
     let (lo, hi) = raw_window(c, from, to);
     let mut out = Counts::new();
     if lo.zip(hi).is_none_or(|(l, h)| l < h) {
-        let filter = if by.hourly() && !seals.valid.is_empty() {
+        let filters = if by.hourly() && !seals.valid.is_empty() {
             let edges = super::seal::sealed_counts(s, &seals, &mut out, lo, hi, by)?;
-            super::seal::raw_filter("t", &seals, &edges, lo, hi)
+            let (edges, plain) = super::seal::split_edges(&seals, edges);
+            vec![
+                (
+                    super::seal::raw_filter("t", &seals, &edges, lo, hi),
+                    Read::Final,
+                ),
+                (super::seal::edge_filter("t", &plain, lo, hi), Read::Plain),
+            ]
         } else {
-            Some(where_sql("t", lo, hi, None))
+            vec![(Some(where_sql("t", lo, hi, None)), Read::Final)]
         };
-        if let Some(f) = filter {
+        for (filter, read) in filters {
+            let Some(f) = filter else { continue };
             add_counts(
                 s,
                 &mut out,
                 &format!(
                     "SELECT function, {b} AS b, toInt64(countIf(complete = 1 AND outcome < 6)) \
-                     AS n FROM invocations FINAL WHERE {f} GROUP BY function, b",
-                    b = by.sql("t")
+                     AS n FROM {rows} GROUP BY function, b",
+                    b = by.sql("t"),
+                    rows = raw_rows("invocations", &f, read),
                 ),
                 by,
             )?;
@@ -369,12 +431,14 @@ pub(super) fn raw_into(
     invocations: &str,
     lines: &str,
     by: By,
+    read: Read,
 ) -> Result<(), StoreError> {
-    invocation_scalars(s, out, invocations, by)?;
+    let rows = raw_rows("invocations", invocations, read);
+    invocation_scalars(s, out, &rows, by)?;
     for init in [false, true] {
-        sketch_bins(s, out, invocations, by, init)?;
+        sketch_bins(s, out, &rows, by, init)?;
     }
-    stream_volume(s, out, lines, by)
+    stream_volume(s, out, &raw_rows("stream_lines", lines, read), by)
 }
 
 /// Add a row's `month_n` and `month_gb` maps to `months`.
@@ -391,7 +455,7 @@ pub(super) fn add_months(r: &Row, months: &mut Months) -> Result<(), StoreError>
 fn invocation_scalars(
     s: &ClickHouseStore,
     out: &mut Aggs,
-    filter: &str,
+    rows: &str,
     by: By,
 ) -> Result<(), StoreError> {
     let outcomes: Vec<String> = (0..6)
@@ -414,7 +478,7 @@ fn invocation_scalars(
          argMaxIf(assumeNotNull(memory_mb), tuple(t, assumeNotNull(memory_mb)), \
                   complete = 1 AND memory_mb IS NOT NULL) AS mem, \
          sum(log_lines) AS lines, sum(log_bytes) AS bytes \
-         FROM invocations FINAL WHERE {filter} GROUP BY function, b",
+         FROM {rows} GROUP BY function, b",
         b = by.sql("t"),
         outcomes = outcomes.join(", "),
     ))?;
@@ -452,7 +516,7 @@ fn invocation_scalars(
 fn sketch_bins(
     s: &ClickHouseStore,
     out: &mut Aggs,
-    filter: &str,
+    rows: &str,
     by: By,
     init: bool,
 ) -> Result<(), StoreError> {
@@ -467,7 +531,7 @@ fn sketch_bins(
     let inner = format!(
         "SELECT function, {b} AS b, {value} AS v, \
          if(v > {zero:?}, toInt64(floor(log(v) / {base:?})), toInt64(-2147483648)) AS k \
-         FROM invocations FINAL WHERE {filter} AND {cond}",
+         FROM {rows} AND {cond}",
         b = by.sql("t"),
         zero = Sketch::zero_bound(),
         base = Sketch::bin_log_base(),
@@ -540,12 +604,12 @@ fn array<'a>(r: &'a Row, col: &str) -> Result<&'a Vec<Value>, StoreError> {
 fn stream_volume(
     s: &ClickHouseStore,
     out: &mut Aggs,
-    filter: &str,
+    rows: &str,
     by: By,
 ) -> Result<(), StoreError> {
     let rows = s.select(&format!(
         "SELECT function, {} AS b, count() AS n, sum(length(message)) AS bytes \
-         FROM stream_lines FINAL WHERE {filter} GROUP BY function, b",
+         FROM {rows} GROUP BY function, b",
         by.sql("chunk_t")
     ))?;
     for r in &rows {
