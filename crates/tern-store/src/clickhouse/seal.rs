@@ -29,6 +29,11 @@
 //! newest seal names the generation readers take. Versions come from the writers' clocks
 //! (`ClickHouseStore::ver`), so this assumes clocks agree to better than an INSERT's latency.
 //!
+//! Before it reads, a seal merges the partition of both raw tables into one part (single
+//! server only) and, when `system.parts` confirms it, writes a *merged* row (kind 2) with
+//! the seal's version: while that seal is valid, the partition's raw rows are one per key,
+//! so the partial edge hours are read without `FINAL` (`stats::Read::Plain`).
+//!
 //! What seals: partitions whose day ended `SETTLE_MS` ago (a partition holds invocations of
 //! its own day and of the day after: `rows::partition_day_ms`), that have no valid seal.
 //! Sealing does not change any answer, only its cost.
