@@ -329,8 +329,8 @@ fn read_request(sock: &mut std::net::TcpStream) -> Option<(String, Vec<u8>)> {
 }
 
 /// A proxy on 127.0.0.1 to the ClickHouse at `upstream` that answers HTTP 500 to the first
-/// request whose request line contains `refuse` (and forwards everything else, one request
-/// per connection); returns its URL.
+/// request whose request line or body contains `refuse` (and forwards everything else, one
+/// request per connection); returns its URL.
 fn failing_proxy(upstream: &str, refuse: &'static str) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
@@ -343,7 +343,9 @@ fn failing_proxy(upstream: &str, refuse: &'static str) -> String {
                 continue;
             };
             let line = head.lines().next().unwrap_or("").to_string();
-            if !refused && line.contains(refuse) {
+            if !refused
+                && (line.contains(refuse) || String::from_utf8_lossy(&body).contains(refuse))
+            {
                 refused = true;
                 let _ = sock.write_all(&http("500 Internal Server Error", "refused by the test"));
                 continue;
@@ -749,6 +751,67 @@ fn merged_edges_count_each_invocation_once(url: &str) {
     assert_eq!(count(&db), 3, "a second row of r-0 counts once");
     let counts = db.store.fleet_counts(range, 3_600_000).unwrap();
     assert_eq!(counts, vec![("alpha".to_string(), vec![3, 0, 0])]);
+}
+
+/// A merge the server refuses (no right to `OPTIMIZE`, say) does not stop the seal: the
+/// partition is sealed without the merged mark, and its edges are read through `FINAL`.
+fn a_refused_merge_still_seals(url: &str) {
+    let mut db = temp_db(url);
+    let t0 = tern_store::conformance::T0;
+    let min = 60_000;
+    for (i, t) in [10 * min, 20 * min].into_iter().enumerate() {
+        db.ingest(&IngestBatch {
+            parts: vec![tern_store::conformance::invocation(
+                "alpha",
+                1,
+                &format!("r-{i}"),
+                t0 + t,
+                42.0,
+                128,
+            )],
+            ..Default::default()
+        })
+        .unwrap();
+    }
+    let proxy = failing_proxy(url, "OPTIMIZE TABLE");
+    let mut flaky = ClickHouseStore::open(&config(&proxy, &db.name)).unwrap();
+    assert_eq!(flaky.seal(t0 + 40 * 86_400_000).unwrap().partitions, 1);
+    let state = ureq::post(url)
+        .send(format!(
+            "SELECT kind, count() FROM {}.seal_state GROUP BY kind ORDER BY kind FORMAT TSV",
+            db.name
+        ))
+        .unwrap()
+        .body_mut()
+        .read_to_string()
+        .unwrap();
+    let kinds: Vec<&str> = state.lines().filter_map(|l| l.split('\t').next()).collect();
+    assert!(kinds.contains(&"1"), "sealed: {state}");
+    assert!(!kinds.contains(&"2"), "no merged mark: {state}");
+    let range = TimeRange {
+        from_ms: Some(t0 + 5 * min),
+        to_ms: Some(t0 + 3 * 3_600_000),
+    };
+    assert_eq!(
+        db.store.function_stats(&[], range).unwrap()[0].invocations,
+        2
+    );
+}
+
+#[test]
+fn a_refused_merge_still_seals_18_16() {
+    let Some(url) = service("TERN_TEST_CLICKHOUSE_URL") else {
+        return;
+    };
+    a_refused_merge_still_seals(&url);
+}
+
+#[test]
+fn a_refused_merge_still_seals_chdb() {
+    let Some(url) = service("TERN_TEST_CHDB_URL") else {
+        return;
+    };
+    a_refused_merge_still_seals(&url);
 }
 
 #[test]
