@@ -619,23 +619,8 @@ fn check_against_rows<S: Store>(store: &S, range: TimeRange, what: &str) {
 
 /// Storing the same batch twice changes nothing and says so.
 pub fn idempotent_reingest<S: Store>(mut store: S) {
-    let parts = workload(300);
-    let mut b = batch(parts.clone());
-    b.functions.push(FunctionMeta {
-        function: "alpha".into(),
-        region: Some("eu-west-1".into()),
-        ..Default::default()
-    });
-    b.stream_lines.push(StreamLines {
-        function: "alpha".into(),
-        log_group: group("alpha"),
-        log_stream: stream(1),
-        lines: vec![line(
-            T0 - 5,
-            "INIT_START Runtime Version: python:3.12",
-            None,
-        )],
-    });
+    let b = whole_batch(300);
+    let parts = &b.parts;
     let first = store.ingest(&b).unwrap();
     assert_eq!(first.inserted, 300);
     assert_eq!(first.completed, 300);

@@ -470,6 +470,47 @@ fn a_bad_url_is_an_open_error() {
     assert!(e.to_string().contains("/nonexistent/ca.pem"), "{e}");
 }
 
+/// A `_18_16` and a `_chdb` test of each case (`<case>::on_18_16`, `<case>::on_chdb`), each
+/// failing when `TERN_REQUIRE_SERVICES` is set and its server is not configured.
+macro_rules! on_both_servers {
+    ($($case:ident),* $(,)?) => {
+        $(
+            mod $case {
+                #[test]
+                fn on_18_16() {
+                    if let Some(url) = super::service("TERN_TEST_CLICKHOUSE_URL") {
+                        super::$case(&url);
+                    }
+                }
+                #[test]
+                fn on_chdb() {
+                    if let Some(url) = super::service("TERN_TEST_CHDB_URL") {
+                        super::$case(&url);
+                    }
+                }
+            }
+        )*
+    };
+}
+
+on_both_servers!(
+    corrupt_sealed_row,
+    schema_2_seals_are_redone,
+    a_refused_merge_still_seals,
+    merged_edges_count_each_invocation_once,
+    sealed_rows_are_read,
+);
+
+/// The body of a query's answer, for checks behind the store's back.
+fn sql(url: &str, q: String) -> String {
+    ureq::post(url)
+        .send(q)
+        .unwrap()
+        .body_mut()
+        .read_to_string()
+        .unwrap()
+}
+
 /// A sealed row whose sketch bins are no sketch's: reads fail with an error that names the
 /// table, the function and what is wrong, instead of a wrong percentile.
 fn corrupt_sealed_row(url: &str) {
@@ -516,22 +557,6 @@ fn corrupt_sealed_row(url: &str) {
         assert!(msg.contains("alpha"), "{msg}");
         assert!(msg.contains("2147483647"), "{msg}");
     }
-}
-
-#[test]
-fn corrupt_sealed_row_18_16() {
-    let Some(url) = service("TERN_TEST_CLICKHOUSE_URL") else {
-        return;
-    };
-    corrupt_sealed_row(&url);
-}
-
-#[test]
-fn corrupt_sealed_row_chdb() {
-    let Some(url) = service("TERN_TEST_CHDB_URL") else {
-        return;
-    };
-    corrupt_sealed_row(&url);
 }
 
 /// Sealing seals the settled partitions only, and reads then come from the sealed rows: with
@@ -616,36 +641,37 @@ fn schema_2_seals_are_redone(url: &str) {
     .unwrap();
     assert_eq!(db.store.seal(t0 + 40 * day).unwrap().partitions, 1);
     let want = db.store.function_stats(&[], TimeRange::all()).unwrap();
-    let sql = |q: String| {
-        ureq::post(url)
-            .send(q)
-            .unwrap()
-            .body_mut()
-            .read_to_string()
-            .unwrap()
-    };
     // What schema 2 left: no daily rows, version 2 (newer than the version 3 row).
-    sql(format!(
-        "ALTER TABLE {}.sealed_days DROP PARTITION 20260301",
-        db.name
-    ));
-    let ver: u64 = sql(format!("SELECT max(ver) FROM {}.meta", db.name))
+    sql(
+        url,
+        format!(
+            "ALTER TABLE {}.sealed_days DROP PARTITION 20260301",
+            db.name
+        ),
+    );
+    let ver: u64 = sql(url, format!("SELECT max(ver) FROM {}.meta", db.name))
         .trim()
         .parse()
         .unwrap();
-    sql(format!(
-        "INSERT INTO {}.meta (key, value, ver) VALUES ('schema_version', '2', {})",
-        db.name,
-        ver + 1
-    ));
+    sql(
+        url,
+        format!(
+            "INSERT INTO {}.meta (key, value, ver) VALUES ('schema_version', '2', {})",
+            db.name,
+            ver + 1
+        ),
+    );
     // Readers refuse it (they would read daily rows that are not there); a writer upgrades.
     let e = ClickHouseStore::open_read_only(&config(url, &db.name)).unwrap_err();
     assert!(e.to_string().contains("older Tern (schema 2)"), "{e}");
     let mut store = ClickHouseStore::open(&config(url, &db.name)).unwrap();
-    let version = sql(format!(
-        "SELECT value FROM {}.meta FINAL WHERE key = 'schema_version'",
-        db.name
-    ));
+    let version = sql(
+        url,
+        format!(
+            "SELECT value FROM {}.meta FINAL WHERE key = 'schema_version'",
+            db.name
+        ),
+    );
     assert_eq!(
         version.trim(),
         tern_store::clickhouse::SCHEMA_VERSION.to_string()
@@ -660,29 +686,13 @@ fn schema_2_seals_are_redone(url: &str) {
         again.partitions, 1,
         "the old seal was taken back: {again:?}"
     );
-    let days = sql(format!("SELECT count() FROM {}.sealed_days", db.name));
+    let days = sql(url, format!("SELECT count() FROM {}.sealed_days", db.name));
     assert_eq!(days.trim(), "1", "one daily row for one function and day");
     tern_store::conformance::assert_stats_eq(
         &store.function_stats(&[], TimeRange::all()).unwrap(),
         &want,
         "schema 2 database",
     );
-}
-
-#[test]
-fn schema_2_seals_are_redone_18_16() {
-    let Some(url) = service("TERN_TEST_CLICKHOUSE_URL") else {
-        return;
-    };
-    schema_2_seals_are_redone(&url);
-}
-
-#[test]
-fn schema_2_seals_are_redone_chdb() {
-    let Some(url) = service("TERN_TEST_CHDB_URL") else {
-        return;
-    };
-    schema_2_seals_are_redone(&url);
 }
 
 /// A sealed partition is merged into one part, so the partial hours of an unaligned range
@@ -704,14 +714,6 @@ fn merged_edges_count_each_invocation_once(url: &str) {
         ..Default::default()
     })
     .unwrap();
-    let sql = |q: String| {
-        ureq::post(url)
-            .send(q)
-            .unwrap()
-            .body_mut()
-            .read_to_string()
-            .unwrap()
-    };
     // Two parts first, so the seal has something to merge.
     db.ingest(&IngestBatch {
         parts: vec![tern_store::conformance::invocation(
@@ -726,16 +728,19 @@ fn merged_edges_count_each_invocation_once(url: &str) {
     })
     .unwrap();
     assert_eq!(db.store.seal(t0 + 40 * 86_400_000).unwrap().partitions, 1);
-    let merged = sql(format!(
-        "SELECT count() FROM {}.seal_state WHERE kind = 2",
-        db.name
-    ));
+    let merged = sql(
+        url,
+        format!("SELECT count() FROM {}.seal_state WHERE kind = 2", db.name),
+    );
     assert_eq!(merged.trim(), "1", "the sealed partition was merged");
-    let parts = sql(format!(
-        "SELECT count() FROM system.parts WHERE database = '{}' AND table = 'invocations' \
+    let parts = sql(
+        url,
+        format!(
+            "SELECT count() FROM system.parts WHERE database = '{}' AND table = 'invocations' \
          AND active",
-        db.name
-    ));
+            db.name
+        ),
+    );
     assert_eq!(parts.trim(), "1");
     // The first hour is partial: read raw, without FINAL.
     let range = TimeRange {
@@ -744,10 +749,13 @@ fn merged_edges_count_each_invocation_once(url: &str) {
     };
     let count = |db: &TempDb| db.store.function_stats(&[], range).unwrap()[0].invocations;
     assert_eq!(count(&db), 3);
-    sql(format!(
-        "INSERT INTO {0}.invocations SELECT * FROM {0}.invocations WHERE request_id = 'r-0'",
-        db.name
-    ));
+    sql(
+        url,
+        format!(
+            "INSERT INTO {0}.invocations SELECT * FROM {0}.invocations WHERE request_id = 'r-0'",
+            db.name
+        ),
+    );
     assert_eq!(count(&db), 3, "a second row of r-0 counts once");
     let counts = db.store.fleet_counts(range, 3_600_000).unwrap();
     assert_eq!(counts, vec![("alpha".to_string(), vec![3, 0, 0])]);
@@ -796,52 +804,4 @@ fn a_refused_merge_still_seals(url: &str) {
         db.store.function_stats(&[], range).unwrap()[0].invocations,
         2
     );
-}
-
-#[test]
-fn a_refused_merge_still_seals_18_16() {
-    let Some(url) = service("TERN_TEST_CLICKHOUSE_URL") else {
-        return;
-    };
-    a_refused_merge_still_seals(&url);
-}
-
-#[test]
-fn a_refused_merge_still_seals_chdb() {
-    let Some(url) = service("TERN_TEST_CHDB_URL") else {
-        return;
-    };
-    a_refused_merge_still_seals(&url);
-}
-
-#[test]
-fn merged_edges_count_each_invocation_once_18_16() {
-    let Some(url) = service("TERN_TEST_CLICKHOUSE_URL") else {
-        return;
-    };
-    merged_edges_count_each_invocation_once(&url);
-}
-
-#[test]
-fn merged_edges_count_each_invocation_once_chdb() {
-    let Some(url) = service("TERN_TEST_CHDB_URL") else {
-        return;
-    };
-    merged_edges_count_each_invocation_once(&url);
-}
-
-#[test]
-fn sealed_rows_are_read_18_16() {
-    let Some(url) = service("TERN_TEST_CLICKHOUSE_URL") else {
-        return;
-    };
-    sealed_rows_are_read(&url);
-}
-
-#[test]
-fn sealed_rows_are_read_chdb() {
-    let Some(url) = service("TERN_TEST_CHDB_URL") else {
-        return;
-    };
-    sealed_rows_are_read(&url);
 }
