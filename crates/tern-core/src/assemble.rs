@@ -22,8 +22,16 @@ use crate::parse::{parse_message, Line};
 const MAX_PENDING_LINES: usize = 256;
 /// Diagnostics kept per drain (the count is always exact).
 const MAX_DIAGNOSTICS: usize = 100;
-/// Streams tracked before idle ones are forgotten at a drain.
-const MAX_STREAMS: usize = 200_000;
+/// Streams tracked before quiet ones are forgotten at a drain.
+const KEEP_STREAMS: usize = 10_000;
+/// A stream with no open invocation and no pending init facts is forgotten once it has had no
+/// events for this many drains (and more than [`KEEP_STREAMS`] are tracked). Forgetting such a
+/// stream loses nothing: its next event is a START, which starts from a clean state anyway.
+const QUIET_DRAINS: u32 = 2;
+/// Streams tracked at most. Past this, the longest-quiet streams are forgotten even with an
+/// invocation open (one whose REPORT never came: a truncated input), so input that names ever
+/// new streams cannot grow the state without bound.
+const MAX_STREAMS: usize = 100_000;
 
 /// Unattributed lines of one stream.
 #[derive(Debug, Clone, PartialEq)]
@@ -54,7 +62,7 @@ pub struct AssembleStats {
 }
 
 /// Facts about an environment's init that belong to its next invocation.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, PartialEq)]
 struct PendingInit {
     runtime_version: Option<String>,
     /// The init was (or will be) re-run inside the next invoke: a suppressed init.
@@ -81,6 +89,8 @@ struct StreamState {
     pending: PendingInit,
     /// Overflow of pending lines, handed out as orphans at the next drain.
     orphans: Vec<LogLine>,
+    /// The drain during which the stream last had an event.
+    touched: u32,
 }
 
 impl StreamState {
@@ -120,11 +130,16 @@ impl StreamState {
         self.parts.len() - 1
     }
 
-    /// The invocation a line without a request id belongs to: the open one, else a recent
+    /// The invocation a line without a request id belongs to: the open one (its part is
+    /// opened again when a drain has handed it out: the store merges the two), else a recent
     /// one whose START..REPORT span covers the line's time.
-    fn implicit_target(&self, ts: i64) -> Option<usize> {
+    fn implicit_target(&mut self, ts: i64) -> Option<usize> {
         if let Some(cur) = &self.current {
-            return self.parts.iter().position(|p| &p.request_id == cur);
+            if let Some(i) = self.find(cur) {
+                return Some(i);
+            }
+            let cur = cur.clone();
+            return Some(self.open_part(cur));
         }
         self.parts
             .iter()
@@ -141,7 +156,12 @@ impl StreamState {
 pub struct Assembler {
     streams: Vec<StreamState>,
     index: HashMap<(Arc<str>, Arc<str>), usize>,
+    /// The stream of the previous event. Cleared at each drain, so the first event of a
+    /// stream in each batch takes the slow path, which marks the stream touched.
     last: Option<(Arc<str>, Arc<str>, usize)>,
+    /// Drains so far.
+    drains: u32,
+    parts_since_drain: usize,
     /// Completed parts moved out of their stream when the stream's next invocation started.
     done: Vec<InvocationPart>,
     diagnostics: Vec<Diagnostic>,
@@ -160,6 +180,8 @@ impl Assembler {
             streams: Vec::new(),
             index: HashMap::new(),
             last: None,
+            drains: 0,
+            parts_since_drain: 0,
             done: Vec::new(),
             diagnostics: Vec::new(),
             stats: AssembleStats::default(),
@@ -168,6 +190,11 @@ impl Assembler {
 
     pub fn stats(&self) -> AssembleStats {
         self.stats
+    }
+
+    /// Log streams whose state is held.
+    pub fn streams(&self) -> usize {
+        self.streams.len()
     }
 
     fn diag(&mut self, location: String, message: String) {
@@ -184,7 +211,10 @@ impl Assembler {
         }
         let key = (ev.log_group.clone(), ev.log_stream.clone());
         let i = match self.index.get(&key) {
-            Some(&i) => i,
+            Some(&i) => {
+                self.streams[i].touched = self.drains;
+                i
+            }
             None => {
                 let function = match function_name(&ev.log_group, &ev.log_stream) {
                     Some(f) => f,
@@ -216,6 +246,7 @@ impl Assembler {
                     pending_lines: Vec::new(),
                     pending: PendingInit::default(),
                     orphans: Vec::new(),
+                    touched: self.drains,
                 });
                 let i = self.streams.len() - 1;
                 self.index.insert(key, i);
@@ -231,6 +262,8 @@ impl Assembler {
         self.stats.events += 1;
         let line = parse_message(&ev.message);
         let si = self.stream_index(&ev);
+        // Parts only move between a stream and `done`, so a change in the sum is parts opened.
+        let held = self.streams[si].parts.len() + self.done.len();
         let ts = ev.timestamp_ms;
         let raw = LogLine {
             timestamp_ms: ts,
@@ -453,6 +486,15 @@ impl Assembler {
                 }
             }
         }
+        let now = self.streams[si].parts.len() + self.done.len();
+        self.parts_since_drain += now.saturating_sub(held);
+    }
+
+    /// Invocation parts opened since the last drain: what the next drain hands out, at least.
+    /// Input of REPORT lines only makes one part per event, so a caller that bounds its
+    /// batches bounds this too.
+    pub fn parts_since_drain(&self) -> usize {
+        self.parts_since_drain
     }
 
     /// Hand out everything assembled so far. Per-stream state (the open invocation, pending
@@ -465,6 +507,11 @@ impl Assembler {
             diagnostics: std::mem::take(&mut self.diagnostics),
             ..Default::default()
         };
+        self.parts_since_drain = 0;
+        // Parts still in their streams (all of them, for input without STARTs): room for them
+        // at once, rather than doubling a list of 450-byte parts.
+        out.parts
+            .reserve_exact(self.streams.iter().map(|st| st.parts.len()).sum());
         for st in &mut self.streams {
             // `take`, not `drain`: the stream's list gives back its room, so a stream that has
             // gone quiet holds no memory for parts (thousands of streams each kept room for a
@@ -483,9 +530,11 @@ impl Assembler {
                 });
             }
         }
-        if self.streams.len() > MAX_STREAMS {
-            self.forget_idle_streams(&mut out);
+        if self.streams.len() > KEEP_STREAMS {
+            self.forget_quiet_streams(&mut out);
         }
+        self.last = None;
+        self.drains = self.drains.wrapping_add(1);
         out
     }
 
@@ -502,28 +551,53 @@ impl Assembler {
         out
     }
 
-    fn forget_idle_streams(&mut self, out: &mut Assembled) {
-        // Keep streams with an open invocation; hand out the others' pending lines.
-        let mut kept = Vec::new();
-        for mut st in self.streams.drain(..) {
-            if st.current.is_some() {
-                kept.push(st);
-            } else if !st.pending_lines.is_empty() {
-                out.orphans.push(OrphanLines {
-                    function: st.function.clone(),
-                    log_group: st.log_group.clone(),
-                    log_stream: st.log_stream.clone(),
-                    lines: std::mem::take(&mut st.pending_lines),
-                });
+    /// Forget quiet streams (see [`QUIET_DRAINS`]), then the longest-quiet ones past
+    /// [`MAX_STREAMS`]. Lines a forgotten stream still held for its next START are handed out
+    /// as orphans, so nothing read is lost. Done in place: no second list of streams.
+    fn forget_quiet_streams(&mut self, out: &mut Assembled) {
+        let now = self.drains;
+        let age = |st: &StreamState| now.wrapping_sub(st.touched);
+        let before = self.streams.len();
+        self.streams.retain_mut(|st| {
+            let forgettable = age(st) >= QUIET_DRAINS
+                && st.current.is_none()
+                && st.pending == PendingInit::default();
+            if forgettable {
+                hand_out_pending(st, out);
+            }
+            !forgettable
+        });
+        if self.streams.len() > MAX_STREAMS {
+            // The MAX_STREAMS most recently touched first, in no particular order.
+            self.streams.select_nth_unstable_by_key(MAX_STREAMS, age);
+            for mut st in self.streams.drain(MAX_STREAMS..) {
+                hand_out_pending(&mut st, out);
             }
         }
+        if self.streams.len() == before {
+            return;
+        }
+        // A list grown by a burst of new streams gives its room back.
+        if self.streams.capacity() > 2 * self.streams.len().max(KEEP_STREAMS) {
+            self.streams.shrink_to(self.streams.len() * 5 / 4);
+        }
         self.index.clear();
-        for (i, st) in kept.iter().enumerate() {
+        for (i, st) in self.streams.iter().enumerate() {
             self.index
                 .insert((st.log_group.clone(), st.log_stream.clone()), i);
         }
-        self.streams = kept;
-        self.last = None;
+    }
+}
+
+/// A stream about to be forgotten: the lines it held for its next START leave as orphans.
+fn hand_out_pending(st: &mut StreamState, out: &mut Assembled) {
+    if !st.pending_lines.is_empty() {
+        out.orphans.push(OrphanLines {
+            function: std::mem::take(&mut st.function),
+            log_group: st.log_group.clone(),
+            log_stream: st.log_stream.clone(),
+            lines: std::mem::take(&mut st.pending_lines),
+        });
     }
 }
 
@@ -722,6 +796,108 @@ mod tests {
         assert_eq!(out.parts.len(), 1);
         assert_eq!(out.parts[0].log_lines.len(), 4);
         assert!(out.parts[0].runtime_version.is_some());
+    }
+
+    fn complete(a: &mut Assembler, stream: &str, rid: &str, ts: i64) {
+        a.push(ev(
+            stream,
+            ts,
+            &format!("START RequestId: {rid} Version: $LATEST\n"),
+        ));
+        a.push(ev(stream, ts + 1, &format!("END RequestId: {rid}\n")));
+        a.push(ev(
+            stream,
+            ts + 1,
+            &format!("REPORT RequestId: {rid}\tDuration: 1.00 ms\tBilled Duration: 1 ms\tMemory Size: 128 MB\tMax Memory Used: 50 MB\t\n"),
+        ));
+    }
+
+    /// Past `KEEP_STREAMS`, a stream with nothing open is forgotten after `QUIET_DRAINS`
+    /// quiet drains; streams with an open invocation or pending init facts are kept, and
+    /// lines a forgotten stream held come out as orphans.
+    #[test]
+    fn quiet_streams_are_forgotten_without_losing_lines() {
+        let mut a = Assembler::new();
+        for i in 0..KEEP_STREAMS + 100 {
+            complete(&mut a, &format!("s{i}"), &format!("r{i}"), 1);
+        }
+        a.push(ev("init", 1, "INIT_START Runtime Version: python:3.13.v20\tRuntime Version ARN: arn:aws:lambda:us-east-1::runtime:abc\n"));
+        a.push(ev("open", 1, "START RequestId: o1 Version: $LATEST\n"));
+        a.push(ev("waiting", 1, "a line before any START\n"));
+        let first = a.drain();
+        assert_eq!(first.parts.len(), KEEP_STREAMS + 101);
+        assert_eq!(a.streams(), KEEP_STREAMS + 103);
+        a.push(ev("busy", 2, "busy 1\n"));
+        let _ = a.drain();
+        // Quiet for one drain only: still held.
+        assert_eq!(a.streams(), KEEP_STREAMS + 104);
+        a.push(ev("busy", 3, "busy 2\n"));
+        let third = a.drain();
+        assert_eq!(a.streams(), 3, "init, open and busy are kept");
+        let waiting: Vec<_> = third
+            .orphans
+            .iter()
+            .filter(|o| &*o.log_stream == "waiting")
+            .collect();
+        assert_eq!(waiting.len(), 1);
+        assert_eq!(waiting[0].lines[0].message, "a line before any START\n");
+        assert_eq!(waiting[0].function, "fn");
+        // The kept streams carry on as if nothing happened.
+        complete(&mut a, "init", "i1", 10);
+        a.push(ev("open", 12, "a line with no request id\n"));
+        a.push(ev("open", 13, "END RequestId: o1\n"));
+        a.push(ev("open", 13, "REPORT RequestId: o1\tDuration: 12.00 ms\tBilled Duration: 12 ms\tMemory Size: 128 MB\tMax Memory Used: 50 MB\t\n"));
+        // A forgotten stream starts again from a clean state.
+        complete(&mut a, "s0", "r0b", 20);
+        let out = a.finish();
+        let part = |rid: &str| out.parts.iter().find(|p| p.request_id == rid).unwrap();
+        assert_eq!(
+            part("i1").runtime_version.as_deref(),
+            Some("python:3.13.v20")
+        );
+        assert!(part("i1").log_lines[0].message.starts_with("INIT_START"));
+        assert!(part("o1")
+            .log_lines
+            .iter()
+            .any(|l| l.message == "a line with no request id\n"));
+        assert!(part("o1").is_complete());
+        assert!(part("r0b").is_complete());
+    }
+
+    /// However many streams are left open, at most `MAX_STREAMS` are held; the most
+    /// recently active are the ones kept.
+    #[test]
+    fn open_streams_are_capped() {
+        let mut a = Assembler::new();
+        let start = |a: &mut Assembler, s: &str| {
+            a.push(ev(
+                s,
+                1,
+                &format!("START RequestId: {s}-r Version: $LATEST\n"),
+            ));
+        };
+        for i in 0..MAX_STREAMS + 50 {
+            start(&mut a, &format!("s{i}"));
+        }
+        let _ = a.drain();
+        assert_eq!(a.streams(), MAX_STREAMS);
+        for i in 0..50 {
+            start(&mut a, &format!("t{i}"));
+        }
+        let _ = a.drain();
+        assert_eq!(a.streams(), MAX_STREAMS);
+        // The newest streams were kept: a line without a request id goes to t0's invocation.
+        a.push(ev("t0", 3, "still running\n"));
+        a.push(ev("t0", 4, "END RequestId: t0-r\n"));
+        let out = a.finish();
+        let t0: Vec<_> = out
+            .parts
+            .iter()
+            .filter(|p| p.request_id == "t0-r")
+            .collect();
+        assert_eq!(t0.len(), 1);
+        assert_eq!(t0[0].log_lines.len(), 2);
+        assert_eq!(t0[0].log_lines[0].message, "still running\n");
     }
 
     #[test]

@@ -117,6 +117,37 @@ fn python_handler_error_without_status_is_an_error() {
     assert!(!p.is_cold());
 }
 
+/// A line without a request id belongs to the invocation open in its stream, even when a
+/// batch ended between that invocation's START and the line: it used to wait for the next
+/// START and land in the next invocation, taking its error along.
+#[test]
+fn a_line_without_request_id_after_a_cut_stays_with_the_open_invocation() {
+    let evs = events(
+        "s1",
+        &[
+            "START RequestId: 408f8189-de88-4de4-a194-0e9275088051 Version: $LATEST\n",
+            "[ERROR] KeyError: 'action'\nTraceback (most recent call last):\n\u{a0}\u{a0}File \"/var/task/lambda_function.py\", line 36, in lambda_handler\n\u{a0}\u{a0}\u{a0}\u{a0}return event['action']\n",
+            "END RequestId: 408f8189-de88-4de4-a194-0e9275088051\n",
+            "REPORT RequestId: 408f8189-de88-4de4-a194-0e9275088051\tDuration: 41.16 ms\tBilled Duration: 42 ms\tMemory Size: 512 MB\tMax Memory Used: 112 MB\n",
+            "START RequestId: 5a1b2c3d-0000-4000-8000-000000000002 Version: $LATEST\n",
+            "END RequestId: 5a1b2c3d-0000-4000-8000-000000000002\n",
+            "REPORT RequestId: 5a1b2c3d-0000-4000-8000-000000000002\tDuration: 2.00 ms\tBilled Duration: 2 ms\tMemory Size: 512 MB\tMax Memory Used: 112 MB\n",
+        ],
+    );
+    for cuts in [vec![], vec![1], vec![1, 2], vec![1, 2, 3, 4, 5, 6]] {
+        let all = assemble_with_cuts(&evs, &cuts);
+        assert_eq!(all.len(), 2, "cuts {cuts:?}");
+        let by_rid = |rid: &str| all.values().find(|p| p.request_id == rid).unwrap();
+        let first = by_rid("408f8189-de88-4de4-a194-0e9275088051");
+        let second = by_rid("5a1b2c3d-0000-4000-8000-000000000002");
+        assert_eq!(first.outcome(), Outcome::Error, "cuts {cuts:?}");
+        assert_eq!(first.error.as_ref().unwrap().error_type, "KeyError");
+        assert_eq!(first.log_lines.len(), 4, "cuts {cuts:?}");
+        assert_eq!(second.outcome(), Outcome::Success, "cuts {cuts:?}");
+        assert_eq!(second.log_lines.len(), 3, "cuts {cuts:?}");
+    }
+}
+
 #[test]
 fn old_timeout_line_before_end() {
     // lambda-logs.md §1.7 (2023): the timeout line comes before END; REPORT has no Status.

@@ -1,8 +1,10 @@
 //! `tern ingest`: the pipeline from input files to the store.
 //!
 //! Two threads, one per core: the reader decodes, parses and assembles; the writer stores.
-//! They pass bounded batches through a channel of depth two, so memory stays bounded however
-//! large the input: at most a few batches of events are in flight.
+//! Batches are bounded in events ([`BATCH_EVENTS`]), bytes ([`BATCH_BYTES`]) and invocations
+//! ([`BATCH_PARTS`]), and are handed over one at a time, so memory stays bounded however
+//! large the input: at most four batches exist at once (being assembled, waiting for the
+//! writer, being written, on their way back to be freed).
 
 use std::collections::BTreeSet;
 use std::io::IsTerminal;
@@ -22,6 +24,13 @@ use crate::source::{self, Chunk, SourceOptions};
 
 /// Events assembled between two writes to the store.
 pub const BATCH_EVENTS: usize = 131_072;
+/// A batch is also handed to the store once its events' messages and ids reach this many
+/// bytes, so a batch of long lines is no larger than one of typical lines (the reference
+/// corpus averages 160 bytes an event, 21 MB a batch).
+pub const BATCH_BYTES: usize = 32 << 20;
+/// And once it holds this many invocation parts (about 1 KB each with their lines): input of
+/// REPORT lines only has one per event. The reference corpus has about 30,000 a batch.
+pub const BATCH_PARTS: usize = 65_536;
 /// Diagnostics printed in full; the rest are counted.
 const SHOWN_DIAGNOSTICS: usize = 20;
 
@@ -276,7 +285,11 @@ pub fn run(settings: &Settings) -> Result<Summary> {
     } else {
         Some(open_store(&settings.store)?)
     };
-    let (tx, rx) = mpsc::sync_channel::<IngestBatch>(2);
+    // A rendezvous: the reader hands a batch over only when the writer takes it, and
+    // assembles the next one meanwhile. The reader is about twice as fast as the writer, so
+    // a queue would only hold batches in memory without making the writer wait less
+    // (BENCHMARKS.md, "Memory": a queue of two cost 110 MB of peak and no time).
+    let (tx, rx) = mpsc::sync_channel::<IngestBatch>(0);
     // Stored batches travel back to the reader to be freed there: memory freed on the thread
     // that allocated it is reused at once, instead of being handed back to the system and
     // faulted in again (measured in BENCHMARKS.md).
@@ -319,6 +332,7 @@ pub fn run(settings: &Settings) -> Result<Summary> {
     let bytes_read = Arc::new(AtomicU64::new(0));
     let mut asm = Assembler::new();
     let mut since_drain = 0usize;
+    let mut bytes_since_drain = 0usize;
     let mut seen = BTreeSet::new();
     let mut send_failed = false;
 
@@ -327,10 +341,15 @@ pub fn run(settings: &Settings) -> Result<Summary> {
             summary.note(std::mem::take(&mut chunk.diagnostics));
             since_drain += chunk.events.len();
             for ev in chunk.events.drain(..) {
+                bytes_since_drain += source::event_bytes(&ev);
                 asm.push(ev);
             }
-            if since_drain >= BATCH_EVENTS {
+            if since_drain >= BATCH_EVENTS
+                || bytes_since_drain >= BATCH_BYTES
+                || asm.parts_since_drain() >= BATCH_PARTS
+            {
                 since_drain = 0;
+                bytes_since_drain = 0;
                 let mut a = asm.drain();
                 summary.note(std::mem::take(&mut a.diagnostics));
                 while let Ok(old) = done_rx.try_recv() {

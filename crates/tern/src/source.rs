@@ -27,6 +27,9 @@ use tern_core::model::{Diagnostic, LogEvent};
 
 /// The most events handed to the sink at once.
 pub const CHUNK_EVENTS: usize = 8192;
+/// A chunk is handed on once its events' messages and ids reach this many bytes, however few
+/// events it has, so long lines cannot make one chunk large.
+pub const CHUNK_BYTES: usize = 4 << 20;
 /// How much of an input decides its format.
 const PREFIX_BYTES: usize = 64 << 10;
 /// Read buffer for files and for the inflated side of gzip.
@@ -63,6 +66,11 @@ impl Default for SourceOptions {
 pub struct Chunk {
     pub events: Vec<LogEvent>,
     pub diagnostics: Vec<Diagnostic>,
+}
+
+/// The bytes of an event's text: its message and its id.
+pub fn event_bytes(ev: &LogEvent) -> usize {
+    ev.message.len() + ev.event_id.as_ref().map_or(0, String::len)
 }
 
 /// What a [`read_inputs`] run read.
@@ -387,6 +395,8 @@ struct Run<'a> {
     opts: &'a SourceOptions,
     decoder: Decoder,
     out: Decoded,
+    /// Bytes of the input lines decoded into `out` since it was last handed on.
+    out_bytes: usize,
     bufs: Buffers,
     bytes_read: &'a AtomicU64,
     sink: &'a mut dyn FnMut(&mut Chunk) -> Result<()>,
@@ -412,6 +422,7 @@ impl<'a> Run<'a> {
             opts,
             decoder,
             out: Decoded::default(),
+            out_bytes: 0,
             bufs: Buffers::new(),
             bytes_read,
             sink,
@@ -599,7 +610,9 @@ impl<'a> Run<'a> {
             let decoder = &mut self.decoder;
             let out = &mut self.out;
             let number = line_no + 1;
+            let mut got = 0;
             let mut on_line = |line: &[u8]| {
+                got += line.len();
                 if json {
                     let trimmed = line.trim_ascii();
                     if !trimmed.is_empty() {
@@ -636,18 +649,20 @@ impl<'a> Run<'a> {
                     break;
                 }
             }
+            self.out_bytes += got;
             self.police(before);
-            if self.out.events.len() >= CHUNK_EVENTS {
+            if self.out.events.len() >= CHUNK_EVENTS || self.out_bytes >= CHUNK_BYTES {
                 self.emit()?;
             }
         }
         Ok(())
     }
 
-    /// Hand everything pending to the sink, in chunks of at most [`CHUNK_EVENTS`]. The sink
-    /// drains the chunk; its event buffer comes back and is reused, so the hot path allocates
-    /// no new chunk buffers.
+    /// Hand everything pending to the sink, in chunks of at most [`CHUNK_EVENTS`] and about
+    /// [`CHUNK_BYTES`]. The sink drains the chunk; its event buffer comes back and is reused,
+    /// so the hot path allocates no new chunk buffers.
     fn emit(&mut self) -> Result<()> {
+        self.out_bytes = 0;
         self.summary.control_messages += std::mem::take(&mut self.out.control_messages) as u64;
         let diagnostics = std::mem::take(&mut self.out.diagnostics);
         let n = self.out.events.len();
@@ -659,16 +674,19 @@ impl<'a> Run<'a> {
             events: std::mem::take(&mut self.out.events),
             diagnostics,
         };
-        if n <= CHUNK_EVENTS {
+        if n <= CHUNK_EVENTS && chunk.events.iter().map(event_bytes).sum::<usize>() < CHUNK_BYTES {
             (self.sink)(&mut chunk)?;
         } else {
+            // A whole document, or lines that were long: hand it on in pieces.
             let all = std::mem::take(&mut chunk.events);
-            let mut rest = all.into_iter();
-            loop {
+            let mut rest = all.into_iter().peekable();
+            while rest.peek().is_some() {
                 chunk.events.clear();
-                chunk.events.extend(rest.by_ref().take(CHUNK_EVENTS));
-                if chunk.events.is_empty() {
-                    break;
+                let mut bytes = 0;
+                while chunk.events.len() < CHUNK_EVENTS && bytes < CHUNK_BYTES {
+                    let Some(ev) = rest.next() else { break };
+                    bytes += event_bytes(&ev);
+                    chunk.events.push(ev);
                 }
                 (self.sink)(&mut chunk)?;
                 chunk.diagnostics.clear();
@@ -923,6 +941,46 @@ mod tests {
                 after.saturating_sub(before)
             );
         }
+    }
+
+    #[test]
+    fn long_lines_make_smaller_chunks() {
+        let long = "x".repeat(1 << 20);
+        let check = |got: &Collected| {
+            assert_eq!(got.summary.events, 40);
+            let mut next = 0;
+            for c in &got.chunks {
+                let bytes: usize = c.events.iter().map(event_bytes).sum();
+                // A chunk is handed on at the event that reaches the limit.
+                assert!(
+                    bytes < CHUNK_BYTES + (1 << 20) + 64,
+                    "{bytes} bytes in one chunk"
+                );
+                for ev in &c.events {
+                    assert_eq!(ev.timestamp_ms, next, "events out of order");
+                    next += 1;
+                }
+            }
+            assert!(got.chunks.len() >= 8, "{} chunks", got.chunks.len());
+        };
+        let text: String = (0..40).map(|i| line(i, &long)).collect();
+        check(&read_from(
+            "long.jsonl",
+            &mut text.as_bytes(),
+            &SourceOptions::default(),
+        ));
+        let events: Vec<String> = (0..40)
+            .map(|i| format!("{{\"id\":\"{i}\",\"timestamp\":{i},\"message\":\"{long}\"}}"))
+            .collect();
+        let doc = format!(
+            "{{\"messageType\":\"DATA_MESSAGE\",\"logGroup\":\"g\",\"logStream\":\"s\",\"logEvents\":[{}]}}",
+            events.join(",")
+        );
+        check(&read_from(
+            "doc.json",
+            &mut doc.as_bytes(),
+            &SourceOptions::default(),
+        ));
     }
 
     #[test]

@@ -699,12 +699,7 @@ impl Writer<'_> {
         if let Some(&id) = self.env_by_addr.get(&addr) {
             return Ok(id);
         }
-        let cached = self
-            .ids
-            .envs
-            .get(&**log_group)
-            .and_then(|s| s.get(&**log_stream))
-            .copied();
+        let cached = self.ids.envs.get(log_group, log_stream);
         let id = match cached {
             Some(id) => id,
             None => self.resolve_env(log_group, log_stream, function_id)?,
@@ -728,9 +723,7 @@ impl Writer<'_> {
         )?;
         self.ids
             .envs
-            .entry(log_group.clone())
-            .or_default()
-            .insert(log_stream.clone(), id);
+            .insert(log_group.clone(), log_stream.clone(), id);
         Ok(id)
     }
 

@@ -90,13 +90,65 @@ impl<T> Db<T> for rusqlite::Result<T> {
 struct Ids {
     functions: FxHashMap<String, i64>,
     function_names: FxHashMap<i64, String>,
-    /// log group → log stream → environment id.
-    envs: FxHashMap<Arc<str>, FxHashMap<Arc<str>, i64>>,
+    envs: EnvIds,
 }
 
 impl Ids {
     fn clear(&mut self) {
         *self = Ids::default();
+    }
+}
+
+/// Environment ids held between batches. There is one per log stream, and a long ingest or
+/// a daemon meets new streams without end, so the cache is two generations of at most
+/// [`EnvIds::GENERATION`] entries each: when the newer fills up, the older is let go and a
+/// later miss asks SQLite again. Streams write for a few hours at most, so the ones still
+/// writing are nearly always in one of the two.
+#[derive(Default)]
+struct EnvIds {
+    /// log group → log stream → environment id.
+    new: FxHashMap<Arc<str>, FxHashMap<Arc<str>, i64>>,
+    old: FxHashMap<Arc<str>, FxHashMap<Arc<str>, i64>>,
+    /// Entries in `new`.
+    len: usize,
+}
+
+impl EnvIds {
+    const GENERATION: usize = 65_536;
+
+    fn get(&mut self, log_group: &str, log_stream: &str) -> Option<i64> {
+        let found = |m: &FxHashMap<Arc<str>, FxHashMap<Arc<str>, i64>>| {
+            m.get(log_group)
+                .and_then(|s| s.get_key_value(log_stream))
+                .map(|(k, &id)| (k.clone(), id))
+        };
+        if let Some((_, id)) = found(&self.new) {
+            return Some(id);
+        }
+        let (stream, id) = found(&self.old)?;
+        let group = self.old.get_key_value(log_group).map(|(g, _)| g.clone())?;
+        self.insert(group, stream, id);
+        Some(id)
+    }
+
+    fn insert(&mut self, log_group: Arc<str>, log_stream: Arc<str>, id: i64) {
+        if let Some(known) = self
+            .new
+            .get_mut(&log_group)
+            .and_then(|s| s.get_mut(&log_stream))
+        {
+            *known = id;
+            return;
+        }
+        if self.len >= Self::GENERATION {
+            self.old = std::mem::take(&mut self.new);
+            self.len = 0;
+        }
+        self.new
+            .entry(log_group)
+            .or_default()
+            .insert(log_stream, id);
+        self.len += 1;
     }
 }
 
@@ -377,5 +429,51 @@ impl Store for SqliteStore {
 
     fn values_seen(&self, function: Option<&str>) -> Result<Vec<ValueSeen>, StoreError> {
         markers::values_seen(&self.conn, function)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn name(prefix: &str, i: usize) -> Arc<str> {
+        Arc::from(format!("{prefix}{i}"))
+    }
+
+    #[test]
+    fn env_ids_keep_two_generations_and_forget_older_ones() {
+        let mut ids = EnvIds::default();
+        let group: Arc<str> = Arc::from("/aws/lambda/f");
+        let n = EnvIds::GENERATION;
+        for i in 0..n {
+            ids.insert(group.clone(), name("s", i), i as i64);
+        }
+        // A repeat does not count twice.
+        ids.insert(group.clone(), name("s", 0), 0);
+        assert_eq!(ids.len, n);
+        // The next one starts a generation; the first ones are still found (in the older).
+        ids.insert(group.clone(), name("s", n), n as i64);
+        assert_eq!(ids.len, 1);
+        assert_eq!(ids.get("/aws/lambda/f", "s5"), Some(5));
+        // Found in the older generation, it moved to the newer.
+        assert_eq!(ids.len, 2);
+        // A third generation lets the first go, except what was used since.
+        for i in n + 1..2 * n + 1 {
+            ids.insert(group.clone(), name("s", i), i as i64);
+        }
+        assert_eq!(ids.get("/aws/lambda/f", "s5"), Some(5));
+        assert_eq!(ids.get("/aws/lambda/f", "s6"), None);
+        assert_eq!(
+            ids.get("/aws/lambda/f", &format!("s{}", 2 * n)),
+            Some(2 * n as i64)
+        );
+        assert_eq!(ids.get("/aws/lambda/other", "s5"), None);
+        let held: usize = ids
+            .new
+            .values()
+            .chain(ids.old.values())
+            .map(|s| s.len())
+            .sum();
+        assert!(held <= 2 * n, "{held} entries held");
     }
 }

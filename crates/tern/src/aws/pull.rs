@@ -8,8 +8,8 @@
 //! re-read catches late-arriving events.
 //!
 //! Long backfills are cut into windows of at most a day, so a restart loses at most a day of
-//! progress. Batches are bounded ([`FLUSH_EVENTS`]); only the last batch of a window carries
-//! the checkpoint.
+//! progress. Batches are bounded ([`FLUSH_EVENTS`] events, [`crate::ingest::BATCH_BYTES`]
+//! bytes of text); only the last batch of a window carries the checkpoint.
 //!
 //! Failure handling per request (see [`super::retry`]): throttling and server errors are
 //! retried with backoff; an expired nextToken restarts the window from its start; a deleted
@@ -520,6 +520,7 @@ async fn pull_window(
     let group_arc: Arc<str> = Arc::from(group);
     let mut asm = Assembler::new();
     let mut pending = 0usize;
+    let mut pending_bytes = 0usize;
     let mut token: Option<String> = None;
     let mut restarts = 0u32;
     let mut streams: HashMap<String, Arc<str>> = HashMap::new();
@@ -567,6 +568,7 @@ async fn pull_window(
                     );
                     store(ctx, group, asm.finish(), None).await?;
                     pending = 0;
+                    pending_bytes = 0;
                     token = None;
                     continue;
                 }
@@ -596,19 +598,25 @@ async fn pull_window(
                     a
                 }
             };
-            asm.push(LogEvent {
+            let ev = LogEvent {
                 log_group: group_arc.clone(),
                 log_stream: stream,
                 timestamp_ms: ts,
                 message: ev.message.unwrap_or_default(),
                 event_id: ev.event_id,
-            });
+            };
+            pending_bytes += crate::source::event_bytes(&ev);
+            asm.push(ev);
             pending += 1;
         }
         ctx.count(|c| c.events += received);
-        if pending >= FLUSH_EVENTS {
+        if pending >= FLUSH_EVENTS
+            || pending_bytes >= crate::ingest::BATCH_BYTES
+            || asm.parts_since_drain() >= crate::ingest::BATCH_PARTS
+        {
             store(ctx, group, asm.drain(), None).await?;
             pending = 0;
+            pending_bytes = 0;
             if streams.len() > 100_000 {
                 streams.clear();
             }
