@@ -2,17 +2,22 @@
 //!
 //! This is the IO side of `tern_core::input`, which decides formats and decodes bytes.
 //! Each input is sniffed from its first 64 KiB ([`tern_core::input::detect`], gzip
-//! included), then read one of two ways:
+//! included), then read one of three ways:
 //!
 //! - **Line formats** (JSON lines, `aws logs tail` text, S3 exports) stream through a
 //!   `BufReader` (and flate2's `MultiGzDecoder` when gzipped) one line at a time. A line is
 //!   never held past [`SourceOptions::max_line_bytes`]: a longer one is skipped up to its
 //!   newline and reported, so memory does not depend on the input.
-//! - **Whole documents** (CLI output, subscription payloads, Lambda/Kinesis/Firehose
-//!   envelopes) are read whole, at most [`SourceOptions::max_document_bytes`] raw, and inflate
+//! - **CLI output** (`aws logs filter-log-events` / `get-log-events`, `{"events": [` first)
+//!   streams the same way, one element of its `events` array at a time, each at most
+//!   [`SourceOptions::max_line_bytes`]: the CLI pages through a whole log group into one
+//!   document, which can be any size.
+//! - **Other documents** (subscription payloads, Lambda/Kinesis/Firehose envelopes, arrays of
+//!   events) are read whole, at most [`SourceOptions::max_document_bytes`] raw, and inflate
 //!   to at most as much ([`tern_core::input::decompress_bounded`]).
 //!
-//! Events reach the caller in [`Chunk`]s of at most [`CHUNK_EVENTS`]. Problems in the data
+//! Events reach the caller in [`Chunk`]s of at most [`CHUNK_EVENTS`] and about
+//! [`CHUNK_BYTES`]. Problems in the data
 //! become diagnostics in the chunks and reading goes on; only an unreadable path given on
 //! the command line, or an error from the caller's sink, stops the run.
 
@@ -22,7 +27,9 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use anyhow::{Context, Result};
-use tern_core::input::{detect, is_gzip, DecodeOptions, Decoded, Decoder, Format};
+use tern_core::input::{
+    detect, is_events_export, is_gzip, DecodeOptions, Decoded, Decoder, Format,
+};
 use tern_core::model::{Diagnostic, LogEvent};
 
 /// The most events handed to the sink at once.
@@ -516,6 +523,29 @@ impl<'a> Run<'a> {
                     .diag(name, format!("not a recognized Lambda log format: {why}"));
                 self.police(before);
             }
+            Format::Document if is_events_export(&head) => {
+                // CLI output: its events are read one at a time, so an export of any size
+                // streams instead of being held whole (and cut at the document limit).
+                let gzip = is_gzip(&head);
+                let mut buf = std::mem::take(&mut self.bufs.lines);
+                let joined = Cursor::new(&head[..]).chain(&mut counted);
+                let read = if gzip {
+                    let mut raw = std::mem::take(&mut self.bufs.raw);
+                    if raw.is_empty() {
+                        raw = vec![0; READ_BUFFER].into_boxed_slice();
+                    }
+                    let inflate =
+                        flate2::bufread::MultiGzDecoder::new(Buffered::new(joined, &mut raw));
+                    let read = self.read_export(name, &mut Buffered::new(inflate, &mut buf), true);
+                    self.bufs.raw = raw;
+                    read
+                } else {
+                    self.read_export(name, &mut Buffered::new(joined, &mut buf), false)
+                };
+                self.bufs.lines = buf;
+                self.bufs.head = head;
+                read?;
+            }
             Format::Document => {
                 let mut all = head;
                 let cap = self.opts.max_document_bytes;
@@ -578,6 +608,108 @@ impl<'a> Run<'a> {
             });
         }
         self.emit()
+    }
+
+    /// The `events` array of `aws logs filter-log-events` / `get-log-events` output, one
+    /// element at a time; what follows it (`searchedLogStreams`, tokens) is read past.
+    fn read_export(&mut self, name: &str, reader: &mut dyn BufRead, gzip: bool) -> Result<()> {
+        let mut object = std::mem::take(&mut self.bufs.gathered);
+        let read = self.read_export_into(name, reader, gzip, &mut object);
+        object.clear();
+        if object.capacity() <= KEEP_BYTES {
+            self.bufs.gathered = object;
+        }
+        read
+    }
+
+    fn read_export_into(
+        &mut self,
+        name: &str,
+        reader: &mut dyn BufRead,
+        gzip: bool,
+        object: &mut Vec<u8>,
+    ) -> Result<()> {
+        let max = self.opts.max_line_bytes;
+        let mut index = 0u64;
+        let io_problem = |e: io::Error| match (gzip, e.kind()) {
+            (true, ErrorKind::UnexpectedEof) => "gzip stream is truncated".to_string(),
+            (true, ErrorKind::InvalidInput | ErrorKind::InvalidData) => {
+                format!("gzip stream is corrupt ({e})")
+            }
+            _ => format!("read error ({e})"),
+        };
+        let mut opened = match skip_past(reader, b'[') {
+            Ok(found) => found,
+            Err(e) => {
+                self.note(name.to_string(), io_problem(e));
+                return Ok(());
+            }
+        };
+        while opened {
+            let before = self.out.diagnostics.len();
+            let at = format!("{name}: events[{index}]");
+            match next_element(reader, object, max) {
+                Ok(Element::Object(len)) if len > max => {
+                    self.out.diag(
+                        at,
+                        format!(
+                            "event is {len} bytes, longer than the limit of {max} bytes; skipped"
+                        ),
+                    );
+                    index += 1;
+                }
+                Ok(Element::Object(len)) => {
+                    self.decoder
+                        .decode_export_event(object, index, &mut self.out);
+                    self.out_bytes += len;
+                    index += 1;
+                }
+                Ok(Element::End) => opened = false,
+                Ok(Element::Truncated) => {
+                    self.out.diag(
+                        at,
+                        "JSON ends early, inside the `events` array; the events before it were \
+                         kept",
+                    );
+                    opened = false;
+                }
+                Ok(Element::Unexpected(b)) => {
+                    self.out.diag(
+                        at,
+                        format!(
+                            "unexpected JSON shape: an event is not an object (it starts with \
+                             {:?}); the rest of the document was skipped",
+                            char::from(b)
+                        ),
+                    );
+                    opened = false;
+                }
+                Err(e) => {
+                    self.out.diag(
+                        at,
+                        format!("{}; the events before it were kept", io_problem(e)),
+                    );
+                    self.police(before);
+                    return Ok(());
+                }
+            }
+            self.police(before);
+            if self.out.events.len() >= CHUNK_EVENTS || self.out_bytes >= CHUNK_BYTES {
+                self.emit()?;
+            }
+        }
+        // The rest of the document: read for the byte count (and the progress bar); damage
+        // there costs no event.
+        if let Err(e) = io::copy(reader, &mut io::sink()) {
+            self.note(
+                name.to_string(),
+                format!(
+                    "{} after the `events` array; every event was kept",
+                    io_problem(e)
+                ),
+            );
+        }
+        Ok(())
     }
 
     fn read_lines(
@@ -700,6 +832,110 @@ impl<'a> Run<'a> {
     fn finish(mut self) -> Result<SourceSummary> {
         self.emit()?;
         Ok(self.summary)
+    }
+}
+
+/// Consume up to and including the first `byte`; false when the input ends first.
+fn skip_past(reader: &mut dyn BufRead, byte: u8) -> io::Result<bool> {
+    loop {
+        let buf = reader.fill_buf()?;
+        if buf.is_empty() {
+            return Ok(false);
+        }
+        match memchr::memchr(byte, buf) {
+            Some(i) => {
+                reader.consume(i + 1);
+                return Ok(true);
+            }
+            None => {
+                let n = buf.len();
+                reader.consume(n);
+            }
+        }
+    }
+}
+
+/// What [`next_element`] found in a JSON array.
+enum Element {
+    /// An object of this many bytes, in the buffer unless longer than the limit.
+    Object(usize),
+    /// The array's `]`.
+    End,
+    /// The input ended first.
+    Truncated,
+    /// A value that is not an object, starting with this byte.
+    Unexpected(u8),
+}
+
+/// The next element of a JSON array whose `[` has been read: its bytes go to `object` (up to
+/// `max`; a longer one is read past and only measured). Strings are followed, so braces in
+/// messages do not count; anything else malformed is left to the JSON decoder.
+fn next_element(reader: &mut dyn BufRead, object: &mut Vec<u8>, max: usize) -> io::Result<Element> {
+    object.clear();
+    loop {
+        let buf = reader.fill_buf()?;
+        let Some(at) = buf
+            .iter()
+            .position(|b| !b.is_ascii_whitespace() && *b != b',')
+        else {
+            if buf.is_empty() {
+                return Ok(Element::Truncated);
+            }
+            let n = buf.len();
+            reader.consume(n);
+            continue;
+        };
+        let first = buf[at];
+        reader.consume(at);
+        match first {
+            b'{' => break,
+            b']' => {
+                reader.consume(1);
+                return Ok(Element::End);
+            }
+            other => return Ok(Element::Unexpected(other)),
+        }
+    }
+    let (mut depth, mut in_string, mut escaped, mut len) = (0usize, false, false, 0usize);
+    loop {
+        let buf = reader.fill_buf()?;
+        if buf.is_empty() {
+            return Ok(Element::Truncated);
+        }
+        let mut end = None;
+        for (i, &b) in buf.iter().enumerate() {
+            if in_string {
+                if escaped {
+                    escaped = false;
+                } else if b == b'\\' {
+                    escaped = true;
+                } else if b == b'"' {
+                    in_string = false;
+                }
+                continue;
+            }
+            match b {
+                b'"' => in_string = true,
+                b'{' | b'[' => depth += 1,
+                b'}' | b']' => {
+                    depth = depth.saturating_sub(1);
+                    if depth == 0 {
+                        end = Some(i + 1);
+                        break;
+                    }
+                }
+                _ => {}
+            }
+        }
+        let take = end.unwrap_or(buf.len());
+        if len + take <= max {
+            object.extend_from_slice(&buf[..take]);
+        }
+        len += take;
+        reader.consume(take);
+        if end.is_some() {
+            return Ok(Element::Object(len));
+        }
     }
 }
 
@@ -969,18 +1205,172 @@ mod tests {
             &mut text.as_bytes(),
             &SourceOptions::default(),
         ));
-        let events: Vec<String> = (0..40)
-            .map(|i| format!("{{\"id\":\"{i}\",\"timestamp\":{i},\"message\":\"{long}\"}}"))
-            .collect();
-        let doc = format!(
-            "{{\"messageType\":\"DATA_MESSAGE\",\"logGroup\":\"g\",\"logStream\":\"s\",\"logEvents\":[{}]}}",
-            events.join(",")
-        );
+        let doc = subscription_payload(40, &long);
         check(&read_from(
             "doc.json",
             &mut doc.as_bytes(),
             &SourceOptions::default(),
         ));
+    }
+
+    /// A subscription payload of `n` events with the same message, timestamps 0, 1, ...
+    fn subscription_payload(n: usize, message: &str) -> String {
+        let events: Vec<String> = (0..n)
+            .map(|i| format!("{{\"id\":\"{i}\",\"timestamp\":{i},\"message\":\"{message}\"}}"))
+            .collect();
+        format!(
+            "{{\"messageType\":\"DATA_MESSAGE\",\"logGroup\":\"g\",\"logStream\":\"s\",\"logEvents\":[{}]}}",
+            events.join(",")
+        )
+    }
+
+    /// `aws logs filter-log-events` output: `events` first, then what the CLI adds.
+    fn cli_export(n: usize, message: &str) -> String {
+        let events: Vec<String> = (0..n)
+            .map(|i| {
+                format!(
+                    "        {{\n            \"logStreamName\": \"2024/03/05/[$LATEST]abc\",\n            \"timestamp\": {i},\n            \"message\": {},\n            \"ingestionTime\": {i},\n            \"eventId\": \"{i:056}\"\n        }}",
+                    serde_json::to_string(message).unwrap()
+                )
+            })
+            .collect();
+        format!(
+            "{{\n    \"events\": [\n{}\n    ],\n    \"searchedLogStreams\": [{{\"logStreamName\": \"x\", \"searchedCompletely\": true}}]\n}}\n",
+            events.join(",\n")
+        )
+    }
+
+    fn export_opts() -> SourceOptions {
+        SourceOptions {
+            log_group: Some(GROUP.to_string()),
+            ..SourceOptions::default()
+        }
+    }
+
+    /// An export streams: its events come out in chunks, exactly as the whole-document
+    /// decoder reads them, even when it is larger than the document limit.
+    #[test]
+    fn cli_exports_stream_past_the_document_limit() {
+        let message = "START RequestId: r Version: $LATEST\n{\"a\": [1, \"}\"]}";
+        let doc = cli_export(20_000, message);
+        let whole = tern_core::input::decode_document(
+            doc.as_bytes(),
+            "export.json",
+            &DecodeOptions {
+                log_group: Some(GROUP.to_string()),
+                ..DecodeOptions::default()
+            },
+        );
+        assert!(whole.diagnostics.is_empty(), "{:?}", whole.diagnostics);
+        let opts = SourceOptions {
+            max_document_bytes: 100_000,
+            ..export_opts()
+        };
+        for (name, bytes) in [
+            ("export.json", doc.as_bytes().to_vec()),
+            ("export.json.gz", gz(doc.as_bytes())),
+        ] {
+            let got = read_from(name, &mut &bytes[..], &opts);
+            assert_eq!(got.diagnostics(), Vec::<String>::new(), "{name}");
+            assert!(got.chunks.len() >= 3, "{name}");
+            assert!(got.chunks.iter().all(|c| c.events.len() <= CHUNK_EVENTS));
+            let events: Vec<LogEvent> = got.events().into_iter().cloned().collect();
+            assert_eq!(events, whole.events, "{name}");
+            assert_eq!(got.bytes_read, bytes.len() as u64, "{name}");
+        }
+    }
+
+    #[test]
+    fn damaged_cli_exports_keep_the_events_before_the_damage() {
+        let doc = cli_export(10, "hello");
+        let cut = doc.find("\"timestamp\": 7").unwrap();
+        let got = read_from("cut.json", &mut &doc.as_bytes()[..cut], &export_opts());
+        assert_eq!(got.events().len(), 7);
+        assert_eq!(
+            got.diagnostics(),
+            ["cut.json: events[7]: JSON ends early, inside the `events` array; the events before it were kept"]
+        );
+        // A truncated gzip stream.
+        let packed = gz(doc.as_bytes());
+        let got = read_from(
+            "cut.json.gz",
+            &mut &packed[..packed.len() - 30],
+            &export_opts(),
+        );
+        let diags = got.diagnostics();
+        assert_eq!(diags.len(), 1, "{diags:?}");
+        assert!(diags[0].contains("gzip stream is truncated"), "{diags:?}");
+        assert!(got.events().len() >= 5, "{}", got.events().len());
+        // An element that is not an object stops the document, keeping what came before.
+        let bad = doc.replacen("        {\n", "        42, {\n", 1);
+        let got = read_from("bad.json", &mut bad.as_bytes(), &export_opts());
+        assert_eq!(got.events().len(), 0);
+        assert_eq!(
+            got.diagnostics(),
+            ["bad.json: events[0]: unexpected JSON shape: an event is not an object (it starts with '4'); the rest of the document was skipped"]
+        );
+        // A malformed event costs itself only.
+        let broken = doc.replacen("\"timestamp\": 3,", "\"timestamp\": ,", 1);
+        let got = read_from("broken.json", &mut broken.as_bytes(), &export_opts());
+        assert_eq!(got.events().len(), 9);
+        let diags = got.diagnostics();
+        assert_eq!(diags.len(), 1, "{diags:?}");
+        assert!(
+            diags[0].starts_with("broken.json: events[3]: "),
+            "{diags:?}"
+        );
+        // An event over the line limit is skipped and measured; the next ones are read.
+        let long = cli_export(3, &"x".repeat(5000));
+        let opts = SourceOptions {
+            max_line_bytes: 1000,
+            ..export_opts()
+        };
+        let got = read_from("long.json", &mut long.as_bytes(), &opts);
+        assert_eq!(got.events().len(), 0);
+        let diags = got.diagnostics();
+        assert_eq!(diags.len(), 3, "{diags:?}");
+        assert!(
+            diags[1].starts_with("long.json: events[1]: event is 5"),
+            "{diags:?}"
+        );
+    }
+
+    proptest::proptest! {
+        /// Whatever the messages hold (braces, brackets, quotes, escapes, any character),
+        /// the streamed export gives them back, in order.
+        #[test]
+        fn export_elements_are_found_whatever_the_messages(
+            messages in proptest::collection::vec("[{}\\[\\]\"\\\\,: a-z\u{e9}\u{1f600}\n\t]{0,40}", 0..30),
+        ) {
+            let events: Vec<String> = messages
+                .iter()
+                .enumerate()
+                .map(|(i, m)| {
+                    format!(
+                        "{{\"logStreamName\":\"s\",\"timestamp\":{i},\"message\":{}}}",
+                        serde_json::to_string(m).unwrap()
+                    )
+                })
+                .collect();
+            let doc = format!("{{\"events\":[{}],\"nextForwardToken\":\"f/1\"}}", events.join(","));
+            let got = read_from("p.json", &mut doc.as_bytes(), &export_opts());
+            proptest::prop_assert_eq!(got.diagnostics(), Vec::<String>::new());
+            let read: Vec<&str> = got.events().iter().map(|e| e.message.as_str()).collect();
+            let given: Vec<&str> = messages.iter().map(String::as_str).collect();
+            proptest::prop_assert_eq!(read, given);
+        }
+
+        /// Any bytes after `{"events": [` end in events or diagnostics, never a panic or a hang.
+        #[test]
+        fn export_reading_survives_any_bytes(tail in proptest::collection::vec(proptest::num::u8::ANY, 0..300)) {
+            let mut doc = b"{\"events\": [".to_vec();
+            doc.extend_from_slice(&tail);
+            // Past the 64 KiB the format is told from, so what is read after it counts too.
+            doc.extend(std::iter::repeat_n(b' ', 70_000));
+            doc.extend_from_slice(&tail);
+            let got = read_from("any.json", &mut &doc[..], &export_opts());
+            proptest::prop_assert_eq!(got.bytes_read, doc.len() as u64);
+        }
     }
 
     #[test]
@@ -995,13 +1385,7 @@ mod tests {
         assert!(got.chunks.len() >= 3);
         assert!(got.chunks.iter().all(|c| c.events.len() <= CHUNK_EVENTS));
         // A whole document is split the same way.
-        let events: Vec<String> = (0..20_000)
-            .map(|i| format!("{{\"id\":\"{i}\",\"timestamp\":{i},\"message\":\"m\"}}"))
-            .collect();
-        let doc = format!(
-            "{{\"messageType\":\"DATA_MESSAGE\",\"logGroup\":\"g\",\"logStream\":\"s\",\"logEvents\":[{}]}}",
-            events.join(",")
-        );
+        let doc = subscription_payload(20_000, "m");
         let got = read_from("doc.json", &mut doc.as_bytes(), &SourceOptions::default());
         assert_eq!(got.summary.events, 20_000);
         assert!(got.chunks.iter().all(|c| c.events.len() <= CHUNK_EVENTS));

@@ -317,7 +317,23 @@ impl Decoder {
     /// not an event is reported with `source:line` and skipped.
     pub fn decode_json_line(&mut self, line: &[u8], line_no: u64, out: &mut Decoded) {
         let source = std::mem::take(&mut self.source);
-        let location = || format!("{source}:{line_no}");
+        self.decode_object(line, &|| format!("{source}:{line_no}"), out);
+        self.source = source;
+    }
+
+    /// Decode one element of the `events` array of `aws logs filter-log-events` or
+    /// `get-log-events` output, read on its own so that an export of any size streams (the
+    /// reader finds the elements). `index` counts from 0, as in `events[index]`.
+    pub fn decode_export_event(&mut self, object: &[u8], index: u64, out: &mut Decoded) {
+        let source = std::mem::take(&mut self.source);
+        self.decode_object(object, &|| format!("{source}: events[{index}]"), out);
+        self.source = source;
+    }
+
+    /// One JSON event object: the fast reader, else serde. Generic over the location so the
+    /// JSON-lines hot path compiles as it did before exports shared it.
+    #[inline]
+    fn decode_object<L: Fn() -> String>(&mut self, line: &[u8], location: &L, out: &mut Decoded) {
         let mut scratch = std::mem::take(&mut self.scratch);
         let hints = fastline::Hints {
             group: self.groups.last_plain(),
@@ -332,20 +348,19 @@ impl Decoder {
             let names = Names::default();
             let ev = match fast.message {
                 Some(message) => {
-                    self.build_event_with(message, fast.raw, fast.same, &names, &location, out)
+                    self.build_event_with(message, fast.raw, fast.same, &names, location, out)
                 }
                 // No message: `build_event` says so.
-                None => self.build_event(fast.raw, &names, &location, out),
+                None => self.build_event(fast.raw, &names, location, out),
             };
             if let Some(ev) = ev {
                 out.events.push(ev);
             }
-            self.source = source;
             return;
         }
         match parse_json_line(line) {
             Ok(raw) => {
-                if let Some(ev) = self.build_event(raw, &Names::default(), &location, out) {
+                if let Some(ev) = self.build_event(raw, &Names::default(), location, out) {
                     out.events.push(ev);
                 }
             }
@@ -363,7 +378,7 @@ impl Decoder {
                                 ),
                             );
                             if let Some(ev) =
-                                self.build_event(raw, &Names::default(), &location, out)
+                                self.build_event(raw, &Names::default(), location, out)
                             {
                                 out.events.push(ev);
                             }
@@ -373,7 +388,6 @@ impl Decoder {
                 }
             },
         }
-        self.source = source;
     }
 
     /// Feed one line of `aws logs tail` output (or of a CloudWatch Logs S3 export).

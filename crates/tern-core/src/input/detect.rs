@@ -69,6 +69,34 @@ pub fn detect(prefix: &[u8]) -> Format {
     detect_plain(prefix)
 }
 
+/// Whether the input (gzip or not) is `aws logs filter-log-events` or `get-log-events` output
+/// whose first key is its `events` array: `{"events": [`. Such a document can be read one
+/// event at a time ([`Decoder::decode_export_event`](super::Decoder::decode_export_event)),
+/// so an export of any size streams. The CLI prints `events` first.
+pub fn is_events_export(prefix: &[u8]) -> bool {
+    let inflated;
+    let p = if is_gzip(prefix) {
+        let mut buf = Vec::new();
+        let mut decoder = flate2::bufread::MultiGzDecoder::new(prefix).take(4096);
+        // A prefix usually ends mid-stream: what inflated decides.
+        let _ = decoder.read_to_end(&mut buf);
+        inflated = buf;
+        &inflated[..]
+    } else {
+        prefix
+    };
+    let p = p.strip_prefix("\u{feff}".as_bytes()).unwrap_or(p);
+    let mut rest = p;
+    for token in [&b"{"[..], b"\"events\"", b":", b"["] {
+        let ws = rest.iter().take_while(|b| b.is_ascii_whitespace()).count();
+        match rest[ws..].strip_prefix(token) {
+            Some(after) => rest = after,
+            None => return false,
+        }
+    }
+    true
+}
+
 fn detect_plain(prefix: &[u8]) -> Format {
     let p = prefix.strip_prefix("\u{feff}".as_bytes()).unwrap_or(prefix);
     let ws = p.iter().take_while(|b| b.is_ascii_whitespace()).count();
@@ -205,6 +233,7 @@ impl<'de> Visitor<'de> for KeyScan<'_> {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
 
     #[test]
@@ -234,5 +263,33 @@ mod tests {
         assert!(matches!(detect(b"{\"foo\":1}"), Format::Unrecognized(r) if r.contains("`foo`")));
         assert!(matches!(detect(b"hello\n"), Format::Unrecognized(r) if r.contains("hello")));
         assert!(matches!(detect(&[0, 1, 2, 3]), Format::Unrecognized(r) if r.contains("binary")));
+    }
+
+    #[test]
+    fn events_exports_are_told_apart() {
+        assert!(is_events_export(b"{\n    \"events\": [\n        {"));
+        assert!(is_events_export(b"\xef\xbb\xbf {\"events\":[]}"));
+        assert!(is_events_export(b"{\"events\" :\t["));
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        std::io::Write::write_all(&mut gz, b"{\"events\": [{\"message\": \"x\"}]}").unwrap();
+        let gz = gz.finish().unwrap();
+        assert!(is_events_export(&gz));
+        assert!(
+            is_events_export(&gz[..gz.len() - 8]),
+            "a cut gzip prefix decides too"
+        );
+        for not in [
+            &b"{\"logEvents\": ["[..],
+            b"{\"searchedLogStreams\": [], \"events\": [",
+            b"{\"events\": {}",
+            b"{\"eventsX\": [",
+            b"[{\"message\": \"x\"}]",
+            b"{\"message\":\"x\",\"timestamp\":1}\n",
+            b"",
+            b"{",
+            b"{\"events\"",
+        ] {
+            assert!(!is_events_export(not), "{}", String::from_utf8_lossy(not));
+        }
     }
 }

@@ -44,7 +44,7 @@ pub use codec::{decode_base64, decompress_bounded, gunzip_partial, is_gzip, GZIP
 pub use decoder::{
     DecodeOptions, Decoded, Decoder, DEFAULT_MAX_DECOMPRESSED_BYTES, DEFAULT_MAX_LINE_BYTES,
 };
-pub use detect::{detect, Format};
+pub use detect::{detect, is_events_export, Format};
 pub use errors::DecodeError;
 
 use crate::model::{Diagnostic, LogEvent};
