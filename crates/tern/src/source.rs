@@ -526,25 +526,7 @@ impl<'a> Run<'a> {
             Format::Document if is_events_export(&head) => {
                 // CLI output: its events are read one at a time, so an export of any size
                 // streams instead of being held whole (and cut at the document limit).
-                let gzip = is_gzip(&head);
-                let mut buf = std::mem::take(&mut self.bufs.lines);
-                let joined = Cursor::new(&head[..]).chain(&mut counted);
-                let read = if gzip {
-                    let mut raw = std::mem::take(&mut self.bufs.raw);
-                    if raw.is_empty() {
-                        raw = vec![0; READ_BUFFER].into_boxed_slice();
-                    }
-                    let inflate =
-                        flate2::bufread::MultiGzDecoder::new(Buffered::new(joined, &mut raw));
-                    let read = self.read_export(name, &mut Buffered::new(inflate, &mut buf), true);
-                    self.bufs.raw = raw;
-                    read
-                } else {
-                    self.read_export(name, &mut Buffered::new(joined, &mut buf), false)
-                };
-                self.bufs.lines = buf;
-                self.bufs.head = head;
-                read?;
+                self.stream(name, head, &mut counted, Streamed::Export)?;
             }
             Format::Document => {
                 let mut all = head;
@@ -572,26 +554,7 @@ impl<'a> Run<'a> {
             }
             format @ (Format::JsonLines | Format::TextTail) => {
                 let json = format == Format::JsonLines;
-                let gzip = is_gzip(&head);
-                let mut lines = std::mem::take(&mut self.bufs.lines);
-                let joined = Cursor::new(&head[..]).chain(&mut counted);
-                let read = if gzip {
-                    let mut raw = std::mem::take(&mut self.bufs.raw);
-                    if raw.is_empty() {
-                        raw = vec![0; READ_BUFFER].into_boxed_slice();
-                    }
-                    let inflate =
-                        flate2::bufread::MultiGzDecoder::new(Buffered::new(joined, &mut raw));
-                    let read =
-                        self.read_lines(name, &mut Buffered::new(inflate, &mut lines), json, true);
-                    self.bufs.raw = raw;
-                    read
-                } else {
-                    self.read_lines(name, &mut Buffered::new(joined, &mut lines), json, false)
-                };
-                self.bufs.lines = lines;
-                self.bufs.head = head;
-                read?;
+                self.stream(name, head, &mut counted, Streamed::Lines { json })?;
             }
         }
         let before = self.out.diagnostics.len();
@@ -610,18 +573,58 @@ impl<'a> Run<'a> {
         self.emit()
     }
 
-    /// The `events` array of `aws logs filter-log-events` / `get-log-events` output, one
-    /// element at a time; what follows it (`searchedLogStreams`, tokens) is read past.
-    fn read_export(&mut self, name: &str, reader: &mut dyn BufRead, gzip: bool) -> Result<()> {
-        let mut object = std::mem::take(&mut self.bufs.gathered);
-        let read = self.read_export_into(name, reader, gzip, &mut object);
-        object.clear();
-        if object.capacity() <= KEEP_BYTES {
-            self.bufs.gathered = object;
+    /// Read an input that streams: from its sniffed `head` on, through gzip when it is gzip.
+    fn stream<R: Read>(
+        &mut self,
+        name: &str,
+        head: Vec<u8>,
+        counted: &mut Counting<'_, R>,
+        how: Streamed,
+    ) -> Result<()> {
+        let gzip = is_gzip(&head);
+        let mut buf = std::mem::take(&mut self.bufs.lines);
+        let joined = Cursor::new(&head[..]).chain(counted);
+        let read = if gzip {
+            let mut raw = std::mem::take(&mut self.bufs.raw);
+            if raw.is_empty() {
+                raw = vec![0; READ_BUFFER].into_boxed_slice();
+            }
+            let inflate = flate2::bufread::MultiGzDecoder::new(Buffered::new(joined, &mut raw));
+            let read = self.read_streamed(name, &mut Buffered::new(inflate, &mut buf), how, true);
+            self.bufs.raw = raw;
+            read
+        } else {
+            self.read_streamed(name, &mut Buffered::new(joined, &mut buf), how, false)
+        };
+        self.bufs.lines = buf;
+        self.bufs.head = head;
+        read
+    }
+
+    fn read_streamed(
+        &mut self,
+        name: &str,
+        reader: &mut dyn BufRead,
+        how: Streamed,
+        gzip: bool,
+    ) -> Result<()> {
+        // One line or one exported event is gathered here; a giant's room is let go after.
+        let mut gathered = std::mem::take(&mut self.bufs.gathered);
+        let read = match how {
+            Streamed::Lines { json } => {
+                self.read_lines_into(name, reader, json, gzip, &mut gathered)
+            }
+            Streamed::Export => self.read_export_into(name, reader, gzip, &mut gathered),
+        };
+        gathered.clear();
+        if gathered.capacity() <= KEEP_BYTES {
+            self.bufs.gathered = gathered;
         }
         read
     }
 
+    /// The `events` array of `aws logs filter-log-events` / `get-log-events` output, one
+    /// element at a time; what follows it (`searchedLogStreams`, tokens) is read past.
     fn read_export_into(
         &mut self,
         name: &str,
@@ -631,13 +634,7 @@ impl<'a> Run<'a> {
     ) -> Result<()> {
         let max = self.opts.max_line_bytes;
         let mut index = 0u64;
-        let io_problem = |e: io::Error| match (gzip, e.kind()) {
-            (true, ErrorKind::UnexpectedEof) => "gzip stream is truncated".to_string(),
-            (true, ErrorKind::InvalidInput | ErrorKind::InvalidData) => {
-                format!("gzip stream is corrupt ({e})")
-            }
-            _ => format!("read error ({e})"),
-        };
+        let io_problem = |e: io::Error| read_problem(gzip, &e);
         let mut opened = match skip_past(reader, b'[') {
             Ok(found) => found,
             Err(e) => {
@@ -712,22 +709,6 @@ impl<'a> Run<'a> {
         Ok(())
     }
 
-    fn read_lines(
-        &mut self,
-        name: &str,
-        reader: &mut dyn BufRead,
-        json: bool,
-        gzip: bool,
-    ) -> Result<()> {
-        let mut gathered = std::mem::take(&mut self.bufs.gathered);
-        let read = self.read_lines_into(name, reader, json, gzip, &mut gathered);
-        gathered.clear();
-        if gathered.capacity() <= KEEP_BYTES {
-            self.bufs.gathered = gathered;
-        }
-        read
-    }
-
     fn read_lines_into(
         &mut self,
         name: &str,
@@ -763,13 +744,7 @@ impl<'a> Run<'a> {
                     self.decoder.line_too_long(line_no, len, &mut self.out);
                 }
                 Err(e) => {
-                    let what = match (gzip, e.kind()) {
-                        (true, ErrorKind::UnexpectedEof) => "gzip stream is truncated".to_string(),
-                        (true, ErrorKind::InvalidInput | ErrorKind::InvalidData) => {
-                            format!("gzip stream is corrupt ({e})")
-                        }
-                        _ => format!("read error ({e})"),
-                    };
+                    let what = read_problem(gzip, &e);
                     self.out.diag(
                         name,
                         format!(
@@ -832,6 +807,24 @@ impl<'a> Run<'a> {
     fn finish(mut self) -> Result<SourceSummary> {
         self.emit()?;
         Ok(self.summary)
+    }
+}
+
+/// How a streamed input is read.
+#[derive(Clone, Copy)]
+enum Streamed {
+    Lines { json: bool },
+    Export,
+}
+
+/// What a read error means, for a diagnostic.
+fn read_problem(gzip: bool, e: &io::Error) -> String {
+    match (gzip, e.kind()) {
+        (true, ErrorKind::UnexpectedEof) => "gzip stream is truncated".to_string(),
+        (true, ErrorKind::InvalidInput | ErrorKind::InvalidData) => {
+            format!("gzip stream is corrupt ({e})")
+        }
+        _ => format!("read error ({e})"),
     }
 }
 
@@ -1320,17 +1313,20 @@ mod tests {
             "{diags:?}"
         );
         // An event over the line limit is skipped and measured; the next ones are read.
-        let long = cli_export(3, &"x".repeat(5000));
+        let mut long = cli_export(3, "short");
+        let (second, _) = long.match_indices("\"short\"").nth(1).unwrap();
+        long.replace_range(second..second + 7, &format!("\"{}\"", "x".repeat(5000)));
         let opts = SourceOptions {
             max_line_bytes: 1000,
             ..export_opts()
         };
         let got = read_from("long.json", &mut long.as_bytes(), &opts);
-        assert_eq!(got.events().len(), 0);
+        let stamps: Vec<i64> = got.events().iter().map(|e| e.timestamp_ms).collect();
+        assert_eq!(stamps, [0, 2]);
         let diags = got.diagnostics();
-        assert_eq!(diags.len(), 3, "{diags:?}");
+        assert_eq!(diags.len(), 1, "{diags:?}");
         assert!(
-            diags[1].starts_with("long.json: events[1]: event is 5"),
+            diags[0].starts_with("long.json: events[1]: event is 5"),
             "{diags:?}"
         );
     }
