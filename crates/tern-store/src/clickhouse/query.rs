@@ -27,7 +27,7 @@ pub(super) fn bucket_kept(c: &Cutoffs, h: i64) -> bool {
     c.rollups.is_none_or(|r| h.saturating_add(HOUR_MS) > r)
 }
 
-fn range_sql(col: &str, from: Option<i64>, to: Option<i64>) -> String {
+pub(super) fn range_sql(col: &str, from: Option<i64>, to: Option<i64>) -> String {
     let mut parts = vec!["1".to_string()];
     if let Some(f) = from {
         parts.push(format!("{col} >= {f}"));

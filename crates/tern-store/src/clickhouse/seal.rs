@@ -706,16 +706,9 @@ pub(super) fn raw_filter(
     (!alts.is_empty()).then(|| format!("({})", alts.join(" OR ")))
 }
 
-/// `lo <= col < hi`.
+/// `lo <= col < hi`, in parentheses.
 fn span_sql(col: &str, a: Option<i64>, b: Option<i64>) -> String {
-    let mut p = vec!["1".to_string()];
-    if let Some(a) = a {
-        p.push(format!("{col} >= {a}"));
-    }
-    if let Some(b) = b {
-        p.push(format!("{col} < {b}"));
-    }
-    format!("({})", p.join(" AND "))
+    format!("({})", super::query::range_sql(col, a, b))
 }
 
 /// The `edges` partitions over the partial hours of `[lo, hi)`.
