@@ -57,8 +57,12 @@ pub struct AssembleStats {
     pub reports: u64,
     /// Lines that looked like platform lines but could not be read.
     pub unrecognized: u64,
-    /// Events whose function could not be told from the log group or stream.
+    /// Log streams whose function could not be told from the log group or stream.
     pub unknown_function: u64,
+    /// Invocations and unattributed lines not handed out because their stream's function
+    /// was never learned (see [`Assembler::drain`]).
+    pub unknown_function_parts: u64,
+    pub unknown_function_lines: u64,
 }
 
 /// Facts about an environment's init that belong to its next invocation.
@@ -218,22 +222,26 @@ impl Assembler {
             None => {
                 let function = match function_name(&ev.log_group, &ev.log_stream) {
                     Some(f) => f,
+                    // A custom log group names its function's logs, whatever the streams say.
+                    None if !ev.log_group.is_empty() => {
+                        ev.log_group.trim_start_matches('/').to_string()
+                    }
+                    // No group and no name in the stream (CLI output read without
+                    // --log-group): the function is unknown until a JSON initStart names it.
+                    // Filed under a guess, a later ingest with the right group would count
+                    // every invocation twice, so its parts are held back instead.
                     None => {
                         self.stats.unknown_function += 1;
-                        let name = if ev.log_group.is_empty() {
-                            "unknown".to_string()
-                        } else {
-                            ev.log_group.trim_start_matches('/').to_string()
-                        };
-                        self.diag(
-                            format!("log group '{}' stream '{}'", ev.log_group, ev.log_stream),
-                            format!(
-                                "cannot tell the function from the log group or stream; \
-                                 its events are filed under '{name}' (pass --log-group \
-                                 /aws/lambda/NAME)"
-                            ),
-                        );
-                        name
+                        // Said once: the closing summary counts the streams.
+                        if self.stats.unknown_function == 1 {
+                            self.diag(
+                                format!("log stream '{}'", ev.log_stream),
+                                "the input names no log group and the stream no function, so its \
+                             events are not stored (pass --log-group /aws/lambda/NAME)"
+                                    .to_string(),
+                            );
+                        }
+                        String::new()
                     }
                 };
                 self.streams.push(StreamState {
@@ -343,7 +351,7 @@ impl Assembler {
                 st.current = None;
                 st.pending.runtime_version = init.runtime_version;
                 if let Some(f) = init.function_name {
-                    if st.function == "unknown" && !f.is_empty() {
+                    if st.function.is_empty() && !f.is_empty() {
                         st.function = f;
                     }
                 }
@@ -533,6 +541,18 @@ impl Assembler {
         if self.streams.len() > KEEP_STREAMS {
             self.forget_quiet_streams(&mut out);
         }
+        // What belongs to no known function is never handed out: stored under a made-up
+        // name it could not be replaced by a later, correct ingest.
+        let parts = out.parts.len();
+        out.parts.retain(|p| !p.function.is_empty());
+        self.stats.unknown_function_parts += (parts - out.parts.len()) as u64;
+        let lines = &mut self.stats.unknown_function_lines;
+        out.orphans.retain(|o| {
+            if o.function.is_empty() {
+                *lines += o.lines.len() as u64;
+            }
+            !o.function.is_empty()
+        });
         self.last = None;
         self.drains = self.drains.wrapping_add(1);
         out
@@ -901,20 +921,52 @@ mod tests {
     }
 
     #[test]
-    fn unknown_function_gets_a_diagnostic() {
+    fn an_unknowable_function_is_held_back_with_a_diagnostic() {
         let mut a = Assembler::new();
-        a.push(LogEvent {
+        let event = |ts: i64, message: &str| LogEvent {
             log_group: Arc::from(""),
-            log_stream: Arc::from("x"),
-            timestamp_ms: 0,
-            message: "hello".into(),
+            log_stream: Arc::from("2026/01/02/[$LATEST]abc"),
+            timestamp_ms: ts,
+            message: message.into(),
             event_id: None,
-        });
+        };
+        a.push(event(0, "hello"));
+        a.push(event(1, "START RequestId: r1 Version: $LATEST\n"));
+        a.push(event(
+            2,
+            "REPORT RequestId: r1\tDuration: 1.00 ms\tBilled Duration: 1 ms\tMemory Size: 128 MB\tMax Memory Used: 40 MB\t\n",
+        ));
         let out = a.finish();
         assert_eq!(a.stats().unknown_function, 1);
+        assert_eq!(a.stats().unknown_function_parts, 1);
+        assert!(out.parts.is_empty() && out.orphans.is_empty(), "{out:?}");
         assert_eq!(out.diagnostics.len(), 1);
-        assert_eq!(out.orphans.len(), 1);
-        assert_eq!(out.orphans[0].function, "unknown");
+        assert!(out.diagnostics[0].message.contains("--log-group"));
         let _ = Outcome::Success;
+    }
+
+    #[test]
+    fn a_json_init_start_names_the_function_of_a_nameless_stream() {
+        let mut a = Assembler::new();
+        let event = |ts: i64, message: &str| LogEvent {
+            log_group: Arc::from(""),
+            log_stream: Arc::from("2026/01/02/[$LATEST]abc"),
+            timestamp_ms: ts,
+            message: message.into(),
+            event_id: None,
+        };
+        a.push(event(
+            0,
+            r#"{"time":"2026-01-02T00:00:00.000Z","type":"platform.initStart","record":{"initializationType":"on-demand","phase":"init","runtimeVersion":"python:3.12.v1","functionName":"orders","functionVersion":"$LATEST"}}"#,
+        ));
+        a.push(event(1, "START RequestId: r1 Version: $LATEST\n"));
+        a.push(event(
+            2,
+            "REPORT RequestId: r1\tDuration: 1.00 ms\tBilled Duration: 1 ms\tMemory Size: 128 MB\tMax Memory Used: 40 MB\t\n",
+        ));
+        let out = a.finish();
+        assert_eq!(out.parts.len(), 1, "{out:?}");
+        assert_eq!(out.parts[0].function, "orders");
+        assert_eq!(a.stats().unknown_function_parts, 0);
     }
 }

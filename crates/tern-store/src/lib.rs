@@ -101,6 +101,19 @@ pub struct RetentionStats {
     pub rollup_rows: u64,
 }
 
+/// What [`Store::delete_function`] removed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct DeleteStats {
+    pub invocations: u64,
+    /// Blocks of log lines outside any invocation.
+    pub stream_chunks: u64,
+    pub rollup_rows: u64,
+    pub error_groups: u64,
+    pub environments: u64,
+    /// The function itself is gone (a whole delete of a stored function).
+    pub function: bool,
+}
+
 /// What [`Store::seal`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct SealStats {
@@ -998,6 +1011,17 @@ pub trait Store: Send {
     /// arriving later are dropped.
     fn apply_retention(&mut self, retention: Retention) -> Result<RetentionStats, StoreError>;
 
+    /// Delete one function's data: all of it (`before_ms` of `None`), or its invocations, log
+    /// lines, statistics and error occurrences before `before_ms`, which must be a UTC
+    /// midnight (daily statistics cannot be split). Error groups' totals drop by what was
+    /// deleted, so ingesting the same logs again restores exactly what was there. A function
+    /// that is not stored deletes nothing.
+    fn delete_function(
+        &mut self,
+        function: &str,
+        before_ms: Option<i64>,
+    ) -> Result<DeleteStats, StoreError>;
+
     /// Aggregate stored data that should no longer change (as of `now_ms`) into sealed rows
     /// that queries read instead of the raw rows; data arriving later for a sealed part makes
     /// it raw again until the next call. Results never depend on whether or when this runs:
@@ -1193,6 +1217,13 @@ impl<S: Store + ?Sized> Store for Box<S> {
     }
     fn apply_retention(&mut self, r: Retention) -> Result<RetentionStats, StoreError> {
         (**self).apply_retention(r)
+    }
+    fn delete_function(
+        &mut self,
+        function: &str,
+        before_ms: Option<i64>,
+    ) -> Result<DeleteStats, StoreError> {
+        (**self).delete_function(function, before_ms)
     }
     fn seal(&mut self, now_ms: i64) -> Result<SealStats, StoreError> {
         (**self).seal(now_ms)
@@ -1443,6 +1474,13 @@ macro_rules! forward_store_except_ingest {
         }
         fn seal(&mut self, now_ms: i64) -> Result<$crate::SealStats, $crate::StoreError> {
             self.$inner.seal(now_ms)
+        }
+        fn delete_function(
+            &mut self,
+            function: &str,
+            before_ms: Option<i64>,
+        ) -> Result<$crate::DeleteStats, $crate::StoreError> {
+            self.$inner.delete_function(function, before_ms)
         }
         fn error_groups(
             &self,

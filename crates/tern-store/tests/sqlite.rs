@@ -521,3 +521,135 @@ fn migrates_a_database_without_tuning_tables() {
         50
     );
 }
+
+/// `tern delete`: a function filed under the wrong name goes whole, its neighbour untouched;
+/// a partial delete removes whole days, and ingesting the same parts again restores exactly
+/// what was there (error totals included).
+#[test]
+fn delete_function_whole_and_before_a_day_restores_on_reingest() {
+    const DAY: i64 = 86_400_000;
+    let mut store = memory_store();
+    let mut parts = Vec::new();
+    for (f, n) in [("unknown", 30u32), ("orders", 40)] {
+        for i in 0..n {
+            let mut p = invocation(
+                f,
+                i % 4,
+                &format!("{f}-{i}"),
+                T0 + i64::from(i) * 3 * 3_600_000,
+                20.0,
+                256,
+            );
+            if i % 5 == 0 {
+                p.signals.handler_error = true;
+                p.error = Some(tern_core::model::ErrorInfo {
+                    error_type: "KeyError".into(),
+                    message: "'id'".into(),
+                    stack: vec!["File \"/var/task/app.py\", line 3, in handler".into()],
+                });
+            }
+            parts.push(p);
+        }
+    }
+    store
+        .ingest(&IngestBatch {
+            parts: parts.clone(),
+            ..Default::default()
+        })
+        .unwrap();
+    let all = TimeRange::all();
+    let stats = |s: &SqliteStore| -> Vec<(String, u64, u64)> {
+        s.function_stats(&[], all)
+            .unwrap()
+            .into_iter()
+            .map(|f| (f.function, f.invocations, f.errors))
+            .collect()
+    };
+    let groups = |s: &SqliteStore| -> Vec<(String, u64)> {
+        let mut g: Vec<_> = s
+            .error_groups(&ErrorQuery {
+                limit: usize::MAX,
+                ..Default::default()
+            })
+            .unwrap()
+            .into_iter()
+            .map(|g| (g.function, g.count))
+            .collect();
+        g.sort();
+        g
+    };
+    let before_stats = stats(&store);
+    let before_groups = groups(&store);
+    assert_eq!(before_stats.len(), 2);
+
+    // Partial: whole days before the cutoff, of one function only.
+    let cut = T0 + 2 * DAY;
+    let d = store.delete_function("orders", Some(cut)).unwrap();
+    assert_eq!(d.invocations, 16, "{d:?}");
+    assert!(!d.function);
+    let left: Vec<_> = store
+        .invocations(&InvocationQuery {
+            limit: 1000,
+            functions: vec!["orders".into()],
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(left.len(), 24);
+    assert_eq!(stats(&store)[0], ("orders".to_string(), 24, 4));
+    assert_eq!(
+        stats(&store)[1],
+        before_stats[1],
+        "the other function is untouched"
+    );
+    // Not a midnight: refused, nothing deleted.
+    assert!(store.delete_function("orders", Some(cut + 1)).is_err());
+    store
+        .ingest(&IngestBatch {
+            parts: parts.clone(),
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(
+        stats(&store),
+        before_stats,
+        "re-ingest restores the statistics"
+    );
+    assert_eq!(groups(&store), before_groups, "and the error totals");
+
+    // Whole: the name goes too; the other function stays; a correct re-ingest under the right
+    // name then counts once.
+    let d = store.delete_function("unknown", None).unwrap();
+    assert_eq!(d.invocations, 30);
+    assert!(
+        d.function && d.environments == 4 && d.error_groups == 1,
+        "{d:?}"
+    );
+    let names: Vec<_> = store
+        .functions()
+        .unwrap()
+        .into_iter()
+        .map(|m| m.function)
+        .collect();
+    assert_eq!(names, ["orders"]);
+    assert_eq!(stats(&store), before_stats[..1]);
+    assert_eq!(groups(&store), before_groups[..1]);
+    // Deleting what is not there deletes nothing.
+    assert_eq!(
+        store.delete_function("unknown", None).unwrap(),
+        tern_store::DeleteStats::default()
+    );
+    // Ingest keeps working after the ids it cached were deleted.
+    let again: Vec<_> = parts
+        .iter()
+        .filter(|p| p.function == "unknown")
+        .cloned()
+        .collect();
+    let r = store
+        .ingest(&IngestBatch {
+            parts: again,
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(r.inserted, 30);
+    assert_eq!(stats(&store), before_stats);
+}

@@ -65,6 +65,9 @@ pub enum Command {
     /// Delete old data now (what `tern serve` does on its retention schedule): invocations and
     /// raw log lines, and optionally rollups, older than the given ages.
     Prune(PruneArgs),
+    /// Delete one function's stored data, all of it or what lies before a day: to undo an
+    /// ingest under the wrong name. Asks first (or pass --yes).
+    Delete(DeleteArgs),
     /// Aggregate settled days into sealed statistics now (what `tern serve` does every few
     /// minutes), so reports stop re-reading their raw rows. Only a ClickHouse store has
     /// anything to seal; answers are the same before and after.
@@ -224,6 +227,23 @@ pub struct PruneArgs {
     /// than --raw-older-than).
     #[arg(long)]
     pub rollups_older_than: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct DeleteArgs {
+    #[command(flatten)]
+    pub db: DbArg,
+    /// The function, by its exact stored name (`tern report` lists them).
+    #[arg(long)]
+    pub function: String,
+    /// Delete only what lies before this day (a date such as 2026-11-02, or an RFC 3339
+    /// instant, rounded down to midnight UTC: daily statistics cannot be split). Without it,
+    /// everything of the function goes, its name included.
+    #[arg(long)]
+    pub before: Option<String>,
+    /// Delete without asking (needed when standard input is not a terminal).
+    #[arg(long)]
+    pub yes: bool,
 }
 
 #[derive(Debug, Args)]

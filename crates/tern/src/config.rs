@@ -20,7 +20,7 @@
 //! api_tokens = ["sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"]
 //! ingest_keys = ["sha256:…"]
 //!
-//! [retention]
+//! [retention]                    # nothing is deleted unless set
 //! raw = "14d"
 //! rollups = "400d"
 //!
@@ -324,9 +324,11 @@ impl Default for Config {
                 ingest_queue: 4,
             },
             auth: Auth::default(),
+            // Nothing is deleted unless the user asks: a database served for the first time
+            // may hold months of backfill.
             retention: Retention {
-                raw: Some(Duration::from_secs(30 * 86_400)),
-                rollups: Some(Duration::from_secs(400 * 86_400)),
+                raw: None,
+                rollups: None,
                 interval: Duration::from_secs(3_600),
             },
             inventory: Inventory {
@@ -1233,7 +1235,11 @@ mod tests {
         let c = Config::parse("").unwrap();
         assert_eq!(c.server.listen.to_string(), DEFAULT_LISTEN);
         assert!(c.accounts.is_empty());
-        assert_eq!(c.retention.raw, Some(Duration::from_secs(30 * 86_400)));
+        assert_eq!(
+            c.retention.raw, None,
+            "nothing is deleted unless configured"
+        );
+        assert_eq!(c.retention.rollups, None);
         assert!(c.pull.functions.matches("anything"));
     }
 

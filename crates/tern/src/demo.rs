@@ -58,6 +58,7 @@ pub fn run(args: DemoArgs) -> Result<String> {
     let settings = Settings::new(backend.clone(), vec![logs.clone()]);
     let summary = ingest::run(&settings)?;
     eprint!("{}", summary.render());
+    mark_as_demo(&backend)?;
     let store = ingest::open_store_read(&backend)?;
     let functions = report::select_functions(&store, None)?;
     let rep = report::build(
@@ -104,6 +105,23 @@ pub fn run(args: DemoArgs) -> Result<String> {
             Ok(String::new())
         }
     }
+}
+
+/// Mark the database as the demo's, so that `tern serve` never prunes its simulated days
+/// whatever retention the user's tern.toml sets.
+fn mark_as_demo(backend: &tern_store::StoreBackend) -> Result<()> {
+    let mut store = ingest::open_store(backend)?;
+    store
+        .ingest(&tern_store::IngestBatch {
+            checkpoints: vec![tern_store::Checkpoint {
+                key: crate::serve::DEMO_MARK.to_string(),
+                value: "1".to_string(),
+                updated_ms: crate::timeutil::now_ms(),
+            }],
+            ..Default::default()
+        })
+        .context("marking the demo database")?;
+    Ok(())
 }
 
 /// `tern demo --serve`: the dashboard over the demo database until Ctrl-C, with a fresh API

@@ -152,9 +152,72 @@ pub struct Summary {
     pub seconds: f64,
     pub dry_run: bool,
     pub hidden: u64,
+    /// Inputs that gave no log event, with why (the first few), and how many there were.
+    pub unusable: Vec<(String, String)>,
+    pub unusable_count: u64,
+    /// Log streams whose function could not be told, and what of them was not stored.
+    pub unknown_streams: u64,
+    pub held_back_invocations: u64,
+    pub held_back_lines: u64,
 }
 
 impl Summary {
+    /// Why this run must end in failure even though what could be stored was: nothing usable
+    /// was read at all, or data was held back because its function cannot be known.
+    pub fn failure(&self) -> Option<String> {
+        if self.unknown_streams > 0 {
+            return Some(format!(
+                "{} from {} were not stored: the input names no log group and the \
+                 stream names no function. Ingest these files again with --log-group \
+                 /aws/lambda/NAME (the function's log group){}",
+                match (self.held_back_invocations, self.held_back_lines) {
+                    (i, 0) => crate::text::counted(i, "invocation", "invocations"),
+                    (0, l) => crate::text::counted(l, "log line", "log lines"),
+                    (i, l) => format!(
+                        "{} and {}",
+                        crate::text::counted(i, "invocation", "invocations"),
+                        crate::text::counted(l, "other log line", "other log lines")
+                    ),
+                },
+                crate::text::counted(self.unknown_streams, "log stream", "log streams"),
+                if self.functions.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        "; the rest ({}) was stored",
+                        crate::text::counted(self.functions.len() as u64, "function", "functions")
+                    )
+                }
+            ));
+        }
+        if self.events > 0 {
+            return None;
+        }
+        let mut s = if self.files == 0 {
+            "nothing to read: the directories hold no files (hidden ones are skipped)".to_string()
+        } else {
+            format!(
+                "nothing usable was read from {}:",
+                crate::text::counted(self.files, "input", "inputs")
+            )
+        };
+        for (name, why) in &self.unusable {
+            s.push_str(&format!("\n  {}: {why}", crate::text::printable(name)));
+        }
+        let more = self
+            .unusable_count
+            .saturating_sub(self.unusable.len() as u64);
+        if more > 0 {
+            s.push_str(&format!("\n  … and {more} more"));
+        }
+        s.push_str(
+            "\nTern reads CloudWatch Logs exports (aws logs filter-log-events / get-log-events \
+             output, `aws logs tail` text, JSON lines, subscription and Firehose payloads), \
+             gzipped or not",
+        );
+        Some(s)
+    }
+
     fn note(&mut self, diags: Vec<Diagnostic>) {
         self.diagnostics += diags.len() as u64;
         for d in diags {
@@ -181,6 +244,22 @@ impl Summary {
         } else {
             0.0
         };
+        if self.events > 0 {
+            for (name, why) in &self.unusable {
+                s.push_str(&format!(
+                    "warning: {}: nothing read: {why}\n",
+                    crate::text::printable(name)
+                ));
+            }
+            let more = self
+                .unusable_count
+                .saturating_sub(self.unusable.len() as u64);
+            if more > 0 {
+                s.push_str(&format!(
+                    "warning: … and {more} more inputs with nothing read\n"
+                ));
+            }
+        }
         if self.dry_run {
             s.push_str("dry run: nothing was written to the database\n");
         }
@@ -399,6 +478,11 @@ pub fn run(settings: &Settings) -> Result<Summary> {
         }
     }
     summary.functions = seen;
+    summary.unusable = src.unusable;
+    summary.unusable_count = src.unusable_count;
+    summary.unknown_streams = st.unknown_function;
+    summary.held_back_invocations = st.unknown_function_parts;
+    summary.held_back_lines = st.unknown_function_lines;
     summary.seconds = started.elapsed().as_secs_f64();
     summary.dry_run = settings.dry_run;
     Ok(summary)

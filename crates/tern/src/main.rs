@@ -17,6 +17,7 @@ mod cluster;
 mod compare;
 #[allow(dead_code)] // Some settings are read by later issues' features.
 mod config;
+mod delete;
 mod demo;
 mod errors;
 mod ingest;
@@ -48,11 +49,15 @@ fn run(cli: Cli) -> anyhow::Result<String> {
             let settings = ingest::Settings::from_args(args)?;
             let summary = ingest::run(&settings)?;
             eprint!("{}", summary.render());
-            Ok(String::new())
+            match summary.failure() {
+                Some(why) => Err(anyhow::anyhow!(why)),
+                None => Ok(String::new()),
+            }
         }
         Command::Report(args) => report::run(args),
         Command::Invocations(args) => invocations::run(args),
         Command::Prune(args) => prune(args),
+        Command::Delete(args) => delete::run(args),
         Command::Seal(args) => seal(args),
         Command::Simulate(args) => {
             let summary = simulate::simulate(
@@ -129,10 +134,7 @@ fn prune(args: cli::PruneArgs) -> anyhow::Result<String> {
         raw_before_ms: cut(raw),
         rollups_before_ms: cut(rollups),
     })?;
-    Ok(format!(
-        "deleted {} invocations, {} chunks of unattributed lines and {} rollup rows\n",
-        stats.invocations, stats.stream_chunks, stats.rollup_rows
-    ))
+    Ok(format!("{}\n", text::retention_stats(&stats)))
 }
 
 /// `tern seal`: sealing on demand.

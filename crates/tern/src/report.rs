@@ -750,15 +750,7 @@ fn pct(a: u64, b: u64) -> f64 {
 
 /// 1234567 → "1,234,567".
 pub fn group(n: u64) -> String {
-    let s = n.to_string();
-    let mut out = String::with_capacity(s.len() + s.len() / 3);
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
+    crate::text::count(n)
 }
 
 /// A duration in readable units.

@@ -94,7 +94,14 @@ pub struct SourceSummary {
     pub diagnostics: u64,
     /// Hidden entries (names starting with `.`) passed over inside directories.
     pub hidden: u64,
+    /// Inputs that gave no log event, each with why (at most [`MAX_UNUSABLE`] kept).
+    pub unusable: Vec<(String, String)>,
+    /// Inputs that gave no log event, all of them.
+    pub unusable_count: u64,
 }
+
+/// Unusable inputs named one by one; the rest are counted.
+pub const MAX_UNUSABLE: usize = 50;
 
 /// The sum of the sizes of the files `read_inputs` would read (stdin counts 0), for a
 /// progress bar that follows `bytes_read`.
@@ -483,6 +490,8 @@ impl<'a> Run<'a> {
         self.summary.files += 1;
         self.shown = 0;
         self.suppressed = 0;
+        let events_before = self.summary.events + self.out.events.len() as u64;
+        let mut why_none = "no log events in it".to_string();
         self.decoder.begin_source(name, stream_hint);
         let mut counted = Counting {
             inner: reader,
@@ -501,6 +510,11 @@ impl<'a> Run<'a> {
         let before = self.out.diagnostics.len();
         match detect(&head) {
             Format::Empty => {
+                why_none = if head.is_empty() {
+                    "the file is empty".to_string()
+                } else {
+                    "nothing but whitespace in it".to_string()
+                };
                 // A gzip file cut before its first complete block inflates to nothing: say so
                 // rather than pass it over as empty.
                 if head.first() == Some(&0x1f) {
@@ -518,6 +532,7 @@ impl<'a> Run<'a> {
                 self.bufs.head = head
             }
             Format::Unrecognized(why) => {
+                why_none = format!("not a recognized Lambda log format: {why}");
                 self.bufs.head = head;
                 self.out
                     .diag(name, format!("not a recognized Lambda log format: {why}"));
@@ -570,7 +585,14 @@ impl<'a> Run<'a> {
                 ),
             });
         }
-        self.emit()
+        self.emit()?;
+        if self.summary.events == events_before {
+            self.summary.unusable_count += 1;
+            if self.summary.unusable.len() < MAX_UNUSABLE {
+                self.summary.unusable.push((name.to_string(), why_none));
+            }
+        }
+        Ok(())
     }
 
     /// Read an input that streams: from its sniffed `head` on, through gzip when it is gzip.

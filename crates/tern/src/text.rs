@@ -24,6 +24,82 @@ pub fn printable(s: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// 1234567 → "1,234,567".
+pub fn count(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::with_capacity(s.len() + s.len() / 3);
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// `n` and the noun, singular or plural: "1 invocation", "3 invocations".
+pub fn counted(n: u64, one: &str, many: &str) -> String {
+    format!("{} {}", count(n), if n == 1 { one } else { many })
+}
+
+/// What a retention pass removed, in words (`tern prune` and `tern serve` say the same).
+pub fn retention_stats(s: &tern_store::RetentionStats) -> String {
+    format!(
+        "deleted {}, {} and {}",
+        counted(s.invocations, "invocation", "invocations"),
+        counted(
+            s.stream_chunks,
+            "block of log lines outside any invocation",
+            "blocks of log lines outside any invocation"
+        ),
+        counted(s.rollup_rows, "statistics row", "statistics rows"),
+    )
+}
+
+/// Up to three of `known` that look like `wanted` (a typo, another case, a part of it),
+/// closest first.
+pub fn closest<'a>(wanted: &str, known: impl IntoIterator<Item = &'a str>) -> Vec<&'a str> {
+    let w = wanted.to_lowercase();
+    let mut scored: Vec<(usize, &str)> = known
+        .into_iter()
+        .filter_map(|k| {
+            let l = k.to_lowercase();
+            let d = edit_distance(&w, &l);
+            let near = d <= (w.chars().count() / 3).max(2);
+            let part = w.len() >= 3 && (l.contains(&w) || w.contains(&l));
+            (near || part).then_some((d, k))
+        })
+        .collect();
+    scored.sort();
+    scored.into_iter().take(3).map(|(_, k)| k).collect()
+}
+
+/// Levenshtein distance over characters.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diag = row[0];
+        row[0] = i + 1;
+        for (j, &cb) in b.iter().enumerate() {
+            let up = row[j + 1];
+            row[j + 1] = (diag + usize::from(ca != cb)).min(up + 1).min(row[j] + 1);
+            diag = up;
+        }
+    }
+    row[b.len()]
+}
+
+/// " (did you mean a, b?)", or nothing when no name is close.
+pub fn did_you_mean<'a>(wanted: &str, known: impl IntoIterator<Item = &'a str>) -> String {
+    let near = closest(wanted, known);
+    if near.is_empty() {
+        String::new()
+    } else {
+        format!(" (did you mean {}?)", near.join(", "))
+    }
+}
+
 fn is_unsafe(c: char) -> bool {
     (c.is_control() && c != '\t') || matches!(c, '\u{2028}' | '\u{2029}')
 }
@@ -31,6 +107,19 @@ fn is_unsafe(c: char) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn closest_names_catch_typos_case_and_parts() {
+        let known = ["orders-api", "orders-worker", "payments", "image-resizer"];
+        assert_eq!(closest("ordrs-api", known), ["orders-api"]);
+        assert_eq!(closest("PAYMENTS", known), ["payments"]);
+        assert_eq!(closest("orders", known), ["orders-api", "orders-worker"]);
+        assert!(closest("zzzz", known).is_empty());
+        assert_eq!(did_you_mean("zzzz", known), "");
+        assert_eq!(edit_distance("", "abc"), 3);
+        assert_eq!(counted(1, "kill", "kills"), "1 kill");
+        assert_eq!(counted(1234, "kill", "kills"), "1,234 kills");
+    }
 
     #[test]
     fn escapes_controls_and_keeps_text() {

@@ -623,7 +623,7 @@ fn prune_deletes_old_raw_data_and_keeps_statistics() {
     );
     let said = String::from_utf8_lossy(&out.stdout);
     assert!(
-        said.contains(&format!("deleted {total} invocations")),
+        said.contains(&format!("deleted {} invocations", bin::grouped(total))),
         "{said}"
     );
     assert_eq!(listed(&f.db), 0);

@@ -314,6 +314,17 @@ impl Store for ClickHouseStore {
         seal::seal(self, now_ms)
     }
 
+    fn delete_function(
+        &mut self,
+        function: &str,
+        _before_ms: Option<i64>,
+    ) -> Result<crate::DeleteStats, StoreError> {
+        Err(StoreError::Backend(format!(
+            "deleting a function's data ({function}) is not available on a ClickHouse store; \
+             with SQLite it is"
+        )))
+    }
+
     fn environment_summaries(
         &self,
         range: TimeRange,

@@ -35,6 +35,7 @@
 mod alerts;
 mod checkpoint;
 pub(crate) mod codec;
+mod delete;
 mod error_query;
 mod errors;
 mod fx;
@@ -318,6 +319,17 @@ impl Store for SqliteStore {
         let result = retention::apply(&mut self.conn, r);
         // Deleted rows may have been the only users of cached ids; ids stay valid (functions
         // and environments are never deleted), so the cache is kept.
+        result
+    }
+
+    fn delete_function(
+        &mut self,
+        function: &str,
+        before_ms: Option<i64>,
+    ) -> Result<crate::DeleteStats, StoreError> {
+        let result = delete::delete_function(&mut self.conn, function, before_ms);
+        // The function's id and its environments' ids may be gone.
+        self.ids.clear();
         result
     }
 

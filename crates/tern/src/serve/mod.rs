@@ -424,6 +424,9 @@ pub async fn run(
 }
 
 /// Retention on its schedule; in a cluster only in the collector holding the `alerts` lease.
+/// Nothing runs unless `[retention]` sets an age. The first pass says what it is about to
+/// delete before it deletes anything, and every pass says what it removed: deleting data is
+/// never silent. A database `tern demo` made is never pruned.
 async fn retention_loop(
     state: AppState,
     r: crate::config::Retention,
@@ -433,7 +436,26 @@ async fn retention_loop(
     if r.raw.is_none() && r.rollups.is_none() {
         return;
     }
+    match state
+        .reads
+        .with(|store| Ok(!store.checkpoints(DEMO_MARK)?.is_empty()))
+        .await
+    {
+        Ok(true) => {
+            eprintln!(
+                "retention: off for this database (made by `tern demo`; its days are kept whole)"
+            );
+            return;
+        }
+        Ok(false) => {}
+        Err(e) => {
+            tracing::warn!(error = %format!("{e:#}"), "Retention could not read the store; it does not run.");
+            return;
+        }
+    }
+    eprintln!("retention: {}", describe_retention(&r));
     let mut tick = tokio::time::interval(r.interval.max(Duration::from_secs(1)));
+    let mut first = true;
     loop {
         tokio::select! {
             _ = tick.tick() => {}
@@ -448,14 +470,32 @@ async fn retention_loop(
             raw_before_ms: cut(r.raw),
             rollups_before_ms: cut(r.rollups),
         };
+        if first {
+            first = false;
+            match state
+                .reads
+                .with(move |store| retention_preview(store, job))
+                .await
+            {
+                Ok(Some(text)) => eprintln!("retention: first pass deletes {text}"),
+                Ok(None) => {}
+                Err(e) => {
+                    tracing::warn!(error = %format!("{e:#}"), "Retention could not count what it would delete.")
+                }
+            }
+        }
         match state.writer.retention(job).await {
             Ok(s) => {
                 let m = &state.metrics;
                 m.retention_runs.fetch_add(1, Ordering::Relaxed);
                 m.retention_deleted_invocations
                     .fetch_add(s.invocations, Ordering::Relaxed);
+                if s.invocations + s.stream_chunks + s.rollup_rows > 0 {
+                    eprintln!("retention: {}", crate::text::retention_stats(&s));
+                }
                 tracing::info!(
                     invocations = s.invocations,
+                    stream_chunks = s.stream_chunks,
                     rollup_rows = s.rollup_rows,
                     "Retention applied."
                 );
@@ -463,6 +503,57 @@ async fn retention_loop(
             Err(e) => tracing::warn!(error = %e, "Retention failed."),
         }
     }
+}
+
+/// The checkpoint key `tern demo` writes into its database, so that serving it never prunes
+/// the simulated days.
+pub const DEMO_MARK: &str = "tern:demo";
+
+fn describe_retention(r: &crate::config::Retention) -> String {
+    let age = |d: Option<Duration>| match d {
+        Some(d) => format!("older than {}", humantime::format_duration(d)),
+        None => "kept forever".to_string(),
+    };
+    format!(
+        "invocations and raw log lines {}; hourly and daily statistics {}; checked every {}",
+        age(r.raw),
+        age(r.rollups),
+        humantime::format_duration(r.interval)
+    )
+}
+
+/// What a retention pass would delete, counted before it runs: `None` when nothing.
+fn retention_preview(
+    store: &dyn tern_store::Store,
+    job: Retention,
+) -> anyhow::Result<Option<String>> {
+    let Some((first_ms, last_ms)) = store.time_bounds()? else {
+        return Ok(None);
+    };
+    let fmt = crate::timeutil::format_ms;
+    let mut parts = Vec::new();
+    if let Some(cut) = job.raw_before_ms.filter(|&c| c > first_ms) {
+        let range = tern_store::TimeRange {
+            from_ms: Some(first_ms),
+            to_ms: Some(cut),
+        };
+        let n: u64 = store
+            .function_stats(&[], range)?
+            .iter()
+            .map(|f| f.invocations)
+            .sum();
+        parts.push(format!(
+            "{} invocations ended before {} with their log lines (stored data spans {} … {})",
+            crate::text::count(n),
+            fmt(cut),
+            fmt(first_ms),
+            fmt(last_ms)
+        ));
+    }
+    if let Some(cut) = job.rollups_before_ms.filter(|&c| c > first_ms) {
+        parts.push(format!("hourly and daily statistics before {}", fmt(cut)));
+    }
+    Ok((!parts.is_empty()).then(|| parts.join("; ")))
 }
 
 /// How often the leading process seals settled days of a ClickHouse store.

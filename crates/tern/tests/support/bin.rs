@@ -45,3 +45,16 @@ pub fn simulate(
     );
     serde_json::from_str(&std::fs::read_to_string(logs.join(".truth.json")).unwrap()).unwrap()
 }
+
+/// 1234567 → "1,234,567", as the CLI prints counts.
+pub fn grouped(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}

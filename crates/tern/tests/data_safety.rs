@@ -1,0 +1,313 @@
+//! What a new user meets in the first hour, through the real binary: serving a database never
+//! deletes data unasked, input whose function cannot be known is refused with the fix, garbage
+//! input fails instead of "ingested 0 events", and a mistake can be deleted.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[path = "support/bin.rs"]
+mod bin;
+#[path = "support/firehose.rs"]
+mod firehose;
+
+use std::path::{Path, PathBuf};
+use std::process::{Output, Stdio};
+use std::time::{Duration, Instant};
+
+use bin::{ok, tern};
+use serde_json::Value;
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn failed(o: Output, what: &str) -> String {
+    assert!(
+        !o.status.success(),
+        "{what} should fail; stderr:\n{}",
+        stderr(&o)
+    );
+    assert_eq!(o.status.code(), Some(1), "{what}: exit code");
+    stderr(&o)
+}
+
+fn ingest(db: &Path, args: &[&str], paths: &[&Path]) -> Output {
+    let mut c = tern();
+    c.arg("ingest").arg("--db").arg(db).args(args);
+    for p in paths {
+        c.arg(p);
+    }
+    c.output().unwrap()
+}
+
+/// Function name → invocations, from `tern report --format json` over all time.
+fn counts(db: &Path) -> Vec<(String, u64)> {
+    let out = ok(
+        tern()
+            .args(["report", "--format", "json", "--from", "2000-01-01", "--db"])
+            .arg(db)
+            .output()
+            .unwrap(),
+        "report",
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    v["functions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["function"].as_str().unwrap().to_string(),
+                f["invocations"].as_u64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+fn total(db: &Path) -> u64 {
+    counts(db).iter().map(|(_, n)| n).sum()
+}
+
+fn simulate(dir: &Path, format: &str, functions: usize) -> (PathBuf, Value) {
+    let logs = dir.join(format);
+    ok(
+        tern()
+            .args(["simulate", "--format", format, "--out"])
+            .arg(&logs)
+            .args([
+                "--functions",
+                &functions.to_string(),
+                "--days",
+                "1",
+                "--seed",
+                "5",
+            ])
+            .output()
+            .unwrap(),
+        "simulate",
+    );
+    let truth: Value =
+        serde_json::from_str(&std::fs::read_to_string(logs.join(".truth.json")).unwrap()).unwrap();
+    (logs, truth)
+}
+
+/// Serve `db` with `config` (if any) until it prints `wait_for` (at most 20 s), or for two
+/// seconds when there is nothing to wait for: retention's first pass runs right at start.
+/// Returns what the server said on stderr.
+fn serve_briefly(db: &Path, config: Option<&Path>, wait_for: Option<&str>) -> String {
+    let s = firehose::Serve::start(Path::new(env!("CARGO_BIN_EXE_tern")), db, config);
+    match wait_for {
+        None => std::thread::sleep(Duration::from_secs(2)),
+        Some(line) => {
+            let until = Instant::now() + Duration::from_secs(20);
+            while !s.stderr.lock().unwrap().contains(line) && Instant::now() < until {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+    }
+    s.terminate()
+}
+
+#[test]
+fn serve_deletes_nothing_unless_retention_is_configured_and_then_says_what() {
+    let dir = tempfile::tempdir().unwrap();
+    // The simulated day is in November 2026: weeks older than any clock this test runs on.
+    let (logs, truth) = simulate(dir.path(), "jsonl", 2);
+    let want = truth["totals"]["invocations"].as_u64().unwrap();
+    let db = dir.path().join("tern.db");
+    ok(ingest(&db, &[], &[&logs]), "ingest");
+    assert_eq!(total(&db), want);
+
+    // No configuration: nothing is deleted, and nothing claims to be.
+    let said = serve_briefly(&db, None, None);
+    assert!(!said.contains("retention"), "{said}");
+    let listed = |db: &Path| -> usize {
+        let out = ok(
+            tern()
+                .args([
+                    "invocations",
+                    "--format",
+                    "json",
+                    "--limit",
+                    "100000",
+                    "--db",
+                ])
+                .arg(db)
+                .output()
+                .unwrap(),
+            "invocations",
+        );
+        serde_json::from_slice::<Value>(&out.stdout)
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .len()
+    };
+    assert_eq!(listed(&db) as u64, want, "raw invocations kept");
+
+    // Configured: the first pass says what it will delete, then what it deleted.
+    let config = dir.path().join("tern.toml");
+    std::fs::write(&config, "[retention]\nraw = \"7d\"\n").unwrap();
+    let said = serve_briefly(&db, Some(&config), Some("retention: deleted"));
+    assert!(
+        said.contains("retention: invocations and raw log lines older than 7days"),
+        "{said}"
+    );
+    let announce = format!(
+        "retention: first pass deletes {} invocations",
+        bin::grouped(want)
+    );
+    let done = format!("retention: deleted {} invocations", bin::grouped(want));
+    let (a, d) = (said.find(&announce), said.find(&done));
+    assert!(
+        a.is_some() && d.is_some() && a < d,
+        "announced, then done:\n{said}"
+    );
+    assert_eq!(listed(&db), 0);
+    assert_eq!(total(&db), want, "statistics outlive raw data");
+}
+
+#[test]
+fn the_demo_database_is_never_pruned() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("demo.db");
+    ok(
+        tern()
+            .args(["demo", "--functions", "3", "--days", "1", "--db"])
+            .arg(&db)
+            .output()
+            .unwrap(),
+        "demo",
+    );
+    let before = total(&db);
+    assert!(before > 0);
+    let config = dir.path().join("tern.toml");
+    std::fs::write(&config, "[retention]\nraw = \"1h\"\nrollups = \"1h\"\n").unwrap();
+    let said = serve_briefly(&db, Some(&config), Some("retention: off"));
+    assert!(said.contains("retention: off for this database"), "{said}");
+    assert!(!said.contains("retention: deleted"), "{said}");
+    assert_eq!(total(&db), before);
+}
+
+/// `aws logs filter-log-events` output names no log group, and Lambda's stream names carry no
+/// function name: such events are refused with the fix, never stored under a guess that a
+/// correct ingest would then double.
+#[test]
+fn cli_output_without_log_group_is_refused_and_the_right_ingest_counts_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let (logs, truth) = simulate(dir.path(), "filter-log-events", 1);
+    let name = truth["functions"][0]["name"].as_str().unwrap().to_string();
+    let want = truth["totals"]["invocations"].as_u64().unwrap();
+    let db = dir.path().join("tern.db");
+
+    let said = failed(ingest(&db, &[], &[&logs]), "ingest without --log-group");
+    assert!(said.contains("were not stored"), "{said}");
+    assert!(said.contains("--log-group /aws/lambda/NAME"), "{said}");
+    assert!(
+        counts(&db).is_empty(),
+        "nothing stored under a made-up name"
+    );
+
+    let group = format!("/aws/lambda/{name}");
+    ok(
+        ingest(&db, &["--log-group", &group], &[&logs]),
+        "ingest with --log-group",
+    );
+    assert_eq!(counts(&db), [(name.clone(), want)]);
+    ok(ingest(&db, &["--log-group", &group], &[&logs]), "again");
+    assert_eq!(counts(&db), [(name, want)], "re-ingest changes nothing");
+}
+
+#[test]
+fn garbage_in_fails_per_file_and_good_data_around_it_is_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let junk = dir.path().join("junk");
+    std::fs::create_dir(&junk).unwrap();
+    std::fs::write(junk.join("empty.log"), b"").unwrap();
+    std::fs::write(
+        junk.join("image.png"),
+        b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x02\0\0\0\x90wS\xde",
+    )
+    .unwrap();
+    std::fs::write(junk.join("notes.txt"), "lorem ipsum dolor\nsit amet\n").unwrap();
+    let db = dir.path().join("tern.db");
+
+    let said = failed(ingest(&db, &[], &[&junk]), "ingest of garbage");
+    assert!(
+        said.contains("nothing usable was read from 3 inputs"),
+        "{said}"
+    );
+    assert!(said.contains("empty.log: the file is empty"), "{said}");
+    assert!(
+        said.contains("image.png: not a recognized Lambda log format"),
+        "{said}"
+    );
+    assert!(
+        said.contains("notes.txt: not a recognized Lambda log format"),
+        "{said}"
+    );
+
+    let empty = junk.join("empty.log");
+    let said = failed(ingest(&db, &[], &[&empty]), "ingest of an empty file");
+    assert!(said.contains("empty.log: the file is empty"), "{said}");
+
+    // Good data next to garbage: stored, with a warning naming the useless input.
+    let (logs, truth) = simulate(dir.path(), "jsonl", 1);
+    let out = ok(ingest(&db, &[], &[&logs, &empty]), "mixed ingest");
+    let said = stderr(&out);
+    assert!(
+        said.contains("empty.log: nothing read: the file is empty"),
+        "{said}"
+    );
+    assert_eq!(total(&db), truth["totals"]["invocations"].as_u64().unwrap());
+}
+
+#[test]
+fn delete_asks_names_the_closest_function_and_removes_a_mistake() {
+    let dir = tempfile::tempdir().unwrap();
+    let (logs, truth) = simulate(dir.path(), "jsonl", 2);
+    let db = dir.path().join("tern.db");
+    ok(ingest(&db, &[], &[&logs]), "ingest");
+    let names: Vec<String> = counts(&db).into_iter().map(|(n, _)| n).collect();
+    let (gone, kept) = (&names[0], &names[1]);
+    let delete = |args: &[&str]| {
+        tern()
+            .args(["delete", "--db"])
+            .arg(&db)
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    };
+
+    let typo = format!("{}x", &gone[..gone.len() - 1]);
+    let said = failed(delete(&["--function", &typo, "--yes"]), "delete of a typo");
+    assert!(said.contains(&format!("did you mean {gone}")), "{said}");
+
+    let said = failed(delete(&["--function", gone]), "delete without --yes");
+    assert!(said.contains("add --yes"), "{said}");
+    assert_eq!(counts(&db).len(), 2, "nothing deleted without confirmation");
+
+    let bad = failed(
+        delete(&["--function", gone, "--before", "soon", "--yes"]),
+        "bad --before",
+    );
+    assert!(bad.contains("--before \"soon\""), "{bad}");
+
+    let out = ok(delete(&["--function", gone, "--yes"]), "delete");
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(said.contains("the name is gone"), "{said}");
+    let left = counts(&db);
+    assert_eq!(left.len(), 1);
+    assert_eq!(&left[0].0, kept);
+    let kept_truth = truth["functions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["name"] == kept.as_str())
+        .unwrap()["invocations"]
+        .as_u64()
+        .unwrap();
+    assert_eq!(left[0].1, kept_truth);
+    // Ingesting the same files again brings it back, counted once.
+    ok(ingest(&db, &[], &[&logs]), "re-ingest");
+    assert_eq!(total(&db), truth["totals"]["invocations"].as_u64().unwrap());
+}
