@@ -161,8 +161,6 @@ pub fn read_inputs(
     run.finish()
 }
 
-// Used by tests and meant for the HTTP ingest endpoint (being written).
-#[cfg_attr(not(test), allow(dead_code))]
 /// Read one stream already open (an HTTP body, a pipe, a test's generated reader) as if it
 /// were a file called `name`.
 pub fn read_reader(

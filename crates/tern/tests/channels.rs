@@ -1,4 +1,4 @@
-//! Notification channels through real protocols (issue 4, "Done means"):
+//! Notification channels through real protocols:
 //! - a local HTTP receiver that verifies the webhook HMAC the way a user would;
 //! - a Slack-shaped receiver that checks the Block Kit JSON;
 //! - the aiosmtpd sink, with the mail read back from its Maildir (`.ci/smtp.sh`);
@@ -7,13 +7,6 @@
 //! Everything listens on 127.0.0.1. A test that needs aiosmtpd or moto prints `SKIPPED: …` when
 //! the service is down, and fails instead when `TERN_REQUIRE_SERVICES=1` (CI).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
-
-// `tern` is a binary crate, so the channels module is compiled into this test directly. It is
-// self-contained by design (only `super::` paths and external crates). Its unit tests run here
-// too; they take milliseconds.
-#[allow(dead_code, unused_imports)]
-#[path = "../src/alert/channels/mod.rs"]
-mod channels;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, Once};
@@ -24,7 +17,7 @@ use axum::http::{HeaderMap, StatusCode};
 use hmac::{KeyInit, Mac};
 use serde_json::Value;
 
-use channels::{
+use tern::alert::channels::{
     parse_channels, send, ChannelConfig, Kind, Notification, RawChannel, SendContext, Severity,
 };
 
@@ -505,7 +498,7 @@ async fn email_arrives_with_text_and_escaped_html() {
     .unwrap();
     assert!(d.detail.starts_with("SMTP 250"), "{}", d.detail);
 
-    let expected_id = channels::email::message_id(&key, "example.com");
+    let expected_id = tern::alert::channels::email::message_id(&key, "example.com");
     let m = parse_mail(&find_mail(&expected_id));
     assert_eq!(m["message_id"], expected_id.as_str());
     assert_eq!(

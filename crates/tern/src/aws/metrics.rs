@@ -116,13 +116,11 @@ impl PullMetrics {
     }
 
     /// Log groups with a checkpoint.
-    #[allow(dead_code)] // For `tern serve` (/metrics, /healthz).
     pub fn log_groups(&self) -> usize {
         self.with(|i| i.checkpoints.len())
     }
 
     /// Prometheus text exposition (version 0.0.4) of the pull metrics, appended to `out`.
-    #[allow(dead_code)] // For `tern serve`'s /metrics.
     pub fn render_prometheus(&self, out: &mut String) {
         self.render_prometheus_at(out, super::now_ms());
     }

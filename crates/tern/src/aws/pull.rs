@@ -101,7 +101,6 @@ impl Options {
 #[derive(Debug, Clone, Default)]
 pub struct Summary {
     /// Accounts × regions.
-    #[allow(dead_code)] // Part of the summary for callers; the CLI line does not show it.
     pub targets: usize,
     pub functions: usize,
     pub log_groups: usize,

@@ -20,7 +20,6 @@
 //! benchmark corpus of about 525,000 invocations and 2.3 million events.
 
 // Parts of the API (format names, the reference preset) are not wired into the CLI yet.
-#![cfg_attr(not(test), allow(dead_code))] // called by `tern simulate` (CLI being written)
 
 mod engine;
 mod fleet;

@@ -21,7 +21,6 @@ pub const MAX_RECORDS: usize = 10_000;
 
 /// The request body. `requestId` and `timestamp` are read for completeness of the shape; the
 /// `X-Amz-Firehose-Request-Id` header is what is echoed.
-#[allow(dead_code)]
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct FirehoseRequest<'a> {
