@@ -129,6 +129,7 @@ pub fn build(
                 .into_iter()
                 .map(|(_, c)| c)
                 .collect(),
+            timeout_ms: meta.timeout_ms.map(|t| t as f64),
         };
         match recommend::recommend(&input, settings) {
             Ok(r) => recs.push(r),
