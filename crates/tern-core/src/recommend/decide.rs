@@ -6,8 +6,8 @@ use super::{Certainty, CurvePoint, Decision, Gain, Settings, Strategy, Support};
 
 /// Differences on the strategy's axis smaller than this share are ties whatever the data.
 const TIE_MIN: f64 = 0.002;
-/// Ties never stretch past this share: a tie rule must not give up a real saving.
-const TIE_MAX: f64 = 0.02;
+/// Ties never stretch past this share: a tie rule must not give up a saving worth a change.
+const TIE_MAX: f64 = 0.05;
 
 pub(super) struct Choice {
     pub index: usize,
@@ -32,21 +32,22 @@ fn metric(p: &CurvePoint, cur: &CurvePoint, strategy: Strategy) -> Interval {
             };
             let c0 = cur.cost.value.max(f64::MIN_POSITIVE);
             let d0 = cur.p95.value.max(f64::MIN_POSITIVE);
-            let s = |c: f64, d: f64| w * c / c0 + (1.0 - w) * d / d0;
-            Interval::new(
-                s(p.cost.value, p.p95.value),
-                s(p.cost.low, p.p95.low),
-                s(p.cost.high, p.p95.high),
-            )
+            let (c, d) = (w * p.cost.value / c0, (1.0 - w) * p.p95.value / d0);
+            // The two errors are independent: they add in quadrature.
+            let down = (w * (p.cost.value - p.cost.low) / c0)
+                .hypot((1.0 - w) * (p.p95.value - p.p95.low) / d0);
+            let up = (w * (p.cost.high - p.cost.value) / c0)
+                .hypot((1.0 - w) * (p.p95.high - p.p95.value) / d0);
+            Interval::new(c + d, c + d - down, c + d + up)
         }
     }
 }
 
-/// The other axis, for ties.
+/// The other axis, for ties: the upper end of its range.
 fn secondary(p: &CurvePoint, strategy: Strategy) -> f64 {
     match strategy {
-        Strategy::Cost => p.p95.value,
-        Strategy::Speed | Strategy::Balanced { .. } => p.cost.value,
+        Strategy::Cost => p.p95.high,
+        Strategy::Speed | Strategy::Balanced { .. } => p.cost.high,
     }
 }
 
@@ -83,11 +84,17 @@ pub(super) fn gain(p: &CurvePoint, cur: &CurvePoint, strategy: Strategy) -> Gain
             -10.0
         }
     };
+    // The ratio's interval in log space, the two sizes' errors independent (quadrature).
+    let ln = |x: f64| x.max(f64::MIN_POSITIVE).ln();
+    let (fv, f0v) = (ln(f.value), ln(f0.value));
+    let up = (ln(f.high) - fv).hypot(f0v - ln(f0.low));
+    let down = (fv - ln(f.low)).hypot(ln(f0.high) - f0v);
+    let ratio = (fv - f0v).exp();
     Gain {
         axis,
-        value: clamp(1.0 - f.value / f0.value),
-        low: clamp(1.0 - f.high / f0.low.max(f64::MIN_POSITIVE)),
-        high: clamp(1.0 - f.low / f0.high.max(f64::MIN_POSITIVE)),
+        value: clamp(1.0 - ratio),
+        low: clamp(1.0 - ratio * up.exp()),
+        high: clamp(1.0 - ratio * (-down).exp()),
     }
 }
 
@@ -100,8 +107,9 @@ fn support_rank(s: Support) -> u8 {
 }
 
 /// The best of `options` (indices into `curve`): the lowest figure on the strategy's axis;
-/// among those within the uncertainty of the best (at least 0.2%, at most 2%), the best on
-/// the other axis; then measured before modelled, then the smaller size.
+/// among those within the uncertainty of the best (one standard error of the difference, at
+/// least 0.2%, at most 5%), the measured ones if any, then the best on the other axis, then
+/// the smaller size.
 fn best_of(
     curve: &[CurvePoint],
     cur: &CurvePoint,
@@ -114,12 +122,30 @@ fn best_of(
             .total_cmp(&metric(&curve[b], cur, s).value)
     })?;
     let m = metric(&curve[best], cur, s);
-    let tol = (m.relative_half_width() / 1.96).clamp(TIE_MIN, TIE_MAX);
     let near: Vec<usize> = options
         .iter()
         .copied()
-        .filter(|&i| metric(&curve[i], cur, s).value <= m.value * (1.0 + tol))
+        .filter(|&i| {
+            let f = metric(&curve[i], cur, s);
+            // Within noise: one standard error of the difference (the two intervals combined).
+            let tol = (f.relative_half_width().hypot(m.relative_half_width()) / 1.96)
+                .clamp(TIE_MIN, TIE_MAX);
+            f.value <= m.value * (1.0 + tol)
+        })
         .collect();
+    // Measured beats modelled: a tie that includes a measured size is decided among the
+    // measured ones.
+    let firm = near
+        .iter()
+        .map(|&i| support_rank(curve[i].support))
+        .min()
+        .unwrap_or(0);
+    let near: Vec<usize> = near
+        .into_iter()
+        .filter(|&i| support_rank(curve[i].support) == firm)
+        .collect();
+    // The other axis judged at the unfavourable end of each range: a modelled size does not
+    // win a tie on a speed-up nobody measured.
     let fastest = near
         .iter()
         .map(|&i| secondary(&curve[i], s))
@@ -242,6 +268,27 @@ pub(super) fn decide(curve: &[CurvePoint], cur: usize, settings: &Settings) -> O
             (g.value >= need && g.low > 0.0) || (g.value >= 0.0 && o.value >= need && o.low > 0.0)
         })
         .collect();
+    // What rests on extrapolation alone must also beat the best size with measurements by
+    // twice the minimum: otherwise the measured size gives the same advice without the risk.
+    let known: Vec<usize> = qualified
+        .iter()
+        .copied()
+        .filter(|&i| curve[i].support != Support::Extrapolated)
+        .collect();
+    let qualified: Vec<usize> = match best_of(curve, c, &known, s) {
+        None => qualified,
+        Some(k) => qualified
+            .into_iter()
+            .filter(|&i| {
+                let p = &curve[i];
+                if p.support != Support::Extrapolated {
+                    return true;
+                }
+                let g = gain(p, &curve[k], s);
+                g.value >= needed(p, settings) && g.low > 0.0
+            })
+            .collect(),
+    };
     if let Some(i) = best_of(curve, c, &qualified, s) {
         let g = gain(&curve[i], c, s);
         let p = &curve[i];
@@ -387,8 +434,8 @@ mod tests {
     #[test]
     fn a_gain_whose_interval_reaches_zero_keeps_the_current_size() {
         let curve = [
-            point(512, 100.0, 9.0, 0.06, Support::Measured),
-            point(1024, 100.0, 10.0, 0.06, Support::Measured),
+            point(512, 100.0, 9.0, 0.08, Support::Measured),
+            point(1024, 100.0, 10.0, 0.08, Support::Measured),
         ];
         let (m, d) = pick(&curve, 1, Strategy::Cost);
         assert_eq!(m, 1024);

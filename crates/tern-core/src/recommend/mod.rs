@@ -32,8 +32,11 @@
 //!    interval is above zero; a gain that rests on extrapolation needs twice that. Otherwise the
 //!    advice is to keep, with the reason.
 //! 4. **Ties go to the other axis.** Among the sizes within the uncertainty of the best on the
-//!    strategy's axis (0.2% to 2%), the fastest wins for cost and the cheapest for speed and
-//!    balanced; then measured before modelled, then the smaller size.
+//!    strategy's axis (one standard error of the difference, 0.2% to 5%), measured sizes
+//!    before modelled ones, then the fastest wins for cost and the cheapest for speed and
+//!    balanced, each judged at the unfavourable end of its range. A size no worse than
+//!    the current one on the strategy's axis and better by the minimum effect on the other
+//!    axis is a change too (as fast, and cheaper).
 //! 5. **Extrapolation is labelled**: its range is given and the `tern tune` command that would
 //!    measure it.
 //!
