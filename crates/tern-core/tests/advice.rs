@@ -329,6 +329,12 @@ fn casalboni_1536_mb_wins_from_1024_mb() {
         assert_eq!(r.recommended_memory_mb, 1536, "{strategy:?}: {}", r.summary);
         assert!(r.summary.starts_with("1536 MB → keep: "), "{}", r.summary);
     }
+    let r = run(&inp, Strategy::Cost);
+    assert_eq!(
+        r.summary,
+        "1536 MB → keep: measured 24% cheaper and 2.0x faster at p95 than 1024 MB \
+         (600 and 600 warm invocations)"
+    );
 }
 
 /// The confidence comes from the data: the same gain measured on fewer invocations is less
@@ -546,4 +552,86 @@ fn advise_is_the_recommendation_in_short() {
     assert!(a.monthly_saving_usd > 0.0);
     assert!(a.monthly_saving_range_usd.0 <= a.monthly_saving_usd);
     assert_eq!(s.strategy, Strategy::Balanced { weight: 0.5 });
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(128))]
+
+    /// Whatever the data, the hard limits and the decision's bookkeeping hold: nothing at or
+    /// below an out-of-memory size, nothing smaller for a function that times out, a change
+    /// is never worse on the strategy's axis unless the current size breaks a limit, and a
+    /// keep saves nothing.
+    #[test]
+    fn the_rules_hold_on_any_data(
+        sizes in proptest::collection::vec(proptest::sample::select(vec![128u32, 256, 512, 1024, 1536, 2048, 3008]), 1..4),
+        per_size in 3usize..60,
+        base in 5.0f64..3000.0,
+        slope in 0.0f64..2.0,
+        sigma in 0.0f64..1.0,
+        oom_at in proptest::option::of(0usize..4),
+        timeout in proptest::option::of(1.0f64..4.0),
+        cold_every in proptest::option::of(2usize..10),
+        used in 50u32..3000,
+        strategy in proptest::sample::select(STRATEGIES.to_vec()),
+    ) {
+        let mut rng = Rng(per_size as u64);
+        let mut observations = Vec::new();
+        let timeout_ms = timeout.map(|t| t * base);
+        for (k, &m) in sizes.iter().enumerate() {
+            for i in 0..per_size {
+                let d = base * (512.0 / f64::from(m)).powf(slope) * rng.lognormal(sigma);
+                let mut o = obs((k * per_size + i) as i64 * 1000, m, d);
+                o.max_memory_used_mb = Some(used.min(m));
+                if oom_at == Some(k) && i % 3 == 0 {
+                    o.outcome = Outcome::OutOfMemory;
+                    o.max_memory_used_mb = Some(m);
+                }
+                if let Some(t) = timeout_ms.filter(|t| d >= *t) {
+                    o.duration_ms = t;
+                    o.outcome = Outcome::Timeout;
+                }
+                if cold_every.is_some_and(|c| i % c == 0) {
+                    o.cold = true;
+                    o.init_ms = Some(300.0);
+                    o.billed_ms = (o.duration_ms + 300.0).ceil();
+                }
+                observations.push(o);
+            }
+        }
+        let mut inp = input("f", observations.clone());
+        inp.timeout_ms = timeout_ms;
+        let Ok(r) = recommend(&inp, &Settings { strategy, ..Settings::default() }) else {
+            return Ok(());
+        };
+        let rec = r.recommended_memory_mb;
+        if let Some(m) = r.floor.oom_mb {
+            proptest::prop_assert!(rec > m || r.decision != Decision::Change, "{}", r.summary);
+        }
+        if observations.iter().any(|o| o.outcome == Outcome::Timeout) {
+            proptest::prop_assert!(rec >= r.current_memory_mb, "{}", r.summary);
+        }
+        match &r.decision {
+            Decision::Change => {
+                proptest::prop_assert!(r.recommended.allowed, "{}", r.summary);
+                proptest::prop_assert!(rec != r.current_memory_mb);
+                if r.current.allowed {
+                    proptest::prop_assert!(r.gain.value >= 0.0, "{}", r.summary);
+                } else {
+                    proptest::prop_assert!(rec > r.current_memory_mb, "{}", r.summary);
+                }
+            }
+            Decision::Keep { reason } => {
+                proptest::prop_assert_eq!(rec, r.current_memory_mb);
+                proptest::prop_assert_eq!(r.monthly_saving_usd, 0.0);
+                proptest::prop_assert!(!reason.is_empty());
+            }
+        }
+        proptest::prop_assert!((0.0..=1.0).contains(&r.certainty.score));
+        proptest::prop_assert!(r.monthly_saving_range_usd.0 <= r.monthly_saving_range_usd.1);
+        for p in &r.curve {
+            proptest::prop_assert!(p.cost.low <= p.cost.value && p.cost.value <= p.cost.high);
+            proptest::prop_assert!(p.p95.low <= p.p95.value && p.p95.value <= p.p95.high);
+            proptest::prop_assert!(p.cost.high.is_finite() && p.p99.high.is_finite());
+        }
+    }
 }

@@ -98,6 +98,35 @@ pub(super) fn gain(p: &CurvePoint, cur: &CurvePoint, strategy: Strategy) -> Gain
     }
 }
 
+/// "23% cheaper and 2.0x faster at p95 than 1024 MB": `a` against `b`.
+pub(super) fn compare(a: &CurvePoint, b: &CurvePoint) -> String {
+    let cost = if b.monthly_cost_usd > 0.0 {
+        let r = 1.0 - a.monthly_cost_usd / b.monthly_cost_usd;
+        if r.abs() < 0.005 {
+            "as cheap".to_string()
+        } else if r > 0.0 {
+            format!("{:.0}% cheaper", r * 100.0)
+        } else {
+            format!("{:.0}% dearer", -r * 100.0)
+        }
+    } else {
+        "as cheap".to_string()
+    };
+    let speed = if a.p95_ms > 0.0 && b.p95_ms > 0.0 {
+        let r = b.p95_ms / a.p95_ms;
+        if (r - 1.0).abs() < 0.05 {
+            "about as fast at p95".to_string()
+        } else if r > 1.0 {
+            format!("{r:.1}x faster at p95")
+        } else {
+            format!("{:.1}x slower at p95", 1.0 / r)
+        }
+    } else {
+        "about as fast".to_string()
+    };
+    format!("{cost} and {speed} than {} MB", b.memory_mb)
+}
+
 fn support_rank(s: Support) -> u8 {
     match s {
         Support::Measured => 0,
@@ -251,7 +280,8 @@ pub(super) fn decide(curve: &[CurvePoint], cur: usize, settings: &Settings) -> O
                 ),
             },
             gain: gain(c, c, s),
-            certainty: Certainty::from_score(0.3),
+            // Unsure by nature: the fix is known only after a measurement.
+            certainty: Certainty::from_score(certainty(c, c, &gain(c, c, s), false).score * 0.5),
             to_measure: probe.filter(|&m| m != c.memory_mb),
         });
     }
@@ -302,11 +332,19 @@ pub(super) fn decide(curve: &[CurvePoint], cur: usize, settings: &Settings) -> O
     }
 
     // Keep: say why, from the most promising alternative.
-    let alternative = others.iter().copied().min_by(|&a, &b| {
-        metric(&curve[a], c, s)
-            .value
-            .total_cmp(&metric(&curve[b], c, s).value)
-    });
+    let best_among = |measured_only: bool| {
+        others
+            .iter()
+            .copied()
+            .filter(|&i| !measured_only || curve[i].support == Support::Measured)
+            .min_by(|&a, &b| {
+                metric(&curve[a], c, s)
+                    .value
+                    .total_cmp(&metric(&curve[b], c, s).value)
+            })
+    };
+    let alternative = best_among(false);
+    let measured_alternative = best_among(true);
     let (reason, to_measure, sure) = match alternative {
         None => (
             "no other size passes the limits (memory floor, out-of-memory kills, timeout)"
@@ -324,10 +362,19 @@ pub(super) fn decide(curve: &[CurvePoint], cur: usize, settings: &Settings) -> O
                 Support::Extrapolated => "estimated outside the measured sizes",
             };
             let reason = if g.value <= 0.0 && (p.support == Support::Measured || g.high < need) {
-                format!(
-                    "{} MB already has the best {} of the sizes considered",
-                    c.memory_mb, g.axis
-                )
+                match measured_alternative.and_then(|k| curve.get(k)) {
+                    // The decision in the measurements' own words.
+                    Some(q) if c.support == Support::Measured => format!(
+                        "measured {} ({} and {} warm invocations)",
+                        compare(c, q),
+                        c.samples,
+                        q.samples
+                    ),
+                    _ => format!(
+                        "{} MB already has the best {} of the sizes considered",
+                        c.memory_mb, g.axis
+                    ),
+                }
             } else if g.value <= 0.0 {
                 format!(
                     "{} MB has the best predicted {}; {} MB ({what}) could improve it by up to \

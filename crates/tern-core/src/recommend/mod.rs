@@ -1520,48 +1520,24 @@ fn summary(
     if let Decision::Keep { reason } = &choice.decision {
         return format!("{} MB → keep: {reason}{measure}", cur.memory_mb);
     }
-    let cost = if cur.monthly_cost_usd > 0.0 {
-        let r = 1.0 - rec.monthly_cost_usd / cur.monthly_cost_usd;
-        if r >= 0.0 {
-            format!("{:.0}% cheaper", r * 100.0)
-        } else {
-            format!("{:.0}% dearer", -r * 100.0)
-        }
-    } else {
-        "no cheaper".to_string()
-    };
-    let speed = if rec.p95_ms > 0.0 && cur.p95_ms > 0.0 {
-        let r = cur.p95_ms / rec.p95_ms;
-        if r >= 1.0 {
-            format!("{r:.1}x faster at p95")
-        } else {
-            format!("{:.1}x slower at p95", 1.0 / r)
-        }
-    } else {
-        "as fast".to_string()
-    };
+    let than = decide::compare(rec, cur);
     let basis = match rec.support {
         Support::Measured => format!(
-            "measured {cost} and {speed} than {} MB ({} and {} warm invocations)",
-            cur.memory_mb, cur.samples, rec.samples
+            "measured {than} ({} and {} warm invocations)",
+            cur.samples, rec.samples
         ),
-        Support::Interpolated => format!(
-            "interpolated between measured sizes: {cost} and {speed} than {} MB",
-            cur.memory_mb
-        ),
+        Support::Interpolated => format!("interpolated between measured sizes: {than}"),
         Support::Extrapolated => format!(
-            "estimated beyond the measured sizes: {cost} and {speed} than {} MB (p95 {:.0} to {:.0} ms, {} to {} a month)",
-            cur.memory_mb,
+            "estimated beyond the measured sizes: {than} (p95 {:.0} to {:.0} ms, {} to {} a month)",
             rec.p95.low,
             rec.p95.high,
             usd(rec.cost.low),
             usd(rec.cost.high)
         ),
     };
-    let forced = cur
-        .limit
-        .as_deref()
-        .map_or(String::new(), |l| format!("; {} MB {l}", cur.memory_mb));
+    let forced = cur.limit.as_deref().map_or(String::new(), |l| {
+        format!("; {} MB breaks a limit: {l}", cur.memory_mb)
+    });
     format!(
         "{} MB → {} MB: {basis}{forced}{measure}",
         cur.memory_mb, rec.memory_mb
