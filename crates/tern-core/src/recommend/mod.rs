@@ -231,7 +231,7 @@ pub struct SizeGroup {
     pub oom_kills: u64,
 }
 
-/// Which end of the single-size bounds the evidence favours.
+/// Which end of the extrapolation bounds the evidence favours when no fit is possible.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Lean {
     CpuBound,
@@ -258,19 +258,20 @@ impl Lean {
     }
 }
 
-/// How the curve was obtained.
+/// The model used beyond the measured sizes.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Basis {
-    /// Fitted on two or more sizes of one version (logs and/or tuning).
+    /// Fitted on two or more CPU shares of one version (logs and/or tuning).
     Fitted {
         p50: Fit,
         p95: Fit,
         mean: Fit,
-        /// The smallest and largest size fitted on: predictions inside are `measured`.
+        /// The smallest and largest size fitted on (the measured range is
+        /// [`Recommendation::measured_range`]).
         min_mb: u32,
         max_mb: u32,
     },
-    /// One size only: bounds, and the favoured end as the estimate.
+    /// One CPU share only: bounds, and the favoured end as the estimate.
     SingleSize { lean: Lean },
 }
 
@@ -324,7 +325,7 @@ pub struct CurvePoint {
     pub samples: u64,
 }
 
-/// The two ends of a single-size estimate.
+/// The two ends of an extrapolation: fully CPU-bound and fully I/O-bound.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Bounds {
     pub cpu_bound: Figures,
@@ -865,7 +866,7 @@ fn fit_on(groups: &[&SizeGroup], value: impl Fn(&SizeGroup) -> f64) -> Option<Fi
     fit::fit(&pts)
 }
 
-/// Decide which end of the single-size bounds the evidence favours, and say why.
+/// Decide which end of the extrapolation bounds the evidence favours, and say why.
 fn lean_of(g: &SizeGroup, init_p50: Option<f64>, runtime: Option<&str>) -> (Lean, Vec<String>) {
     let mut reasons = Vec::new();
     let mut votes = 0i32;
