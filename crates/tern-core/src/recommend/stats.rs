@@ -1,9 +1,11 @@
 //! Figures with 95% intervals, computed without resampling so that the same logs always give
 //! the same advice.
 //!
-//! - Quantiles: the distribution-free order-statistic interval. The ranks
-//!   `n·q ± 1.96·√(n·q·(1 − q))` bracket the true quantile with about 95% probability whatever
-//!   the shape of the distribution (long tails, two modes).
+//! - Quantiles: the exact distribution-free order-statistic interval `tern compare` uses
+//!   ([`crate::impact::stats::quantile_ci`]): ranks from the binomial law bracket the true
+//!   quantile with at least 95% probability whatever the shape of the distribution (long
+//!   tails, two modes). With too few values for those ranks, the interval runs to the smallest
+//!   or largest value seen.
 //! - Means: Student's t interval, `mean ± t·s/√n` (central limit; billed means of hundreds of
 //!   invocations are close to normal even when single durations are not).
 
@@ -55,24 +57,17 @@ impl Interval {
     }
 }
 
-/// The `q` quantile of sorted finite values with its order-statistic interval; `None` when
-/// empty. With few values the interval runs to the smallest or largest value seen.
+/// The `q` quantile of sorted finite values (interpolated) with its order-statistic interval;
+/// `None` when empty.
 pub fn quantile_ci(sorted: &[f64], q: f64) -> Option<Interval> {
     let value = fit::quantile(sorted, q)?;
-    let n = sorted.len() as f64;
-    let q = q.clamp(0.0, 1.0);
-    let half = Z95 * (n * q * (1.0 - q)).sqrt();
-    // 1-based ranks, clamped to the sample.
-    let lo_rank = (n * q - half).floor().clamp(1.0, n) as usize;
-    let hi_rank = (n * q + half).ceil().clamp(1.0, n) as usize;
-    let low = sorted
-        .get(lo_rank.saturating_sub(1))
-        .copied()
-        .unwrap_or(value);
-    let high = sorted
-        .get(hi_rank.saturating_sub(1))
-        .copied()
-        .unwrap_or(value);
+    let (first, last) = (*sorted.first()?, *sorted.last()?);
+    let (low, high) = match crate::impact::stats::quantile_ci(sorted, q, 0.05) {
+        Some(ci) => (ci.lo, ci.hi),
+        // Not enough values for an exact interval at this quantile: the values seen are all
+        // that can be said.
+        None => (first, last),
+    };
     Some(Interval::new(value, low, high))
 }
 
@@ -124,8 +119,8 @@ mod tests {
         let xs: Vec<f64> = (1..=100).map(f64::from).collect();
         let i = quantile_ci(&xs, 0.5).unwrap_or_else(|| panic!("empty"));
         assert!((i.value - 50.5).abs() < 1e-9);
-        // Ranks 50 ± 9.8: the 40th and 60th values.
-        assert_eq!((i.low, i.high), (40.0, 60.0));
+        // The exact binomial ranks for n = 100: the 40th and 61st values.
+        assert_eq!((i.low, i.high), (40.0, 61.0));
         let one = quantile_ci(&[7.0], 0.95).unwrap_or_else(|| panic!("empty"));
         assert_eq!((one.low, one.value, one.high), (7.0, 7.0, 7.0));
         assert!(quantile_ci(&[], 0.5).is_none());
