@@ -98,33 +98,36 @@ pub(super) fn gain(p: &CurvePoint, cur: &CurvePoint, strategy: Strategy) -> Gain
     }
 }
 
-/// "23% cheaper and 2.0x faster at p95 than 1024 MB": `a` against `b`.
+/// "23% cheaper and 2.0x faster at p95 than 1024 MB": `a` against `b` (a difference under
+/// half a percent in cost or 5% in p95 reads as "as cheap", "about as fast").
 pub(super) fn compare(a: &CurvePoint, b: &CurvePoint) -> String {
-    let cost = if b.monthly_cost_usd > 0.0 {
-        let r = 1.0 - a.monthly_cost_usd / b.monthly_cost_usd;
-        if r.abs() < 0.005 {
-            "as cheap".to_string()
-        } else if r > 0.0 {
-            format!("{:.0}% cheaper", r * 100.0)
-        } else {
-            format!("{:.0}% dearer", -r * 100.0)
-        }
-    } else {
-        "as cheap".to_string()
-    };
-    let speed = if a.p95_ms > 0.0 && b.p95_ms > 0.0 {
-        let r = b.p95_ms / a.p95_ms;
-        if (r - 1.0).abs() < 0.05 {
-            "about as fast at p95".to_string()
-        } else if r > 1.0 {
-            format!("{r:.1}x faster at p95")
-        } else {
-            format!("{:.1}x slower at p95", 1.0 / r)
-        }
-    } else {
-        "about as fast".to_string()
-    };
-    format!("{cost} and {speed} than {} MB", b.memory_mb)
+    let cost = (b.monthly_cost_usd > 0.0)
+        .then(|| 1.0 - a.monthly_cost_usd / b.monthly_cost_usd)
+        .filter(|r| r.abs() >= 0.005)
+        .map(|r| {
+            if r > 0.0 {
+                format!("{:.0}% cheaper", r * 100.0)
+            } else {
+                format!("{:.0}% dearer", -r * 100.0)
+            }
+        });
+    let speed = (a.p95_ms > 0.0 && b.p95_ms > 0.0)
+        .then(|| b.p95_ms / a.p95_ms)
+        .filter(|r| (r - 1.0).abs() >= 0.05)
+        .map(|r| {
+            if r > 1.0 {
+                format!("{r:.1}x faster at p95")
+            } else {
+                format!("{:.1}x slower at p95", 1.0 / r)
+            }
+        });
+    let than = b.memory_mb;
+    match (cost, speed) {
+        (Some(c), Some(d)) => format!("{c} and {d} than {than} MB"),
+        (Some(c), None) => format!("{c} than {than} MB and about as fast at p95"),
+        (None, Some(d)) => format!("as cheap as {than} MB and {d}"),
+        (None, None) => format!("as cheap and about as fast at p95 as {than} MB"),
+    }
 }
 
 fn support_rank(s: Support) -> u8 {
@@ -551,6 +554,40 @@ mod tests {
         }
         // Balanced: 1024 is 2.2 times faster at 3 times the cost: score 0.5·3 + 0.5·0.45 > 1.
         assert_eq!(pick(&curve, 1, Strategy::Balanced { weight: 0.5 }).0, 512);
+    }
+
+    #[test]
+    fn comparisons_read_as_sentences() {
+        let m = Support::Measured;
+        let (a, b) = (
+            point(1536, 100.0, 7.6, 0.01, m),
+            point(1024, 200.0, 10.0, 0.01, m),
+        );
+        assert_eq!(
+            compare(&a, &b),
+            "24% cheaper and 2.0x faster at p95 than 1024 MB"
+        );
+        assert_eq!(
+            compare(&b, &a),
+            "32% dearer and 2.0x slower at p95 than 1536 MB"
+        );
+        let (c, d) = (
+            point(512, 102.0, 5.0, 0.01, m),
+            point(1024, 100.0, 10.0, 0.01, m),
+        );
+        assert_eq!(
+            compare(&c, &d),
+            "50% cheaper than 1024 MB and about as fast at p95"
+        );
+        let e = point(2048, 50.0, 10.0, 0.01, m);
+        assert_eq!(
+            compare(&e, &d),
+            "as cheap as 1024 MB and 2.0x faster at p95"
+        );
+        assert_eq!(
+            compare(&d, &d),
+            "as cheap and about as fast at p95 as 1024 MB"
+        );
     }
 
     #[test]
