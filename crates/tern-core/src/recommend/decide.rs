@@ -279,7 +279,7 @@ pub(super) fn decide(curve: &[CurvePoint], cur: usize, settings: &Settings) -> O
             decision: Decision::Keep {
                 reason: format!(
                     "{why}; no larger size is known to fix it (more memory helps only if the \
-                     time is CPU work): measure before changing"
+                     time is CPU work)"
                 ),
             },
             gain: gain(c, c, s),
