@@ -129,6 +129,7 @@ pub fn build(
                 .into_iter()
                 .map(|(_, c)| c)
                 .collect(),
+            timeout_ms: meta.timeout_ms.map(|t| t as f64),
         };
         match recommend::recommend(&input, settings) {
             Ok(r) => recs.push(r),
@@ -217,6 +218,37 @@ pub struct WireRecommendation {
     pub curve: Vec<WireCurvePoint>,
     pub architecture: WireArch,
     pub exact_prices: bool,
+    /// `change` or `keep`.
+    pub decision: &'static str,
+    /// Why the current size is kept.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// The decision in one sentence.
+    pub summary: String,
+    /// Relative gain on the strategy's axis: value and 95% interval.
+    pub gain: WireGain,
+    pub monthly_saving_range_usd: [f64; 2],
+    /// From 0 to 1, from the data (sizes measured or modelled, invocations, interval widths).
+    pub certainty: f64,
+    /// `high`, `medium` or `low`.
+    pub certainty_label: &'static str,
+    /// The smallest and largest measured size.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub measured_range_mb: Option<[u32; 2]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timeout_ms: Option<f64>,
+    /// The command that would measure the size the advice depends on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tune_command: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct WireGain {
+    /// `cost`, `p95` or `balanced score`.
+    pub axis: &'static str,
+    pub value: f64,
+    pub low: f64,
+    pub high: f64,
 }
 
 #[derive(Debug, Serialize)]
@@ -267,6 +299,9 @@ pub struct WireFloor {
     pub headroom: f64,
     pub oom_kills: u64,
     pub near_limit: bool,
+    /// The largest size that ran out of memory: only larger sizes are recommended.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub oom_mb: Option<u32>,
 }
 
 #[derive(Debug, Serialize)]
@@ -284,7 +319,15 @@ pub struct WireCurvePoint {
     pub current: bool,
     pub allowed: bool,
     pub confidence: &'static str,
-    /// Single size: the fully CPU-bound and fully I/O-bound ends.
+    /// `measured`, `interpolated` (between measured sizes) or `estimated`.
+    pub support: &'static str,
+    /// The hard limit the size breaks.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limit: Option<String>,
+    /// 95% ranges.
+    pub p95_range_ms: [f64; 2],
+    pub monthly_cost_range_usd: [f64; 2],
+    /// Estimated sizes: the fully CPU-bound and fully I/O-bound ends.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bounds: Option<WireBounds>,
 }
@@ -394,6 +437,7 @@ fn wire(r: &Recommendation) -> WireRecommendation {
             headroom: r.floor.headroom,
             oom_kills: r.floor.oom_kills,
             near_limit: r.floor.near_limit,
+            oom_mb: r.floor.oom_mb,
         },
         evidence: r
             .evidence
@@ -414,6 +458,10 @@ fn wire(r: &Recommendation) -> WireRecommendation {
                 current: p.current,
                 allowed: p.allowed,
                 confidence: p.confidence.as_str(),
+                support: p.support.as_str(),
+                limit: p.limit.clone(),
+                p95_range_ms: [round3(p.p95.low), round3(p.p95.high)],
+                monthly_cost_range_usd: [p.cost.low, p.cost.high],
                 bounds: p.bounds.map(|b| {
                     let (p50l, p50h) = b.p50_range();
                     let (p95l, p95h) = b.p95_range();
@@ -442,6 +490,21 @@ fn wire(r: &Recommendation) -> WireRecommendation {
             confidence: a.confidence.as_str(),
         },
         exact_prices: r.exact_prices,
+        decision: r.decision.as_str(),
+        reason: r.decision.reason().map(str::to_string),
+        summary: r.summary.clone(),
+        gain: WireGain {
+            axis: r.gain.axis,
+            value: r.gain.value,
+            low: r.gain.low,
+            high: r.gain.high,
+        },
+        monthly_saving_range_usd: [r.monthly_saving_range_usd.0, r.monthly_saving_range_usd.1],
+        certainty: r.certainty.score,
+        certainty_label: r.certainty.label,
+        measured_range_mb: r.measured_range.map(|(a, b)| [a, b]),
+        timeout_ms: r.timeout_ms,
+        tune_command: r.tune_command.clone(),
     }
 }
 
@@ -467,7 +530,7 @@ fn table(out: &WireOutput) -> String {
     );
     let _ = writeln!(
         s,
-        "{:<32} {:>7} {:>7} {:>10} {:>10} {:>11} {:>11} {:>10}  {:<9} {:<18} NOTE",
+        "{:<32} {:>7} {:>7} {:>10} {:>10} {:>11} {:>11} {:>10}  {:<11} {:<18} NOTE",
         "FUNCTION",
         "NOW MB",
         "REC MB",
@@ -490,6 +553,13 @@ fn table(out: &WireOutput) -> String {
         if f.floor.oom_kills > 0 {
             note.push(format!("{} OOM kills", f.floor.oom_kills));
         }
+        let count = |what: &str| f.curve.iter().filter(|p| p.support == what).count();
+        note.push(format!(
+            "sizes: {} measured, {} interpolated, {} estimated",
+            count("measured"),
+            count("interpolated"),
+            count("estimated")
+        ));
         if let Some(l) = f.lean {
             note.push(format!("evidence: {}", l.replace('_', "-")));
         }
@@ -502,7 +572,7 @@ fn table(out: &WireOutput) -> String {
         let name: String = f.function.chars().take(32).collect();
         let _ = writeln!(
             s,
-            "{:<32} {:>7} {:>7} {:>10} {:>10} {:>11} {:>11} {:>10}  {:<9} {:<18} {}",
+            "{:<32} {:>7} {:>7} {:>10} {:>10} {:>11} {:>11} {:>10}  {:<11} {:<18} {}",
             name,
             f.current_memory_mb,
             f.recommended_memory_mb,
@@ -511,10 +581,11 @@ fn table(out: &WireOutput) -> String {
             usd(f.current.monthly_cost_usd),
             usd(f.recommended.monthly_cost_usd),
             usd(f.monthly_saving_usd),
-            f.confidence,
+            format!("{} {:.2}", f.certainty_label, f.certainty),
             f.method,
             note.join("; ")
         );
+        let _ = writeln!(s, "  {}", f.summary);
     }
     let _ = writeln!(
         s,

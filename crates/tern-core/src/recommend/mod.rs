@@ -1,30 +1,65 @@
-//! Memory recommendations from logs alone (issue 5, `tern recommend`).
+//! Memory recommendations from logs alone (`tern recommend`).
 //!
 //! Every REPORT carries the memory size, so a function that ran at several sizes within one
-//! code version is a natural experiment: fit duration against memory ([`fit`]) and predict
-//! duration and cost at every candidate size. A function seen at one size only gets bounds
-//! instead: between fully CPU-bound (duration ∝ 1 / CPU share) and fully I/O-bound (flat),
-//! with the end the evidence favours used as the estimate, always marked `estimated`.
+//! code version is a natural experiment. Measured beats modelled:
+//!
+//! - **Measured sizes.** A size with at least [`Settings::min_samples`] warm successful
+//!   invocations (and the current size, whatever its count) is described by its own figures:
+//!   p50, p95 and p99 latency (cold starts include their init time) with order-statistic
+//!   intervals, and the mean billed duration over every invocation (INIT billing, failures and
+//!   rounding included, as AWS reports it) with a t interval ([`stats`]).
+//! - **Between measured sizes**, each figure is interpolated linearly in log(figure) against
+//!   log(memory) between the two neighbours. That passes through the measurements and can
+//!   follow any speed-up, super-linear ones included; the interval widens towards the middle
+//!   of the gap because the curve may bend there.
+//! - **Beyond the measured sizes** the duration model ([`fit`]: `a + b/CPU share`, or the
+//!   single-size lean) extrapolates from the nearest measured size, labelled `estimated`, with
+//!   bounds from fully I/O-bound (flat) to fully CPU-bound (duration ∝ 1 / memory, threads
+//!   included) and, when two sizes were measured, the measured slope carried on. Init time is
+//!   modelled as a quarter fixed and three quarters CPU work, weighted by the nearest measured
+//!   cold-start rate.
+//!
+//! The decision rules, in order:
+//!
+//! 1. **Hard limits.** No size below the memory floor (most used + headroom); no size at or
+//!    below one where the function ran out of memory; no smaller size for a function that
+//!    times out; no size whose p99 (upper end of its range) comes within
+//!    [`Settings::timeout_margin`] of the timeout. When the current size itself breaks a
+//!    limit, the advice is the best larger size known to keep it, or a measurement.
+//! 2. **Never worse.** A size is only considered when its figure on the strategy's axis (cost,
+//!    p95, or the balanced score) is better than the current size's measured one.
+//! 3. **Minimum effect.** A change needs a gain of at least [`Settings::min_gain`] whose whole
+//!    interval is above zero; a gain that rests on extrapolation needs twice that. Otherwise the
+//!    advice is to keep, with the reason.
+//! 4. **Ties go to the other axis.** Among the sizes within the uncertainty of the best on the
+//!    strategy's axis (one standard error of the difference, 0.2% to 5%), measured sizes
+//!    before modelled ones, then the fastest wins for cost and the cheapest for speed and
+//!    balanced, each judged at the unfavourable end of its range. A size no worse than
+//!    the current one on the strategy's axis and better by the minimum effect on the other
+//!    axis is a change too (as fast, and cheaper).
+//! 5. **Extrapolation is labelled**: its range is given and the `tern tune` command that would
+//!    measure it.
+//!
+//! The confidence is computed from the data: whether the sizes compared were measured,
+//! interpolated or extrapolated, how many invocations they rest on, and how much of the gain
+//! survives its interval.
 //!
 //! Pure: callers hand in invocations (and optional measured points from active tuning) and
 //! the monthly invocation rate; every dollar figure comes from [`crate::cost`].
 //!
-//! Assumptions, stated once:
-//! - CPU share is proportional to memory and handlers use one thread: no speed-up past one
-//!   vCPU (1,769 MB). Predictions beyond the observed sizes are `estimated`.
-//! - Durations are fitted on warm, successful invocations (cold starts and failures are
-//!   different work). What the rest add to billed time (INIT billing, rounding to 1 ms,
-//!   shorter failed runs) is kept as a constant per-invocation overhead in ms, measured at
-//!   the current size.
-//! - The memory a function needs does not depend on its memory size.
+//! Assumptions, stated once: durations do not grow with memory (the interpolation ranges rest
+//! on it); the memory a function needs does not depend on its memory size.
 
+mod decide;
 pub mod fit;
+pub mod stats;
 
 use std::collections::BTreeMap;
 
 use crate::cost::{self, CostOptions, Usage};
 use crate::model::{Arch, Outcome};
 pub use fit::{cpu_factor, Fit, FitPoint, VCPU_MB};
+pub use stats::Interval;
 
 /// Sizes considered, MB: the console's common choices, one vCPU (1,769 MB), the old 3,008 MB
 /// maximum and the vCPU steps up to the 10,240 MB maximum. The current size is always added.
@@ -79,6 +114,9 @@ pub struct FunctionInput {
     /// compare` judges), oldest first; empty when unknown. Memory-size changes inside the
     /// analysed version are the natural experiment; other changes inside it confound it.
     pub changes: Vec<crate::impact::Change>,
+    /// The function's timeout, ms; `None` when unknown (then the longest timed-out invocation
+    /// stands in for it).
+    pub timeout_ms: Option<f64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -87,8 +125,10 @@ pub enum Strategy {
     Cost,
     /// The fastest predicted p95 (ties: cheaper).
     Speed,
-    /// Minimise `weight · cost / max cost + (1 − weight) · p95 / max p95` over the allowed
-    /// sizes, as Power Tuning does (it uses averages; we use p95).
+    /// Minimise `weight · cost / cost now + (1 − weight) · p95 / p95 now`: Power Tuning's
+    /// weighted sum, measured against the current size so that the score of a size does not
+    /// depend on which other sizes are considered ([`choose`] keeps Power Tuning's
+    /// normalisation by the largest value).
     Balanced { weight: f64 },
 }
 
@@ -111,6 +151,14 @@ pub struct Settings {
     pub near_limit: f64,
     /// Relative speed uncertainty of the other architecture when it was never observed.
     pub arch_speed_uncertainty: f64,
+    /// Warm successful invocations a size needs before its own figures are used as measured.
+    pub min_samples: u64,
+    /// The smallest relative gain worth a change (0.05 = 5%); twice this when the gain rests
+    /// on extrapolation.
+    pub min_gain: f64,
+    /// A size is ruled out when its p99 comes within this share of the timeout (0.1: above
+    /// 90% of it).
+    pub timeout_margin: f64,
 }
 
 impl Default for Settings {
@@ -120,6 +168,9 @@ impl Default for Settings {
             headroom: 0.2,
             near_limit: 0.9,
             arch_speed_uncertainty: 0.2,
+            min_samples: 20,
+            min_gain: 0.05,
+            timeout_margin: 0.1,
         }
     }
 }
@@ -165,9 +216,22 @@ pub struct SizeGroup {
     pub billed_mean_ms: f64,
     pub first_ms: Option<i64>,
     pub last_ms: Option<i64>,
+    /// Latency of the successful and timed-out invocations (a cold start's init included).
+    pub latency_p50: Interval,
+    pub latency_p95: Interval,
+    pub latency_p99: Interval,
+    /// Mean billed ms over every invocation, with its interval.
+    pub billed: Interval,
+    /// Share of invocations that were cold starts.
+    pub cold_rate: f64,
+    pub init_mean_ms: Option<f64>,
+    /// Billed ms per invocation that is init time (0 when billed durations leave init out).
+    pub init_billed_ms: f64,
+    pub timeouts: u64,
+    pub oom_kills: u64,
 }
 
-/// Which end of the single-size bounds the evidence favours.
+/// Which end of the extrapolation bounds the evidence favours when no fit is possible.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Lean {
     CpuBound,
@@ -194,23 +258,45 @@ impl Lean {
     }
 }
 
-/// How the curve was obtained.
+/// The model used beyond the measured sizes.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Basis {
-    /// Fitted on two or more sizes of one version (logs and/or tuning).
+    /// Fitted on two or more CPU shares of one version (logs and/or tuning).
     Fitted {
         p50: Fit,
         p95: Fit,
         mean: Fit,
-        /// The smallest and largest size fitted on: predictions inside are `measured`.
+        /// The smallest and largest size fitted on (the measured range is
+        /// [`Recommendation::measured_range`]).
         min_mb: u32,
         max_mb: u32,
     },
-    /// One size only: bounds, and the favoured end as the estimate.
+    /// One CPU share only: bounds, and the favoured end as the estimate.
     SingleSize { lean: Lean },
 }
 
-/// The predicted figures at one size, with bounds when the curve is a single-size estimate.
+/// Where a point's figures come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Support {
+    /// This size's own invocations.
+    Measured,
+    /// Between two measured sizes.
+    Interpolated,
+    /// The model, beyond the measured sizes.
+    Extrapolated,
+}
+
+impl Support {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Support::Measured => "measured",
+            Support::Interpolated => "interpolated",
+            Support::Extrapolated => "estimated",
+        }
+    }
+}
+
+/// The predicted figures at one size, with their intervals.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CurvePoint {
     pub memory_mb: u32,
@@ -219,15 +305,27 @@ pub struct CurvePoint {
     /// Mean billed duration per invocation, ms (what the cost is computed from).
     pub billed_ms: f64,
     pub monthly_cost_usd: f64,
-    /// Single size: (fully CPU-bound, fully I/O-bound) figures; the estimate lies between.
+    /// Extrapolated: (fully CPU-bound, fully I/O-bound) figures; the estimate lies between.
     pub bounds: Option<Bounds>,
+    /// `Measured` inside the measured range (interpolated included), `Estimated` outside.
     pub confidence: Confidence,
+    pub support: Support,
     pub current: bool,
-    /// At or above the memory floor.
+    /// Passes every hard limit (memory floor, out-of-memory sizes, timeout).
     pub allowed: bool,
+    /// The hard limit it breaks, in words.
+    pub limit: Option<String>,
+    pub p50: Interval,
+    pub p95: Interval,
+    pub p99: Interval,
+    pub billed: Interval,
+    /// Monthly cost at the observed rate, from the billed interval.
+    pub cost: Interval,
+    /// Warm successful invocations the figures rest on (the fewer of two neighbours).
+    pub samples: u64,
 }
 
-/// The two ends of a single-size estimate.
+/// The two ends of an extrapolation: fully CPU-bound and fully I/O-bound.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Bounds {
     pub cpu_bound: Figures,
@@ -279,6 +377,8 @@ pub struct Floor {
     pub oom_kills: u64,
     /// Most memory used (OOM kills included) is at least `near_limit` of the current size.
     pub near_limit: bool,
+    /// The largest size at which the function ran out of memory: the floor is above it.
+    pub oom_mb: Option<u32>,
 }
 
 /// The other architecture at the recommended size.
@@ -336,6 +436,119 @@ pub struct Recommendation {
     pub evidence: Vec<Evidence>,
     /// False when the region's prices were not in the table.
     pub exact_prices: bool,
+    pub decision: Decision,
+    /// The gain on the strategy's axis (zero when keeping).
+    pub gain: Gain,
+    /// (low, high) of `monthly_saving_usd`.
+    pub monthly_saving_range_usd: (f64, f64),
+    pub certainty: Certainty,
+    /// The smallest and largest measured size; figures between them are measured or
+    /// interpolated.
+    pub measured_range: Option<(u32, u32)>,
+    /// The timeout the limits were checked against, ms (given, or inferred from timeouts).
+    pub timeout_ms: Option<f64>,
+    /// When the advice rests on a size not measured: the command that would measure it.
+    pub tune_command: Option<String>,
+    /// The decision in one sentence.
+    pub summary: String,
+}
+
+impl Recommendation {
+    /// The decision, the size and the saving, for surfaces that show only that.
+    pub fn advice(&self) -> Advice {
+        Advice {
+            function: self.function.clone(),
+            decision: self.decision.clone(),
+            current_memory_mb: self.current_memory_mb,
+            memory_mb: self.recommended_memory_mb,
+            monthly_saving_usd: self.monthly_saving_usd,
+            monthly_saving_range_usd: self.monthly_saving_range_usd,
+            certainty: self.certainty,
+            summary: self.summary.clone(),
+        }
+    }
+}
+
+/// [`recommend`], reduced to what size and what saving: the one source of memory advice for
+/// quick wins, insights and the dashboard.
+pub fn advise(input: &FunctionInput, settings: &Settings) -> Result<Advice, Skip> {
+    recommend(input, settings).map(|r| r.advice())
+}
+
+/// Change the memory size, or keep it and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    Change,
+    Keep { reason: String },
+}
+
+impl Decision {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Decision::Change => "change",
+            Decision::Keep { .. } => "keep",
+        }
+    }
+
+    pub fn reason(&self) -> Option<&str> {
+        match self {
+            Decision::Change => None,
+            Decision::Keep { reason } => Some(reason),
+        }
+    }
+}
+
+/// The relative gain of the recommended size over the current one on the strategy's axis
+/// (0.25: 25% cheaper, faster, or lower score), with its 95% interval.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Gain {
+    /// `cost`, `p95` or `balanced score`.
+    pub axis: &'static str,
+    pub value: f64,
+    pub low: f64,
+    pub high: f64,
+}
+
+/// How far the advice can be trusted, from 0 to 1, computed from the data.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Certainty {
+    pub score: f64,
+    /// `high` (≥ 0.75), `medium` (≥ 0.5) or `low`.
+    pub label: &'static str,
+}
+
+impl Certainty {
+    pub fn from_score(score: f64) -> Certainty {
+        let score = if score.is_finite() {
+            score.clamp(0.0, 1.0)
+        } else {
+            0.0
+        };
+        let label = if score >= 0.75 {
+            "high"
+        } else if score >= 0.5 {
+            "medium"
+        } else {
+            "low"
+        };
+        Certainty { score, label }
+    }
+}
+
+/// What size and what saving, for every surface that shows memory advice.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Advice {
+    pub function: String,
+    pub decision: Decision,
+    pub current_memory_mb: u32,
+    /// The size to run at: the current one when the decision is to keep.
+    pub memory_mb: u32,
+    pub monthly_saving_usd: f64,
+    /// (low, high) of the monthly saving.
+    pub monthly_saving_range_usd: (f64, f64),
+    pub certainty: Certainty,
+    /// The recommendation in one sentence.
+    pub summary: String,
 }
 
 /// Why no recommendation could be made.
@@ -487,6 +700,7 @@ pub fn choose(points: &[StrategyPoint], strategy: Strategy) -> Option<usize> {
 struct Summary {
     p50: f64,
     p95: f64,
+    p99: f64,
     mean: f64,
     n: usize,
 }
@@ -501,6 +715,7 @@ fn summarize(mut d: Vec<f64>) -> Option<Summary> {
     Some(Summary {
         p50: fit::quantile(&d, 0.5)?,
         p95: fit::quantile(&d, 0.95)?,
+        p99: fit::quantile(&d, 0.99)?,
         mean: d.iter().sum::<f64>() / n as f64,
         n,
     })
@@ -528,16 +743,46 @@ fn groups(obs: &[&Observation], measured: &[MeasuredPoint]) -> Vec<SizeGroup> {
             .map(|o| o.duration_ms)
             .collect();
         let Some(s) = summarize(warm) else { continue };
+        let init_of = |o: &Observation| {
+            o.init_ms
+                .filter(|i| o.cold && i.is_finite() && *i >= 0.0)
+                .unwrap_or(0.0)
+        };
+        let mut latency: Vec<f64> = os
+            .iter()
+            .filter(|o| matches!(o.outcome, Outcome::Success | Outcome::Timeout))
+            .map(|o| o.duration_ms + init_of(o))
+            .filter(|d| d.is_finite())
+            .collect();
+        latency.sort_by(f64::total_cmp);
+        let exact = |v: f64| Interval::exact(v);
+        let lat = |q: f64, fallback: f64| {
+            stats::quantile_ci(&latency, q).unwrap_or_else(|| exact(fallback))
+        };
         let billed: Vec<f64> = os
             .iter()
             .map(|o| o.billed_ms)
             .filter(|b| b.is_finite() && *b >= 0.0)
             .collect();
-        let billed_mean = if billed.is_empty() {
-            s.mean
-        } else {
-            billed.iter().sum::<f64>() / billed.len() as f64
-        };
+        let billed_ci = stats::mean_ci(&billed).unwrap_or_else(|| exact(s.mean));
+        let cold: Vec<&&Observation> = os.iter().filter(|o| o.cold).collect();
+        let inits: Vec<(f64, f64)> = cold
+            .iter()
+            .filter_map(|o| {
+                let i = o.init_ms.filter(|i| i.is_finite() && *i >= 0.0)?;
+                o.billed_ms
+                    .is_finite()
+                    .then_some((i, o.billed_ms - o.duration_ms))
+            })
+            .collect();
+        let init_mean_ms = (!inits.is_empty())
+            .then(|| inits.iter().map(|i| i.0).sum::<f64>() / inits.len() as f64);
+        // Since INIT billing, a cold start's billed time includes its init: tell from the logs.
+        let init_billed = init_mean_ms.is_some_and(|m| {
+            let extra = inits.iter().map(|i| i.1).sum::<f64>() / inits.len() as f64;
+            extra >= 0.5 * m
+        });
+        let n = os.len().max(1) as f64;
         out.push(SizeGroup {
             memory_mb,
             arch,
@@ -547,9 +792,25 @@ fn groups(obs: &[&Observation], measured: &[MeasuredPoint]) -> Vec<SizeGroup> {
             p50_ms: s.p50,
             p95_ms: s.p95,
             mean_ms: s.mean,
-            billed_mean_ms: billed_mean,
+            billed_mean_ms: billed_ci.value,
             first_ms: os.iter().map(|o| o.at_ms).min(),
             last_ms: os.iter().map(|o| o.at_ms).max(),
+            latency_p50: lat(0.5, s.p50),
+            latency_p95: lat(0.95, s.p95),
+            latency_p99: lat(0.99, s.p99),
+            billed: billed_ci,
+            cold_rate: cold.len() as f64 / n,
+            init_mean_ms,
+            init_billed_ms: if init_billed {
+                inits.iter().map(|i| i.0).sum::<f64>() / n
+            } else {
+                0.0
+            },
+            timeouts: os.iter().filter(|o| o.outcome == Outcome::Timeout).count() as u64,
+            oom_kills: os
+                .iter()
+                .filter(|o| o.outcome == Outcome::OutOfMemory)
+                .count() as u64,
         });
     }
     for m in measured {
@@ -559,18 +820,34 @@ fn groups(obs: &[&Observation], measured: &[MeasuredPoint]) -> Vec<SizeGroup> {
         if !fine || m.invocations == 0 || m.memory_mb == 0 {
             continue;
         }
+        let p99 = if m.p99.is_finite() && m.p99 >= m.p95 {
+            m.p99
+        } else {
+            m.p95
+        };
+        let spread = (m.p95 - m.p50).abs().max(0.01 * m.p50);
+        let n = m.invocations;
         out.push(SizeGroup {
             memory_mb: m.memory_mb,
             arch: m.arch,
             source: Source::Tuning,
-            invocations: m.invocations,
-            samples: m.invocations,
+            invocations: n,
+            samples: n,
             p50_ms: m.p50,
             p95_ms: m.p95,
             mean_ms: m.mean,
             billed_mean_ms: m.mean,
             first_ms: None,
             last_ms: None,
+            latency_p50: stats::approximate_ci(m.p50, spread, n, 0.5),
+            latency_p95: stats::approximate_ci(m.p95, spread, n, 0.95),
+            latency_p99: stats::approximate_ci(p99, spread, n, 0.99),
+            billed: stats::approximate_ci(m.mean, spread, n, 0.5),
+            cold_rate: 0.0,
+            init_mean_ms: None,
+            init_billed_ms: 0.0,
+            timeouts: 0,
+            oom_kills: 0,
         });
     }
     out.sort_by_key(|g| (g.memory_mb, g.arch, g.source == Source::Tuning));
@@ -589,7 +866,7 @@ fn fit_on(groups: &[&SizeGroup], value: impl Fn(&SizeGroup) -> f64) -> Option<Fi
     fit::fit(&pts)
 }
 
-/// Decide which end of the single-size bounds the evidence favours, and say why.
+/// Decide which end of the extrapolation bounds the evidence favours, and say why.
 fn lean_of(g: &SizeGroup, init_p50: Option<f64>, runtime: Option<&str>) -> (Lean, Vec<String>) {
     let mut reasons = Vec::new();
     let mut votes = 0i32;
@@ -725,10 +1002,8 @@ pub fn recommend(input: &FunctionInput, settings: &Settings) -> Result<Recommend
     }
     experiment_evidence(input, &in_version, version.as_deref(), &mut evidence);
 
-    // Overhead: billed time beyond the warm mean duration (INIT billing, rounding, failures).
-    let overhead = (cur.billed_mean_ms - cur.mean_ms).max(0.0);
-
-    // Memory floor.
+    // Memory floor: the most used by invocations that finished, plus headroom, and above every
+    // size that ran out of memory (a kill's Max Memory Used is the limit, not the need).
     let used: Vec<f64> = obs
         .iter()
         .filter(|o| o.outcome != Outcome::OutOfMemory)
@@ -738,6 +1013,11 @@ pub fn recommend(input: &FunctionInput, settings: &Settings) -> Result<Recommend
         .iter()
         .filter(|o| o.outcome == Outcome::OutOfMemory)
         .count() as u64;
+    let oom_mb = obs
+        .iter()
+        .filter(|o| o.outcome == Outcome::OutOfMemory)
+        .map(|o| o.memory_mb)
+        .max();
     let mut used_sorted = used.clone();
     used_sorted.sort_by(f64::total_cmp);
     let max_used = used_sorted.last().copied().unwrap_or(0.0);
@@ -748,7 +1028,15 @@ pub fn recommend(input: &FunctionInput, settings: &Settings) -> Result<Recommend
         .filter_map(|o| o.max_memory_used_mb)
         .max()
         .unwrap_or(0);
-    let floor_mb = memory_floor(max_used.max(p999), settings.headroom);
+    let used_floor = memory_floor(max_used.max(p999), settings.headroom);
+    let oom_floor = oom_mb.map(|m| {
+        CANDIDATES_MB
+            .iter()
+            .copied()
+            .find(|&c| c > m)
+            .unwrap_or(10_240)
+    });
+    let floor_mb = used_floor.max(oom_floor.unwrap_or(0));
     let near_limit = f64::from(max_any) >= settings.near_limit * f64::from(current_mb);
     let floor = Floor {
         memory_mb: floor_mb,
@@ -757,19 +1045,21 @@ pub fn recommend(input: &FunctionInput, settings: &Settings) -> Result<Recommend
         headroom: settings.headroom,
         oom_kills,
         near_limit,
+        oom_mb,
     };
     evidence.push(ev(
         "floor",
         format!(
-            "memory floor {floor_mb} MB: most used {max_used:.0} MB (p99.9 {p999:.0} MB) + {:.0}% headroom, rounded up to a candidate size",
-            settings.headroom * 100.0
+            "memory floor {floor_mb} MB: most used {max_used:.0} MB (p99.9 {p999:.0} MB) + {:.0}% headroom, rounded up to a candidate size{}",
+            settings.headroom * 100.0,
+            oom_mb.map_or(String::new(), |m| format!(", and above {m} MB where it ran out of memory"))
         ),
     ));
-    if oom_kills > 0 {
+    if let Some(m) = oom_mb {
         evidence.push(ev(
             "out_of_memory",
             format!(
-                "{oom_kills} out-of-memory kills: their Max Memory Used is the limit, not the need, so they are left out of the floor; look at what they processed before shrinking"
+                "{oom_kills} out-of-memory kills, at up to {m} MB: no size at or below {m} MB is recommended"
             ),
         ));
     }
@@ -783,11 +1073,39 @@ pub fn recommend(input: &FunctionInput, settings: &Settings) -> Result<Recommend
         ));
     }
 
-    // The curve.
-    let mut sizes: Vec<u32> = CANDIDATES_MB.to_vec();
-    sizes.push(current_mb);
-    sizes.sort_unstable();
-    sizes.dedup();
+    // Timeout: given, or the longest timed-out invocation (it ran until the timeout).
+    let timed_out: Vec<f64> = in_version
+        .iter()
+        .filter(|o| o.outcome == Outcome::Timeout)
+        .map(|o| o.duration_ms)
+        .collect();
+    let timeout_ms = input
+        .timeout_ms
+        .filter(|t| t.is_finite() && *t > 0.0)
+        .or_else(|| {
+            timed_out
+                .iter()
+                .copied()
+                .filter(|d| d.is_finite() && *d > 0.0)
+                .reduce(f64::max)
+        });
+    let margin = if settings.timeout_margin.is_finite() {
+        settings.timeout_margin.clamp(0.0, 0.9)
+    } else {
+        0.1
+    };
+    if !timed_out.is_empty() {
+        evidence.push(ev(
+            "timeouts",
+            format!(
+                "{} invocations timed out{}: no smaller size is recommended",
+                timed_out.len(),
+                timeout_ms.map_or(String::new(), |t| format!(" (timeout {t:.0} ms)"))
+            ),
+        ));
+    }
+
+    // The model, for sizes beyond the measured ones.
     let fitted: Option<(Fit, Fit, Fit)> = match (
         fit_on(&mine, |g| g.p50_ms),
         fit_on(&mine, |g| g.p95_ms),
@@ -796,154 +1114,187 @@ pub fn recommend(input: &FunctionInput, settings: &Settings) -> Result<Recommend
         (Some(a), Some(b), Some(c)) => Some((a, b, c)),
         _ => None,
     };
-    let mut exact = true;
-    let cost_at = |billed: f64, m: u32, exact: &mut bool| {
-        let (c, e) = monthly_cost(&region, arch, rate, billed, m);
-        *exact &= e;
-        c
-    };
-    let (basis, curve) = if let Some((f50, f95, fmean)) = fitted {
-        let min_mb = mine.iter().map(|g| g.memory_mb).min().unwrap_or(current_mb);
-        let max_mb = mine.iter().map(|g| g.memory_mb).max().unwrap_or(current_mb);
-        for (name, f) in [("p50", &f50), ("p95", &f95), ("mean", &fmean)] {
-            evidence.push(ev(
-                "fit",
-                format!(
-                    "{name}: d(m) = {:.1} ms + {:.1} ms × 1769/min(m, 1769) over {} sizes; R² {}; largest residual {:.1}%{}",
-                    f.fixed_ms,
-                    f.cpu_ms,
-                    f.distinct_sizes,
-                    f.r2.map_or("n/a".to_string(), |r| format!("{r:.3}")),
-                    f.max_rel_residual * 100.0,
-                    if f.distinct_sizes == 2 {
-                        " (two sizes: the curve passes through both, R² proves nothing)"
-                    } else {
-                        ""
-                    }
-                ),
-            ));
-        }
-        evidence.push(ev(
-            "model",
-            format!(
-                "{:.0}% of the p50 at {current_mb} MB is CPU work; predictions between {min_mb} and {max_mb} MB are measured, outside estimated (no speed-up assumed past one vCPU)",
-                f50.cpu_share(f64::from(current_mb)) * 100.0
-            ),
-        ));
-        let curve: Vec<CurvePoint> = sizes
-            .iter()
-            .map(|&m| {
-                let mf = f64::from(m);
-                let billed = fmean.predict(mf) + overhead;
-                CurvePoint {
-                    memory_mb: m,
-                    p50_ms: f50.predict(mf),
-                    p95_ms: f95.predict(mf),
-                    billed_ms: billed,
-                    monthly_cost_usd: cost_at(billed, m, &mut exact),
-                    bounds: None,
-                    confidence: if m >= min_mb && m <= max_mb {
-                        Confidence::Measured
-                    } else {
-                        Confidence::Estimated
-                    },
-                    current: m == current_mb,
-                    allowed: m >= floor_mb,
-                }
-            })
-            .collect();
-        (
+    let init: Vec<f64> = in_version
+        .iter()
+        .filter(|o| o.memory_mb == cur.memory_mb && o.arch == arch)
+        .filter_map(|o| o.init_ms)
+        .collect();
+    let init_p50 = summarize(init);
+    let (lean, reasons) = lean_of(cur, init_p50.map(|s| s.p50), input.runtime.as_deref());
+    let basis = match fitted {
+        Some((f50, f95, fmean)) => {
+            for (name, f) in [("p50", &f50), ("p95", &f95), ("mean", &fmean)] {
+                evidence.push(ev(
+                    "fit",
+                    format!(
+                        "{name}: d(m) = {:.1} ms + {:.1} ms × 1769/min(m, 1769) over {} sizes; R² {}; largest residual {:.1}%{}",
+                        f.fixed_ms,
+                        f.cpu_ms,
+                        f.distinct_sizes,
+                        f.r2.map_or("n/a".to_string(), |r| format!("{r:.3}")),
+                        f.max_rel_residual * 100.0,
+                        if f.distinct_sizes == 2 {
+                            " (two sizes: the curve passes through both, R² proves nothing)"
+                        } else {
+                            ""
+                        }
+                    ),
+                ));
+            }
             Basis::Fitted {
                 p50: f50,
                 p95: f95,
                 mean: fmean,
-                min_mb,
-                max_mb,
-            },
-            curve,
-        )
-    } else {
-        let init: Vec<f64> = in_version
-            .iter()
-            .filter(|o| o.memory_mb == cur.memory_mb && o.arch == arch)
-            .filter_map(|o| o.init_ms)
-            .collect();
-        let init_p50 = summarize(init);
-        let (lean, reasons) = lean_of(cur, init_p50.map(|s| s.p50), input.runtime.as_deref());
-        evidence.push(ev(
-            "single_size",
-            format!(
-                "only {} MB seen for this version: predictions are bounded between fully CPU-bound (duration × CPU share) and fully I/O-bound (flat); the evidence favours {}",
-                cur.memory_mb,
-                match lean {
-                    Lean::CpuBound => "CPU-bound",
-                    Lean::IoBound => "I/O-bound",
-                    Lean::Unclear => "neither end (half the time assumed to scale)",
-                }
-            ),
-        ));
-        for r in reasons {
-            evidence.push(ev("lean", r));
-        }
-        let x0 = cpu_factor(f64::from(cur.memory_mb));
-        let share = lean.cpu_share();
-        let mut at = |m: u32, s: f64| -> Figures {
-            let k = 1.0 - s + s * cpu_factor(f64::from(m)) / x0;
-            let billed = cur.mean_ms * k + overhead;
-            Figures {
-                p50_ms: cur.p50_ms * k,
-                p95_ms: cur.p95_ms * k,
-                billed_ms: billed,
-                monthly_cost_usd: cost_at(billed, m, &mut exact),
+                min_mb: mine.iter().map(|g| g.memory_mb).min().unwrap_or(current_mb),
+                max_mb: mine.iter().map(|g| g.memory_mb).max().unwrap_or(current_mb),
             }
-        };
-        let curve: Vec<CurvePoint> = sizes
-            .iter()
-            .map(|&m| {
-                let point = at(m, share);
-                let bounds = Bounds {
-                    cpu_bound: at(m, 1.0),
-                    io_bound: at(m, 0.0),
-                };
-                CurvePoint {
-                    memory_mb: m,
-                    p50_ms: point.p50_ms,
-                    p95_ms: point.p95_ms,
-                    billed_ms: point.billed_ms,
-                    monthly_cost_usd: point.monthly_cost_usd,
-                    bounds: Some(bounds),
-                    confidence: if m == cur.memory_mb {
-                        Confidence::Measured
-                    } else {
-                        Confidence::Estimated
-                    },
-                    current: m == current_mb,
-                    allowed: m >= floor_mb,
-                }
-            })
-            .collect();
-        (Basis::SingleSize { lean }, curve)
+        }
+        None => {
+            evidence.push(ev(
+                "single_size",
+                format!(
+                    "no two CPU shares seen for this version: beyond {} MB the estimate assumes {}",
+                    cur.memory_mb,
+                    match lean {
+                        Lean::CpuBound => "CPU-bound work",
+                        Lean::IoBound => "I/O-bound work",
+                        Lean::Unclear => "half the time scales with CPU",
+                    }
+                ),
+            ));
+            for r in reasons {
+                evidence.push(ev("lean", r));
+            }
+            Basis::SingleSize { lean }
+        }
     };
 
-    let pts: Vec<StrategyPoint> = curve
+    // Measured sizes: enough warm successful invocations, or the current size. One group per
+    // size: the one with more invocations behind it.
+    let min_n = settings.min_samples.max(1);
+    let mut anchors: Vec<&SizeGroup> = mine
         .iter()
-        .map(|p| StrategyPoint {
-            memory_mb: p.memory_mb,
-            p95_ms: p.p95_ms,
-            monthly_cost_usd: p.monthly_cost_usd,
-            allowed: p.allowed,
-        })
+        .copied()
+        .filter(|g| g.samples >= min_n || std::ptr::eq(*g, cur))
         .collect();
-    let cur_idx = curve.iter().position(|p| p.current).unwrap_or(0);
-    let rec_idx = choose(&pts, settings.strategy).unwrap_or(cur_idx);
-    let (Some(current), Some(recommended)) = (curve.get(cur_idx), curve.get(rec_idx)) else {
+    anchors.sort_by_key(|g| (g.memory_mb, std::cmp::Reverse(g.samples)));
+    anchors.dedup_by_key(|g| g.memory_mb);
+    let measured_range = anchors
+        .first()
+        .zip(anchors.last())
+        .map(|(a, b)| (a.memory_mb, b.memory_mb));
+    let model = Model {
+        fits: fitted,
+        share: lean.cpu_share(),
+    };
+
+    let mut sizes: Vec<u32> = CANDIDATES_MB.to_vec();
+    sizes.push(current_mb);
+    sizes.extend(anchors.iter().map(|g| g.memory_mb));
+    sizes.retain(|&m| m > 0 && m <= 10_240);
+    sizes.sort_unstable();
+    sizes.dedup();
+    let mut exact = true;
+    let mut curve: Vec<CurvePoint> = Vec::with_capacity(sizes.len());
+    for &m in &sizes {
+        let Some(f) = predict(m, &anchors, &model) else {
+            continue;
+        };
+        let cost_of = |billed: f64, exact: &mut bool| {
+            let (c, e) = monthly_cost(&region, arch, rate, billed, m);
+            *exact &= e;
+            c
+        };
+        let cost = Interval::new(
+            cost_of(f.billed.value, &mut exact),
+            cost_of(f.billed.low, &mut exact),
+            cost_of(f.billed.high, &mut exact),
+        );
+        let bounds = f.ends.map(|(cpu, io)| {
+            let mut figures = |k: &Ends| Figures {
+                p50_ms: k.p50,
+                p95_ms: k.p95,
+                billed_ms: k.billed,
+                monthly_cost_usd: cost_of(k.billed, &mut exact),
+            };
+            Bounds {
+                cpu_bound: figures(&cpu),
+                io_bound: figures(&io),
+            }
+        });
+        let limit = if m < used_floor {
+            Some(format!("below the memory floor of {used_floor} MB"))
+        } else if let Some(o) = oom_mb.filter(|&o| m <= o) {
+            Some(format!("ran out of memory at {o} MB"))
+        } else if !timed_out.is_empty() && m < current_mb {
+            Some(format!(
+                "times out at {current_mb} MB ({} timeouts): no smaller size",
+                timed_out.len()
+            ))
+        } else {
+            timeout_ms
+                .filter(|t| f.p99.high >= (1.0 - margin) * t)
+                .map(|t| {
+                    format!(
+                        "p99 up to {:.0} ms is within {:.0}% of the {t:.0} ms timeout",
+                        f.p99.high,
+                        margin * 100.0
+                    )
+                })
+        };
+        curve.push(CurvePoint {
+            memory_mb: m,
+            p50_ms: f.p50.value,
+            p95_ms: f.p95.value,
+            billed_ms: f.billed.value,
+            monthly_cost_usd: cost.value,
+            bounds,
+            confidence: if f.support == Support::Extrapolated {
+                Confidence::Estimated
+            } else {
+                Confidence::Measured
+            },
+            support: f.support,
+            current: m == current_mb,
+            allowed: limit.is_none(),
+            limit,
+            p50: f.p50,
+            p95: f.p95,
+            p99: f.p99,
+            billed: f.billed,
+            cost,
+            samples: f.samples,
+        });
+    }
+    let Some(cur_idx) = curve.iter().position(|p| p.current) else {
+        return Err(Skip::NoData);
+    };
+    let Some(choice) = decide::decide(&curve, cur_idx, settings) else {
+        return Err(Skip::NoData);
+    };
+    let (Some(current), Some(recommended)) = (curve.get(cur_idx), curve.get(choice.index)) else {
         return Err(Skip::NoData);
     };
     let (current, recommended) = (current.clone(), recommended.clone());
-    let confidence = match basis {
-        Basis::Fitted { .. } => recommended.confidence,
-        Basis::SingleSize { .. } => Confidence::Estimated,
-    };
+    let change = choice.decision == Decision::Change;
+    let tune_command = choice
+        .to_measure
+        .map(|m| tune_command(&input.function, &[current_mb, m]));
+    let summary = summary(&current, &recommended, &choice, tune_command.as_deref());
+    evidence.push(ev("decision", summary.clone()));
+    if recommended.support == Support::Extrapolated && change {
+        evidence.push(ev(
+            "extrapolation",
+            format!(
+                "{} MB was not measured: p95 {:.0} to {:.0} ms, {} to {} a month",
+                recommended.memory_mb,
+                recommended.p95.low,
+                recommended.p95.high,
+                usd(recommended.cost.low),
+                usd(recommended.cost.high)
+            ),
+        ));
+    }
     let architecture = arch_advice(
         &all_groups,
         arch,
@@ -961,11 +1312,23 @@ pub fn recommend(input: &FunctionInput, settings: &Settings) -> Result<Recommend
         version,
         current_memory_mb: current_mb,
         recommended_memory_mb: recommended.memory_mb,
-        monthly_saving_usd: current.monthly_cost_usd - recommended.monthly_cost_usd,
+        monthly_saving_usd: if change {
+            current.monthly_cost_usd - recommended.monthly_cost_usd
+        } else {
+            0.0
+        },
+        monthly_saving_range_usd: if change {
+            (
+                current.cost.low - recommended.cost.high,
+                current.cost.high - recommended.cost.low,
+            )
+        } else {
+            (0.0, 0.0)
+        },
+        confidence: recommended.confidence,
         current,
         recommended,
         monthly_invocations: rate,
-        confidence,
         basis,
         observed: all_groups,
         floor,
@@ -973,7 +1336,213 @@ pub fn recommend(input: &FunctionInput, settings: &Settings) -> Result<Recommend
         architecture,
         evidence,
         exact_prices: exact && exact_alt,
+        decision: choice.decision,
+        gain: choice.gain,
+        certainty: choice.certainty,
+        measured_range,
+        timeout_ms,
+        tune_command,
+        summary,
     })
+}
+
+/// The duration model used beyond the measured sizes.
+struct Model {
+    fits: Option<(Fit, Fit, Fit)>,
+    /// Without a fit: the share of the time assumed to scale with CPU.
+    share: f64,
+}
+
+/// Figures at one end of an extrapolation.
+#[derive(Clone, Copy)]
+struct Ends {
+    p50: f64,
+    p95: f64,
+    billed: f64,
+}
+
+struct Predicted {
+    support: Support,
+    p50: Interval,
+    p95: Interval,
+    p99: Interval,
+    billed: Interval,
+    samples: u64,
+    /// Extrapolated: the (CPU-bound, I/O-bound) ends.
+    ends: Option<(Ends, Ends)>,
+}
+
+/// Log-log interpolation between two measured figures, `t` of the way from `a` to `b` in
+/// log(memory). The interval carries the neighbours' intervals and widens towards the middle
+/// by up to a quarter of the step between them: the curve may bend between measurements.
+fn interpolate(a: Interval, b: Interval, t: f64) -> Interval {
+    let ln = |x: f64| x.max(1e-9).ln();
+    let g = |x: f64, y: f64| ((1.0 - t) * ln(x) + t * ln(y)).exp();
+    let w = 0.5 * t.min(1.0 - t) * (ln(a.value) - ln(b.value)).abs();
+    Interval::new(
+        g(a.value, b.value),
+        g(a.low, b.low) * (-w).exp(),
+        g(a.high, b.high) * w.exp(),
+    )
+}
+
+/// The figures at `m`: measured, interpolated between the measured neighbours, or
+/// extrapolated from the nearest measured size.
+fn predict(m: u32, anchors: &[&SizeGroup], model: &Model) -> Option<Predicted> {
+    let first = anchors.first()?;
+    let last = anchors.last()?;
+    if let Some(g) = anchors.iter().find(|g| g.memory_mb == m) {
+        return Some(Predicted {
+            support: Support::Measured,
+            p50: g.latency_p50,
+            p95: g.latency_p95,
+            p99: g.latency_p99,
+            billed: g.billed,
+            samples: g.samples,
+            ends: None,
+        });
+    }
+    if m > first.memory_mb && m < last.memory_mb {
+        let b = anchors.iter().position(|g| g.memory_mb > m)?;
+        let (lo, hi) = (anchors.get(b.checked_sub(1)?)?, anchors.get(b)?);
+        let t = (f64::from(m) / f64::from(lo.memory_mb)).ln()
+            / (f64::from(hi.memory_mb) / f64::from(lo.memory_mb)).ln();
+        return Some(Predicted {
+            support: Support::Interpolated,
+            p50: interpolate(lo.latency_p50, hi.latency_p50, t),
+            p95: interpolate(lo.latency_p95, hi.latency_p95, t),
+            p99: interpolate(lo.latency_p99, hi.latency_p99, t),
+            billed: interpolate(lo.billed, hi.billed, t),
+            samples: lo.samples.min(hi.samples),
+            ends: None,
+        });
+    }
+    // Beyond: from the nearest measured size, with the slope to its neighbour when known.
+    let below = m < first.memory_mb;
+    let (r, next) = if below {
+        (first, anchors.get(1))
+    } else {
+        (
+            last,
+            anchors.len().checked_sub(2).and_then(|i| anchors.get(i)),
+        )
+    };
+    let (mf, rf) = (f64::from(m), f64::from(r.memory_mb));
+    let slope = next.and_then(|n| {
+        let s = (r.latency_p50.value.max(1e-9) / n.latency_p50.value.max(1e-9)).ln()
+            / (f64::from(n.memory_mb) / rf).ln();
+        (s.is_finite() && s > 0.0).then_some(s.min(3.0))
+    });
+    let cap = cpu_factor(mf) / cpu_factor(rf);
+    let parallel = rf / mf;
+    let mut ends = vec![1.0, cap, parallel];
+    ends.extend(slope.map(|s| (rf / mf).powf(s)));
+    let k_low = ends.iter().copied().fold(f64::INFINITY, f64::min);
+    let k_high = ends.iter().copied().fold(0.0, f64::max);
+    let central = |f: Option<&Fit>| -> f64 {
+        let k = match f {
+            Some(f) if f.predict(rf) > 0.0 => f.predict(mf) / f.predict(rf),
+            _ => 1.0 - model.share + model.share * cap,
+        };
+        if k.is_finite() {
+            k.clamp(k_low, k_high)
+        } else {
+            1.0
+        }
+    };
+    let (f50, f95, fmean) = match &model.fits {
+        Some((a, b, c)) => (Some(a), Some(b), Some(c)),
+        None => (None, None, None),
+    };
+    let scale = |i: Interval, k: f64| Interval::new(i.value * k, i.low * k_low, i.high * k_high);
+    let (k50, k95, kmean) = (central(f50), central(f95), central(fmean));
+    // Billed: the init part scales like init (a quarter fixed), the rest like the duration.
+    let ip = r.init_billed_ms.max(0.0);
+    let init_k = |k: f64| 0.25 + 0.75 * k;
+    let (ki, ki_low, ki_high) = (init_k(cap), init_k(k_low).min(1.0), init_k(k_high).max(1.0));
+    let rest = |x: f64| (x - ip).max(0.0);
+    let billed = Interval::new(
+        rest(r.billed.value) * kmean + ip * ki,
+        rest(r.billed.low) * k_low + ip * ki_low,
+        rest(r.billed.high) * k_high + ip * ki_high,
+    );
+    let cpu_k = if below { k_high } else { k_low };
+    let at = |k: f64, ki: f64| Ends {
+        p50: r.latency_p50.value * k,
+        p95: r.latency_p95.value * k,
+        billed: rest(r.billed.value) * k + ip * ki,
+    };
+    Some(Predicted {
+        support: Support::Extrapolated,
+        p50: scale(r.latency_p50, k50),
+        p95: scale(r.latency_p95, k95),
+        p99: scale(r.latency_p99, k95),
+        billed,
+        samples: r.samples,
+        ends: Some((at(cpu_k, init_k(cpu_k)), at(1.0, 1.0))),
+    })
+}
+
+/// `tern tune` measuring `sizes` (sorted, without repeats).
+fn tune_command(function: &str, sizes: &[u32]) -> String {
+    let mut s: Vec<u32> = sizes.to_vec();
+    s.sort_unstable();
+    s.dedup();
+    let list: Vec<String> = s.iter().map(u32::to_string).collect();
+    let plain = function
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | ':' | '.' | '/' | '$'));
+    let name = if plain && !function.is_empty() {
+        function.to_string()
+    } else {
+        format!("'{}'", function.replace('\'', r"'\''"))
+    };
+    format!("tern tune {name} --memory {}", list.join(","))
+}
+
+fn usd(x: f64) -> String {
+    if x.abs() >= 100.0 {
+        format!("${x:.0}")
+    } else if x.abs() >= 1.0 {
+        format!("${x:.2}")
+    } else {
+        format!("${x:.4}")
+    }
+}
+
+/// The decision in one sentence: what to do, how much it gains and what it rests on.
+fn summary(
+    cur: &CurvePoint,
+    rec: &CurvePoint,
+    choice: &decide::Choice,
+    tune: Option<&str>,
+) -> String {
+    let measure = tune.map_or(String::new(), |t| format!("; measure it: {t}"));
+    if let Decision::Keep { reason } = &choice.decision {
+        return format!("{} MB → keep: {reason}{measure}", cur.memory_mb);
+    }
+    let than = decide::compare(rec, cur);
+    let basis = match rec.support {
+        Support::Measured => format!(
+            "measured {than} ({} and {} warm invocations)",
+            cur.samples, rec.samples
+        ),
+        Support::Interpolated => format!("interpolated between measured sizes: {than}"),
+        Support::Extrapolated => format!(
+            "estimated beyond the measured sizes: {than} (p95 {:.0} to {:.0} ms, {} to {} a month)",
+            rec.p95.low,
+            rec.p95.high,
+            usd(rec.cost.low),
+            usd(rec.cost.high)
+        ),
+    };
+    let forced = cur.limit.as_deref().map_or(String::new(), |l| {
+        format!("; {} MB breaks a limit: {l}", cur.memory_mb)
+    });
+    format!(
+        "{} MB → {} MB: {basis}{forced}{measure}",
+        cur.memory_mb, rec.memory_mb
+    )
 }
 
 fn arch_advice(

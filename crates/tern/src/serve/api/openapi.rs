@@ -88,7 +88,7 @@ fn dashboard_schemas() -> Value {
         "functions": {"type": "array", "items": {"$ref": "#/components/schemas/FleetRow"}}}},
       "FunctionRecommendation": {"type": "object", "properties": {
         "function": {"type": "string"}, "strategy": {"type": "string"},
-        "recommendation": {"type": "object", "nullable": true, "description": "One entry of `tern recommend --format json`'s functions: current and recommended figures, observed sizes, floor, curve (memory_mb, p50, p95, monthly_cost_usd, allowed, current), architecture advice."},
+        "recommendation": {"type": "object", "nullable": true, "description": "One entry of `tern recommend --format json`'s functions: the decision (change or keep, with the reason and a one-sentence summary), the gain and saving with their 95% intervals, certainty (0 to 1 and a label), current and recommended figures, observed sizes, floor, curve (memory_mb, p50, p95, monthly_cost_usd, allowed, current, support: measured, interpolated or estimated), the `tern tune` command for an unmeasured size, architecture advice."},
         "skipped": {"type": "string", "nullable": true, "description": "Why there is no recommendation."},
         "tuning": {"type": "array", "description": "`tern tune` runs, newest first.", "items": {"type": "object", "properties": {
           "started_at": {"type": "string"}, "finished_at": {"type": "string"}, "complete": {"type": "boolean"},

@@ -512,10 +512,11 @@
     const pick = (f) => sizes.map((m) => (at.has(m) ? f(at.get(m)) : null));
     const tunedv = (f) => sizes.map((m) => (tuned.has(m) ? f(tuned.get(m)) : null));
     const mbx = (m) => num(m) + ' MB';
-    h += '<p id="rec-summary">' + esc(mbx(r.current_memory_mb)) + ' now → <b>' + esc(mbx(r.recommended_memory_mb)) + '</b> (' + esc(r.strategy) + ', ' + esc(r.confidence) + ' confidence): ' +
+    h += '<p id="rec-summary">' + esc(mbx(r.current_memory_mb)) + ' now → <b>' + esc(mbx(r.recommended_memory_mb)) + '</b> (' + esc(r.strategy) + ', ' + esc(r.certainty_label || r.confidence) + ' confidence): ' +
       (r.monthly_saving_usd > 0 ? 'saves ' + usd(r.monthly_saving_usd) + '/mo' : 'no saving at the observed rate') +
       '. Memory floor ' + esc(mbx(r.floor.memory_mb)) + ' (max used ' + esc(mbx(r.floor.max_used_mb)) + ').' +
-      (run ? ' Points: <code>tern tune</code> run of ' + when(run.started_at) + '.' : '') + '</p><div class="grid2" id="rec-curve">';
+      (run ? ' Points: <code>tern tune</code> run of ' + when(run.started_at) + '.' : '') + '</p>' +
+      (r.summary ? '<p id="rec-decision">' + esc(r.summary) + '</p>' : '') + '<div class="grid2" id="rec-curve">';
     const dur = [{ name: 'p50 predicted', cls: 's1', values: pick((c) => c.p50) }, { name: 'p95 predicted', cls: 's5', values: pick((c) => c.p95) }];
     if (run) dur.push({ name: 'p50 measured', cls: 's3', dots: true, values: tunedv((p) => p.p50_ms) });
     const cost = [{ name: 'predicted', cls: 's4', values: pick((c) => c.monthly_cost_usd) }];
