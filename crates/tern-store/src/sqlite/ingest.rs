@@ -489,7 +489,7 @@ struct Spans {
 
 impl Spans {
     fn load(tx: &Transaction<'_>) -> Result<Spans, StoreError> {
-        let width = span_width(tx)?;
+        let width = super::query::span_width(tx)?;
         Ok(Spans {
             done: Vec::new(),
             open: None,
@@ -593,17 +593,6 @@ impl Spans {
         }
         Ok(())
     }
-}
-
-/// The widest span recorded (0 when none).
-pub(crate) fn span_width(conn: &Connection) -> Result<i64, StoreError> {
-    Ok(conn
-        .prepare_cached("SELECT value FROM settings WHERE key = 'span_width'")
-        .db()?
-        .query_row([], |r| r.get(0))
-        .optional()
-        .db()?
-        .unwrap_or(0))
 }
 
 /// The id of the row `select` finds by `key`, or, when there is none, of the row `insert`

@@ -390,7 +390,7 @@ pub(crate) fn function_stats(
         out
     };
     let plan = plan(range);
-    let width = super::ingest::span_width(conn)?;
+    let width = span_width(conn)?;
     let lo = range.from_ms.unwrap_or(i64::MIN);
     let hi = range.to_ms.unwrap_or(i64::MAX);
     let mut out = Vec::with_capacity(selected.len());
@@ -619,7 +619,7 @@ fn fleet_of(
             }
         }
     }
-    let width = super::ingest::span_width(conn)?;
+    let width = span_width(conn)?;
     for (a, b) in runs(raw) {
         let mut found = Vec::new();
         {
@@ -1198,6 +1198,17 @@ pub(crate) fn time_bounds(conn: &Connection) -> Result<Option<(i64, i64)>, Store
         .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))
         .db()?;
     Ok(lo.zip(hi))
+}
+
+/// The widest span recorded (0 when none).
+pub(crate) fn span_width(conn: &Connection) -> Result<i64, StoreError> {
+    Ok(conn
+        .prepare_cached("SELECT value FROM settings WHERE key = 'span_width'")
+        .db()?
+        .query_row([], |r| r.get(0))
+        .optional()
+        .db()?
+        .unwrap_or(0))
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 //!
 //! - [`ApiToken`]: `Authorization: Bearer <token>`, for `/api/v1/*` and `/metrics`; or the
 //!   dashboard's session cookie, with its CSRF token in `X-Tern-CSRF` on anything but
-//!   GET/HEAD (see [`ui::session`](super::ui::session)).
+//!   GET/HEAD (see [`session`](super::session)).
 //! - [`IngestKey`]: `X-Tern-Ingest-Key: <key>` or `Authorization: Bearer <key>`, for
 //!   `/ingest/cloudwatch`. (Firehose sends its key in `X-Amz-Firehose-Access-Key` and wants
 //!   errors in its own shape; its handler checks that itself with [`key_matches`].)
@@ -15,8 +15,8 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method};
 
 use super::error::ApiError;
+use super::session::{self, cross_origin};
 use super::state::AppState;
-use super::ui::{self, session};
 use crate::config::TokenHash;
 
 /// Longest token or key looked at (Firehose allows 4096-byte keys).
@@ -88,7 +88,7 @@ fn session_auth(parts: &Parts, state: &AppState) -> Result<ApiToken, ApiError> {
         .get(session::CSRF_HEADER)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    if ui::cross_origin(&parts.headers) || !state.sessions.check_csrf(id, csrf, now) {
+    if cross_origin(&parts.headers) || !state.sessions.check_csrf(id, csrf, now) {
         return fail(ApiError::Forbidden(
             "missing or wrong CSRF token (X-Tern-CSRF) for a cookie-authenticated change",
         ));

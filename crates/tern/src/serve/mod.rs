@@ -22,6 +22,7 @@ pub mod metrics;
 pub mod payload;
 pub mod push;
 pub mod router;
+pub mod session;
 pub mod state;
 pub mod ui;
 
@@ -290,7 +291,7 @@ pub fn state(
         extra_metrics,
         alerts: Arc::new(settings.config.alerts.clone()),
         insights: settings.config.insights.clone(),
-        sessions: ui::session::Sessions::default(),
+        sessions: session::Sessions::default(),
         secure_cookies: !settings.listen.ip().is_loopback(),
         users: settings.config.auth.users.clone(),
         logins: ui::throttle::Throttle::default(),

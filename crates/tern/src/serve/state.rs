@@ -41,7 +41,7 @@ pub struct Inner {
     /// `[insights]`: thresholds and disabled rules for the report and insights routes.
     pub insights: crate::insights::InsightSettings,
     /// Dashboard sessions (cookie id → CSRF token, expiry).
-    pub sessions: super::ui::session::Sessions,
+    pub sessions: super::session::Sessions,
     /// Mark session cookies `Secure` (the server listens beyond loopback).
     pub secure_cookies: bool,
     /// `[[dashboard.users]]`: names and password hashes for the dashboard's login.

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use anyhow::Result;
 
 use super::fleet::{FunctionSpec, LogFormat, Runtime};
-use super::output::Writer;
+use super::output::{Event, Writer};
 use super::platform::{self, Report};
 use super::runtime::{self, Ctx};
 use super::sample::{self, Rng};
@@ -19,17 +19,6 @@ use super::truth::{ChangeTruth, FunctionTruth, MemoryTruth, Outcomes};
 use super::SimOptions;
 use tern_core::model::Outcome;
 use tern_core::time::{push_stream_date, MS_PER_DAY};
-
-/// One CloudWatch event before it is written.
-#[derive(Debug, Clone)]
-pub struct Event {
-    pub ts: i64,
-    /// Emission order within the function: breaks timestamp ties so the lines of one
-    /// invocation stay in causal order, and makes event ids unique.
-    pub seq: u32,
-    pub stream: u32,
-    pub msg: String,
-}
 
 /// No invocation writes later than this after it arrives (15 min timeout + 10 s init + slack),
 /// so a day can be flushed once arrivals are this far past its end.

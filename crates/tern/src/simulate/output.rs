@@ -16,11 +16,21 @@ use anyhow::{Context as _, Result};
 use flate2::write::GzEncoder;
 use flate2::Compression;
 
-use super::engine::Event;
 use super::fleet::FunctionSpec;
 use super::json::escape_into;
 use super::sample::splitmix64;
 use super::OutputFormat;
+
+/// One CloudWatch event before it is written.
+#[derive(Debug, Clone)]
+pub struct Event {
+    pub ts: i64,
+    /// Emission order within the function: breaks timestamp ties so the lines of one
+    /// invocation stay in causal order, and makes event ids unique.
+    pub seq: u32,
+    pub stream: u32,
+    pub msg: String,
+}
 use tern_core::time::date_string;
 
 /// Subscription payloads cover at most this much event time per stream...

@@ -18,7 +18,6 @@
 //! **Architecture Invariant:** the dashboard gets its data only from the JSON API under
 //! `/api/v1`; there is no page-only data path.
 
-pub mod session;
 pub mod throttle;
 
 use std::sync::OnceLock;
@@ -33,6 +32,7 @@ use sha2::{Digest, Sha256};
 
 use super::auth::key_matches;
 use super::error::ApiError;
+use super::session::{self, cross_origin};
 use super::state::AppState;
 use crate::timeutil::now_ms;
 
@@ -150,24 +150,6 @@ pub struct SessionInfo {
     /// `null` when not logged in (a 200 all the same: the page asks on every load, and a
     /// 401 would be a console error).
     csrf: Option<String>,
-}
-
-/// A cross-site request: an `Origin` header naming another host than `Host`. Browsers send
-/// `Origin` on every POST, so this stops cross-site form posts even where SameSite cannot
-/// (login itself, before there is a cookie).
-pub fn cross_origin(headers: &HeaderMap) -> bool {
-    let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
-        return false;
-    };
-    let host = headers
-        .get(header::HOST)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let origin_host = origin
-        .strip_prefix("http://")
-        .or_else(|| origin.strip_prefix("https://"))
-        .unwrap_or("");
-    origin_host.is_empty() || !origin_host.eq_ignore_ascii_case(host)
 }
 
 fn with_cookie(mut resp: Response, cookie: &str) -> Response {

@@ -6,6 +6,8 @@
 //! byte by byte and the map itself holds nothing a leaked heap dump could replay.
 
 use std::collections::HashMap;
+
+use axum::http::{header, HeaderMap};
 use std::sync::Mutex;
 
 use sha2::{Digest, Sha256};
@@ -43,8 +45,8 @@ impl Sessions {
     /// Open a session that expires `TTL_MS` after `now_ms`.
     pub fn create(&self, now_ms: i64) -> NewSession {
         let s = NewSession {
-            id: super::super::new_token(),
-            csrf: super::super::new_token(),
+            id: super::new_token(),
+            csrf: super::new_token(),
         };
         if let Ok(mut m) = self.map.lock() {
             m.retain(|_, v| v.expires_ms > now_ms);
@@ -115,6 +117,24 @@ pub fn clear_cookie(secure: bool) -> String {
         "{COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0{}",
         if secure { "; Secure" } else { "" }
     )
+}
+
+/// A cross-site request: an `Origin` header naming another host than `Host`. Browsers send
+/// `Origin` on every POST, so this stops cross-site form posts even where SameSite cannot
+/// (login itself, before there is a cookie).
+pub fn cross_origin(headers: &HeaderMap) -> bool {
+    let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
+        return false;
+    };
+    let host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let origin_host = origin
+        .strip_prefix("http://")
+        .or_else(|| origin.strip_prefix("https://"))
+        .unwrap_or("");
+    origin_host.is_empty() || !origin_host.eq_ignore_ascii_case(host)
 }
 
 #[cfg(test)]
