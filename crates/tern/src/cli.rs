@@ -585,11 +585,13 @@ pub struct RecommendArgs {
     #[arg(long)]
     pub function: Option<String>,
     /// What to optimise: the monthly cost, the p95 duration, or a weighted balance.
-    #[arg(long, value_enum, default_value_t = StrategyArg::Balanced)]
-    pub strategy: StrategyArg,
+    /// Default: `strategy` of [recommend] in --config, else balanced.
+    #[arg(long, value_enum)]
+    pub strategy: Option<StrategyArg>,
     /// Balanced only: weight of cost against duration (0 = speed only, 1 = cost only).
-    #[arg(long, default_value_t = 0.5)]
-    pub weight: f64,
+    /// Default: `weight` of [recommend], else 0.5.
+    #[arg(long)]
+    pub weight: Option<f64>,
     #[command(flatten)]
     pub range: RangeArgs,
     #[arg(long, value_enum, default_value_t = RecommendFormat::Table)]

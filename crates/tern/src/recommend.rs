@@ -29,19 +29,8 @@ pub fn run(args: RecommendArgs) -> Result<String> {
     let range = timeutil::resolve_range(&args.range, timeutil::now_ms())?;
     let glob = function_matcher(args.function.as_deref())?;
     let store = crate::ingest::open_store_read(&args.db.backend()?)?;
-    if !(0.0..=1.0).contains(&args.weight) {
-        anyhow::bail!("--weight {} must be between 0 and 1", args.weight);
-    }
-    let settings = Settings {
-        strategy: match args.strategy {
-            StrategyArg::Cost => Strategy::Cost,
-            StrategyArg::Speed => Strategy::Speed,
-            StrategyArg::Balanced => Strategy::Balanced {
-                weight: args.weight,
-            },
-        },
-        ..Settings::default()
-    };
+    let mut settings = crate::config::load_recommend(args.db.config.as_deref())?;
+    settings.strategy = strategy_from_args(settings.strategy, args.strategy, args.weight)?;
     let out = build(&store, glob.as_ref(), range, &settings)?;
     match args.format {
         RecommendFormat::Json => {
@@ -51,6 +40,43 @@ pub fn run(args: RecommendArgs) -> Result<String> {
         }
         RecommendFormat::Table => Ok(table(&out)),
     }
+}
+
+/// The strategy the flags ask for, over the configured one: `--weight` alone keeps the
+/// balanced strategy and changes its weight.
+pub fn strategy_from_args(
+    configured: Strategy,
+    strategy: Option<StrategyArg>,
+    weight: Option<f64>,
+) -> Result<Strategy> {
+    if let Some(w) = weight {
+        if !(0.0..=1.0).contains(&w) {
+            anyhow::bail!("--weight {w} must be between 0 and 1");
+        }
+    }
+    let configured_weight = match configured {
+        Strategy::Balanced { weight } => weight,
+        _ => 0.5,
+    };
+    let s = match strategy {
+        None => match (configured, weight) {
+            (Strategy::Balanced { .. }, Some(w)) => Strategy::Balanced { weight: w },
+            (s, Some(_)) => anyhow::bail!(
+                "--weight applies to the balanced strategy; the configured one is {}",
+                s.name()
+            ),
+            (s, None) => s,
+        },
+        Some(StrategyArg::Cost) => Strategy::Cost,
+        Some(StrategyArg::Speed) => Strategy::Speed,
+        Some(StrategyArg::Balanced) => Strategy::Balanced {
+            weight: weight.unwrap_or(configured_weight),
+        },
+    };
+    if weight.is_some() && !matches!(s, Strategy::Balanced { .. }) {
+        anyhow::bail!("--weight applies to the balanced strategy only");
+    }
+    Ok(s)
 }
 
 /// Every matching function's recommendation (or why there is none).

@@ -202,3 +202,54 @@ fn recommendations_match_the_simulated_truth() {
     );
     assert!(bracketed >= 20, "{bracketed} single-size functions checked");
 }
+
+/// `[recommend]` of tern.toml sets the default strategy; flags override it; bad values name
+/// their key.
+#[test]
+fn the_configured_strategy_is_the_default_and_flags_override_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let logs = dir.path().join("logs");
+    bin::simulate(&logs, 3, 2, 11);
+    let db = dir.path().join("tern.db");
+    ok(
+        tern()
+            .arg("ingest")
+            .arg("--db")
+            .arg(&db)
+            .arg("--quiet")
+            .arg(&logs)
+            .output()
+            .unwrap(),
+        "ingest",
+    );
+    let config = dir.path().join("tern.toml");
+    std::fs::write(
+        &config,
+        "[recommend]\nstrategy = \"cost\"\nmin_gain = 0.1\n",
+    )
+    .unwrap();
+    let run = |extra: &[&str]| {
+        tern()
+            .args(["recommend", "--format", "json", "--db"])
+            .arg(&db)
+            .arg("--config")
+            .arg(&config)
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let configured: Value = serde_json::from_slice(&ok(run(&[]), "configured").stdout).unwrap();
+    assert_eq!(configured["strategy"], "cost");
+    let flagged = recommend(&db, "cost");
+    assert_eq!(flagged["strategy"], "cost");
+    let speed: Value =
+        serde_json::from_slice(&ok(run(&["--strategy", "speed"]), "override").stdout).unwrap();
+    assert_eq!(speed["strategy"], "speed");
+    let out = run(&["--weight", "0.3"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("balanced strategy"));
+    std::fs::write(&config, "[recommend]\nstrategy = \"cheapest\"\n").unwrap();
+    let out = run(&[]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("recommend.strategy"));
+}

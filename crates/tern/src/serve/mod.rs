@@ -291,6 +291,7 @@ pub fn state(
         extra_metrics,
         alerts: Arc::new(settings.config.alerts.clone()),
         insights: settings.config.insights.clone(),
+        recommend: settings.config.recommend,
         sessions: session::Sessions::default(),
         secure_cookies: !settings.listen.ip().is_loopback(),
         users: settings.config.auth.users.clone(),

@@ -40,6 +40,8 @@ pub struct Inner {
     pub alerts: Arc<crate::alert::rules::AlertConfig>,
     /// `[insights]`: thresholds and disabled rules for the report and insights routes.
     pub insights: crate::insights::InsightSettings,
+    /// `[recommend]`: the memory-advice strategy and thresholds for the recommendation route.
+    pub recommend: tern_core::recommend::Settings,
     /// Dashboard sessions (cookie id → CSRF token, expiry).
     pub sessions: super::session::Sessions,
     /// Mark session cookies `Secure` (the server listens beyond loopback).

@@ -66,19 +66,21 @@ pub async fn show(
 ) -> Result<Json<RecommendationWire>, ApiError> {
     let q = query(q)?;
     let range = q.range.resolve(now_ms())?;
+    // `[recommend]` of tern.toml decides unless the request names a strategy.
+    let configured = state.recommend;
+    let weight = match configured.strategy {
+        Strategy::Balanced { weight } => weight,
+        _ => 0.5,
+    };
     let strategy = match q.strategy.as_deref() {
-        None | Some("balanced") => Strategy::Balanced { weight: 0.5 },
-        Some("cost") => Strategy::Cost,
-        Some("speed") => Strategy::Speed,
-        Some(s) => {
-            return Err(ApiError::BadRequest(format!(
-                "strategy={s:?}: cost, speed or balanced"
-            )))
-        }
+        None => configured.strategy,
+        Some(s) => crate::config::strategy(s, weight).ok_or_else(|| {
+            ApiError::BadRequest(format!("strategy={s:?}: cost, speed or balanced"))
+        })?,
     };
     let settings = Settings {
         strategy,
-        ..Settings::default()
+        ..configured
     };
     let glob = globset::Glob::new(&globset::escape(&name))
         .map_err(|e| ApiError::BadRequest(format!("function name: {e}")))?

@@ -29,6 +29,9 @@
 //! profile = "prod"
 //! regions = ["us-east-1", "eu-west-1"]
 //!
+//! [recommend]                    # see config/recommend.rs
+//! strategy = "balanced"
+//!
 //! [insights]
 //! # Any field of `tern_core::insights::Thresholds` (times as durations, without the unit
 //! # suffix), and rule ids to turn off.
@@ -36,6 +39,10 @@
 //! inactive = "60d"
 //! disable = ["memory.over_provisioned"]
 //! ```
+
+mod recommend;
+
+pub use recommend::strategy;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -73,6 +80,8 @@ pub struct Config {
     pub alerts: AlertConfig,
     /// `[insights]`: the catalogue's thresholds and the rules turned off.
     pub insights: InsightSettings,
+    /// `[recommend]`: the memory-advice engine's strategy and decision thresholds.
+    pub recommend: tern_core::recommend::Settings,
 }
 
 #[derive(Debug, Clone)]
@@ -345,6 +354,7 @@ impl Default for Config {
             accounts: Vec::new(),
             alerts: AlertConfig::default(),
             insights: InsightSettings::default(),
+            recommend: tern_core::recommend::Settings::default(),
         }
     }
 }
@@ -379,6 +389,8 @@ struct RawConfig {
     error_policies: Vec<RawErrorPolicy>,
     #[serde(default)]
     insights: RawInsights,
+    #[serde(default)]
+    recommend: recommend::RawRecommend,
     cluster: Option<RawCluster>,
     #[serde(default)]
     dashboard: RawDashboard,
@@ -708,6 +720,7 @@ impl Config {
         let channels = parse_channels(&raw.channels)?;
         let alerts = rules::parse(&raw.alerts, channels, &raw.policies, &raw.error_policies)?;
         let insights = parse_insights(&raw.insights)?;
+        let recommend = recommend::parse(&raw.recommend)?;
         Ok(Config {
             source: None,
             store,
@@ -720,6 +733,7 @@ impl Config {
             accounts,
             alerts,
             insights,
+            recommend,
         })
     }
 }
@@ -939,6 +953,15 @@ pub fn load_insights(path: Option<&Path>) -> Result<InsightSettings> {
     Ok(match path {
         Some(p) => Config::load(p)?.insights,
         None => InsightSettings::default(),
+    })
+}
+
+/// The `[recommend]` settings of the file at `path` (the whole file is validated); the
+/// engine's defaults without one.
+pub fn load_recommend(path: Option<&Path>) -> Result<tern_core::recommend::Settings> {
+    Ok(match path {
+        Some(p) => Config::load(p)?.recommend,
+        None => tern_core::recommend::Settings::default(),
     })
 }
 
