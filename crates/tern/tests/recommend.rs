@@ -1,4 +1,4 @@
-//! `tern recommend` end to end (issue 5): simulate a fleet whose true duration curves are in
+//! `tern recommend` end to end: simulate a fleet whose true duration curves are in
 //! `.truth.json`, ingest it, and check the recommendations against the truth.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -29,7 +29,7 @@ fn recommend(db: &Path, strategy: &str) -> Value {
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
-/// Issue 5 "Done means": natural experiments on simulated functions with known curves find
+/// Natural experiments on simulated functions with known curves find
 /// the true optimum; single sizes are estimates whose bounds bracket the truth; the floor
 /// holds; the savings add up in the cost engine's terms.
 #[test]
