@@ -729,7 +729,7 @@ mod tests {
 
     /// Firehose splits a stream anywhere: a batch can start in the middle of an invocation.
     /// Its Python traceback (no request id) belongs to it, not to the next START (found by
-    /// `tern serve`'s crash test, issue 3).
+    /// `tern serve`'s crash test).
     #[test]
     fn batch_starting_mid_invocation_keeps_its_traceback() {
         let mut a = Assembler::new();
@@ -766,7 +766,7 @@ mod tests {
 
     /// A batch that starts with the traceback itself (no line of the invocation before it
     /// names its request id): END and REPORT come next, so the traceback is that
-    /// invocation's, and the invocation is an error (issue 3: pushed data under-counted
+    /// invocation's, and the invocation is an error (pushed data under-counted
     /// Python errors when Firehose split an invocation there).
     #[test]
     fn batch_starting_with_a_traceback_gives_it_to_the_invocation_that_ends_next() {

@@ -238,7 +238,7 @@ pub fn monthly(cost: f64, observed_ms: i64) -> f64 {
     cost * (30.0 * 86_400_000.0) / observed_ms as f64
 }
 
-// ---- Beyond invocations: provisioned concurrency and CloudWatch Logs (issue 5, insights) ----
+// ---- Beyond invocations: provisioned concurrency and CloudWatch Logs (insights) ----
 
 /// Provisioned concurrency, per GB-second of configured concurrency (us-east-1, list price):
 /// x86_64 $0.0000041667, arm64 $0.0000033334 (reference/peers-and-pricing.md §6; the arm64

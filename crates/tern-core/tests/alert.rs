@@ -1,4 +1,4 @@
-//! Alert rules (issue 4): built-in thresholds from the peers (peers-and-pricing.md §5), target
+//! Alert rules: built-in thresholds from the peers (peers-and-pricing.md §5), target
 //! matching, the incident lifecycle with flap damping, error-policy cooldowns, dry runs, and
 //! properties of the state machine and the evaluator.
 

@@ -1,4 +1,4 @@
-//! Error fingerprints (issue 4): the same error with different ids, numbers and timestamps
+//! Error fingerprints: the same error with different ids, numbers and timestamps
 //! lands in one group; two different errors never share one. Invocations are real log shapes
 //! from lambda-logs.md §1–§3, run through the assembler, so extraction is covered too.
 //! Golden snapshots pin the ids and titles of grouping version 1: an accidental change of the

@@ -1,4 +1,4 @@
-//! Memory recommendations (issue 5): natural experiments against known curves, single-size
+//! Memory recommendations: natural experiments against known curves, single-size
 //! bounds, the memory floor, savings that add up in the cost engine, and no panics on
 //! degenerate input.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -363,7 +363,7 @@ fn engine_cost(r: &Recommendation, billed_ms: f64, memory_mb: u32) -> f64 {
     cost::price_usage(&[u], CostOptions::default())[0].total()
 }
 
-/// Issue 5 "Done means": the savings add up to the cost difference the cost engine computes.
+/// The savings add up to the cost difference the cost engine computes.
 #[test]
 fn savings_add_up_in_the_cost_engine() {
     let mut total = 0.0;
@@ -554,7 +554,7 @@ proptest! {
     }
 }
 
-/// Issue 8: the natural experiment's memory changes are the store's change points (with from,
+/// The natural experiment's memory changes are the store's change points (with from,
 /// to and when), and a runtime update inside the experiment is named as a confounder; without
 /// change points, the switches in invocation order are counted.
 #[test]

@@ -1,4 +1,4 @@
-//! Which store a process uses, chosen by `[store]` in tern.toml (issue 7).
+//! Which store a process uses, chosen by `[store]` in tern.toml.
 //!
 //! The embedded SQLite file is the zero-setup default. ClickHouse is for fleets that outgrow
 //! one machine; several stateless `tern serve` collectors can share one ClickHouse.

@@ -1951,7 +1951,7 @@ pub fn retention<S: Store>(mut store: S) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Error groups, incidents, outbox (issue 4)
+// Error groups, incidents, outbox
 
 fn all_groups() -> ErrorQuery {
     ErrorQuery {
@@ -2706,7 +2706,7 @@ pub fn outbox_delivery<S: Store>(mut store: S) {
     );
     assert!(store.outbox_mark(b, &OutboxMark::Sent, retry_at).unwrap());
     assert!(store.outbox_due(i64::MAX, 10).unwrap().is_empty());
-    // The history keeps every entry, newest first, with its outcome (issue 6's dashboard).
+    // The history keeps every entry, newest first, with its outcome (the dashboard shows it).
     let history = store.outbox_history(0).unwrap();
     let seen: Vec<(i64, OutboxState, u32)> = history
         .iter()
@@ -2738,7 +2738,7 @@ pub fn outbox_delivery<S: Store>(mut store: S) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Power tuning (issue 5)
+// Power tuning
 
 fn tuning_point(memory_mb: u32, arch: Arch, p50: f64) -> TuningPoint {
     TuningPoint {
@@ -2843,7 +2843,7 @@ pub fn tuning_runs_round_trip<S: Store>(mut store: S) {
         .is_err());
 }
 
-/// Issue 8: markers come back by function, in time order (ties by id), with the ids the
+/// Markers come back by function, in time order (ties by id), with the ids the
 /// store assigned; empty names and notes are refused.
 pub fn markers_round_trip<S: Store>(mut store: S) {
     assert!(store.markers(None).unwrap().is_empty());
@@ -2876,7 +2876,7 @@ pub fn markers_round_trip<S: Store>(mut store: S) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Leases (issue 7)
+// Leases
 
 fn holder_of<S: Store>(store: &S, name: &str, now: i64) -> Option<(String, i64)> {
     let live = store.leases(name, now).unwrap();
@@ -3030,7 +3030,7 @@ pub fn lease_bad_arguments<S: Store>(mut store: S) {
     assert!(store.try_lease("alerts", "a", i64::MAX - 5, 1_000).unwrap());
 }
 
-/// Issue 7: several collectors write one store. Two writers, each on its own thread, ingest
+/// Several collectors write one store. Two writers, each on its own thread, ingest
 /// parts of the same invocations at the same time in small batches (one has the STARTs, the
 /// other the REPORTs and late errors), so both read, merge and write the same invocations at
 /// once. The store must end as if one writer had ingested everything.
@@ -3071,7 +3071,7 @@ pub fn concurrent_writers<S: Store + Send, R: Store>(writers: [S; 2], mut refere
     });
 }
 
-/// Issue 7: everything a store knows of a batch, to compare one store before and after.
+/// Everything a store knows of a batch, to compare one store before and after.
 #[derive(Debug, PartialEq)]
 struct Snapshot {
     stats: Vec<Summary>,
@@ -3135,7 +3135,7 @@ fn whole_batch(n: u32) -> IngestBatch {
     b
 }
 
-/// Issue 7: a batch of new invocations written by one writer, then the same batch (and later
+/// A batch of new invocations written by one writer, then the same batch (and later
 /// parts of the same invocations) by another writer with nothing in memory: the second finds
 /// every key stored, counts nothing twice and puts no occurrence in the feed again.
 pub fn reingest_through_another_writer<S: Store, R: Store>(writers: [S; 2], mut reference: R) {
@@ -3177,7 +3177,7 @@ pub fn reingest_through_another_writer<S: Store, R: Store>(writers: [S; 2], mut 
     check_against_rows(&a, TimeRange::all(), "two writers, one after the other");
 }
 
-/// Issue 7: a batch whose write failed partway (`flaky` fails it; on ClickHouse after some of
+/// A batch whose write failed partway (`flaky` fails it; on ClickHouse after some of
 /// its INSERTs went through) and is then retried by a healthy writer, twice, reads as one
 /// clean ingest of it.
 pub fn retried_after_a_failed_write<S: Store, H: Store, R: Store>(
@@ -3224,7 +3224,7 @@ fn seen_of<S: Store>(store: &S, function: &str) -> Vec<(&'static str, String, i6
         .collect()
 }
 
-/// Issue 8: a deploy history for `orders` (v1 at 512 MB, v2 at 1024 MB, back to v1, then v3
+/// A deploy history for `orders` (v1 at 512 MB, v2 at 1024 MB, back to v1, then v3
 /// on a new runtime) and one quiet function, as whole invocations in time order.
 pub fn deploy_history() -> Vec<InvocationPart> {
     let mk = |function: &str, rid: &str, start: i64, version: &str, memory: u32| {
@@ -3248,7 +3248,7 @@ pub fn deploy_history() -> Vec<InvocationPart> {
     ]
 }
 
-/// Issue 8: the values seen of version, memory size and runtime version are kept at ingest,
+/// The values seen of version, memory size and runtime version are kept at ingest,
 /// in the batch's transaction. First-seen is the minimum and last-seen the maximum of the
 /// times of complete invocations, so batches in any order, parts of one invocation in any
 /// order, and re-ingesting give the same rows; an invocation without its REPORT is not seen.
@@ -3390,7 +3390,7 @@ pub fn values_seen_at_ingest<S: Store>(make: impl Fn() -> S) {
     );
 }
 
-/// Issue 8: the inventory's architecture and `LastModified` are values seen too: the
+/// The inventory's architecture and `LastModified` are values seen too: the
 /// architecture from when the inventory listed it (or its `LastModified`, when earlier), each
 /// `LastModified` at its own instant. Unreadable `LastModified` text is not a change time.
 pub fn values_seen_from_inventory<S: Store>(mut store: S) {

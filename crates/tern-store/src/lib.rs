@@ -1,8 +1,7 @@
 //! Tern's storage boundary.
 //!
 //! [`Store`] speaks in domain terms (invocation parts in, function statistics out), never in
-//! SQL strings, so the SQLite backend here and the ClickHouse backend that comes later answer
-//! the same questions. Every backend runs the one conformance suite in [`conformance`].
+//! SQL strings, so the SQLite and ClickHouse backends answer the same questions. Every backend runs the one conformance suite in [`conformance`].
 //!
 //! **Architecture Invariant:** ingest is idempotent. Storing the same parts twice changes
 //! nothing: invocations are keyed by (log group, log stream, request id), log lines are
@@ -308,7 +307,7 @@ pub struct EnvironmentRow {
     pub runtime_version: Option<String>,
 }
 
-/// Lifecycle of an error group (issue 4).
+/// Lifecycle of an error group.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ErrorStatus {
     /// New or recurring: alerts fire for it.
@@ -646,7 +645,7 @@ pub struct TuningPoint {
     pub error: Option<String>,
 }
 
-/// An operator's note that something changed (issue 8: `tern mark`, `POST /api/v1/markers`),
+/// An operator's note that something changed (`tern mark`, `POST /api/v1/markers`),
 /// for example a deploy a CI pipeline records.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Marker {
@@ -660,7 +659,7 @@ pub struct Marker {
     pub created_ms: i64,
 }
 
-/// A lease (issue 7): `holder` may do the job `name` names until `expires_ms` (epoch ms).
+/// A lease: `holder` may do the job `name` names until `expires_ms` (epoch ms).
 /// See [`Store::try_lease`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Lease {
@@ -690,7 +689,7 @@ pub fn check_lease_args(name: &str, holder: &str, ttl_ms: i64) -> Result<(), Sto
     Ok(())
 }
 
-/// When one value of one attribute of a function was first and last seen (issue 8): version,
+/// When one value of one attribute of a function was first and last seen: version,
 /// memory size and runtime version from complete invocations (by their time, REPORT else
 /// start), architecture and `LastModified` from the inventory. Kept at ingest, in the batch's
 /// transaction; first-seen is the minimum and last-seen the maximum over everything ingested,
@@ -1032,7 +1031,7 @@ pub trait Store: Send {
         Ok(SealStats::default())
     }
 
-    // --- Error groups (issue 4). Ingest fills them: every failed, complete invocation is one
+    // --- Error groups. Ingest fills them: every failed, complete invocation is one
     // occurrence of the group its fingerprint names. `id`s are 16-hex fingerprint ids; a
     // malformed id reads as unknown.
 
@@ -1075,7 +1074,7 @@ pub trait Store: Send {
         limit: usize,
     ) -> Result<Vec<ErrorOccurrence>, StoreError>;
 
-    // --- Incidents and the notification outbox (issue 4, alerting).
+    // --- Incidents and the notification outbox (alerting).
 
     /// Apply an evaluation's finding in one transaction: open, refresh or resolve the
     /// (policy, subject) incident and, when it opened or resolved, queue the notifications
@@ -1109,7 +1108,7 @@ pub trait Store: Send {
     /// Record a delivery attempt of entry `id` at `now_ms`. `false` if there is no such
     /// pending entry (already sent or failed: a second sender's mark is ignored).
     fn outbox_mark(&mut self, id: i64, mark: &OutboxMark, now_ms: i64) -> Result<bool, StoreError>;
-    // --- Power tuning (issue 5, `tern tune`).
+    // --- Power tuning (`tern tune`).
 
     /// Store a tuning run with its points in one transaction; a run with the same
     /// (function, started_ms) is replaced.
@@ -1118,7 +1117,7 @@ pub trait Store: Send {
     /// The function's tuning runs, newest first, each with its points sorted by (arch, memory).
     fn tuning_runs(&self, function: &str) -> Result<Vec<TuningRun>, StoreError>;
 
-    // --- Change markers (issue 8).
+    // --- Change markers.
 
     /// Store a marker (its `id` is ignored) and return it with the id assigned. The function
     /// and note must not be empty.
@@ -1127,7 +1126,7 @@ pub trait Store: Send {
     /// Markers of one function (`None`: of every function), by time, then id.
     fn markers(&self, function: Option<&str>) -> Result<Vec<Marker>, StoreError>;
 
-    // --- Leases (issue 7): several `tern serve` collectors share one store; a lease says
+    // --- Leases: several `tern serve` collectors share one store; a lease says
     // which of them does a once-per-fleet job (`alerts`: the evaluator, the outbox sender and
     // retention) and which are alive (`collector/<id>`). Times are the caller's clock (epoch
     // ms), so collectors' clocks must agree to well within a lease's time to live.

@@ -170,7 +170,7 @@ macro_rules! conformance_on {
                 );
                 drop(db);
             }
-            /// Issue 7: the write fails partway (the proxy refuses one of the batch's INSERTs:
+            /// The write fails partway (the proxy refuses one of the batch's INSERTs:
             /// `values_seen`, written just before the invocations, or `stream_lines`, just
             /// after them), and the retry must read as one clean ingest.
             #[test]

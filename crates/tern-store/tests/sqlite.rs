@@ -248,7 +248,7 @@ const DOWN_TO_V6: &str =
 const DOWN_TO_V5: &str = "DROP TABLE values_seen; DROP TABLE leases; DROP TABLE markers; \
      ALTER TABLE functions DROP COLUMN log_retention_days; PRAGMA user_version = 5;";
 
-/// A database from before leases (issue 7) gains the leases table on open, and its data is
+/// A database from before leases gains the leases table on open, and its data is
 /// untouched.
 #[test]
 fn migrates_a_database_without_leases() {
@@ -287,7 +287,7 @@ fn leases_hold_across_connections() {
     assert_eq!(held[0].holder, "b");
 }
 
-/// Issue 8: a database from before change points were kept at ingest (version 7) is
+/// A database from before change points were kept at ingest (version 7) is
 /// backfilled from its stored invocations on open, to the same rows ingest keeps, and ingest
 /// goes on from there.
 #[test]
@@ -341,7 +341,7 @@ fn migration_backfills_values_seen_from_invocations() {
 const DOWN_TO_V4: &str =
     "DROP TABLE tuning_runs; DROP TABLE tuning_points; PRAGMA user_version = 4;";
 
-/// A database from before change markers (issue 8) gains the markers table on open, and its
+/// A database from before change markers gains the markers table on open, and its
 /// data is untouched.
 #[test]
 fn migrates_a_database_without_markers() {
@@ -424,7 +424,7 @@ fn migrates_a_version_3_database() {
     assert_eq!(volume(&store, unaligned), want);
 }
 
-/// A version-5 database (before log group retention, issue 5) gains the column on open and
+/// A version-5 database (before log group retention) gains the column on open and
 /// keeps its functions.
 #[test]
 fn migrates_a_version_5_database_to_log_retention() {
@@ -452,7 +452,7 @@ fn migrates_a_version_5_database_to_log_retention() {
     assert_eq!(store.functions().unwrap()[0].log_retention_days, Some(30));
 }
 
-/// A version-2 database (before error groups, issue 4) is migrated on open and groups the
+/// A version-2 database (before error groups) is migrated on open and groups the
 /// failures ingested after that.
 #[test]
 fn migrates_a_version_2_database() {
@@ -488,7 +488,7 @@ fn migrates_a_version_2_database() {
     );
 }
 
-/// A database from before power tuning (issue 5) gains the tuning tables on open.
+/// A database from before power tuning gains the tuning tables on open.
 #[test]
 fn migrates_a_database_without_tuning_tables() {
     let dir = tempfile::tempdir().unwrap();

@@ -99,14 +99,14 @@ pub enum Command {
     /// several sizes, bounds where it ran at one; cost, speed or balanced.
     Recommend(RecommendArgs),
     /// Active power tuning: invoke a function at each memory size, report percentiles, cost
-    /// and the optimum per strategy, and restore its configuration (issue 5).
+    /// and the optimum per strategy, and restore its configuration.
     Tune(crate::tune::args::TuneArgs),
     /// Insights: the rule catalogue (memory, timeouts, errors, cold starts, reuse, arm64,
     /// runtimes, logging, spikes, inactive functions, log retention) with evidence and
     /// dollar or latency effects.
     Insights(InsightsArgs),
     /// What a deploy or configuration change did: duration percentiles, cost, errors, cold
-    /// starts, init and memory before and after, each with a verdict (issue 8).
+    /// starts, init and memory before and after, each with a verdict.
     Compare(crate::compare::CompareArgs),
     /// Record that a function changed (a deploy, a flag), e.g. `tern mark orders "deployed
     /// v42"`; `tern compare` offers it as a change point.

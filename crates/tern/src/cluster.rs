@@ -1,4 +1,4 @@
-//! Several `tern serve` collectors sharing one store (issue 7).
+//! Several `tern serve` collectors sharing one store.
 //!
 //! Push ingest needs nothing here: any collector stores any request, and the idempotent
 //! store merges what several of them write. Two kinds of work must not be done by all:

@@ -1,4 +1,4 @@
-//! `tern compare`: what a deploy or configuration change did (issue 8).
+//! `tern compare`: what a deploy or configuration change did.
 //!
 //! Reads one function's change points (kept by the store at ingest: [`tern_store::changes`],
 //! plus operator markers), reads the invocations of the equal windows around the chosen change

@@ -1,4 +1,4 @@
-//! Dashboard passwords (issue 6): Argon2id hashes in PHC form (`$argon2id$v=19$m=…`), made by
+//! Dashboard passwords: Argon2id hashes in PHC form (`$argon2id$v=19$m=…`), made by
 //! `tern passwd` and checked at login. The password itself is never stored, logged or
 //! printed; a hash's `Debug` prints nothing of it.
 

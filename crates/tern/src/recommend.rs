@@ -1,4 +1,4 @@
-//! `tern recommend`: memory recommendations from the stored logs (issue 5).
+//! `tern recommend`: memory recommendations from the stored logs.
 //!
 //! Reads each function's invocations from the store, hands them to
 //! [`tern_core::recommend`], and renders the result as a table (one line per function,
@@ -691,7 +691,7 @@ mod tests {
         }
     }
 
-    /// Issue 5: tuning results feed `tern recommend` as measured evidence: the newest complete
+    /// Tuning results feed `tern recommend` as measured evidence: the newest complete
     /// run, only sizes that measured something.
     #[test]
     fn the_newest_complete_tuning_run_is_measured_evidence() {

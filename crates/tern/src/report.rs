@@ -48,7 +48,7 @@ pub struct Report {
     /// The insight catalogue's findings, most severe first.
     pub insights: Vec<Insight>,
     pub free_tier: bool,
-    /// The newest changes in the range with their impact (issue 8), when asked for
+    /// The newest changes in the range with their impact, when asked for
     /// ([`Options::changes`]).
     pub changes: Option<crate::compare::WireRecent>,
 }
@@ -379,7 +379,7 @@ struct JsonReport<'a> {
     functions: Vec<JsonFunction<'a>>,
     quick_wins: Vec<JsonWin<'a>>,
     insights: Vec<crate::insights::JsonInsight>,
-    /// Issue 8: the newest changes with their impact (`tern report` always has it).
+    /// The newest changes with their impact (`tern report` always has it).
     #[serde(skip_serializing_if = "Option::is_none")]
     changes: Option<&'a [crate::compare::WireImpact]>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -823,7 +823,7 @@ mod tests {
         assert_eq!(usd(12.345), "$12.35");
     }
 
-    /// Issue 3: functions the inventory lists are reported even with no invocations; functions
+    /// Functions the inventory lists are reported even with no invocations; functions
     /// only ever seen in old logs are not.
     #[test]
     fn inventory_functions_without_invocations_are_listed() {
@@ -870,7 +870,7 @@ mod tests {
         assert_eq!(json["functions"][1]["invocations"], 0);
         assert_eq!(json["functions"][1]["error_rate"], 0.0);
         assert!(report.to_csv().unwrap().contains("idle"));
-        // Issue 5: the inventory lists "idle" and it was never invoked.
+        // The inventory lists "idle" and it was never invoked.
         let inactive = json["insights"]
             .as_array()
             .unwrap()
@@ -882,8 +882,8 @@ mod tests {
         assert!(table.contains("function.inactive"), "{table}");
     }
 
-    /// The report JSON is a contract: fields are only ever added. These are the fields before
-    /// issue 5, which added `insights`.
+    /// The report JSON is a contract: fields are only ever added. These are the fields from
+    /// before `insights` was added.
     #[test]
     fn report_json_keeps_every_field() {
         use tern_store::conformance::{invocation, T0};

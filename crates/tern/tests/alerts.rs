@@ -1,4 +1,4 @@
-//! The alert engine end to end, through the real binary and real protocols (issue 4): `tern
+//! The alert engine end to end, through the real binary and real protocols: `tern
 //! serve` with a config, log data pushed to `/ingest/cloudwatch`, and local receivers on
 //! 127.0.0.1 that check what arrives (the webhook's HMAC, Slack's Block Kit, mail read back
 //! from the aiosmtpd sink).

@@ -476,7 +476,7 @@ fn killed_ingest_then_rerun_counts_everything_once() {
     }
 }
 
-/// Findings of the hostile review (issue #2): each guarded here.
+/// Findings of a hostile review: each guarded here.
 #[test]
 fn review_findings_stay_fixed() {
     let dir = tempfile::tempdir().unwrap();

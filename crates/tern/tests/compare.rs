@@ -1,4 +1,4 @@
-//! `tern compare` and `tern mark` end to end (issue 8): simulate a fleet with injected changes
+//! `tern compare` and `tern mark` end to end: simulate a fleet with injected changes
 //! of known size (`simulate --impact`, recorded in `.truth.json`), ingest it, and check that
 //! every change is found with the right verdict.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -50,7 +50,7 @@ fn change_id(db: &Path, function: &str, attribute: &str) -> (String, Value) {
     (c["id"].as_str().unwrap().to_string(), c)
 }
 
-/// Issue 8 "Done means": a +40% regression at a version bump, a memory increase that halves
+/// A +40% regression at a version bump, a memory increase that halves
 /// duration, a runtime update with no effect and an error-rate jump are each found, at the
 /// time the truth says, with the right verdict.
 #[test]
@@ -235,7 +235,7 @@ fn injected_changes_are_found_with_the_right_verdict() {
     assert!(!out.status.success());
 }
 
-/// Issue 8: `tern report` lists the recent changes with their impact, in the table and in
+/// `tern report` lists the recent changes with their impact, in the table and in
 /// JSON (p95 duration, error rate and cost per invocation, "not enough data" where so).
 #[test]
 fn report_lists_recent_changes_with_their_verdicts() {

@@ -1,4 +1,4 @@
-//! The web dashboard (issue 6) in a real headless Chromium, driven through chromedriver's
+//! The web dashboard in a real headless Chromium, driven through chromedriver's
 //! WebDriver HTTP API, against a real `tern serve` over a simulated, ingested fleet.
 //!
 //! It checks that login works with a `tern passwd` user and refuses a wrong password or token,

@@ -1,4 +1,4 @@
-//! `tern errors` end to end (issue 4): simulate a fleet, ingest it, and check the error groups
+//! `tern errors` end to end: simulate a fleet, ingest it, and check the error groups
 //! against the simulator's ground truth; then the lifecycle commands and their errors.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 

@@ -1,4 +1,4 @@
-//! Issue 5 end to end through the real binary: simulate a fleet, ingest it, and check that
+//! `tern insights` end to end through the real binary: simulate a fleet, ingest it, and check that
 //! `tern insights` finds what the simulator's ground truth (`truth.json`) says is there.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 

@@ -455,7 +455,7 @@ fn pull_matches_truth_resumes_without_duplicates_and_lists_idle_functions() {
     put_sim(&aws, &first, true);
     let idle = format!("{pfx}-idle");
     aws.create_function(&idle, "python3.12", "arm64", 42, 256);
-    // Issue 5: one log group keeps 14 days; the others never expire.
+    // One log group keeps 14 days; the others never expire.
     let groups: Vec<(String, String)> = first.truth["functions"]
         .as_array()
         .unwrap()
@@ -900,7 +900,7 @@ fn follow_keeps_polling_and_sigterm_stops_it_cleanly() {
     assert_eq!(stored(&db), 4);
 }
 
-/// Issue 3: `tern serve` with `[[accounts]]` runs the inventory and the pull loop itself, and
+/// `tern serve` with `[[accounts]]` runs the inventory and the pull loop itself, and
 /// what it pulls is served by the API; its pull figures are on `/metrics`.
 #[test]
 fn serve_pulls_configured_accounts_and_serves_the_data() {
@@ -1009,7 +1009,7 @@ fn serve_pulls_configured_accounts_and_serves_the_data() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Issue 7: stateless collectors sharing one store.
+// Stateless collectors sharing one store.
 
 /// A `tern serve` collector of the two-collector test.
 fn collector(config: &Path, id: &str) -> firehose::Serve {
@@ -1061,7 +1061,7 @@ fn wait_until(within: std::time::Duration, what: &str, mut cond: impl FnMut() ->
     }
 }
 
-/// Issue 7: two `tern serve` processes on loopback share one store, pushing (Firehose, some
+/// Two `tern serve` processes on loopback share one store, pushing (Firehose, some
 /// requests delivered to both) and pulling (moto) at the same time. Every event is stored
 /// exactly once, each log group is pulled by exactly one collector, the alert evaluator runs
 /// in one collector only, and when that one stops the other takes over its log groups and

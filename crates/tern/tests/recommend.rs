@@ -1,4 +1,4 @@
-//! `tern recommend` end to end (issue 5): simulate a fleet whose true duration curves are in
+//! `tern recommend` end to end: simulate a fleet whose true duration curves are in
 //! `.truth.json`, ingest it, and check the recommendations against the truth.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 

@@ -324,7 +324,7 @@ fn firehose_over_a_socket_matches_the_truth_and_the_api_matches_the_cli() {
         "{log}"
     );
     // The CLI over the same database answers what the API answered: the report's changes
-    // (issue 8) are the API's `/api/v1/changes`, the rest is `/api/v1/functions`.
+    // are the API's `/api/v1/changes`, the rest is `/api/v1/functions`.
     let (_, mut cli) = snapshot(&db);
     let report = cli.as_object_mut().unwrap();
     assert_eq!(report.remove("changes"), Some(changes["changes"].clone()));

@@ -1,4 +1,4 @@
-//! Alert rules (issue 4): policy definitions, evaluation, the built-in defaults, error-policy
+//! Alert rules: policy definitions, evaluation, the built-in defaults, error-policy
 //! cooldowns and the incident state machine. Pure: callers pass the figures and `now_ms`;
 //! storage, channels and the scheduling engine live in the other crates.
 //!
@@ -12,7 +12,7 @@
 //!
 //! [`dry_run`] runs 2–3 over a past series of windows. Error policies are separate: for each
 //! event on an error group, [`decide`] says whether to notify given the per-group cooldown.
-//! Regression policies (issue 8) judge a change's before/after comparison ([`judge`]).
+//! Regression policies judge a change's before/after comparison ([`judge`]).
 
 mod builtin;
 mod dry_run;

@@ -1,4 +1,4 @@
-//! Regression policies (issue 8): a change (deploy, memory or runtime update, marker) that
+//! Regression policies: a change (deploy, memory or runtime update, marker) that
 //! made a function significantly slower or more error-prone opens an incident, once per change.
 //!
 //! The comparison is change impact's ([`crate::impact::compare`]) at the policy's confidence:

@@ -1,4 +1,4 @@
-//! Error fingerprints: which failures are "the same error" (issue 4, Error groups).
+//! Error fingerprints: which failures are "the same error" (Error groups).
 //!
 //! A fingerprint is a stable 64-bit id plus what it was built from. Failures with equal ids
 //! form one error group. Built, in order (Sentry's precedence, peers-and-pricing.md §5.3):

@@ -1,4 +1,4 @@
-//! Change impact (issue 8): find every deploy and configuration change of a function, and
+//! Change impact: find every deploy and configuration change of a function, and
 //! say what it did, with statistics a skeptic accepts.
 //!
 //! **Detection.** A change point is the time the first invocation under a new value of an

@@ -70,7 +70,7 @@ fn verdict(c: &Comparison, name: &str) -> Verdict {
     c.metric(name).unwrap().verdict
 }
 
-/// Issue 8 "Done means": with nothing changed, no comparison reports any difference more
+/// With nothing changed, no comparison reports any difference more
 /// often than the stated level (95% family-wise: at most 5% of seeds).
 #[test]
 fn no_change_false_positive_rate_is_within_the_stated_level() {
@@ -264,7 +264,7 @@ fn seen_values_become_change_points() {
     assert_eq!(ids, ["version-200", "memory_size-301", "version-500"]);
 }
 
-/// Issue 8: v42 → v43 → v42 is a rollback, labelled as one, from v43 back to v42 when v43 was
+/// v42 → v43 → v42 is a rollback, labelled as one, from v43 back to v42 when v43 was
 /// last seen.
 #[test]
 fn a_return_to_an_earlier_value_is_a_rollback() {

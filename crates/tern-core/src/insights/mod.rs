@@ -1,4 +1,4 @@
-//! Insights (issue 5): a closed catalogue of rules over one function's figures. Each rule has
+//! Insights: a closed catalogue of rules over one function's figures. Each rule has
 //! a stable id, thresholds (in [`Thresholds`], defaults from the peers in
 //! reference/peers-and-pricing.md), a severity, structured evidence and, where one can be
 //! computed, an effect in dollars (always from [`crate::cost`]) or milliseconds.
@@ -9,14 +9,14 @@
 //! | `memory.under_provisioned` | max memory used ≥ 95% of the size | Datadog "High memory usage" |
 //! | `memory.out_of_memory` | ≥ 1 out-of-memory invocation | Datadog, Serverless Dashboard |
 //! | `timeout.too_close` | p99 duration ≥ 90% of the timeout (critical with timeouts) | Serverless Dashboard "Approaching Timeout"; Datadog 95% |
-//! | `timeout.too_generous` | timeout ≥ 10 × p99.9 and > 30 s, ≥ 50 invocations | issue 5: a runaway costs up to the timeout |
+//! | `timeout.too_generous` | timeout ≥ 10 × p99.9 and > 30 s, ≥ 50 invocations | Tern: a runaway costs up to the timeout |
 //! | `errors.rate_high` | error rate ≥ 1% (critical ≥ 10%), ≥ 10 invocations | Datadog "Errors" / "High errors" |
 //! | `cold_start.rate_high` | cold starts ≥ 1% of invocations, ≥ 50 invocations | Datadog "Cold starts" |
 //! | `container.low_reuse` | ≤ 2 invocations per execution environment, ≥ 50 invocations | Dashbird "re-use containers" |
-//! | `container.init_repeated` | warm p50 within 80–125% of init p50, init p50 ≥ 100 ms, ≥ 50 invocations: warm invocations gain little from reuse | issue 5 |
+//! | `container.init_repeated` | warm p50 within 80–125% of init p50, init p50 ≥ 100 ms, ≥ 50 invocations: warm invocations gain little from reuse | Tern |
 //! | `arch.arm64_savings` | x86_64 and the same GB-s at arm64 prices saves ≥ $1/month | CloudBurn LAMBDA-1 |
 //! | `runtime.deprecated` | the runtime is deprecated, or will be within 180 days | [`runtimes`] table; lumigo-CLI |
-//! | `logging.cost_high` | CloudWatch Logs ingestion ≥ 100% of the compute cost | issue 5; reference §6 tiers |
+//! | `logging.cost_high` | CloudWatch Logs ingestion ≥ 100% of the compute cost | Tern; reference §6 tiers |
 //! | `invocations.spike` | one hour > 125% of the highest hour of the prior 48 h, ≥ 1,200 invocations | Serverless Dashboard "Escalated Invocation Count" via `alert`'s spike |
 //! | `function.inactive` | listed by the inventory, no invocation for 30 days | lumigo-CLI `list-lambda -i` |
 //! | `logs.no_retention` | the log group never expires | Well-Architected Serverless Lens |

@@ -110,7 +110,7 @@ pub struct FunctionInput {
     pub measured: Vec<MeasuredPoint>,
     /// Invocations per 30-day month at the observed rate.
     pub monthly_invocations: f64,
-    /// The function's change points (issue 8: the store's values seen, the same ones `tern
+    /// The function's change points (the store's values seen, the same ones `tern
     /// compare` judges), oldest first; empty when unknown. Memory-size changes inside the
     /// analysed version are the natural experiment; other changes inside it confound it.
     pub changes: Vec<crate::impact::Change>,

@@ -3,7 +3,7 @@
 //! invocation that learned something. Nothing is counted here: statistics are read from the
 //! latest versions, so writing a version twice (a retried batch) changes no count.
 //!
-//! Cost (issue 7): a batch asks which of its keys are stored with the key columns only (most
+//! Cost: a batch asks which of its keys are stored with the key columns only (most
 //! are new), reads whole through `FINAL` only those, and verifies with the key columns and
 //! versions; each of these is one query per up to `LOOKUP_CHUNK` keys, with the request ids in
 //! `PREWHERE`. Error groups, functions and stream lines are one query each per batch, never
@@ -579,7 +579,7 @@ mod tests {
         (Arc::from(group), Arc::from(stream), format!("req-{id}"))
     }
 
-    /// Issue 7: lookups are cut by count and by text size, in order, none empty, and a key
+    /// Lookups are cut by count and by text size, in order, none empty, and a key
     /// longer than the budget still goes (alone), so a batch of long names is never refused.
     #[test]
     fn lookups_are_chunked_by_count_and_size() {

@@ -1,4 +1,4 @@
-//! Leases (issue 7) on ClickHouse, which has no transaction to make a take one
+//! Leases on ClickHouse, which has no transaction to make a take one
 //! compare-and-set. A lease is versioned rows of `leases`, keyed by name: a take or renewal
 //! writes a claim `(name, holder, expires_ms)` only after reading the lease free or its own,
 //! then reads the latest version back and answers whether it names this holder. A release

@@ -1,4 +1,4 @@
-//! The ClickHouse backend (issue 7), over ClickHouse's HTTP interface.
+//! The ClickHouse backend, over ClickHouse's HTTP interface.
 //!
 //! * `client`: HTTP, JSONEachRow in and out, errors. `schema`: the DDL (single server or
 //!   cluster). `rows`: invocation rows and SQL literals.

@@ -1,4 +1,4 @@
-//! Values seen per change attribute (issue 8) on ClickHouse: when each value of a function's
+//! Values seen per change attribute on ClickHouse: when each value of a function's
 //! version, memory size, runtime version, architecture and `LastModified` was first and last
 //! seen.
 //!

@@ -1,4 +1,4 @@
-//! Incidents and the notification outbox (issue 4, alerting).
+//! Incidents and the notification outbox (alerting).
 //!
 //! The guarantee: an incident's transition and the notifications reporting it are written in
 //! one transaction, so after a crash either both exist or neither does. The sender marks an

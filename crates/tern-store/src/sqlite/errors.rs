@@ -1,4 +1,4 @@
-//! Error groups at ingest (issue 4): every failed, complete invocation is one occurrence of
+//! Error groups at ingest: every failed, complete invocation is one occurrence of
 //! the group its fingerprint names (see the `error_*` tables in `schema`).
 //!
 //! Only failures pay: the ingest fast path calls [`Pending::occur`] for an invocation it

@@ -1,4 +1,4 @@
-//! Leases (issue 7): which collector does a once-per-fleet job. One row per lease name; a
+//! Leases: which collector does a once-per-fleet job. One row per lease name; a
 //! take is one conditional upsert, so SQLite's write lock makes it an exact compare-and-set
 //! across processes sharing the file.
 

@@ -1,4 +1,4 @@
-//! Change impact's stored inputs (issue 8): markers (an operator's or CI pipeline's note that a
+//! Change impact's stored inputs: markers (an operator's or CI pipeline's note that a
 //! function changed) and the values seen of each change attribute (kept by `ingest.rs`).
 
 use rusqlite::{params, Connection};

@@ -9,7 +9,7 @@
 //! * `alerts`: incidents and the notification outbox.
 //! * `tuning`: power-tuning runs and their points (`tern tune`).
 //! * `markers`: operators' change markers (`tern mark`) and the values seen of each change
-//!   attribute (issue 8).
+//!   attribute.
 //! * `checkpoint`: the background WAL checkpointer. `fx`: a fast hasher for in-memory maps.
 //!
 //! Durability: WAL journal with `synchronous = FULL`, and each `ingest` call is one

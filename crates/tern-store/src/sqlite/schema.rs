@@ -189,14 +189,13 @@ CREATE TABLE checkpoints (
 ) WITHOUT ROWID;
 ";
 
-/// Version 6 (issue 5, insights): the retention of a function's log group, from the
-/// inventory's DescribeLogGroups. `0` is a group that never expires; NULL is unknown. (Version 4
-/// is another branch's; the lead orders the two at merge.)
+/// Version 6: the retention of a function's log group, from the
+/// inventory's DescribeLogGroups. `0` is a group that never expires; NULL is unknown.
 const V6: &str = "
 ALTER TABLE functions ADD COLUMN log_retention_days INTEGER;
 ";
 
-/// Version 3: error groups, alert incidents and the notification outbox (issue 4).
+/// Version 3: error groups, alert incidents and the notification outbox.
 ///
 /// * `error_groups`: one row per fingerprint. `id` *is* the fingerprint hash (the `u64` of
 ///   `tern_core::fingerprint`, stored as the `i64` with the same bits), so ingest knows a
@@ -288,7 +287,7 @@ CREATE TABLE outbox (
 CREATE INDEX outbox_due ON outbox (state, next_attempt_ms);
 ";
 
-/// Version 4: log volume (issue 4's log-volume alert metric).
+/// Version 4: log volume (the log-volume alert metric).
 ///
 /// * `rollup_hour`, `rollup_day`: `log_lines` and `log_bytes` (UTF-8 bytes of the messages)
 ///   of the log lines stored in the bucket. An invocation's lines count in the bucket of its
@@ -311,7 +310,7 @@ ALTER TABLE stream_lines ADD COLUMN log_bytes INTEGER NOT NULL DEFAULT 0;
 CREATE INDEX stream_lines_min ON stream_lines (min_ms);
 ";
 
-/// Version 5: power-tuning results (issue 5, `tern tune`).
+/// Version 5: power-tuning results (`tern tune`).
 ///
 /// * `tuning_runs`: one row per run, unique by (function, started_ms). The function is named
 ///   by text, not `functions.id`: a function can be tuned before any of its logs arrive.
@@ -447,8 +446,7 @@ pub(crate) fn open_file(path: &Path) -> Result<Connection, StoreError> {
     Ok(conn)
 }
 
-/// Version 7 (named for its place in the merge order; the next entry in this branch):
-/// change markers (issue 8, `tern mark`, `POST /api/v1/markers`).
+/// Version 7: change markers (`tern mark`, `POST /api/v1/markers`).
 ///
 /// * `markers`: one row per marker. The function is named by text, not `functions.id`: a
 ///   CI pipeline can mark a deploy before any of the function's logs arrive.
@@ -464,7 +462,7 @@ CREATE TABLE markers (
 CREATE INDEX markers_function ON markers (function, at_ms);
 ";
 
-/// Version 8: leases (issue 7), which collector of several sharing the store does a
+/// Version 8: leases, which collector of several sharing the store does a
 /// once-per-fleet job (alert evaluation, the outbox, retention) or is alive.
 ///
 /// * `leases`: one row per lease name: its holder and when it expires (epoch ms). A released
@@ -477,7 +475,7 @@ CREATE TABLE leases (
 ) WITHOUT ROWID;
 ";
 
-/// Version 9 (issue 8, change points at ingest): when each value of each change attribute of
+/// Version 9: change points kept at ingest: when each value of each change attribute of
 /// a function was first and last seen.
 ///
 /// * `values_seen`: one row per (function, attribute, value). `attribute` is

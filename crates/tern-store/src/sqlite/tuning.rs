@@ -1,4 +1,4 @@
-//! Power-tuning results (issue 5): one run row and its points, written in one transaction.
+//! Power-tuning results: one run row and its points, written in one transaction.
 
 use rusqlite::{params, Connection, Row, TransactionBehavior};
 

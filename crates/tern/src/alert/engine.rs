@@ -551,7 +551,7 @@ fn regression_detail(
     )
 }
 
-/// Regression policies (issue 8): judge each change of each targeted function within the
+/// Regression policies: judge each change of each targeted function within the
 /// policy's `max_age` once it has enough data (again as data grows, until it is judged
 /// regressed), and open one incident per change that made things worse: the newest such
 /// change holds the function's one open incident. It resolves when a newer change of the same

@@ -1,5 +1,5 @@
 //! Alerting: error groups, alert rules, incidents and the notification channels that reach
-//! people (issue 4).
+//! people.
 //!
 //! - [`rules`]: `[alerts]`, `[[policies]]`, `[[error_policies]]` and API policies, validated
 //!   into the policies in force;

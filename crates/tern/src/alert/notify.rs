@@ -235,7 +235,7 @@ pub fn incident(
     }
 }
 
-/// The notification for a regression policy's incident (issue 8) that just opened or
+/// The notification for a regression policy's incident that just opened or
 /// resolved. `change` is the id of the change an opening is about: the opening's dedupe key
 /// carries it, so one change is announced once.
 pub fn regression(

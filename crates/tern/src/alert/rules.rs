@@ -22,7 +22,7 @@
 //! severity = "critical"
 //! channels = ["pager"]
 //!
-//! [[policies]]                             # issue 8: a change that made things worse
+//! [[policies]]                             # a change that made things worse
 //! name = "bad-deploys"
 //! metric = "regression"
 //! p95_increase = 0.3                        # p95 duration +30% or more, significant
@@ -101,7 +101,7 @@ pub struct AlertConfig {
     pub channels: Vec<ChannelConfig>,
     pub policies: Vec<Rule<MetricPolicy>>,
     pub error_policies: Vec<Rule<ErrorPolicy>>,
-    /// `[[policies]]` with `metric = "regression"` (issue 8).
+    /// `[[policies]]` with `metric = "regression"`.
     pub regression_policies: Vec<Rule<RegressionPolicy>>,
 }
 
@@ -770,7 +770,7 @@ mod tests {
         assert_eq!(rules.error.len(), 2);
     }
 
-    /// Issue 8: `metric = "regression"` makes a regression policy with its own keys; the keys
+    /// `metric = "regression"` makes a regression policy with its own keys; the keys
     /// of one kind are refused on the other, each error naming the key.
     #[test]
     fn regression_policies_parse_with_their_own_keys() {

@@ -372,7 +372,7 @@ channels = ["hook"]
     assert!(error_round(&mut store, &cfg, NOW + 201 * MIN).is_empty());
 }
 
-/// A simulated fleet with the injected changes of `simulate --impact` (issue 8), ingested into
+/// A simulated fleet with the injected changes of `simulate --impact`, ingested into
 /// a file store; returns the store and the end of its data.
 fn impact_fleet(dir: &std::path::Path) -> (SqliteStore, i64) {
     let logs = dir.join("logs");
@@ -414,7 +414,7 @@ fn open_incidents(store: &SqliteStore) -> Vec<(String, String, Option<String>)> 
     v
 }
 
-/// Issue 8: a regression policy opens one incident per change that made a function worse:
+/// A regression policy opens one incident per change that made a function worse:
 /// the +40% p95 deploy and the error-rate jump of `simulate --impact`. The memory increase
 /// (faster) and the runtime update (no effect) open none; later ticks notify nothing more.
 #[test]
@@ -491,7 +491,7 @@ error_rate_ratio = 50
     assert!(outbox(&fresh).is_empty());
 }
 
-/// Issue 8: functions whose only changes did not make them worse (a faster memory size, a
+/// Functions whose only changes did not make them worse (a faster memory size, a
 /// runtime update with no effect) open no regression incident, and a fleet without changes
 /// in the policy's `max_age` opens none either.
 #[test]

@@ -10,7 +10,7 @@
 //! path = "/var/lib/tern/tern.db"   # or backend = "clickhouse", url = "http://…:8123", …
 //!
 //! [cluster]
-//! collectors = ["a", "b"]          # several `tern serve` sharing the store (issue 7)
+//! collectors = ["a", "b"]          # several `tern serve` sharing the store
 //!
 //! [server]
 //! listen = "127.0.0.1:8080"
@@ -286,7 +286,7 @@ impl StoreConfig {
     }
 }
 
-/// `[cluster]` (issue 7): several `tern serve` collectors sharing one store.
+/// `[cluster]`: several `tern serve` collectors sharing one store.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Cluster {
     /// Every collector's id, sorted; empty: no cluster.
@@ -1332,7 +1332,7 @@ functions = ["*"]
             ("[server]\nmax_body_mb = 0", "server.max_body_mb"),
             ("[server]\nlistne = \"x\"", "unknown field `listne`"),
             ("[auth]\napi_tokens = [\"hunter2\"]", "auth.api_tokens[0]"),
-            // Issue 6: a password (not a hash), a token hash, a typo'd PHC string, a bad name.
+            // A password (not a hash), a token hash, a typo'd PHC string, a bad name.
             (
                 "[[dashboard.users]]\nname = \"alice\"\npassword_hash = \"hunter2\"",
                 "dashboard.users[0].password_hash (user \"alice\") is not an Argon2 hash",
@@ -1660,7 +1660,7 @@ cooldown = "30m"
     }
 }
 
-/// `[store]` and `[cluster]` (issue 7).
+/// `[store]` and `[cluster]`.
 #[cfg(test)]
 mod store_tests {
     #![allow(clippy::unwrap_used)]

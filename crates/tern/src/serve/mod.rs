@@ -1,5 +1,5 @@
-//! `tern serve`: the push endpoints, the JSON API, `/metrics`, retention, and (wired in by
-//! the lead) the AWS pull loop, in one process over one SQLite database.
+//! `tern serve`: the push endpoints, the JSON API, `/metrics`, retention, and the AWS pull
+//! loop, in one process over one store (SQLite or ClickHouse).
 //!
 //! Module map: [`router`] (every route), [`firehose`] and [`cloudwatch`] (push), [`api`]
 //! (queries, `/healthz`, `/metrics`, OpenAPI), [`auth`] (extractors), [`error`] (the one

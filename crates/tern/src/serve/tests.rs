@@ -720,7 +720,7 @@ async fn functions_answer_what_the_report_answers() {
     s.stop();
 }
 
-/// Issue 6: the dashboard's fleet read agrees with the report, sorts, filters and pages on
+/// The dashboard's fleet read agrees with the report, sorts, filters and pages on
 /// the server, returns sparkline buckets that add up, and refuses bad parameters clearly.
 #[tokio::test]
 async fn fleet_agrees_with_the_report_and_pages() {
@@ -1132,7 +1132,7 @@ async fn send_json(s: &Server, method: &str, uri: &str, body: &str) -> (StatusCo
     )
 }
 
-/// Issue 5: the insights route answers what `tern insights --format json` answers, filters by
+/// The insights route answers what `tern insights --format json` answers, filters by
 /// rule and severity, and needs a token.
 #[tokio::test]
 async fn insights_answer_what_the_cli_answers() {
@@ -1205,7 +1205,7 @@ async fn insights_answer_what_the_cli_answers() {
     s.stop();
 }
 
-/// Issue 5: `[insights]` of the serve config sets the thresholds and disabled rules of
+/// `[insights]` of the serve config sets the thresholds and disabled rules of
 /// `/api/v1/insights` and `/api/v1/functions`.
 #[tokio::test]
 async fn insights_follow_the_serve_config() {
@@ -1494,7 +1494,7 @@ async fn policies_crud_validates_like_the_config() {
     s.stop();
 }
 
-/// Issue 8: markers round trip over the API, bad bodies are 400, and a function's changes
+/// Markers round trip over the API, bad bodies are 400, and a function's changes
 /// come with their comparison ("not enough data" for a handful of invocations).
 #[tokio::test]
 async fn markers_and_changes() {
@@ -1593,7 +1593,7 @@ async fn markers_and_changes() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Dashboard (issue 6): assets, sessions, CSRF.
+// Dashboard: assets, sessions, CSRF.
 
 /// Status, headers and body of one request.
 async fn exchange(s: &Server, req: Request<Body>) -> (StatusCode, axum::http::HeaderMap, String) {
@@ -1791,7 +1791,7 @@ fn password_login(name: &str, password: &str) -> Request<Body> {
         .unwrap()
 }
 
-/// Issue 6: `[[dashboard.users]]` log in with a name and password (Argon2); wrong, unknown and
+/// `[[dashboard.users]]` log in with a name and password (Argon2); wrong, unknown and
 /// hostile attempts are refused alike, slowly, and a name is locked out after repeated
 /// failures (while the right password of another user still works).
 #[tokio::test]
@@ -1894,7 +1894,7 @@ async fn dashboard_password_login() {
     s.stop();
 }
 
-/// Issue 6: a function's memory recommendation (with its tuning runs) and the notification
+/// A function's memory recommendation (with its tuning runs) and the notification
 /// history answer, and refuse bad parameters clearly.
 #[tokio::test]
 async fn recommendation_and_notifications() {

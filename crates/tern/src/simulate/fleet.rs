@@ -484,7 +484,7 @@ fn base(index: usize, name: &str, runtime: Runtime) -> FunctionSpec {
 /// Invocations per day of each change-impact function: enough for every verdict.
 pub const IMPACT_RATE_PER_DAY: f64 = 2880.0;
 
-/// Issue 8: functions with injected changes of known size, appended after the fleet (so the
+/// Functions with injected changes of known size, appended after the fleet (so the
 /// rest of the fleet is the same with or without them). Each changes once, at mid-window:
 /// - `impact-regression`: version 1 → 2, durations +40%;
 /// - `impact-memory`: a CPU-bound function, 512 → 1024 MB, durations about halve;

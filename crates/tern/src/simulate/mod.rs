@@ -95,7 +95,7 @@ pub struct SimOptions {
     /// tenth function (the `j`-th listed format gets functions whose index ends in `j`).
     /// Empty means JSON lines only.
     pub formats: Vec<OutputFormat>,
-    /// Append the change-impact functions (issue 8, see `fleet::impact_functions`).
+    /// Append the change-impact functions (see `fleet::impact_functions`).
     pub impact: bool,
 }
 

@@ -136,7 +136,7 @@ pub struct ChangeTruth {
     /// The deployed code fails to initialize (every invocation until the next change is an
     /// init error).
     pub broken: bool,
-    /// Injected: handler durations from this change on are multiplied by this (issue 8).
+    /// Injected: handler durations from this change on are multiplied by this.
     pub duration_factor: f64,
     /// Injected: the handler error probability from this change on, when it changed.
     pub error_rate: Option<f64>,

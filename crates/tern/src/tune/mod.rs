@@ -1,4 +1,4 @@
-//! `tern tune FUNCTION`: active power tuning (issue 5).
+//! `tern tune FUNCTION`: active power tuning.
 //!
 //! For each memory size (and architecture), set `MemorySize` on `$LATEST`, wait until the
 //! update has landed, publish a version and invoke that version `--invocations` times with

@@ -1,4 +1,4 @@
-//! Change impact over the API (issue 8): `GET`/`POST /api/v1/markers` (a CI pipeline records
+//! Change impact over the API: `GET`/`POST /api/v1/markers` (a CI pipeline records
 //! a deploy), `GET /api/v1/functions/{name}/changes` (every change point of a function with
 //! what it did, as `tern compare --format json`) and `GET /api/v1/changes` (the fleet's newest
 //! changes with their verdicts, as the `changes` of `tern report --format json`).

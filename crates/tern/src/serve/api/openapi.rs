@@ -172,7 +172,7 @@ fn insights_paths() -> Value {
     })
 }
 
-/// Change impact (issue 8): markers and a function's changes.
+/// Change impact: markers and a function's changes.
 fn impact_schemas() -> Value {
     json!({
           "MarkerInput": {"type": "object", "required": ["function", "note"], "properties": {

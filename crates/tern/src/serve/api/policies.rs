@@ -70,7 +70,7 @@ pub struct JsonPolicy {
     pub on: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cooldown_seconds: Option<f64>,
-    /// Regression policies (`metric` `regression`, issue 8).
+    /// Regression policies (`metric` `regression`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub p95_increase: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
