@@ -21,7 +21,7 @@ use crate::cli::{
     AlertsTestArgs, TableOrJson,
 };
 use crate::config::Config;
-use crate::report::{function_matcher, select_functions};
+
 use crate::serve::api::incidents::JsonIncident;
 use crate::serve::api::policies::JsonPolicy;
 use crate::text::printable;
@@ -135,8 +135,10 @@ fn test(a: &AlertsTestArgs) -> Result<String> {
             names.join(", ")
         );
     };
-    let glob = function_matcher(a.function.as_deref())?;
-    let selected = select_functions(&store, glob.as_ref())?;
+    let selected = match crate::views::selection::matching(&store, a.function.as_deref())? {
+        Some(f) => f,
+        None => crate::report::select_functions(&store, None)?,
+    };
     if selected.is_empty() {
         bail!(match &a.function {
             Some(g) => format!("no stored function matches --function {g:?}"),

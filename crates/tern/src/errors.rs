@@ -12,7 +12,7 @@ use tern_store::{ErrorGroup, ErrorQuery, ErrorStatus, InvocationRow, Store, Stor
 use crate::cli::{
     ErrorMuteArgs, ErrorShowArgs, ErrorSort, ErrorStatusArg, ErrorsAction, ErrorsArgs, TableOrJson,
 };
-use crate::report::{function_matcher, group, select_functions};
+use crate::report::group;
 use crate::text::printable;
 use crate::timeutil::{self, format_ms, rfc3339_ms};
 
@@ -136,20 +136,8 @@ fn list(args: &ErrorsArgs, db: &StoreBackend) -> Result<String> {
         bail!("--limit must be at least 1");
     }
     let sort = args.sort.unwrap_or(ErrorSort::Last);
-    let glob = function_matcher(args.function.as_deref())?;
-    let functions = match &glob {
-        Some(_) => {
-            let f = select_functions(&store, glob.as_ref())?;
-            if f.is_empty() {
-                bail!(
-                    "no stored function matches --function {:?}",
-                    args.function.as_deref().unwrap_or("")
-                );
-            }
-            f
-        }
-        None => Vec::new(),
-    };
+    let functions =
+        crate::views::selection::matching(&store, args.function.as_deref())?.unwrap_or_default();
     let mut q = ErrorQuery {
         functions,
         status: args.status.map(status),

@@ -8,7 +8,7 @@ use tern_core::model::Outcome;
 use tern_store::{InvocationQuery, InvocationRow, Store};
 
 use crate::cli::{Format, InvocationsArgs, OutcomeArg};
-use crate::report::{function_matcher, ms, select_functions};
+use crate::report::ms;
 use crate::text::printable;
 use crate::timeutil::{self, format_ms, rfc3339_ms};
 
@@ -100,20 +100,8 @@ pub(crate) fn json_row<'a>(
 pub fn run(args: InvocationsArgs) -> Result<String> {
     let store = crate::ingest::open_store_read(&args.db.backend()?)?;
     let range = timeutil::resolve_range(&args.range, timeutil::now_ms())?;
-    let glob = function_matcher(args.function.as_deref())?;
-    let functions = match &glob {
-        Some(_) => {
-            let f = select_functions(&store, glob.as_ref())?;
-            if f.is_empty() {
-                bail!(
-                    "no stored function matches --function {:?}",
-                    args.function.as_deref().unwrap_or("")
-                );
-            }
-            f
-        }
-        None => Vec::new(),
-    };
+    let functions =
+        crate::views::selection::matching(&store, args.function.as_deref())?.unwrap_or_default();
     if args.limit == 0 {
         bail!("--limit must be at least 1");
     }

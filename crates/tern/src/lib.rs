@@ -25,4 +25,5 @@ pub mod source;
 pub mod text;
 pub mod timeutil;
 pub mod tune;
+pub mod views;
 pub mod writer;

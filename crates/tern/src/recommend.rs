@@ -29,6 +29,7 @@ pub fn run(args: RecommendArgs) -> Result<String> {
     let range = timeutil::resolve_range(&args.range, timeutil::now_ms())?;
     let glob = function_matcher(args.function.as_deref())?;
     let store = crate::ingest::open_store_read(&args.db.backend()?)?;
+    crate::views::selection::matching(&store, args.function.as_deref())?;
     let mut settings = crate::config::load_recommend(args.db.config.as_deref())?;
     settings.strategy = strategy_from_args(settings.strategy, args.strategy, args.weight)?;
     let out = build(&store, glob.as_ref(), range, &settings)?;

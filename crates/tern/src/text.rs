@@ -64,7 +64,10 @@ pub fn closest<'a>(wanted: &str, known: impl IntoIterator<Item = &'a str>) -> Ve
         .into_iter()
         .filter_map(|k| {
             let l = k.to_lowercase();
-            let d = edit_distance(&w, &l);
+            // Against the whole name, and against its start as long as what was typed (a
+            // pattern such as `ordr-*` names a prefix).
+            let head: String = l.chars().take(w.chars().count()).collect();
+            let d = edit_distance(&w, &l).min(edit_distance(&w, &head));
             let near = d <= (w.chars().count() / 3).max(2);
             let part = w.len() >= 3 && (l.contains(&w) || w.contains(&l));
             (near || part).then_some((d, k))
