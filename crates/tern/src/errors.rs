@@ -146,10 +146,9 @@ fn list(args: &ErrorsArgs, db: &StoreBackend) -> Result<String> {
         now_ms: Some(now),
         limit,
     };
-    if sort == ErrorSort::Count {
-        // Sorting by count needs every matching group.
-        q.limit = usize::MAX;
-    }
+    // Every matching group, so that a cut list can say how much it left out (sorting by
+    // count needs them all anyway). Groups are few next to invocations.
+    q.limit = usize::MAX;
     let mut groups = store.error_groups(&q)?;
     if sort == ErrorSort::Count {
         groups.sort_by(|a, b| {
@@ -157,11 +156,23 @@ fn list(args: &ErrorsArgs, db: &StoreBackend) -> Result<String> {
                 .cmp(&a.count_in_range)
                 .then(b.last_ms.cmp(&a.last_ms))
         });
-        groups.truncate(limit);
     }
+    let more = groups.len().saturating_sub(limit);
+    groups.truncate(limit);
     match args.format.unwrap_or(TableOrJson::Table) {
         TableOrJson::Json => groups_json(&groups),
-        TableOrJson::Table => Ok(table(&groups)),
+        TableOrJson::Table => {
+            let mut out = table(&groups);
+            if more > 0 {
+                let _ = writeln!(
+                    out,
+                    "… {} more (--limit {} shows them all)",
+                    crate::text::counted(more as u64, "group", "groups"),
+                    limit + more
+                );
+            }
+            Ok(out)
+        }
     }
 }
 

@@ -111,9 +111,12 @@ pub fn run(args: InvocationsArgs) -> Result<String> {
         cold: args.cold.then_some(true),
         request_id: args.request_id.clone(),
         range,
-        limit: args.limit,
+        // One more than shown, to tell a cut list from a whole one.
+        limit: args.limit.saturating_add(1),
     };
-    let rows = store.invocations(&q)?;
+    let mut rows = store.invocations(&q)?;
+    let cut = rows.len() > args.limit;
+    rows.truncate(args.limit);
     if let Some(rid) = &args.request_id {
         if rows.is_empty() {
             let filtered = args.function.is_some()
@@ -211,7 +214,18 @@ pub fn run(args: InvocationsArgs) -> Result<String> {
             let bytes = w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?;
             Ok(String::from_utf8_lossy(&bytes).into_owned())
         }
-        Format::Table => Ok(table(&rows)),
+        Format::Table => {
+            let mut out = table(&rows);
+            if cut {
+                let _ = writeln!(
+                    out,
+                    "… more invocations match than the {} shown (--limit N shows more, or narrow \
+                     with --function, --outcome or a range)",
+                    args.limit
+                );
+            }
+            Ok(out)
+        }
     }
 }
 

@@ -311,3 +311,52 @@ fn delete_asks_names_the_closest_function_and_removes_a_mistake() {
     ok(ingest(&db, &[], &[&logs]), "re-ingest");
     assert_eq!(total(&db), truth["totals"]["invocations"].as_u64().unwrap());
 }
+
+#[test]
+fn cut_lists_say_so_and_a_mistyped_function_names_the_closest() {
+    let dir = tempfile::tempdir().unwrap();
+    let (logs, _) = simulate(dir.path(), "jsonl", 4);
+    let db = dir.path().join("tern.db");
+    ok(ingest(&db, &[], &[&logs]), "ingest");
+    let run = |args: &[&str]| {
+        let out = ok(
+            tern().args(args).arg("--db").arg(&db).output().unwrap(),
+            &args.join(" "),
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let all = run(&["errors", "--from", "2000-01-01", "--limit", "1000"]);
+    let groups = all.lines().count() - 1;
+    assert!(groups > 2, "{all}");
+    let cut = run(&["errors", "--from", "2000-01-01", "--limit", "2"]);
+    let more = groups - 2;
+    let noun = if more == 1 { "group" } else { "groups" };
+    let said = format!("… {more} {noun} more (--limit {groups} shows them all)");
+    assert!(cut.contains(&said), "{cut}");
+    let cut = run(&["invocations", "--from", "2000-01-01", "--limit", "3"]);
+    assert!(
+        cut.contains("… more invocations match than the 3 shown"),
+        "{cut}"
+    );
+    let whole = run(&["invocations", "--from", "2000-01-01", "--limit", "100000"]);
+    assert!(
+        !whole.contains("more invocations match"),
+        "a whole list says nothing"
+    );
+
+    let name = counts(&db)[0].0.clone();
+    let typo = format!("{}*", &name[..name.len() - 2]).replacen(&name[..1], "x", 1);
+    for cmd in ["errors", "invocations", "recommend"] {
+        let out = tern()
+            .args([cmd, "--function", &typo, "--db"])
+            .arg(&db)
+            .output()
+            .unwrap();
+        let said = failed(out, cmd);
+        assert!(
+            said.contains("no stored function matches --function"),
+            "{cmd}: {said}"
+        );
+        assert!(said.contains("did you mean"), "{cmd}: {said}");
+    }
+}
