@@ -149,6 +149,9 @@ fn list(args: &ErrorsArgs, db: &StoreBackend) -> Result<String> {
     // Every matching group, so that a cut list can say how much it left out (sorting by
     // count needs them all anyway). Groups are few next to invocations.
     q.limit = usize::MAX;
+    if let Some(note) = crate::views::selection::empty_range_note(&store, range, now)? {
+        eprintln!("note: {note}");
+    }
     let mut groups = store.error_groups(&q)?;
     if sort == ErrorSort::Count {
         groups.sort_by(|a, b| {

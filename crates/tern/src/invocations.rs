@@ -114,6 +114,13 @@ pub fn run(args: InvocationsArgs) -> Result<String> {
         // One more than shown, to tell a cut list from a whole one.
         limit: args.limit.saturating_add(1),
     };
+    if args.request_id.is_none() {
+        if let Some(note) =
+            crate::views::selection::empty_range_note(&store, range, timeutil::now_ms())?
+        {
+            eprintln!("note: {note}");
+        }
+    }
     let mut rows = store.invocations(&q)?;
     let cut = rows.len() > args.limit;
     rows.truncate(args.limit);

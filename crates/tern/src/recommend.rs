@@ -33,6 +33,11 @@ pub fn run(args: RecommendArgs) -> Result<String> {
     let mut settings = crate::config::load_recommend(args.db.config.as_deref())?;
     settings.strategy = strategy_from_args(settings.strategy, args.strategy, args.weight)?;
     let out = build(&store, glob.as_ref(), range, &settings)?;
+    if let Some(note) =
+        crate::views::selection::empty_range_note(&store, range, timeutil::now_ms())?
+    {
+        eprintln!("note: {note}");
+    }
     match args.format {
         RecommendFormat::Json => {
             let mut s = serde_json::to_string_pretty(&out)?;
@@ -614,12 +619,32 @@ fn table(out: &WireOutput) -> String {
         );
         let _ = writeln!(s, "  {}", f.summary);
     }
-    let _ = writeln!(
-        s,
-        "total: {} a month across {} functions",
-        usd(out.total_monthly_saving_usd),
-        group(out.functions.len() as u64)
-    );
+    let changes = out
+        .functions
+        .iter()
+        .filter(|f| f.decision == "change")
+        .count() as u64;
+    let kept = out.functions.len() as u64 - changes;
+    let total = out.total_monthly_saving_usd;
+    let effect = if changes == 0 {
+        "no change advised".to_string()
+    } else if total >= 0.005 {
+        format!("saves {} a month", usd(total))
+    } else if total <= -0.005 {
+        format!("costs {} a month more, for speed", usd(-total))
+    } else {
+        "about the same cost".to_string()
+    };
+    if changes == 0 {
+        let _ = writeln!(s, "total: {effect}; {} kept", group(kept));
+    } else {
+        let _ = writeln!(
+            s,
+            "total: {} advised ({effect}); {} kept",
+            crate::text::counted(changes, "change", "changes"),
+            group(kept)
+        );
+    }
     for k in &out.skipped {
         let _ = writeln!(s, "skipped {}: {}", k.function, k.reason);
     }

@@ -344,6 +344,24 @@ fn cut_lists_say_so_and_a_mistyped_function_names_the_closest() {
         "a whole list says nothing"
     );
 
+    // A range with no data says where the data is (the simulated day is weeks old).
+    for cmd in ["errors", "invocations", "recommend"] {
+        let out = ok(
+            tern()
+                .args([cmd, "--since", "1h", "--db"])
+                .arg(&db)
+                .output()
+                .unwrap(),
+            cmd,
+        );
+        let said = stderr(&out);
+        assert!(
+            said.contains("no data in this range: stored data spans 2026-11-01"),
+            "{cmd}: {said}"
+        );
+        assert!(said.contains("try --since"), "{cmd}: {said}");
+    }
+
     let name = counts(&db)[0].0.clone();
     let typo = format!("{}*", &name[..name.len() - 2]).replacen(&name[..1], "x", 1);
     for cmd in ["errors", "invocations", "recommend"] {

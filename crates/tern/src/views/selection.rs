@@ -2,7 +2,7 @@
 
 use anyhow::{bail, Context, Result};
 use globset::Glob;
-use tern_store::Store;
+use tern_store::{Store, TimeRange};
 
 use crate::text::{did_you_mean, printable};
 
@@ -37,6 +37,40 @@ pub fn matching(store: &dyn Store, pattern: Option<&str>) -> Result<Option<Vec<S
         );
     }
     Ok(Some(found))
+}
+
+/// When `range` holds no stored data at all: where the data is, and the flag that reaches it
+/// (a range before or after everything stored must never read as "all clear").
+pub fn empty_range_note(
+    store: &dyn Store,
+    range: TimeRange,
+    now_ms: i64,
+) -> Result<Option<String>> {
+    let Some((first, last)) = store.time_bounds()? else {
+        return Ok(Some(
+            "the database holds no invocations yet (tern ingest, tern pull or tern serve fill it)"
+                .to_string(),
+        ));
+    };
+    let before = range.to_ms.is_some_and(|to| to <= first);
+    let after = range.from_ms.is_some_and(|from| from > last);
+    if !(before || after) {
+        return Ok(None);
+    }
+    const DAY_MS: i64 = 86_400_000;
+    let days = ((now_ms - first) / DAY_MS + 1).max(1);
+    let day = |ms: i64| {
+        crate::timeutil::format_ms(ms)
+            .chars()
+            .take(10)
+            .collect::<String>()
+    };
+    Ok(Some(format!(
+        "no data in this range: stored data spans {} … {}; try --since {days}d, or --from {}",
+        day(first),
+        day(last),
+        day(first)
+    )))
 }
 
 #[cfg(test)]
