@@ -140,6 +140,9 @@ pub struct SizeSummary {
     pub p50: Interval,
     pub p95: Interval,
     pub p99: Interval,
+    /// Duration quantiles (init left out), as the duration model reads them.
+    pub warm_p50_ms: f64,
+    pub warm_p95_ms: f64,
     pub mean_ms: f64,
     /// Mean billed ms over every invocation, with its t interval.
     pub billed: Interval,
@@ -153,6 +156,9 @@ pub struct SizeSummary {
     pub first_ms: Option<i64>,
     pub last_ms: Option<i64>,
 }
+
+/// The most values [`SizeSummary::from_sketches`] reads back from a sketch.
+pub const SAMPLE: u64 = 5_000;
 
 /// What a summary of one size holds besides its sketches.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
@@ -175,13 +181,17 @@ pub struct SummaryCounts {
 impl SizeSummary {
     /// The summary of one size from its counts and its duration and init sketches.
     ///
-    /// The sketch holds every invocation's duration (it cannot tell the warm successful ones
-    /// apart, nor add a cold start's init), and reads each quantile within 1% of the true
-    /// value (DDSketch's relative accuracy). The distribution-free interval of the q quantile
-    /// of n values runs between the values of ranks `n·q ∓ z·√(n·q·(1−q))`, so the sketch is
-    /// read at those ranks; beyond the first or last value the interval runs to the smallest
-    /// or largest one. The billed mean's interval takes the spread of the durations read from
-    /// the sketch.
+    /// The sketches are read back as a sample: the value at each mid-rank of the duration
+    /// sketch, and for the share of cold starts the duration plus the init time at the same
+    /// rank, so that latency includes a cold start's init as it does from invocations. Each
+    /// value is within 1% of the true one (DDSketch's relative accuracy). The sketch holds
+    /// every invocation's duration: it cannot tell the warm successful ones apart.
+    ///
+    /// Quantile intervals are the distribution-free order-statistic ones: the q quantile of n
+    /// values lies between the values of ranks `n·q ∓ z·√(n·q·(1−q))`, read at those ranks
+    /// (exactly as from invocations up to [`SAMPLE`] values; above, at the same fractions of
+    /// a sample of that size). The billed mean's interval takes the spread of the sample, with
+    /// init time added to cold starts when it is billed.
     pub fn from_sketches(
         c: SummaryCounts,
         duration: &crate::sketch::Sketch,
@@ -189,39 +199,64 @@ impl SizeSummary {
     ) -> SizeSummary {
         let n = duration.count();
         let mean = duration.mean().unwrap_or(0.0);
+        let init_total = init.sum();
+        // Since INIT billing, a cold start's billed time includes its init: the billed total
+        // is then above the durations' total by at least half the init total.
+        let init_billed =
+            init_total > 0.0 && c.billed_total_ms - duration.sum() >= 0.5 * init_total;
+        let m = usize::try_from(n.min(SAMPLE)).unwrap_or(0);
+        let cold_share = if c.invocations > 0 {
+            (c.cold_starts as f64 / c.invocations as f64).clamp(0.0, 1.0)
+        } else {
+            0.0
+        };
+        let mc = ((cold_share * m as f64).round() as usize).min(m);
+        let mw = m - mc;
+        let read = |s: &crate::sketch::Sketch, k: usize, of: usize| -> f64 {
+            s.quantile((k as f64 + 0.5) / of.max(1) as f64)
+                .unwrap_or(0.0)
+        };
+        let with_init = init.count() > 0;
+        // Warm and cold parts; a cold start pairs the duration and init of the same rank.
+        let mut latency: Vec<f64> = (0..mw).map(|k| read(duration, k, mw)).collect();
+        let mut billed_sample: Vec<f64> = latency.clone();
+        for k in 0..mc {
+            let d = read(duration, k, mc);
+            let i = if with_init { read(init, k, mc) } else { 0.0 };
+            latency.push(d + i);
+            billed_sample.push(if init_billed { d + i } else { d });
+        }
+        latency.sort_by(f64::total_cmp);
         let q_ci = |q: f64| -> Interval {
-            let value = duration.quantile(q).unwrap_or(0.0);
-            if n == 0 {
-                return Interval::exact(value);
+            if m as u64 == n {
+                return stats::quantile_ci(&latency, q)
+                    .unwrap_or_else(|| Interval::exact(duration.quantile(q).unwrap_or(0.0)));
             }
             let nf = n as f64;
-            let half = stats::Z95 * (nf * q * (1.0 - q)).sqrt();
-            let at_rank = |r: f64, fallback: Option<f64>| -> f64 {
-                if r < 1.0 || r > nf {
-                    fallback.unwrap_or(value)
-                } else {
-                    duration.quantile(r / nf).unwrap_or(value)
-                }
+            let at = |fraction: f64| -> f64 {
+                let i = ((fraction * m as f64).floor() as usize).min(m.saturating_sub(1));
+                latency.get(i).copied().unwrap_or(0.0)
             };
+            let half = stats::Z95 * (nf * q * (1.0 - q)).sqrt();
+            let (lo, hi) = ((nf * q - half).floor(), (nf * q + half).ceil());
+            let first = latency.first().copied().unwrap_or(0.0);
+            let last = latency.last().copied().unwrap_or(0.0);
             Interval::new(
-                value,
-                at_rank((nf * q - half).floor(), duration.min()),
-                at_rank((nf * q + half).ceil(), duration.max()),
+                fit::quantile(&latency, q).unwrap_or(0.0),
+                if lo < 1.0 { first } else { at(lo / nf) },
+                if hi > nf { last } else { at(hi / nf) },
             )
-        };
-        // The spread of the durations, from a hundred evenly spaced quantiles.
-        let sd = if n >= 2 {
-            let xs: Vec<f64> = (0..100)
-                .filter_map(|i| duration.quantile((f64::from(i) + 0.5) / 100.0))
-                .collect();
-            let m = xs.iter().sum::<f64>() / xs.len().max(1) as f64;
-            (xs.iter().map(|x| (x - m).powi(2)).sum::<f64>() / xs.len().max(1) as f64).sqrt()
-        } else {
-            mean
         };
         let inv = c.invocations.max(n).max(1) as f64;
         let billed_mean = if c.billed_total_ms.is_finite() && c.billed_total_ms > 0.0 {
             c.billed_total_ms / inv
+        } else {
+            mean
+        };
+        let sd = if billed_sample.len() >= 2 {
+            let k = billed_sample.len() as f64;
+            let mu = billed_sample.iter().sum::<f64>() / k;
+            (billed_sample.iter().map(|x| (x - mu).powi(2)).sum::<f64>() / (k - 1.0)).sqrt()
         } else {
             mean
         };
@@ -232,11 +267,6 @@ impl SizeSummary {
             Interval::new(billed_mean, 0.0, 2.0 * billed_mean)
         };
         let init_mean_ms = init.mean();
-        // Since INIT billing, a cold start's billed time includes its init: the billed total
-        // is then above the durations' total by at least half the init total.
-        let init_total = init.sum();
-        let init_billed =
-            init_total > 0.0 && c.billed_total_ms - duration.sum() >= 0.5 * init_total;
         SizeSummary {
             memory_mb: c.memory_mb,
             arch: c.arch,
@@ -251,6 +281,8 @@ impl SizeSummary {
             p50: q_ci(0.5),
             p95: q_ci(0.95),
             p99: q_ci(0.99),
+            warm_p50_ms: duration.quantile(0.5).unwrap_or(0.0),
+            warm_p95_ms: duration.quantile(0.95).unwrap_or(0.0),
             mean_ms: mean,
             billed,
             init_mean_ms,
@@ -1045,8 +1077,8 @@ fn groups(
             source: Source::Logs,
             invocations: m.invocations,
             samples: m.warm_successful,
-            p50_ms: m.p50.value,
-            p95_ms: m.p95.value,
+            p50_ms: m.warm_p50_ms,
+            p95_ms: m.warm_p95_ms,
             mean_ms: m.mean_ms,
             billed_mean_ms: m.billed.value,
             first_ms: m.first_ms,
