@@ -2,7 +2,10 @@
 //! [`FunctionReport`]s from the store and renders them.
 
 use crate::cost;
+use std::collections::BTreeMap;
+
 use crate::model::Arch;
+use crate::recommend::{Advice, SummaryAdvice};
 
 /// Summary of a distribution, in milliseconds.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
@@ -133,7 +136,8 @@ pub struct QuickWin {
     pub detail: String,
     /// The dollar figure that goes with it, per 30-day month at the observed rate: the
     /// function's cost (most invocations), the cost of failed invocations (most errors), the
-    /// estimated saving (over-provisioned), the cost of the long invocations.
+    /// memory engine's monthly saving (over-provisioned; 0 when it keeps the size), the cost of
+    /// the long invocations.
     pub monthly_usd: f64,
     /// For over-provisioned memory: the suggested size.
     pub suggested_memory_mb: Option<u32>,
@@ -165,6 +169,16 @@ impl Default for WinRules {
     }
 }
 
+/// The memory engine's advice in words: its summary sentence, and the `tern tune` command
+/// unless the sentence already gives it.
+pub fn advice_text(a: &Advice) -> String {
+    if a.summary.contains(&a.tune_command) {
+        a.summary.clone()
+    } else {
+        format!("{}; measure it: {}", a.summary, a.tune_command)
+    }
+}
+
 /// The smallest memory size worth suggesting, given the most memory used.
 pub fn suggested_memory_mb(max_used_mb: u32, headroom: f64) -> u32 {
     let want = (max_used_mb as f64 * (1.0 + headroom)).ceil();
@@ -174,11 +188,14 @@ pub fn suggested_memory_mb(max_used_mb: u32, headroom: f64) -> u32 {
 }
 
 /// Derive the quick wins from the per-function reports. `observed_ms` is the span of the data
-/// the reports cover (for monthly projection).
+/// the reports cover (for monthly projection). `memory` is the memory engine's advice per
+/// function ([`crate::recommend::advise_summary`]): the over-provisioned finding takes its size
+/// and saving from it.
 pub fn quick_wins(
     functions: &[FunctionReport],
     observed_ms: i64,
     rules: WinRules,
+    memory: &BTreeMap<String, SummaryAdvice>,
 ) -> Vec<QuickWin> {
     let mut wins = Vec::new();
     let monthly = |usd: f64| cost::monthly(usd, observed_ms);
@@ -242,26 +259,39 @@ pub fn quick_wins(
         if (used as f64) >= size as f64 * rules.over_provisioned_ratio {
             continue;
         }
-        let suggested = suggested_memory_mb(used, rules.memory_headroom);
-        if suggested >= size {
+        if suggested_memory_mb(used, rules.memory_headroom) >= size {
             continue;
         }
-        // Assumes duration stays the same at the smaller size (I/O-bound). A CPU-bound
-        // function slows down with less memory; `tern recommend` models that.
-        let saving_fraction = 1.0 - suggested as f64 / size as f64;
-        let duration_cost = f.cost_usd - f.invocations as f64 * 0.20 / 1_000_000.0;
-        let saving = duration_cost.max(0.0) * saving_fraction;
+        let finding = format!(
+            "uses at most {used} MB of {size} MB ({:.0}%)",
+            used as f64 * 100.0 / size as f64
+        );
+        let (detail, monthly_usd, suggested) = match memory.get(&f.function) {
+            Some(SummaryAdvice::Advice(a)) => (
+                format!("{finding}: {}", advice_text(a)),
+                a.monthly_saving_usd,
+                Some(a.memory_mb),
+            ),
+            Some(other) => (
+                format!(
+                    "{finding}; {}",
+                    other.why_none(&f.function).unwrap_or_default()
+                ),
+                0.0,
+                None,
+            ),
+            None => (
+                format!("{finding}; `tern recommend` tells whether a smaller size pays"),
+                0.0,
+                None,
+            ),
+        };
         wins.push(QuickWin {
             kind: WinKind::OverProvisioned,
             function: f.function.clone(),
-            detail: format!(
-                "uses at most {used} MB of {size} MB ({:.0}%); {suggested} MB keeps {:.0}% headroom \
-                 (saving assumes the same duration at the smaller size)",
-                used as f64 * 100.0 / size as f64,
-                rules.memory_headroom * 100.0
-            ),
-            monthly_usd: monthly(saving),
-            suggested_memory_mb: Some(suggested),
+            detail,
+            monthly_usd,
+            suggested_memory_mb: suggested,
         });
     }
 
@@ -356,21 +386,89 @@ mod tests {
         assert_eq!(suggested_memory_mb(10_000, 0.2), 10_240);
     }
 
+    /// The engine's advice for one size of 2,000 invocations of about 200 ms.
+    fn one_size_advice(function: &str, memory_mb: u32, max_used_mb: u32) -> SummaryAdvice {
+        use crate::recommend::{self, FunctionInput, SizeSummary, SummaryCounts};
+        let mut d = crate::sketch::Sketch::new();
+        for i in 0..2000 {
+            d.add(180.0 + f64::from(i % 40));
+        }
+        let summary = SizeSummary::from_sketches(
+            SummaryCounts {
+                memory_mb,
+                invocations: 2000,
+                billed_total_ms: d.sum() + 2000.0,
+                max_used_mb: Some(max_used_mb),
+                ..SummaryCounts::default()
+            },
+            &d,
+            &crate::sketch::Sketch::new(),
+        );
+        let input = FunctionInput {
+            function: function.into(),
+            region: "us-east-1".into(),
+            monthly_invocations: 1_000_000.0,
+            ..FunctionInput::default()
+        };
+        recommend::advise_summary(&input, summary, &recommend::Settings::default())
+    }
+
     #[test]
-    fn over_provisioned_win_has_a_saving() {
+    fn over_provisioned_win_takes_the_engines_size_and_saving() {
         let mut a = f("a");
         a.memory_size_mb = Some(1024);
         a.max_memory_used_mb = Some(100);
-        let wins = quick_wins(&[a], 86_400_000, WinRules::default());
+        let advice = one_size_advice("a", 1024, 100);
+        let Some(want) = advice.advice().cloned() else {
+            panic!("no advice: {advice:?}");
+        };
+        let memory = BTreeMap::from([("a".to_string(), advice)]);
+        let wins = quick_wins(&[a], 86_400_000, WinRules::default(), &memory);
         let w = wins
             .iter()
             .find(|w| w.kind == WinKind::OverProvisioned)
             .cloned();
         let w = w.unwrap_or_else(|| panic!("no over-provisioned win in {wins:?}"));
-        assert_eq!(w.suggested_memory_mb, Some(128));
-        // 7/8 of the duration cost, per day → × 30.
-        let expected = (1.0 - 100.0 * 0.2e-6) * (1.0 - 128.0 / 1024.0) * 30.0;
-        assert!((w.monthly_usd - expected).abs() < 1e-9, "{w:?}");
+        // One size cannot show a smaller one is cheaper (a CPU-bound function costs the same):
+        // the engine keeps, and the win says so with no saving.
+        assert_eq!(w.suggested_memory_mb, Some(want.memory_mb));
+        assert_eq!(w.monthly_usd, want.monthly_saving_usd);
+        assert_eq!(want.decision.as_str(), "keep", "{want:?}");
+        assert_eq!(w.monthly_usd, 0.0);
+        assert!(
+            w.detail.starts_with("uses at most 100 MB of 1024 MB (10%)"),
+            "{}",
+            w.detail
+        );
+        assert!(w.detail.contains(&want.summary), "{}", w.detail);
+        assert!(w.detail.contains("tern tune a --memory "), "{}", w.detail);
+        assert!(!w.detail.contains("same duration"), "{}", w.detail);
+    }
+
+    #[test]
+    fn over_provisioned_win_at_several_sizes_points_to_recommend() {
+        let mut a = f("a");
+        a.memory_size_mb = Some(1024);
+        a.max_memory_used_mb = Some(100);
+        let memory = BTreeMap::from([(
+            "a".to_string(),
+            SummaryAdvice::SeveralSizes {
+                sizes: vec![512, 1024],
+            },
+        )]);
+        let wins = quick_wins(&[a], 86_400_000, WinRules::default(), &memory);
+        let w = wins
+            .iter()
+            .find(|w| w.kind == WinKind::OverProvisioned)
+            .cloned();
+        let w = w.unwrap_or_else(|| panic!("no over-provisioned win in {wins:?}"));
+        assert_eq!((w.suggested_memory_mb, w.monthly_usd), (None, 0.0));
+        assert!(
+            w.detail
+                .contains("(512, 1024 MB): `tern recommend --function a`"),
+            "{}",
+            w.detail
+        );
     }
 
     #[test]
@@ -381,10 +479,10 @@ mod tests {
             ..Default::default()
         });
         a.inferred_timeout_ms = Some(3000);
-        let wins = quick_wins(&[a.clone()], 1, WinRules::default());
+        let wins = quick_wins(&[a.clone()], 1, WinRules::default(), &BTreeMap::new());
         assert!(wins.iter().any(|w| w.kind == WinKind::NearTimeout));
         a.inferred_timeout_ms = None;
-        let wins = quick_wins(&[a], 1, WinRules::default());
+        let wins = quick_wins(&[a], 1, WinRules::default(), &BTreeMap::new());
         assert!(!wins.iter().any(|w| w.kind == WinKind::NearTimeout));
     }
 }

@@ -106,6 +106,7 @@ fn input(name: &str, observations: Vec<Observation>) -> FunctionInput {
         monthly_invocations: 3_000_000.0,
         changes: Vec::new(),
         timeout_ms: None,
+        summaries: Vec::new(),
     }
 }
 
@@ -522,6 +523,7 @@ proptest! {
             monthly_invocations: rate,
             changes: Vec::new(),
             timeout_ms: None,
+            summaries: Vec::new(),
         };
         for strategy in [Goal::Cost, Goal::Speed, Goal::Balanced { weight: w }] {
             let s = Settings { strategy, headroom, ..Settings::default() };

@@ -172,6 +172,14 @@ fn top_savings(rep: &report::Report) -> String {
         .collect();
     with_saving.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.function.cmp(&b.0.function)));
     let mut out = String::new();
+    if with_saving.is_empty() {
+        let _ = writeln!(
+            out,
+            "\nTop savings: none. Memory figures come from the memory advice, and logs from one \
+             size cannot show a smaller one cheaper: `tern recommend` says what would measure it."
+        );
+        return out;
+    }
     let total: f64 = with_saving.iter().map(|(_, v)| v).sum();
     let _ = writeln!(
         out,

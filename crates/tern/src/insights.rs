@@ -129,6 +129,8 @@ fn gather_with(
                 .copied()
                 .unwrap_or(s.last_ms),
             spike: spikes.get(r.function.as_str()).copied(),
+            // The report adds the memory advice ([`crate::report::memory_advice`]).
+            memory: None,
         });
     }
     Ok(out)

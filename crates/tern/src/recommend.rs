@@ -162,6 +162,7 @@ pub fn build(
                 .map(|(_, c)| c)
                 .collect(),
             timeout_ms: meta.timeout_ms.map(|t| t as f64),
+            summaries: Vec::new(),
         };
         match recommend::recommend(&input, settings) {
             Ok(r) => recs.push(r),

@@ -230,6 +230,10 @@ pub struct FunctionFacts {
     /// The latest invocation ever stored (not only in the range).
     pub last_invocation_ms: Option<i64>,
     pub spike: Option<Spike>,
+    /// The memory engine's advice from the range's summary
+    /// ([`crate::recommend::advise_summary`]): the memory insights take their size and dollar
+    /// figure from it. `None` when not computed.
+    pub memory: Option<crate::recommend::SummaryAdvice>,
 }
 
 /// A value of evidence.

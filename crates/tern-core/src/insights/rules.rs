@@ -8,7 +8,8 @@ use crate::alert::{
 };
 use crate::cost::{self, Charge, CostOptions, Usage};
 use crate::model::Arch;
-use crate::report::suggested_memory_mb;
+use crate::recommend::{Advice, Decision, SummaryAdvice};
+use crate::report::{advice_text, suggested_memory_mb};
 
 const DAY_MS: i64 = 86_400_000;
 
@@ -104,6 +105,18 @@ fn monthly_gb_s(f: &FunctionFacts, gb_s: f64) -> f64 {
     cost::monthly(total, f.projection_ms)
 }
 
+/// The memory engine's advice in the insight: its size and sentence as evidence and
+/// suggestion; `None` (and the reason in words) when there is none.
+fn memory_advice(f: &FunctionFacts) -> Result<&Advice, String> {
+    match &f.memory {
+        Some(SummaryAdvice::Advice(a)) => Ok(a),
+        Some(other) => Err(other
+            .why_none(&f.report.function)
+            .unwrap_or_else(|| "no memory advice".into())),
+        None => Err("`tern recommend` gives the memory advice".into()),
+    }
+}
+
 fn over_provisioned(f: &FunctionFacts, t: &Thresholds) -> Option<Insight> {
     let r = &f.report;
     let (size, used) = (r.memory_size_mb?, r.max_memory_used_mb?);
@@ -114,12 +127,10 @@ fn over_provisioned(f: &FunctionFacts, t: &Thresholds) -> Option<Insight> {
     if f64::from(used) > f64::from(size) * t.over_provisioned_ratio {
         return None;
     }
-    let suggested = suggested_memory_mb(used, t.memory_headroom);
-    if suggested >= size {
+    if suggested_memory_mb(used, t.memory_headroom) >= size {
         return None;
     }
-    let scale = f64::from(suggested) / f64::from(size);
-    let (now, then) = monthly_at_memory_scale(f, scale);
+    let advice = memory_advice(f);
     let mut i = insight(
         RuleId::MemoryOverProvisioned,
         Severity::Warning,
@@ -128,33 +139,35 @@ fn over_provisioned(f: &FunctionFacts, t: &Thresholds) -> Option<Insight> {
             "uses at most {used} MB of {size} MB ({:.0}%)",
             f64::from(used) * 100.0 / f64::from(size)
         ),
-        format!(
-            "try {suggested} MB ({:.0}% headroom over the most used). The saving assumes the \
-             same duration; a CPU-bound function slows down with less memory (`tern recommend` \
-             models that)",
-            t.memory_headroom * 100.0
-        ),
+        match &advice {
+            Ok(a) => advice_text(a),
+            Err(why) => why.clone(),
+        },
     );
     ev(&mut i, "memory_size_mb", Value::Count(size.into()));
     ev(&mut i, "max_memory_used_mb", Value::Count(used.into()));
-    ev(
-        &mut i,
-        "suggested_memory_mb",
-        Value::Count(suggested.into()),
-    );
     ev(&mut i, "invocations", Value::Count(r.invocations));
-    i.effects.push(Effect::MonthlySaving((now - then).max(0.0)));
+    match advice {
+        Ok(a) => {
+            ev(
+                &mut i,
+                "suggested_memory_mb",
+                Value::Count(a.memory_mb.into()),
+            );
+            ev(&mut i, "decision", Value::Text(a.decision.as_str().into()));
+            ev(&mut i, "tune_command", Value::Text(a.tune_command.clone()));
+            i.effects.push(Effect::MonthlySaving(a.monthly_saving_usd));
+        }
+        Err(_) => i.effects.push(Effect::MonthlySaving(0.0)),
+    }
     Some(i)
 }
 
-/// The monthly cost now and with memory scaled by `scale` at the same duration.
-fn monthly_at_memory_scale(f: &FunctionFacts, scale: f64) -> (f64, f64) {
-    let now = monthly_priced(f, Usage::clone);
-    let then = monthly_priced(f, |u| Usage {
-        gb_seconds: u.gb_seconds * scale,
-        ..u.clone()
-    });
-    (now, then)
+/// The engine's advice when it raises the memory size: the size and the extra monthly cost.
+fn raise(f: &FunctionFacts) -> Option<&Advice> {
+    memory_advice(f)
+        .ok()
+        .filter(|a| a.decision == Decision::Change && a.memory_mb > a.current_memory_mb)
 }
 
 fn under_provisioned(f: &FunctionFacts, t: &Thresholds) -> Option<Insight> {
@@ -166,9 +179,7 @@ fn under_provisioned(f: &FunctionFacts, t: &Thresholds) -> Option<Insight> {
     if f64::from(used) < f64::from(size) * t.under_provisioned_ratio {
         return None;
     }
-    let suggested = suggested_memory_mb(used, t.memory_headroom).max(size);
-    let scale = f64::from(suggested) / f64::from(size);
-    let (now, then) = monthly_at_memory_scale(f, scale);
+    let advice = memory_advice(f);
     let mut i = insight(
         RuleId::MemoryUnderProvisioned,
         Severity::Warning,
@@ -177,20 +188,27 @@ fn under_provisioned(f: &FunctionFacts, t: &Thresholds) -> Option<Insight> {
             "used up to {used} MB of {size} MB ({:.0}%): one heavier request from an out-of-memory",
             f64::from(used) * 100.0 / f64::from(size)
         ),
-        format!(
-            "raise memory to {suggested} MB; the figure is the extra cost at the same duration \
-             (more memory is also more CPU, so it is often faster)"
-        ),
+        match (&advice, raise(f)) {
+            (_, Some(a)) => format!("raise memory to {} MB: {}", a.memory_mb, advice_text(a)),
+            (Ok(a), None) => advice_text(a),
+            (Err(why), None) => format!("raise memory; {why}"),
+        },
     );
     ev(&mut i, "memory_size_mb", Value::Count(size.into()));
     ev(&mut i, "max_memory_used_mb", Value::Count(used.into()));
-    ev(
-        &mut i,
-        "suggested_memory_mb",
-        Value::Count(suggested.into()),
-    );
-    i.effects
-        .push(Effect::ChangeMonthlyCost((then - now).max(0.0)));
+    if let Ok(a) = advice {
+        ev(
+            &mut i,
+            "suggested_memory_mb",
+            Value::Count(a.memory_mb.into()),
+        );
+        ev(&mut i, "decision", Value::Text(a.decision.as_str().into()));
+        ev(&mut i, "tune_command", Value::Text(a.tune_command.clone()));
+        // The engine's saving of a raise is negative: what the larger size costs more.
+        i.effects.push(Effect::ChangeMonthlyCost(
+            (-a.monthly_saving_usd).max(0.0) + 0.0,
+        ));
+    }
     Some(i)
 }
 
@@ -199,6 +217,17 @@ fn out_of_memory(f: &FunctionFacts, _t: &Thresholds) -> Option<Insight> {
     if r.out_of_memory == 0 {
         return None;
     }
+    let cause = "or find what holds memory across invocations (caches, globals); the figure is \
+                 what the failed invocations cost";
+    let suggestion = match (raise(f), memory_advice(f)) {
+        (Some(a), _) => format!(
+            "raise memory to {} MB ({}), {cause}",
+            a.memory_mb,
+            advice_text(a)
+        ),
+        (None, Ok(a)) => format!("{}; {cause}", advice_text(a)),
+        (None, Err(why)) => format!("raise memory ({why}), {cause}"),
+    };
     let mut i = insight(
         RuleId::MemoryOutOfMemory,
         Severity::Critical,
@@ -210,14 +239,21 @@ fn out_of_memory(f: &FunctionFacts, _t: &Thresholds) -> Option<Insight> {
                 .map(|m| format!(" at {m} MB"))
                 .unwrap_or_default()
         ),
-        "raise memory, or find what holds memory across invocations (caches, globals); the \
-         figure is what the failed invocations cost"
-            .into(),
+        suggestion,
     );
     ev(&mut i, "out_of_memory", Value::Count(r.out_of_memory));
     ev(&mut i, "invocations", Value::Count(r.invocations));
     if let Some(m) = r.memory_size_mb {
         ev(&mut i, "memory_size_mb", Value::Count(m.into()));
+    }
+    if let Ok(a) = memory_advice(f) {
+        ev(
+            &mut i,
+            "suggested_memory_mb",
+            Value::Count(a.memory_mb.into()),
+        );
+        ev(&mut i, "decision", Value::Text(a.decision.as_str().into()));
+        ev(&mut i, "tune_command", Value::Text(a.tune_command.clone()));
     }
     i.effects.push(Effect::MonthlyCost(monthly_of_invocations(
         f,

@@ -118,17 +118,68 @@ fn a_healthy_function_has_no_insights() {
     assert_eq!(evaluate(&[f], &ctx()), vec![]);
 }
 
+/// The memory engine's advice for the fixture's one size: 1,000 invocations of about 1 s.
+fn with_advice(mut f: FunctionFacts) -> FunctionFacts {
+    use crate::recommend::{self, FunctionInput, SizeSummary, SummaryCounts};
+    let r = &f.report;
+    let mut d = crate::sketch::Sketch::new();
+    for i in 0..r.invocations {
+        d.add(950.0 + (i % 100) as f64);
+    }
+    let summary = SizeSummary::from_sketches(
+        SummaryCounts {
+            memory_mb: r.memory_size_mb.unwrap_or(128),
+            invocations: r.invocations,
+            errors: r.out_of_memory,
+            oom_kills: r.out_of_memory,
+            billed_total_ms: r.billed_duration_ms,
+            max_used_mb: r.max_memory_used_mb,
+            ..SummaryCounts::default()
+        },
+        &d,
+        &crate::sketch::Sketch::new(),
+    );
+    let input = FunctionInput {
+        function: r.function.clone(),
+        region: r.region.clone(),
+        monthly_invocations: r.invocations as f64 * 30.0,
+        ..FunctionInput::default()
+    };
+    f.memory = Some(recommend::advise_summary(
+        &input,
+        summary,
+        &recommend::Settings::default(),
+    ));
+    f
+}
+
+fn advice_of(f: &FunctionFacts) -> crate::recommend::Advice {
+    match f.memory.as_ref().and_then(|m| m.advice()) {
+        Some(a) => a.clone(),
+        None => panic!("no advice in {:?}", f.memory),
+    }
+}
+
 #[test]
 fn memory_over_provisioned_at_half() {
     let mut f = facts();
     f.report.max_memory_used_mb = Some(512);
-    let i = fires(RuleId::MemoryOverProvisioned, &f);
-    // 512 MB + 20% → 614.4 → 640 MB: the same duration at 640/1024 of the GB-seconds.
+    let f1 = with_advice(f.clone());
+    let a = advice_of(&f1);
+    let i = fires(RuleId::MemoryOverProvisioned, &f1);
+    // One size cannot show a smaller one cheaper: the engine keeps, and so does the insight.
+    assert_eq!(a.decision.as_str(), "keep", "{a:?}");
     assert!(i
         .evidence
-        .contains(&("suggested_memory_mb", Value::Count(640))));
-    let expected = 1000.0 * (1.0 - 640.0 / 1024.0) * X86 * 30.0;
-    assert!(close(effect(&i, saving), expected), "{i:?}");
+        .contains(&("suggested_memory_mb", Value::Count(1024))));
+    assert_eq!(effect(&i, saving), 0.0);
+    assert!(i.suggestion.contains(&a.summary), "{}", i.suggestion);
+    assert!(i.suggestion.contains(&a.tune_command), "{}", i.suggestion);
+    assert!(!i.suggestion.contains("same duration"), "{}", i.suggestion);
+    // Without the engine's advice: the finding, no figure.
+    let i = fires(RuleId::MemoryOverProvisioned, &f);
+    assert_eq!(effect(&i, saving), 0.0);
+    assert!(i.suggestion.contains("tern recommend"), "{}", i.suggestion);
     f.report.max_memory_used_mb = Some(513);
     quiet(RuleId::MemoryOverProvisioned, &f);
     // Too few invocations for a sizing verdict.
@@ -143,14 +194,48 @@ fn memory_over_provisioned_at_half() {
 }
 
 #[test]
+fn memory_over_provisioned_at_several_sizes_has_no_figure() {
+    let mut f = facts();
+    f.report.max_memory_used_mb = Some(100);
+    f.memory = Some(crate::recommend::SummaryAdvice::SeveralSizes {
+        sizes: vec![512, 1024],
+    });
+    let i = fires(RuleId::MemoryOverProvisioned, &f);
+    assert_eq!(effect(&i, saving), 0.0);
+    assert!(
+        i.suggestion
+            .contains("several sizes in the range (512, 1024 MB)"),
+        "{}",
+        i.suggestion
+    );
+    assert!(!i.evidence.iter().any(|e| e.0 == "suggested_memory_mb"));
+}
+
+#[test]
 fn memory_under_provisioned_at_95_percent() {
     let mut f = facts();
     f.report.memory_size_mb = Some(1000);
     f.report.max_memory_used_mb = Some(950);
-    let i = fires(RuleId::MemoryUnderProvisioned, &f);
-    // 950 + 20% = 1140 → 1152 MB.
-    let expected = 1000.0 * (1152.0 / 1000.0 - 1.0) * X86 * 30.0;
-    assert!(close(effect(&i, change_cost), expected), "{i:?}");
+    let f1 = with_advice(f.clone());
+    let a = advice_of(&f1);
+    let i = fires(RuleId::MemoryUnderProvisioned, &f1);
+    // 950 MB + 20% headroom is above 1000 MB: the engine raises to a larger size, and the
+    // figure is what that size costs more (nothing when the estimate is as cheap).
+    assert_eq!(a.decision.as_str(), "change", "{a:?}");
+    assert!(a.memory_mb > 1000, "{a:?}");
+    assert!(i
+        .evidence
+        .contains(&("suggested_memory_mb", Value::Count(a.memory_mb.into()))));
+    let extra = (-a.monthly_saving_usd).max(0.0);
+    assert!(close(effect(&i, change_cost), extra), "{i:?}");
+    assert!(
+        i.suggestion.starts_with(&format!(
+            "raise memory to {} MB: {}",
+            a.memory_mb, a.summary
+        )),
+        "{}",
+        i.suggestion
+    );
     f.report.max_memory_used_mb = Some(949);
     quiet(RuleId::MemoryUnderProvisioned, &f);
 }
@@ -160,10 +245,25 @@ fn out_of_memory_at_one() {
     let mut f = facts();
     quiet(RuleId::MemoryOutOfMemory, &f);
     f.report.out_of_memory = 1;
+    f.report.max_memory_used_mb = Some(1024);
     let i = fires(RuleId::MemoryOutOfMemory, &f);
     assert_eq!(i.severity, Severity::Critical);
     let per_invocation = (1000.0 * X86 + 1000.0 * 0.2e-6) / 1000.0;
     assert!(close(effect(&i, monthly_cost), per_invocation * 30.0));
+    // The engine raises above the size that ran out of memory; the insight says the same.
+    let f = with_advice(f);
+    let a = advice_of(&f);
+    assert!(a.memory_mb > 1024, "{a:?}");
+    let i = fires(RuleId::MemoryOutOfMemory, &f);
+    assert!(
+        i.suggestion
+            .starts_with(&format!("raise memory to {} MB (", a.memory_mb)),
+        "{}",
+        i.suggestion
+    );
+    assert!(i
+        .evidence
+        .contains(&("suggested_memory_mb", Value::Count(a.memory_mb.into()))));
 }
 
 #[test]

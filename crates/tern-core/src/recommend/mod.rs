@@ -117,6 +117,183 @@ pub struct FunctionInput {
     /// The function's timeout, ms; `None` when unknown (then the longest timed-out invocation
     /// stands in for it).
     pub timeout_ms: Option<f64>,
+    /// Sizes known only by their summary over a range (the report, insights and the dashboard
+    /// keep no single invocations), oldest first: the last is the current size when there are
+    /// no observations.
+    pub summaries: Vec<SizeSummary>,
+}
+
+/// One size's invocations summarised over a range: counts, and the quantiles read from the
+/// range's duration sketch. [`recommend`] builds the same [`SizeGroup`] from it as from the
+/// invocations themselves, so that a surface holding only summaries gives the same advice.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SizeSummary {
+    pub memory_mb: u32,
+    pub arch: Arch,
+    pub invocations: u64,
+    /// Warm successful invocations: every invocation less the cold starts and the failures.
+    pub warm_successful: u64,
+    pub cold_starts: u64,
+    pub timeouts: u64,
+    pub oom_kills: u64,
+    /// Latency quantiles with their order-statistic intervals, read from the sketch.
+    pub p50: Interval,
+    pub p95: Interval,
+    pub p99: Interval,
+    /// Duration quantiles (init left out), as the duration model reads them.
+    pub warm_p50_ms: f64,
+    pub warm_p95_ms: f64,
+    pub mean_ms: f64,
+    /// Mean billed ms over every invocation, with its t interval.
+    pub billed: Interval,
+    pub init_mean_ms: Option<f64>,
+    pub init_p50_ms: Option<f64>,
+    /// Billed ms per invocation that is init time (0 when billed durations leave init out).
+    pub init_billed_ms: f64,
+    pub max_used_mb: Option<u32>,
+    /// The longest duration when some invocations timed out: they ran until the timeout.
+    pub longest_timeout_ms: Option<f64>,
+    pub first_ms: Option<i64>,
+    pub last_ms: Option<i64>,
+}
+
+/// The most values [`SizeSummary::from_sketches`] reads back from a sketch.
+pub const SAMPLE: u64 = 5_000;
+
+/// What a summary of one size holds besides its sketches.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct SummaryCounts {
+    pub memory_mb: u32,
+    pub arch: Arch,
+    pub invocations: u64,
+    /// Invocations that did not succeed (timeouts and out-of-memory kills included).
+    pub errors: u64,
+    pub cold_starts: u64,
+    pub timeouts: u64,
+    pub oom_kills: u64,
+    /// Σ billed ms over every invocation.
+    pub billed_total_ms: f64,
+    pub max_used_mb: Option<u32>,
+    pub first_ms: Option<i64>,
+    pub last_ms: Option<i64>,
+}
+
+impl SizeSummary {
+    /// The summary of one size from its counts and its duration and init sketches.
+    ///
+    /// The sketches are read back as a sample: the value at each mid-rank of the duration
+    /// sketch, and for the share of cold starts the duration plus the init time at the same
+    /// rank, so that latency includes a cold start's init as it does from invocations. Each
+    /// value is within 1% of the true one (DDSketch's relative accuracy). The sketch holds
+    /// every invocation's duration: it cannot tell the warm successful ones apart.
+    ///
+    /// Quantile intervals are the distribution-free order-statistic ones: the q quantile of n
+    /// values lies between the values of ranks `n·q ∓ z·√(n·q·(1−q))`, read at those ranks
+    /// (exactly as from invocations up to [`SAMPLE`] values; above, at the same fractions of
+    /// a sample of that size). The billed mean's interval takes the spread of the sample, with
+    /// init time added to cold starts when it is billed.
+    pub fn from_sketches(
+        c: SummaryCounts,
+        duration: &crate::sketch::Sketch,
+        init: &crate::sketch::Sketch,
+    ) -> SizeSummary {
+        let n = duration.count();
+        let mean = duration.mean().unwrap_or(0.0);
+        let init_total = init.sum();
+        // Since INIT billing, a cold start's billed time includes its init: the billed total
+        // is then above the durations' total by at least half the init total.
+        let init_billed =
+            init_total > 0.0 && c.billed_total_ms - duration.sum() >= 0.5 * init_total;
+        let m = usize::try_from(n.min(SAMPLE)).unwrap_or(0);
+        let cold_share = if c.invocations > 0 {
+            (c.cold_starts as f64 / c.invocations as f64).clamp(0.0, 1.0)
+        } else {
+            0.0
+        };
+        let mc = ((cold_share * m as f64).round() as usize).min(m);
+        let mw = m - mc;
+        let read = |s: &crate::sketch::Sketch, k: usize, of: usize| -> f64 {
+            s.quantile((k as f64 + 0.5) / of.max(1) as f64)
+                .unwrap_or(0.0)
+        };
+        let with_init = init.count() > 0;
+        // Warm and cold parts; a cold start pairs the duration and init of the same rank.
+        let mut latency: Vec<f64> = (0..mw).map(|k| read(duration, k, mw)).collect();
+        let mut billed_sample: Vec<f64> = latency.clone();
+        for k in 0..mc {
+            let d = read(duration, k, mc);
+            let i = if with_init { read(init, k, mc) } else { 0.0 };
+            latency.push(d + i);
+            billed_sample.push(if init_billed { d + i } else { d });
+        }
+        latency.sort_by(f64::total_cmp);
+        let q_ci = |q: f64| -> Interval {
+            if m as u64 == n {
+                return stats::quantile_ci(&latency, q)
+                    .unwrap_or_else(|| Interval::exact(duration.quantile(q).unwrap_or(0.0)));
+            }
+            let nf = n as f64;
+            let at = |fraction: f64| -> f64 {
+                let i = ((fraction * m as f64).floor() as usize).min(m.saturating_sub(1));
+                latency.get(i).copied().unwrap_or(0.0)
+            };
+            let half = stats::Z95 * (nf * q * (1.0 - q)).sqrt();
+            let (lo, hi) = ((nf * q - half).floor(), (nf * q + half).ceil());
+            let first = latency.first().copied().unwrap_or(0.0);
+            let last = latency.last().copied().unwrap_or(0.0);
+            Interval::new(
+                fit::quantile(&latency, q).unwrap_or(0.0),
+                if lo < 1.0 { first } else { at(lo / nf) },
+                if hi > nf { last } else { at(hi / nf) },
+            )
+        };
+        let inv = c.invocations.max(n).max(1) as f64;
+        let billed_mean = if c.billed_total_ms.is_finite() && c.billed_total_ms > 0.0 {
+            c.billed_total_ms / inv
+        } else {
+            mean
+        };
+        let sd = if billed_sample.len() >= 2 {
+            let k = billed_sample.len() as f64;
+            let mu = billed_sample.iter().sum::<f64>() / k;
+            (billed_sample.iter().map(|x| (x - mu).powi(2)).sum::<f64>() / (k - 1.0)).sqrt()
+        } else {
+            mean
+        };
+        let billed = if c.invocations >= 2 {
+            let half = stats::t95(inv - 1.0) * sd / inv.sqrt();
+            Interval::new(billed_mean, billed_mean - half, billed_mean + half)
+        } else {
+            Interval::new(billed_mean, 0.0, 2.0 * billed_mean)
+        };
+        let init_mean_ms = init.mean();
+        SizeSummary {
+            memory_mb: c.memory_mb,
+            arch: c.arch,
+            invocations: c.invocations,
+            warm_successful: c
+                .invocations
+                .saturating_sub(c.cold_starts)
+                .saturating_sub(c.errors),
+            cold_starts: c.cold_starts,
+            timeouts: c.timeouts,
+            oom_kills: c.oom_kills,
+            p50: q_ci(0.5),
+            p95: q_ci(0.95),
+            p99: q_ci(0.99),
+            warm_p50_ms: duration.quantile(0.5).unwrap_or(0.0),
+            warm_p95_ms: duration.quantile(0.95).unwrap_or(0.0),
+            mean_ms: mean,
+            billed,
+            init_mean_ms,
+            init_p50_ms: init.quantile(0.5),
+            init_billed_ms: if init_billed { init_total / inv } else { 0.0 },
+            max_used_mb: c.max_used_mb,
+            longest_timeout_ms: (c.timeouts > 0).then(|| duration.max()).flatten(),
+            first_ms: c.first_ms,
+            last_ms: c.last_ms,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -465,6 +642,19 @@ impl Recommendation {
             monthly_saving_range_usd: self.monthly_saving_range_usd,
             certainty: self.certainty,
             summary: self.summary.clone(),
+            tune_command: self.tune_command.clone().unwrap_or_else(|| {
+                // Keeping: measuring the smallest size the limits allow (or the next larger
+                // one) is what could change the advice.
+                let other = if self.recommended_memory_mb != self.current_memory_mb {
+                    self.recommended_memory_mb
+                } else {
+                    self.curve
+                        .iter()
+                        .find(|p| p.allowed && p.memory_mb != self.current_memory_mb)
+                        .map_or(self.current_memory_mb, |p| p.memory_mb)
+                };
+                tune_command(&self.function, &[self.current_memory_mb, other])
+            }),
         }
     }
 }
@@ -549,6 +739,65 @@ pub struct Advice {
     pub certainty: Certainty,
     /// The recommendation in one sentence.
     pub summary: String,
+    /// The `tern tune` command that measures the size the advice rests on, or the size that
+    /// could change it.
+    pub tune_command: String,
+}
+
+/// The memory advice of a surface that holds only one summary per function over a range.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SummaryAdvice {
+    /// The function ran at one size in the range: the engine's advice for it.
+    Advice(Advice),
+    /// The function ran at several sizes in the range, which its summary cannot split.
+    SeveralSizes { sizes: Vec<u32> },
+    /// No advice could be made.
+    Skipped(Skip),
+}
+
+impl SummaryAdvice {
+    /// The advice, when there is one.
+    pub fn advice(&self) -> Option<&Advice> {
+        match self {
+            SummaryAdvice::Advice(a) => Some(a),
+            _ => None,
+        }
+    }
+
+    /// What to tell a reader when there is no advice: one sentence.
+    pub fn why_none(&self, function: &str) -> Option<String> {
+        match self {
+            SummaryAdvice::Advice(_) => None,
+            SummaryAdvice::SeveralSizes { sizes } => {
+                let list: Vec<String> = sizes.iter().map(u32::to_string).collect();
+                Some(format!(
+                    "it ran at several sizes in the range ({} MB): `tern recommend --function {}` \
+                     compares them",
+                    list.join(", "),
+                    quote(function)
+                ))
+            }
+            SummaryAdvice::Skipped(skip) => Some(format!("no memory advice: {}", skip.as_str())),
+        }
+    }
+}
+
+/// The advice for a function seen at one size over a range, from that size's summary: the
+/// same decision, size and saving [`advise`] gives from the invocations.
+pub fn advise_summary(
+    input: &FunctionInput,
+    summary: SizeSummary,
+    settings: &Settings,
+) -> SummaryAdvice {
+    let input = FunctionInput {
+        observations: Vec::new(),
+        summaries: vec![summary],
+        ..input.clone()
+    };
+    match advise(&input, settings) {
+        Ok(a) => SummaryAdvice::Advice(a),
+        Err(skip) => SummaryAdvice::Skipped(skip),
+    }
 }
 
 /// Why no recommendation could be made.
@@ -729,8 +978,12 @@ fn warm_ok(o: &Observation) -> bool {
     !o.cold && o.outcome == Outcome::Success
 }
 
-/// Groups of one version: per (memory, arch), from logs and tuning.
-fn groups(obs: &[&Observation], measured: &[MeasuredPoint]) -> Vec<SizeGroup> {
+/// Groups of one version: per (memory, arch), from logs (invocations or summaries) and tuning.
+fn groups(
+    obs: &[&Observation],
+    measured: &[MeasuredPoint],
+    summaries: &[SizeSummary],
+) -> Vec<SizeGroup> {
     let mut by: BTreeMap<(u32, Arch), Vec<&Observation>> = BTreeMap::new();
     for o in obs {
         by.entry((o.memory_mb, o.arch)).or_default().push(o);
@@ -811,6 +1064,34 @@ fn groups(obs: &[&Observation], measured: &[MeasuredPoint]) -> Vec<SizeGroup> {
                 .iter()
                 .filter(|o| o.outcome == Outcome::OutOfMemory)
                 .count() as u64,
+        });
+    }
+    for m in summaries {
+        if m.memory_mb == 0 || m.invocations == 0 || m.warm_successful == 0 {
+            continue;
+        }
+        let n = m.invocations as f64;
+        out.push(SizeGroup {
+            memory_mb: m.memory_mb,
+            arch: m.arch,
+            source: Source::Logs,
+            invocations: m.invocations,
+            samples: m.warm_successful,
+            p50_ms: m.warm_p50_ms,
+            p95_ms: m.warm_p95_ms,
+            mean_ms: m.mean_ms,
+            billed_mean_ms: m.billed.value,
+            first_ms: m.first_ms,
+            last_ms: m.last_ms,
+            latency_p50: m.p50,
+            latency_p95: m.p95,
+            latency_p99: m.p99,
+            billed: m.billed,
+            cold_rate: m.cold_starts as f64 / n,
+            init_mean_ms: m.init_mean_ms,
+            init_billed_ms: m.init_billed_ms,
+            timeouts: m.timeouts,
+            oom_kills: m.oom_kills,
         });
     }
     for m in measured {
@@ -927,7 +1208,12 @@ fn lean_of(g: &SizeGroup, init_p50: Option<f64>, runtime: Option<&str>) -> (Lean
 /// Recommend a memory size for one function.
 pub fn recommend(input: &FunctionInput, settings: &Settings) -> Result<Recommendation, Skip> {
     let mut obs: Vec<&Observation> = input.observations.iter().filter(|o| usable(o)).collect();
-    if obs.is_empty() && input.measured.is_empty() {
+    let summaries: Vec<&SizeSummary> = input
+        .summaries
+        .iter()
+        .filter(|s| s.memory_mb > 0 && s.invocations > 0)
+        .collect();
+    if obs.is_empty() && input.measured.is_empty() && summaries.is_empty() {
         return Err(Skip::NoData);
     }
     obs.sort_by_key(|o| o.at_ms);
@@ -935,6 +1221,7 @@ pub fn recommend(input: &FunctionInput, settings: &Settings) -> Result<Recommend
     let version = latest.and_then(|o| o.version.clone());
     let current_mb = latest
         .map(|o| o.memory_mb)
+        .or_else(|| summaries.last().map(|s| s.memory_mb))
         .unwrap_or_else(|| input.measured.first().map_or(128, |m| m.memory_mb));
     let arch = input.arch;
     let region = input.region.clone();
@@ -961,7 +1248,8 @@ pub fn recommend(input: &FunctionInput, settings: &Settings) -> Result<Recommend
             ),
         ));
     }
-    let all_groups = groups(&in_version, &input.measured);
+    let owned: Vec<SizeSummary> = summaries.iter().map(|s| (*s).clone()).collect();
+    let all_groups = groups(&in_version, &input.measured, &owned);
     let mine: Vec<&SizeGroup> = all_groups.iter().filter(|g| g.arch == arch).collect();
     let current_group = mine
         .iter()
@@ -1004,19 +1292,34 @@ pub fn recommend(input: &FunctionInput, settings: &Settings) -> Result<Recommend
 
     // Memory floor: the most used by invocations that finished, plus headroom, and above every
     // size that ran out of memory (a kill's Max Memory Used is the limit, not the need).
+    // A summary's most used includes its kills' (the limit): the out-of-memory floor stands
+    // in for it then.
     let used: Vec<f64> = obs
         .iter()
         .filter(|o| o.outcome != Outcome::OutOfMemory)
         .filter_map(|o| o.max_memory_used_mb.map(f64::from))
+        .chain(
+            summaries
+                .iter()
+                .filter(|s| s.oom_kills == 0)
+                .filter_map(|s| s.max_used_mb.map(f64::from)),
+        )
         .collect();
     let oom_kills = obs
         .iter()
         .filter(|o| o.outcome == Outcome::OutOfMemory)
-        .count() as u64;
+        .count() as u64
+        + summaries.iter().map(|s| s.oom_kills).sum::<u64>();
     let oom_mb = obs
         .iter()
         .filter(|o| o.outcome == Outcome::OutOfMemory)
         .map(|o| o.memory_mb)
+        .chain(
+            summaries
+                .iter()
+                .filter(|s| s.oom_kills > 0)
+                .map(|s| s.memory_mb),
+        )
         .max();
     let mut used_sorted = used.clone();
     used_sorted.sort_by(f64::total_cmp);
@@ -1026,6 +1329,12 @@ pub fn recommend(input: &FunctionInput, settings: &Settings) -> Result<Recommend
         .iter()
         .filter(|o| o.memory_mb == current_mb)
         .filter_map(|o| o.max_memory_used_mb)
+        .chain(
+            summaries
+                .iter()
+                .filter(|s| s.memory_mb == current_mb)
+                .filter_map(|s| s.max_used_mb),
+        )
         .max()
         .unwrap_or(0);
     let used_floor = memory_floor(max_used.max(p999), settings.headroom);
@@ -1078,7 +1387,13 @@ pub fn recommend(input: &FunctionInput, settings: &Settings) -> Result<Recommend
         .iter()
         .filter(|o| o.outcome == Outcome::Timeout)
         .map(|o| o.duration_ms)
+        .chain(summaries.iter().filter_map(|s| s.longest_timeout_ms))
         .collect();
+    let timeouts = in_version
+        .iter()
+        .filter(|o| o.outcome == Outcome::Timeout)
+        .count() as u64
+        + summaries.iter().map(|s| s.timeouts).sum::<u64>();
     let timeout_ms = input
         .timeout_ms
         .filter(|t| t.is_finite() && *t > 0.0)
@@ -1094,12 +1409,11 @@ pub fn recommend(input: &FunctionInput, settings: &Settings) -> Result<Recommend
     } else {
         0.1
     };
-    if !timed_out.is_empty() {
+    if timeouts > 0 {
         evidence.push(ev(
             "timeouts",
             format!(
-                "{} invocations timed out{}: no smaller size is recommended",
-                timed_out.len(),
+                "{timeouts} invocations timed out{}: no smaller size is recommended",
                 timeout_ms.map_or(String::new(), |t| format!(" (timeout {t:.0} ms)"))
             ),
         ));
@@ -1119,8 +1433,14 @@ pub fn recommend(input: &FunctionInput, settings: &Settings) -> Result<Recommend
         .filter(|o| o.memory_mb == cur.memory_mb && o.arch == arch)
         .filter_map(|o| o.init_ms)
         .collect();
-    let init_p50 = summarize(init);
-    let (lean, reasons) = lean_of(cur, init_p50.map(|s| s.p50), input.runtime.as_deref());
+    let init_p50 = summarize(init).map(|s| s.p50).or_else(|| {
+        summaries
+            .iter()
+            .rev()
+            .find(|s| s.memory_mb == cur.memory_mb && s.arch == arch)
+            .and_then(|s| s.init_p50_ms)
+    });
+    let (lean, reasons) = lean_of(cur, init_p50, input.runtime.as_deref());
     let basis = match fitted {
         Some((f50, f95, fmean)) => {
             for (name, f) in [("p50", &f50), ("p95", &f95), ("mean", &fmean)] {
@@ -1226,10 +1546,9 @@ pub fn recommend(input: &FunctionInput, settings: &Settings) -> Result<Recommend
             Some(format!("below the memory floor of {used_floor} MB"))
         } else if let Some(o) = oom_mb.filter(|&o| m <= o) {
             Some(format!("ran out of memory at {o} MB"))
-        } else if !timed_out.is_empty() && m < current_mb {
+        } else if timeouts > 0 && m < current_mb {
             Some(format!(
-                "times out at {current_mb} MB ({} timeouts): no smaller size",
-                timed_out.len()
+                "times out at {current_mb} MB ({timeouts} timeouts): no smaller size"
             ))
         } else {
             timeout_ms
@@ -1489,15 +1808,19 @@ fn tune_command(function: &str, sizes: &[u32]) -> String {
     s.sort_unstable();
     s.dedup();
     let list: Vec<String> = s.iter().map(u32::to_string).collect();
+    format!("tern tune {} --memory {}", quote(function), list.join(","))
+}
+
+/// A function name as a shell word.
+fn quote(function: &str) -> String {
     let plain = function
         .chars()
         .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | ':' | '.' | '/' | '$'));
-    let name = if plain && !function.is_empty() {
+    if plain && !function.is_empty() {
         function.to_string()
     } else {
         format!("'{}'", function.replace('\'', r"'\''"))
-    };
-    format!("tern tune {name} --memory {}", list.join(","))
+    }
 }
 
 fn usd(x: f64) -> String {

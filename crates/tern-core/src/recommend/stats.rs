@@ -11,7 +11,7 @@
 
 use super::fit;
 
-const Z95: f64 = 1.959_963_984_540_054;
+pub const Z95: f64 = 1.959_963_984_540_054;
 
 /// A figure and its 95% interval; `low <= value <= high`.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -79,7 +79,7 @@ fn dashboard_schemas() -> Value {
           "cold_starts": {"type": "integer"}, "cost_usd": {"type": "number"}, "monthly_cost_usd": {"type": "number"}}},
         "quick_wins": {"type": "array", "description": "The 20 biggest, by monthly_usd.", "items": {"type": "object", "properties": {
           "kind": {"type": "string"}, "function": {"type": "string"}, "detail": {"type": "string"}, "monthly_usd": {"type": "number"}}}},
-        "savings_monthly_usd": {"type": "number", "description": "Σ of the quick wins that are savings (memory right-sizing)."},
+        "savings_monthly_usd": {"type": "number", "description": "Σ of the memory advice's monthly savings in the quick wins (the same figures as `tern recommend` for a function seen at one size; 0 for a size kept)."},
         "facets": {"type": "object", "description": "Distinct values over every function, for filter choices.", "properties": {
           "runtime": {"type": "array", "items": {"type": "string"}}, "architecture": {"type": "array", "items": {"type": "string"}},
           "region": {"type": "array", "items": {"type": "string"}}, "account": {"type": "array", "items": {"type": "string"}}}},

@@ -482,7 +482,7 @@
         stat('Cold starts', num(f.cold_starts) + ' <span class="muted">(' + pct(f.cold_start_rate) + ')</span>', 'cold_starts') +
         stat('Cost', usd(f.cost_usd) + ' <span class="muted">≈ ' + usd(f.monthly_cost_usd) + '/mo</span>', 'cost') + '</div>';
       const wins = rep.quick_wins.filter((w) => w.function === name);
-      if (wins.length) h += '<h2>Quick wins</h2><ul>' + wins.map((w) => '<li>' + esc(w.detail) + ' — saves ' + usd(w.monthly_usd) + '/mo</li>').join('') + '</ul>';
+      if (wins.length) h += '<h2>Quick wins</h2><ul>' + wins.map((w) => '<li>' + esc(w.detail) + (w.kind === 'over_provisioned_memory' ? (w.monthly_usd > 0 ? ' — saves ' + usd(w.monthly_usd) + '/mo' : '') : ' — ' + usd(w.monthly_usd) + '/mo') + '</li>').join('') + '</ul>';
     } else {
       h += '<p class="muted">No invocations in this range.</p>';
     }
