@@ -82,6 +82,8 @@ pub struct Options {
     pub cost: CostOptions,
     /// `[insights]` of `tern.toml`.
     pub insights: InsightSettings,
+    /// `[recommend]` of `tern.toml`: the memory advice the quick wins and insights give.
+    pub recommend: recommend::Settings,
     /// Compare the newest changes in the range (reads the invocations around each).
     pub changes: bool,
 }
@@ -130,7 +132,12 @@ pub fn build_prefetched(
     let observed_ms = observed_ms(range, bounds);
     let projection_ms = projection_ms(observed_ms);
     let reports = price(&stats, opts.cost, projection_ms);
-    let memory = memory_advice(&stats, &sizes_in_range(store, range)?, projection_ms);
+    let memory = memory_advice(
+        &stats,
+        &sizes_in_range(store, range)?,
+        projection_ms,
+        &opts.recommend,
+    );
     let wins = wins(&reports, projection_ms, opts, &memory);
     let pre = pre.map(|later| later()).transpose()?;
     let mut facts = crate::insights::gather(
@@ -247,8 +254,8 @@ pub fn memory_advice(
     stats: &[FunctionStats],
     sizes: &HashMap<String, BTreeSet<u32>>,
     projection_ms: i64,
+    settings: &recommend::Settings,
 ) -> BTreeMap<String, SummaryAdvice> {
-    let settings = recommend::Settings::default();
     let mut out = BTreeMap::new();
     for s in stats.iter().filter(|s| s.invocations > 0) {
         let mut seen = sizes.get(&s.function).cloned().unwrap_or_default();
@@ -286,7 +293,7 @@ pub fn memory_advice(
                     timeout_ms: s.meta.timeout_ms.map(|t| t as f64),
                     ..FunctionInput::default()
                 };
-                recommend::advise_summary(&input, summary, &settings)
+                recommend::advise_summary(&input, summary, settings)
             }
             (None, _) => SummaryAdvice::Skipped(recommend::Skip::NoData),
             _ => SummaryAdvice::SeveralSizes {
@@ -889,9 +896,16 @@ pub fn run(args: ReportArgs) -> Result<String> {
             free_tier: args.free_tier,
         },
         insights: crate::config::load_insights(args.db.config.as_deref())?,
+        recommend: crate::config::load_recommend(args.db.config.as_deref())?,
         changes: true,
     };
     let store = crate::ingest::open_store_read(&args.db.backend()?)?;
+    crate::views::selection::matching(&store, args.function.as_deref())?;
+    if let Some(note) =
+        crate::views::selection::empty_range_note(&store, range, timeutil::now_ms())?
+    {
+        eprintln!("note: {note}");
+    }
     let functions = select_functions(&store, glob.as_ref())?;
     let report = build(&store, &functions, range, &opts)?;
     report.render(args.format)

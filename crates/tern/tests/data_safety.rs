@@ -345,7 +345,7 @@ fn cut_lists_say_so_and_a_mistyped_function_names_the_closest() {
     );
 
     // A range with no data says where the data is (the simulated day is weeks old).
-    for cmd in ["errors", "invocations", "recommend"] {
+    for cmd in ["errors", "invocations", "recommend", "report", "insights"] {
         let out = ok(
             tern()
                 .args([cmd, "--since", "1h", "--db"])
@@ -364,7 +364,7 @@ fn cut_lists_say_so_and_a_mistyped_function_names_the_closest() {
 
     let name = counts(&db)[0].0.clone();
     let typo = format!("{}*", &name[..name.len() - 2]).replacen(&name[..1], "x", 1);
-    for cmd in ["errors", "invocations", "recommend"] {
+    for cmd in ["errors", "invocations", "recommend", "report", "insights"] {
         let out = tern()
             .args([cmd, "--function", &typo, "--db"])
             .arg(&db)

@@ -271,6 +271,7 @@ pub async fn show(
     let opts = report::Options {
         cost: CostOptions::default(),
         insights: state.insights.clone(),
+        recommend: state.recommend,
         changes: false,
     };
     let (rows, bounds, range, bucket_ms, sizes) = state
@@ -298,7 +299,7 @@ pub async fn show(
     let projection_ms = report::projection_ms(observed_ms);
     let (stats, buckets): (Vec<_>, Vec<_>) = rows.into_iter().map(|r| (r.stats, r.buckets)).unzip();
     let reports = report::price(&stats, opts.cost, projection_ms);
-    let memory = report::memory_advice(&stats, &sizes, projection_ms);
+    let memory = report::memory_advice(&stats, &sizes, projection_ms, &opts.recommend);
     let wins = report::wins(&reports, projection_ms, &opts, &memory);
     // `price` leaves idle functions out; pair each report with its row by name.
     let mut by_name: std::collections::HashMap<String, (tern_store::FunctionStats, Vec<_>)> = stats

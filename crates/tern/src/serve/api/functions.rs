@@ -52,6 +52,7 @@ pub async fn list(
     let opts = report::Options {
         cost: CostOptions { free_tier },
         insights: state.insights.clone(),
+        recommend: state.recommend,
         changes: false,
     };
     let json = state

@@ -51,6 +51,7 @@ pub async fn list(
     let opts = report::Options {
         cost: CostOptions::default(),
         insights: state.insights.clone(),
+        recommend: state.recommend,
         changes: false,
     };
     // The fleet-wide reads of the insights (environments, hourly counts) on a second
