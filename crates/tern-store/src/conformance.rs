@@ -178,6 +178,10 @@ macro_rules! conformance_tests {
                 $crate::conformance::values_seen_from_inventory($make());
             }
             #[test]
+            fn delete_function() {
+                $crate::conformance::delete_function($make());
+            }
+            #[test]
             fn sealing() {
                 $crate::conformance::sealing(|| $make());
             }
@@ -233,6 +237,7 @@ pub fn run_all<S: Store>(make: impl Fn() -> S) {
     lease_bad_arguments(make());
     values_seen_at_ingest(&make);
     values_seen_from_inventory(make());
+    delete_function(make());
     sealing(&make);
     for seed in 0..8 {
         split_invariance(&make, seed, 1 + seed as usize % 5);
@@ -3700,4 +3705,205 @@ pub fn sealing_concurrently<S: Store + Send, R: Store>(handles: [S; 3], mut refe
     let mut a = a;
     a.seal(T0 + 30 * DAY).unwrap();
     assert_reads_eq(&a, &reference, "sealed once more");
+}
+
+/// `tern delete`: a function filed under the wrong name goes whole, its neighbour untouched;
+/// a partial delete removes whole days, and ingesting the same parts again restores exactly
+/// what was there (error totals included).
+pub fn delete_function<S: Store>(mut store: S) {
+    let mut parts = Vec::new();
+    for (f, n) in [("unknown", 30u32), ("orders", 40)] {
+        for i in 0..n {
+            let mut p = invocation(
+                f,
+                i % 4,
+                &format!("{f}-{i}"),
+                T0 + i64::from(i) * 3 * 3_600_000,
+                20.0,
+                256,
+            );
+            // Cold starts on both sides of the cutoffs, for the environments' counts.
+            if i % 7 == 0 {
+                if let Some(r) = p.report.as_mut() {
+                    r.init_duration_ms = Some(150.0);
+                }
+            }
+            if i % 5 == 0 {
+                p.signals.handler_error = true;
+                p.error = Some(tern_core::model::ErrorInfo {
+                    error_type: "KeyError".into(),
+                    message: "'id'".into(),
+                    stack: vec!["File \"/var/task/app.py\", line 3, in handler".into()],
+                });
+            }
+            parts.push(p);
+        }
+    }
+    store
+        .ingest(&IngestBatch {
+            parts: parts.clone(),
+            ..Default::default()
+        })
+        .unwrap();
+    let all = TimeRange::all();
+    let stats = |s: &S| -> Vec<(String, u64, u64)> {
+        s.function_stats(&[], all)
+            .unwrap()
+            .into_iter()
+            .map(|f| (f.function, f.invocations, f.errors))
+            .collect()
+    };
+    let groups = |s: &S| -> Vec<(String, u64)> {
+        let mut g: Vec<_> = s
+            .error_groups(&ErrorQuery {
+                limit: usize::MAX,
+                ..Default::default()
+            })
+            .unwrap()
+            .into_iter()
+            .map(|g| (g.function, g.count))
+            .collect();
+        g.sort();
+        g
+    };
+    // Sealed first, so backends that read sealed rows instead of raw ones delete from both.
+    store.seal(T0 + 30 * DAY).unwrap();
+    let before_stats = stats(&store);
+    let before_full = store.function_stats(&[], all).unwrap();
+    let before_groups = groups(&store);
+    let before_envs = store.environments("orders").unwrap();
+    assert_eq!(before_stats.len(), 2);
+    let orders_from = |s: &S, from: i64| {
+        s.function_stats(
+            &["orders".to_string()],
+            TimeRange {
+                from_ms: Some(from),
+                to_ms: None,
+            },
+        )
+        .unwrap()
+    };
+
+    // Partial at the end of the first day: the streams are named after that day, so the
+    // second day's invocations are stored with the first day's (where a backend keeps them
+    // by day), and must stay.
+    let after_first = orders_from(&store, T0 + DAY);
+    let d = store.delete_function("orders", Some(T0 + DAY)).unwrap();
+    assert_eq!(d.invocations, 8, "{d:?}");
+    assert_eq!(stats(&store)[0], ("orders".to_string(), 32, 6));
+    assert_stats_eq(
+        &orders_from(&store, T0 + DAY),
+        &after_first,
+        "what follows the cutoff is untouched",
+    );
+    // Each environment counts the invocations (and cold starts) left after the cutoff.
+    let envs = |s: &S| -> Vec<(String, u64, u64)> {
+        let mut e: Vec<_> = s
+            .environments("orders")
+            .unwrap()
+            .into_iter()
+            .map(|e| (e.log_stream, e.invocations, e.cold_starts))
+            .collect();
+        e.sort();
+        e
+    };
+    let mut left_envs: BTreeMap<String, (u64, u64)> = BTreeMap::new();
+    for p in parts
+        .iter()
+        .filter(|p| p.function == "orders" && p.start_ms >= Some(T0 + DAY))
+    {
+        let e = left_envs.entry(p.log_stream.to_string()).or_default();
+        e.0 += 1;
+        e.1 += u64::from(p.is_cold());
+    }
+    let left_envs: Vec<_> = left_envs.into_iter().map(|(k, (n, c))| (k, n, c)).collect();
+    assert_eq!(envs(&store), left_envs, "environments after the cutoff");
+    store.seal(T0 + 30 * DAY).unwrap();
+    assert_stats_eq(
+        &orders_from(&store, T0 + DAY),
+        &after_first,
+        "and stays so once sealed again",
+    );
+    assert_eq!(envs(&store), left_envs, "environments once sealed again");
+
+    // Partial: whole days before the cutoff, of one function only.
+    let cut = T0 + 2 * DAY;
+    let d = store.delete_function("orders", Some(cut)).unwrap();
+    assert_eq!(d.invocations, 8, "{d:?}");
+    assert!(!d.function);
+    let left: Vec<_> = store
+        .invocations(&InvocationQuery {
+            limit: 1000,
+            functions: vec!["orders".into()],
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(left.len(), 24);
+    assert_eq!(stats(&store)[0], ("orders".to_string(), 24, 4));
+    assert_eq!(
+        stats(&store)[1],
+        before_stats[1],
+        "the other function is untouched"
+    );
+    // Not a midnight: refused, nothing deleted.
+    assert!(store.delete_function("orders", Some(cut + 1)).is_err());
+    store
+        .ingest(&IngestBatch {
+            parts: parts.clone(),
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(
+        stats(&store),
+        before_stats,
+        "re-ingest restores the statistics"
+    );
+    assert_eq!(groups(&store), before_groups, "and the error totals");
+    assert_stats_eq(
+        &store.function_stats(&[], all).unwrap(),
+        &before_full,
+        "every statistic",
+    );
+    assert_eq!(
+        store.environments("orders").unwrap(),
+        before_envs,
+        "and the environments"
+    );
+
+    // Whole: the name goes too; the other function stays; a correct re-ingest under the right
+    // name then counts once.
+    let d = store.delete_function("unknown", None).unwrap();
+    assert_eq!(d.invocations, 30);
+    assert!(
+        d.function && d.environments == 4 && d.error_groups == 1,
+        "{d:?}"
+    );
+    let names: Vec<_> = store
+        .functions()
+        .unwrap()
+        .into_iter()
+        .map(|m| m.function)
+        .collect();
+    assert_eq!(names, ["orders"]);
+    assert_eq!(stats(&store), before_stats[..1]);
+    assert_eq!(groups(&store), before_groups[..1]);
+    // Deleting what is not there deletes nothing.
+    assert_eq!(
+        store.delete_function("unknown", None).unwrap(),
+        crate::DeleteStats::default()
+    );
+    // Ingest keeps working after the ids it cached were deleted.
+    let again: Vec<_> = parts
+        .iter()
+        .filter(|p| p.function == "unknown")
+        .cloned()
+        .collect();
+    let r = store
+        .ingest(&IngestBatch {
+            parts: again,
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(r.inserted, 30);
+    assert_eq!(stats(&store), before_stats);
 }

@@ -249,7 +249,8 @@ both_servers!(
         lease_takeover_and_release,
         lease_never_two_holders,
         lease_bad_arguments,
-        values_seen_from_inventory
+        values_seen_from_inventory,
+        delete_function
     ],
     [split_parts_in_any_order, values_seen_at_ingest, sealing]
 );

@@ -131,6 +131,43 @@ fn load_states(s: &ClickHouseStore, keys: &[i64]) -> Result<Vec<GroupState>, Sto
     .collect()
 }
 
+/// Every key ever given to a group of `function`, tombstoned ones included (a key's function
+/// never changes, so every version names it).
+pub(super) fn function_keys(s: &ClickHouseStore, function: &str) -> Result<Vec<i64>, StoreError> {
+    s.select(&format!(
+        "SELECT DISTINCT key FROM error_groups WHERE function = {}",
+        rows::lit(function)
+    ))?
+    .iter()
+    .map(|r| r.i64("key"))
+    .collect()
+}
+
+/// Write a tombstone version of each live group of `function`; how many there were. A later
+/// ingest of the same failure starts a new group, as after a delete in SQLite.
+pub(super) fn tombstone_function(
+    s: &mut ClickHouseStore,
+    function: &str,
+) -> Result<u64, StoreError> {
+    let states: Vec<GroupState> = s
+        .select(&format!(
+            "SELECT {GROUP_COLUMNS} FROM error_groups FINAL WHERE deleted = 0 AND function = {}",
+            rows::lit(function)
+        ))?
+        .iter()
+        .map(read_state)
+        .collect::<Result<_, _>>()?;
+    let mut out = Vec::with_capacity(states.len());
+    for g in &states {
+        let ver = s.ver();
+        let mut m = state_row(g, ver);
+        m.insert("deleted".into(), 1.into());
+        out.push(m);
+    }
+    s.insert("error_groups", &out)?;
+    Ok(states.len() as u64)
+}
+
 /// One batch's error-group decisions.
 pub(super) struct Pending {
     seq: i64,

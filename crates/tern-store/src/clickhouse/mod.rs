@@ -5,6 +5,7 @@
 //! * `ingest`: the write path. `stats`: statistics aggregated in SQL. `query`: statistics
 //!   and listings. `state`: checkpoints,
 //!   function metadata, incidents, the outbox, tuning runs and markers. `errors`: error groups.
+//!   `delete`: deleting one function's data.
 //!
 //! How counts stay exact when a batch is retried (a Firehose retry after a failed answer, or
 //! a crash between two INSERTs): nothing that counts is incremented at write time. Every
@@ -23,6 +24,7 @@
 //! verifies after writing (`ingest::verify`, ARCHITECTURE.md "Concurrent writers").
 
 mod client;
+mod delete;
 mod errors;
 mod ingest;
 mod leases;
@@ -317,12 +319,9 @@ impl Store for ClickHouseStore {
     fn delete_function(
         &mut self,
         function: &str,
-        _before_ms: Option<i64>,
+        before_ms: Option<i64>,
     ) -> Result<crate::DeleteStats, StoreError> {
-        Err(StoreError::Backend(format!(
-            "deleting a function's data ({function}) is not available on a ClickHouse store; \
-             with SQLite it is"
-        )))
+        delete::delete_function(self, function, before_ms)
     }
 
     fn environment_summaries(

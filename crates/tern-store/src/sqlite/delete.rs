@@ -73,6 +73,20 @@ pub(crate) fn delete_function(
         rows.collect::<Result<_, _>>().db()?
     };
     for (min_id, max_id, max_t) in spans {
+        // Environments count completed invocations (and their cold starts) as ingest adds
+        // them: lowered by the ones deleted, so a re-ingest counts them once again.
+        if before_ms.is_some() {
+            tx.prepare_cached(
+                "UPDATE environments SET invocations = invocations - d.n, \
+                 cold_starts = cold_starts - d.c FROM (SELECT env_id, COUNT(*) AS n, \
+                 SUM(cold) AS c FROM invocations WHERE id BETWEEN ?1 AND ?2 \
+                 AND function_id = ?3 AND t < ?4 AND complete = 1 GROUP BY env_id) AS d \
+                 WHERE environments.id = d.env_id",
+            )
+            .db()?
+            .execute(params![min_id, max_id, fid, cut])
+            .db()?;
+        }
         stats.invocations += tx
             .prepare_cached(
                 "DELETE FROM invocations WHERE id BETWEEN ?1 AND ?2 AND function_id = ?3 AND t < ?4",
