@@ -153,11 +153,9 @@ fn serve_dashboard(db: std::path::PathBuf, listen: std::net::SocketAddr) -> Resu
         .enable_all()
         .build()
         .context("starting the async runtime")?;
-    rt.block_on(crate::serve::run(
-        settings,
-        extras,
-        crate::serve::shutdown_signal(),
-    ))
+    rt.block_on(async {
+        crate::serve::run(settings, extras, crate::serve::shutdown_signal()).await
+    })
 }
 
 /// How many savings to show.

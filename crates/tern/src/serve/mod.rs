@@ -226,7 +226,7 @@ pub fn command(args: ServeArgs) -> Result<String> {
             &settings.store,
             duty,
         ));
-    rt.block_on(run(settings, extras, shutdown_signal()))?;
+    rt.block_on(async { run(settings, extras, shutdown_signal()).await })?;
     Ok(String::new())
 }
 
@@ -245,26 +245,39 @@ fn cluster_extras(membership: Option<Arc<Membership>>) -> Extras {
     }
 }
 
-/// SIGTERM or SIGINT.
-pub(crate) async fn shutdown_signal() {
+/// Completes on SIGTERM or SIGINT. The watchers are installed when this is called, not when
+/// the future is first polled: a signal that arrives right after the address is announced
+/// must stop the server gracefully, not kill it. Call it inside the runtime.
+pub(crate) fn shutdown_signal() -> impl Future<Output = ()> + Send + 'static {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = term.recv() => {}
-                    _ = tokio::signal::ctrl_c() => {}
+        let watch = |kind: SignalKind, name: &str| {
+            signal(kind)
+                .map_err(|e| tracing::warn!(error = %e, "Cannot watch {name}."))
+                .ok()
+        };
+        let (term, int) = (
+            watch(SignalKind::terminate(), "SIGTERM"),
+            watch(SignalKind::interrupt(), "SIGINT"),
+        );
+        async move {
+            let wait = |s: Option<tokio::signal::unix::Signal>| async move {
+                match s {
+                    Some(mut s) => {
+                        s.recv().await;
+                    }
+                    None => std::future::pending::<()>().await,
                 }
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "Cannot watch SIGTERM; only Ctrl-C stops the server.");
-                let _ = tokio::signal::ctrl_c().await;
+            };
+            tokio::select! {
+                _ = wait(term) => {}
+                _ = wait(int) => {}
             }
         }
     }
     #[cfg(not(unix))]
-    {
+    async {
         let _ = tokio::signal::ctrl_c().await;
     }
 }
