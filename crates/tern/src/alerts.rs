@@ -155,7 +155,7 @@ fn test(a: &AlertsTestArgs) -> Result<String> {
     if range_args.since.is_none() && range_args.from.is_none() && range_args.to.is_none() {
         range_args.since = Some("7d".to_string());
     }
-    let range = timeutil::resolve_range(&range_args, now)?;
+    let range = range_args.resolve(now)?;
     let (from, to) = clamp(&store, range, now)?;
     let policy = rule.policy.clone();
     let runs = dry::run(

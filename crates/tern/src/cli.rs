@@ -5,9 +5,6 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-/// Where the database lives when neither --db nor TERN_DB says.
-pub const DEFAULT_DB: &str = "tern.db";
-
 #[derive(Debug, Parser)]
 #[command(
     name = "tern",
@@ -100,17 +97,17 @@ pub enum Command {
     Recommend(RecommendArgs),
     /// Active power tuning: invoke a function at each memory size, report percentiles, cost
     /// and the optimum per strategy, and restore its configuration.
-    Tune(crate::tune::args::TuneArgs),
+    Tune(TuneArgs),
     /// Insights: the rule catalogue (memory, timeouts, errors, cold starts, reuse, arm64,
     /// runtimes, logging, spikes, inactive functions, log retention) with evidence and
     /// dollar or latency effects.
     Insights(InsightsArgs),
     /// What a deploy or configuration change did: duration percentiles, cost, errors, cold
     /// starts, init and memory before and after, each with a verdict.
-    Compare(crate::compare::CompareArgs),
+    Compare(CompareArgs),
     /// Record that a function changed (a deploy, a flag), e.g. `tern mark orders "deployed
     /// v42"`; `tern compare` offers it as a change point.
-    Mark(crate::compare::MarkArgs),
+    Mark(MarkArgs),
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -186,6 +183,18 @@ pub struct RangeArgs {
     /// End (exclusive), same forms as --from.
     #[arg(long)]
     pub to: Option<String>,
+}
+
+impl RangeArgs {
+    /// The range these flags name; `--since` counts back from `now_ms`.
+    pub fn resolve(&self, now_ms: i64) -> anyhow::Result<tern_store::TimeRange> {
+        crate::timeutil::resolve_range(
+            self.since.as_deref(),
+            self.from.as_deref(),
+            self.to.as_deref(),
+            now_ms,
+        )
+    }
 }
 
 #[derive(Debug, Args)]
@@ -615,4 +624,110 @@ pub enum RecommendFormat {
 pub struct PasswdArgs {
     /// The user name to log in with.
     pub name: String,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum TuneStrategy {
+    /// The cheapest size per invocation (ties: the faster).
+    Cost,
+    /// The fastest p50 (ties: the cheaper).
+    Speed,
+    /// Weighted: --weight 1 is cost, 0 is speed.
+    Balanced,
+}
+
+#[derive(Debug, Args)]
+pub struct TuneArgs {
+    #[command(flatten)]
+    pub db: DbPathArg,
+    #[command(flatten)]
+    pub aws: AwsArgs,
+    /// Memory sizes to measure, in MB.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "128,256,512,1024,1536,2048,3008"
+    )]
+    pub memory: Vec<u32>,
+    /// Invocations per memory size.
+    #[arg(long, default_value_t = 10)]
+    pub invocations: u32,
+    /// The event to send (a file, sent as it is). Default: `{}`.
+    #[arg(long, conflicts_with = "payloads")]
+    pub payload: Option<PathBuf>,
+    /// Weighted events: a JSON file `[{"payload": …, "weight": 3}, …]` (a string payload is
+    /// sent as it is, anything else as JSON).
+    #[arg(long)]
+    pub payloads: Option<PathBuf>,
+    /// Invocations in flight at once (per memory size).
+    #[arg(long, default_value_t = 1)]
+    pub parallel: usize,
+    /// Measure cold starts only: every invocation runs on a new version, made by changing the
+    /// variable TERN_TUNE_COLD_START (one configuration update, publish and init per
+    /// invocation: slower, and each init is billed).
+    #[arg(long)]
+    pub cold_starts_only: bool,
+    /// Architectures to compare, e.g. x86_64,arm64 (default: the function's own). The other
+    /// architecture is measured on the --arch-twin function.
+    #[arg(long, value_delimiter = ',')]
+    pub arch: Vec<String>,
+    /// A deployment of the same code built for the other architecture.
+    #[arg(long)]
+    pub arch_twin: Option<String>,
+    /// Which optimum to recommend and --apply.
+    #[arg(long, value_enum, default_value_t = TuneStrategy::Cost)]
+    pub strategy: TuneStrategy,
+    /// For --strategy balanced: 0 (speed) to 1 (cost).
+    #[arg(long, default_value_t = 0.5)]
+    pub weight: f64,
+    /// Print the plan, the API calls and the estimated cost of tuning; change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Set the function's memory to the optimum afterwards (only when asked).
+    #[arg(long)]
+    pub apply: bool,
+    /// Write a chart of duration and cost against memory to this SVG file.
+    #[arg(long)]
+    pub svg: Option<PathBuf>,
+    #[arg(long, value_enum, default_value_t = TableOrJson::Table)]
+    pub format: TableOrJson,
+    /// The function's name or ARN.
+    pub function: String,
+}
+
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    #[command(flatten)]
+    pub db: DbArg,
+    /// The function.
+    pub function: String,
+    /// The change to compare around (an id from --list). Default: the latest change.
+    #[arg(long, conflicts_with_all = ["before", "after"])]
+    pub change: Option<String>,
+    /// Compare two time ranges instead, each FROM..TO (RFC 3339, a date or epoch ms). The
+    /// longer is cut to the length of the shorter, at the end away from the other.
+    #[arg(long, requires = "after")]
+    pub before: Option<String>,
+    #[arg(long, requires = "before")]
+    pub after: Option<String>,
+    /// List the function's changes instead of comparing.
+    #[arg(long)]
+    pub list: bool,
+    /// Family-wise confidence of the verdicts.
+    #[arg(long, default_value_t = 0.95)]
+    pub confidence: f64,
+    #[arg(long, value_enum, default_value_t = RecommendFormat::Table)]
+    pub format: RecommendFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct MarkArgs {
+    #[command(flatten)]
+    pub db: DbArg,
+    pub function: String,
+    /// What changed, e.g. "deployed v42".
+    pub note: String,
+    /// When (RFC 3339, a date or epoch ms). Default: now.
+    #[arg(long)]
+    pub at: Option<String>,
 }

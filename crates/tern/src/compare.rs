@@ -15,49 +15,13 @@ use tern_core::impact::{self, Attribute, Change, Comparison, HourGuard, Sample, 
 use tern_core::model::{Arch, Outcome};
 use tern_store::{InvocationQuery, Store, TimeRange};
 
+use crate::cli::{CompareArgs, MarkArgs};
 use crate::timeutil;
 
 /// Newest invocations read for one function (as `tern recommend`).
 pub const MAX_INVOCATIONS: usize = 200_000;
 /// Longest window on each side of a change.
 pub const MAX_WINDOW_MS: i64 = 7 * impact::DAY_MS;
-
-#[derive(Debug, clap::Args)]
-pub struct CompareArgs {
-    #[command(flatten)]
-    pub db: crate::cli::DbArg,
-    /// The function.
-    pub function: String,
-    /// The change to compare around (an id from --list). Default: the latest change.
-    #[arg(long, conflicts_with_all = ["before", "after"])]
-    pub change: Option<String>,
-    /// Compare two time ranges instead, each FROM..TO (RFC 3339, a date or epoch ms). The
-    /// longer is cut to the length of the shorter, at the end away from the other.
-    #[arg(long, requires = "after")]
-    pub before: Option<String>,
-    #[arg(long, requires = "before")]
-    pub after: Option<String>,
-    /// List the function's changes instead of comparing.
-    #[arg(long)]
-    pub list: bool,
-    /// Family-wise confidence of the verdicts.
-    #[arg(long, default_value_t = 0.95)]
-    pub confidence: f64,
-    #[arg(long, value_enum, default_value_t = crate::cli::RecommendFormat::Table)]
-    pub format: crate::cli::RecommendFormat,
-}
-
-#[derive(Debug, clap::Args)]
-pub struct MarkArgs {
-    #[command(flatten)]
-    pub db: crate::cli::DbArg,
-    pub function: String,
-    /// What changed, e.g. "deployed v42".
-    pub note: String,
-    /// When (RFC 3339, a date or epoch ms). Default: now.
-    #[arg(long)]
-    pub at: Option<String>,
-}
 
 pub fn mark(args: MarkArgs) -> Result<String> {
     let now = timeutil::now_ms();

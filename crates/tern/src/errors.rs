@@ -130,7 +130,7 @@ fn json_group(g: &ErrorGroup, detail: bool) -> JsonGroup<'_> {
 fn list(args: &ErrorsArgs, db: &StoreBackend) -> Result<String> {
     let store = crate::ingest::open_store_read(db)?;
     let now = timeutil::now_ms();
-    let range = timeutil::resolve_range(&args.range, now)?;
+    let range = args.range.resolve(now)?;
     let limit = args.limit.unwrap_or(50);
     if limit == 0 {
         bail!("--limit must be at least 1");

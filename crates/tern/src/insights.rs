@@ -7,7 +7,6 @@ use std::fmt::Write as _;
 
 use anyhow::{bail, Result};
 use serde::Serialize;
-use tern_core::cost::CostOptions;
 use tern_core::insights::{
     self, runtimes, Context, Effect, FunctionFacts, Insight, Reuse, RuleId, Severity, Spike,
     Thresholds, Value,
@@ -15,9 +14,10 @@ use tern_core::insights::{
 use tern_core::report::FunctionReport;
 use tern_store::{FunctionStats, Store, TimeRange};
 
-use crate::cli::InsightsArgs;
-use crate::report::{self, usd};
-use crate::timeutil::{self, rfc3339_ms};
+pub use crate::config::InsightSettings;
+use crate::text::{ms, usd};
+use crate::timeutil::rfc3339_ms;
+use crate::views::usage::usage_of;
 
 /// Spike buckets: an hour (the alert engine watches 5 minutes live; over days of history an
 /// hour keeps the number of queries small).
@@ -114,7 +114,7 @@ fn gather_with(
         });
         out.push(FunctionFacts {
             report: r.clone(),
-            usage: report::usage_of(s),
+            usage: usage_of(s),
             projection_ms,
             duration_p999_ms: s.duration.quantile(0.999),
             reuse,
@@ -300,21 +300,6 @@ fn spikes<'a>(
         }
     }
     Ok(out)
-}
-
-/// The `[insights]` settings of `tern.toml`: the catalogue's thresholds and the rules turned
-/// off. The default is every rule at the documented thresholds.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct InsightSettings {
-    pub thresholds: Thresholds,
-    /// Rules that never produce an insight.
-    pub disabled: Vec<RuleId>,
-}
-
-impl InsightSettings {
-    pub fn is_enabled(&self, rule: RuleId) -> bool {
-        !self.disabled.contains(&rule)
-    }
 }
 
 /// Run the catalogue at `now_ms` with `settings`' thresholds, leaving out disabled rules.
@@ -506,7 +491,7 @@ pub fn effect_label(i: &Insight) -> String {
     })
     .or_else(|| {
         pick(|e| match e {
-            Effect::LatencyMs(v) => Some(format!("{} latency", report::ms(*v))),
+            Effect::LatencyMs(v) => Some(format!("{} latency", ms(*v))),
             _ => None,
         })
     })
@@ -517,50 +502,6 @@ pub fn effect_label(i: &Insight) -> String {
         })
     })
     .unwrap_or_else(|| "-".into())
-}
-
-/// `tern insights`.
-pub fn run(args: InsightsArgs) -> Result<String> {
-    let now = timeutil::now_ms();
-    let range = timeutil::resolve_range(&args.range, now)?;
-    let filter = Filter::parse(&args.rule, args.min_severity.as_deref())?;
-    let glob = report::function_matcher(args.function.as_deref())?;
-    let opts = report::Options {
-        cost: CostOptions::default(),
-        insights: crate::config::load_insights(args.db.config.as_deref())?,
-        recommend: crate::config::load_recommend(args.db.config.as_deref())?,
-        changes: false,
-    };
-    let store = crate::ingest::open_store_read(&args.db.backend()?)?;
-    crate::views::selection::matching(&store, args.function.as_deref())?;
-    let empty = crate::views::selection::empty_range_note(&store, range, now)?;
-    if let Some(note) = &empty {
-        eprintln!("note: {note}");
-    }
-    let functions = report::select_functions(&store, glob.as_ref())?;
-    let rep = report::build_at(&store, &functions, range, &opts, now)?;
-    let shown: Vec<&Insight> = rep.insights.iter().filter(|i| filter.keep(i)).collect();
-    match args.format {
-        crate::cli::InsightsFormat::Json => to_json(range, &shown, None),
-        crate::cli::InsightsFormat::Table => {
-            if shown.is_empty() {
-                // With no data in the range, "nothing crossed a threshold" would read as
-                // all clear.
-                return Ok(if empty.is_some() {
-                    "No insights: no data in this range (see the note above).\n".into()
-                } else {
-                    "No insights: nothing crossed a threshold.\n".into()
-                });
-            }
-            let mut out = format!(
-                "{} insight(s); dollar figures per 30-day month at the observed rate\n\n",
-                shown.len()
-            );
-            out.push_str(&table(&shown, usize::MAX));
-            out.push_str("\nEach insight's evidence and suggestion: --format json\n");
-            Ok(out)
-        }
-    }
 }
 
 #[cfg(test)]
@@ -654,7 +595,8 @@ mod tests {
             },
         ] {
             let stats = store.function_stats(&names, range).unwrap();
-            let reports = report::price(&stats, CostOptions::default(), day);
+            let reports =
+                crate::report::price(&stats, tern_core::cost::CostOptions::default(), day);
             let gather = |few, pre| {
                 gather_with(&store, &stats, &reports, range, day, &settings, (few, pre)).unwrap()
             };

@@ -99,7 +99,7 @@ pub(crate) fn json_row<'a>(
 /// `tern invocations`.
 pub fn run(args: InvocationsArgs) -> Result<String> {
     let store = crate::ingest::open_store_read(&args.db.backend()?)?;
-    let range = timeutil::resolve_range(&args.range, timeutil::now_ms())?;
+    let range = args.range.resolve(timeutil::now_ms())?;
     let functions =
         crate::views::selection::matching(&store, args.function.as_deref())?.unwrap_or_default();
     if args.limit == 0 {

@@ -26,7 +26,7 @@ const MAX_INVOCATIONS: usize = 200_000;
 const DAY_MS: i64 = 86_400_000;
 
 pub fn run(args: RecommendArgs) -> Result<String> {
-    let range = timeutil::resolve_range(&args.range, timeutil::now_ms())?;
+    let range = args.range.resolve(timeutil::now_ms())?;
     let glob = function_matcher(args.function.as_deref())?;
     let store = crate::ingest::open_store_read(&args.db.backend()?)?;
     crate::views::selection::matching(&store, args.function.as_deref())?;

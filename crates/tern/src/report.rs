@@ -17,7 +17,9 @@ use tern_store::{FunctionStats, Store, TimeRange};
 
 use crate::cli::{Format, ReportArgs};
 use crate::insights::InsightSettings;
+pub use crate::text::{ms, usd};
 use crate::timeutil::{self, rfc3339_ms};
+pub use crate::views::usage::usage_of;
 
 /// A compiled `--function` glob.
 pub fn function_matcher(glob: Option<&str>) -> Result<Option<GlobMatcher>> {
@@ -53,27 +55,6 @@ pub struct Report {
     /// The newest changes in the range with their impact, when asked for
     /// ([`Options::changes`]).
     pub changes: Option<crate::compare::WireRecent>,
-}
-
-/// A function's usage by month, in its region and architecture (x86_64 and us-east-1 when
-/// unknown), ready for `cost::price_usage`.
-pub fn usage_of(s: &FunctionStats) -> Vec<Usage> {
-    let region = s
-        .meta
-        .region
-        .clone()
-        .unwrap_or_else(|| cost::DEFAULT_REGION.to_string());
-    let arch = s.meta.arch.unwrap_or(Arch::X86_64);
-    s.months
-        .iter()
-        .map(|m| Usage {
-            region: region.clone(),
-            arch,
-            month: m.month,
-            requests: m.requests,
-            gb_seconds: m.gb_seconds,
-        })
-        .collect()
 }
 
 /// How a report is priced and which insights it shows.
@@ -852,17 +833,6 @@ pub fn group(n: u64) -> String {
     crate::text::count(n)
 }
 
-/// A duration in readable units.
-pub fn ms(v: f64) -> String {
-    if v >= 10_000.0 {
-        format!("{:.1}s", v / 1000.0)
-    } else if v >= 100.0 {
-        format!("{v:.0}ms")
-    } else {
-        format!("{v:.1}ms")
-    }
-}
-
 /// A span of time for prose: "45 s", "12 min", "5.5 h".
 fn span(ms: i64) -> String {
     let s = ms as f64 / 1000.0;
@@ -875,21 +845,9 @@ fn span(ms: i64) -> String {
     }
 }
 
-pub fn usd(v: f64) -> String {
-    if v >= 100.0 {
-        format!("${v:.0}")
-    } else if v >= 0.01 {
-        format!("${v:.2}")
-    } else if v > 0.0 {
-        format!("${v:.4}")
-    } else {
-        "$0".into()
-    }
-}
-
 /// `tern report`.
 pub fn run(args: ReportArgs) -> Result<String> {
-    let range = timeutil::resolve_range(&args.range, timeutil::now_ms())?;
+    let range = args.range.resolve(timeutil::now_ms())?;
     let glob = function_matcher(args.function.as_deref())?;
     let opts = Options {
         cost: CostOptions {

@@ -107,6 +107,30 @@ fn is_unsafe(c: char) -> bool {
     (c.is_control() && c != '\t') || matches!(c, '\u{2028}' | '\u{2029}')
 }
 
+/// A duration in readable units.
+pub fn ms(v: f64) -> String {
+    if v >= 10_000.0 {
+        format!("{:.1}s", v / 1000.0)
+    } else if v >= 100.0 {
+        format!("{v:.0}ms")
+    } else {
+        format!("{v:.1}ms")
+    }
+}
+
+/// Dollars with the precision small amounts need: "$120", "$1.84", "$0.0002".
+pub fn usd(v: f64) -> String {
+    if v >= 100.0 {
+        format!("${v:.0}")
+    } else if v >= 0.01 {
+        format!("${v:.2}")
+    } else if v > 0.0 {
+        format!("${v:.4}")
+    } else {
+        "$0".into()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,16 +5,19 @@ use tern_store::TimeRange;
 use time::format_description::well_known::Rfc3339;
 use time::{Date, OffsetDateTime, UtcOffset};
 
-use crate::cli::RangeArgs;
-
 /// Now, in epoch ms.
 pub fn now_ms() -> i64 {
     (OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64
 }
 
 /// Parse `--since/--from/--to` into a range. `--since` counts back from `now_ms`.
-pub fn resolve_range(args: &RangeArgs, now_ms: i64) -> Result<TimeRange> {
-    if let Some(since) = &args.since {
+pub fn resolve_range(
+    since: Option<&str>,
+    from: Option<&str>,
+    to: Option<&str>,
+    now_ms: i64,
+) -> Result<TimeRange> {
+    if let Some(since) = since {
         let d = humantime::parse_duration(since.trim()).with_context(|| {
             format!("--since {since:?}: expected a duration such as 30m, 24h or 7d")
         })?;
@@ -23,14 +26,10 @@ pub fn resolve_range(args: &RangeArgs, now_ms: i64) -> Result<TimeRange> {
             to_ms: None,
         });
     }
-    let from = args
-        .from
-        .as_deref()
+    let from = from
         .map(|s| parse_instant(s).with_context(|| format!("--from {s:?}")))
         .transpose()?;
-    let to = args
-        .to
-        .as_deref()
+    let to = to
         .map(|s| parse_instant(s).with_context(|| format!("--to {s:?}")))
         .transpose()?;
     if let (Some(f), Some(t)) = (from, to) {
@@ -104,33 +103,10 @@ mod tests {
 
     #[test]
     fn ranges() {
-        let r = resolve_range(
-            &RangeArgs {
-                since: Some("1h".into()),
-                from: None,
-                to: None,
-            },
-            10_000_000,
-        )
-        .unwrap();
+        let r = resolve_range(Some("1h"), None, None, 10_000_000).unwrap();
         assert_eq!(r.from_ms, Some(10_000_000 - 3_600_000));
-        let bad = resolve_range(
-            &RangeArgs {
-                since: None,
-                from: Some("2026-11-02".into()),
-                to: Some("2026-11-01".into()),
-            },
-            0,
-        );
+        let bad = resolve_range(None, Some("2026-11-02"), Some("2026-11-01"), 0);
         assert!(bad.is_err());
-        assert!(resolve_range(
-            &RangeArgs {
-                since: Some("soon".into()),
-                from: None,
-                to: None
-            },
-            0
-        )
-        .is_err());
+        assert!(resolve_range(Some("soon"), None, None, 0).is_err());
     }
 }

@@ -26,9 +26,9 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
-use anyhow::{anyhow, Context, Result};
+use anyhow::{anyhow, Result};
 use tern_core::alert::{
     decide, evaluate, judge, step, withdraw, ErrorDecision, Evaluation, FunctionInfo, GroupEvent,
     IncidentState, Metric, MetricPolicy, OpenIncident, RegressionPolicy, RegressionVerdict,
@@ -44,12 +44,13 @@ use tokio::sync::watch;
 
 use super::metrics::AlertMetrics;
 use super::notify::{self, GroupNews};
+pub use super::reader::Reader;
 use super::rules::{AlertConfig, Rule, Rules, API_POLICY_PREFIX};
 use super::state::{
     decode_state, encode_state, parse_state_key, state_key, ErrorReader, ERRORS_KEY, STATE_PREFIX,
 };
 use crate::cluster::Duty;
-use crate::serve::{Extras, Task};
+use crate::serve::extras::{Extras, Task};
 use crate::writer::WriterHandle;
 
 /// Most open incidents and states considered per tick.
@@ -120,35 +121,6 @@ pub fn extras(cfg: &AlertConfig, store: &StoreBackend, duty: Duty) -> Extras {
         tasks,
         metrics: Some(Arc::new(move |out: &mut String| metrics.render(out))),
         duty: Duty::default(),
-    }
-}
-
-/// A read-only connection used from blocking threads.
-#[derive(Clone)]
-pub struct Reader(Arc<Mutex<Box<dyn Store>>>);
-
-impl Reader {
-    pub fn open(store: &StoreBackend) -> Result<Reader> {
-        let s = store.open_read_only().with_context(|| {
-            format!("opening {} to read alerts", crate::config::describe(store))
-        })?;
-        Ok(Reader(Arc::new(Mutex::new(s))))
-    }
-
-    pub async fn with<T, F>(&self, f: F) -> Result<T>
-    where
-        T: Send + 'static,
-        F: FnOnce(&dyn Store) -> Result<T> + Send + 'static,
-    {
-        let conn = self.0.clone();
-        tokio::task::spawn_blocking(move || {
-            let guard = conn
-                .lock()
-                .map_err(|_| anyhow!("the alert read connection is poisoned"))?;
-            f(guard.as_ref())
-        })
-        .await
-        .map_err(|e| anyhow!("an alert read failed: {e}"))?
     }
 }
 

@@ -16,6 +16,7 @@ pub mod dry;
 pub mod engine;
 pub mod metrics;
 pub mod notify;
+pub mod reader;
 pub mod rules;
 pub mod sender;
 pub mod state;

@@ -16,9 +16,9 @@ use tern_store::{OutboxEntry, OutboxMark, Store, StoreBackend};
 use tokio::sync::{watch, Semaphore};
 
 use super::channels::{send, SendContext, SendError};
-use super::engine::Reader;
 use super::metrics::{AlertMetrics, Outcome};
 use super::notify::Envelope;
+use super::reader::Reader;
 use super::rules::AlertConfig;
 use crate::cluster::Duty;
 use crate::writer::WriterHandle;

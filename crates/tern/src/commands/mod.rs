@@ -2,12 +2,13 @@
 //! rendered. `main` calls [`run`] and chooses the exit status.
 
 mod delete;
+mod insights;
 mod prune;
 
 use crate::cli::{self, Cli, Command};
 use crate::{
-    alerts, aws, compare, demo, errors, ingest, insights, invocations, password, pull, recommend,
-    report, serve, simulate, timeutil, tune,
+    alerts, aws, compare, demo, errors, ingest, invocations, password, pull, recommend, report,
+    serve, simulate, timeutil, tune,
 };
 use delete::run as delete_run;
 use prune::{prune, seal};

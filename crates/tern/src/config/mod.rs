@@ -57,11 +57,28 @@ use crate::alert::channels::{parse_channels, RawChannel};
 use crate::alert::rules::{self, AlertConfig, RawAlerts, RawErrorPolicy, RawPolicy};
 use tern_core::insights::{RuleId, Thresholds};
 
-use crate::insights::InsightSettings;
 use tern_store::{ClickHouseConfig, StoreBackend};
 
 /// The whole validated configuration. `Config::default()` is what `tern serve` runs with when
 /// there is no file: serve the database, accept pushes, pull nothing.
+/// Where the database lives when neither --db nor TERN_DB says.
+pub const DEFAULT_DB: &str = "tern.db";
+
+/// The `[insights]` settings of `tern.toml`: the catalogue's thresholds and the rules turned
+/// off. The default is every rule at the documented thresholds.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct InsightSettings {
+    pub thresholds: Thresholds,
+    /// Rules that never produce an insight.
+    pub disabled: Vec<RuleId>,
+}
+
+impl InsightSettings {
+    pub fn is_enabled(&self, rule: RuleId) -> bool {
+        !self.disabled.contains(&rule)
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Config {
     /// Where the file was read from (`None`: defaults only).
@@ -280,7 +297,7 @@ impl StoreConfig {
             (_, Some(db)) => Ok(StoreBackend::Sqlite(db.to_path_buf())),
             (StoreConfig::SqlitePath(p), None) => Ok(StoreBackend::Sqlite(p.clone())),
             (StoreConfig::Sqlite, None) => {
-                Ok(StoreBackend::Sqlite(PathBuf::from(crate::cli::DEFAULT_DB)))
+                Ok(StoreBackend::Sqlite(PathBuf::from(DEFAULT_DB)))
             }
         }
     }
@@ -1844,7 +1861,7 @@ mod store_tests {
         );
         assert_eq!(
             StoreConfig::Sqlite.resolve(None, None).unwrap(),
-            StoreBackend::Sqlite(PathBuf::from(crate::cli::DEFAULT_DB))
+            StoreBackend::Sqlite(PathBuf::from(DEFAULT_DB))
         );
     }
 

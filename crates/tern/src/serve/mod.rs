@@ -17,6 +17,7 @@ pub mod api;
 pub mod auth;
 pub mod cloudwatch;
 pub mod error;
+pub mod extras;
 pub mod firehose;
 pub mod metrics;
 pub mod payload;
@@ -30,7 +31,6 @@ use std::future::Future;
 use std::io::Write as _;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::pin::Pin;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
@@ -43,46 +43,11 @@ use crate::cli::ServeArgs;
 use crate::cluster::{Duty, Membership};
 use crate::config::{Config, TokenHash};
 use crate::writer::{Writer, WriterHandle};
+pub use extras::{Extras, Task};
 use state::{AppState, ExtraMetrics, Inner, Limits, ReadPool};
 
 /// Read-only connections for API queries.
 const READ_CONNECTIONS: usize = 4;
-
-/// A background task the server runs alongside HTTP: started with a writer handle and a
-/// shutdown signal (turns `true` on SIGTERM/SIGINT); it must return soon after the signal.
-/// The server waits for it before draining the writer, so whatever it wrote is kept.
-pub type Task = Box<
-    dyn FnOnce(WriterHandle, watch::Receiver<bool>) -> Pin<Box<dyn Future<Output = ()> + Send>>
-        + Send,
->;
-
-/// What the caller adds to the server: the AWS pull loop and its metrics.
-#[derive(Default)]
-pub struct Extras {
-    pub tasks: Vec<Task>,
-    /// Appends Prometheus text to `/metrics` (e.g. lag per log group).
-    pub metrics: Option<ExtraMetrics>,
-    /// Whether this process runs retention (in a cluster: while it holds the `alerts` lease).
-    pub duty: Duty,
-}
-
-impl Extras {
-    /// Both sets of tasks, both metrics.
-    pub fn merge(mut self, other: Extras) -> Extras {
-        self.tasks.extend(other.tasks);
-        self.metrics = match (self.metrics, other.metrics) {
-            (Some(a), Some(b)) => Some(Arc::new(move |out: &mut String| {
-                a(out);
-                b(out);
-            })),
-            (a, b) => a.or(b),
-        };
-        if self.duty.0.is_none() {
-            self.duty = other.duty;
-        }
-        self
-    }
-}
 
 /// Validated settings of one `tern serve` run.
 #[derive(Debug, Clone)]

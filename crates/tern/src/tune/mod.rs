@@ -23,7 +23,6 @@
 //! `plan` (the dry run and the cost estimate), `render` (table and JSON), `svg` (the chart).
 
 pub mod analysis;
-pub mod args;
 pub mod lambda;
 pub mod plan;
 pub mod render;
@@ -41,8 +40,8 @@ use tokio::task::JoinSet;
 
 use crate::aws;
 use crate::cli::TableOrJson;
+use crate::cli::{TuneArgs, TuneStrategy};
 use analysis::{Measured, Strategy};
-use args::{TuneArgs, TuneStrategy};
 use lambda::{FunctionConfig, Invoked, Lambda};
 use plan::{Basis, Plan, Target};
 

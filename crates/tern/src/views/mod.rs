@@ -2,3 +2,4 @@
 //! question the same way wherever it is asked.
 
 pub mod selection;
+pub mod usage;

@@ -23,7 +23,6 @@ use tern_store::TimeRange;
 
 use super::error::ApiError;
 use crate::cli::RangeArgs;
-use crate::timeutil;
 
 /// Query parameters, or a 400 naming what is wrong with them.
 pub fn query<T>(q: Result<Query<T>, QueryRejection>) -> Result<T, ApiError> {
@@ -51,7 +50,7 @@ impl RangeQuery {
             from: self.from.clone(),
             to: self.to.clone(),
         };
-        timeutil::resolve_range(&args, now_ms).map_err(|e| {
+        args.resolve(now_ms).map_err(|e| {
             // The CLI's messages name flags (`--since`); here they are parameters.
             ApiError::BadRequest(format!("{e:#}").replace("--", ""))
         })
