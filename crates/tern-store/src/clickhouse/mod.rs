@@ -29,6 +29,7 @@ mod errors;
 mod ingest;
 mod leases;
 mod query;
+mod read;
 mod rows;
 mod schema;
 mod seal;

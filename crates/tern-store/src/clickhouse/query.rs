@@ -9,87 +9,19 @@ use base64::Engine;
 use serde_json::{Map, Value};
 use tern_core::model::{normalize_lines, LogLine};
 
-use super::client::Row;
-use super::rows::{self, lit, lits, B64, PART_COLUMNS};
+use super::read::{self, seen_memory};
+use super::rows::{self, lit, B64, PART_COLUMNS};
+use super::rows::{fn_filter, range_sql};
 use super::seal;
-use super::stats::{self, Agg, By};
+use super::stats::{Agg, By};
 use super::{ClickHouseStore, Cutoffs, META_COMPACTED, META_RAW_CUTOFF, META_ROLLUP_CUTOFF};
-use crate::sqlite::rollup::{decode_sketch, floor_to, Rollup, DAY_MS, HOUR_MS};
+use crate::sqlite::rollup::{floor_to, Rollup, DAY_MS, HOUR_MS};
 use crate::{
     series_buckets, EnvironmentRow, FunctionMeta, FunctionStats, InvocationQuery, InvocationRow,
     Retention, RetentionStats, StoreError, TimeRange,
 };
 
 const DEFAULT_LIMIT: usize = 100;
-
-/// Whether an hourly bucket starting at `h` survived rollup retention.
-pub(super) fn bucket_kept(c: &Cutoffs, h: i64) -> bool {
-    c.rollups.is_none_or(|r| h.saturating_add(HOUR_MS) > r)
-}
-
-pub(super) fn range_sql(col: &str, from: Option<i64>, to: Option<i64>) -> String {
-    let mut parts = vec!["1".to_string()];
-    if let Some(f) = from {
-        parts.push(format!("{col} >= {f}"));
-    }
-    if let Some(t) = to {
-        parts.push(format!("{col} < {t}"));
-    }
-    parts.join(" AND ")
-}
-
-fn fn_filter(col: &str, functions: Option<&[String]>) -> String {
-    match functions {
-        Some(f) => format!("{col} IN ({})", lits(f.iter().map(String::as_str))),
-        None => "1".into(),
-    }
-}
-
-pub(super) fn read_rollup(r: &Row) -> Result<Rollup, StoreError> {
-    let outcomes = match r.map().get("outcomes") {
-        Some(Value::Array(a)) if a.len() == 6 => {
-            let mut o = [0i64; 6];
-            for (slot, v) in o.iter_mut().zip(a) {
-                *slot = v
-                    .as_i64()
-                    .ok_or_else(|| StoreError::Corrupt("rollup outcome is not a count".into()))?;
-            }
-            o
-        }
-        _ => {
-            return Err(StoreError::Corrupt(
-                "rollup outcomes are not 6 counts".into(),
-            ))
-        }
-    };
-    let sketch = |col: &str| -> Result<tern_core::sketch::Sketch, StoreError> {
-        let text = r.str(col)?;
-        if text.is_empty() {
-            return decode_sketch(None, col);
-        }
-        let b = B64
-            .decode(text)
-            .map_err(|e| StoreError::Corrupt(format!("{col} sketch is not base64: {e}")))?;
-        decode_sketch(Some(&b), col)
-    };
-    Ok(Rollup {
-        outcomes,
-        cold_starts: r.i64("cold_starts")?,
-        over_20s: r.i64("over_20s")?,
-        billed_ms: r.f64("billed_ms")?,
-        gb_seconds: r.f64("gb_seconds")?,
-        max_memory_used_mb: r.opt_u32("max_memory_mb")?,
-        first_ms: r.opt_i64("first_ms")?,
-        last_ms: r.opt_i64("last_ms")?,
-        latest_memory: r
-            .opt_i64("latest_memory_t")?
-            .zip(r.opt_u32("latest_memory_mb")?),
-        duration: sketch("duration")?,
-        init: sketch("init")?,
-        log_lines: r.i64("log_lines")?,
-        log_bytes: r.i64("log_bytes")?,
-    })
-}
 
 fn stats_from(agg: Agg, meta: FunctionMeta) -> Result<FunctionStats, StoreError> {
     let (r, months, environments) = agg.finish()?;
@@ -99,48 +31,6 @@ fn stats_from(agg: Agg, meta: FunctionMeta) -> Result<FunctionStats, StoreError>
         meta,
         environments,
     ))
-}
-
-/// The Memory Size of each function's latest completed invocation.
-pub(super) fn seen_memory(
-    s: &ClickHouseStore,
-    functions: Option<&[String]>,
-) -> Result<HashMap<String, u32>, StoreError> {
-    let seals = seal::state(s)?;
-    let mut latest = seal::sealed_memory(s, &seals, functions)?;
-    let open = if seals.valid.is_empty() {
-        Some("1".to_string())
-    } else {
-        seal::raw_filter("t", &seals, &Default::default(), None, None)
-    };
-    if let Some(open) = open {
-        let rows = s.select(&format!(
-            "SELECT function, max(t) AS mt, \
-             argMax(assumeNotNull(memory_mb), tuple(t, assumeNotNull(memory_mb))) AS m \
-             FROM invocations FINAL WHERE complete = 1 AND memory_mb IS NOT NULL AND {open} \
-             AND {} GROUP BY function",
-            fn_filter("function", functions)
-        ))?;
-        for r in &rows {
-            if let Some(m) = r.opt_u32("m")? {
-                let seen = (r.i64("mt")?, m);
-                let e = latest.entry(r.str("function")?).or_insert(seen);
-                *e = (*e).max(seen);
-            }
-        }
-    }
-    let mut out: HashMap<String, u32> = latest.into_iter().map(|(f, (_, m))| (f, m)).collect();
-    let rows = s.select(&format!(
-        "SELECT function, argMax(latest_memory_mb, latest_memory_t) AS m FROM rollups FINAL \
-         WHERE latest_memory_mb IS NOT NULL AND {} GROUP BY function",
-        fn_filter("function", functions)
-    ))?;
-    for r in &rows {
-        if let Some(m) = r.opt_u32("m")? {
-            out.entry(r.str("function")?).or_insert(m);
-        }
-    }
-    Ok(out)
 }
 
 fn metas(
@@ -167,7 +57,7 @@ pub(super) fn function_stats(
     let named = (!functions.is_empty()).then_some(functions);
     let c = s.cutoffs()?;
     let seals = seal::state(s)?;
-    let aggs = stats::aggregate_with(
+    let aggs = read::aggregate_with(
         s,
         &c,
         &seals,
@@ -233,7 +123,7 @@ pub(super) fn fleet(
             from: floor_to(first.0, width),
             width,
         };
-        aggs = stats::aggregate(s, &c, None, Some(first.0), Some(last.1), by)?;
+        aggs = read::aggregate(s, &c, None, Some(first.0), Some(last.1), by)?;
     }
     let mut out = Vec::with_capacity(stats.len());
     for st in stats {
@@ -281,7 +171,7 @@ pub(super) fn fleet_counts(
         from: floor_to(first.0, bucket_ms),
         width: bucket_ms,
     };
-    let counts = stats::counts(s, &c, Some(first.0), Some(last.1), by)?;
+    let counts = read::counts(s, &c, Some(first.0), Some(last.1), by)?;
     let index: std::collections::HashMap<i64, usize> = edges
         .iter()
         .enumerate()
@@ -316,7 +206,7 @@ pub(super) fn series(
     };
     // A compacted hour that straddles two buckets cannot be split: it goes where it starts,
     // as a partial bucket of the SQLite backend does.
-    let mut aggs = stats::aggregate(s, &c, Some(&names), Some(from), Some(to), by)?;
+    let mut aggs = read::aggregate(s, &c, Some(&names), Some(from), Some(to), by)?;
     (0..n)
         .map(|i| {
             let start = from + i * bucket_ms;
@@ -430,7 +320,7 @@ pub(super) fn environment_summaries(
 }
 
 pub(super) fn time_bounds(s: &ClickHouseStore) -> Result<Option<(i64, i64)>, StoreError> {
-    stats::time_bounds(s)
+    read::time_bounds(s)
 }
 
 fn rollup_row(function: &str, hour: i64, r: &Rollup, ver: u64) -> Map<String, Value> {
@@ -516,7 +406,7 @@ pub(super) fn apply_retention(
                 from: 0,
                 width: HOUR_MS,
             };
-            let hours = stats::aggregate(s, &c, None, c.compacted, Some(w), by)?;
+            let hours = read::aggregate(s, &c, None, c.compacted, Some(w), by)?;
             let mut out = Vec::new();
             for ((f, h), agg) in hours {
                 let (rollup, _, _) = agg.finish()?;

@@ -7,7 +7,9 @@ use serde_json::{Map, Value};
 use tern_core::model::{ErrorInfo, InvocationPart, LogFormat, ReportMetrics, Signals};
 
 use super::client::Row;
+use super::Cutoffs;
 use crate::sqlite::codec;
+use crate::sqlite::rollup::{decode_sketch, Rollup, HOUR_MS};
 use crate::{InvocationRow, StoreError};
 
 pub(crate) const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
@@ -359,4 +361,73 @@ mod partition_tests {
             1_709_164_800_000
         );
     }
+}
+
+/// Whether an hourly bucket starting at `h` survived rollup retention.
+pub(crate) fn bucket_kept(c: &Cutoffs, h: i64) -> bool {
+    c.rollups.is_none_or(|r| h.saturating_add(HOUR_MS) > r)
+}
+
+pub(crate) fn range_sql(col: &str, from: Option<i64>, to: Option<i64>) -> String {
+    let mut parts = vec!["1".to_string()];
+    if let Some(f) = from {
+        parts.push(format!("{col} >= {f}"));
+    }
+    if let Some(t) = to {
+        parts.push(format!("{col} < {t}"));
+    }
+    parts.join(" AND ")
+}
+
+pub(crate) fn fn_filter(col: &str, functions: Option<&[String]>) -> String {
+    match functions {
+        Some(f) => format!("{col} IN ({})", lits(f.iter().map(String::as_str))),
+        None => "1".into(),
+    }
+}
+
+pub(crate) fn read_rollup(r: &Row) -> Result<Rollup, StoreError> {
+    let outcomes = match r.map().get("outcomes") {
+        Some(Value::Array(a)) if a.len() == 6 => {
+            let mut o = [0i64; 6];
+            for (slot, v) in o.iter_mut().zip(a) {
+                *slot = v
+                    .as_i64()
+                    .ok_or_else(|| StoreError::Corrupt("rollup outcome is not a count".into()))?;
+            }
+            o
+        }
+        _ => {
+            return Err(StoreError::Corrupt(
+                "rollup outcomes are not 6 counts".into(),
+            ))
+        }
+    };
+    let sketch = |col: &str| -> Result<tern_core::sketch::Sketch, StoreError> {
+        let text = r.str(col)?;
+        if text.is_empty() {
+            return decode_sketch(None, col);
+        }
+        let b = B64
+            .decode(text)
+            .map_err(|e| StoreError::Corrupt(format!("{col} sketch is not base64: {e}")))?;
+        decode_sketch(Some(&b), col)
+    };
+    Ok(Rollup {
+        outcomes,
+        cold_starts: r.i64("cold_starts")?,
+        over_20s: r.i64("over_20s")?,
+        billed_ms: r.f64("billed_ms")?,
+        gb_seconds: r.f64("gb_seconds")?,
+        max_memory_used_mb: r.opt_u32("max_memory_mb")?,
+        first_ms: r.opt_i64("first_ms")?,
+        last_ms: r.opt_i64("last_ms")?,
+        latest_memory: r
+            .opt_i64("latest_memory_t")?
+            .zip(r.opt_u32("latest_memory_mb")?),
+        duration: sketch("duration")?,
+        init: sketch("init")?,
+        log_lines: r.i64("log_lines")?,
+        log_bytes: r.i64("log_bytes")?,
+    })
 }

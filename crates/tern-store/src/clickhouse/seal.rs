@@ -622,7 +622,7 @@ fn near(
     Ok(out)
 }
 
-/// `read_sealed` for invocation counts only (`stats::counts`).
+/// `read_sealed` for invocation counts only (`read::counts`).
 pub(super) fn sealed_counts(
     s: &ClickHouseStore,
     seals: &Seals,
@@ -708,7 +708,7 @@ pub(super) fn raw_filter(
 
 /// `lo <= col < hi`, in parentheses.
 fn span_sql(col: &str, a: Option<i64>, b: Option<i64>) -> String {
-    format!("({})", super::query::range_sql(col, a, b))
+    format!("({})", super::rows::range_sql(col, a, b))
 }
 
 /// The `edges` partitions over the partial hours of `[lo, hi)`.

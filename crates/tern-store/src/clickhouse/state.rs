@@ -100,7 +100,7 @@ pub(super) fn stored_functions(
 
 pub(super) fn functions(s: &ClickHouseStore) -> Result<Vec<FunctionMeta>, StoreError> {
     let mut out = stored_functions(s, None)?;
-    let seen = super::query::seen_memory(s, None)?;
+    let seen = super::read::seen_memory(s, None)?;
     for m in &mut out {
         if m.memory_size_mb.is_none() {
             m.memory_size_mb = seen.get(&m.function).copied();

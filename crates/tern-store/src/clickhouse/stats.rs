@@ -16,7 +16,6 @@ use tern_core::sketch::Sketch;
 
 use super::client::Row;
 use super::rows::lits;
-use super::seal::Seals;
 use super::{ClickHouseStore, Cutoffs};
 use crate::sqlite::rollup::{floor_to, month_of, Rollup, DAY_MS, HOUR_MS};
 use crate::StoreError;
@@ -231,72 +230,6 @@ pub(super) fn map_pairs(r: &Row, col: &str) -> Result<Vec<(i64, Value)>, StoreEr
         .collect()
 }
 
-/// Aggregate `[from, to)`: whole hours of sealed partitions from their sealed rows, the rest
-/// from raw invocations and stream lines (cut by `raw_window`), and compacted hours from
-/// `rollups`.
-pub(super) fn aggregate(
-    s: &ClickHouseStore,
-    c: &Cutoffs,
-    functions: Option<&[String]>,
-    from: Option<i64>,
-    to: Option<i64>,
-    by: By,
-) -> Result<Aggs, StoreError> {
-    let seals = super::seal::state(s)?;
-    aggregate_with(s, c, &seals, functions, from, to, by)
-}
-
-pub(super) fn aggregate_with(
-    s: &ClickHouseStore,
-    c: &Cutoffs,
-    seals: &Seals,
-    functions: Option<&[String]>,
-    from: Option<i64>,
-    to: Option<i64>,
-    by: By,
-) -> Result<Aggs, StoreError> {
-    let (lo, hi) = raw_window(c, from, to);
-    let mut out: Aggs = BTreeMap::new();
-    if lo.zip(hi).is_none_or(|(l, h)| l < h) {
-        let filters = if by.hourly() && !seals.valid.is_empty() {
-            let edges = super::seal::read_sealed(s, seals, &mut out, functions, lo, hi, by)?;
-            let (edges, plain) = super::seal::split_edges(seals, edges);
-            let of = |col| super::seal::edge_filter(col, &plain, lo, hi);
-            vec![
-                (
-                    super::seal::raw_filter("t", seals, &edges, lo, hi)
-                        .zip(super::seal::raw_filter("chunk_t", seals, &edges, lo, hi)),
-                    Read::Final,
-                ),
-                (of("t").zip(of("chunk_t")), Read::Plain),
-            ]
-        } else {
-            vec![(
-                Some((
-                    where_sql("t", lo, hi, None),
-                    where_sql("chunk_t", lo, hi, None),
-                )),
-                Read::Final,
-            )]
-        };
-        let f = where_sql("t", None, None, functions);
-        for (filters, read) in filters {
-            if let Some((inv, lines)) = filters {
-                raw_into(
-                    s,
-                    &mut out,
-                    &format!("{inv} AND {f}"),
-                    &format!("{lines} AND {f}"),
-                    by,
-                    read,
-                )?;
-            }
-        }
-    }
-    compacted_hours(s, c, &mut out, functions, from, to, by)?;
-    Ok(out)
-}
-
 /// How raw rows are read: the latest version of each key through `FINAL`, or (`Plain`: the
 /// partial edge hours of sealed partitions merged into one part when sealed) without it,
 /// keeping the newest row of each key among those the filter selects. In a merged partition
@@ -338,57 +271,6 @@ pub(super) fn raw_rows(table: &str, filter: &str, read: Read) -> String {
 
 /// Completed invocations per function and bucket start.
 pub(super) type Counts = BTreeMap<String, BTreeMap<i64, i64>>;
-
-/// What `aggregate` counts as invocations per (function, bucket), from the same sealed, raw
-/// and compacted rows, without reading anything else: each query answers one row per
-/// function with its buckets as arrays (a fleet of 5,000 functions over 14 days hourly is
-/// 1.7 M buckets).
-pub(super) fn counts(
-    s: &ClickHouseStore,
-    c: &Cutoffs,
-    from: Option<i64>,
-    to: Option<i64>,
-    by: By,
-) -> Result<Counts, StoreError> {
-    let seals = super::seal::state(s)?;
-    let (lo, hi) = raw_window(c, from, to);
-    let mut out = Counts::new();
-    if lo.zip(hi).is_none_or(|(l, h)| l < h) {
-        let filters = if by.hourly() && !seals.valid.is_empty() {
-            let edges = super::seal::sealed_counts(s, &seals, &mut out, lo, hi, by)?;
-            let (edges, plain) = super::seal::split_edges(&seals, edges);
-            vec![
-                (
-                    super::seal::raw_filter("t", &seals, &edges, lo, hi),
-                    Read::Final,
-                ),
-                (super::seal::edge_filter("t", &plain, lo, hi), Read::Plain),
-            ]
-        } else {
-            vec![(Some(where_sql("t", lo, hi, None)), Read::Final)]
-        };
-        for (filter, read) in filters {
-            let Some(f) = filter else { continue };
-            add_counts(
-                s,
-                &mut out,
-                &format!(
-                    "SELECT function, {b} AS b, toInt64(countIf(complete = 1 AND outcome < 6)) \
-                     AS n FROM {rows} GROUP BY function, b",
-                    b = by.sql("t"),
-                    rows = raw_rows("invocations", &f, read),
-                ),
-                by,
-            )?;
-        }
-    }
-    let mut compacted = Aggs::new();
-    compacted_hours(s, c, &mut compacted, None, from, to, by)?;
-    for ((f, b), a) in compacted {
-        *out.entry(f).or_default().entry(b).or_default() += a.rollup.invocations();
-    }
-    Ok(out)
-}
 
 /// Add the rows of `inner` (`function`, bucket index `b`, count `n`), read as one row per
 /// function with arrays.
@@ -623,7 +505,7 @@ fn stream_volume(
 }
 
 /// Whole compacted hours inside `[from, to)` that survived rollup retention.
-fn compacted_hours(
+pub(super) fn compacted_hours(
     s: &ClickHouseStore,
     c: &Cutoffs,
     out: &mut Aggs,
@@ -645,10 +527,10 @@ fn compacted_hours(
     ))?;
     for r in &rows {
         let hour = r.i64("hour")?;
-        if to.is_some_and(|t| hour + HOUR_MS > t) || !super::query::bucket_kept(c, hour) {
+        if to.is_some_and(|t| hour + HOUR_MS > t) || !super::rows::bucket_kept(c, hour) {
             continue;
         }
-        let rollup = super::query::read_rollup(r)?;
+        let rollup = super::rows::read_rollup(r)?;
         let a = out
             .entry((r.str("function")?, by.start_of(hour)))
             .or_default();
@@ -693,45 +575,4 @@ impl Agg {
         }
         Ok((self.rollup, self.months, self.environments))
     }
-}
-
-/// Earliest and latest time of a completed invocation: raw, sealed or compacted.
-pub(super) fn time_bounds(s: &ClickHouseStore) -> Result<Option<(i64, i64)>, StoreError> {
-    let c = s.cutoffs()?;
-    let seals = super::seal::state(s)?;
-    let (lo, hi) = raw_window(&c, None, None);
-    let mut bounds: Option<(i64, i64)> = None;
-    let mut widen = |a: i64, b: i64| {
-        bounds = Some(bounds.map_or((a, b), |(x, y)| (x.min(a), y.max(b))));
-    };
-    let raw = if seals.valid.is_empty() {
-        Some(where_sql("t", lo, hi, None))
-    } else {
-        super::seal::raw_filter("t", &seals, &Default::default(), lo, hi)
-    };
-    if let Some(filter) = raw {
-        let rows = s.select(&format!(
-            "SELECT count() AS n, min(t) AS lo, max(t) AS hi FROM invocations FINAL \
-             WHERE complete = 1 AND {filter}"
-        ))?;
-        if let Some(r) = rows.first() {
-            if r.i64("n")? > 0 {
-                widen(r.i64("lo")?, r.i64("hi")?);
-            }
-        }
-    }
-    if let Some((a, b)) = super::seal::sealed_bounds(s, &seals, lo)? {
-        widen(a, b);
-    }
-    let aggs = {
-        let mut out = BTreeMap::new();
-        compacted_hours(s, &c, &mut out, None, None, None, By::Function)?;
-        out
-    };
-    for a in aggs.values() {
-        if let (Some(x), Some(y)) = (a.rollup.first_ms, a.rollup.last_ms) {
-            widen(x, y);
-        }
-    }
-    Ok(bounds)
 }
