@@ -59,6 +59,14 @@ pub fn run(args: DemoArgs) -> Result<String> {
     let summary = ingest::run(&settings)?;
     eprint!("{}", summary.render());
     mark_as_demo(&backend)?;
+    // The simulated logs are in the database now; only the database is worth keeping.
+    let kept = if args.db.is_some() {
+        let _ = std::fs::remove_dir_all(&work);
+        None
+    } else {
+        let _ = std::fs::remove_dir_all(&logs);
+        Some(work.clone())
+    };
     let store = ingest::open_store_read(&backend)?;
     let functions = report::select_functions(&store, None)?;
     let rep = report::build(
@@ -90,6 +98,13 @@ pub fn run(args: DemoArgs) -> Result<String> {
             .map(|f| f.chars().take(4).collect::<String>())
             .unwrap_or_default()
     ));
+    if let Some(dir) = &kept {
+        out.push_str(&format!(
+            "\nThe demo's database is kept in {} for the commands above; `rm -r {}` removes it.\n",
+            dir.display(),
+            shell_quote(dir)
+        ));
+    }
     match listen {
         None => {
             out.push_str(&format!(

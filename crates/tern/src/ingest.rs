@@ -317,9 +317,22 @@ fn to_batch(a: Assembled, settings: &Settings, seen: &mut BTreeSet<String>) -> I
 
 /// Open an existing database for reading.
 pub fn open_store_read(backend: &StoreBackend) -> Result<Box<dyn Store>> {
-    backend
-        .open_read_only()
-        .with_context(|| format!("opening {}", crate::config::describe(backend)))
+    backend.open_read_only().map_err(|e| opening(backend, e))
+}
+
+/// "cannot open database PATH: why", naming the store once however the error says it.
+fn opening(backend: &StoreBackend, e: tern_store::StoreError) -> anyhow::Error {
+    let shown = crate::config::describe(backend);
+    match e {
+        tern_store::StoreError::Open { path, message } => {
+            let message = message
+                .trim_end_matches(path.as_str())
+                .trim_end_matches([':', ' '])
+                .to_string();
+            anyhow::anyhow!("cannot open {shown}: {message}")
+        }
+        other => anyhow::Error::new(other).context(format!("opening {shown}")),
+    }
 }
 
 /// Whether the store is there to be read: a SQLite file exists; a ClickHouse server is
@@ -345,9 +358,18 @@ pub fn open_existing(backend: &StoreBackend) -> Result<Box<dyn Store>> {
 
 /// Open (or create) the store for reading and writing.
 pub fn open_store(backend: &StoreBackend) -> Result<Box<dyn Store>> {
-    backend
-        .open()
-        .with_context(|| format!("opening {}", crate::config::describe(backend)))
+    if let StoreBackend::Sqlite(path) = backend {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            if !dir.is_dir() {
+                anyhow::bail!(
+                    "cannot create the database {}: the directory {} does not exist",
+                    path.display(),
+                    dir.display()
+                );
+            }
+        }
+    }
+    backend.open().map_err(|e| opening(backend, e))
 }
 
 /// Run an ingest. Data is durable in the database when this returns Ok.

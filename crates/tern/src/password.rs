@@ -83,19 +83,56 @@ pub fn passwd_command(name: &str) -> Result<String> {
     if name.trim().is_empty() || name.len() > 64 || name.chars().any(char::is_control) {
         bail!("the user name must be 1 to 64 characters, without control characters");
     }
-    let mut line = String::new();
-    std::io::stdin()
-        .lock()
-        .take((MAX_PASSWORD_BYTES + 2) as u64)
-        .read_line(&mut line)?;
-    let password = line.strip_suffix('\n').unwrap_or(&line);
-    let password = password.strip_suffix('\r').unwrap_or(password);
-    let h = hash(password)?;
+    let read = || -> Result<String> {
+        let mut line = String::new();
+        std::io::stdin()
+            .lock()
+            .take((MAX_PASSWORD_BYTES + 2) as u64)
+            .read_line(&mut line)?;
+        let password = line.strip_suffix('\n').unwrap_or(&line);
+        Ok(password.strip_suffix('\r').unwrap_or(password).to_string())
+    };
+    let password = if std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+        let first = hidden("Password: ", read)?;
+        let again = hidden("The same password again: ", read)?;
+        if first != again {
+            bail!("the two passwords differ; nothing was written");
+        }
+        first
+    } else {
+        read()?
+    };
+    let h = hash(&password)?;
     Ok(format!(
         "# Paste into tern.toml (the password itself never goes in the file):\n\
          [[dashboard.users]]\nname = {}\npassword_hash = \"{h}\"\n",
         toml_string(name)
     ))
+}
+
+/// Prompt on stderr and read a line from the terminal with echo off (restored after).
+#[cfg(unix)]
+fn hidden(prompt: &str, read: impl Fn() -> Result<String>) -> Result<String> {
+    use anyhow::Context as _;
+    use rustix::termios::{tcgetattr, tcsetattr, LocalModes, OptionalActions};
+    use std::io::Write as _;
+    eprint!("{prompt}");
+    let _ = std::io::stderr().flush();
+    let stdin = std::io::stdin();
+    let before = tcgetattr(&stdin).context("reading the terminal's settings")?;
+    let mut quiet = before.clone();
+    quiet.local_modes.remove(LocalModes::ECHO);
+    tcsetattr(&stdin, OptionalActions::Now, &quiet).context("turning echo off")?;
+    let line = read();
+    let _ = tcsetattr(&stdin, OptionalActions::Now, &before);
+    eprintln!();
+    line
+}
+
+#[cfg(not(unix))]
+fn hidden(prompt: &str, read: impl Fn() -> Result<String>) -> Result<String> {
+    eprint!("{prompt}");
+    read()
 }
 
 fn toml_string(s: &str) -> String {

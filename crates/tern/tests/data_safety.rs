@@ -378,3 +378,190 @@ fn cut_lists_say_so_and_a_mistyped_function_names_the_closest() {
         assert!(said.contains("did you mean"), "{cmd}: {said}");
     }
 }
+
+/// `--listen localhost:PORT` binds the loopback address; a port already taken fails with the
+/// address named, and leaves no token files behind.
+#[test]
+fn serve_listens_on_localhost_and_a_failed_bind_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("tern.db");
+    let mut c = tern();
+    c.args(["serve", "--listen", "localhost:0", "--db"])
+        .arg(&db)
+        .env_remove("TERN_API_TOKEN")
+        .env_remove("TERN_INGEST_KEY");
+    let s = firehose::Serve::spawn(c);
+    assert!(
+        s.url("/").starts_with("http://127.0.0.1:"),
+        "{}",
+        s.url("/")
+    );
+    let taken = s.url("").trim_start_matches("http://").to_string();
+    let said = s.terminate();
+    assert!(said.contains("created a random one"), "{said}");
+
+    // A second server on the same port, over a fresh database: refused, nothing written.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let busy = listener.local_addr().unwrap().to_string();
+    let fresh = dir.path().join("fresh.db");
+    let o = tern()
+        .args(["serve", "--listen", &busy, "--db"])
+        .arg(&fresh)
+        .env_remove("TERN_API_TOKEN")
+        .env_remove("TERN_INGEST_KEY")
+        .output()
+        .unwrap();
+    let err = failed(o, "serve on a taken port");
+    assert!(err.contains(&format!("cannot listen on {busy}")), "{err}");
+    for suffix in ["api-token", "ingest-key"] {
+        let p = dir.path().join(format!("fresh.db.{suffix}"));
+        assert!(!p.exists(), "{} written by a failed start", p.display());
+    }
+    drop(listener);
+    assert!(!taken.is_empty());
+
+    let o = tern()
+        .args(["serve", "--listen", "nowhere:port", "--db"])
+        .arg(&fresh)
+        .output()
+        .unwrap();
+    let err = failed(o, "serve --listen nowhere:port");
+    assert!(err.contains("localhost:8080"), "{err}");
+}
+
+/// A database in a directory that does not exist is refused, naming the directory, and the
+/// path is said once.
+#[test]
+fn a_database_in_a_missing_directory_says_so_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("no-such-dir").join("tern.db");
+    let logs = dir.path().join("empty.log");
+    std::fs::write(&logs, "").unwrap();
+    let o = tern()
+        .arg("ingest")
+        .arg("--db")
+        .arg(&db)
+        .arg(&logs)
+        .output()
+        .unwrap();
+    let err = failed(o, "ingest into a missing directory");
+    assert!(
+        err.contains(&format!(
+            "the directory {} does not exist",
+            db.parent().unwrap().display()
+        )),
+        "{err}"
+    );
+    assert_eq!(err.matches(&db.display().to_string()).count(), 1, "{err}");
+}
+
+/// The demo keeps only its database, and says where it is and how to remove it.
+#[test]
+fn the_demo_says_where_its_files_are_and_keeps_only_the_database() {
+    let o = ok(
+        tern()
+            .args(["demo", "--functions", "2", "--days", "1"])
+            .output()
+            .unwrap(),
+        "demo",
+    );
+    let out = String::from_utf8_lossy(&o.stdout).into_owned();
+    let line = out
+        .lines()
+        .find(|l| l.starts_with("The demo's database is kept in "))
+        .unwrap_or_else(|| panic!("no line saying where the demo's files are:\n{out}"));
+    let dir = PathBuf::from(
+        line.trim_start_matches("The demo's database is kept in ")
+            .split(" for the commands above")
+            .next()
+            .unwrap(),
+    );
+    assert!(dir.join("tern.db").is_file(), "{}", dir.display());
+    assert!(
+        !dir.join("logs").exists(),
+        "simulated logs left in {}",
+        dir.display()
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Diagnostics into a pipe or a file carry no terminal colour codes.
+#[test]
+fn diagnostics_into_a_pipe_have_no_colour_codes() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("tern.db");
+    let logs = dir.path().join("one.log");
+    std::fs::write(&logs, "not a lambda log line\n").unwrap();
+    let o = tern()
+        .env("TERN_LOG", "debug")
+        .arg("ingest")
+        .arg("--db")
+        .arg(&db)
+        .arg(&logs)
+        .output()
+        .unwrap();
+    let err = stderr(&o);
+    assert!(
+        err.contains("DEBUG") || err.contains("INFO"),
+        "no diagnostics to check:\n{err}"
+    );
+    assert!(
+        !err.contains('\u{1b}'),
+        "colour codes in piped stderr:\n{err:?}"
+    );
+}
+
+/// `tern passwd` at a terminal asks twice without echo; two different answers write nothing.
+/// The terminal is a pseudo-terminal made by Python's standard `pty` module.
+#[test]
+fn passwd_at_a_terminal_asks_twice_without_echo() {
+    let script = r#"
+import os, pty, sys, time
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(sys.argv[1], [sys.argv[1], "passwd", "alice"])
+out = b""
+def drain(seconds):
+    global out
+    end = time.time() + seconds
+    while time.time() < end:
+        try:
+            chunk = os.read(fd, 4096)
+        except OSError:
+            return
+        if not chunk:
+            return
+        out += chunk
+        if b"again" in chunk or b"password_hash" in chunk or b"differ" in chunk:
+            return
+drain(20)
+os.write(fd, (sys.argv[2] + "\n").encode())
+drain(20)
+os.write(fd, (sys.argv[3] + "\n").encode())
+drain(60)
+_, status = os.waitpid(pid, 0)
+sys.stdout.write(out.decode(errors="replace"))
+sys.stdout.write("\nEXIT %d\n" % os.waitstatus_to_exitcode(status))
+"#;
+    let run = |first: &str, second: &str| -> String {
+        let o = std::process::Command::new("python3")
+            .arg("-c")
+            .arg(script)
+            .arg(env!("CARGO_BIN_EXE_tern"))
+            .arg(first)
+            .arg(second)
+            .output()
+            .expect("python3 runs the pseudo-terminal");
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    let secret = "a long dashboard passphrase";
+    let same = run(secret, secret);
+    assert!(same.contains("Password: "), "{same}");
+    assert!(same.contains("password_hash = \"$argon2id$"), "{same}");
+    assert!(!same.contains(secret), "the password was echoed:\n{same}");
+    assert!(same.contains("EXIT 0"), "{same}");
+    let differ = run(secret, "another long passphrase");
+    assert!(differ.contains("the two passwords differ"), "{differ}");
+    assert!(!differ.contains("password_hash"), "{differ}");
+    assert!(differ.contains("EXIT 1"), "{differ}");
+}

@@ -1193,8 +1193,31 @@ fn parse_insights(raw: &RawInsights) -> Result<InsightSettings> {
 }
 
 pub fn parse_listen(s: &str) -> Result<SocketAddr> {
-    s.parse::<SocketAddr>()
-        .map_err(|_| anyhow!("{s:?} is not an address and port such as 127.0.0.1:8080"))
+    let bad =
+        || anyhow!("{s:?} is not an address and port such as 127.0.0.1:8080 or localhost:8080");
+    if let Ok(a) = s.parse::<SocketAddr>() {
+        return Ok(a);
+    }
+    let (host, port) = s.rsplit_once(':').ok_or_else(bad)?;
+    let port: u16 = port.parse().map_err(|_| bad())?;
+    if host.eq_ignore_ascii_case("localhost") {
+        // The loopback address, whatever the resolver would say: never a public interface.
+        return Ok(SocketAddr::from(([127, 0, 0, 1], port)));
+    }
+    if host.is_empty()
+        || !host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
+    {
+        return Err(bad());
+    }
+    use std::net::ToSocketAddrs as _;
+    let mut addrs = (host, port)
+        .to_socket_addrs()
+        .with_context(|| format!("{s:?}: cannot resolve the host name {host:?}"))?;
+    addrs
+        .next()
+        .ok_or_else(|| anyhow!("{s:?}: the host name {host:?} has no address"))
 }
 
 /// An AWS region name: lowercase letters, digits and dashes, e.g. `us-east-1`.

@@ -283,38 +283,34 @@ pub async fn run(
     extras: Extras,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<()> {
-    for (list, suffix, what, key) in [
-        (
-            &mut settings.config.auth.api_tokens,
-            "api-token",
-            "API token",
-            "auth.api_tokens",
-        ),
-        (
-            &mut settings.config.auth.ingest_keys,
-            "ingest-key",
-            "ingest key",
-            "auth.ingest_keys",
-        ),
-    ] {
-        if !list.is_empty() {
-            continue;
-        }
-        match &settings.store {
-            StoreBackend::Sqlite(db) => list.push(token_file(db, suffix, what)?),
-            // Collectors behind one load balancer must accept the same tokens, so none is
-            // made up per process.
-            StoreBackend::ClickHouse(_) => bail!(
-                "no {what} configured: with store.backend = \"clickhouse\" set {key} in the \
-                 config (`tern token` makes one) or {}",
-                if suffix == "api-token" {
-                    "TERN_API_TOKEN"
-                } else {
-                    "TERN_INGEST_KEY"
-                }
+    // Collectors behind one load balancer must accept the same tokens, so none is made up
+    // per process.
+    if matches!(settings.store, StoreBackend::ClickHouse(_)) {
+        for (list, what, key, env) in [
+            (
+                &settings.config.auth.api_tokens,
+                "API token",
+                "auth.api_tokens",
+                "TERN_API_TOKEN",
             ),
+            (
+                &settings.config.auth.ingest_keys,
+                "ingest key",
+                "auth.ingest_keys",
+                "TERN_INGEST_KEY",
+            ),
+        ] {
+            if list.is_empty() {
+                bail!(
+                    "no {what} configured: with store.backend = \"clickhouse\" set {key} in the \
+                     config (`tern token` makes one) or {env}"
+                );
+            }
         }
     }
+    let listener = tokio::net::TcpListener::bind(settings.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", settings.listen))?;
     let shown = crate::config::describe(&settings.store);
     let store = settings
         .store
@@ -329,9 +325,27 @@ pub async fn run(
                 .with_context(|| format!("opening {shown} to read"))?,
         );
     }
-    let listener = tokio::net::TcpListener::bind(settings.listen)
-        .await
-        .with_context(|| format!("cannot listen on {}", settings.listen))?;
+    // Token files are written only once the address is bound and the store is open: a
+    // failed start leaves nothing behind.
+    for (list, suffix, what) in [
+        (
+            &mut settings.config.auth.api_tokens,
+            "api-token",
+            "API token",
+        ),
+        (
+            &mut settings.config.auth.ingest_keys,
+            "ingest-key",
+            "ingest key",
+        ),
+    ] {
+        if !list.is_empty() {
+            continue;
+        }
+        if let StoreBackend::Sqlite(db) = &settings.store {
+            list.push(token_file(db, suffix, what)?);
+        }
+    }
     let addr = listener.local_addr().context("reading the bound address")?;
     let (writer, handle) = Writer::spawn(store, settings.config.server.ingest_queue);
     let app_state = state(&settings, handle.clone(), reads, extras.metrics);
