@@ -325,12 +325,31 @@ pub(super) fn decide(curve: &[CurvePoint], cur: usize, settings: &Settings) -> O
     if let Some(i) = best_of(curve, c, &qualified, s) {
         let g = gain(&curve[i], c, s);
         let p = &curve[i];
+        let to_measure = if p.support == Support::Extrapolated {
+            Some(p.memory_mb)
+        } else {
+            // The model's estimate beyond the measured sizes beats this advice by the bar for
+            // extrapolation, but its range does not: a measurement would tell.
+            others
+                .iter()
+                .copied()
+                .filter(|&j| {
+                    let q = &curve[j];
+                    q.support == Support::Extrapolated && gain(q, p, s).value >= needed(q, settings)
+                })
+                .min_by(|&a, &b| {
+                    metric(&curve[a], c, s)
+                        .value
+                        .total_cmp(&metric(&curve[b], c, s).value)
+                })
+                .map(|j| curve[j].memory_mb)
+        };
         return Some(Choice {
             index: i,
             decision: Decision::Change,
             gain: g,
             certainty: certainty(p, c, &g, true),
-            to_measure: (p.support == Support::Extrapolated).then_some(p.memory_mb),
+            to_measure,
         });
     }
 

@@ -1758,9 +1758,20 @@ fn predict(m: u32, anchors: &[&SizeGroup], model: &Model) -> Option<Predicted> {
     ends.extend(slope.map(|s| (rf / mf).powf(s)));
     let k_low = ends.iter().copied().fold(f64::INFINITY, f64::min);
     let k_high = ends.iter().copied().fold(0.0, f64::max);
+    // Two measured sizes at or above one vCPU where the larger is measurably faster: the
+    // work uses more than one vCPU, which the model (no speed-up past one vCPU) cannot see.
+    // Above them, carry the measured slope on instead, at most proportionally to memory
+    // (all of the time parallel work).
+    let threaded = next
+        .filter(|n| {
+            !below && f64::from(n.memory_mb) >= VCPU_MB && r.latency_p50.high < n.latency_p50.low
+        })
+        .and(slope)
+        .map(|s| (rf / mf).powf(s.min(1.0)));
     let central = |f: Option<&Fit>| -> f64 {
-        let k = match f {
-            Some(f) if f.predict(rf) > 0.0 => f.predict(mf) / f.predict(rf),
+        let k = match (threaded, f) {
+            (Some(k), _) => k,
+            (None, Some(f)) if f.predict(rf) > 0.0 => f.predict(mf) / f.predict(rf),
             _ => 1.0 - model.share + model.share * cap,
         };
         if k.is_finite() {
