@@ -514,6 +514,24 @@ mod tests {
         );
     }
 
+    /// A measured change stands, and names the unmeasured size whose estimate beats it by the
+    /// extrapolation bar though its range does not; one short of the bar is not named.
+    #[test]
+    fn a_measured_change_names_a_promising_unmeasured_size() {
+        for (p95, named) in [(80.0, Some(10_240)), (95.0, None)] {
+            let curve = [
+                point(1769, 200.0, 10.0, 0.01, Support::Measured),
+                point(3008, 100.0, 10.0, 0.01, Support::Measured),
+                point(10_240, p95, 10.0, 0.3, Support::Extrapolated),
+            ];
+            let c = decide(&curve, 0, &settings(Strategy::Speed))
+                .unwrap_or_else(|| panic!("no choice"));
+            assert_eq!(curve[c.index].memory_mb, 3008);
+            assert_eq!(c.decision, Decision::Change);
+            assert_eq!(c.to_measure, named, "p95 {p95}");
+        }
+    }
+
     #[test]
     fn an_extrapolated_gain_needs_twice_the_minimum() {
         for (cost, want) in [(9.3, 1024), (8.8, 512)] {

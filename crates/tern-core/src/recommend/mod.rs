@@ -15,7 +15,10 @@
 //! - **Beyond the measured sizes** the duration model ([`fit`]: `a + b/CPU share`, or the
 //!   single-size lean) extrapolates from the nearest measured size, labelled `estimated`, with
 //!   bounds from fully I/O-bound (flat) to fully CPU-bound (duration ∝ 1 / memory, threads
-//!   included) and, when two sizes were measured, the measured slope carried on. Init time is
+//!   included) and, when two sizes were measured, the measured slope carried on. Two measured
+//!   sizes at or above one vCPU where the larger is measurably faster contradict the model (the
+//!   work is multi-threaded): above them the measured slope, at most proportional to memory,
+//!   is the estimate. Init time is
 //!   modelled as a quarter fixed and three quarters CPU work, weighted by the nearest measured
 //!   cold-start rate.
 //!
@@ -38,7 +41,8 @@
 //!    the current one on the strategy's axis and better by the minimum effect on the other
 //!    axis is a change too (as fast, and cheaper).
 //! 5. **Extrapolation is labelled**: its range is given and the `tern tune` command that would
-//!    measure it.
+//!    measure it. A change to a measured size names that command too when an unmeasured size's
+//!    estimate beats it by the bar for extrapolation but its range does not.
 //!
 //! The confidence is computed from the data: whether the sizes compared were measured,
 //! interpolated or extrapolated, how many invocations they rest on, and how much of the gain
