@@ -1,6 +1,7 @@
 //! `tern recommend` against duration curves outside its own model: `tern simulate --families`
 //! writes one function per family (a working set that fits, an I/O plateau, vCPU steps,
-//! multi-threaded work, a cache hit/miss mix), each run at three sizes in turn. The truth is
+//! multi-threaded work, a cache hit/miss mix; the working set once more with its sweet spot
+//! between two measured sizes), each run at three sizes in turn. The truth is
 //! the simulator's own curve per family (`.truth.json`), never the recommender's model; every
 //! figure below is read from it with plain arithmetic.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -14,7 +15,9 @@ use serde_json::Value;
 mod bin;
 use bin::{ok, tern};
 
-const FAMILIES: [&str; 5] = [
+/// The working set twice: once with its sweet spot measured, once inside a measured gap.
+const FAMILIES: [&str; 6] = [
+    "working_set",
     "working_set",
     "plateau",
     "vcpu_steps",
@@ -273,7 +276,7 @@ fn advice_on_curves_outside_the_model_matches_their_truth() {
             }
         }
     }
-    assert_eq!(checked, 15);
+    assert_eq!(checked, 18);
     // The keep rule was exercised (the balanced cache hit/miss mix: 1,024 MB is 2% better).
     assert!(nothing_to_gain >= 1, "no case without a measured gain");
     assert!(failures.is_empty(), "{}", failures.join("\n"));

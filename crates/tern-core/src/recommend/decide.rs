@@ -228,6 +228,34 @@ fn certainty(rec: &CurvePoint, cur: &CurvePoint, gain: &Gain, change: bool) -> C
     Certainty::from_score(score)
 }
 
+/// A measured size measurably cheaper than the measured size below it with allowed sizes
+/// between them: more memory cost less, so the duration fell faster than memory grew (a
+/// working set that starts to fit, say). Interpolation cannot see where in the gap that
+/// happens, and a size there may be cheaper still: the one nearest the middle (in log
+/// memory), to measure.
+fn sweet_spot_gap(curve: &[CurvePoint], i: usize) -> Option<u32> {
+    let p = curve.get(i)?;
+    if p.support != Support::Measured {
+        return None;
+    }
+    let below = curve[..i]
+        .iter()
+        .rposition(|q| q.support == Support::Measured)?;
+    let q = &curve[below];
+    if p.cost.high >= q.cost.low {
+        return None;
+    }
+    let middle = 0.5 * (f64::from(q.memory_mb).ln() + f64::from(p.memory_mb).ln());
+    curve[below + 1..i]
+        .iter()
+        .filter(|g| g.allowed)
+        .min_by(|a, b| {
+            let off = |g: &CurvePoint| (f64::from(g.memory_mb).ln() - middle).abs();
+            off(a).total_cmp(&off(b))
+        })
+        .map(|g| g.memory_mb)
+}
+
 /// Apply the decision rules to `curve`, whose `cur` is the current size.
 pub(super) fn decide(curve: &[CurvePoint], cur: usize, settings: &Settings) -> Option<Choice> {
     let c = curve.get(cur)?;
@@ -343,6 +371,7 @@ pub(super) fn decide(curve: &[CurvePoint], cur: usize, settings: &Settings) -> O
                         .total_cmp(&metric(&curve[b], c, s).value)
                 })
                 .map(|j| curve[j].memory_mb)
+                .or_else(|| sweet_spot_gap(curve, i))
         };
         return Some(Choice {
             index: i,
@@ -529,6 +558,28 @@ mod tests {
             assert_eq!(curve[c.index].memory_mb, 3008);
             assert_eq!(c.decision, Decision::Change);
             assert_eq!(c.to_measure, named, "p95 {p95}");
+        }
+    }
+
+    /// More memory measured cheaper across a gap: the size in the middle of the gap is named
+    /// for measurement; a gap the cost rose across is not.
+    #[test]
+    fn a_cheaper_size_across_a_gap_names_the_middle_of_it() {
+        for (cost, named) in [(8.5, Some(1536)), (10.5, None)] {
+            let curve = [
+                point(1024, 200.0, 10.0, 0.01, Support::Measured),
+                point(1536, 150.0, 9.5, 0.05, Support::Interpolated),
+                point(1769, 120.0, 9.2, 0.05, Support::Interpolated),
+                point(2048, 80.0, cost, 0.01, Support::Measured),
+            ];
+            let s = if cost < 10.0 {
+                Strategy::Cost
+            } else {
+                Strategy::Speed
+            };
+            let c = decide(&curve, 0, &settings(s)).unwrap_or_else(|| panic!("no choice"));
+            assert_eq!(curve[c.index].memory_mb, 2048);
+            assert_eq!(c.to_measure, named, "cost {cost}");
         }
     }
 

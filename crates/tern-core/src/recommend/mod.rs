@@ -42,7 +42,9 @@
 //!    axis is a change too (as fast, and cheaper).
 //! 5. **Extrapolation is labelled**: its range is given and the `tern tune` command that would
 //!    measure it. A change to a measured size names that command too when an unmeasured size's
-//!    estimate beats it by the bar for extrapolation but its range does not.
+//!    estimate beats it by the bar for extrapolation but its range does not, or when it is
+//!    measurably cheaper than the measured size below it (the duration fell faster than
+//!    memory grew): then the middle of the gap between them, which interpolation cannot see.
 //!
 //! The confidence is computed from the data: whether the sizes compared were measured,
 //! interpolated or extrapolated, how many invocations they rest on, and how much of the gain

@@ -641,8 +641,8 @@ fn impact_functions(first: usize, start: i64, at: &dyn Fn(f64) -> i64) -> Vec<Fu
 /// at every size it runs at in a two-day window.
 pub const FAMILY_RATE_PER_DAY: f64 = 2400.0;
 
-/// One function per duration family outside the recommender's model, appended after the
-/// fleet (so the rest of the fleet is the same with or without them). Each runs at several
+/// One function per duration family outside the recommender's model (the working set twice:
+/// its sweet spot measured, then inside a measured gap), appended after the fleet (so the rest of the fleet is the same with or without them). Each runs at several
 /// sizes in turn, as a team trying sizes does; the last is the size in force. Their true
 /// curves and optima are in the truth's `duration_model`.
 fn family_functions(first: usize, start: i64, at: &dyn Fn(f64) -> i64) -> Vec<FunctionSpec> {
@@ -659,22 +659,31 @@ fn family_functions(first: usize, start: i64, at: &dyn Fn(f64) -> i64) -> Vec<Fu
             )
         }
     };
-    let fams: [(&str, Curve, Perf, &[u32]); 5] = [
+    let working_set = Perf {
+        io_ms: 8.0,
+        cpu_ms: 110.0,
+        sigma: 0.25,
+        work_mb: 60.0,
+        leak_mb: 0.0,
+    };
+    let fits = Curve::WorkingSet {
+        fits_mb: 1536,
+        penalty: 1.35,
+    };
+    let fams: [(&str, Curve, Perf, &[u32]); 6] = [
         // Casalboni's table: 1,536 MB about halves the time of 1,024 MB.
         (
             "family-working-set",
-            Curve::WorkingSet {
-                fits_mb: 1536,
-                penalty: 1.35,
-            },
-            Perf {
-                io_ms: 8.0,
-                cpu_ms: 110.0,
-                sigma: 0.25,
-                work_mb: 60.0,
-                leak_mb: 0.0,
-            },
+            fits,
+            working_set.clone(),
             &[2048, 1536, 1024],
+        ),
+        // The same curve with its sweet spot between two measured sizes.
+        (
+            "family-working-set-gap",
+            fits,
+            working_set,
+            &[768, 2048, 1024],
         ),
         (
             "family-plateau",
