@@ -311,6 +311,12 @@ pub struct SimulateArgs {
     /// runtime update with no effect), recorded in `.truth.json` (see `tern compare`).
     #[arg(long)]
     pub impact: bool,
+    /// Also write six functions whose durations follow curves outside the recommender's
+    /// model (a working set that fits, an I/O plateau, vCPU steps, multi-threaded work, a
+    /// cache hit/miss mix, and the working set again with its sweet spot between two measured
+    /// sizes), each run at several sizes; `.truth.json` holds their true curves and optima.
+    #[arg(long)]
+    pub families: bool,
 }
 
 #[derive(Debug, Args)]

@@ -228,6 +228,34 @@ fn certainty(rec: &CurvePoint, cur: &CurvePoint, gain: &Gain, change: bool) -> C
     Certainty::from_score(score)
 }
 
+/// A measured size measurably cheaper than the measured size below it with allowed sizes
+/// between them: more memory cost less, so the duration fell faster than memory grew (a
+/// working set that starts to fit, say). Interpolation cannot see where in the gap that
+/// happens, and a size there may be cheaper still: the one nearest the middle (in log
+/// memory), to measure.
+fn sweet_spot_gap(curve: &[CurvePoint], i: usize) -> Option<u32> {
+    let p = curve.get(i)?;
+    if p.support != Support::Measured {
+        return None;
+    }
+    let below = curve[..i]
+        .iter()
+        .rposition(|q| q.support == Support::Measured)?;
+    let q = &curve[below];
+    if p.cost.high >= q.cost.low {
+        return None;
+    }
+    let middle = 0.5 * (f64::from(q.memory_mb).ln() + f64::from(p.memory_mb).ln());
+    curve[below + 1..i]
+        .iter()
+        .filter(|g| g.allowed)
+        .min_by(|a, b| {
+            let off = |g: &CurvePoint| (f64::from(g.memory_mb).ln() - middle).abs();
+            off(a).total_cmp(&off(b))
+        })
+        .map(|g| g.memory_mb)
+}
+
 /// Apply the decision rules to `curve`, whose `cur` is the current size.
 pub(super) fn decide(curve: &[CurvePoint], cur: usize, settings: &Settings) -> Option<Choice> {
     let c = curve.get(cur)?;
@@ -325,12 +353,32 @@ pub(super) fn decide(curve: &[CurvePoint], cur: usize, settings: &Settings) -> O
     if let Some(i) = best_of(curve, c, &qualified, s) {
         let g = gain(&curve[i], c, s);
         let p = &curve[i];
+        let to_measure = if p.support == Support::Extrapolated {
+            Some(p.memory_mb)
+        } else {
+            // The model's estimate beyond the measured sizes beats this advice by the bar for
+            // extrapolation, but its range does not: a measurement would tell.
+            others
+                .iter()
+                .copied()
+                .filter(|&j| {
+                    let q = &curve[j];
+                    q.support == Support::Extrapolated && gain(q, p, s).value >= needed(q, settings)
+                })
+                .min_by(|&a, &b| {
+                    metric(&curve[a], c, s)
+                        .value
+                        .total_cmp(&metric(&curve[b], c, s).value)
+                })
+                .map(|j| curve[j].memory_mb)
+                .or_else(|| sweet_spot_gap(curve, i))
+        };
         return Some(Choice {
             index: i,
             decision: Decision::Change,
             gain: g,
             certainty: certainty(p, c, &g, true),
-            to_measure: (p.support == Support::Extrapolated).then_some(p.memory_mb),
+            to_measure,
         });
     }
 
@@ -493,6 +541,46 @@ mod tests {
             d.reason().is_some_and(|r| r.contains("includes no gain")),
             "{d:?}"
         );
+    }
+
+    /// A measured change stands, and names the unmeasured size whose estimate beats it by the
+    /// extrapolation bar though its range does not; one short of the bar is not named.
+    #[test]
+    fn a_measured_change_names_a_promising_unmeasured_size() {
+        for (p95, named) in [(80.0, Some(10_240)), (95.0, None)] {
+            let curve = [
+                point(1769, 200.0, 10.0, 0.01, Support::Measured),
+                point(3008, 100.0, 10.0, 0.01, Support::Measured),
+                point(10_240, p95, 10.0, 0.3, Support::Extrapolated),
+            ];
+            let c = decide(&curve, 0, &settings(Strategy::Speed))
+                .unwrap_or_else(|| panic!("no choice"));
+            assert_eq!(curve[c.index].memory_mb, 3008);
+            assert_eq!(c.decision, Decision::Change);
+            assert_eq!(c.to_measure, named, "p95 {p95}");
+        }
+    }
+
+    /// More memory measured cheaper across a gap: the size in the middle of the gap is named
+    /// for measurement; a gap the cost rose across is not.
+    #[test]
+    fn a_cheaper_size_across_a_gap_names_the_middle_of_it() {
+        for (cost, named) in [(8.5, Some(1536)), (10.5, None)] {
+            let curve = [
+                point(1024, 200.0, 10.0, 0.01, Support::Measured),
+                point(1536, 150.0, 9.5, 0.05, Support::Interpolated),
+                point(1769, 120.0, 9.2, 0.05, Support::Interpolated),
+                point(2048, 80.0, cost, 0.01, Support::Measured),
+            ];
+            let s = if cost < 10.0 {
+                Strategy::Cost
+            } else {
+                Strategy::Speed
+            };
+            let c = decide(&curve, 0, &settings(s)).unwrap_or_else(|| panic!("no choice"));
+            assert_eq!(curve[c.index].memory_mb, 2048);
+            assert_eq!(c.to_measure, named, "cost {cost}");
+        }
     }
 
     #[test]

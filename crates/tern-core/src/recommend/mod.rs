@@ -15,7 +15,10 @@
 //! - **Beyond the measured sizes** the duration model ([`fit`]: `a + b/CPU share`, or the
 //!   single-size lean) extrapolates from the nearest measured size, labelled `estimated`, with
 //!   bounds from fully I/O-bound (flat) to fully CPU-bound (duration ∝ 1 / memory, threads
-//!   included) and, when two sizes were measured, the measured slope carried on. Init time is
+//!   included) and, when two sizes were measured, the measured slope carried on. Two measured
+//!   sizes at or above one vCPU where the larger is measurably faster contradict the model (the
+//!   work is multi-threaded): above them the measured slope, at most proportional to memory,
+//!   is the estimate. Init time is
 //!   modelled as a quarter fixed and three quarters CPU work, weighted by the nearest measured
 //!   cold-start rate.
 //!
@@ -38,7 +41,10 @@
 //!    the current one on the strategy's axis and better by the minimum effect on the other
 //!    axis is a change too (as fast, and cheaper).
 //! 5. **Extrapolation is labelled**: its range is given and the `tern tune` command that would
-//!    measure it.
+//!    measure it. A change to a measured size names that command too when an unmeasured size's
+//!    estimate beats it by the bar for extrapolation but its range does not, or when it is
+//!    measurably cheaper than the measured size below it (the duration fell faster than
+//!    memory grew): then the middle of the gap between them, which interpolation cannot see.
 //!
 //! The confidence is computed from the data: whether the sizes compared were measured,
 //! interpolated or extrapolated, how many invocations they rest on, and how much of the gain
@@ -1758,9 +1764,20 @@ fn predict(m: u32, anchors: &[&SizeGroup], model: &Model) -> Option<Predicted> {
     ends.extend(slope.map(|s| (rf / mf).powf(s)));
     let k_low = ends.iter().copied().fold(f64::INFINITY, f64::min);
     let k_high = ends.iter().copied().fold(0.0, f64::max);
+    // Two measured sizes at or above one vCPU where the larger is measurably faster: the
+    // work uses more than one vCPU, which the model (no speed-up past one vCPU) cannot see.
+    // Above them, carry the measured slope on instead, at most proportionally to memory
+    // (all of the time parallel work).
+    let threaded = next
+        .filter(|n| {
+            !below && f64::from(n.memory_mb) >= VCPU_MB && r.latency_p50.high < n.latency_p50.low
+        })
+        .and(slope)
+        .map(|s| (rf / mf).powf(s.min(1.0)));
     let central = |f: Option<&Fit>| -> f64 {
-        let k = match f {
-            Some(f) if f.predict(rf) > 0.0 => f.predict(mf) / f.predict(rf),
+        let k = match (threaded, f) {
+            (Some(k), _) => k,
+            (None, Some(f)) if f.predict(rf) > 0.0 => f.predict(mf) / f.predict(rf),
             _ => 1.0 - model.share + model.share * cap,
         };
         if k.is_finite() {

@@ -49,6 +49,7 @@ pub fn run(cli: Cli) -> anyhow::Result<String> {
                         },
                     )?],
                     impact: args.impact,
+                    families: args.families,
                 },
                 &args.out,
             )?;

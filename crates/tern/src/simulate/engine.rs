@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 
 use anyhow::Result;
 
-use super::fleet::{FunctionSpec, LogFormat, Runtime};
+use super::fleet::{Curve, FunctionSpec, LogFormat, Perf, Runtime};
 use super::output::{Event, Writer};
 use super::platform::{self, Report};
 use super::runtime::{self, Ctx};
@@ -323,9 +323,13 @@ impl Run<'_> {
 
         // How long the handler runs and how it ends.
         let perf = &spec.perf;
-        let cpu_scale = 1769.0 / f64::from(memory.min(1769));
-        let mut dur_ms = sample::lognormal(&mut self.rng, perf.io_ms, perf.sigma)
-            + sample::lognormal(&mut self.rng, perf.cpu_ms, perf.sigma) * cpu_scale;
+        let mut dur_ms = if spec.curve == Curve::Classic {
+            let cpu_scale = 1769.0 / f64::from(memory.min(1769));
+            sample::lognormal(&mut self.rng, perf.io_ms, perf.sigma)
+                + sample::lognormal(&mut self.rng, perf.cpu_ms, perf.sigma) * cpu_scale
+        } else {
+            family_duration(spec.curve, perf, memory, &mut self.rng)
+        };
         if fresh {
             dur_ms *= match spec.runtime {
                 Runtime::Java if !spec.snap_start => 1.6,
@@ -843,4 +847,26 @@ fn gb_seconds(mb_ms: u128) -> f64 {
 
 fn round2(x: f64) -> f64 {
     (x * 100.0).round() / 100.0
+}
+
+/// One handler duration of a function whose curve is not the classic one: pick the mode, then
+/// its I/O part plus its CPU part at the curve's speed-up for `memory_mb`.
+pub(super) fn family_duration(curve: Curve, perf: &Perf, memory_mb: u32, rng: &mut Rng) -> f64 {
+    let modes = curve.modes();
+    let mut u = if modes.len() > 1 {
+        sample::unit(rng)
+    } else {
+        0.0
+    };
+    let mut mode = modes.last().copied().unwrap_or((1.0, 0.0, 1.0));
+    for &m in &modes {
+        if u < m.0 {
+            mode = m;
+            break;
+        }
+        u -= m.0;
+    }
+    let (_, extra_io, cpu_mult) = mode;
+    sample::lognormal(rng, perf.io_ms + extra_io, perf.sigma)
+        + sample::lognormal(rng, perf.cpu_ms * cpu_mult, perf.sigma) * curve.cpu_scale(memory_mb)
 }

@@ -190,6 +190,85 @@ pub struct Perf {
     pub leak_mb: f64,
 }
 
+/// How duration depends on memory size. `Classic` is the recommender's own model (an I/O part
+/// plus single-threaded CPU work scaling with the CPU share up to one vCPU); the others lie
+/// outside it, so that tests whose truth comes from them can find the model's blind spots.
+/// Each is `io + cpu × speed-up(m)` per mode, with both parts log-normal (see
+/// [`Curve::cpu_scale`]).
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub enum Curve {
+    #[default]
+    Classic,
+    /// The working set fits in memory from `fits_mb` on; below it the CPU work is `penalty`
+    /// times longer (paging, GC pressure): a super-linear speed-up at `fits_mb`.
+    WorkingSet { fits_mb: u32, penalty: f64 },
+    /// The CPU part stops shrinking at `flat_mb`, far below one vCPU: durations are flat
+    /// above a small size.
+    Plateau { flat_mb: u32 },
+    /// A thread pool sized to the whole vCPUs: below one vCPU the share counts, above it only
+    /// whole vCPUs do, so durations step down at 3,538, 5,307, 7,076 and 8,845 MB.
+    VcpuSteps,
+    /// Work split over `threads` threads: keeps speeding up past one vCPU, up to
+    /// min(threads, m / 1,769) vCPUs (about 5.8 at 10,240 MB).
+    Parallel { threads: u32 },
+    /// A cache hit/miss mix: with probability `miss` an invocation waits `miss_io_ms` more
+    /// and does `miss_cpu` times the CPU work. Two modes, each classic in shape.
+    Bimodal {
+        miss: f64,
+        miss_io_ms: f64,
+        miss_cpu: f64,
+    },
+}
+
+impl Curve {
+    pub fn name(self) -> &'static str {
+        match self {
+            Curve::Classic => "classic",
+            Curve::WorkingSet { .. } => "working_set",
+            Curve::Plateau { .. } => "plateau",
+            Curve::VcpuSteps => "vcpu_steps",
+            Curve::Parallel { .. } => "parallel",
+            Curve::Bimodal { .. } => "bimodal",
+        }
+    }
+
+    /// How many times longer the CPU part takes at `memory_mb` than at one full vCPU.
+    /// Lambda gives a CPU share proportional to memory: 1,769 MB is one vCPU.
+    pub fn cpu_scale(self, memory_mb: u32) -> f64 {
+        const ONE_VCPU_MB: f64 = 1769.0;
+        let m = f64::from(memory_mb.max(1));
+        let share = m / ONE_VCPU_MB;
+        match self {
+            Curve::Classic | Curve::Bimodal { .. } => 1.0 / share.min(1.0),
+            Curve::WorkingSet { fits_mb, penalty } => {
+                let paging = if memory_mb < fits_mb { penalty } else { 1.0 };
+                paging / share.min(1.0)
+            }
+            Curve::Plateau { flat_mb } => (f64::from(flat_mb) / m).max(1.0),
+            Curve::VcpuSteps => {
+                if share < 1.0 {
+                    1.0 / share
+                } else {
+                    1.0 / share.floor()
+                }
+            }
+            Curve::Parallel { threads } => 1.0 / share.min(f64::from(threads.max(1))),
+        }
+    }
+
+    /// The modes: (probability, extra I/O median ms, CPU work multiplier).
+    pub fn modes(self) -> Vec<(f64, f64, f64)> {
+        match self {
+            Curve::Bimodal {
+                miss,
+                miss_io_ms,
+                miss_cpu,
+            } => vec![(1.0 - miss, 0.0, 1.0), (miss, miss_io_ms, miss_cpu)],
+            _ => vec![(1.0, 0.0, 1.0)],
+        }
+    }
+}
+
 /// How often things go wrong.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Faults {
@@ -235,6 +314,8 @@ pub struct FunctionSpec {
     /// Python's JSON error record uses `log_level` (runtime interface client before 2024).
     pub legacy_python_json: bool,
     pub perf: Perf,
+    /// How duration depends on memory size.
+    pub curve: Curve,
     pub faults: Faults,
     /// Mean application lines per invocation.
     pub chattiness: f64,
@@ -330,6 +411,10 @@ pub fn build(opts: &SimOptions) -> Vec<FunctionSpec> {
     if opts.impact {
         let n = fleet.len();
         fleet.extend(impact_functions(n, start, &at));
+    }
+    if opts.families {
+        let n = fleet.len();
+        fleet.extend(family_functions(n, start, &at));
     }
     for spec in &mut fleet {
         spec.output = output_format(spec.index, &opts.formats);
@@ -474,6 +559,7 @@ fn base(index: usize, name: &str, runtime: Runtime) -> FunctionSpec {
             work_mb: 20.0,
             leak_mb: 0.0,
         },
+        curve: Curve::Classic,
         faults: Faults::default(),
         chattiness: 1.5,
         scenarios: Vec::new(),
@@ -547,6 +633,127 @@ fn impact_functions(first: usize, start: i64, at: &dyn Fn(f64) -> i64) -> Vec<Fu
     for s in &mut out {
         s.rate_per_day = IMPACT_RATE_PER_DAY;
         s.log_group = format!("/aws/lambda/{}", s.name);
+    }
+    out
+}
+
+/// Invocations per day of each duration-family function: over a thousand warm invocations
+/// at every size it runs at in a two-day window.
+pub const FAMILY_RATE_PER_DAY: f64 = 2400.0;
+
+/// One function per duration family outside the recommender's model (the working set twice:
+/// its sweet spot measured, then inside a measured gap), appended after the fleet (so the rest of the fleet is the same with or without them). Each runs at several
+/// sizes in turn, as a team trying sizes does; the last is the size in force. Their true
+/// curves and optima are in the truth's `duration_model`.
+fn family_functions(first: usize, start: i64, at: &dyn Fn(f64) -> i64) -> Vec<FunctionSpec> {
+    let sized = |from_ms: i64, memory_mb: u32| {
+        if from_ms == start {
+            period(start, "$LATEST", memory_mb)
+        } else {
+            change(
+                from_ms,
+                "$LATEST",
+                memory_mb,
+                ChangeKind::MemoryChange,
+                false,
+            )
+        }
+    };
+    let working_set = Perf {
+        io_ms: 8.0,
+        cpu_ms: 110.0,
+        sigma: 0.25,
+        work_mb: 60.0,
+        leak_mb: 0.0,
+    };
+    let fits = Curve::WorkingSet {
+        fits_mb: 1536,
+        penalty: 1.35,
+    };
+    let fams: [(&str, Curve, Perf, &[u32]); 6] = [
+        // Casalboni's table: 1,536 MB about halves the time of 1,024 MB.
+        (
+            "family-working-set",
+            fits,
+            working_set.clone(),
+            &[2048, 1536, 1024],
+        ),
+        // The same curve with its sweet spot between two measured sizes.
+        (
+            "family-working-set-gap",
+            fits,
+            working_set,
+            &[768, 2048, 1024],
+        ),
+        (
+            "family-plateau",
+            Curve::Plateau { flat_mb: 256 },
+            Perf {
+                io_ms: 140.0,
+                cpu_ms: 12.0,
+                sigma: 0.35,
+                work_mb: 30.0,
+                leak_mb: 0.0,
+            },
+            &[1024, 256, 512],
+        ),
+        (
+            "family-vcpu-steps",
+            Curve::VcpuSteps,
+            Perf {
+                io_ms: 15.0,
+                cpu_ms: 900.0,
+                sigma: 0.2,
+                work_mb: 80.0,
+                leak_mb: 0.0,
+            },
+            &[1769, 4096, 3008],
+        ),
+        (
+            "family-parallel",
+            Curve::Parallel { threads: 6 },
+            Perf {
+                io_ms: 10.0,
+                cpu_ms: 1200.0,
+                sigma: 0.2,
+                work_mb: 80.0,
+                leak_mb: 0.0,
+            },
+            &[1024, 3008, 1769],
+        ),
+        (
+            "family-bimodal",
+            Curve::Bimodal {
+                miss: 0.15,
+                miss_io_ms: 350.0,
+                miss_cpu: 4.0,
+            },
+            Perf {
+                io_ms: 25.0,
+                cpu_ms: 40.0,
+                sigma: 0.6,
+                work_mb: 30.0,
+                leak_mb: 0.0,
+            },
+            &[256, 1024, 512],
+        ),
+    ];
+    let mut out = Vec::new();
+    for (i, (name, curve, perf, sizes)) in fams.into_iter().enumerate() {
+        let mut s = base(first + i, name, Runtime::Python);
+        let n = sizes.len() as f64;
+        s.periods = sizes
+            .iter()
+            .enumerate()
+            .map(|(k, &m)| sized(if k == 0 { start } else { at(k as f64 / n) }, m))
+            .collect();
+        s.perf = perf;
+        s.curve = curve;
+        s.timeout_s = 60;
+        s.rate_per_day = FAMILY_RATE_PER_DAY;
+        s.log_group = format!("/aws/lambda/{}", s.name);
+        s.scenarios = vec!["duration_family", "memory_change"];
+        out.push(s);
     }
     out
 }

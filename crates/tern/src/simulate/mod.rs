@@ -97,6 +97,9 @@ pub struct SimOptions {
     pub formats: Vec<OutputFormat>,
     /// Append the change-impact functions (see `fleet::impact_functions`).
     pub impact: bool,
+    /// Append one function per duration family outside the recommender's model (see
+    /// `fleet::family_functions`).
+    pub families: bool,
 }
 
 impl Default for SimOptions {
@@ -111,6 +114,7 @@ impl Default for SimOptions {
             invocations_per_day: None,
             formats: vec![OutputFormat::JsonLines],
             impact: false,
+            families: false,
         }
     }
 }

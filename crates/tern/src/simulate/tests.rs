@@ -25,6 +25,7 @@ fn small(seed: u64) -> SimOptions {
             OutputFormat::FilterLogEvents,
         ],
         impact: false,
+        families: false,
     }
 }
 

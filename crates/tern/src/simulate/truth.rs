@@ -149,8 +149,15 @@ pub struct ChangeTruth {
 /// ```text
 /// d(m) = fixed + cpu_work × 1769 / min(m, 1769)
 /// ```
+///
+/// A function of a duration family (`family` set) follows its own curve instead
+/// (`fleet::Curve`): `cpu_cap_mb` is then the size past which more memory stops helping, the
+/// curve also gives p99, and the optimum is found by brute force over the true curve,
+/// independently of the recommender.
 #[derive(Debug, Clone, Serialize)]
 pub struct DurationTruth {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub family: Option<&'static str>,
     pub fixed_ms: f64,
     pub cpu_work_ms: f64,
     /// No speed-up past one vCPU: the handlers are single-threaded.
@@ -175,6 +182,8 @@ pub struct TruePoint {
     pub p95_ms: f64,
     pub mean_ms: f64,
     pub monthly_cost_usd: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub p99_ms: Option<f64>,
 }
 
 /// The true best size per strategy over the candidate grid, above the floor
@@ -244,6 +253,9 @@ pub fn sum_quantile(a: f64, b: f64, sigma: f64, q: f64) -> f64 {
 /// The true model of `spec` and its optimum per strategy.
 pub fn duration_truth(spec: &super::fleet::FunctionSpec) -> DurationTruth {
     use tern_core::recommend::{self as rec, Strategy, StrategyPoint};
+    if spec.curve != super::fleet::Curve::Classic {
+        return family_truth(spec);
+    }
     let p = &spec.perf;
     let need = spec.runtime.base_memory_mb() + p.work_mb * 1.05;
     let floor = rec::memory_floor(need, 0.2);
@@ -263,6 +275,7 @@ pub fn duration_truth(spec: &super::fleet::FunctionSpec) -> DurationTruth {
                 p50_ms: sum_quantile(p.io_ms, cpu, p.sigma, 0.5),
                 p95_ms: sum_quantile(p.io_ms, cpu, p.sigma, 0.95),
                 mean_ms: mean,
+                p99_ms: None,
                 monthly_cost_usd: rec::monthly_cost(
                     super::fleet::REGION,
                     spec.arch,
@@ -289,6 +302,7 @@ pub fn duration_truth(spec: &super::fleet::FunctionSpec) -> DurationTruth {
             .map_or(current, |p| p.memory_mb)
     };
     DurationTruth {
+        family: None,
         fixed_ms: p.io_ms,
         cpu_work_ms: p.cpu_ms,
         cpu_cap_mb: rec::VCPU_MB,
@@ -301,6 +315,153 @@ pub fn duration_truth(spec: &super::fleet::FunctionSpec) -> DurationTruth {
             speed: pick(Strategy::Speed),
             balanced: pick(Strategy::Balanced { weight: 0.5 }),
             balanced_weight: 0.5,
+        },
+        curve,
+    }
+}
+
+/// P(A + B ≤ t) for independent log-normals with medians `a`, `b` and shape `sigma`, averaged
+/// over 400 stratified quantiles of `A`.
+fn sum_cdf(a: f64, b: f64, sigma: f64, t: f64) -> f64 {
+    use super::sample::probit;
+    if t <= 0.0 {
+        return 0.0;
+    }
+    if b <= 0.0 || a <= 0.0 {
+        let m = (a.max(0.0) + b.max(0.0)).max(f64::MIN_POSITIVE);
+        return phi((t / m).ln() / sigma);
+    }
+    const N: usize = 400;
+    (0..N)
+        .map(|i| {
+            let x = a * (sigma * probit((i as f64 + 0.5) / N as f64)).exp();
+            if t <= x {
+                0.0
+            } else {
+                phi(((t - x) / b).ln() / sigma)
+            }
+        })
+        .sum::<f64>()
+        / N as f64
+}
+
+/// The `q` quantile of a mixture of such sums: `(weight, a, b)` per mode, by bisection.
+fn mixture_quantile(modes: &[(f64, f64, f64)], sigma: f64, q: f64) -> f64 {
+    let cdf = |t: f64| -> f64 {
+        modes
+            .iter()
+            .map(|&(w, a, b)| w * sum_cdf(a, b, sigma, t))
+            .sum()
+    };
+    let top = modes.iter().map(|&(_, a, b)| a + b).fold(0.0, f64::max);
+    let (mut lo, mut hi) = (0.0, top * (6.0 * sigma).exp());
+    for _ in 0..60 {
+        let mid = 0.5 * (lo + hi);
+        if cdf(mid) < q {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    0.5 * (lo + hi)
+}
+
+/// The truth of a duration-family function: its own curve at every candidate size and the
+/// sizes it ran at, and the optimum by brute force over that curve. Only the prices come
+/// from Tern (they are facts); nothing here uses the recommender's model or its choice.
+fn family_truth(spec: &super::fleet::FunctionSpec) -> DurationTruth {
+    use super::fleet::Curve;
+    use tern_core::recommend as rec;
+    const WEIGHT: f64 = 0.5;
+    let p = &spec.perf;
+    let curve_of = spec.curve;
+    let need = spec.runtime.base_memory_mb() + p.work_mb * 1.05;
+    // The smallest candidate holding the need plus 20% headroom.
+    let floor = rec::CANDIDATES_MB
+        .iter()
+        .copied()
+        .find(|&c| f64::from(c) >= need * 1.2)
+        .unwrap_or(10_240);
+    let current = spec.periods.last().map_or(128, |p| p.memory_mb);
+    let mut sizes: Vec<u32> = rec::CANDIDATES_MB.to_vec();
+    sizes.extend(spec.periods.iter().map(|p| p.memory_mb));
+    sizes.sort_unstable();
+    sizes.dedup();
+    let monthly = spec.rate_per_day * 30.0;
+    let curve: Vec<TruePoint> = sizes
+        .iter()
+        .map(|&m| {
+            let scale = curve_of.cpu_scale(m);
+            let modes: Vec<(f64, f64, f64)> = curve_of
+                .modes()
+                .into_iter()
+                .map(|(w, extra_io, cpu_mult)| (w, p.io_ms + extra_io, p.cpu_ms * cpu_mult * scale))
+                .collect();
+            let mean = modes.iter().map(|&(w, a, b)| w * (a + b)).sum::<f64>()
+                * (p.sigma * p.sigma / 2.0).exp();
+            TruePoint {
+                memory_mb: m,
+                p50_ms: mixture_quantile(&modes, p.sigma, 0.5),
+                p95_ms: mixture_quantile(&modes, p.sigma, 0.95),
+                mean_ms: mean,
+                p99_ms: Some(mixture_quantile(&modes, p.sigma, 0.99)),
+                monthly_cost_usd: rec::monthly_cost(
+                    super::fleet::REGION,
+                    spec.arch,
+                    monthly,
+                    mean + 0.5,
+                    m,
+                )
+                .0,
+            }
+        })
+        .collect();
+    let now = curve.iter().find(|t| t.memory_mb == current);
+    let (cost_now, p95_now) = now.map_or((1.0, 1.0), |t| (t.monthly_cost_usd, t.p95_ms));
+    let timeout_ms = f64::from(spec.timeout_s) * 1000.0;
+    let allowed: Vec<&TruePoint> = curve
+        .iter()
+        .filter(|t| t.memory_mb >= floor && t.p99_ms.unwrap_or(f64::INFINITY) <= 0.9 * timeout_ms)
+        .collect();
+    // The lowest of `key`, ties (within a part in a million) to the lower `then`.
+    let best = |key: &dyn Fn(&TruePoint) -> f64, then: &dyn Fn(&TruePoint) -> f64| {
+        allowed
+            .iter()
+            .min_by(|a, b| {
+                let (ka, kb) = (key(a), key(b));
+                if (ka - kb).abs() <= 1e-6 * ka.abs().max(kb.abs()) {
+                    then(a).total_cmp(&then(b))
+                } else {
+                    ka.total_cmp(&kb)
+                }
+            })
+            .map_or(current, |t| t.memory_mb)
+    };
+    let cost = |t: &TruePoint| t.monthly_cost_usd;
+    let p95 = |t: &TruePoint| t.p95_ms;
+    let score = |t: &TruePoint| {
+        WEIGHT * t.monthly_cost_usd / cost_now + (1.0 - WEIGHT) * t.p95_ms / p95_now
+    };
+    let cap_mb = match curve_of {
+        Curve::Plateau { flat_mb } => f64::from(flat_mb),
+        Curve::VcpuSteps => 5.0 * 1769.0,
+        Curve::Parallel { threads } => (f64::from(threads) * 1769.0).min(10_240.0),
+        _ => 1769.0,
+    };
+    DurationTruth {
+        family: Some(curve_of.name()),
+        fixed_ms: p.io_ms,
+        cpu_work_ms: p.cpu_ms,
+        cpu_cap_mb: cap_mb,
+        sigma: p.sigma,
+        memory_need_mb: need,
+        memory_floor_mb: floor,
+        current_memory_mb: current,
+        optimum: TrueOptimum {
+            cost: best(&cost, &p95),
+            speed: best(&p95, &cost),
+            balanced: best(&score, &cost),
+            balanced_weight: WEIGHT,
         },
         curve,
     }
@@ -330,5 +491,70 @@ mod tests {
             let got = sum_quantile(60.0, 40.0, 0.5, q);
             assert!((got - want).abs() / want < 0.01, "q {q}: {got} vs {want}");
         }
+    }
+
+    /// Each family's truth agrees with the durations the engine draws, and has the shape it
+    /// is named for.
+    #[test]
+    fn family_curves_match_sampling_and_their_shapes() {
+        use super::super::fleet::{Curve, Perf};
+        let perf = Perf {
+            io_ms: 30.0,
+            cpu_ms: 200.0,
+            sigma: 0.4,
+            work_mb: 30.0,
+            leak_mb: 0.0,
+        };
+        let curves = [
+            Curve::WorkingSet {
+                fits_mb: 1536,
+                penalty: 1.35,
+            },
+            Curve::Plateau { flat_mb: 256 },
+            Curve::VcpuSteps,
+            Curve::Parallel { threads: 6 },
+            Curve::Bimodal {
+                miss: 0.15,
+                miss_io_ms: 350.0,
+                miss_cpu: 4.0,
+            },
+        ];
+        let truth = |c: Curve, m: u32, q: f64| {
+            let modes: Vec<(f64, f64, f64)> = c
+                .modes()
+                .into_iter()
+                .map(|(w, io, k)| (w, perf.io_ms + io, perf.cpu_ms * k * c.cpu_scale(m)))
+                .collect();
+            mixture_quantile(&modes, perf.sigma, q)
+        };
+        let mut rng = super::super::sample::rng_for(3, 4);
+        for c in curves {
+            for m in [512, 1769, 4096] {
+                let mut xs: Vec<f64> = (0..60_000)
+                    .map(|_| super::super::engine::family_duration(c, &perf, m, &mut rng))
+                    .collect();
+                xs.sort_by(f64::total_cmp);
+                for q in [0.5, 0.95, 0.99] {
+                    let want = xs[(q * xs.len() as f64) as usize];
+                    let got = truth(c, m, q);
+                    assert!(
+                        (got - want).abs() / want < 0.02,
+                        "{} at {m} MB, q {q}: {got} vs {want}",
+                        c.name()
+                    );
+                }
+            }
+        }
+        let [ws, plateau, steps, parallel, _] = curves;
+        // 1,536 MB about halves 1,024 MB's time (the seed article's table).
+        let r = ws.cpu_scale(1536) / ws.cpu_scale(1024);
+        assert!(r > 0.45 && r < 0.55, "{r}");
+        assert_eq!(plateau.cpu_scale(256), plateau.cpu_scale(10_240));
+        assert!(plateau.cpu_scale(128) > plateau.cpu_scale(256));
+        assert_eq!(steps.cpu_scale(1769), steps.cpu_scale(3008));
+        assert!((steps.cpu_scale(3538) - 0.5).abs() < 1e-12);
+        assert!((steps.cpu_scale(10_240) - 0.2).abs() < 1e-12);
+        assert!(parallel.cpu_scale(10_240) < parallel.cpu_scale(8192));
+        assert!((1.0 / parallel.cpu_scale(10_240) - 10_240.0 / 1769.0).abs() < 1e-9);
     }
 }
