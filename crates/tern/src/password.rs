@@ -116,13 +116,14 @@ fn hidden(prompt: &str, read: impl Fn() -> Result<String>) -> Result<String> {
     use anyhow::Context as _;
     use rustix::termios::{tcgetattr, tcsetattr, LocalModes, OptionalActions};
     use std::io::Write as _;
-    eprint!("{prompt}");
-    let _ = std::io::stderr().flush();
     let stdin = std::io::stdin();
     let before = tcgetattr(&stdin).context("reading the terminal's settings")?;
     let mut quiet = before.clone();
     quiet.local_modes.remove(LocalModes::ECHO);
+    // Echo goes off before the prompt shows: whatever is typed after it is never echoed.
     tcsetattr(&stdin, OptionalActions::Now, &quiet).context("turning echo off")?;
+    eprint!("{prompt}");
+    let _ = std::io::stderr().flush();
     let line = read();
     let _ = tcsetattr(&stdin, OptionalActions::Now, &before);
     eprintln!();
