@@ -391,6 +391,7 @@ pub fn json_insight(i: &Insight) -> JsonInsight {
                 Value::Count(n) => serde_json::Value::from(*n),
                 Value::Number(x) => serde_json::Value::from(*x),
                 Value::Text(s) => serde_json::Value::from(s.as_str()),
+                Value::Flag(b) => serde_json::Value::from(*b),
             };
             ((*k).to_string(), v)
         })

@@ -242,6 +242,8 @@ pub enum Value {
     Count(u64),
     Number(f64),
     Text(String),
+    /// A yes-or-no fact: a JSON boolean.
+    Flag(bool),
 }
 
 /// What acting on an insight is worth, or what the finding costs.

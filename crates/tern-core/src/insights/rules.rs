@@ -296,11 +296,7 @@ fn too_close(f: &FunctionFacts, t: &Thresholds) -> Option<Insight> {
     );
     ev(&mut i, "p99_ms", Value::Number(d.p99));
     ev(&mut i, "timeout_ms", Value::Count(timeout));
-    ev(
-        &mut i,
-        "timeout_inferred",
-        Value::Text(inferred.to_string()),
-    );
+    ev(&mut i, "timeout_inferred", Value::Flag(inferred));
     ev(&mut i, "timeouts", Value::Count(r.timeouts));
     i.effects
         .push(Effect::MonthlyCost(monthly_of_invocations(f, r.timeouts)));
@@ -443,11 +439,7 @@ fn cold_starts(f: &FunctionFacts, t: &Thresholds) -> Option<Insight> {
     if let Some(rt) = runtime {
         ev(&mut i, "runtime", Value::Text(rt.to_string()));
     }
-    ev(
-        &mut i,
-        "snapstart_family",
-        Value::Text(if snap { "yes" } else { "no" }.into()),
-    );
+    ev(&mut i, "snapstart_family", Value::Flag(snap));
     ev(
         &mut i,
         "provisioned_concurrency",
