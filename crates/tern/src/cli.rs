@@ -730,10 +730,17 @@ pub struct CompareArgs {
 pub struct MarkArgs {
     #[command(flatten)]
     pub db: DbArg,
-    pub function: String,
+    /// The function the change was made to (with --list: only its markers).
+    pub function: Option<String>,
     /// What changed, e.g. "deployed v42".
-    pub note: String,
+    pub note: Option<String>,
     /// When (RFC 3339, a date or epoch ms). Default: now.
     #[arg(long)]
     pub at: Option<String>,
+    /// Mark a function Tern has not seen yet, or a time in the future.
+    #[arg(long)]
+    pub force: bool,
+    /// List the markers instead of adding one.
+    #[arg(long, conflicts_with_all = ["note", "at", "force"])]
+    pub list: bool,
 }

@@ -23,21 +23,50 @@ pub const MAX_INVOCATIONS: usize = 200_000;
 /// Longest window on each side of a change.
 pub const MAX_WINDOW_MS: i64 = 7 * impact::DAY_MS;
 
+/// How far ahead of this machine's clock a marker may be without --force: clocks differ.
+const MARK_AHEAD_MS: i64 = 5 * 60_000;
+
 pub fn mark(args: MarkArgs) -> Result<String> {
     let now = timeutil::now_ms();
+    if args.list {
+        let store = crate::ingest::open_existing(&args.db.backend()?)?;
+        return Ok(marker_list(&store.markers(args.function.as_deref())?));
+    }
+    let (Some(function), Some(note)) = (&args.function, &args.note) else {
+        bail!("a marker needs a function name and a note: tern mark FUNCTION \"deployed v42\"");
+    };
+    if function.trim().is_empty() || note.trim().is_empty() {
+        bail!("a marker needs a function name and a note");
+    }
     let at_ms = match &args.at {
         Some(s) => timeutil::parse_instant(s).with_context(|| format!("--at {s:?}"))?,
         None => now,
     };
-    if args.function.trim().is_empty() || args.note.trim().is_empty() {
-        bail!("a marker needs a function name and a note");
+    if at_ms > now + MARK_AHEAD_MS && !args.force {
+        bail!(
+            "--at {} is in the future (now is {}); a marker records a change that was made \
+             (--force marks it anyway)",
+            timeutil::rfc3339_ms(at_ms),
+            timeutil::rfc3339_ms(now)
+        );
     }
-    let mut store = crate::ingest::open_store(&args.db.backend()?)?;
+    let mut store = crate::ingest::open_existing(&args.db.backend()?)?;
+    if !args.force {
+        let known: Vec<String> = store.functions()?.into_iter().map(|m| m.function).collect();
+        if !known.iter().any(|k| k == function) {
+            bail!(
+                "no stored function is called {:?}{} (--force marks it anyway, e.g. before its \
+                 first logs arrive)",
+                crate::text::printable(function),
+                crate::text::did_you_mean(function, known.iter().map(String::as_str))
+            );
+        }
+    }
     let m = store.add_marker(&tern_store::Marker {
         id: 0,
-        function: args.function.clone(),
+        function: function.clone(),
         at_ms,
-        note: args.note.clone(),
+        note: note.clone(),
         created_ms: now,
     })?;
     Ok(format!(
@@ -47,6 +76,42 @@ pub fn mark(args: MarkArgs) -> Result<String> {
         m.note,
         m.id
     ))
+}
+
+/// The markers as a table, oldest first.
+fn marker_list(markers: &[tern_store::Marker]) -> String {
+    if markers.is_empty() {
+        return "No markers. `tern mark FUNCTION NOTE` records one.\n".into();
+    }
+    let mut sorted: Vec<&tern_store::Marker> = markers.iter().collect();
+    sorted.sort_by_key(|m| (m.at_ms, m.id));
+    let rows: Vec<[String; 4]> = sorted
+        .iter()
+        .map(|m| {
+            [
+                format!("marker-{}", m.id),
+                timeutil::rfc3339_ms(m.at_ms),
+                crate::text::printable(&m.function).into_owned(),
+                crate::text::printable(&m.note).into_owned(),
+            ]
+        })
+        .collect();
+    let w = |k: usize, head: &str| {
+        rows.iter()
+            .map(|r| r[k].len())
+            .chain([head.len()])
+            .max()
+            .unwrap_or(0)
+    };
+    let (a, b, c) = (w(0, "CHANGE"), w(1, "AT"), w(2, "FUNCTION"));
+    let mut out = format!("{:a$}  {:b$}  {:c$}  NOTE\n", "CHANGE", "AT", "FUNCTION");
+    for r in &rows {
+        out.push_str(&format!(
+            "{:a$}  {:b$}  {:c$}  {}\n",
+            r[0], r[1], r[2], r[3]
+        ));
+    }
+    out
 }
 
 pub fn run(args: CompareArgs) -> Result<String> {

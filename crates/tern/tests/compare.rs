@@ -233,6 +233,41 @@ fn injected_changes_are_found_with_the_right_verdict() {
         .output()
         .unwrap();
     assert!(!out.status.success());
+
+    // A function never seen, or a time to come, is refused unless forced.
+    let mark = |args: &[&str]| {
+        tern()
+            .arg("mark")
+            .args(args)
+            .arg("--db")
+            .arg(&db)
+            .output()
+            .unwrap()
+    };
+    let out = mark(&["impact-stedy", "deployed v3"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("did you mean impact-steady"), "{err}");
+    let out = mark(&["impact-steady", "deployed v3", "--at", "2999-01-01"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("in the future"));
+    ok(
+        mark(&["new-function", "first deploy", "--force"]),
+        "mark --force",
+    );
+    let listed = String::from_utf8(ok(mark(&["--list"]), "mark --list").stdout).unwrap();
+    assert!(
+        listed.contains("marker-1")
+            && listed.contains("deployed v2")
+            && listed.contains("new-function"),
+        "{listed}"
+    );
+    let one =
+        String::from_utf8(ok(mark(&["--list", "new-function"]), "mark --list F").stdout).unwrap();
+    assert!(
+        one.contains("first deploy") && !one.contains("deployed v2"),
+        "{one}"
+    );
 }
 
 /// `tern report` lists the recent changes with their impact, in the table and in

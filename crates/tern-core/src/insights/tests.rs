@@ -353,7 +353,9 @@ fn cold_start_rate_at_one_percent_with_provisioned_concurrency_cost() {
     let i = fires(RuleId::ColdStartRateHigh, &f);
     assert!(i.suggestion.contains("SnapStart"), "{}", i.suggestion);
     // A yes-or-no fact is a boolean, not the text "yes".
-    assert!(i.evidence.contains(&("snapstart_family", Value::Flag(true))));
+    assert!(i
+        .evidence
+        .contains(&("snapstart_family", Value::Flag(true))));
     assert!(i.effects.contains(&Effect::LatencyMs(800.0)));
     // 1,000,000 billed ms over one day: an average concurrency of 0.0116 → one environment
     // of 1 GB for 30 days.
