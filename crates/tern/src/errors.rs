@@ -477,8 +477,8 @@ fn mute(db: &StoreBackend, args: &ErrorMuteArgs) -> Result<String> {
         .duration
         .as_deref()
         .map(|d| {
-            humantime::parse_duration(d.trim())
-                .with_context(|| format!("--for {d:?}: expected a duration such as 12h or 7d"))
+            crate::timeutil::parse_duration(d)
+                .with_context(|| format!("--for {d:?}"))
                 .and_then(|d| {
                     i64::try_from(d.as_millis())
                         .ok()

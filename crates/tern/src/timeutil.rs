@@ -10,6 +10,15 @@ pub fn now_ms() -> i64 {
     (OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64
 }
 
+/// What every duration in flags, config and the API accepts, said the same way everywhere.
+pub const DURATION_FORMS: &str = "a duration such as 30s, 15m, 12h, 7d or 1h 30m";
+
+/// A duration as users write them (`30m`, `7d`, `1h 30m`), with one error for every place
+/// that reads one: what is accepted, not the parser's wording.
+pub fn parse_duration(s: &str) -> Result<std::time::Duration> {
+    humantime::parse_duration(s.trim()).map_err(|_| anyhow::anyhow!("expected {DURATION_FORMS}"))
+}
+
 /// Parse `--since/--from/--to` into a range. `--since` counts back from `now_ms`.
 pub fn resolve_range(
     since: Option<&str>,
@@ -18,9 +27,7 @@ pub fn resolve_range(
     now_ms: i64,
 ) -> Result<TimeRange> {
     if let Some(since) = since {
-        let d = humantime::parse_duration(since.trim()).with_context(|| {
-            format!("--since {since:?}: expected a duration such as 30m, 24h or 7d")
-        })?;
+        let d = parse_duration(since).with_context(|| format!("--since {since:?}"))?;
         return Ok(TimeRange {
             from_ms: Some(now_ms - d.as_millis() as i64),
             to_ms: None,

@@ -238,9 +238,7 @@ const MIN_INTERVAL: Duration = Duration::from_secs(1);
 fn duration(v: Option<&str>, default: Duration, key: &str, min: Duration) -> Result<Duration> {
     let d = match v {
         None => return Ok(default),
-        Some(s) => humantime::parse_duration(s.trim()).map_err(|e| {
-            anyhow!("{key} = {s:?}: {e} (write durations like \"30s\", \"15m\", \"1h\")")
-        })?,
+        Some(s) => crate::timeutil::parse_duration(s).with_context(|| format!("{key} = {s:?}"))?,
     };
     if d < min {
         bail!(
@@ -590,8 +588,9 @@ pub fn error_policy(
     };
     let cooldown = match p.cooldown.as_deref() {
         None => Duration::ZERO,
-        Some(s) => humantime::parse_duration(s.trim())
-            .map_err(|e| anyhow!("{at}.cooldown = {s:?}: {e} (e.g. \"30m\")"))?,
+        Some(s) => {
+            crate::timeutil::parse_duration(s).with_context(|| format!("{at}.cooldown = {s:?}"))?
+        }
     };
     let policy = ErrorPolicy {
         name,

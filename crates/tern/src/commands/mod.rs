@@ -81,7 +81,7 @@ pub fn run(cli: Cli) -> anyhow::Result<String> {
 
 /// `tern simulate --start`: an instant, or a span before now (`3d`: three days ago).
 fn simulate_start(s: &str) -> anyhow::Result<i64> {
-    if let Ok(d) = humantime::parse_duration(s.trim()) {
+    if let Ok(d) = timeutil::parse_duration(s) {
         return Ok(timeutil::now_ms() - d.as_millis() as i64);
     }
     timeutil::parse_instant(s)

@@ -1251,8 +1251,7 @@ fn mb(v: Option<u64>, default: usize, key: &str, max_mb: u64) -> Result<usize> {
 
 /// A duration such as `14d`, `90m`, `1h 30m`.
 pub fn parse_duration(s: &str, key: &str) -> Result<Duration> {
-    humantime::parse_duration(s.trim())
-        .map_err(|e| anyhow!("{key} = {s:?}: {e} (write durations like \"30s\", \"15m\", \"14d\")"))
+    crate::timeutil::parse_duration(s).with_context(|| format!("{key} = {s:?}"))
 }
 
 fn duration_or(v: Option<&str>, default: Duration, key: &str) -> Result<Duration> {

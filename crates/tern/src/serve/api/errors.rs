@@ -158,13 +158,14 @@ pub async fn set_status(
     let until = match (&body.muted_for, status) {
         (None, _) => None,
         (Some(d), ErrorStatus::Muted) => {
-            let ms = humantime::parse_duration(d.trim())
+            let ms = crate::timeutil::parse_duration(d)
                 .ok()
                 .and_then(|d| i64::try_from(d.as_millis()).ok())
                 .filter(|&ms| ms > 0)
                 .ok_or_else(|| {
                     ApiError::BadRequest(format!(
-                        "muted_for={d:?}: a positive duration such as 12h or 7d"
+                        "muted_for={d:?}: expected {}, more than zero",
+                        crate::timeutil::DURATION_FORMS
                     ))
                 })?;
             Some(now.saturating_add(ms))

@@ -128,11 +128,9 @@ pub async fn series(
         ));
     }
     let bucket = q.bucket.as_deref().unwrap_or("1h");
-    let bucket_ms = humantime::parse_duration(bucket.trim())
+    let bucket_ms = crate::timeutil::parse_duration(bucket)
         .map(|d| d.as_millis() as i64)
-        .map_err(|e| {
-            ApiError::BadRequest(format!("bucket={bucket:?}: {e} (use e.g. 5m, 1h, 1d)"))
-        })?;
+        .map_err(|e| ApiError::BadRequest(format!("bucket={bucket:?}: {e}")))?;
     if bucket_ms < MIN_BUCKET_MS {
         return Err(ApiError::BadRequest(format!(
             "bucket={bucket:?}: at least 1m"
