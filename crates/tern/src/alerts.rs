@@ -151,11 +151,7 @@ fn test(a: &AlertsTestArgs) -> Result<String> {
         .filter(|m| selected.contains(&m.function))
         .collect();
     let now = timeutil::now_ms();
-    let mut range_args = a.range.clone();
-    if range_args.since.is_none() && range_args.from.is_none() && range_args.to.is_none() {
-        range_args.since = Some("7d".to_string());
-    }
-    let range = range_args.resolve(now)?;
+    let range = a.range.resolve(now)?;
     let (from, to) = clamp(&store, range, now)?;
     let policy = rule.policy.clone();
     let runs = dry::run(

@@ -174,7 +174,8 @@ pub enum Format {
 
 #[derive(Debug, Args, Clone)]
 pub struct RangeArgs {
-    /// Only the last span of time, e.g. 30m, 24h, 7d.
+    /// Only the last span of time, e.g. 30m, 24h, 7d. With none of --since, --from and --to:
+    /// all stored data.
     #[arg(long, conflicts_with_all = ["from", "to"])]
     pub since: Option<String>,
     /// Start (inclusive): RFC 3339 (2026-11-01T00:00:00Z), a date (2026-11-01) or epoch ms.
@@ -544,7 +545,7 @@ pub struct AlertsTestArgs {
     /// The SQLite database file. Default: [store] of --config, else tern.db.
     #[arg(long, env = "TERN_DB")]
     pub db: Option<PathBuf>,
-    /// The range to walk (default: the last 7 days).
+    /// The range to walk (default: all stored data).
     #[command(flatten)]
     pub range: RangeArgs,
     /// Only functions whose name matches this glob.

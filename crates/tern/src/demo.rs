@@ -91,7 +91,7 @@ pub fn run(args: DemoArgs) -> Result<String> {
          tern errors --db {dbs}   # every error group; `tern errors show ID` for one\n  \
          tern insights --db {dbs} --min-severity warning   # what to change, with evidence\n  \
          tern recommend --db {dbs} --strategy balanced   # memory sizes, with the curve\n  \
-         tern alerts test builtin.error_rate --db {dbs} --from 2000-01-01   # one policy's dry run\n  \
+         tern alerts test builtin.error_rate --db {dbs}   # one policy's dry run\n  \
          tern ingest --db {dbs} PATH...   # your own exported logs\n",
         functions
             .first()
