@@ -219,10 +219,11 @@ pub enum OutcomeArg {
     Success,
     Error,
     Timeout,
-    #[value(alias = "out_of_memory", alias = "oom")]
+    /// Spelled as in the output; `out-of-memory` and `oom` are accepted too.
+    #[value(name = "out_of_memory", alias = "out-of-memory", alias = "oom")]
     OutOfMemory,
     Crash,
-    #[value(alias = "init_error")]
+    #[value(name = "init_error", alias = "init-error")]
     InitError,
 }
 
