@@ -114,6 +114,28 @@ pub static PRICES: &[PriceList] = &[
 /// The region used when none is configured.
 pub const DEFAULT_REGION: &str = "us-east-1";
 
+/// Dollars for people, one way everywhere: "$120", "$1.84", "$0.0002", "-$0.0040" (the sign
+/// before the symbol), "<$0.0001" for a figure too small to show rather than a "$0.0000" that
+/// reads as nothing, and "$0" for exactly nothing.
+pub fn usd(x: f64) -> String {
+    if !x.is_finite() {
+        return "$?".into();
+    }
+    let sign = if x < 0.0 { "-" } else { "" };
+    let a = x.abs();
+    if a == 0.0 {
+        "$0".into()
+    } else if a >= 100.0 {
+        format!("{sign}${a:.0}")
+    } else if a >= 0.01 {
+        format!("{sign}${a:.2}")
+    } else if a >= 0.0001 {
+        format!("{sign}${a:.4}")
+    } else {
+        format!("{sign}<$0.0001")
+    }
+}
+
 /// The free tier: per account and month, across regions and architectures.
 pub const FREE_REQUESTS: f64 = 1_000_000.0;
 pub const FREE_GB_S: f64 = 400_000.0;
@@ -305,6 +327,19 @@ pub const LOG_STORAGE_USD_PER_GB_MONTH: f64 = 0.03;
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
+
+    #[test]
+    fn dollars_read_one_way() {
+        assert_eq!(usd(123.4), "$123");
+        assert_eq!(usd(1.844), "$1.84");
+        assert_eq!(usd(0.05), "$0.05");
+        assert_eq!(usd(0.0002), "$0.0002");
+        assert_eq!(usd(-0.004), "-$0.0040");
+        assert_eq!(usd(0.000_001), "<$0.0001");
+        assert_eq!(usd(0.0), "$0");
+        assert_eq!(usd(-0.0), "$0");
+        assert_eq!(usd(f64::NAN), "$?");
+    }
     use proptest::prelude::*;
 
     fn close(a: f64, b: f64) -> bool {

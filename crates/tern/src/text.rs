@@ -118,18 +118,7 @@ pub fn ms(v: f64) -> String {
     }
 }
 
-/// Dollars with the precision small amounts need: "$120", "$1.84", "$0.0002".
-pub fn usd(v: f64) -> String {
-    if v >= 100.0 {
-        format!("${v:.0}")
-    } else if v >= 0.01 {
-        format!("${v:.2}")
-    } else if v > 0.0 {
-        format!("${v:.4}")
-    } else {
-        "$0".into()
-    }
-}
+pub use tern_core::cost::usd;
 
 #[cfg(test)]
 mod tests {

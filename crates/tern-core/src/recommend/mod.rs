@@ -1840,15 +1840,7 @@ fn quote(function: &str) -> String {
     }
 }
 
-fn usd(x: f64) -> String {
-    if x.abs() >= 100.0 {
-        format!("${x:.0}")
-    } else if x.abs() >= 1.0 {
-        format!("${x:.2}")
-    } else {
-        format!("${x:.4}")
-    }
-}
+use crate::cost::usd;
 
 /// The decision in one sentence: what to do, how much it gains and what it rests on.
 fn summary(
