@@ -69,6 +69,8 @@ pub(crate) struct Contribution {
     pub memory_mb: Option<u32>,
     pub max_memory_mb: Option<u32>,
     pub init_ms: Option<f64>,
+    /// The version it ran (`sizes`); `None` when unknown, or where it does not matter.
+    pub version: Option<String>,
 }
 
 impl Contribution {
@@ -84,6 +86,7 @@ impl Contribution {
             memory_mb: r.memory_size_mb,
             max_memory_mb: r.max_memory_used_mb,
             init_ms: part.init_duration_ms(),
+            version: part.version.clone().filter(|v| !v.is_empty()),
         })
     }
 }
