@@ -665,6 +665,7 @@ fn summaries_of(observations: &[Observation]) -> Vec<tern_core::recommend::SizeS
         c.invocations += 1;
         c.errors += u64::from(o.outcome != Outcome::Success);
         c.cold_starts += u64::from(o.cold);
+        c.cold_failures += u64::from(o.cold && o.outcome != Outcome::Success);
         c.timeouts += u64::from(o.outcome == Outcome::Timeout);
         c.oom_kills += u64::from(o.outcome == Outcome::OutOfMemory);
         c.billed_total_ms += o.billed_ms;

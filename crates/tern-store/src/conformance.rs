@@ -3922,6 +3922,7 @@ struct SizeTruth {
     invocations: u64,
     errors: u64,
     cold_starts: u64,
+    cold_failures: u64,
     timeouts: u64,
     oom_kills: u64,
     billed_ms: f64,
@@ -4020,6 +4021,7 @@ fn size_truths(
         e.invocations += 1;
         e.errors += u64::from(*outcome != Outcome::Success);
         e.cold_starts += u64::from(cold);
+        e.cold_failures += u64::from(cold && *outcome != Outcome::Success);
         e.timeouts += u64::from(*outcome == Outcome::Timeout);
         e.oom_kills += u64::from(*outcome == Outcome::OutOfMemory);
         e.billed_ms += r.billed_duration_ms.unwrap();
@@ -4068,6 +4070,7 @@ fn check_sizes<S: Store>(
                 c.invocations,
                 c.errors,
                 c.cold_starts,
+                c.cold_failures,
                 c.timeouts,
                 c.oom_kills
             ),
@@ -4075,6 +4078,7 @@ fn check_sizes<S: Store>(
                 w.invocations,
                 w.errors,
                 w.cold_starts,
+                w.cold_failures,
                 w.timeouts,
                 w.oom_kills
             ),

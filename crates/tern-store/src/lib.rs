@@ -805,6 +805,7 @@ pub fn size_stats_by_rows<S: Store + ?Sized>(
             c.invocations += 1;
             c.errors += u64::from(r.outcome != Outcome::Success);
             c.cold_starts += u64::from(r.cold_start);
+            c.cold_failures += u64::from(r.cold_start && r.outcome != Outcome::Success);
             c.timeouts += u64::from(r.outcome == Outcome::Timeout);
             c.oom_kills += u64::from(r.outcome == Outcome::OutOfMemory);
             c.billed_total_ms += r

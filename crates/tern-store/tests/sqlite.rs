@@ -590,6 +590,7 @@ fn assert_sizes_match_rows(store: &SqliteStore, range: TimeRange, what: &str) {
                 a.invocations,
                 a.errors,
                 a.cold_starts,
+                a.cold_failures,
                 a.timeouts,
                 a.oom_kills
             ),
@@ -597,6 +598,7 @@ fn assert_sizes_match_rows(store: &SqliteStore, range: TimeRange, what: &str) {
                 b.invocations,
                 b.errors,
                 b.cold_starts,
+                b.cold_failures,
                 b.timeouts,
                 b.oom_kills
             ),

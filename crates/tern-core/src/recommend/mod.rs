@@ -172,6 +172,8 @@ pub struct SummaryCounts {
     /// Invocations that did not succeed (timeouts and out-of-memory kills included).
     pub errors: u64,
     pub cold_starts: u64,
+    /// Cold starts that did not succeed (counted in both `errors` and `cold_starts`).
+    pub cold_failures: u64,
     pub timeouts: u64,
     pub oom_kills: u64,
     /// Σ billed ms over every invocation.
@@ -278,7 +280,7 @@ impl SizeSummary {
             warm_successful: c
                 .invocations
                 .saturating_sub(c.cold_starts)
-                .saturating_sub(c.errors),
+                .saturating_sub(c.errors.saturating_sub(c.cold_failures)),
             cold_starts: c.cold_starts,
             timeouts: c.timeouts,
             oom_kills: c.oom_kills,

@@ -527,6 +527,7 @@ macro_rules! size_columns {
     n_crash INTEGER NOT NULL,
     n_init_error INTEGER NOT NULL,
     cold_starts INTEGER NOT NULL,
+    cold_failures INTEGER NOT NULL,
     billed_ms REAL NOT NULL,
     max_memory_used_mb INTEGER,
     first_ms INTEGER,

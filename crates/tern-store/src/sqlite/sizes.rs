@@ -73,6 +73,8 @@ impl SizeDeltas {
         if let Some(r) = self.entry(function_id, old) {
             r.outcomes[old.outcome.code() as usize] -= 1;
             r.cold_starts -= i64::from(old.cold);
+            r.cold_failures -=
+                i64::from(old.cold && old.outcome != tern_core::model::Outcome::Success);
             r.billed_ms -= old.billed_ms;
         }
         self.count(function_id, new);
@@ -110,7 +112,8 @@ fn write(tx: &Connection, hours: FxHashMap<SizeKey, Rollup>) -> Result<(), Store
 
 /// The columns after the key, in the order `read_bucket` reads them.
 const COLUMNS: &str = "n_success, n_error, n_timeout, n_out_of_memory, n_crash, n_init_error, \
-    cold_starts, billed_ms, max_memory_used_mb, first_ms, last_ms, duration, init";
+    cold_starts, billed_ms, max_memory_used_mb, first_ms, last_ms, duration, init, \
+    cold_failures";
 
 /// A bucket's figures from column `base` on (the columns of `COLUMNS`).
 fn read_bucket(r: &Row<'_>, base: usize) -> Result<Rollup, StoreError> {
@@ -125,6 +128,7 @@ fn read_bucket(r: &Row<'_>, base: usize) -> Result<Rollup, StoreError> {
     out.last_ms = r.get(base + 10).db()?;
     out.duration = decode_sketch(blob(r, base + 11, "duration")?, "duration")?;
     out.init = decode_sketch(blob(r, base + 12, "init")?, "init")?;
+    out.cold_failures = r.get(base + 13).db()?;
     Ok(out)
 }
 
@@ -159,7 +163,7 @@ fn write_bucket(
     };
     let upsert = format!(
         "INSERT OR REPLACE INTO {table} (function_id, bucket_ms, version, memory_mb, {COLUMNS}) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)"
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)"
     );
     let o = &merged.outcomes;
     tx.prepare_cached(&upsert)
@@ -182,6 +186,7 @@ fn write_bucket(
             merged.last_ms,
             encode_sketch(&merged.duration),
             encode_sketch(&merged.init),
+            merged.cold_failures,
         ])
         .db()?;
     Ok(())
@@ -335,6 +340,7 @@ fn stats_of(
             invocations,
             errors: invocations.saturating_sub(n(r.outcomes[code(Outcome::Success)])),
             cold_starts: n(r.cold_starts),
+            cold_failures: n(r.cold_failures),
             timeouts: n(r.outcomes[code(Outcome::Timeout)]),
             oom_kills: n(r.outcomes[code(Outcome::OutOfMemory)]),
             billed_total_ms: r.billed_ms.max(0.0),
