@@ -643,3 +643,86 @@ proptest::proptest! {
         }
     }
 }
+
+/// Each (version, size) of `observations` summarised as a store keeps it: counts, and the
+/// duration and init sketches.
+fn summaries_of(observations: &[Observation]) -> Vec<tern_core::recommend::SizeSummary> {
+    use tern_core::recommend::{SizeSummary, SummaryCounts};
+    use tern_core::sketch::Sketch;
+    let mut by: std::collections::BTreeMap<(Option<String>, u32), (SummaryCounts, Sketch, Sketch)> =
+        std::collections::BTreeMap::new();
+    for o in observations {
+        let (c, d, i) = by
+            .entry((o.version.clone(), o.memory_mb))
+            .or_insert_with(|| {
+                let c = SummaryCounts {
+                    memory_mb: o.memory_mb,
+                    arch: o.arch,
+                    ..SummaryCounts::default()
+                };
+                (c, Sketch::new(), Sketch::new())
+            });
+        c.invocations += 1;
+        c.errors += u64::from(o.outcome != Outcome::Success);
+        c.cold_starts += u64::from(o.cold);
+        c.cold_failures += u64::from(o.cold && o.outcome != Outcome::Success);
+        c.timeouts += u64::from(o.outcome == Outcome::Timeout);
+        c.oom_kills += u64::from(o.outcome == Outcome::OutOfMemory);
+        c.billed_total_ms += o.billed_ms;
+        c.max_used_mb = c.max_used_mb.max(o.max_memory_used_mb);
+        c.first_ms = Some(c.first_ms.map_or(o.at_ms, |f| f.min(o.at_ms)));
+        c.last_ms = Some(c.last_ms.map_or(o.at_ms, |l| l.max(o.at_ms)));
+        d.add(o.duration_ms);
+        if let Some(v) = o.init_ms.filter(|_| o.cold) {
+            i.add(v);
+        }
+    }
+    by.into_iter()
+        .map(|((version, _), (c, d, i))| {
+            let mut s = SizeSummary::from_sketches(c, &d, &i);
+            s.version = version;
+            s
+        })
+        .collect()
+}
+
+/// The report, the insights and the dashboard hold per-size summaries, not invocations: from
+/// the summaries alone (Casalboni's two sizes, and an older version left out) the engine
+/// makes the decision it makes from the invocations, at the same size and nearly the same
+/// figures.
+#[test]
+fn summaries_alone_give_the_decision_of_the_invocations() {
+    let draw = |m: u32, r: &mut Rng| if m == 1536 { 100.0 } else { 200.0 } * r.lognormal(0.1);
+    let mut observations = history(&[1536, 1024], 600, 42, draw);
+    // An older version, at a size the latest never ran: analysed by neither.
+    let mut rng = Rng(7);
+    for k in 0..300 {
+        let mut o = obs(-1_000_000 + k, 512, 400.0 * rng.lognormal(0.1));
+        o.version = Some("6".into());
+        observations.push(o);
+    }
+    let from_obs = input("casalboni", observations.clone());
+    let from_summaries = FunctionInput {
+        observations: Vec::new(),
+        summaries: summaries_of(&observations),
+        ..from_obs.clone()
+    };
+    for strategy in STRATEGIES {
+        let a = run(&from_obs, strategy);
+        let b = run(&from_summaries, strategy);
+        assert_eq!(b.recommended_memory_mb, 1536, "{strategy:?}: {}", b.summary);
+        assert_eq!(a.recommended_memory_mb, b.recommended_memory_mb);
+        assert_eq!(a.current_memory_mb, 1024);
+        assert_eq!(b.current_memory_mb, 1024);
+        assert_eq!(a.decision, b.decision);
+        assert_eq!(b.decision, Decision::Change);
+        assert_eq!(b.version.as_deref(), Some("7"));
+        assert!(b.recommended.monthly_cost_usd < b.current.monthly_cost_usd);
+        assert!(b.recommended.p95_ms < b.current.p95_ms);
+        // The sketch reads within its 1%; the saving follows.
+        let close = |x: f64, y: f64| (x - y).abs() <= 0.02 * y.abs().max(1e-9);
+        assert!(close(b.recommended.p50_ms, a.recommended.p50_ms));
+        assert!(close(b.monthly_saving_usd, a.monthly_saving_usd));
+        assert!(b.observed.iter().all(|g| g.memory_mb != 512));
+    }
+}

@@ -730,6 +730,106 @@ pub fn changes<S: Store + ?Sized>(
     Ok(out)
 }
 
+/// One (function, version, memory size) over a time range: what the memory advice needs of
+/// it ([`tern_core::recommend::SizeSummary::from_sketches`]). Complete invocations with a
+/// Memory Size only; an invocation belongs to the range by its time, as in
+/// [`FunctionStats`]. The architecture is not in the logs: it is the function's (inventory,
+/// else x86_64), as every invocation of the function is priced.
+#[derive(Debug, Clone, Default)]
+pub struct SizeStats {
+    pub function: String,
+    /// `$LATEST` or a published version; `None` when the logs did not say.
+    pub version: Option<String>,
+    pub counts: tern_core::recommend::SummaryCounts,
+    /// Duration (ms) of every invocation.
+    pub duration: Sketch,
+    /// Init duration (ms) of cold starts.
+    pub init: Sketch,
+}
+
+impl SizeStats {
+    /// The engine's summary of this size.
+    pub fn summary(&self) -> tern_core::recommend::SizeSummary {
+        let mut s = tern_core::recommend::SizeSummary::from_sketches(
+            self.counts,
+            &self.duration,
+            &self.init,
+        );
+        s.version = self.version.clone();
+        s
+    }
+}
+
+/// [`Store::size_stats`] from [`Store::invocations`], per function: correct for any backend,
+/// and a pass over every invocation in the range. Sorted by function, version, memory size.
+pub fn size_stats_by_rows<S: Store + ?Sized>(
+    store: &S,
+    functions: &[String],
+    range: TimeRange,
+) -> Result<Vec<SizeStats>, StoreError> {
+    let metas = store.functions()?;
+    let mut out = Vec::new();
+    for meta in metas {
+        if !functions.is_empty() && !functions.contains(&meta.function) {
+            continue;
+        }
+        let rows = store.invocations(&InvocationQuery {
+            functions: vec![meta.function.clone()],
+            range,
+            // Every row: `usize::MAX` would not fit a signed SQL LIMIT.
+            limit: i64::MAX as usize,
+            ..InvocationQuery::default()
+        })?;
+        let arch = meta.arch.unwrap_or(Arch::X86_64);
+        let mut by: std::collections::BTreeMap<(Option<String>, u32), SizeStats> =
+            std::collections::BTreeMap::new();
+        for r in rows.iter().filter(|r| r.complete) {
+            let Some(memory_mb) = r.memory_size_mb else {
+                continue;
+            };
+            let version = r.version.clone().filter(|v| !v.is_empty());
+            let e = by
+                .entry((version.clone(), memory_mb))
+                .or_insert_with(|| SizeStats {
+                    function: meta.function.clone(),
+                    version,
+                    counts: tern_core::recommend::SummaryCounts {
+                        memory_mb,
+                        arch,
+                        ..Default::default()
+                    },
+                    ..SizeStats::default()
+                });
+            let c = &mut e.counts;
+            let t = r.end_ms.or(r.start_ms);
+            c.invocations += 1;
+            c.errors += u64::from(r.outcome != Outcome::Success);
+            c.cold_starts += u64::from(r.cold_start);
+            c.cold_failures += u64::from(r.cold_start && r.outcome != Outcome::Success);
+            c.timeouts += u64::from(r.outcome == Outcome::Timeout);
+            c.oom_kills += u64::from(r.outcome == Outcome::OutOfMemory);
+            c.billed_total_ms += r
+                .billed_duration_ms
+                .filter(|b| b.is_finite())
+                .unwrap_or(0.0);
+            c.max_used_mb = c.max_used_mb.max(r.max_memory_used_mb);
+            c.first_ms = match (c.first_ms, t) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+            c.last_ms = c.last_ms.max(t);
+            e.duration.add(r.duration_ms.unwrap_or(0.0));
+            if r.cold_start {
+                if let Some(i) = r.init_duration_ms {
+                    e.init.add(i);
+                }
+            }
+        }
+        out.extend(by.into_values());
+    }
+    Ok(out)
+}
+
 /// One function in a [`Store::fleet`] answer: its statistics over the range and the same
 /// range cut into buckets (the dashboard's sparklines).
 #[derive(Debug, Clone, Default)]
@@ -959,6 +1059,18 @@ pub trait Store: Send {
         range: TimeRange,
     ) -> Result<Vec<EnvironmentSummary>, StoreError> {
         environment_summaries_by_rows(self, range)
+    }
+
+    /// Per (function, version, memory size) statistics over `range` for the named functions
+    /// (empty: every function), sorted by function, version and memory size: what the memory
+    /// advice reads. The default computes them from every invocation row in the range
+    /// ([`size_stats_by_rows`]); SQLite keeps them per hour and day at ingest.
+    fn size_stats(
+        &self,
+        functions: &[String],
+        range: TimeRange,
+    ) -> Result<Vec<SizeStats>, StoreError> {
+        size_stats_by_rows(self, functions, range)
     }
 
     /// Earliest and latest REPORT time stored, if any.
@@ -1200,6 +1312,13 @@ impl<S: Store + ?Sized> Store for Box<S> {
     fn environments(&self, function: &str) -> Result<Vec<EnvironmentRow>, StoreError> {
         (**self).environments(function)
     }
+    fn size_stats(
+        &self,
+        functions: &[String],
+        range: TimeRange,
+    ) -> Result<Vec<SizeStats>, StoreError> {
+        (**self).size_stats(functions, range)
+    }
     fn time_bounds(&self) -> Result<Option<(i64, i64)>, StoreError> {
         (**self).time_bounds()
     }
@@ -1430,6 +1549,13 @@ macro_rules! forward_store_except_ingest {
             function: &str,
         ) -> Result<Vec<$crate::EnvironmentRow>, $crate::StoreError> {
             self.$inner.environments(function)
+        }
+        fn size_stats(
+            &self,
+            functions: &[String],
+            range: $crate::TimeRange,
+        ) -> Result<Vec<$crate::SizeStats>, $crate::StoreError> {
+            self.$inner.size_stats(functions, range)
         }
         fn time_bounds(&self) -> Result<Option<(i64, i64)>, $crate::StoreError> {
             self.$inner.time_bounds()

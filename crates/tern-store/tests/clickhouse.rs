@@ -250,7 +250,8 @@ both_servers!(
         lease_never_two_holders,
         lease_bad_arguments,
         values_seen_from_inventory,
-        delete_function
+        delete_function,
+        size_stats
     ],
     [split_parts_in_any_order, values_seen_at_ingest, sealing]
 );

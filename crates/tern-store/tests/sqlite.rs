@@ -237,15 +237,15 @@ fn one_batch_is_one_transaction() {
 }
 
 /// Undo versions 9 and 8 (values seen, leases): a version-7 database.
-const DOWN_TO_V7: &str = "DROP TABLE values_seen; DROP TABLE leases; PRAGMA user_version = 7;";
+const DOWN_TO_V7: &str = "DROP TABLE size_hour; DROP TABLE size_day; DROP TABLE values_seen; DROP TABLE leases; PRAGMA user_version = 7;";
 
 /// Undo versions 9, 8 and 7 (values seen, leases, change markers): a version-6 database.
 const DOWN_TO_V6: &str =
-    "DROP TABLE values_seen; DROP TABLE leases; DROP TABLE markers; PRAGMA user_version = 6;";
+    "DROP TABLE size_hour; DROP TABLE size_day; DROP TABLE values_seen; DROP TABLE leases; DROP TABLE markers; PRAGMA user_version = 6;";
 
 /// Undo versions 9 to 6 (values seen, leases, markers, log group retention): a version-5
 /// database.
-const DOWN_TO_V5: &str = "DROP TABLE values_seen; DROP TABLE leases; DROP TABLE markers; \
+const DOWN_TO_V5: &str = "DROP TABLE size_hour; DROP TABLE size_day; DROP TABLE values_seen; DROP TABLE leases; DROP TABLE markers; \
      ALTER TABLE functions DROP COLUMN log_retention_days; PRAGMA user_version = 5;";
 
 /// A database from before leases gains the leases table on open, and its data is
@@ -520,4 +520,295 @@ fn migrates_a_database_without_tuning_tables() {
         store.function_stats(&[], TimeRange::all()).unwrap()[0].invocations,
         50
     );
+}
+
+/// Three days of one function at three sizes and two versions (with cold starts, timeouts and
+/// out-of-memory kills), and a second function.
+fn sizes_workload() -> Vec<InvocationPart> {
+    let mut x: u64 = 0x2545_f491;
+    let mut next = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    let mut out = Vec::new();
+    for i in 0..1500u32 {
+        let f = if i % 7 == 0 { "side" } else { "main" };
+        let start = T0 + (next() % (3 * 86_400_000)) as i64;
+        let memory = [256, 512, 1024][(next() % 3) as usize];
+        let duration = 20.0 + (next() % 40_000) as f64 / 100.0;
+        let mut p = invocation(
+            f,
+            (next() % 5) as u32,
+            &format!("s-{i:05}"),
+            start,
+            duration,
+            memory,
+        );
+        // The version changed a day and a half in.
+        p.version = Some(
+            if start < T0 + 36 * 3_600_000 {
+                "4"
+            } else {
+                "5"
+            }
+            .to_string(),
+        );
+        match i % 13 {
+            0 => p.signals.timeout_line = true,
+            1 => p.signals.oom_signature = true,
+            2 => p.signals.handler_error = true,
+            _ => {}
+        }
+        if i % 6 == 0 {
+            if let Some(r) = p.report.as_mut() {
+                r.init_duration_ms = Some(150.0 + f64::from(i % 300));
+            }
+        }
+        out.push(p);
+    }
+    out
+}
+
+/// Compare the store's per-size statistics with the ones computed from its invocation rows.
+fn assert_sizes_match_rows(store: &SqliteStore, range: TimeRange, what: &str) {
+    let got = store.size_stats(&[], range).unwrap();
+    let want = tern_store::size_stats_by_rows(store, &[], range).unwrap();
+    let key =
+        |s: &tern_store::SizeStats| (s.function.clone(), s.version.clone(), s.counts.memory_mb);
+    assert_eq!(
+        got.iter().map(key).collect::<Vec<_>>(),
+        want.iter().map(key).collect::<Vec<_>>(),
+        "{what}"
+    );
+    for (g, w) in got.iter().zip(&want) {
+        let (a, b) = (&g.counts, &w.counts);
+        let at = format!("{what}: {:?}", key(g));
+        assert_eq!(
+            (
+                a.invocations,
+                a.errors,
+                a.cold_starts,
+                a.cold_failures,
+                a.timeouts,
+                a.oom_kills
+            ),
+            (
+                b.invocations,
+                b.errors,
+                b.cold_starts,
+                b.cold_failures,
+                b.timeouts,
+                b.oom_kills
+            ),
+            "{at}"
+        );
+        assert!(
+            (a.billed_total_ms - b.billed_total_ms).abs() < 1e-6 * b.billed_total_ms.max(1.0),
+            "{at}"
+        );
+        assert_eq!(
+            (a.max_used_mb, a.first_ms, a.last_ms),
+            (b.max_used_mb, b.first_ms, b.last_ms),
+            "{at}"
+        );
+        assert_eq!((a.arch, a.memory_mb), (b.arch, b.memory_mb), "{at}");
+        // The same values in the same bins: equal quantiles, to the last bit of the bins.
+        for q in [0.01, 0.25, 0.5, 0.9, 0.95, 0.99, 1.0] {
+            assert_eq!(
+                g.duration.quantile(q),
+                w.duration.quantile(q),
+                "{at}: duration q{q}"
+            );
+            assert_eq!(g.init.quantile(q), w.init.quantile(q), "{at}: init q{q}");
+        }
+        assert_eq!(g.duration.count(), w.duration.count(), "{at}");
+        assert_eq!(g.init.count(), w.init.count(), "{at}");
+        assert_summaries_close(&g.summary(), &w.summary(), &at);
+    }
+}
+
+/// Equal summaries, floats up to the order of their sums.
+fn assert_summaries_close(
+    a: &tern_core::recommend::SizeSummary,
+    b: &tern_core::recommend::SizeSummary,
+    at: &str,
+) {
+    let near = |x: f64, y: f64| (x - y).abs() <= 1e-9 * x.abs().max(y.abs()).max(1.0);
+    let floats = |s: &tern_core::recommend::SizeSummary| {
+        let mut v = vec![s.warm_p50_ms, s.warm_p95_ms, s.mean_ms, s.init_billed_ms];
+        for i in [s.p50, s.p95, s.p99, s.billed] {
+            v.extend([i.value, i.low, i.high]);
+        }
+        v.extend(s.init_mean_ms);
+        v.extend(s.init_p50_ms);
+        v.extend(s.longest_timeout_ms);
+        v
+    };
+    let (fa, fb) = (floats(a), floats(b));
+    assert_eq!(fa.len(), fb.len(), "{at}");
+    assert!(
+        fa.iter().zip(&fb).all(|(x, y)| near(*x, *y)),
+        "{at}: {a:?} vs {b:?}"
+    );
+    let rest = |s: &tern_core::recommend::SizeSummary| {
+        (
+            s.memory_mb,
+            s.arch,
+            s.version.clone(),
+            (
+                s.invocations,
+                s.warm_successful,
+                s.cold_starts,
+                s.timeouts,
+                s.oom_kills,
+            ),
+            (s.max_used_mb, s.first_ms, s.last_ms),
+        )
+    };
+    assert_eq!(rest(a), rest(b), "{at}");
+}
+
+const H: i64 = 3_600_000;
+
+/// Ranges that cut days and hours: the aggregate answers them from days, hours and rows.
+fn partial_ranges() -> Vec<TimeRange> {
+    let r = |from: i64, to: i64| TimeRange {
+        from_ms: Some(from),
+        to_ms: Some(to),
+    };
+    vec![
+        TimeRange::all(),
+        r(
+            T0 + 5 * H + 17 * 60_000,
+            T0 + 2 * 24 * H + 13 * H + 41 * 60_000,
+        ),
+        r(T0 + 90 * 60_000, T0 + 3 * 24 * H),
+        r(T0 + 24 * H, T0 + 24 * H + 10 * H + 1),
+        r(T0 + 30 * H + 1, T0 + 30 * H + 59 * 60_000),
+        r(T0 + 36 * H - 7, T0 + 36 * H + 7),
+        TimeRange {
+            from_ms: Some(T0 + 40 * H + 123),
+            to_ms: None,
+        },
+        TimeRange {
+            from_ms: None,
+            to_ms: Some(T0 + 11 * H + 4321),
+        },
+    ]
+}
+
+/// The per-size aggregate kept at ingest answers every range, partial days and hours
+/// included, exactly as the invocation rows do; split batches and re-ingest change nothing.
+#[test]
+fn size_stats_match_the_rows_over_partial_ranges() {
+    let mut store = memory_store();
+    let parts = sizes_workload();
+    for chunk in parts.chunks(211).rev() {
+        store
+            .ingest(&IngestBatch {
+                parts: chunk.to_vec(),
+                ..Default::default()
+            })
+            .unwrap();
+    }
+    store
+        .ingest(&IngestBatch {
+            parts: parts[..400].to_vec(),
+            ..Default::default()
+        })
+        .unwrap();
+    for range in partial_ranges() {
+        assert_sizes_match_rows(&store, range, &format!("{range:?}"));
+    }
+}
+
+/// A database from before the per-size aggregate (version 9) is backfilled on open to what
+/// ingest keeps; rollup retention and function deletion take its buckets too.
+#[test]
+fn migration_backfills_size_stats_and_retention_drops_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tern.db");
+    let parts = sizes_workload();
+    let want = {
+        let mut s = memory_store();
+        s.ingest(&IngestBatch {
+            parts: parts.clone(),
+            ..Default::default()
+        })
+        .unwrap();
+        partial_ranges()
+            .into_iter()
+            .map(|r| s.size_stats(&[], r).unwrap())
+            .collect::<Vec<_>>()
+    };
+    {
+        let mut s = SqliteStore::open(&path).unwrap();
+        s.ingest(&IngestBatch {
+            parts,
+            ..Default::default()
+        })
+        .unwrap();
+    }
+    {
+        let conn = Connection::open(&path).unwrap();
+        conn.execute_batch("DROP TABLE size_hour; DROP TABLE size_day; PRAGMA user_version = 9;")
+            .unwrap();
+    }
+    let mut store = SqliteStore::open(&path).unwrap();
+    for (range, want) in partial_ranges().into_iter().zip(want) {
+        let got = store.size_stats(&[], range).unwrap();
+        assert_eq!(got.len(), want.len());
+        for (g, w) in got.iter().zip(&want) {
+            assert_summaries_close(&g.summary(), &w.summary(), &format!("{range:?}"));
+        }
+        assert_sizes_match_rows(&store, range, &format!("backfilled {range:?}"));
+    }
+    // Rollup retention: buckets ending at or before the cutoff go.
+    let cutoff = T0 + 2 * 24 * H;
+    store
+        .apply_retention(tern_store::Retention {
+            rollups_before_ms: Some(cutoff),
+            ..Default::default()
+        })
+        .unwrap();
+    let conn = Connection::open(&path).unwrap();
+    for table in ["size_hour", "size_day"] {
+        let old: i64 = conn
+            .query_row(
+                &format!("SELECT count(*) FROM {table} WHERE bucket_ms < ?1"),
+                [cutoff],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(old, 0, "{table}");
+    }
+    let late = TimeRange {
+        from_ms: Some(cutoff),
+        to_ms: None,
+    };
+    assert_sizes_match_rows(&store, late, "after rollup retention");
+    store.delete_function("main", None).unwrap();
+    let left: i64 = conn
+        .query_row(
+            "SELECT (SELECT count(*) FROM size_hour) + (SELECT count(*) FROM size_day)",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let side: i64 = conn
+        .query_row(
+            "SELECT (SELECT count(*) FROM size_hour h JOIN functions f ON f.id = h.function_id \
+             WHERE f.name = 'side') + (SELECT count(*) FROM size_day d JOIN functions f \
+             ON f.id = d.function_id WHERE f.name = 'side')",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(left, side, "only the remaining function's buckets are left");
+    assert!(store
+        .size_stats(&["main".to_string()], TimeRange::all())
+        .unwrap()
+        .is_empty());
 }

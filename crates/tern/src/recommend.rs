@@ -1,7 +1,7 @@
 //! `tern recommend`: memory recommendations from the stored logs.
 //!
-//! Reads each function's invocations from the store, hands them to
-//! [`tern_core::recommend`], and renders the result as a table (one line per function,
+//! Reads each function's per-size statistics from the store ([`crate::views::memory`]), hands
+//! them to [`tern_core::recommend`], and renders the result as a table (one line per function,
 //! biggest saving first) or JSON. The JSON has its own wire types below; fields are only ever
 //! added.
 
@@ -9,20 +9,13 @@ use std::fmt::Write as _;
 
 use anyhow::Result;
 use serde::Serialize;
-use tern_core::cost;
-use tern_core::model::Arch;
-use tern_core::recommend::{
-    self, Basis, CurvePoint, FunctionInput, Observation, Recommendation, Settings, Skip, Strategy,
-};
-use tern_store::{InvocationQuery, Store, TimeRange};
+use tern_core::recommend::{self, Basis, CurvePoint, Recommendation, Settings, Skip, Strategy};
+use tern_store::{Store, TimeRange};
 
 use crate::cli::{RecommendArgs, RecommendFormat, StrategyArg};
 use crate::report::{function_matcher, group};
 use crate::timeutil;
 
-/// Newest invocations read per function: enough for stable percentiles at every size seen in
-/// a two-week window of a busy function.
-const MAX_INVOCATIONS: usize = 200_000;
 const DAY_MS: i64 = 86_400_000;
 
 pub fn run(args: RecommendArgs) -> Result<String> {
@@ -92,93 +85,53 @@ pub fn build(
     range: TimeRange,
     settings: &Settings,
 ) -> Result<WireOutput> {
-    let bounds = store.time_bounds()?;
-    let observed_ms = match bounds {
-        Some((lo, hi)) => {
-            let from = range.from_ms.map_or(lo, |f| f.max(lo));
-            let to = range.to_ms.map_or(hi, |t| t.min(hi + 1));
-            (to - from).max(1)
+    // The report's span and projection: the same monthly figures wherever they are shown.
+    let observed_ms = crate::report::observed_ms(range, store.time_bounds()?);
+    let projection_ms = crate::report::projection_ms(observed_ms);
+    let names: Vec<String> = match glob {
+        Some(g) => {
+            let names: Vec<String> = store
+                .functions()?
+                .into_iter()
+                .map(|m| m.function)
+                .filter(|f| g.is_match(f))
+                .collect();
+            if names.is_empty() {
+                // No function matches: asking for none would ask for all.
+                return Ok(output(range, observed_ms, settings, Vec::new(), Vec::new()));
+            }
+            names
         }
-        None => 1,
+        None => Vec::new(),
     };
-    // Below a day of data the monthly rate is noise; count a shorter span as a day.
-    let projection_ms = observed_ms.max(DAY_MS);
     let mut recs = Vec::new();
     let mut skipped = Vec::new();
-    for meta in store.functions()? {
-        if glob.is_some_and(|g| !g.is_match(&meta.function)) {
-            continue;
-        }
-        let rows = store.invocations(&InvocationQuery {
-            functions: vec![meta.function.clone()],
-            range,
-            limit: MAX_INVOCATIONS,
-            ..InvocationQuery::default()
-        })?;
-        if rows.is_empty() {
-            continue;
-        }
-        let arch = meta.arch.unwrap_or(Arch::X86_64);
-        let observations: Vec<Observation> = rows
-            .iter()
-            .filter(|r| r.complete)
-            .filter_map(|r| {
-                Some(Observation {
-                    at_ms: r.end_ms.or(r.start_ms)?,
-                    memory_mb: r.memory_size_mb?,
-                    arch,
-                    version: r.version.clone(),
-                    duration_ms: r.duration_ms?,
-                    billed_ms: r.billed_duration_ms.or(r.duration_ms)?,
-                    max_memory_used_mb: r.max_memory_used_mb,
-                    init_ms: r.init_duration_ms,
-                    cold: r.cold_start,
-                    outcome: r.outcome,
-                })
-            })
-            .collect();
-        // The rate: invocations over the span they cover (the newest MAX_INVOCATIONS may
-        // cover less than the whole range).
-        let span_ms = if rows.len() >= MAX_INVOCATIONS {
-            let lo = observations.iter().map(|o| o.at_ms).min().unwrap_or(0);
-            let hi = observations.iter().map(|o| o.at_ms).max().unwrap_or(0);
-            (hi - lo).max(DAY_MS)
-        } else {
-            projection_ms
-        };
-        let input = FunctionInput {
-            function: meta.function.clone(),
-            region: meta
-                .region
-                .clone()
-                .unwrap_or_else(|| cost::DEFAULT_REGION.to_string()),
-            arch,
-            runtime: meta.runtime.clone(),
-            monthly_invocations: cost::monthly(rows.len() as f64, span_ms),
-            observations,
-            measured: measured_points(&store.tuning_runs(&meta.function)?),
-            changes: tern_store::changes(store, Some(&meta.function), 0)?
-                .into_iter()
-                .map(|(_, c)| c)
-                .collect(),
-            timeout_ms: meta.timeout_ms.map(|t| t as f64),
-            summaries: Vec::new(),
-        };
+    for input in crate::views::memory::inputs(store, &names, range, projection_ms)? {
         match recommend::recommend(&input, settings) {
             Ok(r) => recs.push(r),
             Err(skip) => skipped.push(WireSkipped {
-                function: meta.function.clone(),
+                function: input.function.clone(),
                 reason: skip_reason(skip),
             }),
         }
     }
+    Ok(output(range, observed_ms, settings, recs, skipped))
+}
+
+fn output(
+    range: TimeRange,
+    observed_ms: i64,
+    settings: &Settings,
+    mut recs: Vec<Recommendation>,
+    skipped: Vec<WireSkipped>,
+) -> WireOutput {
     recs.sort_by(|a, b| {
         b.monthly_saving_usd
             .total_cmp(&a.monthly_saving_usd)
             .then_with(|| a.function.cmp(&b.function))
     });
     let functions: Vec<WireRecommendation> = recs.iter().map(wire).collect();
-    Ok(WireOutput {
+    WireOutput {
         strategy: settings.strategy.name(),
         weight: match settings.strategy {
             Strategy::Balanced { weight } => Some(weight),
@@ -192,7 +145,7 @@ pub fn build(
         total_monthly_saving_usd: recs.iter().map(|r| r.monthly_saving_usd).sum(),
         functions,
         skipped,
-    })
+    }
 }
 
 fn skip_reason(s: Skip) -> &'static str {
@@ -541,15 +494,7 @@ fn wire(r: &Recommendation) -> WireRecommendation {
     }
 }
 
-fn usd(x: f64) -> String {
-    if x.abs() >= 100.0 {
-        format!("${x:.0}")
-    } else if x.abs() >= 1.0 {
-        format!("${x:.2}")
-    } else {
-        format!("${x:.4}")
-    }
-}
+use crate::text::usd;
 
 fn table(out: &WireOutput) -> String {
     let mut s = String::new();
@@ -584,7 +529,11 @@ fn table(out: &WireOutput) -> String {
             ));
         }
         if f.floor.oom_kills > 0 {
-            note.push(format!("{} OOM kills", f.floor.oom_kills));
+            note.push(format!(
+                "{} OOM kill{}",
+                f.floor.oom_kills,
+                if f.floor.oom_kills == 1 { "" } else { "s" }
+            ));
         }
         let count = |what: &str| f.curve.iter().filter(|p| p.support == what).count();
         note.push(format!(
@@ -650,98 +599,4 @@ fn table(out: &WireOutput) -> String {
         let _ = writeln!(s, "skipped {}: {}", k.function, k.reason);
     }
     s
-}
-
-/// Active tuning results (`tern tune`) as measured evidence: the points of the newest complete
-/// run that measured something. A run interrupted part-way is not used: its sizes were not all
-/// measured under the same conditions.
-fn measured_points(runs: &[tern_store::TuningRun]) -> Vec<recommend::MeasuredPoint> {
-    let Some(run) = runs.iter().find(|r| r.complete) else {
-        return Vec::new();
-    };
-    run.points
-        .iter()
-        .filter(|p| p.invocations > 0)
-        .filter_map(|p| {
-            Some(recommend::MeasuredPoint {
-                memory_mb: p.memory_mb,
-                arch: p.arch,
-                p50: p.p50_ms?,
-                p95: p.p95_ms?,
-                p99: p.p99_ms?,
-                mean: p.trimmed_mean_ms?,
-                invocations: u64::from(p.invocations),
-            })
-        })
-        .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    #![allow(clippy::unwrap_used)]
-    use super::*;
-    use tern_store::{TuningPoint, TuningRun};
-
-    fn point(memory_mb: u32, p50: Option<f64>, invocations: u32) -> TuningPoint {
-        TuningPoint {
-            memory_mb,
-            arch: Arch::X86_64,
-            invocations,
-            errors: 0,
-            cold_starts: 0,
-            p50_ms: p50,
-            p95_ms: p50.map(|v| v * 1.2),
-            p99_ms: p50.map(|v| v * 1.5),
-            trimmed_mean_ms: p50,
-            billed_mean_ms: p50,
-            init_p50_ms: None,
-            max_memory_used_mb: Some(80),
-            cost_usd: Some(1e-6),
-            error: None,
-        }
-    }
-
-    fn run(started_ms: i64, complete: bool, points: Vec<TuningPoint>) -> TuningRun {
-        TuningRun {
-            function: "f".into(),
-            region: "us-east-1".into(),
-            started_ms,
-            finished_ms: started_ms + 1,
-            original_memory_mb: 512,
-            original_arch: Arch::X86_64,
-            invocations_per_size: 10,
-            cold_starts_only: false,
-            payload: "none".into(),
-            complete,
-            applied_memory_mb: None,
-            points,
-        }
-    }
-
-    /// Tuning results feed `tern recommend` as measured evidence: the newest complete
-    /// run, only sizes that measured something.
-    #[test]
-    fn the_newest_complete_tuning_run_is_measured_evidence() {
-        let runs = vec![
-            // Newest first, as the store returns them: an interrupted run is passed over.
-            run(3, false, vec![point(128, Some(900.0), 10)]),
-            run(
-                2,
-                true,
-                vec![
-                    point(256, Some(400.0), 10),
-                    point(512, None, 0),
-                    point(1024, Some(120.0), 10),
-                ],
-            ),
-            run(1, true, vec![point(2048, Some(60.0), 10)]),
-        ];
-        let got = measured_points(&runs);
-        let sizes: Vec<u32> = got.iter().map(|p| p.memory_mb).collect();
-        assert_eq!(sizes, [256, 1024]);
-        assert_eq!(got[0].p50, 400.0);
-        assert_eq!(got[0].invocations, 10);
-        assert!(measured_points(&[]).is_empty());
-        assert!(measured_points(&runs[..1]).is_empty());
-    }
 }

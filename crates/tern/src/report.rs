@@ -2,7 +2,7 @@
 //!
 //! The JSON shape is a contract used by scripts: fields are only ever added.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 
 use anyhow::{Context, Result};
@@ -11,7 +11,7 @@ use serde::Serialize;
 use tern_core::cost::{self, CostOptions, Usage};
 use tern_core::insights::Insight;
 use tern_core::model::{Arch, Outcome};
-use tern_core::recommend::{self, FunctionInput, SizeSummary, SummaryAdvice, SummaryCounts};
+use tern_core::recommend::{self, FunctionInput, SummaryAdvice};
 use tern_core::report::{dist_of, quick_wins, FunctionReport, QuickWin, WinKind, WinRules};
 use tern_store::{FunctionStats, Store, TimeRange};
 
@@ -113,12 +113,12 @@ pub fn build_prefetched(
     let observed_ms = observed_ms(range, bounds);
     let projection_ms = projection_ms(observed_ms);
     let reports = price(&stats, opts.cost, projection_ms);
-    let memory = memory_advice(
-        &stats,
-        &sizes_in_range(store, range)?,
-        projection_ms,
-        &opts.recommend,
-    );
+    let inputs = if functions.is_empty() {
+        Vec::new()
+    } else {
+        crate::views::memory::inputs(store, functions, range, projection_ms)?
+    };
+    let memory = memory_advice(&stats, &inputs, &opts.recommend);
     let wins = wins(&reports, projection_ms, opts, &memory);
     let pre = pre.map(|later| later()).transpose()?;
     let mut facts = crate::insights::gather(
@@ -206,80 +206,25 @@ pub fn price(
         .collect()
 }
 
-/// The memory sizes each function ran at within the range, from the store's values seen.
-pub fn sizes_in_range(
-    store: &dyn Store,
-    range: TimeRange,
-) -> Result<HashMap<String, BTreeSet<u32>>> {
-    let mut out: HashMap<String, BTreeSet<u32>> = HashMap::new();
-    for v in store.values_seen(None)? {
-        let s = &v.seen;
-        if s.attribute != tern_core::impact::Attribute::MemorySize
-            || range.from_ms.is_some_and(|f| s.last_ms < f)
-            || range.to_ms.is_some_and(|t| s.first_ms >= t)
-        {
-            continue;
-        }
-        if let Ok(mb) = s.value.parse::<u32>() {
-            out.entry(v.function).or_default().insert(mb);
-        }
-    }
-    Ok(out)
-}
-
-/// The memory engine's advice for each function from its statistics over the range: the
-/// quick wins, the insights and the dashboard all show this, and it is what `tern recommend`
-/// says of a function that ran at one size. A function that ran at several sizes in the range
-/// (`sizes`, from [`sizes_in_range`]) gets no figure: its statistics cannot split them.
+/// The memory engine's advice for each function with invocations in `stats`, from its
+/// per-size statistics over the range (`inputs`, [`crate::views::memory::inputs`] over the
+/// same range and projection): the quick wins, the insights and the dashboard all show this,
+/// and it is what `tern recommend` says of the function, at one size or several.
 pub fn memory_advice(
     stats: &[FunctionStats],
-    sizes: &HashMap<String, BTreeSet<u32>>,
-    projection_ms: i64,
+    inputs: &[FunctionInput],
     settings: &recommend::Settings,
 ) -> BTreeMap<String, SummaryAdvice> {
+    let by_name: HashMap<&str, &FunctionInput> =
+        inputs.iter().map(|i| (i.function.as_str(), i)).collect();
     let mut out = BTreeMap::new();
     for s in stats.iter().filter(|s| s.invocations > 0) {
-        let mut seen = sizes.get(&s.function).cloned().unwrap_or_default();
-        seen.extend(s.memory_size_mb);
-        let advice = match (s.memory_size_mb, seen.len()) {
-            (Some(memory_mb), 1) => {
-                let arch = s.meta.arch.unwrap_or(Arch::X86_64);
-                let summary = SizeSummary::from_sketches(
-                    SummaryCounts {
-                        memory_mb,
-                        arch,
-                        invocations: s.invocations,
-                        errors: s.errors,
-                        cold_starts: s.cold_starts,
-                        timeouts: s.outcome(Outcome::Timeout),
-                        oom_kills: s.outcome(Outcome::OutOfMemory),
-                        billed_total_ms: s.billed_duration_ms,
-                        max_used_mb: s.max_memory_used_mb,
-                        first_ms: s.first_ms,
-                        last_ms: s.last_ms,
-                    },
-                    &s.duration,
-                    &s.init,
-                );
-                let input = FunctionInput {
-                    function: s.function.clone(),
-                    region: s
-                        .meta
-                        .region
-                        .clone()
-                        .unwrap_or_else(|| cost::DEFAULT_REGION.to_string()),
-                    arch,
-                    runtime: s.meta.runtime.clone(),
-                    monthly_invocations: cost::monthly(s.invocations as f64, projection_ms),
-                    timeout_ms: s.meta.timeout_ms.map(|t| t as f64),
-                    ..FunctionInput::default()
-                };
-                recommend::advise_summary(&input, summary, settings)
-            }
-            (None, _) => SummaryAdvice::Skipped(recommend::Skip::NoData),
-            _ => SummaryAdvice::SeveralSizes {
-                sizes: seen.into_iter().collect(),
+        let advice = match by_name.get(s.function.as_str()) {
+            Some(input) => match recommend::advise(input, settings) {
+                Ok(a) => SummaryAdvice::Advice(a),
+                Err(skip) => SummaryAdvice::Skipped(skip),
             },
+            None => SummaryAdvice::Skipped(recommend::Skip::NoData),
         };
         out.insert(s.function.clone(), advice);
     }

@@ -123,9 +123,9 @@ pub struct FunctionInput {
     /// The function's timeout, ms; `None` when unknown (then the longest timed-out invocation
     /// stands in for it).
     pub timeout_ms: Option<f64>,
-    /// Sizes known only by their summary over a range (the report, insights and the dashboard
-    /// keep no single invocations), oldest first: the last is the current size when there are
-    /// no observations.
+    /// Sizes known only by their summary over a range (per version, memory size and
+    /// architecture), in any order: without observations, the summary seen last (`last_ms`;
+    /// on a tie, the later in the list) gives the version analysed and the current size.
     pub summaries: Vec<SizeSummary>,
 }
 
@@ -136,6 +136,9 @@ pub struct FunctionInput {
 pub struct SizeSummary {
     pub memory_mb: u32,
     pub arch: Arch,
+    /// The version these invocations ran (`None` when the logs did not say): [`recommend`]
+    /// analyses the latest version only, as it does with invocations.
+    pub version: Option<String>,
     pub invocations: u64,
     /// Warm successful invocations: every invocation less the cold starts and the failures.
     pub warm_successful: u64,
@@ -175,6 +178,8 @@ pub struct SummaryCounts {
     /// Invocations that did not succeed (timeouts and out-of-memory kills included).
     pub errors: u64,
     pub cold_starts: u64,
+    /// Cold starts that did not succeed (counted in both `errors` and `cold_starts`).
+    pub cold_failures: u64,
     pub timeouts: u64,
     pub oom_kills: u64,
     /// Σ billed ms over every invocation.
@@ -276,11 +281,12 @@ impl SizeSummary {
         SizeSummary {
             memory_mb: c.memory_mb,
             arch: c.arch,
+            version: None,
             invocations: c.invocations,
             warm_successful: c
                 .invocations
                 .saturating_sub(c.cold_starts)
-                .saturating_sub(c.errors),
+                .saturating_sub(c.errors.saturating_sub(c.cold_failures)),
             cold_starts: c.cold_starts,
             timeouts: c.timeouts,
             oom_kills: c.oom_kills,
@@ -1224,10 +1230,15 @@ pub fn recommend(input: &FunctionInput, settings: &Settings) -> Result<Recommend
     }
     obs.sort_by_key(|o| o.at_ms);
     let latest = obs.last().copied();
-    let version = latest.and_then(|o| o.version.clone());
+    // Without observations the summary seen last stands for the latest invocation.
+    let latest_summary = summaries.iter().copied().max_by_key(|s| s.last_ms);
+    let version = match latest {
+        Some(o) => o.version.clone(),
+        None => latest_summary.and_then(|s| s.version.clone()),
+    };
     let current_mb = latest
         .map(|o| o.memory_mb)
-        .or_else(|| summaries.last().map(|s| s.memory_mb))
+        .or_else(|| latest_summary.map(|s| s.memory_mb))
         .unwrap_or_else(|| input.measured.first().map_or(128, |m| m.memory_mb));
     let arch = input.arch;
     let region = input.region.clone();
@@ -1244,7 +1255,20 @@ pub fn recommend(input: &FunctionInput, settings: &Settings) -> Result<Recommend
         .copied()
         .filter(|o| o.version == version)
         .collect();
-    let older = obs.len() - in_version.len();
+    // Summaries of the floor's evidence are every version's, as observations are; the rest
+    // reads the analysed version's only.
+    let all_summaries = summaries;
+    let summaries: Vec<&SizeSummary> = all_summaries
+        .iter()
+        .copied()
+        .filter(|s| s.version == version)
+        .collect();
+    let older = obs.len() - in_version.len()
+        + all_summaries
+            .iter()
+            .filter(|s| s.version != version)
+            .map(|s| usize::try_from(s.invocations).unwrap_or(usize::MAX))
+            .fold(0usize, usize::saturating_add);
     if older > 0 {
         evidence.push(ev(
             "version",
@@ -1305,7 +1329,7 @@ pub fn recommend(input: &FunctionInput, settings: &Settings) -> Result<Recommend
         .filter(|o| o.outcome != Outcome::OutOfMemory)
         .filter_map(|o| o.max_memory_used_mb.map(f64::from))
         .chain(
-            summaries
+            all_summaries
                 .iter()
                 .filter(|s| s.oom_kills == 0)
                 .filter_map(|s| s.max_used_mb.map(f64::from)),
@@ -1315,13 +1339,13 @@ pub fn recommend(input: &FunctionInput, settings: &Settings) -> Result<Recommend
         .iter()
         .filter(|o| o.outcome == Outcome::OutOfMemory)
         .count() as u64
-        + summaries.iter().map(|s| s.oom_kills).sum::<u64>();
+        + all_summaries.iter().map(|s| s.oom_kills).sum::<u64>();
     let oom_mb = obs
         .iter()
         .filter(|o| o.outcome == Outcome::OutOfMemory)
         .map(|o| o.memory_mb)
         .chain(
-            summaries
+            all_summaries
                 .iter()
                 .filter(|s| s.oom_kills > 0)
                 .map(|s| s.memory_mb),
@@ -1336,7 +1360,7 @@ pub fn recommend(input: &FunctionInput, settings: &Settings) -> Result<Recommend
         .filter(|o| o.memory_mb == current_mb)
         .filter_map(|o| o.max_memory_used_mb)
         .chain(
-            summaries
+            all_summaries
                 .iter()
                 .filter(|s| s.memory_mb == current_mb)
                 .filter_map(|s| s.max_used_mb),

@@ -16,7 +16,9 @@
 //! into hourly rollup rows keyed by (function, hour) — the same rows whatever how often it runs —
 //! and only then drops raw partitions; and except for days sealed (`seal`): settled day
 //! partitions recounted once into per-(function, hour) rows that reads use instead, until a
-//! later write to that day makes it raw again. Mutable state (error group status, incidents, the
+//! later write to that day makes it raw again. `Store::size_stats` (the memory advice's
+//! per-size statistics) is the trait's default, computed from every invocation row in the
+//! range, not from kept aggregates as on SQLite. Mutable state (error group status, incidents, the
 //! outbox, checkpoints) is versioned rows whose new version is computed by the single writer.
 //!
 //! Version numbers (`ver`) come from the writer's clock in nanoseconds, made strictly

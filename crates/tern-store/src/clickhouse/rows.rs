@@ -416,6 +416,8 @@ pub(crate) fn read_rollup(r: &Row) -> Result<Rollup, StoreError> {
     Ok(Rollup {
         outcomes,
         cold_starts: r.i64("cold_starts")?,
+        // Only the per-size statistics read it; ClickHouse computes those from rows.
+        cold_failures: 0,
         over_20s: r.i64("over_20s")?,
         billed_ms: r.f64("billed_ms")?,
         gb_seconds: r.f64("gb_seconds")?,

@@ -108,7 +108,7 @@ pub(crate) fn delete_function(
             params![fid, cut],
         )
         .db()? as u64;
-    for table in ["rollup_hour", "rollup_day"] {
+    for table in ["rollup_hour", "rollup_day", "size_hour", "size_day"] {
         stats.rollup_rows += tx
             .execute(
                 &format!("DELETE FROM {table} WHERE function_id = ?1 AND bucket_ms < ?2"),

@@ -210,6 +210,8 @@ struct Deltas {
     memory: FxHashMap<i64, (i64, u32)>,
     /// function id → the change-attribute values its completed invocations carried.
     seen: FxHashMap<i64, SeenDelta>,
+    /// Per (function, hour, version, memory size): the memory advice's statistics.
+    sizes: super::sizes::SizeDeltas,
 }
 
 /// The values of a function's change attributes seen in one batch, each with the first and
@@ -289,6 +291,7 @@ impl Deltas {
             .or_default();
         hour.add(c);
         hour.add_volume(volume);
+        self.sizes.count(function_id, c);
         let env = self.envs.entry(env_id).or_default();
         env.invocations += 1;
         env.cold_starts += i64::from(c.cold);
@@ -307,6 +310,7 @@ impl Deltas {
             .entry((function_id, floor_to(old.t, HOUR_MS)))
             .or_default()
             .change(old, new);
+        self.sizes.change(function_id, old, new);
         let env = self.envs.entry(env_id).or_default();
         env.cold_starts += i64::from(new.cold) - i64::from(old.cold);
     }
@@ -1091,6 +1095,7 @@ impl Writer<'_> {
         for ((function_id, day), delta) in days {
             write_rollup(self.tx, "rollup_day", function_id, day, &delta)?;
         }
+        self.deltas.sizes.flush(self.tx)?;
         let mut stmt = self
             .tx
             .prepare_cached(

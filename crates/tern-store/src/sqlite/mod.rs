@@ -3,6 +3,7 @@
 //! * `schema`: opening, recognising and migrating the database file; the tables.
 //! * `codec`: the byte encodings inside blobs (log lines, stack frames, request hashes).
 //! * `rollup`: what one invocation contributes to its function's hourly and daily rollups.
+//! * `sizes`: the same per (function, version, memory size), for the memory advice.
 //! * `row`: invocation rows to and from `InvocationPart`.
 //! * `ingest`: the write path. `query`: the read paths.
 //! * `errors`: error groups at ingest; `error_query`: reading them.
@@ -47,6 +48,7 @@ mod retention;
 pub(crate) mod rollup;
 mod row;
 mod schema;
+mod sizes;
 mod tuning;
 
 use std::path::Path;
@@ -281,6 +283,14 @@ impl Store for SqliteStore {
         range: TimeRange,
     ) -> Result<Vec<crate::EnvironmentSummary>, StoreError> {
         query::environment_summaries(&self.conn, range)
+    }
+
+    fn size_stats(
+        &self,
+        functions: &[String],
+        range: TimeRange,
+    ) -> Result<Vec<crate::SizeStats>, StoreError> {
+        sizes::size_stats(&self.conn, functions, range)
     }
 
     fn time_bounds(&self) -> Result<Option<(i64, i64)>, StoreError> {

@@ -26,7 +26,7 @@ use crate::{
 /// `invocations` rows returned when the query sets no limit.
 const DEFAULT_LIMIT: usize = 100;
 
-fn u32_opt(v: Option<i64>) -> Option<u32> {
+pub(crate) fn u32_opt(v: Option<i64>) -> Option<u32> {
     v.and_then(|v| u32::try_from(v).ok())
 }
 
@@ -144,14 +144,14 @@ const ROLLUP_COLUMNS: &str = "n_success, n_error, n_timeout, n_out_of_memory, n_
     last_ms, latest_memory_mb, latest_memory_ms, log_lines, log_bytes, duration, init";
 
 /// A half-open interval `[lo, hi)`; `i64::MIN`/`i64::MAX` stand for unbounded.
-type Span = (i64, i64);
+pub(crate) type Span = (i64, i64);
 
 /// Which sources answer a range: daily rollups, hourly rollups, and raw invocations.
 #[derive(Debug, Default, PartialEq)]
-struct Plan {
-    days: Vec<Span>,
-    hours: Vec<Span>,
-    raw: Vec<Span>,
+pub(crate) struct Plan {
+    pub days: Vec<Span>,
+    pub hours: Vec<Span>,
+    pub raw: Vec<Span>,
 }
 
 /// Split `[lo, hi)` into the part covered by whole `unit` buckets and the edges left over.
@@ -177,7 +177,7 @@ fn split(lo: i64, hi: i64, unit: i64) -> (Option<Span>, Vec<Span>) {
     }
 }
 
-fn plan(range: TimeRange) -> Plan {
+pub(crate) fn plan(range: TimeRange) -> Plan {
     let lo = range.from_ms.unwrap_or(i64::MIN);
     let hi = range.to_ms.unwrap_or(i64::MAX);
     let mut p = Plan::default();
@@ -328,6 +328,7 @@ fn raw_rows(
                 max_memory_mb: u32_opt(r.get(7).db()?),
                 // As InvocationPart::init_duration_ms.
                 init_ms: init.or(init_report.filter(|_| cold)).or(restore),
+                version: None,
             };
             let mut one = Rollup::default();
             one.add(&c);
@@ -338,7 +339,7 @@ fn raw_rows(
 }
 
 /// Id ranges of the spans of `function_id` that may hold rows with a time in `[lo, hi)`.
-fn spans_overlapping(
+pub(crate) fn spans_overlapping(
     conn: &Connection,
     function_id: i64,
     (lo, hi): Span,

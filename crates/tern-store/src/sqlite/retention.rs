@@ -103,6 +103,18 @@ pub(crate) fn apply(conn: &mut Connection, r: Retention) -> Result<RetentionStat
                 [floor_to(cutoff, DAY_MS) - DAY_MS],
             )
             .db()? as u64;
+        stats.rollup_rows += tx
+            .execute(
+                "DELETE FROM size_hour WHERE bucket_ms <= ?1",
+                [floor_to(cutoff, HOUR_MS) - HOUR_MS],
+            )
+            .db()? as u64;
+        stats.rollup_rows += tx
+            .execute(
+                "DELETE FROM size_day WHERE bucket_ms <= ?1",
+                [floor_to(cutoff, DAY_MS) - DAY_MS],
+            )
+            .db()? as u64;
         // Error groups stay (their lifecycle and totals); their old hours go with the rollups.
         stats.rollup_rows += tx
             .execute(

@@ -69,6 +69,8 @@ pub(crate) struct Contribution {
     pub memory_mb: Option<u32>,
     pub max_memory_mb: Option<u32>,
     pub init_ms: Option<f64>,
+    /// The version it ran (`sizes`); `None` when unknown, or where it does not matter.
+    pub version: Option<String>,
 }
 
 impl Contribution {
@@ -84,6 +86,7 @@ impl Contribution {
             memory_mb: r.memory_size_mb,
             max_memory_mb: r.max_memory_used_mb,
             init_ms: part.init_duration_ms(),
+            version: part.version.clone().filter(|v| !v.is_empty()),
         })
     }
 }
@@ -94,6 +97,8 @@ impl Contribution {
 pub(crate) struct Rollup {
     pub outcomes: [i64; 6],
     pub cold_starts: i64,
+    /// Cold starts that did not succeed (the per-size statistics' warm successful count).
+    pub cold_failures: i64,
     pub over_20s: i64,
     pub billed_ms: f64,
     pub gb_seconds: f64,
@@ -132,6 +137,7 @@ impl Rollup {
     pub fn add(&mut self, c: &Contribution) {
         self.outcomes[c.outcome.code() as usize] += 1;
         self.cold_starts += i64::from(c.cold);
+        self.cold_failures += i64::from(c.cold && c.outcome != Outcome::Success);
         self.over_20s += i64::from(c.duration_ms > OVER_MS);
         self.billed_ms += c.billed_ms;
         self.gb_seconds += gb_seconds(c.billed_ms, c.memory_mb);
@@ -158,6 +164,8 @@ impl Rollup {
             self.outcomes[new.outcome.code() as usize] += 1;
         }
         self.cold_starts += i64::from(new.cold) - i64::from(old.cold);
+        self.cold_failures += i64::from(new.cold && new.outcome != Outcome::Success)
+            - i64::from(old.cold && old.outcome != Outcome::Success);
         let old_init = old.init_ms.filter(|_| old.cold);
         let new_init = new.init_ms.filter(|_| new.cold);
         if old_init.is_none() {
@@ -175,6 +183,7 @@ impl Rollup {
             *a += b;
         }
         self.cold_starts += o.cold_starts;
+        self.cold_failures += o.cold_failures;
         self.over_20s += o.over_20s;
         self.billed_ms += o.billed_ms;
         self.gb_seconds += o.gb_seconds;

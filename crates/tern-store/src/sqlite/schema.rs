@@ -14,7 +14,11 @@ use crate::StoreError;
 pub(crate) const APPLICATION_ID: i64 = 0x5445_524E;
 
 /// One script per schema version: `MIGRATIONS[i]` takes version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8, V9];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8, V9, V10];
+
+/// The version whose migration also fills `size_hour` and `size_day` from the stored
+/// invocations (sketches are built in Rust, not SQL).
+const SIZES_VERSION: i64 = 10;
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -508,6 +512,52 @@ INSERT INTO values_seen (function_id, attribute, value, first_ms, last_ms)
     WHERE complete = 1 AND runtime_version IS NOT NULL GROUP BY function_id, runtime_version;
 ";
 
+/// The columns `size_hour` and `size_day` share.
+macro_rules! size_columns {
+    () => {
+        "
+    function_id INTEGER NOT NULL,
+    bucket_ms INTEGER NOT NULL,
+    version TEXT NOT NULL,
+    memory_mb INTEGER NOT NULL,
+    n_success INTEGER NOT NULL,
+    n_error INTEGER NOT NULL,
+    n_timeout INTEGER NOT NULL,
+    n_out_of_memory INTEGER NOT NULL,
+    n_crash INTEGER NOT NULL,
+    n_init_error INTEGER NOT NULL,
+    cold_starts INTEGER NOT NULL,
+    cold_failures INTEGER NOT NULL,
+    billed_ms REAL NOT NULL,
+    max_memory_used_mb INTEGER,
+    first_ms INTEGER,
+    last_ms INTEGER,
+    duration BLOB,
+    init BLOB,
+    PRIMARY KEY (function_id, bucket_ms, version, memory_mb)
+"
+    };
+}
+
+/// Version 10: the memory advice's statistics, kept at ingest.
+///
+/// * `size_hour`, `size_day`: per function, UTC bucket, version (`''` when the logs did not
+///   say) and Memory Size, the counts and sketches of the complete invocations
+///   (`sqlite/sizes.rs`). Retention and `delete_function` drop them with the rollups.
+/// * The migration fills them from the complete invocations already stored, by `t`, as ingest
+///   does (`sizes::backfill`, run after this script in the same transaction).
+const V10: &str = concat!(
+    "
+CREATE TABLE size_hour (",
+    size_columns!(),
+    ") WITHOUT ROWID;
+
+CREATE TABLE size_day (",
+    size_columns!(),
+    ") WITHOUT ROWID;
+"
+);
+
 /// Apply the missing migrations under one write lock. The version is read again once the lock
 /// is held: two processes opening a new database at once must not both create the schema.
 fn migrate(conn: &Connection, shown: &str) -> Result<(), StoreError> {
@@ -525,6 +575,10 @@ fn migrate(conn: &Connection, shown: &str) -> Result<(), StoreError> {
                  PRAGMA user_version = {next};"
             ))
             .map_err(|e| format!("migration to version {next} failed: {e}"))?;
+            if next == SIZES_VERSION {
+                super::sizes::backfill(conn)
+                    .map_err(|e| format!("migration to version {next} failed: {e}"))?;
+            }
         }
         Ok(())
     };

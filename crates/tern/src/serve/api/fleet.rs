@@ -274,7 +274,7 @@ pub async fn show(
         recommend: state.recommend,
         changes: false,
     };
-    let (rows, bounds, range, bucket_ms, sizes) = state
+    let (rows, bounds, range, bucket_ms, inputs) = state
         .reads
         .with(move |store| {
             let bounds = store.time_bounds()?;
@@ -291,15 +291,16 @@ pub async fn show(
                 to_ms: Some(to),
             };
             let rows: Vec<FleetRow> = store.fleet(closed, Some(bucket_ms))?;
-            let sizes = report::sizes_in_range(store, closed)?;
-            Ok((rows, bounds, closed, bucket_ms, sizes))
+            let projection_ms = report::projection_ms(report::observed_ms(closed, bounds));
+            let inputs = crate::views::memory::inputs(store, &[], closed, projection_ms)?;
+            Ok((rows, bounds, closed, bucket_ms, inputs))
         })
         .await?;
     let observed_ms = report::observed_ms(range, bounds);
     let projection_ms = report::projection_ms(observed_ms);
     let (stats, buckets): (Vec<_>, Vec<_>) = rows.into_iter().map(|r| (r.stats, r.buckets)).unzip();
     let reports = report::price(&stats, opts.cost, projection_ms);
-    let memory = report::memory_advice(&stats, &sizes, projection_ms, &opts.recommend);
+    let memory = report::memory_advice(&stats, &inputs, &opts.recommend);
     let wins = report::wins(&reports, projection_ms, &opts, &memory);
     // `price` leaves idle functions out; pair each report with its row by name.
     let mut by_name: std::collections::HashMap<String, (tern_store::FunctionStats, Vec<_>)> = stats
