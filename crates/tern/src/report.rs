@@ -8,9 +8,9 @@ use std::fmt::Write as _;
 use anyhow::{Context, Result};
 use globset::{Glob, GlobMatcher};
 use serde::Serialize;
-use tern_core::cost::{self, CostOptions, Usage};
+use tern_core::cost::{self, CostOptions};
 use tern_core::insights::Insight;
-use tern_core::model::{Arch, Outcome};
+use tern_core::model::Outcome;
 use tern_core::recommend::{self, FunctionInput, SummaryAdvice};
 use tern_core::report::{dist_of, quick_wins, FunctionReport, QuickWin, WinKind, WinRules};
 use tern_store::{FunctionStats, Store, TimeRange};
@@ -252,24 +252,7 @@ pub fn wins(
 /// One function's figures on their own (priced alone, no monthly projection worth reading):
 /// what an alert policy window is evaluated on.
 pub fn function_report(s: &FunctionStats) -> FunctionReport {
-    let region = s
-        .meta
-        .region
-        .clone()
-        .unwrap_or_else(|| cost::DEFAULT_REGION.to_string());
-    let arch = s.meta.arch.unwrap_or(Arch::X86_64);
-    let usage: Vec<Usage> = s
-        .months
-        .iter()
-        .map(|m| Usage {
-            region: region.clone(),
-            arch,
-            month: m.month,
-            requests: m.requests,
-            gb_seconds: m.gb_seconds,
-        })
-        .collect();
-    let charges = cost::price_usage(&usage, CostOptions::default());
+    let charges = cost::price_usage(&usage_of(s), CostOptions::default());
     let cost_usd = charges.iter().map(|c| c.total()).sum::<f64>() + 0.0;
     let exact = charges.iter().all(|c| c.exact_region);
     to_report(s, cost_usd, exact, DAY_MS)
