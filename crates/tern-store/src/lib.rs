@@ -673,6 +673,17 @@ pub const MAX_LEASE_ID: usize = 200;
 
 /// Check the arguments of a lease call, the same way for every backend: a name and a holder
 /// of 1 to [`MAX_LEASE_ID`] bytes without control characters, and a positive time to live.
+/// `delete_function`'s `before_ms`, checked the same on every backend: a partial delete ends
+/// at a UTC midnight, so that whole days of statistics go with it.
+pub(crate) fn check_delete_before(before_ms: Option<i64>) -> Result<(), StoreError> {
+    match before_ms {
+        Some(t) if t.rem_euclid(86_400_000) != 0 => Err(StoreError::Backend(format!(
+            "a partial delete ends at a UTC midnight (got {t} ms)"
+        ))),
+        _ => Ok(()),
+    }
+}
+
 pub fn check_lease_args(name: &str, holder: &str, ttl_ms: i64) -> Result<(), StoreError> {
     for (what, v) in [("lease name", name), ("lease holder", holder)] {
         if v.is_empty() || v.len() > MAX_LEASE_ID || v.chars().any(char::is_control) {

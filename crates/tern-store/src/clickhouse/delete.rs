@@ -27,13 +27,7 @@ pub(super) fn delete_function(
     function: &str,
     before_ms: Option<i64>,
 ) -> Result<DeleteStats, StoreError> {
-    if let Some(t) = before_ms {
-        if t.rem_euclid(DAY_MS) != 0 {
-            return Err(StoreError::Backend(format!(
-                "a partial delete ends at a UTC midnight (got {t} ms)"
-            )));
-        }
-    }
+    crate::check_delete_before(before_ms)?;
     // On a cluster the data is in `<table>_local` on every shard, and waiting for a mutation
     // means asking every replica's `system.mutations`, which 18.16 cannot do in one query.
     if let Some(c) = &s.layout.cluster {

@@ -9,7 +9,6 @@
 
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
-use super::rollup::DAY_MS;
 use super::Db;
 use crate::{DeleteStats, StoreError};
 
@@ -18,13 +17,7 @@ pub(crate) fn delete_function(
     function: &str,
     before_ms: Option<i64>,
 ) -> Result<DeleteStats, StoreError> {
-    if let Some(t) = before_ms {
-        if t.rem_euclid(DAY_MS) != 0 {
-            return Err(StoreError::Backend(format!(
-                "a partial delete ends at a UTC midnight (got {t} ms)"
-            )));
-        }
-    }
+    crate::check_delete_before(before_ms)?;
     let tx = conn
         .transaction_with_behavior(TransactionBehavior::Immediate)
         .db()?;
