@@ -319,6 +319,11 @@ pub struct SimulateArgs {
     /// sizes), each run at several sizes; `.truth.json` holds their true curves and optima.
     #[arg(long)]
     pub families: bool,
+    /// Also write this many functions whose memory and timeout problems straddle the
+    /// thresholds of `tern insights` (memory to spare or nearly full, work near the timeout,
+    /// invocations that hang); `.truth.json` lists each function's true `problems` by rule.
+    #[arg(long, default_value_t = 0)]
+    pub problems: usize,
 }
 
 #[derive(Debug, Args)]

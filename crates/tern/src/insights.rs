@@ -117,6 +117,11 @@ fn gather_with(
             usage: usage_of(s),
             projection_ms,
             duration_p999_ms: s.duration.quantile(0.999),
+            completed_near_timeout: tern_core::insights::completed_near_timeout(
+                &s.duration,
+                r,
+                &settings.thresholds,
+            ),
             reuse,
             runtime,
             // Bytes of log messages stored in the range (`FunctionStats::log_bytes`). Rows

@@ -8,18 +8,30 @@
 //! | `memory.over_provisioned` | max memory used ≤ 50% of the size, a smaller size (max used + 20%, 64 MB steps) exists, ≥ 50 invocations | the quick-win rule (between Datadog's 10% and Serverless Dashboard's 80%); Compute Optimizer's 50 invocations |
 //! | `memory.under_provisioned` | max memory used ≥ 95% of the size | Datadog "High memory usage" |
 //! | `memory.out_of_memory` | ≥ 1 out-of-memory invocation | Datadog, Serverless Dashboard |
-//! | `timeout.too_close` | p99 duration ≥ 90% of the timeout (critical with timeouts) | Serverless Dashboard "Approaching Timeout"; Datadog 95% |
+//! | `timeout.too_close` | p99 duration ≥ 90% of the timeout, unless the timeouts are hangs (critical with timeouts) | Serverless Dashboard "Approaching Timeout"; Datadog 95% |
+//! | `timeout.hangs` | more invocations timed out than completed in the last 20% before the timeout | Tern: a slow tail puts more invocations just under the limit than past it |
 //! | `timeout.too_generous` | timeout ≥ 10 × p99.9 and > 30 s, ≥ 50 invocations | Tern: a runaway costs up to the timeout |
 //! | `errors.rate_high` | error rate ≥ 1% (critical ≥ 10%), ≥ 10 invocations | Datadog "Errors" / "High errors" |
 //! | `cold_start.rate_high` | cold starts ≥ 1% of invocations, ≥ 50 invocations | Datadog "Cold starts" |
 //! | `container.low_reuse` | ≤ 2 invocations per execution environment, ≥ 50 invocations | Dashbird "re-use containers" |
-//! | `container.init_repeated` | warm p50 within 80–125% of init p50, init p50 ≥ 100 ms, ≥ 50 invocations: warm invocations gain little from reuse | Tern |
 //! | `arch.arm64_savings` | x86_64 and the same GB-s at arm64 prices saves ≥ $1/month | CloudBurn LAMBDA-1 |
 //! | `runtime.deprecated` | the runtime is deprecated, or will be within 180 days | [`runtimes`] table; lumigo-CLI |
 //! | `logging.cost_high` | CloudWatch Logs ingestion ≥ 100% of the compute cost | Tern; reference §6 tiers |
 //! | `invocations.spike` | one hour > 125% of the highest hour of the prior 48 h, ≥ 1,200 invocations | Serverless Dashboard "Escalated Invocation Count" via `alert`'s spike |
 //! | `function.inactive` | listed by the inventory, no invocation for 30 days | lumigo-CLI `list-lambda -i` |
 //! | `logs.no_retention` | the log group never expires | Well-Architected Serverless Lens |
+//!
+//!
+//! What would make each rule wrong, and how often it is: `tern simulate --problems N` writes
+//! functions that straddle the memory and timeout thresholds, the simulator's truth says which
+//! truly have each problem, and a test measures every rule's precision and recall on them
+//! (figures in BENCHMARKS.md). Known ways to be wrong:
+//! - `memory.over_provisioned`: a rare heavy request needs memory the range never saw;
+//! - `memory.under_provisioned`: one unusual request peaked near the size;
+//! - `timeout.too_close` and `timeout.hangs`: without an inventory the timeout is known only
+//!   once an invocation reaches it; a slow tail and a hang that both reach it read as one;
+//! - `errors.rate_high`, `cold_start.rate_high`, `container.low_reuse`: few invocations make a
+//!   rate noisy (the minimum counts guard against the worst of it).
 //!
 //! Pure: the binary gathers [`FunctionFacts`] from the store and hands in `now_ms`.
 
@@ -39,11 +51,11 @@ pub enum RuleId {
     MemoryUnderProvisioned,
     MemoryOutOfMemory,
     TimeoutTooClose,
+    TimeoutHangs,
     TimeoutTooGenerous,
     ErrorRateHigh,
     ColdStartRateHigh,
     ContainerLowReuse,
-    ContainerInitRepeated,
     ArchArm64Savings,
     RuntimeDeprecated,
     LoggingCostHigh,
@@ -58,11 +70,11 @@ impl RuleId {
         RuleId::MemoryUnderProvisioned,
         RuleId::MemoryOutOfMemory,
         RuleId::TimeoutTooClose,
+        RuleId::TimeoutHangs,
         RuleId::TimeoutTooGenerous,
         RuleId::ErrorRateHigh,
         RuleId::ColdStartRateHigh,
         RuleId::ContainerLowReuse,
-        RuleId::ContainerInitRepeated,
         RuleId::ArchArm64Savings,
         RuleId::RuntimeDeprecated,
         RuleId::LoggingCostHigh,
@@ -77,11 +89,11 @@ impl RuleId {
             RuleId::MemoryUnderProvisioned => "memory.under_provisioned",
             RuleId::MemoryOutOfMemory => "memory.out_of_memory",
             RuleId::TimeoutTooClose => "timeout.too_close",
+            RuleId::TimeoutHangs => "timeout.hangs",
             RuleId::TimeoutTooGenerous => "timeout.too_generous",
             RuleId::ErrorRateHigh => "errors.rate_high",
             RuleId::ColdStartRateHigh => "cold_start.rate_high",
             RuleId::ContainerLowReuse => "container.low_reuse",
-            RuleId::ContainerInitRepeated => "container.init_repeated",
             RuleId::ArchArm64Savings => "arch.arm64_savings",
             RuleId::RuntimeDeprecated => "runtime.deprecated",
             RuleId::LoggingCostHigh => "logging.cost_high",
@@ -102,11 +114,11 @@ impl RuleId {
             RuleId::MemoryUnderProvisioned => "Memory nearly full",
             RuleId::MemoryOutOfMemory => "Out of memory",
             RuleId::TimeoutTooClose => "Durations near the timeout",
+            RuleId::TimeoutHangs => "Invocations hang until the timeout",
             RuleId::TimeoutTooGenerous => "Timeout far too generous",
             RuleId::ErrorRateHigh => "High error rate",
             RuleId::ColdStartRateHigh => "Many cold starts",
             RuleId::ContainerLowReuse => "Execution environments barely reused",
-            RuleId::ContainerInitRepeated => "Init-like work on every invocation",
             RuleId::ArchArm64Savings => "Cheaper on arm64",
             RuleId::RuntimeDeprecated => "Deprecated runtime",
             RuleId::LoggingCostHigh => "Logging costs more than compute",
@@ -131,6 +143,8 @@ pub struct Thresholds {
     pub under_provisioned_ratio: f64,
     /// p99 duration ≥ this fraction of the timeout.
     pub near_timeout_ratio: f64,
+    /// Hangs: fewer invocations completed from this fraction of the timeout on than timed out.
+    pub hang_window: f64,
     /// Timeout ≥ this × p99.9 …
     pub generous_timeout_factor: f64,
     /// … and over this many ms.
@@ -141,12 +155,6 @@ pub struct Thresholds {
     pub cold_start_rate: f64,
     /// Low reuse at or below this many invocations per execution environment.
     pub low_reuse_invocations_per_environment: f64,
-    /// Warm p50 between this × init p50 …
-    pub init_repeated_ratio: f64,
-    /// … and this × init p50 (close to it: a much longer handler is just long work) …
-    pub init_repeated_max_ratio: f64,
-    /// … with init p50 at least this (ms).
-    pub init_repeated_min_init_ms: f64,
     pub arm64_min_monthly_saving_usd: f64,
     /// "Soon" deprecated: within this many days.
     pub runtime_soon_days: i64,
@@ -169,6 +177,7 @@ impl Default for Thresholds {
             memory_headroom: wins.memory_headroom,
             under_provisioned_ratio: 0.95,
             near_timeout_ratio: wins.near_timeout_ratio,
+            hang_window: 0.8,
             generous_timeout_factor: 10.0,
             generous_timeout_min_ms: 30_000,
             error_rate_warning: 0.01,
@@ -176,9 +185,6 @@ impl Default for Thresholds {
             error_min_invocations: 10,
             cold_start_rate: 0.01,
             low_reuse_invocations_per_environment: 2.0,
-            init_repeated_ratio: 0.8,
-            init_repeated_max_ratio: 1.25,
-            init_repeated_min_init_ms: 100.0,
             arm64_min_monthly_saving_usd: 1.0,
             runtime_soon_days: 180,
             logging_cost_ratio: 1.0,
@@ -219,6 +225,9 @@ pub struct FunctionFacts {
     /// The span monthly figures are projected from (as the report's).
     pub projection_ms: i64,
     pub duration_p999_ms: Option<f64>,
+    /// Invocations that completed in the last stretch before the timeout
+    /// ([`completed_near_timeout`]); `None` when unknown.
+    pub completed_near_timeout: Option<u64>,
     pub reuse: Option<Reuse>,
     /// Runtime identifier (`python3.12`): configured, else from INIT_START.
     pub runtime: Option<String>,
@@ -234,6 +243,37 @@ pub struct FunctionFacts {
     /// ([`crate::recommend::advise_summary`]): the memory insights take their size and dollar
     /// figure from it. `None` when not computed.
     pub memory: Option<crate::recommend::SummaryAdvice>,
+}
+
+/// How many invocations completed (did not time out) at `hang_window` × the timeout or later.
+/// Timed-out invocations last the whole timeout, so they are the top `timeouts` ranks of
+/// `durations`. `None` when the timeout is unknown.
+pub fn completed_near_timeout(
+    durations: &crate::sketch::Sketch,
+    report: &FunctionReport,
+    t: &Thresholds,
+) -> Option<u64> {
+    let timeout = report.timeout_ms.or(report.inferred_timeout_ms)?;
+    let n = durations.count();
+    let done = n.saturating_sub(report.timeouts);
+    let from = timeout as f64 * t.hang_window;
+    // Half a rank below each wanted rank: `quantile` takes rank ⌈q·n⌉.
+    let at = |rank: u64| {
+        durations
+            .quantile((rank as f64 - 0.5) / n as f64)
+            .unwrap_or(f64::INFINITY)
+    };
+    // The first completed rank (1 ..= done) at or past `from`, by bisection.
+    let (mut lo, mut hi) = (1, done + 1);
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        if at(mid) >= from {
+            hi = mid;
+        } else {
+            lo = mid + 1;
+        }
+    }
+    Some(done + 1 - lo)
 }
 
 /// A value of evidence.

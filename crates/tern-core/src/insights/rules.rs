@@ -24,11 +24,11 @@ pub fn evaluate(facts: &[FunctionFacts], ctx: &Context) -> Vec<Insight> {
             under_provisioned(f, t),
             out_of_memory(f, t),
             too_close(f, t),
+            hangs(f, t),
             too_generous(f, t),
             error_rate(f, t),
             cold_starts(f, t),
             low_reuse(f, t),
-            init_repeated(f, t),
             arm64(f, t),
             runtime(f, ctx),
             logging(f, t),
@@ -173,7 +173,8 @@ fn raise(f: &FunctionFacts) -> Option<&Advice> {
 fn under_provisioned(f: &FunctionFacts, t: &Thresholds) -> Option<Insight> {
     let r = &f.report;
     let (size, used) = (r.memory_size_mb?, r.max_memory_used_mb?);
-    if r.invocations == 0 || size == 0 {
+    // An out-of-memory kill reports the whole size as used: `memory.out_of_memory` covers it.
+    if r.invocations == 0 || size == 0 || r.out_of_memory > 0 {
         return None;
     }
     if f64::from(used) < f64::from(size) * t.under_provisioned_ratio {
@@ -264,13 +265,10 @@ fn out_of_memory(f: &FunctionFacts, _t: &Thresholds) -> Option<Insight> {
 
 fn too_close(f: &FunctionFacts, t: &Thresholds) -> Option<Insight> {
     let r = &f.report;
-    let (timeout, inferred) = match (r.timeout_ms, r.inferred_timeout_ms) {
-        (Some(t), _) => (t, false),
-        (None, Some(t)) => (t, true),
-        _ => return None,
-    };
-    let d = r.duration_ms?;
-    if timeout == 0 || d.p99 < timeout as f64 * t.near_timeout_ratio {
+    let (timeout, inferred) = timeout_of(r)?;
+    let p99 = r.duration_ms?.p99;
+    // Hangs put the p99 at the timeout whatever the work: `timeout.hangs` speaks for them.
+    if timeout == 0 || p99 < timeout as f64 * t.near_timeout_ratio || hung(f) {
         return None;
     }
     let severity = if r.timeouts > 0 {
@@ -284,8 +282,8 @@ fn too_close(f: &FunctionFacts, t: &Thresholds) -> Option<Insight> {
         f,
         format!(
             "p99 duration {:.1} s is {:.0}% of the {}timeout {:.1} s; {} timed out",
-            d.p99 / 1000.0,
-            d.p99 * 100.0 / timeout as f64,
+            p99 / 1000.0,
+            p99 * 100.0 / timeout as f64,
             if inferred { "inferred " } else { "" },
             timeout as f64 / 1000.0,
             r.timeouts
@@ -294,10 +292,61 @@ fn too_close(f: &FunctionFacts, t: &Thresholds) -> Option<Insight> {
          is what the timed-out invocations cost"
             .into(),
     );
-    ev(&mut i, "p99_ms", Value::Number(d.p99));
+    ev(&mut i, "p99_ms", Value::Number(p99));
     ev(&mut i, "timeout_ms", Value::Count(timeout));
     ev(&mut i, "timeout_inferred", Value::Flag(inferred));
     ev(&mut i, "timeouts", Value::Count(r.timeouts));
+    i.effects
+        .push(Effect::MonthlyCost(monthly_of_invocations(f, r.timeouts)));
+    Some(i)
+}
+
+/// The timeout as known (inventory) or inferred, and whether it was inferred.
+fn timeout_of(r: &crate::report::FunctionReport) -> Option<(u64, bool)> {
+    match (r.timeout_ms, r.inferred_timeout_ms) {
+        (Some(t), _) => Some((t, false)),
+        (None, Some(t)) => Some((t, true)),
+        _ => None,
+    }
+}
+
+/// Invocations reached the timeout, yet fewer completed just below it than reached it: a
+/// slow tail puts more invocations just under the limit than past it, so these hung.
+fn hung(f: &FunctionFacts) -> bool {
+    f.report.timeouts > 0
+        && f.completed_near_timeout
+            .is_some_and(|c| c < f.report.timeouts)
+}
+
+fn hangs(f: &FunctionFacts, t: &Thresholds) -> Option<Insight> {
+    let r = &f.report;
+    let (timeout, inferred) = timeout_of(r)?;
+    if !hung(f) {
+        return None;
+    }
+    let near = f.completed_near_timeout?;
+    let mut i = insight(
+        RuleId::TimeoutHangs,
+        Severity::Critical,
+        f,
+        format!(
+            "{} hung until the {}timeout {:.1} s, while {} completed in the last {:.0}% \
+             before it: slow work would put more just under the limit than past it",
+            crate::report::count(r.timeouts, "invocation"),
+            if inferred { "inferred " } else { "" },
+            timeout as f64 / 1000.0,
+            near,
+            (1.0 - t.hang_window) * 100.0
+        ),
+        "a call waits without a deadline (a connection, a lock, a queue): give every network \
+         call its own timeout well below the function's; raising the timeout only makes each \
+         hang cost more. The figure is what the hung invocations cost"
+            .into(),
+    );
+    ev(&mut i, "timeouts", Value::Count(r.timeouts));
+    ev(&mut i, "timeout_ms", Value::Count(timeout));
+    ev(&mut i, "timeout_inferred", Value::Flag(inferred));
+    ev(&mut i, "completed_near_timeout", Value::Count(near));
     i.effects
         .push(Effect::MonthlyCost(monthly_of_invocations(f, r.timeouts)));
     Some(i)
@@ -491,43 +540,6 @@ fn low_reuse(f: &FunctionFacts, t: &Thresholds) -> Option<Insight> {
         Value::Number(reuse.median_lifetime_ms),
     );
     i.effects.push(Effect::MonthlyCost(init_cost));
-    Some(i)
-}
-
-fn init_repeated(f: &FunctionFacts, t: &Thresholds) -> Option<Insight> {
-    let r = &f.report;
-    let (d, init) = (r.duration_ms?, r.init_duration_ms?);
-    if r.invocations < t.min_invocations || init.p50 < t.init_repeated_min_init_ms {
-        return None;
-    }
-    if d.p50 < t.init_repeated_ratio * init.p50 || d.p50 > t.init_repeated_max_ratio * init.p50 {
-        return None;
-    }
-    let mut i = insight(
-        RuleId::ContainerInitRepeated,
-        Severity::Warning,
-        f,
-        format!(
-            "the handler's p50 ({:.0} ms) is {:.0}% of the init p50 ({:.0} ms): setup work may \
-             run on every invocation",
-            d.p50,
-            d.p50 * 100.0 / init.p50,
-            init.p50
-        ),
-        "create clients, load config and models once, outside the handler, so warm \
-         invocations reuse them; the latency figure is per invocation if that is the cause"
-            .into(),
-    );
-    ev(&mut i, "duration_p50_ms", Value::Number(d.p50));
-    ev(&mut i, "init_p50_ms", Value::Number(init.p50));
-    if let Some(reuse) = f.reuse {
-        ev(
-            &mut i,
-            "invocations_per_environment",
-            Value::Number(reuse.invocations_per_environment),
-        );
-    }
-    i.effects.push(Effect::LatencyMs(d.p50.min(init.p50)));
     Some(i)
 }
 

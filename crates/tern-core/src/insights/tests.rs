@@ -238,6 +238,11 @@ fn memory_under_provisioned_at_95_percent() {
     );
     f.report.max_memory_used_mb = Some(949);
     quiet(RuleId::MemoryUnderProvisioned, &f);
+    // An out-of-memory kill reports the whole size: the out-of-memory insight speaks alone.
+    f.report.max_memory_used_mb = Some(1000);
+    f.report.out_of_memory = 1;
+    quiet(RuleId::MemoryUnderProvisioned, &f);
+    fires(RuleId::MemoryOutOfMemory, &f);
 }
 
 #[test]
@@ -286,6 +291,80 @@ fn timeout_too_close_at_90_percent() {
         ..Default::default()
     });
     quiet(RuleId::TimeoutTooClose, &f);
+    // More timeouts than invocations completing in the last 20% before the timeout: they
+    // hung, the p99 at the timeout says nothing of the work, and `timeout.hangs` speaks.
+    f.report.duration_ms = Some(Dist {
+        p99: 1000.0,
+        ..Default::default()
+    });
+    f.completed_near_timeout = Some(1);
+    quiet(RuleId::TimeoutTooClose, &f);
+    fires(RuleId::TimeoutHangs, &f);
+    // As many completing just below as timed out: the timeouts are the work's tail.
+    f.completed_near_timeout = Some(2);
+    fires(RuleId::TimeoutTooClose, &f);
+    quiet(RuleId::TimeoutHangs, &f);
+}
+
+#[test]
+fn hangs_when_fewer_complete_near_the_timeout_than_reach_it() {
+    let mut f = facts();
+    f.report.inferred_timeout_ms = Some(10_000);
+    f.completed_near_timeout = Some(2);
+    // No timeout, no hang.
+    quiet(RuleId::TimeoutHangs, &f);
+    f.report.timeouts = 3;
+    let i = fires(RuleId::TimeoutHangs, &f);
+    assert_eq!(i.severity, Severity::Critical);
+    assert!(i
+        .evidence
+        .contains(&("timeout_inferred", Value::Flag(true))));
+    assert!(i
+        .evidence
+        .contains(&("completed_near_timeout", Value::Count(2))));
+    let per_invocation = (1000.0 * X86 + 1000.0 * 0.2e-6) / 1000.0;
+    assert!(close(effect(&i, monthly_cost), per_invocation * 3.0 * 30.0));
+    assert!(i.summary.starts_with("3 invocations hung"), "{}", i.summary);
+    f.completed_near_timeout = Some(3);
+    quiet(RuleId::TimeoutHangs, &f);
+    // Nothing known about completed work: no finding.
+    f.completed_near_timeout = None;
+    quiet(RuleId::TimeoutHangs, &f);
+}
+
+#[test]
+fn completed_near_timeout_leaves_the_timeouts_out() {
+    let mut s = crate::sketch::Sketch::new();
+    for d in [100.0, 200.0, 850.0, 900.0, 1000.0, 1000.0] {
+        s.add(d);
+    }
+    let mut r = FunctionReport {
+        timeouts: 2,
+        inferred_timeout_ms: Some(1000),
+        ..Default::default()
+    };
+    let t = Thresholds::default();
+    // From 800 ms on: 850 and 900 completed; the two at 1000 ms timed out.
+    assert_eq!(completed_near_timeout(&s, &r, &t), Some(2));
+    r.timeouts = 0;
+    assert_eq!(completed_near_timeout(&s, &r, &t), Some(4));
+    r.timeouts = 6;
+    assert_eq!(completed_near_timeout(&s, &r, &t), Some(0));
+    r.timeouts = 9;
+    assert_eq!(completed_near_timeout(&s, &r, &t), Some(0));
+    r.inferred_timeout_ms = None;
+    assert_eq!(completed_near_timeout(&s, &r, &t), None);
+    assert_eq!(
+        completed_near_timeout(
+            &crate::sketch::Sketch::new(),
+            &FunctionReport {
+                timeout_ms: Some(1000),
+                ..Default::default()
+            },
+            &t
+        ),
+        Some(0)
+    );
 }
 
 #[test]
@@ -390,48 +469,6 @@ fn low_reuse_at_two_invocations_per_environment() {
         ..f.reuse.unwrap_or_default()
     });
     quiet(RuleId::ContainerLowReuse, &f);
-}
-
-#[test]
-fn init_repeated_at_80_percent_of_init() {
-    let mut f = facts();
-    f.report.cold_starts = 1;
-    f.report.init_duration_ms = Some(Dist {
-        p50: 200.0,
-        ..Default::default()
-    });
-    f.report.duration_ms = Some(Dist {
-        p50: 160.0,
-        ..Default::default()
-    });
-    let i = fires(RuleId::ContainerInitRepeated, &f);
-    assert!(i.effects.contains(&Effect::LatencyMs(160.0)));
-    f.report.duration_ms = Some(Dist {
-        p50: 159.9,
-        ..Default::default()
-    });
-    quiet(RuleId::ContainerInitRepeated, &f);
-    // 125% of init is still close; beyond, the handler is just long work.
-    f.report.duration_ms = Some(Dist {
-        p50: 250.0,
-        ..Default::default()
-    });
-    fires(RuleId::ContainerInitRepeated, &f);
-    f.report.duration_ms = Some(Dist {
-        p50: 250.1,
-        ..Default::default()
-    });
-    quiet(RuleId::ContainerInitRepeated, &f);
-    // A trivial init says nothing.
-    f.report.init_duration_ms = Some(Dist {
-        p50: 99.0,
-        ..Default::default()
-    });
-    f.report.duration_ms = Some(Dist {
-        p50: 99.0,
-        ..Default::default()
-    });
-    quiet(RuleId::ContainerInitRepeated, &f);
 }
 
 #[test]

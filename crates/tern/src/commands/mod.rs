@@ -50,6 +50,7 @@ pub fn run(cli: Cli) -> anyhow::Result<String> {
                     )?],
                     impact: args.impact,
                     families: args.families,
+                    problems: args.problems,
                 },
                 &args.out,
             )?;

@@ -514,6 +514,7 @@ struct RawInsights {
     memory_headroom: Option<f64>,
     under_provisioned_ratio: Option<f64>,
     near_timeout_ratio: Option<f64>,
+    hang_window: Option<f64>,
     generous_timeout_factor: Option<f64>,
     generous_timeout_min: Option<String>,
     error_rate_warning: Option<f64>,
@@ -521,9 +522,6 @@ struct RawInsights {
     error_min_invocations: Option<u64>,
     cold_start_rate: Option<f64>,
     low_reuse_invocations_per_environment: Option<f64>,
-    init_repeated_ratio: Option<f64>,
-    init_repeated_max_ratio: Option<f64>,
-    init_repeated_min_init: Option<String>,
     arm64_min_monthly_saving_usd: Option<f64>,
     runtime_soon: Option<String>,
     logging_cost_ratio: Option<f64>,
@@ -1067,6 +1065,7 @@ fn parse_insights(raw: &RawInsights) -> Result<InsightSettings> {
             d.near_timeout_ratio,
             "near_timeout_ratio",
         )?,
+        hang_window: fraction(raw.hang_window, d.hang_window, "hang_window")?,
         generous_timeout_factor: factor(
             raw.generous_timeout_factor,
             d.generous_timeout_factor,
@@ -1101,23 +1100,6 @@ fn parse_insights(raw: &RawInsights) -> Result<InsightSettings> {
             d.low_reuse_invocations_per_environment,
             "low_reuse_invocations_per_environment",
         )?,
-        init_repeated_ratio: fraction(
-            raw.init_repeated_ratio,
-            d.init_repeated_ratio,
-            "init_repeated_ratio",
-        )?,
-        init_repeated_max_ratio: factor(
-            raw.init_repeated_max_ratio,
-            d.init_repeated_max_ratio,
-            "init_repeated_max_ratio",
-        )?,
-        init_repeated_min_init_ms: time(
-            raw.init_repeated_min_init.as_deref(),
-            d.init_repeated_min_init_ms as i64,
-            "init_repeated_min_init",
-            Duration::ZERO,
-            Duration::from_secs(900),
-        )? as f64,
         arm64_min_monthly_saving_usd: match raw.arm64_min_monthly_saving_usd {
             None => d.arm64_min_monthly_saving_usd,
             Some(x) if (0.0..=1e9).contains(&x) => x,
@@ -1464,10 +1446,10 @@ functions = ["*"]
             ("[insights]\ncold_start_rate = -0.01", "insights.cold_start_rate"),
             ("[insights]\nover_provisioned_ratio = 2", "insights.over_provisioned_ratio"),
             ("[insights]\nnear_timeout_ratio = 0", "insights.near_timeout_ratio"),
-            ("[insights]\ninit_repeated_ratio = 1.1", "insights.init_repeated_ratio"),
+            ("[insights]\nhang_window = 1.1", "insights.hang_window"),
+            ("[insights]\ninit_repeated_ratio = 0.8", "unknown field `init_repeated_ratio`"),
             ("[insights]\nspike_factor = 0.5", "insights.spike_factor"),
             ("[insights]\ngenerous_timeout_factor = inf", "insights.generous_timeout_factor"),
-            ("[insights]\ninit_repeated_max_ratio = 0.9", "insights.init_repeated_max_ratio"),
             (
                 "[insights]\nlow_reuse_invocations_per_environment = 0.5",
                 "insights.low_reuse_invocations_per_environment",
@@ -1490,7 +1472,6 @@ functions = ["*"]
             ("[insights]\nspike_lookback = \"10m\"", "insights.spike_lookback"),
             ("[insights]\nspike_lookback = \"30d\"", "insights.spike_lookback"),
             ("[insights]\ngenerous_timeout_min = \"1h\"", "insights.generous_timeout_min"),
-            ("[insights]\ninit_repeated_min_init = \"x\"", "insights.init_repeated_min_init"),
             (
                 "[insights]\nerror_rate_warning = 0.2\nerror_rate_critical = 0.1",
                 "insights.error_rate_critical",
@@ -1527,6 +1508,7 @@ over_provisioned_ratio = 0.4
 memory_headroom = 0
 under_provisioned_ratio = 0.9
 near_timeout_ratio = 0.8
+hang_window = 0.7
 generous_timeout_factor = 5
 generous_timeout_min = "1m"
 error_rate_warning = 0.05
@@ -1534,9 +1516,6 @@ error_rate_critical = 0.05
 error_min_invocations = 100
 cold_start_rate = 0.02
 low_reuse_invocations_per_environment = 3
-init_repeated_ratio = 0.7
-init_repeated_max_ratio = 1.5
-init_repeated_min_init = "250ms"
 arm64_min_monthly_saving_usd = 0
 runtime_soon = "90d"
 logging_cost_ratio = 0.5
@@ -1557,6 +1536,7 @@ disable = ["memory.over_provisioned", "logs.no_retention", "memory.over_provisio
                 memory_headroom: 0.0,
                 under_provisioned_ratio: 0.9,
                 near_timeout_ratio: 0.8,
+                hang_window: 0.7,
                 generous_timeout_factor: 5.0,
                 generous_timeout_min_ms: 60_000,
                 error_rate_warning: 0.05,
@@ -1564,9 +1544,6 @@ disable = ["memory.over_provisioned", "logs.no_retention", "memory.over_provisio
                 error_min_invocations: 100,
                 cold_start_rate: 0.02,
                 low_reuse_invocations_per_environment: 3.0,
-                init_repeated_ratio: 0.7,
-                init_repeated_max_ratio: 1.5,
-                init_repeated_min_init_ms: 250.0,
                 arm64_min_monthly_saving_usd: 0.0,
                 runtime_soon_days: 90,
                 logging_cost_ratio: 0.5,

@@ -765,7 +765,7 @@ impl Run<'_> {
         let spec = self.spec;
         let invocations = self.outcomes.total();
         let files = writer.function_files(spec.index);
-        FunctionTruth {
+        let mut truth = FunctionTruth {
             name: spec.name.clone(),
             log_group: spec.log_group.clone(),
             runtime: spec.runtime.id(),
@@ -827,7 +827,10 @@ impl Run<'_> {
             events: u64::from(self.seq),
             files,
             duration_model: super::truth::duration_truth(spec),
-        }
+            problems: Vec::new(),
+        };
+        truth.problems = super::truth::problems(spec, &truth);
+        truth
     }
 }
 

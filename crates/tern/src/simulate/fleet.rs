@@ -509,7 +509,7 @@ fn cron_interval(rate: f64) -> i64 {
     best
 }
 
-fn period(from_ms: i64, version: &str, memory_mb: u32) -> Period {
+pub(super) fn period(from_ms: i64, version: &str, memory_mb: u32) -> Period {
     Period {
         from_ms,
         version: version.to_string(),
@@ -533,7 +533,7 @@ fn change(from_ms: i64, version: &str, memory_mb: u32, kind: ChangeKind, broken:
     }
 }
 
-fn base(index: usize, name: &str, runtime: Runtime) -> FunctionSpec {
+pub(super) fn base(index: usize, name: &str, runtime: Runtime) -> FunctionSpec {
     FunctionSpec {
         index,
         name: name.to_string(),

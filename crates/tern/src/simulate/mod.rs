@@ -26,6 +26,7 @@ mod fleet;
 mod json;
 mod output;
 mod platform;
+mod problems;
 mod runtime;
 mod sample;
 mod traffic;
@@ -100,6 +101,9 @@ pub struct SimOptions {
     /// Append one function per duration family outside the recommender's model (see
     /// `fleet::family_functions`).
     pub families: bool,
+    /// Append this many functions whose memory and timeout problems straddle the insight
+    /// rules' thresholds (see `problems::functions`).
+    pub problems: usize,
 }
 
 impl Default for SimOptions {
@@ -115,6 +119,7 @@ impl Default for SimOptions {
             formats: vec![OutputFormat::JsonLines],
             impact: false,
             families: false,
+            problems: 0,
         }
     }
 }
@@ -151,12 +156,22 @@ pub fn simulate(opts: &SimOptions, out_dir: &Path) -> Result<SimSummary> {
     if opts.functions > 65_535 {
         bail!("--functions must be at most 65535");
     }
+    if opts.problems > 10_000 {
+        bail!("--problems must be at most 10000");
+    }
     if opts.days == 0 || opts.days > 366 {
         bail!("--days must be between 1 and 366");
     }
     prepare_dir(out_dir)?;
 
-    let fleet = fleet::build(opts);
+    let mut fleet = fleet::build(opts);
+    let first = fleet.len();
+    fleet.extend(problems::functions(
+        first,
+        opts.problems,
+        opts.seed,
+        opts.start_ms,
+    ));
     let account = format!(
         "{:012}",
         sample::splitmix64(opts.seed ^ 0xACC0) % 900_000_000_000 + 100_000_000_000

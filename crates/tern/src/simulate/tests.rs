@@ -26,6 +26,7 @@ fn small(seed: u64) -> SimOptions {
         ],
         impact: false,
         families: false,
+        problems: 0,
     }
 }
 

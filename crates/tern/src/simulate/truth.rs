@@ -113,6 +113,9 @@ pub struct FunctionTruth {
     pub files: u64,
     /// The true duration model and the true optimum memory size per strategy.
     pub duration_model: DurationTruth,
+    /// The insight rules that should fire for this function, by id: what the generator put in
+    /// and made happen ([`problems`]), never the rules' own reading of the logs.
+    pub problems: Vec<&'static str>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -194,6 +197,78 @@ pub struct TrueOptimum {
     pub speed: u32,
     pub balanced: u32,
     pub balanced_weight: f64,
+}
+
+/// The problems a function truly has, named by the insight rule that should find each. Each
+/// comes from the generator's parameters (the memory a handler needs, the hang probability,
+/// the duration curve) or from what it made happen (which invocations it failed, how many
+/// environments it started), with the rule's published threshold (`tern insights` defaults)
+/// applied to that truth:
+/// - `memory.out_of_memory`: the generator killed an invocation for memory;
+/// - `memory.over_provisioned`: the true need is at most half the size in force, and the need
+///   plus 20% rounds (64 MB steps) below it; at least 50 invocations, none out of memory;
+/// - `memory.under_provisioned`: the true need is 95% of the size or more, none out of memory;
+/// - `timeout.too_close`: the true p99 of the work at the size in force is 90% of the timeout
+///   or more, and the timeout is knowable from the logs (an invocation reached it);
+/// - `timeout.hangs`: the generator hung invocations until the timeout, and one did, while
+///   the work itself stays clear of it (true p99 under 90% of the timeout);
+/// - `errors.rate_high`: 1% or more of at least 10 invocations failed;
+/// - `cold_start.rate_high`: 1% or more of at least 50 invocations started an environment;
+/// - `container.low_reuse`: at most 2 invocations per environment, over at least 50.
+pub fn problems(spec: &super::fleet::FunctionSpec, t: &FunctionTruth) -> Vec<&'static str> {
+    let mut out = Vec::new();
+    let m = &t.duration_model;
+    let size = f64::from(m.current_memory_mb);
+    let oom = t.outcomes.out_of_memory;
+    if oom > 0 {
+        out.push("memory.out_of_memory");
+    }
+    let suggested = ((m.memory_need_mb * 1.2 / 64.0).ceil() * 64.0).clamp(128.0, 10_240.0);
+    if t.invocations >= 50 && oom == 0 && m.memory_need_mb <= 0.5 * size && suggested < size {
+        out.push("memory.over_provisioned");
+    }
+    if oom == 0 && t.invocations > 0 && m.memory_need_mb >= 0.95 * size {
+        out.push("memory.under_provisioned");
+    }
+    let timeout_ms = f64::from(spec.timeout_s) * 1000.0;
+    let reached = t.outcomes.timeout > 0;
+    if reached && work_quantile_ms(spec, m, 0.99) >= 0.9 * timeout_ms {
+        out.push("timeout.too_close");
+    }
+    let hangs = t.outcomes.timeout > 0 && spec.faults.timeout > 0.0;
+    if hangs && work_quantile_ms(spec, m, 0.99) < 0.9 * timeout_ms {
+        out.push("timeout.hangs");
+    }
+    if t.invocations >= 10 && t.errors * 100 >= t.invocations {
+        out.push("errors.rate_high");
+    }
+    if t.invocations >= 50 && t.cold_starts * 100 >= t.invocations {
+        out.push("cold_start.rate_high");
+    }
+    if t.invocations >= 50 && t.environments > 0 && t.invocations <= 2 * t.environments {
+        out.push("container.low_reuse");
+    }
+    out
+}
+
+/// The true `q` quantile of the handler's work at the size in force (warm, hangs left out),
+/// scaled by the last change's factor.
+fn work_quantile_ms(spec: &super::fleet::FunctionSpec, m: &DurationTruth, q: f64) -> f64 {
+    let factor = spec.periods.last().map_or(1.0, |p| p.duration_factor);
+    let warm = if spec.curve == super::fleet::Curve::Classic {
+        let cpu = m.cpu_work_ms * tern_core::recommend::cpu_factor(f64::from(m.current_memory_mb));
+        sum_quantile(m.fixed_ms, cpu, m.sigma, q)
+    } else {
+        let scale = spec.curve.cpu_scale(m.current_memory_mb);
+        let modes: Vec<(f64, f64, f64)> = spec
+            .curve
+            .modes()
+            .into_iter()
+            .map(|(w, extra_io, mult)| (w, m.fixed_ms + extra_io, m.cpu_work_ms * mult * scale))
+            .collect();
+        mixture_quantile(&modes, m.sigma, q)
+    };
+    warm * factor
 }
 
 /// Standard normal CDF (Abramowitz & Stegun 7.1.26 for erf, |error| < 1.5e-7).
