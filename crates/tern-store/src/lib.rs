@@ -11,6 +11,7 @@
 mod alerting;
 pub mod backend;
 pub mod clickhouse;
+#[cfg(feature = "conformance")]
 pub mod conformance;
 mod derived;
 mod forward;
