@@ -1,7 +1,7 @@
 //! Tern's storage boundary.
 //!
 //! [`Store`] speaks in domain terms (invocation parts in, function statistics out), never in
-//! SQL strings, so the SQLite and ClickHouse backends answer the same questions. Every backend runs the one conformance suite in [`conformance`].
+//! SQL strings, so the SQLite and ClickHouse backends answer the same questions. Every backend runs the one conformance suite in `conformance` (feature `conformance`, for tests).
 //!
 //! **Architecture Invariant:** ingest is idempotent. Storing the same parts twice changes
 //! nothing: invocations are keyed by (log group, log stream, request id), log lines are

@@ -2,9 +2,12 @@
 //! quickwit's `metastore_test_suite!`), so backends cannot drift apart silently.
 //!
 //! A backend's integration test calls [`conformance_tests!`](crate::conformance_tests) with a
-//! module name and a function that makes an empty store; that expands to one `#[test]` per case below, plus the
+//! module name and a function that makes an empty store; that expands to one `#[test]` per case, plus the
 //! split-invariance property (which needs `proptest` among the caller's dev-dependencies).
 //! [`run_all`] runs every case in one go.
+//!
+//! Built only with the `conformance` feature, which only tests enable (as a dev-dependency), so
+//! no shipped binary carries it.
 //!
 //! Stats are compared exactly except float sums (which depend on addition order) and the
 //! environments count, which backends may approximate (see `Store::function_stats`).
