@@ -117,7 +117,7 @@ pub struct ErrorQuery {
     pub limit: usize,
 }
 
-/// Where a reader of [`Store::error_occurrences_since`] is; `Default` is the beginning.
+/// Where a reader of [`Store::error_occurrences_since`](crate::Store::error_occurrences_since) is; `Default` is the beginning.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct OccurrenceCursor {
     pub seq: i64,
@@ -194,7 +194,7 @@ pub enum IncidentChange {
     },
 }
 
-/// What [`Store::apply_incident`] did.
+/// What [`Store::apply_incident`](crate::Store::apply_incident) did.
 #[derive(Debug, Clone, PartialEq)]
 pub enum IncidentApplied {
     /// A new incident; its notifications were queued.

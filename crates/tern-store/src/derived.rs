@@ -4,10 +4,10 @@
 use crate::types::{EnvironmentRow, EnvironmentSummary, TimeRange};
 use crate::StoreError;
 
-/// Most buckets one [`Store::fleet`] call cuts each function's range into: sparklines are small.
+/// Most buckets one [`Store::fleet`](crate::Store::fleet) call cuts each function's range into: sparklines are small.
 pub const MAX_FLEET_BUCKETS: i64 = 400;
 
-/// The buckets of a [`Store::fleet`] call: `[start, end)` pairs aligned to multiples of
+/// The buckets of a [`Store::fleet`](crate::Store::fleet) call: `[start, end)` pairs aligned to multiples of
 /// `bucket_ms` since the epoch, the first and last cut at the range's edges. An error for an
 /// unbounded or empty range, a bucket that is not positive, or more than
 /// [`MAX_FLEET_BUCKETS`].
@@ -42,7 +42,7 @@ pub fn fleet_buckets(range: TimeRange, bucket_ms: i64) -> Result<Vec<(i64, i64)>
         .collect())
 }
 
-/// One function's [`EnvironmentSummary`] for `range` from its [`Store::environments`] rows
+/// One function's [`EnvironmentSummary`] for `range` from its [`Store::environments`](crate::Store::environments) rows
 /// (in that order); `None` when it has no environment in range and no runtime version.
 pub fn summarise_environments(
     function: &str,
@@ -78,7 +78,7 @@ pub fn summarise_environments(
     (sum.environments > 0 || !sum.runtime_versions.is_empty()).then_some(sum)
 }
 
-/// Most buckets one [`Store::series`] call returns.
+/// Most buckets one [`Store::series`](crate::Store::series) call returns.
 pub const MAX_SERIES_BUCKETS: i64 = 10_000;
 
 /// A series' range and bucket checked: `(from, to, number of buckets)`, or an error for an

@@ -408,7 +408,7 @@ pub trait Store: Send {
     /// policy and subject, notifications by key, and delivery is at least once).
     ///
     /// Errors: an empty or over-long name or holder, or `ttl_ms <= 0`
-    /// ([`check_lease_args`]).
+    /// ([`check_lease_args`](crate::check_lease_args)).
     fn try_lease(
         &mut self,
         name: &str,
@@ -432,7 +432,7 @@ pub trait Store: Send {
 }
 
 /// A boxed store is a store, so code generic over `S: Store` (the writer thread, the
-/// report) takes what [`StoreBackend::open`] returns.
+/// report) takes what [`StoreBackend::open`](crate::StoreBackend::open) returns.
 impl<S: Store + ?Sized> Store for Box<S> {
     fn ingest(&mut self, batch: &IngestBatch) -> Result<IngestStats, StoreError> {
         (**self).ingest(batch)

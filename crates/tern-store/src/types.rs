@@ -67,7 +67,7 @@ pub struct RetentionStats {
     pub rollup_rows: u64,
 }
 
-/// What [`Store::delete_function`] removed.
+/// What [`Store::delete_function`](crate::Store::delete_function) removed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct DeleteStats {
     pub invocations: u64,
@@ -80,7 +80,7 @@ pub struct DeleteStats {
     pub function: bool,
 }
 
-/// What [`Store::seal`] did.
+/// What [`Store::seal`](crate::Store::seal) did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct SealStats {
     /// Partitions (days of stored data) aggregated into sealed rows in this call.
@@ -343,7 +343,7 @@ pub struct Marker {
 }
 
 /// A lease: `holder` may do the job `name` names until `expires_ms` (epoch ms).
-/// See [`Store::try_lease`].
+/// See [`Store::try_lease`](crate::Store::try_lease).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Lease {
     pub name: String,
@@ -424,16 +424,16 @@ impl SizeStats {
     }
 }
 
-/// One function in a [`Store::fleet`] answer: its statistics over the range and the same
+/// One function in a [`Store::fleet`](crate::Store::fleet) answer: its statistics over the range and the same
 /// range cut into buckets (the dashboard's sparklines).
 #[derive(Debug, Clone, Default)]
 pub struct FleetRow {
     pub stats: FunctionStats,
-    /// One entry per bucket of [`fleet_buckets`], empty ones included.
+    /// One entry per bucket of [`fleet_buckets`](crate::fleet_buckets), empty ones included.
     pub buckets: Vec<FleetBucket>,
 }
 
-/// A function's figures in one bucket of a [`Store::fleet`] answer.
+/// A function's figures in one bucket of a [`Store::fleet`](crate::Store::fleet) answer.
 #[derive(Debug, Clone, Default)]
 pub struct FleetBucket {
     pub invocations: u64,
@@ -471,7 +471,7 @@ impl InvocationRow {
     }
 }
 
-/// One function's execution environments, summarised for a range ([`Store::environment_summaries`]).
+/// One function's execution environments, summarised for a range ([`Store::environment_summaries`](crate::Store::environment_summaries)).
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct EnvironmentSummary {
     pub function: String,

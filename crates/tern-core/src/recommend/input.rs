@@ -62,13 +62,13 @@ pub struct FunctionInput {
 }
 
 /// One size's invocations summarised over a range: counts, and the quantiles read from the
-/// range's duration sketch. [`recommend`] builds the same [`SizeGroup`] from it as from the
+/// range's duration sketch. [`recommend`](super::recommend) builds the same [`SizeGroup`](super::SizeGroup) from it as from the
 /// invocations themselves, so that a surface holding only summaries gives the same advice.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SizeSummary {
     pub memory_mb: u32,
     pub arch: Arch,
-    /// The version these invocations ran (`None` when the logs did not say): [`recommend`]
+    /// The version these invocations ran (`None` when the logs did not say): [`recommend`](super::recommend)
     /// analyses the latest version only, as it does with invocations.
     pub version: Option<String>,
     pub invocations: u64,
