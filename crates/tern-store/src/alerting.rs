@@ -1,8 +1,9 @@
 //! What alerting reads and writes: error groups and their occurrences, incidents and the
 //! notification outbox.
 
-use crate::types::{InvocationRow, TimeRange};
 use tern_core::model::Outcome;
+
+use crate::types::{InvocationRow, TimeRange};
 
 /// Lifecycle of an error group.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

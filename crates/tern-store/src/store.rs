@@ -1,6 +1,8 @@
 //! The [`Store`] trait, and the answers its default methods work out from other methods:
 //! correct for any backend, overridden where a backend has something faster.
 
+use tern_core::model::{Arch, LogLine, Outcome};
+
 use crate::alerting::{
     ErrorGroup, ErrorOccurrence, ErrorQuery, ErrorStatus, Incident, IncidentApplied,
     IncidentChange, IncidentQuery, OccurrenceCursor, OutboxEntry, OutboxItem, OutboxMark,
@@ -12,7 +14,6 @@ use crate::types::{
     Marker, Retention, RetentionStats, SealStats, SizeStats, TimeRange, TuningRun, ValueSeen,
 };
 use crate::StoreError;
-use tern_core::model::{Arch, LogLine, Outcome};
 
 /// The change points of one function (or every function), oldest first, at or after
 /// `since_ms`: [`tern_core::impact::changes_of`] over [`Store::values_seen`], as

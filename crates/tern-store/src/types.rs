@@ -3,9 +3,10 @@
 
 use std::sync::Arc;
 
-use crate::StoreError;
 use tern_core::model::{Arch, ErrorInfo, InvocationPart, LogLine, Outcome};
 use tern_core::sketch::Sketch;
+
+use crate::StoreError;
 
 /// What is known about a function beyond its logs: set by `tern ingest --region/--arch` and
 /// by the AWS inventory (`ListFunctions`). `None` fields leave the stored value unchanged.

@@ -5,7 +5,6 @@ use std::time::Duration;
 
 use anyhow::{anyhow, bail, Result};
 use serde::Deserialize;
-
 use tern_core::insights::{RuleId, Thresholds};
 
 use super::{parse_duration, Config};

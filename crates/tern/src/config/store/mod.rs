@@ -5,9 +5,9 @@ use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context, Result};
 use serde::Deserialize;
+use tern_store::{ClickHouseConfig, StoreBackend};
 
 use super::{duration_or, Config, DEFAULT_DB};
-use tern_store::{ClickHouseConfig, StoreBackend};
 
 /// `[store]`, validated. `Debug` never prints the ClickHouse password.
 #[derive(Clone, PartialEq, Eq, Default)]
