@@ -11,6 +11,9 @@
 //! headroom = 0.2          # memory kept above the most ever used
 //! ```
 
+use std::path::Path;
+
+use super::Config;
 use anyhow::{bail, Result};
 use serde::Deserialize;
 use tern_core::recommend::{Settings, Strategy};
@@ -74,6 +77,15 @@ pub(super) fn parse(raw: &RawRecommend) -> Result<Settings> {
         )?,
         headroom: within(raw.headroom, d.headroom, 0.0, 4.0, "headroom")?,
         ..d
+    })
+}
+
+/// The `[recommend]` settings of the file at `path` (the whole file is validated); the
+/// engine's defaults without one.
+pub fn load_recommend(path: Option<&Path>) -> Result<tern_core::recommend::Settings> {
+    Ok(match path {
+        Some(p) => Config::load(p)?.recommend,
+        None => tern_core::recommend::Settings::default(),
     })
 }
 
