@@ -33,9 +33,8 @@ pub fn run(args: RecommendArgs) -> Result<String> {
     }
     match args.format {
         RecommendFormat::Json => {
-            let mut s = serde_json::to_string_pretty(&out)?;
-            s.push('\n');
-            Ok(s)
+            crate::text::json_to_stdout(&out)?;
+            Ok(String::new())
         }
         RecommendFormat::Table => Ok(table(&out)),
     }

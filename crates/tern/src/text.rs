@@ -120,6 +120,22 @@ pub fn ms(v: f64) -> String {
 
 pub use tern_core::cost::usd;
 
+/// Write `v` as pretty JSON and a newline straight to stdout, as it is serialized: a fleet's
+/// answer can be tens of megabytes, and building it as one string first costs more than the
+/// work behind it. A closed pipe (`tern recommend … | head`) is not an error.
+pub fn json_to_stdout<T: serde::Serialize>(v: &T) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut w = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+    let written = serde_json::to_writer_pretty(&mut w, v)
+        .map_err(std::io::Error::from)
+        .and_then(|()| w.write_all(b"\n"))
+        .and_then(|()| w.flush());
+    match written {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => Ok(other?),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -212,6 +212,14 @@ impl SqliteStore {
 
     fn with_connection(conn: Connection) -> SqliteStore {
         conn.set_prepared_statement_cache_capacity(64);
+        // SQLite (built with STAT4) re-prepares a cached statement whenever a value bound
+        // against an indexed column changes, in case the plan would differ. Tern never runs
+        // ANALYZE, so it never would: the stability guarantee keeps the prepared plan. Only
+        // speed is at stake, so a build without the option just does without.
+        let _ = conn.set_db_config(
+            rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG,
+            true,
+        );
         SqliteStore {
             checkpointer: None,
             conn,
