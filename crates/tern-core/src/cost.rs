@@ -73,7 +73,7 @@ fn walk_tiers(tiers: &[Tier], units: f64) -> f64 {
 /// Monthly GB-second boundaries of the duration tiers, the same in every region: x86_64 gets
 /// 10% off beyond 6 billion GB-s and 20% beyond 15 billion; arm64 beyond 7.5 and 18.75 billion
 /// (AWS's tiered pricing announcement).
-fn tier_bounds(arch: Arch) -> [f64; 2] {
+pub fn tier_bounds(arch: Arch) -> [f64; 2] {
     match arch {
         Arch::X86_64 => [6.0e9, 15.0e9],
         Arch::Arm64 => [7.5e9, 18.75e9],
