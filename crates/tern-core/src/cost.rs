@@ -14,7 +14,10 @@
 //! of one account, region and architecture in one calendar month; each function's share of a
 //! tiered charge is proportional to its GB-seconds.
 
+use std::sync::OnceLock;
+
 use crate::model::Arch;
+use crate::price_book::{self, Item};
 
 /// One duration price band: GB-seconds up to `up_to` (cumulative, per month) cost `price`.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -41,20 +44,7 @@ impl PriceList {
 
     /// Duration charge for `gb_s` GB-seconds in one month, walking the tiers.
     pub fn duration_charge(&self, gb_s: f64) -> f64 {
-        let mut remaining = gb_s.max(0.0);
-        let mut lower = 0.0;
-        let mut total = 0.0;
-        for t in self.tiers {
-            if remaining <= 0.0 {
-                break;
-            }
-            let band = (t.up_to_gb_s - lower).max(0.0);
-            let used = remaining.min(band);
-            total += used * t.usd_per_gb_s;
-            remaining -= used;
-            lower = t.up_to_gb_s;
-        }
-        total
+        walk_tiers(self.tiers, gb_s)
     }
 
     pub fn request_charge(&self, requests: f64) -> f64 {
@@ -62,54 +52,101 @@ impl PriceList {
     }
 }
 
-// us-east-1 list prices (aws.amazon.com/lambda/pricing; tier boundaries from AWS's tiered
-// pricing announcement): x86_64 $0.0000166667 for the first 6 billion GB-s a month, $0.000015
-// for the next 9 billion, $0.0000133334 beyond; arm64 $0.0000133334 for the first 7.5 billion,
-// $0.0000120001 for the next 11.25 billion, $0.0000106667 beyond. Requests $0.20 per million.
-const X86_STANDARD: &[Tier] = &[
-    Tier {
-        up_to_gb_s: 6.0e9,
-        usd_per_gb_s: 0.000_016_666_7,
-    },
-    Tier {
-        up_to_gb_s: 15.0e9,
-        usd_per_gb_s: 0.000_015,
-    },
-    Tier {
-        up_to_gb_s: f64::INFINITY,
-        usd_per_gb_s: 0.000_013_333_4,
-    },
-];
-const ARM_STANDARD: &[Tier] = &[
-    Tier {
-        up_to_gb_s: 7.5e9,
-        usd_per_gb_s: 0.000_013_333_4,
-    },
-    Tier {
-        up_to_gb_s: 18.75e9,
-        usd_per_gb_s: 0.000_012_000_1,
-    },
-    Tier {
-        up_to_gb_s: f64::INFINITY,
-        usd_per_gb_s: 0.000_010_666_7,
-    },
-];
+/// The charge for `units` in one month over ascending tier bands.
+fn walk_tiers(tiers: &[Tier], units: f64) -> f64 {
+    let mut remaining = units.max(0.0);
+    let mut lower = 0.0;
+    let mut total = 0.0;
+    for t in tiers {
+        if remaining <= 0.0 {
+            break;
+        }
+        let band = (t.up_to_gb_s - lower).max(0.0);
+        let used = remaining.min(band);
+        total += used * t.usd_per_gb_s;
+        remaining -= used;
+        lower = t.up_to_gb_s;
+    }
+    total
+}
 
-/// The price table. To add a region, add its two rows here (and a test).
-pub static PRICES: &[PriceList] = &[
+/// Monthly GB-second boundaries of the duration tiers, the same in every region: x86_64 gets
+/// 10% off beyond 6 billion GB-s and 20% beyond 15 billion; arm64 beyond 7.5 and 18.75 billion
+/// (AWS's tiered pricing announcement).
+pub fn tier_bounds(arch: Arch) -> [f64; 2] {
+    match arch {
+        Arch::X86_64 => [6.0e9, 15.0e9],
+        Arch::Arm64 => [7.5e9, 18.75e9],
+    }
+}
+
+/// The three duration tiers from a region's first-tier price. AWS publishes the discounted
+/// prices rounded to ten decimals (us-east-1 x86_64: 0.0000166667 → 0.000015 → 0.0000133334).
+fn tiers_from(arch: Arch, base: f64) -> Vec<Tier> {
+    let round10 = |x: f64| (x * 1e10).round() / 1e10;
+    let [b1, b2] = tier_bounds(arch);
+    vec![
+        Tier {
+            up_to_gb_s: b1,
+            usd_per_gb_s: base,
+        },
+        Tier {
+            up_to_gb_s: b2,
+            usd_per_gb_s: round10(base * 0.9),
+        },
+        Tier {
+            up_to_gb_s: f64::INFINITY,
+            usd_per_gb_s: round10(base * 0.8),
+        },
+    ]
+}
+
+/// A region's invocation prices as read from the price book.
+struct KnownList {
+    region: String,
+    arch: Arch,
+    usd_per_million_requests: f64,
+    tiers: Vec<Tier>,
+}
+
+/// Every region and architecture whose duration and request prices the book knows in US
+/// dollars with enough confidence to price a bill, built once.
+fn known_lists() -> &'static [KnownList] {
+    static LISTS: OnceLock<Vec<KnownList>> = OnceLock::new();
+    LISTS.get_or_init(|| {
+        let book = price_book::book();
+        let mut out = Vec::new();
+        for region in book.regions() {
+            for arch in [Arch::X86_64, Arch::Arm64] {
+                let duration = book.usd(region, Item::Duration, arch);
+                let requests = book.usd(region, Item::Requests, arch);
+                if let (Some(d), Some(r)) = (duration, requests) {
+                    out.push(KnownList {
+                        region: region.to_string(),
+                        arch,
+                        usd_per_million_requests: r,
+                        tiers: tiers_from(arch, d),
+                    });
+                }
+            }
+        }
+        out
+    })
+}
+
+fn list_of(k: &'static KnownList) -> PriceList {
     PriceList {
-        region: "us-east-1",
-        arch: Arch::X86_64,
-        usd_per_million_requests: 0.20,
-        tiers: X86_STANDARD,
-    },
-    PriceList {
-        region: "us-east-1",
-        arch: Arch::Arm64,
-        usd_per_million_requests: 0.20,
-        tiers: ARM_STANDARD,
-    },
-];
+        region: &k.region,
+        arch: k.arch,
+        usd_per_million_requests: k.usd_per_million_requests,
+        tiers: &k.tiers,
+    }
+}
+
+/// Every price list the book knows (both architectures of each priced region).
+pub fn price_lists() -> Vec<PriceList> {
+    known_lists().iter().map(list_of).collect()
+}
 
 /// The region used when none is configured.
 pub const DEFAULT_REGION: &str = "us-east-1";
@@ -140,22 +177,27 @@ pub fn usd(x: f64) -> String {
 pub const FREE_REQUESTS: f64 = 1_000_000.0;
 pub const FREE_GB_S: f64 = 400_000.0;
 
-/// Prices for a region and architecture. `exact` is false when the region is not in the table
-/// and the us-east-1 prices were used instead.
+/// Prices for a region and architecture. `exact` is false when the book has no usable US-dollar
+/// price for them (a region it does not know, a price not found or unverified, or one in CNY);
+/// the us-east-1 prices are then returned in their place.
 pub fn price_list(region: &str, arch: Arch) -> (PriceList, bool) {
-    if let Some(p) = PRICES.iter().find(|p| p.region == region && p.arch == arch) {
-        return (*p, true);
+    let lists = known_lists();
+    if let Some(k) = lists.iter().find(|k| k.region == region && k.arch == arch) {
+        return (list_of(k), true);
     }
-    let fallback = PRICES
+    let fallback = lists
         .iter()
-        .find(|p| p.region == DEFAULT_REGION && p.arch == arch)
-        .copied()
-        .unwrap_or(PriceList {
-            region: DEFAULT_REGION,
-            arch,
-            usd_per_million_requests: 0.20,
-            tiers: X86_STANDARD,
-        });
+        .find(|k| k.region == DEFAULT_REGION && k.arch == arch)
+        .map_or(
+            // Only if the embedded book failed to parse, which its tests rule out.
+            PriceList {
+                region: DEFAULT_REGION,
+                arch,
+                usd_per_million_requests: 0.0,
+                tiers: &[],
+            },
+            list_of,
+        );
     (fallback, false)
 }
 
@@ -193,7 +235,7 @@ pub struct CostOptions {
 pub struct Charge {
     pub requests_usd: f64,
     pub duration_usd: f64,
-    /// False when the region was not in the price table (us-east-1 prices used).
+    /// False when the book has no usable US-dollar price for the region (us-east-1 prices used).
     pub exact_region: bool,
 }
 
@@ -262,14 +304,26 @@ pub fn monthly(cost: f64, observed_ms: i64) -> f64 {
 
 // ---- Beyond invocations: provisioned concurrency and CloudWatch Logs (insights) ----
 
-/// Provisioned concurrency, per GB-second of configured concurrency (us-east-1, list price):
-/// x86_64 $0.0000041667, arm64 $0.0000033334 (reference/peers-and-pricing.md §6; the arm64
-/// figure is marked unverified there). The free tier does not apply.
+/// Provisioned concurrency, per GB-second of configured concurrency, at us-east-1 list prices:
+/// x86_64 $0.0000041667, arm64 $0.0000033334 (the arm64 figure is unverified in the price
+/// book). The free tier does not apply. [`provisioned_concurrency_price`] gives other regions.
 pub fn provisioned_concurrency_usd_per_gb_s(arch: Arch) -> f64 {
-    match arch {
-        Arch::X86_64 => 0.000_004_166_7,
-        Arch::Arm64 => 0.000_003_333_4,
-    }
+    price_book::book()
+        .find(DEFAULT_REGION, Item::ProvisionedConcurrency, arch)
+        .first()
+        .and_then(|r| r.price)
+        .unwrap_or(0.0)
+}
+
+/// A region's usable provisioned concurrency price per configured GB-second, if the book has
+/// one (none for arm64 outside the few regions listed, nor where the figure is unverified).
+pub fn provisioned_concurrency_price(region: &str, arch: Arch) -> Option<f64> {
+    price_book::book().usd(region, Item::ProvisionedConcurrency, arch)
+}
+
+/// A region's usable price per GB-second of ephemeral storage configured above 512 MB.
+pub fn ephemeral_storage_price(region: &str) -> Option<f64> {
+    price_book::book().usd(region, Item::EphemeralStorage, Arch::X86_64)
 }
 
 /// What keeping `concurrency` environments of `memory_mb` provisioned costs for a 30-day
@@ -286,38 +340,19 @@ pub fn provisioned_concurrency_monthly(concurrency: u32, memory_mb: f64, arch: A
 /// Bytes in the GB CloudWatch Logs bills by (binary, as AWS bills data volumes).
 pub const LOG_GB: f64 = 1024.0 * 1024.0 * 1024.0;
 
-/// CloudWatch Logs ingestion of Lambda logs (vended logs, Standard class, since May 2025), per
-/// month: first 10 TB $0.50/GB, next 20 TB $0.25/GB, next 20 TB $0.10/GB, beyond $0.05/GB
-/// (reference/peers-and-pricing.md §6; tier boundaries inferred there from Duckbill's worked
-/// example). The 5 GB free tier is not subtracted.
-const LOG_INGEST_TIERS: &[Tier] = &[
-    Tier {
-        up_to_gb_s: 10.0 * 1024.0,
-        usd_per_gb_s: 0.50,
-    },
-    Tier {
-        up_to_gb_s: 30.0 * 1024.0,
-        usd_per_gb_s: 0.25,
-    },
-    Tier {
-        up_to_gb_s: 50.0 * 1024.0,
-        usd_per_gb_s: 0.10,
-    },
-    Tier {
-        up_to_gb_s: f64::INFINITY,
-        usd_per_gb_s: 0.05,
-    },
-];
-
-/// The ingestion charge for `bytes` of Lambda logs in one month, walking the tiers.
+/// The ingestion charge for `bytes` of Lambda logs in one month (vended logs, Standard class,
+/// us-east-1), walking the book's tiers: first 10 TB $0.50/GB, next 20 TB $0.25/GB, next
+/// 20 TB $0.10/GB, beyond $0.05/GB. The 5 GB free tier is not subtracted.
 pub fn log_ingestion_monthly(bytes: f64) -> f64 {
-    let list = PriceList {
-        region: DEFAULT_REGION,
-        arch: Arch::X86_64,
-        usd_per_million_requests: 0.0,
-        tiers: LOG_INGEST_TIERS,
-    };
-    list.duration_charge(bytes.max(0.0) / LOG_GB)
+    let rows = price_book::book().find(DEFAULT_REGION, Item::LogIngestionStandard, Arch::X86_64);
+    let tiers: Vec<Tier> = rows
+        .iter()
+        .map(|r| Tier {
+            up_to_gb_s: r.up_to.unwrap_or(f64::INFINITY),
+            usd_per_gb_s: r.price.unwrap_or(0.0),
+        })
+        .collect();
+    walk_tiers(&tiers, bytes.max(0.0) / LOG_GB)
 }
 
 /// CloudWatch Logs storage, per GB-month ($0.03, reference/peers-and-pricing.md §6).
@@ -463,6 +498,130 @@ mod tests {
         assert!(provisioned_concurrency_monthly(1, 1024.0, Arch::Arm64) < c);
     }
 
+    /// One month of 1M requests and 1,000 GB-s in a region, priced alone.
+    fn month_in(region: &str, arch: Arch) -> Charge {
+        let u = Usage {
+            region: region.into(),
+            arch,
+            month: 202612,
+            requests: 1_000_000,
+            gb_seconds: 1000.0,
+        };
+        price_usage(&[u], CostOptions::default())[0]
+    }
+
+    /// Hand-computed from the reference's regional table: $/1M requests + 1,000 × $/GB-s.
+    #[test]
+    fn regions_are_priced_at_their_own_prices() {
+        let cases: &[(&str, Arch, f64)] = &[
+            ("us-east-1", Arch::X86_64, 0.20 + 0.016_666_7),
+            ("us-east-1", Arch::Arm64, 0.20 + 0.013_333_4),
+            ("eu-south-1", Arch::X86_64, 0.23 + 0.019_517_2),
+            ("eu-south-1", Arch::Arm64, 0.23 + 0.015_613_8),
+            // arm64 is not 0.8 × x86_64 in Hong Kong (that would be 0.018336).
+            ("ap-east-1", Arch::X86_64, 0.28 + 0.022_92),
+            ("ap-east-1", Arch::Arm64, 0.28 + 0.018_3),
+            ("af-south-1", Arch::X86_64, 0.27 + 0.022_1),
+            ("af-south-1", Arch::Arm64, 0.27 + 0.017_68),
+            ("me-south-1", Arch::X86_64, 0.25 + 0.020_666_7),
+            ("me-south-1", Arch::Arm64, 0.25 + 0.016_533_4),
+            ("us-gov-west-1", Arch::X86_64, 0.20 + 0.016_666_7),
+        ];
+        for &(region, arch, want) in cases {
+            let c = month_in(region, arch);
+            assert!(close(c.total(), want), "{region} {arch:?}: {c:?}");
+            assert!(c.exact_region, "{region} {arch:?}");
+            let (p, known) = price_list(region, arch);
+            assert!(known);
+            assert_eq!(p.region, region);
+        }
+        let one = invocation_cost(1000.0, 1024.0, Arch::Arm64, "ap-east-1");
+        assert!(close(one, 0.000_018_3 + 0.28 / 1_000_000.0));
+    }
+
+    /// No usable US-dollar price: an unverified arm64 price (GovCloud), prices in CNY (China),
+    /// a region no source priced (mx-central-1). Each says so and reads us-east-1 prices.
+    #[test]
+    fn regions_without_a_usable_price_say_so() {
+        for (region, arch) in [
+            ("us-gov-west-1", Arch::Arm64),
+            ("il-central-1", Arch::Arm64),
+            ("cn-north-1", Arch::X86_64),
+            ("cn-northwest-1", Arch::Arm64),
+            ("mx-central-1", Arch::X86_64),
+            ("mx-central-1", Arch::Arm64),
+        ] {
+            let (p, known) = price_list(region, arch);
+            assert!(!known, "{region} {arch:?}");
+            assert_eq!(p.region, "us-east-1");
+            assert_eq!(p.arch, arch);
+            assert!(!month_in(region, arch).exact_region);
+        }
+    }
+
+    #[test]
+    fn tiers_apply_at_the_boundaries() {
+        let (x86, _) = price_list("eu-south-1", Arch::X86_64);
+        // Up to 6B GB-s at the first-tier price, then 10% off (rounded to ten decimals as AWS
+        // publishes), then 20% off beyond 15B.
+        assert!(close(x86.duration_charge(6.0e9), 6.0e9 * 0.000_019_517_2));
+        assert!(close(
+            x86.duration_charge(7.0e9),
+            6.0e9 * 0.000_019_517_2 + 1.0e9 * 0.000_017_565_5
+        ));
+        assert!(close(
+            x86.duration_charge(16.0e9),
+            6.0e9 * 0.000_019_517_2 + 9.0e9 * 0.000_017_565_5 + 1.0e9 * 0.000_015_613_8
+        ));
+        let (arm, _) = price_list("ap-east-1", Arch::Arm64);
+        assert!(close(arm.duration_charge(7.5e9), 137_250.0));
+        assert!(close(arm.duration_charge(8.5e9), 137_250.0 + 16_470.0));
+        // us-east-1's published tier prices, exactly.
+        let (x86, _) = price_list("us-east-1", Arch::X86_64);
+        let t: Vec<f64> = x86.tiers.iter().map(|t| t.usd_per_gb_s).collect();
+        assert_eq!(t, [0.000_016_666_7, 0.000_015, 0.000_013_333_4]);
+        let (arm, _) = price_list("us-east-1", Arch::Arm64);
+        let t: Vec<f64> = arm.tiers.iter().map(|t| t.usd_per_gb_s).collect();
+        assert_eq!(t, [0.000_013_333_4, 0.000_012_000_1, 0.000_010_666_7]);
+        assert_eq!(arm.tiers[0].up_to_gb_s, 7.5e9);
+        assert_eq!(arm.tiers[1].up_to_gb_s, 18.75e9);
+        assert!(close(
+            arm.duration_charge(20.0e9),
+            100_000.5 + 135_001.125 + 13_333.375
+        ));
+    }
+
+    #[test]
+    fn regional_side_prices() {
+        assert_eq!(
+            provisioned_concurrency_price("sa-east-1", Arch::X86_64),
+            Some(0.000_006_637_2)
+        );
+        // The arm64 figure is unverified: shown in the book, never used for a region's bill.
+        assert_eq!(
+            provisioned_concurrency_price("us-east-1", Arch::Arm64),
+            None
+        );
+        assert_eq!(
+            provisioned_concurrency_price("ca-west-1", Arch::X86_64),
+            None
+        );
+        assert_eq!(
+            provisioned_concurrency_usd_per_gb_s(Arch::X86_64),
+            0.000_004_166_7
+        );
+        assert_eq!(
+            provisioned_concurrency_usd_per_gb_s(Arch::Arm64),
+            0.000_003_333_4
+        );
+        assert_eq!(
+            ephemeral_storage_price("eu-central-2"),
+            Some(0.000_000_044_1)
+        );
+        assert_eq!(ephemeral_storage_price("us-east-1"), Some(0.000_000_030_9));
+        assert_eq!(ephemeral_storage_price("mx-central-1"), None);
+    }
+
     proptest! {
         /// Cost never decreases when memory or billed duration grows.
         #[test]
@@ -477,7 +636,7 @@ mod tests {
         /// Tiered charges: more usage never costs less, and the marginal price never rises.
         #[test]
         fn tiered_charge_is_monotonic_and_concave(g in 0.0f64..3.0e10, d in 0.0f64..1.0e9) {
-            for p in PRICES {
+            for p in price_lists() {
                 let a = p.duration_charge(g);
                 let b = p.duration_charge(g + d);
                 prop_assert!(b >= a);

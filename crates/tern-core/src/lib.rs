@@ -13,6 +13,7 @@ pub mod input;
 pub mod insights;
 pub mod model;
 pub mod parse;
+pub mod price_book;
 pub mod recommend;
 pub mod report;
 pub mod sketch;

@@ -108,6 +108,18 @@ pub enum Command {
     /// Record that a function changed (a deploy, a flag), e.g. `tern mark orders "deployed
     /// v42"`; `tern compare` offers it as a change point.
     Mark(MarkArgs),
+    /// The price book behind every cost figure: each region's Lambda and log prices, with
+    /// their confidence and (in JSON) their sources.
+    Prices(PricesArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PricesArgs {
+    /// Only this region's prices, e.g. eu-south-1.
+    #[arg(long)]
+    pub region: Option<String>,
+    #[arg(long, value_enum, default_value_t = TableOrJson::Table)]
+    pub format: TableOrJson,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]

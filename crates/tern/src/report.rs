@@ -665,7 +665,7 @@ impl Report {
         }
         if self.functions.iter().any(|f| !f.exact_prices) {
             out.push_str(
-                "\nnote: some regions are not in the price table; us-east-1 prices were used for them.\n",
+                "\nnote: some regions have no confirmed US-dollar price (see `tern prices`); us-east-1 prices were used for them.\n",
             );
         }
         if !self.wins.is_empty() {

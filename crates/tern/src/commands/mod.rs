@@ -3,6 +3,7 @@
 
 mod delete;
 mod insights;
+mod prices;
 mod prune;
 
 use crate::cli::{self, Cli, Command};
@@ -77,6 +78,7 @@ pub fn run(cli: Cli) -> anyhow::Result<String> {
         Command::Insights(args) => insights::run(args),
         Command::Compare(args) => compare::run(args),
         Command::Mark(args) => compare::mark(args),
+        Command::Prices(args) => prices::run(args),
     }
 }
 
