@@ -9,13 +9,6 @@ use std::path::{Path, PathBuf};
 /// Most lines a non-test source file may have.
 const LIMIT: usize = 1000;
 
-/// Files still over the limit, relative to the workspace root. Each is to be split; the test
-/// also fails once one is under the limit, so that it leaves this list.
-const EXCEPTIONS: &[&str] = &[
-    // The fleet simulator's workload model and its run in one file; still to be split.
-    "crates/tern/src/simulate/fleet.rs",
-];
-
 fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
@@ -68,27 +61,12 @@ fn no_source_file_is_over_the_limit() {
     assert!(!sizes.is_empty(), "no source files found");
     let over: Vec<String> = sizes
         .iter()
-        .filter(|(f, n)| *n > LIMIT && !EXCEPTIONS.contains(&f.as_str()))
+        .filter(|(_, n)| *n > LIMIT)
         .map(|(f, n)| format!("  {f}: {n} lines"))
         .collect();
     assert!(
         over.is_empty(),
         "source files over {LIMIT} lines (split them into modules by responsibility):\n{}",
         over.join("\n")
-    );
-}
-
-#[test]
-fn every_exception_is_still_over_the_limit() {
-    let sizes = sizes();
-    let stale: Vec<String> = EXCEPTIONS
-        .iter()
-        .filter(|e| !sizes.iter().any(|(f, n)| f == *e && *n > LIMIT))
-        .map(|e| format!("  {e}"))
-        .collect();
-    assert!(
-        stale.is_empty(),
-        "exceptions no longer over {LIMIT} lines (or gone): remove them from EXCEPTIONS:\n{}",
-        stale.join("\n")
     );
 }

@@ -9,11 +9,11 @@ use std::collections::BTreeMap;
 
 use anyhow::Result;
 
-use super::fleet::{Curve, FunctionSpec, LogFormat, Perf, Runtime};
 use super::output::{Event, Writer};
 use super::platform::{self, Report};
 use super::runtime::{self, Ctx};
 use super::sample::{self, Rng};
+use super::spec::{Curve, FunctionSpec, LogFormat, Perf, Runtime};
 use super::traffic;
 use super::truth::{ChangeTruth, FunctionTruth, MemoryTruth, Outcomes};
 use super::SimOptions;

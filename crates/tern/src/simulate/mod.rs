@@ -15,7 +15,7 @@
 //! [`engine`] runs execution environments and invocations, [`platform`] and [`runtime`]
 //! format what Lambda and each language runtime print, [`output`] writes files.
 //!
-//! Sizing: by default each function averages [`fleet::DEFAULT_INVOCATIONS_PER_FUNCTION_DAY`]
+//! Sizing: by default each function averages [`spec::DEFAULT_INVOCATIONS_PER_FUNCTION_DAY`]
 //! invocations a day, so `--functions 200 --days 7` ([`SimOptions::reference`]) gives the
 //! benchmark corpus of about 525,000 invocations and 2.3 million events.
 
@@ -29,6 +29,8 @@ mod platform;
 mod problems;
 mod runtime;
 mod sample;
+mod scenarios;
+mod spec;
 mod traffic;
 pub mod truth;
 
@@ -217,7 +219,7 @@ pub fn simulate(opts: &SimOptions, out_dir: &Path) -> Result<SimSummary> {
         end_ms: opts.start_ms + window,
         days: opts.days,
         account_id: account.clone(),
-        region: fleet::REGION,
+        region: spec::REGION,
         runtime_patch_ms,
         totals,
         functions,

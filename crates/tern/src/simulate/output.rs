@@ -16,9 +16,9 @@ use anyhow::{Context as _, Result};
 use flate2::write::GzEncoder;
 use flate2::Compression;
 
-use super::fleet::FunctionSpec;
 use super::json::escape_into;
 use super::sample::splitmix64;
+use super::spec::FunctionSpec;
 use super::OutputFormat;
 
 /// One CloudWatch event before it is written.

@@ -3,8 +3,8 @@
 //! line, so about half fall on each side. Which truly have the problem is the truth's
 //! `problems` ([`super::truth::problems`]), from these parameters, never from the logs.
 
-use super::fleet::{base, period, FunctionSpec, Perf, Runtime};
 use super::sample::{self, Rng};
+use super::spec::{base, period, FunctionSpec, Perf, Runtime};
 
 /// Invocations per day of each problem function: a few hundred invocations in a day.
 pub const PROBLEM_RATE_PER_DAY: f64 = 400.0;

@@ -1,10 +1,10 @@
 //! What each runtime prints: application lines, unhandled errors, init failures and crash
 //! output, in text and JSON log formats (reference/lambda-logs.md §2.3 and §3).
 
-use super::fleet::{LogFormat, Runtime};
 use super::json::push_quoted;
 use super::platform::push_u64;
 use super::sample::{self, Rng};
+use super::spec::{LogFormat, Runtime};
 use tern_core::time::{push_go, push_iso_ms, push_iso_s, push_log4j, push_ruby};
 
 /// Who is printing: one invocation of one function.

@@ -595,7 +595,7 @@ fn every_log_shape_appears() {
     assert!(events.iter().any(|e| e.stream[11..].starts_with("[3]")));
     let custom = events
         .iter()
-        .find(|e| e.group == fleet::SHARED_LOG_GROUP)
+        .find(|e| e.group == spec::SHARED_LOG_GROUP)
         .expect("a custom log group");
     assert!(custom.stream[11..].starts_with(&format!("{}[$LATEST]", custom.function_dir)));
     for e in &events {
@@ -608,7 +608,7 @@ fn every_log_shape_appears() {
             "{s}"
         );
         assert_eq!(&s[4..5], "/");
-        assert!(e.group.starts_with("/aws/lambda/") || e.group == fleet::SHARED_LOG_GROUP);
+        assert!(e.group.starts_with("/aws/lambda/") || e.group == spec::SHARED_LOG_GROUP);
     }
 
     // The truth describes the fleet's shapes.

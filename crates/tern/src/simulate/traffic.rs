@@ -1,7 +1,7 @@
 //! Arrival times: when each function is invoked.
 
-use super::fleet::{FunctionSpec, Traffic};
 use super::sample::{self, Rng};
+use super::spec::{FunctionSpec, Traffic};
 use tern_core::time::{ms_of_day, weekday, MS_PER_DAY};
 
 const MINUTE: i64 = 60_000;

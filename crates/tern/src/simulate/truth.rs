@@ -154,7 +154,7 @@ pub struct ChangeTruth {
 /// ```
 ///
 /// A function of a duration family (`family` set) follows its own curve instead
-/// (`fleet::Curve`): `cpu_cap_mb` is then the size past which more memory stops helping, the
+/// (`spec::Curve`): `cpu_cap_mb` is then the size past which more memory stops helping, the
 /// curve also gives p99, and the optimum is found by brute force over the true curve,
 /// independently of the recommender.
 #[derive(Debug, Clone, Serialize)]
@@ -215,7 +215,7 @@ pub struct TrueOptimum {
 /// - `errors.rate_high`: 1% or more of at least 10 invocations failed;
 /// - `cold_start.rate_high`: 1% or more of at least 50 invocations started an environment;
 /// - `container.low_reuse`: at most 2 invocations per environment, over at least 50.
-pub fn problems(spec: &super::fleet::FunctionSpec, t: &FunctionTruth) -> Vec<&'static str> {
+pub fn problems(spec: &super::spec::FunctionSpec, t: &FunctionTruth) -> Vec<&'static str> {
     let mut out = Vec::new();
     let m = &t.duration_model;
     let size = f64::from(m.current_memory_mb);
@@ -253,9 +253,9 @@ pub fn problems(spec: &super::fleet::FunctionSpec, t: &FunctionTruth) -> Vec<&'s
 
 /// The true `q` quantile of the handler's work at the size in force (warm, hangs left out),
 /// scaled by the last change's factor.
-fn work_quantile_ms(spec: &super::fleet::FunctionSpec, m: &DurationTruth, q: f64) -> f64 {
+fn work_quantile_ms(spec: &super::spec::FunctionSpec, m: &DurationTruth, q: f64) -> f64 {
     let factor = spec.periods.last().map_or(1.0, |p| p.duration_factor);
-    let warm = if spec.curve == super::fleet::Curve::Classic {
+    let warm = if spec.curve == super::spec::Curve::Classic {
         let cpu = m.cpu_work_ms * tern_core::recommend::cpu_factor(f64::from(m.current_memory_mb));
         sum_quantile(m.fixed_ms, cpu, m.sigma, q)
     } else {
@@ -326,9 +326,9 @@ pub fn sum_quantile(a: f64, b: f64, sigma: f64, q: f64) -> f64 {
 }
 
 /// The true model of `spec` and its optimum per strategy.
-pub fn duration_truth(spec: &super::fleet::FunctionSpec) -> DurationTruth {
+pub fn duration_truth(spec: &super::spec::FunctionSpec) -> DurationTruth {
     use tern_core::recommend::{self as rec, Strategy, StrategyPoint};
-    if spec.curve != super::fleet::Curve::Classic {
+    if spec.curve != super::spec::Curve::Classic {
         return family_truth(spec);
     }
     let p = &spec.perf;
@@ -352,7 +352,7 @@ pub fn duration_truth(spec: &super::fleet::FunctionSpec) -> DurationTruth {
                 mean_ms: mean,
                 p99_ms: None,
                 monthly_cost_usd: rec::monthly_cost(
-                    super::fleet::REGION,
+                    super::spec::REGION,
                     spec.arch,
                     monthly,
                     mean + 0.5,
@@ -444,8 +444,8 @@ fn mixture_quantile(modes: &[(f64, f64, f64)], sigma: f64, q: f64) -> f64 {
 /// The truth of a duration-family function: its own curve at every candidate size and the
 /// sizes it ran at, and the optimum by brute force over that curve. Only the prices come
 /// from Tern (they are facts); nothing here uses the recommender's model or its choice.
-fn family_truth(spec: &super::fleet::FunctionSpec) -> DurationTruth {
-    use super::fleet::Curve;
+fn family_truth(spec: &super::spec::FunctionSpec) -> DurationTruth {
+    use super::spec::Curve;
     use tern_core::recommend as rec;
     const WEIGHT: f64 = 0.5;
     let p = &spec.perf;
@@ -481,7 +481,7 @@ fn family_truth(spec: &super::fleet::FunctionSpec) -> DurationTruth {
                 mean_ms: mean,
                 p99_ms: Some(mixture_quantile(&modes, p.sigma, 0.99)),
                 monthly_cost_usd: rec::monthly_cost(
-                    super::fleet::REGION,
+                    super::spec::REGION,
                     spec.arch,
                     monthly,
                     mean + 0.5,
@@ -572,7 +572,7 @@ mod tests {
     /// is named for.
     #[test]
     fn family_curves_match_sampling_and_their_shapes() {
-        use super::super::fleet::{Curve, Perf};
+        use super::super::spec::{Curve, Perf};
         let perf = Perf {
             io_ms: 30.0,
             cpu_ms: 200.0,
