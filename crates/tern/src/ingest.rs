@@ -97,9 +97,7 @@ impl Settings {
             }
         }
         if let Some(r) = &args.region {
-            if r.is_empty() || !r.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
-                bail!("--region {r:?} is not a region name such as us-east-1");
-            }
+            crate::config::check_region(r).context("--region")?;
         }
         Ok(Settings {
             store: args.db.backend()?,

@@ -559,3 +559,83 @@ sys.stdout.write("\nEXIT %d\n" % os.waitstatus_to_exitcode(status))
     assert!(!differ.contains("password_hash"), "{differ}");
     assert!(differ.contains("EXIT 1"), "{differ}");
 }
+
+#[test]
+fn an_unknown_region_is_refused_with_the_known_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("tern.db");
+    let logs = dir.path().join("logs");
+    std::fs::create_dir_all(&logs).unwrap();
+    // Ingest (the region sets prices), pull and the config's accounts: one check, one message.
+    let config = dir.path().join("tern.toml");
+    std::fs::write(
+        &config,
+        "[[accounts]]\nname = \"main\"\nregions = [\"eu-sout-1\"]\n",
+    )
+    .unwrap();
+    let runs: [(&str, Vec<String>); 3] = [
+        (
+            "ingest",
+            vec!["ingest".into(), "--region".into(), "eu-sout-1".into()],
+        ),
+        (
+            "pull",
+            vec![
+                "pull".into(),
+                "--endpoint-url".into(),
+                "http://127.0.0.1:9".into(),
+                "--region".into(),
+                "eu-sout-1".into(),
+            ],
+        ),
+        (
+            "config",
+            vec![
+                "pull".into(),
+                "--endpoint-url".into(),
+                "http://127.0.0.1:9".into(),
+                "--config".into(),
+                config.display().to_string(),
+            ],
+        ),
+    ];
+    for (what, args) in runs {
+        let mut cmd = tern();
+        cmd.args(&args).arg("--db").arg(&db);
+        if what == "ingest" {
+            cmd.arg(&logs);
+        }
+        let out = cmd
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("AWS_ACCESS_KEY_ID", "test")
+            .env("AWS_SECRET_ACCESS_KEY", "test")
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{what}: {}", stderr(&out));
+        let e = stderr(&out);
+        assert!(e.contains("unknown region \"eu-sout-1\""), "{what}: {e}");
+        assert!(e.contains("did you mean eu-south-1"), "{what}: {e}");
+        assert!(e.contains("us-east-1, us-east-2"), "{what}: {e}");
+        assert!(!e.contains("panicked"), "{what}: {e}");
+    }
+    // Nothing was written on the way.
+    assert!(!db.exists());
+    // A known region is taken.
+    ok(
+        tern()
+            .args(["simulate", "--functions", "1", "--days", "1", "--out"])
+            .arg(&logs)
+            .output()
+            .unwrap(),
+        "simulate",
+    );
+    ok(
+        tern()
+            .args(["ingest", "--quiet", "--region", "eu-south-1", "--db"])
+            .arg(&db)
+            .arg(&logs)
+            .output()
+            .unwrap(),
+        "ingest in eu-south-1",
+    );
+}

@@ -98,17 +98,30 @@ pub(super) struct RawAccount {
 }
 
 /// An AWS region name: lowercase letters, digits and dashes, e.g. `us-east-1`.
+/// A region name the price book knows (every commercial region, GovCloud and China): a typo
+/// would otherwise reach AWS as an endpoint that does not exist, or price a fleet wrongly.
 pub fn check_region(r: &str) -> Result<()> {
-    let ok = !r.is_empty()
+    let shaped = !r.is_empty()
         && r.len() <= 32
         && r.bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         && r.contains('-');
-    if ok {
-        Ok(())
-    } else {
-        bail!("{r:?} is not a region name such as us-east-1")
+    if !shaped {
+        bail!(
+            "{:?} is not a region name such as us-east-1",
+            crate::text::printable(r)
+        );
     }
+    let book = tern_core::price_book::book();
+    if !book.has_region(r) {
+        let known = book.regions();
+        bail!(
+            "unknown region {r:?}{}; the known regions: {}",
+            crate::text::did_you_mean(r, known.iter().copied()),
+            known.join(", ")
+        );
+    }
+    Ok(())
 }
 
 pub fn check_endpoint(u: &str) -> Result<()> {
