@@ -293,24 +293,8 @@ fn report_lists_recent_changes_with_their_verdicts() {
         "simulate",
     );
     let db = dir.path().join("tern.db");
-    ok(
-        tern()
-            .args(["ingest", "--quiet", "--db"])
-            .arg(&db)
-            .arg(&logs)
-            .output()
-            .unwrap(),
-        "ingest",
-    );
-    let out = ok(
-        tern()
-            .args(["report", "--format", "json", "--db"])
-            .arg(&db)
-            .output()
-            .unwrap(),
-        "report json",
-    );
-    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    bin::ingest_into(&db, &logs);
+    let r = bin::json_of("report", &db);
     let changes = r["changes"].as_array().unwrap();
     let regression = changes
         .iter()

@@ -156,24 +156,8 @@ fn measure(
     let truth: Value =
         serde_json::from_str(&std::fs::read_to_string(logs.join(".truth.json")).unwrap()).unwrap();
     let db = dir.path().join("tern.db");
-    ok(
-        tern()
-            .args(["ingest", "--quiet", "--db"])
-            .arg(&db)
-            .arg(&logs)
-            .output()
-            .unwrap(),
-        "ingest",
-    );
-    let out = ok(
-        tern()
-            .args(["insights", "--format", "json", "--db"])
-            .arg(&db)
-            .output()
-            .unwrap(),
-        "insights",
-    );
-    let insights: Value = serde_json::from_slice(&out.stdout).unwrap();
+    bin::ingest_into(&db, &logs);
+    let insights = bin::json_of("insights", &db);
 
     let mut fired: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for i in insights["insights"].as_array().unwrap() {

@@ -46,6 +46,32 @@ pub fn simulate(
     serde_json::from_str(&std::fs::read_to_string(logs.join(".truth.json")).unwrap()).unwrap()
 }
 
+/// `tern ingest --quiet --db DB LOGS`, which must succeed.
+pub fn ingest_into(db: &std::path::Path, logs: &std::path::Path) {
+    ok(
+        tern()
+            .args(["ingest", "--quiet", "--db"])
+            .arg(db)
+            .arg(logs)
+            .output()
+            .unwrap(),
+        "ingest",
+    );
+}
+
+/// `tern COMMAND --format json --db DB`, which must succeed, parsed.
+pub fn json_of(command: &str, db: &std::path::Path) -> serde_json::Value {
+    let out = ok(
+        tern()
+            .args([command, "--format", "json", "--db"])
+            .arg(db)
+            .output()
+            .unwrap(),
+        command,
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
 /// 1234567 → "1,234,567", as the CLI prints counts.
 pub fn grouped(n: u64) -> String {
     let s = n.to_string();
