@@ -250,6 +250,16 @@ impl Curve {
         }
     }
 
+    /// Each mode at `memory_mb` for a handler of medians `io_ms` and `cpu_ms`: (probability,
+    /// I/O median ms, CPU median ms at that size).
+    pub fn parts_at(self, io_ms: f64, cpu_ms: f64, memory_mb: u32) -> Vec<(f64, f64, f64)> {
+        let scale = self.cpu_scale(memory_mb);
+        self.modes()
+            .into_iter()
+            .map(|(w, extra_io, mult)| (w, io_ms + extra_io, cpu_ms * mult * scale))
+            .collect()
+    }
+
     /// The modes: (probability, extra I/O median ms, CPU work multiplier).
     pub fn modes(self) -> Vec<(f64, f64, f64)> {
         match self {

@@ -259,13 +259,9 @@ fn work_quantile_ms(spec: &super::spec::FunctionSpec, m: &DurationTruth, q: f64)
         let cpu = m.cpu_work_ms * tern_core::recommend::cpu_factor(f64::from(m.current_memory_mb));
         sum_quantile(m.fixed_ms, cpu, m.sigma, q)
     } else {
-        let scale = spec.curve.cpu_scale(m.current_memory_mb);
-        let modes: Vec<(f64, f64, f64)> = spec
+        let modes = spec
             .curve
-            .modes()
-            .into_iter()
-            .map(|(w, extra_io, mult)| (w, m.fixed_ms + extra_io, m.cpu_work_ms * mult * scale))
-            .collect();
+            .parts_at(m.fixed_ms, m.cpu_work_ms, m.current_memory_mb);
         mixture_quantile(&modes, m.sigma, q)
     };
     warm * factor
@@ -466,12 +462,7 @@ fn family_truth(spec: &super::spec::FunctionSpec) -> DurationTruth {
     let curve: Vec<TruePoint> = sizes
         .iter()
         .map(|&m| {
-            let scale = curve_of.cpu_scale(m);
-            let modes: Vec<(f64, f64, f64)> = curve_of
-                .modes()
-                .into_iter()
-                .map(|(w, extra_io, cpu_mult)| (w, p.io_ms + extra_io, p.cpu_ms * cpu_mult * scale))
-                .collect();
+            let modes = curve_of.parts_at(p.io_ms, p.cpu_ms, m);
             let mean = modes.iter().map(|&(w, a, b)| w * (a + b)).sum::<f64>()
                 * (p.sigma * p.sigma / 2.0).exp();
             TruePoint {
@@ -595,12 +586,7 @@ mod tests {
             },
         ];
         let truth = |c: Curve, m: u32, q: f64| {
-            let modes: Vec<(f64, f64, f64)> = c
-                .modes()
-                .into_iter()
-                .map(|(w, io, k)| (w, perf.io_ms + io, perf.cpu_ms * k * c.cpu_scale(m)))
-                .collect();
-            mixture_quantile(&modes, perf.sigma, q)
+            mixture_quantile(&c.parts_at(perf.io_ms, perf.cpu_ms, m), perf.sigma, q)
         };
         let mut rng = super::super::sample::rng_for(3, 4);
         for c in curves {
